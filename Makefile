@@ -1,0 +1,51 @@
+# The two set-up commands: `make run` (server with a demo exam) and `make test` (whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Debian packages the tests start for real: databases, cache, browser, media tools.
+TEST_DEBS := postgresql redis-server chromium ffmpeg
+APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.server: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.server
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+run: $(VENV)/.server
+	$(BIN)/openproctor migrate
+	$(BIN)/openproctor demo
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop; data in $${OPENPROCTOR_DATA_DIR:-./data})"
+	$(BIN)/openproctor serve --host $(HOST) --port $(PORT) --no-migrate
+
+system-deps:
+	@missing=""; for pkg in $(TEST_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) $(APT) update && $(SUDO) $(APT) install --no-install-recommends $$missing; \
+	fi
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+test: system-deps $(VENV)/.test lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

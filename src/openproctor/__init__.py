@@ -1,0 +1,3 @@
+"""OpenProctor: self-hosted live proctoring for online exams."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,88 @@
+"""Who may see what: the one place that answers it, for pages, API and WebSockets alike.
+
+Admins and reviewers see every exam; a proctor sees only the candidates assigned to them
+(and the exams, sessions and violations of those candidates).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import HTTPException, status
+from sqlalchemy.orm import Session
+
+from openproctor.domains.candidates import service as candidates
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.exams.service import list_visible
+from openproctor.domains.sessions.models import ExamSession
+from openproctor.domains.users.models import Role, User
+
+
+def proctor_scope(user: User) -> uuid.UUID | None:
+    """The proctor id to filter by, or None when the user sees everything."""
+    return user.id if user.role is Role.PROCTOR else None
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+def _not_yours(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, f"this {what} is not assigned to you")
+
+
+def visible_exam(*, db: Session, user: User, exam_id: uuid.UUID) -> Exam:
+    exam = db.get(Exam, exam_id)
+    if exam is None:
+        raise _not_found("exam")
+    if user.role is Role.PROCTOR and exam not in list_visible(db=db, user=user):
+        raise _not_yours("exam")
+    return exam
+
+
+def visible_candidate(*, db: Session, user: User, candidate_id: uuid.UUID) -> Candidate:
+    candidate = db.get(Candidate, candidate_id)
+    if candidate is None:
+        raise _not_found("candidate")
+    if user.role is Role.PROCTOR and candidate.proctor_id != user.id:
+        raise _not_yours("candidate")
+    return candidate
+
+
+def visible_session(*, db: Session, user: User, session_id: uuid.UUID) -> ExamSession:
+    session = db.get(ExamSession, session_id)
+    if session is None:
+        raise _not_found("session")
+    visible_candidate(db=db, user=user, candidate_id=session.candidate_id)
+    return session
+
+
+def invited_candidate(*, db: Session, token: str, now: datetime) -> tuple[Candidate, Exam]:
+    """The candidate an invite token opens, only while their exam's window is open."""
+    candidate = candidates.get_by_invite(db=db, token=token)
+    if candidate is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
+    exam = db.get(Exam, candidate.exam_id)
+    if exam is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
+    if now < exam.opens_at:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this exam opens at {exam.opens_at:%Y-%m-%d %H:%M} UTC; come back then",
+        )
+    if now >= exam.closes_at:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this exam closed at {exam.closes_at:%Y-%m-%d %H:%M} UTC",
+        )
+    return candidate, exam
+
+
+def own_session(*, db: Session, candidate: Candidate, session_id: uuid.UUID) -> ExamSession:
+    """A session the candidate holding this invite may act on: only their own."""
+    session = db.get(ExamSession, session_id)
+    if session is None or session.candidate_id != candidate.id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this session is not yours")
+    return session

@@ -1,0 +1,15 @@
+"""The REST API under /api/v1: every domain's router, all behind the CSRF check."""
+
+from fastapi import APIRouter, Depends
+
+from openproctor.deps import csrf_protect
+from openproctor.domains.candidates.routes import router as candidates
+from openproctor.domains.exams.routes import router as exams
+from openproctor.domains.sessions.routes import router as sessions
+from openproctor.domains.sessions.routes import take_router as take
+from openproctor.domains.users.routes import router as staff
+from openproctor.domains.violations.routes import router as violations
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)])
+for domain_router in (staff, exams, candidates, sessions, violations, take):
+    router.include_router(domain_router)

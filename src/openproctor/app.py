@@ -1,0 +1,117 @@
+"""create_app(settings): wires the database, middleware, pages and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openproctor import __version__
+from openproctor.api import router as api_router
+from openproctor.context import AppContext
+from openproctor.db import make_engine, make_session_factory
+from openproctor.deps import LoginRequired
+from openproctor.domains.sessions.models import IllegalTransition
+from openproctor.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
+from openproctor.settings import Settings
+from openproctor.web.pages import router as pages_router
+from openproctor.web.templating import WEB_DIR, render
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings.resolved_database_url)
+    context = AppContext(
+        settings=settings, engine=engine, session_factory=make_session_factory(engine)
+    )
+    app = FastAPI(
+        title="OpenProctor",
+        version=__version__,
+        description="Live proctoring for online exams. Staff sign in with a session cookie; "
+        "state-changing requests need the X-CSRF-Token header (see GET /api/v1/auth/csrf).",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.context = context
+    app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    _add_error_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            return JSONResponse(
+                {"status": "unavailable", "database": str(error.__class__.__name__)},
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return JSONResponse({"status": "ok"})
+
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _error(request: Request, status_code: int, detail: Any) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status_code)
+    message = (
+        detail
+        if isinstance(detail, str)
+        else "; ".join(
+            f"{'.'.join(str(part) for part in item.get('loc', []))}: {item.get('msg')}"
+            for item in detail
+        )
+    )
+    return render(request, "error.html", status_code=status_code, message=message)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _: LoginRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"detail": "sign in first"}, status_code=status.HTTP_401_UNAUTHORIZED
+            )
+        return RedirectResponse(f"/login?next={request.url.path}", status.HTTP_303_SEE_OTHER)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        response = _error(request, error.status_code, error.detail)
+        for name, value in (error.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        problems = [
+            {"loc": item.get("loc", []), "msg": item.get("msg", ""), "type": item.get("type")}
+            for item in error.errors()
+        ]
+        return _error(request, status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
+
+    @app.exception_handler(IllegalTransition)
+    async def illegal_transition(request: Request, error: IllegalTransition) -> Response:
+        return _error(request, status.HTTP_409_CONFLICT, str(error))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, _: IntegrityError) -> Response:
+        return _error(
+            request, status.HTTP_409_CONFLICT, "this conflicts with data that already exists"
+        )

@@ -1,0 +1,69 @@
+"""Candidates: the people who take an exam, each with an unguessable invite token."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openproctor.db import Base, IdMixin
+
+# 32 random bytes: 256 bits, well above the 128 the invite link needs.
+INVITE_TOKEN_BYTES = 32
+
+
+def new_invite_token() -> str:
+    return secrets.token_urlsafe(INVITE_TOKEN_BYTES)
+
+
+class Candidate(IdMixin, Base):
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("exam_id", "email", name="uq_candidates_exam_email"),)
+
+    exam_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    invite_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_invite_token)
+    proctor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+
+class CandidateCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    external_id: str | None = Field(default=None, max_length=200)
+    proctor_id: uuid.UUID | None = None
+
+
+class CandidateAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proctor_id: uuid.UUID | None
+
+
+class CandidateRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    exam_id: uuid.UUID
+    name: str
+    email: str
+    external_id: str | None
+    proctor_id: uuid.UUID | None
+    created_at: datetime
+
+
+class CandidateInvite(CandidateRead):
+    """Read model for staff who may hand out the link."""
+
+    invite_url: str

@@ -1,0 +1,154 @@
+"""/api/v1/exams/{exam_id}/candidates and /api/v1/candidates"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, HTTPException, Query, status
+from pydantic import BaseModel
+
+from openproctor.access import proctor_scope, visible_candidate, visible_exam
+from openproctor.deps import AdminUser, Audit, Context, DbSession, StaffUser
+from openproctor.domains.candidates import service
+from openproctor.domains.candidates.models import (
+    Candidate,
+    CandidateAssign,
+    CandidateCreate,
+    CandidateInvite,
+    CandidateRead,
+)
+from openproctor.domains.users.models import Role, User
+
+router = APIRouter(tags=["candidates"])
+
+
+class RosterLineError(BaseModel):
+    line: int
+    message: str
+
+
+class RosterImported(BaseModel):
+    created: int
+    candidates: list[CandidateInvite | CandidateRead]
+
+
+def _read(candidate: Candidate, user: User, public_url: str) -> CandidateRead:
+    """Only admins, who hand out invitations, see the invite link."""
+    read = CandidateRead.model_validate(candidate)
+    if user.role is not Role.ADMIN:
+        return read
+    url = service.invite_url(public_url=public_url, candidate=candidate)
+    return CandidateInvite(**read.model_dump(), invite_url=url)
+
+
+@router.get("/exams/{exam_id}/candidates", response_model=list[CandidateInvite | CandidateRead])
+def list_candidates(
+    exam_id: uuid.UUID, db: DbSession, user: StaffUser, context: Context
+) -> list[CandidateRead]:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    candidates = service.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
+    return [_read(candidate, user, context.settings.public_url) for candidate in candidates]
+
+
+@router.post(
+    "/exams/{exam_id}/candidates",
+    response_model=CandidateInvite,
+    status_code=status.HTTP_201_CREATED,
+)
+def create_candidate(
+    exam_id: uuid.UUID,
+    candidate_in: CandidateCreate,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
+) -> CandidateRead:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    try:
+        candidate = service.create(db=db, exam=exam, candidate_in=candidate_in)
+    except service.CandidateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    audit("candidate.create", "candidate", candidate.id, email=candidate.email)
+    db.commit()
+    return _read(candidate, user, context.settings.public_url)
+
+
+@router.post(
+    "/exams/{exam_id}/candidates/import",
+    response_model=RosterImported,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "Per-line errors; nothing was imported."}},
+)
+def import_roster(
+    exam_id: uuid.UUID,
+    roster: Annotated[str, Body(media_type="text/csv", description="CSV with a header line")],
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
+) -> RosterImported:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    result = service.import_roster(db=db, exam=exam, text=roster)
+    if result.errors:
+        db.rollback()
+        errors = [RosterLineError(line=e.line, message=e.message) for e in result.errors]
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [error.model_dump() for error in errors],
+        )
+    audit("candidate.import", "exam", exam.id, created=len(result.created))
+    db.commit()
+    return RosterImported(
+        created=len(result.created),
+        candidates=[_read(c, user, context.settings.public_url) for c in result.created],
+    )
+
+
+@router.get("/candidates/{candidate_id}", response_model=CandidateInvite | CandidateRead)
+def get_candidate(
+    candidate_id: uuid.UUID, db: DbSession, user: StaffUser, context: Context
+) -> CandidateRead:
+    candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
+    return _read(candidate, user, context.settings.public_url)
+
+
+@router.put("/candidates/{candidate_id}/proctor", response_model=CandidateInvite)
+def assign_proctor(
+    candidate_id: uuid.UUID,
+    assignment: CandidateAssign,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
+) -> CandidateRead:
+    candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
+    try:
+        service.assign(db=db, candidate=candidate, proctor_id=assignment.proctor_id)
+    except service.CandidateError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+    audit("candidate.assign", "candidate", candidate.id, proctor_id=str(assignment.proctor_id))
+    db.commit()
+    return _read(candidate, user, context.settings.public_url)
+
+
+class AutoBalanced(BaseModel):
+    assigned: int
+
+
+@router.post("/exams/{exam_id}/candidates/auto-assign", response_model=AutoBalanced)
+def auto_assign(
+    exam_id: uuid.UUID,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    max_per_proctor: Annotated[int, Query(ge=1, le=1000)] = service.DEFAULT_MAX_PER_PROCTOR,
+) -> AutoBalanced:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    try:
+        assigned = service.auto_balance(db=db, exam=exam, max_per_proctor=max_per_proctor)
+    except service.CandidateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    audit("candidate.auto_assign", "exam", exam.id, assigned=len(assigned))
+    db.commit()
+    return AutoBalanced(assigned=len(assigned))

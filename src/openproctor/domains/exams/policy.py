@@ -1,0 +1,132 @@
+"""The exam policy: what is recorded, how often frames are analysed, and how each
+violation kind is debounced, scored and acted on. Stored as validated JSON on the exam."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ViolationKind(StrEnum):
+    NO_FACE = "no_face"
+    MULTIPLE_FACES = "multiple_faces"
+    IDENTITY_MISMATCH = "identity_mismatch"
+    PROHIBITED_OBJECT = "prohibited_object"
+    EXTRA_PERSON = "extra_person"
+    LOOKING_AWAY = "looking_away"
+    EYES_CLOSED = "eyes_closed"
+    SPEECH = "speech"
+    TAB_SWITCH = "tab_switch"
+    FULLSCREEN_EXIT = "fullscreen_exit"
+    COPY_PASTE = "copy_paste"
+    MULTIPLE_SCREENS = "multiple_screens"
+    CAMERA_OFF = "camera_off"
+    CAMERA_COVERED = "camera_covered"
+    FROZEN_VIDEO = "frozen_video"
+    CONNECTION_LOST = "connection_lost"
+    SCREEN_SHARE_STOPPED = "screen_share_stopped"
+
+
+class RuleSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Whether this kind raises violations at all.")
+    min_duration_s: float = Field(
+        ge=0, le=600, description="How long the condition must hold before a violation opens."
+    )
+    cooldown_s: float = Field(
+        ge=0,
+        le=3600,
+        description="Quiet time after a violation closes before the same kind reopens.",
+    )
+    severity: Severity = Field(description="low, medium or high; shown to proctors.")
+    weight: float = Field(ge=0, le=100, description="Points added to the 0-100 risk score.")
+
+
+def _rule(min_s: float, cool_s: float, severity: Severity, weight: float) -> RuleSettings:
+    return RuleSettings(min_duration_s=min_s, cooldown_s=cool_s, severity=severity, weight=weight)
+
+
+S = Severity
+DEFAULT_RULES: dict[ViolationKind, RuleSettings] = {
+    ViolationKind.NO_FACE: _rule(3, 10, S.MEDIUM, 10),
+    ViolationKind.MULTIPLE_FACES: _rule(1, 10, S.HIGH, 25),
+    ViolationKind.IDENTITY_MISMATCH: _rule(5, 60, S.HIGH, 30),
+    ViolationKind.PROHIBITED_OBJECT: _rule(1, 20, S.HIGH, 25),
+    ViolationKind.EXTRA_PERSON: _rule(1, 10, S.HIGH, 25),
+    ViolationKind.LOOKING_AWAY: _rule(5, 20, S.LOW, 5),
+    ViolationKind.EYES_CLOSED: _rule(5, 30, S.LOW, 5),
+    ViolationKind.SPEECH: _rule(3, 20, S.MEDIUM, 10),
+    ViolationKind.TAB_SWITCH: _rule(0, 5, S.MEDIUM, 10),
+    ViolationKind.FULLSCREEN_EXIT: _rule(0, 5, S.MEDIUM, 10),
+    ViolationKind.COPY_PASTE: _rule(0, 5, S.MEDIUM, 10),
+    ViolationKind.MULTIPLE_SCREENS: _rule(0, 30, S.HIGH, 20),
+    ViolationKind.CAMERA_OFF: _rule(2, 10, S.HIGH, 20),
+    ViolationKind.CAMERA_COVERED: _rule(3, 10, S.HIGH, 20),
+    ViolationKind.FROZEN_VIDEO: _rule(5, 30, S.MEDIUM, 15),
+    ViolationKind.CONNECTION_LOST: _rule(15, 30, S.LOW, 5),
+    ViolationKind.SCREEN_SHARE_STOPPED: _rule(0, 10, S.HIGH, 20),
+}
+
+
+class ExamPolicy(BaseModel):
+    """Every field has a default; an exam stores only a full, validated copy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frames_per_second: float = Field(
+        default=1.0, ge=0.1, le=10, description="Webcam frames sent for analysis per second."
+    )
+    frame_width: int = Field(default=640, ge=160, le=1920, description="Analysis frame width.")
+    frame_height: int = Field(default=480, ge=120, le=1080, description="Analysis frame height.")
+    object_interval_s: float = Field(
+        default=5, ge=0, le=600, description="Seconds between object (phone, book) passes."
+    )
+    identity_interval_s: float = Field(
+        default=30, ge=0, le=3600, description="Seconds between identity checks."
+    )
+    require_fullscreen: bool = Field(default=True, description="The exam runs in fullscreen.")
+    record_webcam: bool = Field(default=True, description="Record webcam and microphone.")
+    record_screen: bool = Field(default=False, description="Require and record screen sharing.")
+    room_scan: bool = Field(default=False, description="Ask for a short room scan at the start.")
+    prohibited_objects: list[str] = Field(
+        default_factory=lambda: ["cell phone", "book", "laptop"],
+        description="COCO labels that raise prohibited_object.",
+    )
+    auto_terminate: bool = Field(
+        default=False, description="End the exam automatically when the risk threshold is hit."
+    )
+    auto_terminate_risk: float = Field(
+        default=90, ge=1, le=100, description="Risk score that ends the exam when auto_terminate."
+    )
+    retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Days recordings and evidence are kept."
+    )
+    rules: dict[ViolationKind, RuleSettings] = Field(
+        default_factory=lambda: {kind: rule.model_copy() for kind, rule in DEFAULT_RULES.items()},
+        description="Per violation kind: debounce, cool-down, severity and risk weight.",
+    )
+
+    @model_validator(mode="after")
+    def _every_kind_has_a_rule(self) -> ExamPolicy:
+        # A partial rules object keeps the defaults for the kinds it leaves out.
+        for kind, rule in DEFAULT_RULES.items():
+            self.rules.setdefault(kind, rule.model_copy())
+        return self
+
+
+def policy_field_docs() -> list[dict[str, object]]:
+    """Field name, default and description, for the policy editor and the README."""
+    defaults = ExamPolicy()
+    return [
+        {"name": name, "default": getattr(defaults, name), "description": field.description}
+        for name, field in ExamPolicy.model_fields.items()
+        if name != "rules"
+    ]

@@ -1,0 +1,69 @@
+"""Creating, changing and finding exams."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.exams.models import Exam, ExamWrite
+from openproctor.domains.users.models import Role, User
+
+
+def get(*, db: Session, exam_id: uuid.UUID) -> Exam | None:
+    return db.get(Exam, exam_id)
+
+
+def list_visible(*, db: Session, user: User) -> Sequence[Exam]:
+    """Admins and reviewers see every exam; a proctor sees those with candidates of theirs."""
+    query = select(Exam).order_by(Exam.opens_at.desc())
+    if user.role is Role.PROCTOR:
+        mine = select(Candidate.exam_id).where(Candidate.proctor_id == user.id)
+        query = query.where(Exam.id.in_(mine))
+    return db.scalars(query).all()
+
+
+def _columns(exam_in: ExamWrite) -> dict[str, object]:
+    return {
+        "title": exam_in.title,
+        "instructions": exam_in.instructions,
+        "opens_at": exam_in.opens_at,
+        "closes_at": exam_in.closes_at,
+        "duration_minutes": exam_in.duration_minutes,
+        "policy": exam_in.policy.model_dump(mode="json"),
+        "questions": [question.model_dump(mode="json") for question in exam_in.questions],
+        "external_url": str(exam_in.external_url) if exam_in.external_url else None,
+    }
+
+
+def create(*, db: Session, exam_in: ExamWrite, creator: User | None) -> Exam:
+    exam = Exam(**_columns(exam_in), created_by_id=creator.id if creator else None)
+    db.add(exam)
+    db.flush()
+    return exam
+
+
+def update(*, db: Session, exam: Exam, exam_in: ExamWrite) -> Exam:
+    for name, value in _columns(exam_in).items():
+        setattr(exam, name, value)
+    db.flush()
+    return exam
+
+
+def to_write(exam: Exam) -> ExamWrite:
+    """The exam as an editable document, e.g. to prefill the edit form."""
+    return ExamWrite.model_validate(
+        {
+            "title": exam.title,
+            "instructions": exam.instructions,
+            "opens_at": exam.opens_at,
+            "closes_at": exam.closes_at,
+            "duration_minutes": exam.duration_minutes,
+            "policy": exam.policy,
+            "questions": exam.questions,
+            "external_url": exam.external_url,
+        }
+    )

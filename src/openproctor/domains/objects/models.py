@@ -1,0 +1,60 @@
+"""Stored objects (evidence images, recording chunks and recordings) kept in object storage."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openproctor.db import Base, IdMixin, str_enum
+
+
+class ObjectPurpose(StrEnum):
+    EVIDENCE = "evidence"
+    EVIDENCE_RAW = "evidence_raw"
+    RECORDING_CHUNK = "recording_chunk"
+    RECORDING = "recording"
+
+
+class StreamKind(StrEnum):
+    WEBCAM = "webcam"
+    SCREEN = "screen"
+    ROOM_SCAN = "room_scan"
+
+
+class StoredObject(IdMixin, Base):
+    __tablename__ = "stored_objects"
+
+    purpose: Mapped[ObjectPurpose] = mapped_column(str_enum(ObjectPurpose))
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), index=True
+    )
+    violation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("violations.id", ondelete="CASCADE"), index=True
+    )
+    recording_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), index=True
+    )
+    chunk_index: Mapped[int | None]
+
+
+class Recording(IdMixin, Base):
+    """One stream of a session; its chunks are stored objects, assembled when it ends."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (UniqueConstraint("session_id", "kind", name="uq_recordings_session_kind"),)
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[StreamKind] = mapped_column(str_enum(StreamKind))
+    ready: Mapped[bool] = mapped_column(default=False)
+    duration_s: Mapped[float | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    storage_key: Mapped[str | None] = mapped_column(String(500))

@@ -1,0 +1,100 @@
+"""Exam sessions: one candidate's attempt, moved only along the allowed transitions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openproctor.db import Base, IdMixin, str_enum, utcnow
+
+
+class SessionState(StrEnum):
+    INVITED = "invited"
+    CHECKING = "checking"
+    ENROLLED = "enrolled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUBMITTED = "submitted"
+    TERMINATED = "terminated"
+    EXPIRED = "expired"
+
+
+_ENDINGS = {SessionState.TERMINATED, SessionState.EXPIRED}
+ALLOWED_TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
+    SessionState.INVITED: frozenset({SessionState.CHECKING, *_ENDINGS}),
+    SessionState.CHECKING: frozenset({SessionState.ENROLLED, *_ENDINGS}),
+    SessionState.ENROLLED: frozenset({SessionState.RUNNING, *_ENDINGS}),
+    SessionState.RUNNING: frozenset({SessionState.PAUSED, SessionState.SUBMITTED, *_ENDINGS}),
+    SessionState.PAUSED: frozenset({SessionState.RUNNING, *_ENDINGS}),
+    SessionState.SUBMITTED: frozenset(),
+    SessionState.TERMINATED: frozenset(),
+    SessionState.EXPIRED: frozenset(),
+}
+FINAL_STATES = frozenset(state for state, nexts in ALLOWED_TRANSITIONS.items() if not nexts)
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: SessionState, wanted: SessionState) -> None:
+        super().__init__(f"an exam session cannot go from {current} to {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+
+class ExamSession(IdMixin, Base):
+    __tablename__ = "exam_sessions"
+    __table_args__ = (UniqueConstraint("candidate_id", "attempt", name="uq_sessions_attempt"),)
+
+    candidate_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    exam_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(default=1)
+    state: Mapped[SessionState] = mapped_column(
+        str_enum(SessionState), default=SessionState.INVITED
+    )
+    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(500))
+    risk_score: Mapped[float] = mapped_column(default=0.0)
+    auto_terminate: Mapped[bool | None] = mapped_column(
+        comment="Proctor's override of the exam policy; NULL follows the policy."
+    )
+    enrollment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    score: Mapped[float | None]
+
+    def transition(self, wanted: SessionState, *, at: datetime, reason: str | None = None) -> None:
+        if wanted not in ALLOWED_TRANSITIONS[self.state]:
+            raise IllegalTransition(self.state, wanted)
+        self.state = wanted
+        self.state_changed_at = at
+        if wanted is SessionState.RUNNING and self.started_at is None:
+            self.started_at = at
+        if wanted in FINAL_STATES:
+            self.ended_at = at
+            self.end_reason = reason
+
+
+class SessionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    exam_id: uuid.UUID
+    attempt: int
+    state: SessionState
+    state_changed_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    risk_score: float
+    score: float | None

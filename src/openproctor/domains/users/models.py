@@ -1,0 +1,74 @@
+"""Staff accounts, their login sessions and login attempts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openproctor.db import Base, IdMixin, str_enum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PROCTOR = "proctor"
+    REVIEWER = "reviewer"
+
+
+class User(IdMixin, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None]
+
+
+class StaffSession(IdMixin, Base):
+    """Server-side login session; the cookie holds a random token, the table its hash."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime]
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginAttempt(IdMixin, Base):
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_created", "email", "created_at"),
+        Index("ix_login_attempts_ip_created", "client_ip", "created_at"),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str = Field(min_length=10, max_length=200)
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None

@@ -1,0 +1,150 @@
+"""/api/v1/auth, /api/v1/users and /api/v1/audit"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from openproctor.deps import AdminUser, Audit, Context, CurrentUser, DbSession, client_ip
+from openproctor.domains.audit import service as audit_log
+from openproctor.domains.audit.models import AuditRead
+from openproctor.domains.users import service
+from openproctor.domains.users.models import User, UserCreate, UserRead
+from openproctor.security import SESSION_COOKIE
+from openproctor.settings import Settings
+
+router = APIRouter(tags=["staff"])
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class CsrfToken(BaseModel):
+    csrf_token: str
+
+
+def login_policy(settings: Settings) -> service.LoginPolicy:
+    return service.LoginPolicy(
+        max_failures=settings.login_max_failures,
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+
+
+def sign_in(
+    *, db: DbSession, settings: Settings, request: Request, email: str, password: str
+) -> tuple[User, str]:
+    """Checks credentials (with lock-out) and opens a session; commits the attempt either way.
+
+    Raises 429 while locked out and 401 for wrong credentials.
+    """
+    try:
+        user = service.authenticate(
+            db=db,
+            email=email,
+            password=password,
+            client_ip=client_ip(request),
+            policy=login_policy(settings),
+        )
+    except service.LoginLocked as locked:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            str(locked),
+            headers={"Retry-After": str(locked.retry_after_s)},
+        ) from None
+    if user is None:
+        db.commit()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    token = service.open_session(
+        db=db,
+        user=user,
+        client_ip=client_ip(request),
+        lifetime=timedelta(hours=settings.session_hours),
+    )
+    audit_log.record(
+        db=db,
+        actor=user,
+        action="auth.login",
+        target_type="user",
+        target_id=user.id,
+        client_ip=client_ip(request),
+    )
+    db.commit()
+    return user, token
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
+@router.get("/auth/csrf", response_model=CsrfToken)
+def csrf(request: Request) -> CsrfToken:
+    """The token to send back as X-CSRF-Token with cookie-authenticated changes."""
+    return CsrfToken(csrf_token=request.state.csrf_token)
+
+
+@router.post("/auth/login", response_model=UserRead)
+def login(
+    credentials: Credentials,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    context: Context,
+) -> UserRead:
+    user, token = sign_in(
+        db=db,
+        settings=context.settings,
+        request=request,
+        email=credentials.email,
+        password=credentials.password,
+    )
+    set_session_cookie(response, token, context.settings)
+    return UserRead.model_validate(user)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, response: Response, db: DbSession) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service.close_session(db=db, token=token)
+        db.commit()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/auth/me", response_model=UserRead)
+def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(db: DbSession, _: AdminUser) -> list[UserRead]:
+    return [UserRead.model_validate(user) for user in service.list_all(db=db)]
+
+
+@router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+def create_user(user_in: UserCreate, db: DbSession, _: AdminUser, audit: Audit) -> UserRead:
+    try:
+        user = service.create(db=db, user_in=user_in)
+    except service.EmailTaken as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    audit("user.create", "user", user.id, email=user.email, role=user.role.value)
+    db.commit()
+    return UserRead.model_validate(user)
+
+
+@router.get("/audit", response_model=list[AuditRead])
+def list_audit(db: DbSession, _: AdminUser) -> list[AuditRead]:
+    return [AuditRead.model_validate(entry) for entry in audit_log.latest(db=db)]

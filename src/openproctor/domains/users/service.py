@@ -1,0 +1,167 @@
+"""Staff accounts, logins with lock-out, and server-side login sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openproctor.db import utcnow
+from openproctor.domains.users.models import LoginAttempt, Role, StaffSession, User, UserCreate
+from openproctor.security import (
+    DUMMY_PASSWORD_HASH,
+    hash_password,
+    new_token,
+    token_digest,
+    verify_password,
+)
+
+# A client address may try this many times more than one email before it is locked out too.
+IP_FAILURE_FACTOR = 4
+
+
+class EmailTaken(Exception):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"a staff account with email {email} already exists")
+
+
+class LoginLocked(Exception):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed logins; try again in {max(1, retry_after_s // 60)} minute(s)"
+        )
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int
+    window: timedelta
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get(*, db: Session, user_id: uuid.UUID) -> User | None:
+    return db.get(User, user_id)
+
+
+def get_by_email(*, db: Session, email: str) -> User | None:
+    return db.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def list_all(*, db: Session) -> Sequence[User]:
+    return db.scalars(select(User).order_by(User.role, User.email)).all()
+
+
+def list_proctors(*, db: Session) -> Sequence[User]:
+    query = select(User).where(User.role == Role.PROCTOR, User.is_active).order_by(User.email)
+    return db.scalars(query).all()
+
+
+def create(*, db: Session, user_in: UserCreate) -> User:
+    email = normalize_email(user_in.email)
+    if get_by_email(db=db, email=email):
+        raise EmailTaken(email)
+    user = User(
+        email=email,
+        name=user_in.name.strip(),
+        role=user_in.role,
+        password_hash=hash_password(user_in.password),
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def set_password(*, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+
+
+def authenticate(
+    *, db: Session, email: str, password: str, client_ip: str, policy: LoginPolicy
+) -> User | None:
+    """The active user with these credentials, or None. Raises LoginLocked while locked out.
+
+    Every attempt is recorded (the caller commits), failed or not, so lock-out holds across
+    processes and restarts.
+    """
+    email = normalize_email(email)
+    now = utcnow()
+    _refuse_if_locked(db=db, email=email, client_ip=client_ip, policy=policy, now=now)
+    user = get_by_email(db=db, email=email)
+    if user is None:
+        verify_password(DUMMY_PASSWORD_HASH, password)
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, password) and user.is_active
+    db.add(LoginAttempt(email=email, client_ip=client_ip, succeeded=ok, created_at=now))
+    if not ok or user is None:
+        return None
+    user.last_login_at = now
+    return user
+
+
+def _refuse_if_locked(
+    *, db: Session, email: str, client_ip: str, policy: LoginPolicy, now: datetime
+) -> None:
+    since = now - policy.window
+    for column, value, limit in (
+        (LoginAttempt.email, email, policy.max_failures),
+        (LoginAttempt.client_ip, client_ip, policy.max_failures * IP_FAILURE_FACTOR),
+    ):
+        last_success = db.scalar(
+            select(func.max(LoginAttempt.created_at)).where(column == value, LoginAttempt.succeeded)
+        )
+        start = max(since, last_success) if last_success else since
+        failures = db.scalars(
+            select(LoginAttempt.created_at)
+            .where(column == value, ~LoginAttempt.succeeded, LoginAttempt.created_at > start)
+            .order_by(LoginAttempt.created_at)
+        ).all()
+        if len(failures) >= limit:
+            unlock_at = failures[-limit] + policy.window
+            raise LoginLocked(int((unlock_at - now).total_seconds()) + 1)
+
+
+def open_session(*, db: Session, user: User, client_ip: str, lifetime: timedelta) -> str:
+    """Creates a login session and returns the cookie token (only its digest is stored)."""
+    token = new_token()
+    db.add(
+        StaffSession(
+            token_hash=token_digest(token),
+            user_id=user.id,
+            expires_at=utcnow() + lifetime,
+            client_ip=client_ip,
+        )
+    )
+    return token
+
+
+def user_for_session(*, db: Session, token: str) -> User | None:
+    staff_session = db.scalar(
+        select(StaffSession).where(StaffSession.token_hash == token_digest(token))
+    )
+    if staff_session is None or staff_session.expires_at <= utcnow():
+        return None
+    user = db.get(User, staff_session.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def close_session(*, db: Session, token: str) -> None:
+    staff_session = db.scalar(
+        select(StaffSession).where(StaffSession.token_hash == token_digest(token))
+    )
+    if staff_session is not None:
+        db.delete(staff_session)
+
+
+def deactivate(*, db: Session, user: User) -> None:
+    user.is_active = False
+    for staff_session in db.scalars(select(StaffSession).where(StaffSession.user_id == user.id)):
+        db.delete(staff_session)

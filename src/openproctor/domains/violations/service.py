@@ -1,0 +1,67 @@
+"""Reading violations for staff."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions.models import ExamSession
+from openproctor.domains.violations.models import Violation, ViolationRead
+
+
+def list_for_exam(
+    *,
+    db: Session,
+    exam_id: uuid.UUID,
+    proctor_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+) -> list[ViolationRead]:
+    query = (
+        select(Violation, ExamSession.candidate_id)
+        .join(ExamSession, Violation.session_id == ExamSession.id)
+        .where(ExamSession.exam_id == exam_id)
+        .order_by(Violation.started_at)
+    )
+    if proctor_id is not None:
+        mine = select(Candidate.id).where(Candidate.proctor_id == proctor_id)
+        query = query.where(ExamSession.candidate_id.in_(mine))
+    if session_id is not None:
+        query = query.where(Violation.session_id == session_id)
+    rows = db.execute(query).all()
+    evidence = _evidence_ids(db, [violation.id for violation, _ in rows])
+    return [
+        ViolationRead(
+            id=violation.id,
+            session_id=violation.session_id,
+            candidate_id=candidate_id,
+            kind=violation.kind,
+            label=violation.label,
+            severity=violation.severity,
+            started_at=violation.started_at,
+            ended_at=violation.ended_at,
+            score=violation.score,
+            review_status=violation.review_status,
+            review_note=violation.review_note,
+            evidence_url=(
+                f"/api/v1/evidence/{evidence[violation.id]}" if violation.id in evidence else None
+            ),
+        )
+        for violation, candidate_id in rows
+    ]
+
+
+def _evidence_ids(db: Session, violation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    if not violation_ids:
+        return {}
+    query = select(StoredObject.violation_id, StoredObject.id).where(
+        StoredObject.violation_id.in_(violation_ids),
+        StoredObject.purpose == ObjectPurpose.EVIDENCE,
+    )
+    return {
+        violation_id: object_id for violation_id, object_id in db.execute(query) if violation_id
+    }

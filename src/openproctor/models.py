@@ -1,0 +1,26 @@
+"""Imports every table so that Base.metadata is complete (for Alembic and tests)."""
+
+from openproctor.db import Base
+from openproctor.domains.audit.models import AuditEntry
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.messages.models import Message
+from openproctor.domains.objects.models import Recording, StoredObject
+from openproctor.domains.sessions.models import ExamSession
+from openproctor.domains.users.models import LoginAttempt, StaffSession, User
+from openproctor.domains.violations.models import Violation
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Candidate",
+    "Exam",
+    "ExamSession",
+    "LoginAttempt",
+    "Message",
+    "Recording",
+    "StaffSession",
+    "StoredObject",
+    "User",
+    "Violation",
+]

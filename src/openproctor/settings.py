@@ -1,0 +1,162 @@
+"""OPENPROCTOR_* settings, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class SettingsError(Exception):
+    """Settings that cannot start the service; the message says what to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPENPROCTOR_", extra="forbid")
+
+    env: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        title="Environment",
+        description="development, production or test. Production refuses generated secrets.",
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        title="Data directory",
+        description="Holds the SQLite database, local storage, models and the development secret.",
+    )
+    database_url: str = Field(
+        default="",
+        title="Database URL",
+        description="SQLAlchemy URL; empty means sqlite:///DATA_DIR/openproctor.db.",
+    )
+    storage_url: str = Field(
+        default="",
+        title="Storage URL",
+        description="file:///path or s3://bucket/prefix; empty means DATA_DIR/storage.",
+    )
+    redis_url: str = Field(
+        default="",
+        title="Redis URL",
+        description="redis://host:port/db for scale-out; empty runs everything in one process.",
+    )
+    secret_key: str = Field(
+        default="",
+        title="Secret key",
+        description="Signs tokens. Empty in development: generated once and kept in DATA_DIR.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        title="Public URL",
+        description="Base URL that invite links and the demo print.",
+    )
+    max_body_bytes: Annotated[int, Field(gt=0)] = Field(
+        default=5 * 1024 * 1024,
+        title="Largest request body",
+        description="Bodies above this are refused with 413.",
+    )
+    login_max_failures: Annotated[int, Field(gt=0)] = Field(
+        default=5,
+        title="Login failures before lock-out",
+        description="Failed logins per email (and per client address) within the window.",
+    )
+    login_window_seconds: Annotated[int, Field(gt=0)] = Field(
+        default=15 * 60,
+        title="Login lock-out window",
+        description="Seconds over which failed logins are counted and the lock-out lasts.",
+    )
+    session_hours: Annotated[int, Field(gt=0)] = Field(
+        default=12,
+        title="Staff session lifetime",
+        description="Hours a staff login stays valid.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if value and not value.startswith(("file://", "s3://")):
+            raise ValueError("must start with file:// or s3://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _production_secret(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    "OPENPROCTOR_SECRET_KEY must be set to at least "
+                    f"{MIN_SECRET_KEY_LENGTH} random characters when OPENPROCTOR_ENV=production"
+                )
+            if not self.public_url.startswith("https://"):
+                raise ValueError("OPENPROCTOR_PUBLIC_URL must be https:// in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'openproctor.db'}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or (self.data_dir.resolve() / "storage").as_uri()
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment, fill the development secret, and fail with one clear message."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.secret_key:
+        settings.secret_key = _persisted_secret(settings.data_dir)
+    return settings
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        name = f"OPENPROCTOR_{field.upper()}" if field else "settings"
+        problems.append(f"{name}: {item['msg']}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def _persisted_secret(data_dir: Path) -> str:
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret

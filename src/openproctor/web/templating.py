@@ -1,0 +1,28 @@
+"""Server-rendered pages: one Jinja environment, and a render helper that adds what every
+page needs (the signed-in user, the CSRF token)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from openproctor.domains.users.models import User
+
+WEB_DIR = Path(__file__).parent
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    user: User | None = None,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    context = {"user": user, "csrf_token": request.state.csrf_token, **values}
+    return templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -1,0 +1,194 @@
+"""Fixtures: every database test runs on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from openproctor.app import create_app
+from openproctor.db import make_engine, make_session_factory, utcnow
+from openproctor.domains.candidates import service as candidates
+from openproctor.domains.candidates.models import Candidate, CandidateCreate
+from openproctor.domains.exams import service as exams
+from openproctor.domains.exams.models import Exam, ExamWrite
+from openproctor.domains.users import service as users
+from openproctor.domains.users.models import Role, User, UserCreate
+from openproctor.migrations import upgrade
+from openproctor.settings import Settings, load_settings
+from tests.servers import postgres_server
+
+PASSWORD = "correct horse battery"
+TEMPLATE_DB = "openproctor_template"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url: str) -> str:
+    """A database migrated once; each test copies it, which is much faster than migrating."""
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {TEMPLATE_DB}"))
+    admin.dispose()
+    url = make_url(postgres_url).set(database=TEMPLATE_DB).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return TEMPLATE_DB
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind, private to the test."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server_url: str = request.getfixturevalue("postgres_url")
+    template: str = request.getfixturevalue("postgres_template")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        env="test", data_dir=tmp_path / "data", database_url=database_url, login_max_failures=3
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.resolved_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+    app.state.context.engine.dispose()
+
+
+@dataclass
+class Factory:
+    """Builds committed rows through the services, as the application would."""
+
+    db: Session
+
+    def user(self, role: Role = Role.ADMIN, email: str | None = None) -> User:
+        email = email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
+        user = users.create(
+            db=self.db,
+            user_in=UserCreate(
+                email=email, name=f"{role.value} user", role=role, password=PASSWORD
+            ),
+        )
+        self.db.commit()
+        return user
+
+    def exam(self, *, opens_in: timedelta = timedelta(hours=-1), **fields: Any) -> Exam:
+        opens_at = utcnow() + opens_in
+        document = {
+            "title": "Algebra midterm",
+            "opens_at": opens_at,
+            "closes_at": opens_at + timedelta(hours=3),
+            "duration_minutes": 60,
+            "questions": [{"prompt": "1 + 1?", "choices": ["1", "2"], "answer": 1}],
+            **fields,
+        }
+        exam = exams.create(db=self.db, exam_in=ExamWrite.model_validate(document), creator=None)
+        self.db.commit()
+        return exam
+
+    def candidate(self, exam: Exam, proctor: User | None = None, name: str = "Ada") -> Candidate:
+        candidate = candidates.create(
+            db=self.db,
+            exam=exam,
+            candidate_in=CandidateCreate(
+                name=name,
+                email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com",
+                proctor_id=proctor.id if proctor else None,
+            ),
+        )
+        self.db.commit()
+        return candidate
+
+
+@pytest.fixture
+def factory(db: Session) -> Factory:
+    return Factory(db)
+
+
+def login_with(client: TestClient, email: str, password: str) -> None:
+    """Signs the test client in through the API and keeps the CSRF header for later calls."""
+    token = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    client.headers["X-CSRF-Token"] = token
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+
+
+def login(client: TestClient, user: User) -> None:
+    login_with(client, user.email, PASSWORD)
+
+
+@pytest.fixture
+def login_as(client: TestClient) -> Callable[[User], TestClient]:
+    def sign_in(user: User) -> TestClient:
+        login(client, user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def settings_https_client(settings: Settings) -> Iterator[TestClient]:
+    https = settings.model_copy(update={"public_url": "https://exams.example.com"})
+    app = create_app(https)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as test_client:
+        yield test_client
+    app.state.context.engine.dispose()

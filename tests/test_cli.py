@@ -1,0 +1,118 @@
+"""The openproctor command, run as a user would: a real process with OPENPROCTOR_* set."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from openproctor.app import create_app
+from openproctor.settings import load_settings
+from tests.conftest import login_with
+
+
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "openproctor.cli", *args],
+        env={**os.environ, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_is_idempotent_and_its_credentials_work(database_url: str, tmp_path: Path) -> None:
+    env = {"OPENPROCTOR_DATA_DIR": str(tmp_path), "OPENPROCTOR_DATABASE_URL": database_url}
+    first = run(["demo", "--json"], env)
+    assert first.returncode == 0, first.stderr
+    second = run(["demo", "--json"], env)
+    assert second.returncode == 0, second.stderr
+    info, again = json.loads(first.stdout), json.loads(second.stdout)
+    assert info == again
+    for key in (
+        "base_url",
+        "exam_id",
+        "candidate_url",
+        "proctor_url",
+        "proctor_email",
+        "proctor_password",
+        "admin_email",
+        "admin_password",
+    ):
+        assert info[key], key
+    assert info["candidate_url"].startswith(info["base_url"] + "/take/")
+
+    settings = load_settings(data_dir=tmp_path, database_url=database_url)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        login_with(client, info["proctor_email"], info["proctor_password"])
+        sessions = client.get(f"/api/v1/exams/{info['exam_id']}/candidates").json()
+        assert [c["email"] for c in sessions] == ["candidate@demo.example.com"]
+        assert client.get(info["proctor_url"].removeprefix(info["base_url"])).status_code == 200
+        client.post("/api/v1/auth/logout")
+        login_with(client, info["admin_email"], info["admin_password"])
+        assert client.get(f"/admin/exams/{info['exam_id']}").status_code == 200
+        candidate = client.get(info["candidate_url"].removeprefix(info["base_url"]))
+        assert candidate.status_code == 200
+        assert 'data-testid="consent"' in candidate.text
+    app.state.context.engine.dispose()
+
+
+def test_user_create_and_its_errors(database_url: str, tmp_path: Path) -> None:
+    env = {"OPENPROCTOR_DATA_DIR": str(tmp_path), "OPENPROCTOR_DATABASE_URL": database_url}
+    args = ["user", "create", "--email", "Rita@Example.com", "--name", "Rita", "--role", "reviewer"]
+    created = run([*args, "--password", "a long password"], env)
+    assert created.returncode == 0, created.stderr
+    assert "created reviewer rita@example.com" in created.stdout
+    again = run([*args, "--password", "a long password"], env)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    weak = run(
+        [
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--role",
+            "admin",
+            "--password",
+            "short",
+        ],
+        env,
+    )
+    assert weak.returncode == 1
+    assert "password" in weak.stderr
+    prompted = run(
+        ["user", "create", "--email", "p@example.com", "--name", "P", "--role", "proctor"],
+        env,
+        stdin="prompted password\nprompted password\n",
+    )
+    assert prompted.returncode == 0, prompted.stderr
+
+
+def test_invalid_settings_stop_the_command_with_one_message(tmp_path: Path) -> None:
+    result = run(
+        ["migrate"],
+        {"OPENPROCTOR_DATA_DIR": str(tmp_path), "OPENPROCTOR_DATABASE_URL": "mysql://x"},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: invalid settings: OPENPROCTOR_DATABASE_URL: Value error, must start with "
+        "sqlite:// or postgresql://"
+    ]
+
+
+def test_migrate_creates_the_sqlite_database(tmp_path: Path) -> None:
+    result = run(["migrate"], {"OPENPROCTOR_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "openproctor.db").exists()

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from openproctor.settings import SettingsError, load_settings
+
+
+def test_defaults_live_under_the_data_dir(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path.resolve()}/openproctor.db"
+    assert settings.resolved_storage_url == (tmp_path.resolve() / "storage").as_uri()
+    assert settings.redis_url == ""
+    assert settings.secure_cookies is False
+
+
+def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = load_settings(data_dir=tmp_path).secret_key
+    second = load_settings(data_dir=tmp_path).secret_key
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_environment_variables_use_the_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENPROCTOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENPROCTOR_PUBLIC_URL", "https://exams.example.com")
+    settings = load_settings()
+    assert settings.data_dir == tmp_path
+    assert settings.secure_cookies is True
+
+
+def test_production_refuses_a_missing_secret(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="OPENPROCTOR_SECRET_KEY must be set"):
+        load_settings(data_dir=tmp_path, env="production", public_url="https://x.example.com")
+
+
+def test_production_accepts_a_real_secret(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path,
+        env="production",
+        public_url="https://x.example.com",
+        secret_key="k" * 40,
+    )
+    assert settings.secret_key == "k" * 40
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("database_url", "mysql://x", "OPENPROCTOR_DATABASE_URL"),
+        ("storage_url", "ftp://x", "OPENPROCTOR_STORAGE_URL"),
+        ("redis_url", "http://x", "OPENPROCTOR_REDIS_URL"),
+        ("env", "staging", "OPENPROCTOR_ENV"),
+        ("max_body_bytes", 0, "OPENPROCTOR_MAX_BODY_BYTES"),
+        ("no_such_setting", 1, "OPENPROCTOR_NO_SUCH_SETTING"),
+    ],
+)
+def test_invalid_settings_give_one_clear_message(
+    tmp_path: Path, field: str, value: object, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message) as raised:
+        load_settings(data_dir=tmp_path, **{field: value})
+    assert str(raised.value).startswith("invalid settings: ")
