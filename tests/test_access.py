@@ -21,6 +21,7 @@ ANON, ADMIN, PROCTOR, REVIEWER = "anonymous", Role.ADMIN, Role.PROCTOR, Role.REV
 READ_ROUTES = {
     "/admin/exams": {ADMIN},
     "/admin/staff": {ADMIN},
+    "/admin/audit": {ADMIN},
     "/admin/exams/new": {ADMIN},
     "/admin/exams/{exam}": {ADMIN},
     "/proctor": {ADMIN, PROCTOR},

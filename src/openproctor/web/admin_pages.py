@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from openproctor.access import visible_exam
 from openproctor.db import utcnow
 from openproctor.deps import AdminUser, Audit, Context, DbSession
+from openproctor.domains.audit import service as audit_service
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.models import Exam, ExamWrite
@@ -380,3 +381,8 @@ def deactivate_staff(
     audit("user.deactivate", "user", target.id, email=target.email)
     db.commit()
     return _see_other("/admin/staff")
+
+
+@router.get("/audit")
+def audit_log(request: Request, db: DbSession, user: AdminUser) -> Response:
+    return render(request, "admin/audit.html", user=user, entries=audit_service.latest(db=db))

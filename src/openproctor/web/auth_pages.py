@@ -8,10 +8,8 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from openproctor.deps import Context, DbSession, OptionalUser
-from openproctor.domains.users import service
 from openproctor.domains.users.models import Role
-from openproctor.domains.users.routes import set_session_cookie, sign_in
-from openproctor.security import SESSION_COOKIE
+from openproctor.domains.users.routes import set_session_cookie, sign_in, sign_out
 from openproctor.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -68,10 +66,6 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, db: DbSession) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        service.close_session(db=db, token=token)
-        db.commit()
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    sign_out(db=db, request=request, response=response)
     return response

@@ -115,13 +115,28 @@ def login(
     return UserRead.model_validate(user)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(request: Request, response: Response, db: DbSession) -> None:
+def sign_out(*, db: DbSession, request: Request, response: Response) -> None:
+    """Ends the server-side session behind the cookie, audited, and clears the cookie."""
     token = request.cookies.get(SESSION_COOKIE)
+    user = service.user_for_session(db=db, token=token) if token else None
     if token:
         service.close_session(db=db, token=token)
-        db.commit()
+    if user is not None:
+        audit_log.record(
+            db=db,
+            actor=user,
+            action="auth.logout",
+            target_type="user",
+            target_id=user.id,
+            client_ip=client_ip(request),
+        )
+    db.commit()
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, response: Response, db: DbSession) -> None:
+    sign_out(db=db, request=request, response=response)
 
 
 @router.get("/auth/me", response_model=UserRead)

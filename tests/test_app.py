@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from openproctor.app import create_app
+from openproctor.settings import load_settings
+
+
+def test_healthz_answers_while_the_database_is_reachable(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_healthz_reports_an_unreachable_database(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/missing/dir/db.sqlite"
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+
+
+def test_openapi_documents_the_api(client: TestClient) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/exams",
+        "/api/v1/exams/{exam_id}/candidates",
+        "/api/v1/exams/{exam_id}/sessions",
+        "/api/v1/exams/{exam_id}/violations",
+    ):
+        assert path in paths
+    assert not any(path.startswith("/admin") for path in paths)
+
+
+def test_every_browser_gets_a_csrf_cookie_once(client: TestClient) -> None:
+    first = client.get("/login")
+    assert "op_csrf=" in first.headers["set-cookie"]
+    assert "HttpOnly" in first.headers["set-cookie"]
+    second = client.get("/login")
+    assert "set-cookie" not in second.headers
