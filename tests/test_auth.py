@@ -108,14 +108,15 @@ def test_logout_ends_the_server_side_session(client: TestClient, factory: Factor
 def test_deactivated_staff_lose_their_sessions(client: TestClient, factory: Factory) -> None:
     admin = factory.user(Role.ADMIN)
     proctor = factory.user(Role.PROCTOR)
-    with TestClient(client.app) as proctor_client:
-        login(proctor_client, proctor)
-        assert proctor_client.get("/api/v1/auth/me").status_code == 200
-        login(client, admin)
-        token = client.headers["X-CSRF-Token"]
-        response = client.post(f"/admin/staff/{proctor.id}/deactivate", data={"csrf_token": token})
-        assert response.status_code == 303
-        assert proctor_client.get("/api/v1/auth/me").status_code == 401
+    # A second browser on the same server (the app's lifespan already runs in `client`).
+    proctor_client = TestClient(client.app)
+    login(proctor_client, proctor)
+    assert proctor_client.get("/api/v1/auth/me").status_code == 200
+    login(client, admin)
+    token = client.headers["X-CSRF-Token"]
+    response = client.post(f"/admin/staff/{proctor.id}/deactivate", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert proctor_client.get("/api/v1/auth/me").status_code == 401
     entries = client.get("/api/v1/audit").json()
     assert any(
         e["action"] == "user.deactivate" and e["target_id"] == str(proctor.id) for e in entries

@@ -50,7 +50,7 @@ def test_demo_is_idempotent_and_its_credentials_work(database_url: str, tmp_path
         assert info[key], key
     assert info["candidate_url"].startswith(info["base_url"] + "/take/")
 
-    settings = load_settings(data_dir=tmp_path, database_url=database_url)
+    settings = load_settings(data_dir=tmp_path, database_url=database_url, analysis_workers=0)
     app = create_app(settings)
     with TestClient(app) as client:
         login_with(client, info["proctor_email"], info["proctor_password"])

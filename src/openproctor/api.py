@@ -6,10 +6,11 @@ from openproctor.deps import csrf_protect
 from openproctor.domains.candidates.routes import router as candidates
 from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.sessions.routes import router as sessions
-from openproctor.domains.sessions.routes import take_router as take
+from openproctor.domains.sessions.take_routes import router as take
 from openproctor.domains.users.routes import router as staff
 from openproctor.domains.violations.routes import router as violations
+from openproctor.live.actions import router as proctoring
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)])
-for domain_router in (staff, exams, candidates, sessions, violations, take):
+for domain_router in (staff, exams, candidates, sessions, violations, take, proctoring):
     router.include_router(domain_router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -15,22 +17,62 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openproctor import __version__
 from openproctor.api import router as api_router
+from openproctor.bus.local import LocalBus
 from openproctor.context import AppContext
 from openproctor.db import make_engine, make_session_factory
 from openproctor.deps import LoginRequired
+from openproctor.detectors import install
+from openproctor.detectors.base import ModelError
 from openproctor.domains.sessions.models import IllegalTransition
+from openproctor.live.hub import LiveHub
+from openproctor.live.sockets import router as sockets_router
 from openproctor.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
+from openproctor.pipeline.pool import AnalysisPool
 from openproctor.settings import Settings
+from openproctor.storage import open_store
 from openproctor.web.pages import router as pages_router
 from openproctor.web.templating import WEB_DIR, render
 
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.resolved_database_url)
-    context = AppContext(
-        settings=settings, engine=engine, session_factory=make_session_factory(engine)
+    session_factory = make_session_factory(engine)
+    store = open_store(settings.resolved_storage_url)
+    pool = (
+        AnalysisPool(
+            install.models_dir(settings.data_dir), settings.detectors, settings.analysis_workers
+        )
+        if settings.analysis_workers
+        else None
     )
+    hub = LiveHub(
+        session_factory=session_factory,
+        store=store,
+        bus=LocalBus(),
+        pool=pool,
+        min_speech=settings.detectors.min_speech,
+    )
+    context = AppContext(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        store=store,
+        hub=hub,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if pool is not None:
+            check_models(settings)
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="OpenProctor",
         version=__version__,
         description="Live proctoring for online exams. Staff sign in with a session cookie; "
@@ -45,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.include_router(sockets_router)
     _add_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
@@ -60,6 +103,14 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+def check_models(settings: Settings) -> None:
+    """Refuses to start analysis with a missing or damaged model file, naming the fix."""
+    broken = [row for row in install.status(settings.data_dir, load=False) if not row.ok]
+    if broken:
+        problems = "; ".join(f"{row.name}: {row.problem}" for row in broken)
+        raise ModelError(f"cannot start the analysis workers: {problems}")
 
 
 def _wants_json(request: Request) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,7 +12,10 @@ from pydantic import ValidationError
 
 from openproctor import __version__
 from openproctor.db import make_engine, make_session_factory, transaction
+from openproctor.detectors.base import ModelError
 from openproctor.settings import Settings, SettingsError, load_settings
+
+DEFAULT_BENCH_VIDEOS = Path("../shared/eval/video")
 
 
 def _settings() -> Settings:
@@ -45,11 +49,16 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
     """Run the web server."""
     import uvicorn
 
-    from openproctor.app import create_app
+    from openproctor.app import check_models, create_app
 
     settings = _settings()
     if not no_migrate:
         _migrate(settings)
+    if settings.analysis_workers:
+        try:
+            check_models(settings)
+        except ModelError as error:
+            raise click.ClickException(str(error)) from None
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
 
 
@@ -138,6 +147,126 @@ def _print_demo(info: dict[str, Any]) -> None:
         f"  Candidate link: {info['candidate_url']}",
     ]
     click.echo("\n".join(lines))
+
+
+@main.group()
+def models() -> None:
+    """The model files the detectors load."""
+
+
+@models.command("install")
+def models_install() -> None:
+    """Copy every model into DATA_DIR/models and verify it (safe to run again)."""
+    from openproctor.detectors import install
+
+    settings = _settings()
+    try:
+        install.install(settings.data_dir, echo=click.echo)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@models.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per model.")
+def models_status(as_json: bool) -> None:
+    """Each model: file, licence, size, whether it verifies, and its load time."""
+    from openproctor.detectors import install
+
+    rows = install.status(_settings().data_dir)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row.to_dict()))
+        else:
+            state = f"ok, loads in {row.load_ms:.0f} ms" if row.ok else f"PROBLEM: {row.problem}"
+            click.echo(
+                f"{row.name:18} {row.size / 1e6:6.1f} MB  {row.licence}\n"
+                f"{'':18} {row.file}\n{'':18} {row.purpose}; {state}"
+            )
+    if not all(row.ok for row in rows):
+        raise SystemExit(1)
+
+
+def _model_dir(settings: Settings) -> Path:
+    from openproctor.detectors import install
+
+    return install.models_dir(settings.data_dir)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--fps", default=1.0, show_default=True, type=click.FloatRange(0.01, 60))
+def analyze(paths: tuple[Path, ...], fps: float) -> None:
+    """Analyse images or videos: one JSON object per image or sampled frame."""
+    from openproctor.detectors.commands import analyze_paths
+
+    settings = _settings()
+    failed = False
+    try:
+        for row in analyze_paths(
+            paths, model_dir=_model_dir(settings), config=settings.detectors, fps=fps
+        ):
+            failed = failed or "error" in row
+            click.echo(json.dumps(row))
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    if failed:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+def verify(a: Path, b: Path) -> None:
+    """Are the faces in two photos the same person? One JSON object."""
+    from openproctor.detectors.commands import verify as verify_pair
+
+    settings = _settings()
+    try:
+        result = verify_pair(a, b, model_dir=_model_dir(settings), config=settings.detectors)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(result))
+    if "error" in result:
+        raise SystemExit(1)
+
+
+@main.command("eval")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate(directory: Path, as_json: bool) -> None:
+    """Accuracy per capability on DIR/labels.csv (the format of shared/eval)."""
+    from openproctor.detectors.commands import evaluate as run_eval
+
+    settings = _settings()
+    try:
+        report = run_eval(directory, model_dir=_model_dir(settings), config=settings.detectors)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
+
+
+@main.command()
+@click.argument("videos", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--frames", default=60, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench(videos: tuple[Path, ...], frames: int, as_json: bool) -> None:
+    """Median ms per stage on real webcam frames, one core, and the face_recognition baseline.
+
+    VIDEOS default to the evaluation videos in ../shared/eval/video.
+    """
+    from openproctor.detectors.commands import bench as run_bench
+
+    settings = _settings()
+    sources = list(videos) or sorted(DEFAULT_BENCH_VIDEOS.glob("*.mjpeg"))
+    if not sources:
+        raise click.ClickException(f"no videos given and none in {DEFAULT_BENCH_VIDEOS}")
+    try:
+        report = run_bench(
+            sources, model_dir=_model_dir(settings), config=settings.detectors, frames=frames
+        )
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor.settings import Settings
+from openproctor.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from openproctor.live.hub import LiveHub
 
 
 @dataclass(frozen=True)
@@ -15,3 +20,5 @@ class AppContext:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    store: ObjectStore
+    hub: LiveHub

@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from openproctor.detectors.config import DetectorConfig
+
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -26,7 +28,9 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OPENPROCTOR_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="OPENPROCTOR_", env_nested_delimiter="__", extra="forbid"
+    )
 
     env: Environment = Field(
         default=Environment.DEVELOPMENT,
@@ -82,6 +86,19 @@ class Settings(BaseSettings):
         default=12,
         title="Staff session lifetime",
         description="Hours a staff login stays valid.",
+    )
+
+    detectors: DetectorConfig = Field(
+        default_factory=DetectorConfig,
+        title="Detectors",
+        description="Which models run and their thresholds, e.g. "
+        "OPENPROCTOR_DETECTORS__IDENTITY__MAX_DISTANCE=0.5.",
+    )
+    analysis_workers: Annotated[int, Field(ge=0, le=64)] = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        title="Analysis worker processes",
+        description="Processes that run the models, each with its own copy (default: one a "
+        "core). 0 runs no analysis: frames are counted as skipped.",
     )
 
     @field_validator("database_url")

@@ -14,6 +14,7 @@ from openproctor.db import Base, IdMixin, str_enum
 class ObjectPurpose(StrEnum):
     EVIDENCE = "evidence"
     EVIDENCE_RAW = "evidence_raw"
+    ENROLMENT = "enrolment"
     RECORDING_CHUNK = "recording_chunk"
     RECORDING = "recording"
 

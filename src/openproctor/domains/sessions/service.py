@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.exams.models import Exam
 from openproctor.domains.sessions.models import ExamSession, SessionState
 
 
@@ -50,3 +52,70 @@ def list_for_exam(
 def move(session: ExamSession, wanted: SessionState, *, reason: str | None = None) -> None:
     """Moves a session along an allowed transition; raises IllegalTransition otherwise."""
     session.transition(wanted, at=utcnow(), reason=reason)
+
+
+class AnswersRefused(Exception):
+    """Answers that cannot be saved; the message says why."""
+
+
+def ends_at(*, session: ExamSession, exam: Exam) -> datetime | None:
+    """When the attempt must end: its duration after the start, or the window's end if sooner."""
+    if session.started_at is None:
+        return None
+    return min(session.started_at + timedelta(minutes=exam.duration_minutes), exam.closes_at)
+
+
+def clean_answers(*, exam: Exam, answers: dict[str, int]) -> dict[str, int]:
+    """Answers keyed by question index, each a valid choice; raises AnswersRefused otherwise."""
+    cleaned: dict[str, int] = {}
+    for key, choice in answers.items():
+        if not key.isdigit() or int(key) >= len(exam.questions):
+            raise AnswersRefused(f"there is no question {key}")
+        choices = exam.questions[int(key)]["choices"]
+        if not 0 <= choice < len(choices):
+            raise AnswersRefused(f"question {key} has no choice {choice}")
+        cleaned[str(int(key))] = choice
+    return cleaned
+
+
+def save_answers(*, session: ExamSession, exam: Exam, answers: dict[str, int]) -> None:
+    if session.state is not SessionState.RUNNING:
+        raise AnswersRefused(f"answers can be saved only while the exam runs, not {session.state}")
+    session.answers = {**session.answers, **clean_answers(exam=exam, answers=answers)}
+
+
+def score(*, exam: Exam, answers: dict[str, int]) -> float:
+    return float(
+        sum(
+            question.get("points", 1)
+            for index, question in enumerate(exam.questions)
+            if answers.get(str(index)) == question["answer"]
+        )
+    )
+
+
+def submit(*, session: ExamSession, exam: Exam, answers: dict[str, int]) -> None:
+    """Saves the last answers, scores them and ends the attempt as submitted."""
+    save_answers(session=session, exam=exam, answers=answers)
+    session.score = score(exam=exam, answers=session.answers)
+    move(session, SessionState.SUBMITTED, reason="submitted by the candidate")
+
+
+# A browser that submits when its countdown reaches zero still gets through on a slow network.
+SUBMIT_GRACE = timedelta(seconds=30)
+
+
+def expire_if_over(*, session: ExamSession, exam: Exam, now: datetime) -> bool:
+    """Ends an attempt whose time is up: a running one is submitted with its saved answers
+    (auto-submit), a paused one expires. Returns whether it ended it."""
+    end = ends_at(session=session, exam=exam)
+    if end is None or now < end + SUBMIT_GRACE:
+        return False
+    if session.state is SessionState.RUNNING:
+        session.score = score(exam=exam, answers=session.answers)
+        move(session, SessionState.SUBMITTED, reason="time is up: submitted automatically")
+        return True
+    if session.state is SessionState.PAUSED:
+        move(session, SessionState.EXPIRED, reason="time ran out while paused")
+        return True
+    return False

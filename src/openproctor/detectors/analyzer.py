@@ -1,0 +1,258 @@
+"""One frame in, one FrameAnalysis out: faces -> mesh -> identity -> objects (+ audio).
+
+Build one Analyzer per worker process (loading takes ~0.5 s); it holds no per-candidate state,
+so frames from many sessions can go through the same instance. Per-candidate inputs (the
+enrolment embedding, pose baseline and, for video streams, the FaceTracker) travel with each
+call.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from openproctor.detectors.base import (
+    Box,
+    FaceMesh,
+    FaceResult,
+    Flag,
+    FloatArray,
+    Frame,
+    FrameAnalysis,
+    ObjectResult,
+    as_bgr,
+)
+from openproctor.detectors.config import CenterNetConfig, DetectorConfig, ObjectsConfig, YoloConfig
+from openproctor.detectors.face_mediapipe import FaceDetector, same_face
+from openproctor.detectors.face_mesh import FaceMeshDetector, Roi, face_of_mesh, roi_of_landmarks
+from openproctor.detectors.identity_dlib import IdentityEmbedder, distance
+from openproctor.detectors.objects_onnx import CenterNetDetector, YoloDetector, merge_objects
+from openproctor.detectors.tracking import FaceTracker
+from openproctor.detectors.vad_silero import VoiceActivityDetector
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """How the candidate sat at enrolment; pose and gaze are judged relative to it."""
+
+    yaw: float = 0.0
+    pitch: float = 0.0
+    gaze_x: float = 0.0
+
+    @classmethod
+    def of(cls, mesh: FaceMesh) -> Baseline:
+        return cls(mesh.pose.yaw, mesh.pose.pitch, mesh.gaze.x)
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    embedding: FloatArray
+    baseline: Baseline
+    face: FaceResult
+
+
+class EnrolmentError(ValueError):
+    """The enrolment photo does not show exactly one usable face."""
+
+
+def build_objects(
+    config: ObjectsConfig, model_dir: Path, threads: int
+) -> CenterNetDetector | YoloDetector:
+    """The object detector plugin a config names."""
+    match config:
+        case CenterNetConfig():
+            return CenterNetDetector(model_dir, config, threads)
+        case YoloConfig():
+            return YoloDetector(config, threads)
+
+
+# The face-region object pass: face widths either side, face heights above and below the face
+# box (a phone at the ear, held up, or in the hands in front of the chest).
+REGION_SIDE, REGION_ABOVE, REGION_BELOW = 2.5, 1.5, 2.5
+# Regions covering more of the frame than this gain too little magnification to be worth a pass.
+REGION_MAX_SHARE = 0.7
+
+
+def face_region(face: Box, width: int, height: int) -> Box | None:
+    """Where a phone at the ear or in the hand shows, clipped to the frame; None if too large."""
+    fw, fh = face.x2 - face.x1, face.y2 - face.y1
+    cx = (face.x1 + face.x2) / 2
+    x1, x2 = max(cx - REGION_SIDE * fw, 0.0), min(cx + REGION_SIDE * fw, float(width))
+    y1, y2 = max(face.y1 - REGION_ABOVE * fh, 0.0), min(face.y2 + REGION_BELOW * fh, float(height))
+    if x2 - x1 < 1 or y2 - y1 < 1 or (x2 - x1) * (y2 - y1) > REGION_MAX_SHARE * width * height:
+        return None
+    return Box(x1, y1, x2, y2)
+
+
+class Analyzer:
+    def __init__(self, model_dir: Path, config: DetectorConfig) -> None:
+        self.config = config
+        threads = config.threads
+        self._faces = FaceDetector(model_dir, config.face, threads)
+        self._mesh = FaceMeshDetector(model_dir, config.face.ear_closed, threads)
+        self._identity = IdentityEmbedder(model_dir) if config.identity.enabled else None
+        self._objects = (
+            build_objects(config.objects, model_dir, threads) if config.objects else None
+        )
+        self._vad = VoiceActivityDetector(model_dir) if config.speech else None
+
+    def analyze(
+        self,
+        frame: object,
+        ts_ms: int,
+        *,
+        recheck: bool = True,
+        objects: bool = True,
+        reference: FloatArray | None = None,
+        baseline: Baseline | None = None,
+        audio: npt.NDArray[np.float32] | None = None,
+        tracker: FaceTracker | None = None,
+    ) -> FrameAnalysis:
+        """Analyse one BGR frame (and optionally the 16 kHz audio chunk that came with it).
+
+        recheck and objects let a live loop run the costly stages on some frames only;
+        reference is the candidate's enrolment embedding, baseline their enrolment pose.
+        tracker is the state of the video stream this frame belongs to: with it, the face
+        detector (and recheck) run only on the frames the tracker asks for and the mesh follows
+        the faces on the others; it is updated in place.
+        """
+        image = as_bgr(frame)
+        timings: dict[str, float] = {}
+
+        @contextmanager
+        def stage(name: str) -> Iterator[None]:
+            start = time.perf_counter()
+            yield
+            timings[name] = timings.get(name, 0.0) + (time.perf_counter() - start) * 1000
+
+        faces: tuple[FaceResult, ...] | None = None
+        if tracker is not None:
+            with stage("track"):
+                rois = tracker.plan(image, ts_ms)
+            if rois:
+                with stage("mesh"):
+                    faces = self._follow(image, rois, tracker)
+                if faces is None:
+                    tracker.lost()
+        if faces is None:
+            with stage("face"):
+                faces = self._faces.detect(image, ts_ms)
+            if recheck:
+                with stage("face_recheck"):
+                    faces = self._faces.recheck(image, faces)
+            if faces and self.config.face.mesh_faces:
+                with stage("mesh"):
+                    n = self.config.face.mesh_faces
+                    faces = tuple(
+                        replace(f, mesh=self._mesh.measure(image, f)) if i < n else f
+                        for i, f in enumerate(faces)
+                    )
+        if tracker is not None:
+            with stage("track"):
+                tracker.update(image, ts_ms, faces)
+        if faces and reference is not None and self._identity is not None:
+            with stage("identity"):
+                embedding = self._identity.embed(image, faces[0].box)
+                main = replace(
+                    faces[0], embedding=embedding, identity_distance=distance(embedding, reference)
+                )
+                faces = (main, *faces[1:])
+        found: tuple[ObjectResult, ...] = ()
+        if objects and self._objects is not None:
+            with stage("objects"):
+                found = self._objects.detect(image, ts_ms)
+            region = face_region(faces[0].box, image.shape[1], image.shape[0]) if faces else None
+            crop_pass = isinstance(self.config.objects, CenterNetConfig) and (
+                self.config.objects.crop_pass
+            )
+            if region is not None and crop_pass and isinstance(self._objects, CenterNetDetector):
+                with stage("objects_crop"):
+                    found = merge_objects(found, self._objects.detect_region(image, region))
+        speech_prob = None
+        if audio is not None and self._vad is not None:
+            with stage("vad"):
+                speech_prob = self._vad.speech_prob(audio)
+
+        analysis = FrameAnalysis(
+            ts_ms=ts_ms,
+            width=image.shape[1],
+            height=image.shape[0],
+            faces=faces,
+            objects=found,
+            speech_prob=speech_prob,
+            timings_ms=timings,
+            flags=(),
+        )
+        return replace(analysis, flags=self._flags(analysis, baseline or Baseline()))
+
+    def _follow(
+        self, image: Frame, rois: tuple[Roi, ...], tracker: FaceTracker
+    ) -> tuple[FaceResult, ...] | None:
+        """The tracked faces measured on their crops, or None as soon as one is lost."""
+        cfg = tracker.config
+        h, w = image.shape[:2]
+        faces: list[FaceResult] = []
+        for roi in rois:
+            mesh = self._mesh.measure_roi(image, roi)
+            if mesh.presence < cfg.min_presence:
+                return None
+            face = face_of_mesh(mesh, w, h)
+            if face is None or any(same_face(face.box, f.box) for f in faces):
+                return None
+            moved = roi_of_landmarks(mesh.landmarks)
+            if math.hypot(moved.cx - roi.cx, moved.cy - roi.cy) > cfg.max_shift * roi.side:
+                return None
+            faces.append(face)
+        return tuple(faces)
+
+    def enrol(self, frame: object) -> Enrolment:
+        """Embedding and pose baseline from a photo that shows exactly one face."""
+        if self._identity is None:
+            raise EnrolmentError("identity is disabled in the detector config")
+        image = as_bgr(frame)
+        faces = self._faces.recheck(image, self._faces.detect(image, 0))
+        if len(faces) != 1:
+            raise EnrolmentError(f"the photo must show exactly one face, it shows {len(faces)}")
+        mesh = self._mesh.measure(image, faces[0])
+        embedding = self._identity.embed(image, faces[0].box)
+        face = replace(faces[0], mesh=mesh, embedding=embedding)
+        return Enrolment(embedding, Baseline.of(mesh), face)
+
+    def _flags(self, a: FrameAnalysis, baseline: Baseline) -> tuple[Flag, ...]:
+        cfg = self.config
+        flags: list[Flag] = []
+        if not a.faces:
+            flags.append("no_face")
+        if len(a.faces) >= 2:
+            flags.append("multiple_faces")
+        if any(o.label in cfg.prohibited for o in a.objects):
+            flags.append("prohibited_object")
+        if a.persons >= 2:
+            flags.append("extra_person")
+        mesh = a.faces[0].mesh if a.faces else None
+        if mesh is not None:
+            turned = (
+                abs(mesh.pose.yaw - baseline.yaw) > cfg.face.max_yaw_deg
+                or abs(mesh.pose.pitch - baseline.pitch) > cfg.face.max_pitch_deg
+            )
+            # Closed eyes have no meaningful iris position.
+            glancing = (
+                not mesh.eyes.closed and abs(mesh.gaze.x - baseline.gaze_x) > cfg.face.max_gaze
+            )
+            if turned or glancing:
+                flags.append("looking_away")
+            if mesh.eyes.closed:
+                flags.append("eyes_closed")
+        distance_ = a.faces[0].identity_distance if a.faces else None
+        if distance_ is not None and distance_ > cfg.identity.max_distance:
+            flags.append("identity_mismatch")
+        if a.speech_prob is not None and a.speech_prob >= cfg.min_speech:
+            flags.append("speech")
+        return tuple(flags)

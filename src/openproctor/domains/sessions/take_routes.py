@@ -1,0 +1,270 @@
+"""/api/v1/take/{token}: what a candidate's browser calls, authorised by the invite token."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openproctor.access import invited_candidate, own_session
+from openproctor.context import AppContext
+from openproctor.db import utcnow
+from openproctor.deps import Context, DbSession
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions import service
+from openproctor.domains.sessions.models import (
+    ExamSession,
+    IllegalTransition,
+    SessionRead,
+    SessionState,
+)
+from openproctor.pipeline.worker import EnrolOutcome
+
+# What a candidate may do to their own session; pausing and ending it is the proctor's.
+CANDIDATE_STEPS = frozenset(
+    {
+        (SessionState.INVITED, SessionState.CHECKING),
+        (SessionState.ENROLLED, SessionState.RUNNING),
+    }
+)
+BANDWIDTH_PROBE_MAX_BYTES = 1024 * 1024
+
+
+class CandidateQuestion(BaseModel):
+    """A question as the candidate sees it: without the answer."""
+
+    prompt: str
+    choices: list[str]
+
+
+class CandidatePolicy(BaseModel):
+    frames_per_second: float
+    frame_width: int
+    frame_height: int
+    require_fullscreen: bool
+    record_webcam: bool
+    record_screen: bool
+
+
+class CandidateExam(BaseModel):
+    instructions: str
+    duration_minutes: int
+    questions: list[CandidateQuestion]
+    external_url: str | None
+    policy: CandidatePolicy
+
+
+class CandidateView(BaseModel):
+    candidate_id: uuid.UUID
+    candidate_name: str
+    exam_id: uuid.UUID
+    exam_title: str
+    exam: CandidateExam
+    session: SessionRead
+    ends_at: datetime | None
+    answers: dict[str, int]
+
+
+class StateChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: SessionState
+
+
+class Answers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, Annotated[int, Field(ge=0)]] = Field(max_length=500)
+
+
+class BandwidthProbe(BaseModel):
+    bytes: int
+
+
+router = APIRouter(prefix="/take/{token}", tags=["candidate"])
+
+
+def _view(exam: Exam, session: ExamSession, candidate_name: str) -> CandidateView:
+    policy = exam.parsed_policy
+    return CandidateView(
+        candidate_id=session.candidate_id,
+        candidate_name=candidate_name,
+        exam_id=exam.id,
+        exam_title=exam.title,
+        exam=CandidateExam(
+            instructions=exam.instructions,
+            duration_minutes=exam.duration_minutes,
+            questions=[CandidateQuestion.model_validate(q) for q in exam.questions],
+            external_url=exam.external_url,
+            policy=CandidatePolicy.model_validate(policy.model_dump()),
+        ),
+        session=SessionRead.model_validate(session),
+        ends_at=service.ends_at(session=session, exam=exam),
+        answers=session.answers,
+    )
+
+
+@router.get("", response_model=CandidateView)
+def candidate_view(token: str, db: DbSession) -> CandidateView:
+    candidate, exam = invited_candidate(db=db, token=token, now=utcnow())
+    session = service.current_for_candidate(db=db, candidate=candidate)
+    db.commit()
+    return _view(exam, session, candidate.name)
+
+
+def _own(db: Session, token: str, session_id: uuid.UUID) -> tuple[ExamSession, Exam]:
+    candidate, exam = invited_candidate(db=db, token=token, now=utcnow())
+    return own_session(db=db, candidate=candidate, session_id=session_id), exam
+
+
+def _changed(context: Context, session: ExamSession, exam: Exam) -> None:
+    """Tells the live loop (and through it the proctors) what this request changed."""
+    end = service.ends_at(session=session, exam=exam)
+    context.hub.session_changed(
+        session.id,
+        session.state,
+        reason=session.end_reason,
+        score=session.score,
+        ends_at=end.timestamp() if end else None,
+    )
+
+
+@router.post("/sessions/{session_id}/state", response_model=SessionRead)
+def candidate_step(
+    token: str, session_id: uuid.UUID, change: StateChange, db: DbSession, context: Context
+) -> SessionRead:
+    session, exam = _own(db, token, session_id)
+    if (session.state, change.state) not in CANDIDATE_STEPS:
+        raise IllegalTransition(session.state, change.state)
+    service.move(session, change.state)
+    db.commit()
+    _changed(context, session, exam)
+    return SessionRead.model_validate(session)
+
+
+@router.put("/sessions/{session_id}/answers", response_model=Answers)
+def save_answers(
+    token: str, session_id: uuid.UUID, body: Answers, db: DbSession, context: Context
+) -> Answers:
+    session, exam = _own(db, token, session_id)
+    try:
+        if service.expire_if_over(session=session, exam=exam, now=utcnow()):
+            raise service.AnswersRefused("time is up: the exam was submitted with saved answers")
+        service.save_answers(session=session, exam=exam, answers=body.answers)
+    except service.AnswersRefused as error:
+        db.commit()
+        _changed(context, session, exam)
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    db.commit()
+    return Answers(answers=session.answers)
+
+
+@router.post("/sessions/{session_id}/submit", response_model=SessionRead)
+def submit(
+    token: str, session_id: uuid.UUID, body: Answers, db: DbSession, context: Context
+) -> SessionRead:
+    session, exam = _own(db, token, session_id)
+    try:
+        if service.expire_if_over(session=session, exam=exam, now=utcnow()):
+            raise service.AnswersRefused("time is up: the exam was submitted with saved answers")
+        service.submit(session=session, exam=exam, answers=body.answers)
+    except service.AnswersRefused as error:
+        db.commit()
+        _changed(context, session, exam)
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    db.commit()
+    _changed(context, session, exam)
+    return SessionRead.model_validate(session)
+
+
+ENROL_PHOTO_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _enrol_target(context: AppContext, token: str, session_id: uuid.UUID) -> None:
+    with context.session_factory() as db:
+        session, _ = _own(db, token, session_id)
+        if session.state not in (SessionState.CHECKING, SessionState.ENROLLED):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"enrolment is over: the session is {session.state}"
+            )
+
+
+def _save_enrolment(
+    context: AppContext, token: str, session_id: uuid.UUID, photo: bytes, outcome: EnrolOutcome
+) -> ExamSession:
+    blob = context.store.put(f"sessions/{session_id}/enrolment.jpg", photo, "image/jpeg")
+    with context.session_factory() as db:
+        session, exam = _own(db, token, session_id)
+        session.enrollment = {
+            "embedding": list(outcome.embedding),
+            "baseline": list(outcome.baseline),
+        }
+        existing = db.scalar(select(StoredObject).where(StoredObject.storage_key == blob.key))
+        if existing is None:
+            db.add(
+                StoredObject(
+                    purpose=ObjectPurpose.ENROLMENT,
+                    storage_key=blob.key,
+                    content_type=blob.content_type,
+                    size_bytes=blob.size_bytes,
+                    sha256=blob.sha256,
+                    session_id=session.id,
+                )
+            )
+        else:
+            existing.size_bytes, existing.sha256 = blob.size_bytes, blob.sha256
+        if session.state is SessionState.CHECKING:
+            service.move(session, SessionState.ENROLLED)
+        db.commit()
+        _changed(context, session, exam)
+        return session
+
+
+@router.post(
+    "/sessions/{session_id}/enrol",
+    response_model=SessionRead,
+    responses={422: {"description": "The photo cannot be enrolled; detail says what to do."}},
+)
+async def enrol(
+    token: str, session_id: uuid.UUID, request: Request, context: Context
+) -> SessionRead:
+    """Body: one JPEG from the webcam. Checks it shows exactly one well-lit, frontal face,
+    keeps its identity embedding and pose as the candidate's reference, and moves the
+    session to enrolled."""
+    await asyncio.to_thread(_enrol_target, context, token, session_id)
+    photo = await request.body()
+    if len(photo) > ENROL_PHOTO_MAX_BYTES or not photo.startswith(b"\xff\xd8"):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"send one JPEG photo of at most {ENROL_PHOTO_MAX_BYTES // 1024} KiB",
+        )
+    pool = context.hub.pool
+    if pool is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "face analysis is not running")
+    outcome = await pool.enrol(str(session_id), photo)
+    if not outcome.ok:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, outcome.guidance)
+    session = await asyncio.to_thread(_save_enrolment, context, token, session_id, photo, outcome)
+    return SessionRead.model_validate(session)
+
+
+@router.post("/bandwidth", response_model=BandwidthProbe)
+async def bandwidth(token: str, request: Request, db: DbSession) -> BandwidthProbe:
+    """Swallows an upload so the system check can time it."""
+    invited_candidate(db=db, token=token, now=utcnow())
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > BANDWIDTH_PROBE_MAX_BYTES:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"the probe may be at most {BANDWIDTH_PROBE_MAX_BYTES} bytes",
+            )
+    return BandwidthProbe(bytes=received)

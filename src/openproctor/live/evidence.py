@@ -1,0 +1,46 @@
+"""Evidence images: the frame that opened a violation, raw and with the detections drawn."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from openproctor.pipeline.worker import BoxTuple, DetectedObject
+
+FACE_COLOUR = (80, 200, 80)  # BGR
+EXTRA_FACE_COLOUR = (60, 60, 230)
+OBJECT_COLOUR = (0, 160, 255)
+
+
+def annotate(jpeg: bytes, faces: Sequence[BoxTuple], objects: Sequence[DetectedObject]) -> bytes:
+    """The frame with face boxes (the candidate green, others red) and labelled objects.
+
+    Returns the raw JPEG unchanged if it cannot be decoded, so evidence is never lost.
+    """
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return jpeg
+    thickness = max(2, image.shape[1] // 320)
+    for index, (x1, y1, x2, y2) in enumerate(faces):
+        colour = FACE_COLOUR if index == 0 else EXTRA_FACE_COLOUR
+        cv2.rectangle(image, (int(x1), int(y1)), (int(x2), int(y2)), colour, thickness)
+    for found in objects:
+        if found.label == "person":
+            continue
+        x1, y1, x2, y2 = (int(v) for v in found.box)
+        cv2.rectangle(image, (x1, y1), (x2, y2), OBJECT_COLOUR, thickness)
+        caption = f"{found.label} {found.score:.2f}"
+        cv2.putText(
+            image,
+            caption,
+            (x1 + 3, max(y1 - 6, 14)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            OBJECT_COLOUR,
+            1,
+            cv2.LINE_AA,
+        )
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return encoded.tobytes() if ok else jpeg

@@ -1,0 +1,660 @@
+"""The live hub: every live session's runtime, the analysis loop, the rule engine's events,
+and what reaches proctors and candidates.
+
+It runs on the server's event loop. The per-frame path only touches memory; the database is
+written when a violation opens or closes, when the risk score changes, and on state changes,
+always from one writer thread so that writes stay in order and never block the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from openproctor.bus.local import LocalBus, exam_topic, session_topic
+from openproctor.db import transaction, utcnow
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
+from openproctor.domains.violations.models import Violation
+from openproctor.live.evidence import annotate
+from openproctor.live.protocol import MediaKind, MediaMessage, Signal
+from openproctor.live.runtime import Frame, SessionRuntime
+from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.pool import AnalysisPool
+from openproctor.pipeline.worker import FrameJob, FrameOutcome
+from openproctor.rules.engine import Condition, EventType, Outcome, RuleEvent, SessionRules
+from openproctor.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+K = ViolationKind
+T = TypeVar("T")
+
+FACE_KINDS = frozenset(
+    {K.NO_FACE, K.MULTIPLE_FACES, K.LOOKING_AWAY, K.EYES_CLOSED, K.CAMERA_COVERED, K.FROZEN_VIDEO}
+)
+FLAG_KINDS = {
+    "no_face": K.NO_FACE,
+    "multiple_faces": K.MULTIPLE_FACES,
+    "looking_away": K.LOOKING_AWAY,
+    "eyes_closed": K.EYES_CLOSED,
+    "identity_mismatch": K.IDENTITY_MISMATCH,
+}
+# Kinds whose conditions come from browser signals and the connection, not from frames.
+SIGNAL_KINDS = frozenset(
+    {K.TAB_SWITCH, K.FULLSCREEN_EXIT, K.MULTIPLE_SCREENS, K.CAMERA_OFF, K.CONNECTION_LOST}
+)
+PULSES = {Signal.COPY: "copy", Signal.CUT: "cut", Signal.PASTE: "paste"}
+TICK_S = 1.0
+THUMBNAIL_EVERY_S = 2.0
+# Without a frame for this long (and at least three frame intervals) the camera counts as off.
+CAMERA_STALL_S = 5.0
+SPEECH_RMS_FLOOR = 0.01  # below this an audio chunk is silence; VAD is not asked
+CONFIRM_FPS = 2.0  # frames asked for while a condition waits for its debounce
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class LiveHub:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        store: ObjectStore,
+        bus: LocalBus,
+        pool: AnalysisPool | None,
+        min_speech: float,
+    ) -> None:
+        self.session_factory = session_factory
+        self.store = store
+        self.bus = bus
+        self.pool = pool
+        self.min_speech = min_speech
+        self.runtimes: dict[uuid.UUID, SessionRuntime] = {}
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="live-writer")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._loading: dict[uuid.UUID, asyncio.Future[SessionRuntime]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.bus.bind(self._loop)
+        if self.pool is not None:
+            await self.pool.start()
+        self._ticker = asyncio.create_task(self._tick_forever())
+
+    async def stop(self) -> None:
+        tasks = [runtime.task for runtime in self.runtimes.values() if runtime.task]
+        if self._ticker:
+            tasks.append(self._ticker)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+        if self.pool is not None:
+            self.pool.close()
+        self._writer.shutdown(wait=True)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _write(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, function, *args)
+
+    # --- runtimes --------------------------------------------------------------------------
+
+    async def runtime_for(self, session_id: uuid.UUID) -> SessionRuntime:
+        runtime = self.runtimes.get(session_id)
+        if runtime is not None:
+            return runtime
+        pending = self._loading.get(session_id)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._loading[session_id] = pending
+            try:
+                runtime = await asyncio.to_thread(self._load, session_id)
+                self.runtimes[session_id] = runtime
+                runtime.task = asyncio.create_task(self._analysis_loop(runtime))
+                pending.set_result(runtime)
+            except BaseException as error:
+                pending.set_exception(error)
+                raise
+            finally:
+                del self._loading[session_id]
+        return await asyncio.shield(pending)
+
+    def _load(self, session_id: uuid.UUID) -> SessionRuntime:
+        with self.session_factory() as db:
+            session = db.get(ExamSession, session_id)
+            if session is None:
+                raise LookupError(f"no session {session_id}")
+            candidate = db.get(Candidate, session.candidate_id)
+            exam = db.get(Exam, session.exam_id)
+            assert candidate is not None
+            assert exam is not None
+            policy = exam.parsed_policy
+            enrollment = session.enrollment or {}
+            ends_at = sessions.ends_at(session=session, exam=exam)
+            runtime = SessionRuntime(
+                session_id=session.id,
+                candidate_id=candidate.id,
+                exam_id=exam.id,
+                proctor_id=candidate.proctor_id,
+                name=candidate.name,
+                email=candidate.email,
+                policy=policy,
+                state=session.state,
+                rules=SessionRules(policy, auto_terminate=session.auto_terminate),
+                reference=tuple(enrollment["embedding"]) if "embedding" in enrollment else None,
+                baseline=tuple(enrollment["baseline"]) if "baseline" in enrollment else None,
+            )
+            runtime.rules.risk_score = session.risk_score
+            runtime.ends_at = ends_at.timestamp() if ends_at else None
+            return runtime
+
+    # --- candidate socket ------------------------------------------------------------------
+
+    def connect(self, runtime: SessionRuntime) -> int:
+        """A candidate socket opened; an older one of the same session is told to close."""
+        previous = runtime.socket_id if runtime.connected else None
+        runtime.socket_id += 1
+        runtime.connected = True
+        runtime.disconnected_at = None
+        runtime.last_seq.clear()
+        if previous is not None:
+            self.bus.publish(
+                session_topic(runtime.session_id), {"type": "_replaced", "socket": previous}
+            )
+        self._publish_candidate(runtime)
+        return runtime.socket_id
+
+    def disconnect(self, runtime: SessionRuntime, socket_id: int) -> None:
+        if runtime.socket_id != socket_id:
+            return  # a newer socket took over
+        runtime.connected = False
+        runtime.disconnected_at = time.time()
+        self._publish_candidate(runtime)
+
+    def on_media(self, runtime: SessionRuntime, message: MediaMessage) -> None:
+        if message.kind is MediaKind.FRAME:
+            runtime.counters.received += 1
+            if runtime.state is not SessionState.RUNNING:
+                runtime.counters.skipped += 1
+                return
+            now = time.time()
+            runtime.last_frame_at = now
+            runtime.offer(Frame(message.seq, message.ts_ms, now, message.payload))
+        elif runtime.state is SessionState.RUNNING:
+            self._spawn(self._speech(runtime, message.payload))
+
+    def on_signal(self, runtime: SessionRuntime, signal: Signal, value: Any) -> None:
+        runtime.signals[signal.value] = value if value is not None else True
+        now = time.time()
+        if signal in PULSES:
+            self._apply_later(
+                runtime, runtime.rules.pulse(now, Condition(K.COPY_PASTE, PULSES[signal]))
+            )
+            return
+        flags = runtime.signals
+        if signal in (Signal.TAB_VISIBLE, Signal.TAB_HIDDEN):
+            flags["tab_hidden"] = signal is Signal.TAB_HIDDEN
+        if signal in (Signal.WINDOW_BLUR, Signal.WINDOW_FOCUS):
+            flags["window_blur"] = signal is Signal.WINDOW_BLUR
+        if signal in (Signal.FULLSCREEN_EXIT, Signal.FULLSCREEN_ENTER):
+            flags["fullscreen_exit"] = signal is Signal.FULLSCREEN_EXIT
+        if signal in (Signal.CAMERA_ENDED, Signal.CAMERA_RESTORED):
+            flags["camera_ended"] = signal is Signal.CAMERA_ENDED
+        self._observe_signals(runtime, now)
+
+    def _signal_conditions(self, runtime: SessionRuntime, now: float) -> list[Condition]:
+        flags = runtime.signals
+        conditions = []
+        if flags.get("tab_hidden"):
+            conditions.append(Condition(K.TAB_SWITCH, "tab"))
+        if flags.get("window_blur"):
+            conditions.append(Condition(K.TAB_SWITCH, "window"))
+        if flags.get("fullscreen_exit") and runtime.policy.require_fullscreen:
+            conditions.append(Condition(K.FULLSCREEN_EXIT))
+        screens = flags.get(Signal.SCREENS.value)
+        if isinstance(screens, int) and screens > 1:
+            conditions.append(Condition(K.MULTIPLE_SCREENS, details={"screens": screens}))
+        stall = max(CAMERA_STALL_S, 3 / runtime.fps)
+        stalled = runtime.connected and now - (runtime.last_frame_at or now) > stall
+        if flags.get("camera_ended") or stalled:
+            conditions.append(Condition(K.CAMERA_OFF, "camera"))
+        if flags.get(Signal.MICROPHONE_ENDED.value):
+            conditions.append(Condition(K.CAMERA_OFF, "microphone"))
+        if not runtime.connected:
+            conditions.append(Condition(K.CONNECTION_LOST))
+        return conditions
+
+    def _observe_signals(self, runtime: SessionRuntime, now: float) -> None:
+        if runtime.state is not SessionState.RUNNING:
+            return
+        outcome = runtime.rules.observe(
+            now, self._signal_conditions(runtime, now), set(SIGNAL_KINDS), quiet_s=0
+        )
+        self._apply_later(runtime, outcome)
+
+    async def _speech(self, runtime: SessionRuntime, pcm: bytes) -> None:
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+        rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+        probability = 0.0
+        if rms >= SPEECH_RMS_FLOOR and self.pool is not None:
+            probability = await self.pool.speech(str(runtime.session_id), pcm) or 0.0
+        conditions = [Condition(K.SPEECH)] if probability >= self.min_speech else []
+        await self._apply(runtime, runtime.rules.observe(time.time(), conditions, {K.SPEECH}))
+
+    # --- analysis --------------------------------------------------------------------------
+
+    async def _analysis_loop(self, runtime: SessionRuntime) -> None:
+        key = str(runtime.session_id)
+        while True:
+            await runtime.frame_ready.wait()
+            if self.pool is None:
+                runtime.take()
+                runtime.counters.skipped += 1
+                continue
+            async with self.pool.slot(key):
+                frame = runtime.take()
+                if frame is None:
+                    continue
+                job = self._job(runtime, frame)
+                try:
+                    outcome = await self.pool.analyse(job)
+                except Exception:
+                    log.exception("analysis failed for session %s", key)
+                    runtime.counters.skipped += 1
+                    continue
+            try:
+                await self._handle_outcome(runtime, frame, outcome)
+            except Exception:
+                log.exception("handling a frame of session %s failed", key)
+
+    def _job(self, runtime: SessionRuntime, frame: Frame) -> FrameJob:
+        policy = runtime.policy
+        now = frame.received_at
+        objects = now - runtime.last_objects_at >= policy.object_interval_s
+        identity = (
+            runtime.reference is not None
+            and now - runtime.last_identity_at >= policy.identity_interval_s
+        )
+        return FrameJob(
+            session_id=str(runtime.session_id),
+            seq=frame.seq,
+            ts_ms=frame.ts_ms,
+            jpeg=frame.jpeg,
+            objects=objects,
+            identity=identity,
+            reference=runtime.reference if identity else None,
+            baseline=runtime.baseline,
+        )
+
+    def _frame_conditions(
+        self, runtime: SessionRuntime, outcome: FrameOutcome
+    ) -> tuple[list[Condition], set[ViolationKind]]:
+        if outcome.gate is Gate.COVERED:
+            return [Condition(K.CAMERA_COVERED)], {K.CAMERA_COVERED, K.FROZEN_VIDEO}
+        evaluated = set(FACE_KINDS)
+        conditions = [Condition(K.FROZEN_VIDEO)] if outcome.frozen else []
+        for flag in outcome.flags:
+            kind = FLAG_KINDS.get(flag)
+            if kind is None:
+                continue
+            details: dict[str, Any] = {"faces": outcome.faces}
+            if kind is K.IDENTITY_MISMATCH:
+                details["distance"] = outcome.identity_distance
+            conditions.append(Condition(kind, details=details))
+        if outcome.identity_ran:
+            evaluated.add(K.IDENTITY_MISMATCH)
+        if outcome.objects_ran:
+            evaluated |= {K.PROHIBITED_OBJECT, K.EXTRA_PERSON}
+            prohibited = set(runtime.policy.prohibited_objects)
+            best: dict[str, float] = {}
+            for found in outcome.objects:
+                if found.label in prohibited:
+                    best[found.label] = max(best.get(found.label, 0.0), found.score)
+            conditions += [
+                Condition(K.PROHIBITED_OBJECT, label, {"score": round(score, 3)})
+                for label, score in best.items()
+            ]
+            persons = sum(1 for found in outcome.objects if found.label == "person")
+            if persons >= 2:
+                conditions.append(Condition(K.EXTRA_PERSON, details={"persons": persons}))
+        return conditions, evaluated
+
+    async def _handle_outcome(
+        self, runtime: SessionRuntime, frame: Frame, outcome: FrameOutcome
+    ) -> None:
+        if outcome.gate is Gate.UNDECODABLE:
+            runtime.counters.rejected += 1
+            return
+        runtime.counters.analysed += 1
+        if outcome.objects_ran:
+            runtime.last_objects_at = frame.received_at
+        if outcome.identity_ran:
+            runtime.last_identity_at = frame.received_at
+        if outcome.changed_a_lot:
+            # A big change (someone walked in, something was picked up): look for objects soon.
+            runtime.last_objects_at = min(
+                runtime.last_objects_at, frame.received_at - runtime.policy.object_interval_s + 1
+            )
+        runtime.last_analysed = frame
+        runtime.last_boxes = {"faces": outcome.face_boxes, "objects": outcome.objects}
+        if runtime.state is not SessionState.RUNNING:
+            return
+        conditions, evaluated = self._frame_conditions(runtime, outcome)
+        result = runtime.rules.observe(frame.received_at, conditions, evaluated)
+        await self._apply(runtime, result)
+        self._adjust_rate(runtime)
+        self._publish_frame(runtime, frame, outcome)
+
+    def _adjust_rate(self, runtime: SessionRuntime) -> None:
+        """Asks for frames faster while a condition waits for its debounce, or a proctor
+        watches closely; back to the policy's rate otherwise."""
+        wanted = CONFIRM_FPS if runtime.rules.has_pending() or runtime.watched_by else 0.0
+        if wanted != runtime.requested_fps:
+            runtime.requested_fps = wanted
+            self.bus.publish(
+                session_topic(runtime.session_id), {"type": "rate", "fps": runtime.fps}
+            )
+
+    def _publish_frame(self, runtime: SessionRuntime, frame: Frame, outcome: FrameOutcome) -> None:
+        topic = exam_topic(runtime.exam_id)
+        if runtime.watched_by:
+            self.bus.publish(
+                topic,
+                {
+                    "type": "frame",
+                    "session_id": str(runtime.session_id),
+                    "proctor_id": _str(runtime.proctor_id),
+                    "jpeg": frame.jpeg,
+                },
+            )
+        if outcome.thumbnail and frame.received_at - runtime.last_thumbnail_at >= THUMBNAIL_EVERY_S:
+            runtime.last_thumbnail_at = frame.received_at
+            runtime.thumbnail = outcome.thumbnail
+            self.bus.publish(
+                topic,
+                {
+                    "type": "thumbnail",
+                    "session_id": str(runtime.session_id),
+                    "proctor_id": _str(runtime.proctor_id),
+                    "jpeg": outcome.thumbnail,
+                },
+            )
+            self._publish_candidate(runtime)
+
+    # --- violations ------------------------------------------------------------------------
+
+    def _apply_later(self, runtime: SessionRuntime, outcome: Outcome) -> None:
+        if outcome.events or outcome.terminate:
+            self._spawn(self._apply(runtime, outcome))
+
+    async def _apply(self, runtime: SessionRuntime, outcome: Outcome) -> None:
+        changed = False
+        for event in outcome.events:
+            if event.type is EventType.OPENED:
+                await self._opened(runtime, event, outcome.risk_score)
+            else:
+                await self._closed(runtime, event)
+            changed = True
+        if outcome.terminate and runtime.state not in FINAL_STATES:
+            reason = (
+                f"ended automatically: risk score {outcome.risk_score:.0f} reached "
+                f"{runtime.policy.auto_terminate_risk:.0f}"
+            )
+            await self.end_session(runtime, SessionState.TERMINATED, reason)
+        elif changed:
+            self._publish_candidate(runtime)
+
+    async def _opened(self, runtime: SessionRuntime, event: RuleEvent, risk: float) -> None:
+        violation_id = uuid.uuid4()
+        runtime.open_violations[(event.kind, event.label)] = violation_id
+        frame = runtime.last_analysed
+        boxes = dict(runtime.last_boxes)
+        evidence_id = await self._write(
+            self._persist_opened,
+            runtime.session_id,
+            violation_id,
+            event,
+            risk,
+            frame.jpeg if frame else None,
+            boxes,
+        )
+        self._publish_violation(runtime, "opened", violation_id, event, evidence_id)
+
+    async def _closed(self, runtime: SessionRuntime, event: RuleEvent) -> None:
+        violation_id = runtime.open_violations.pop((event.kind, event.label), None)
+        if violation_id is None:
+            return
+        evidence_id = await self._write(self._persist_closed, violation_id, event)
+        self._publish_violation(runtime, "closed", violation_id, event, evidence_id)
+
+    def _persist_opened(
+        self,
+        session_id: uuid.UUID,
+        violation_id: uuid.UUID,
+        event: RuleEvent,
+        risk: float,
+        jpeg: bytes | None,
+        boxes: dict[str, Any],
+    ) -> uuid.UUID | None:
+        evidence_id = uuid.uuid4() if jpeg else None
+        stored = []
+        if jpeg and evidence_id:
+            base = f"sessions/{session_id}/evidence/{violation_id}"
+            drawn = annotate(jpeg, boxes.get("faces", ()), boxes.get("objects", ()))
+            stored = [
+                (
+                    evidence_id,
+                    ObjectPurpose.EVIDENCE,
+                    self.store.put(f"{base}.jpg", drawn, "image/jpeg"),
+                ),
+                (
+                    uuid.uuid4(),
+                    ObjectPurpose.EVIDENCE_RAW,
+                    self.store.put(f"{base}-raw.jpg", jpeg, "image/jpeg"),
+                ),
+            ]
+        with transaction(self.session_factory) as db:
+            db.add(
+                Violation(
+                    id=violation_id,
+                    session_id=session_id,
+                    kind=event.kind,
+                    label=event.label,
+                    severity=event.severity,
+                    started_at=_at(event.started_at),
+                    score=event.weight,
+                    details=_jsonable(event.details),
+                )
+            )
+            db.flush()
+            for object_id, purpose, blob in stored:
+                db.add(
+                    StoredObject(
+                        id=object_id,
+                        purpose=purpose,
+                        storage_key=blob.key,
+                        content_type=blob.content_type,
+                        size_bytes=blob.size_bytes,
+                        sha256=blob.sha256,
+                        session_id=session_id,
+                        violation_id=violation_id,
+                    )
+                )
+            session = db.get(ExamSession, session_id)
+            if session is not None:
+                session.risk_score = risk
+        return evidence_id
+
+    def _persist_closed(self, violation_id: uuid.UUID, event: RuleEvent) -> uuid.UUID | None:
+        with transaction(self.session_factory) as db:
+            violation = db.get(Violation, violation_id)
+            if violation is not None and event.ended_at is not None:
+                violation.ended_at = _at(event.ended_at)
+            return db.scalar(
+                select(StoredObject.id).where(
+                    StoredObject.violation_id == violation_id,
+                    StoredObject.purpose == ObjectPurpose.EVIDENCE,
+                )
+            )
+
+    def _publish_violation(
+        self,
+        runtime: SessionRuntime,
+        change: str,
+        violation_id: uuid.UUID,
+        event: RuleEvent,
+        evidence_id: uuid.UUID | None,
+    ) -> None:
+        violation = {
+            "id": str(violation_id),
+            "session_id": str(runtime.session_id),
+            "candidate_id": str(runtime.candidate_id),
+            "candidate_name": runtime.name,
+            "kind": event.kind.value,
+            "label": event.label,
+            "severity": event.severity.value,
+            "started_at": _at(event.started_at).isoformat(),
+            "ended_at": _at(event.ended_at).isoformat() if event.ended_at is not None else None,
+            "score": event.weight,
+            "review_status": "pending",
+            "review_note": None,
+            "evidence_url": f"/api/v1/evidence/{evidence_id}" if evidence_id else None,
+        }
+        self.bus.publish(
+            exam_topic(runtime.exam_id),
+            {
+                "type": "violation",
+                "event": change,
+                "violation": violation,
+                "proctor_id": _str(runtime.proctor_id),
+            },
+        )
+
+    def _publish_candidate(self, runtime: SessionRuntime) -> None:
+        self.bus.publish(
+            exam_topic(runtime.exam_id),
+            {
+                "type": "candidate",
+                "candidate": runtime.summary(),
+                "proctor_id": _str(runtime.proctor_id),
+            },
+        )
+
+    # --- state changes ---------------------------------------------------------------------
+
+    def session_changed(self, session_id: uuid.UUID, state: SessionState, **extra: Any) -> None:
+        """Called from request threads after a state change was committed."""
+        loop = self._loop
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(self._state_changed, session_id, state, extra)
+
+    def _state_changed(
+        self, session_id: uuid.UUID, state: SessionState, extra: dict[str, Any]
+    ) -> None:
+        message = {
+            "type": "state",
+            "state": state.value,
+            "reason": extra.get("reason"),
+            "score": extra.get("score"),
+        }
+        self.bus.publish(session_topic(session_id), message)
+        runtime = self.runtimes.get(session_id)
+        if runtime is None:
+            return
+        runtime.state = state
+        if "auto_terminate" in extra:
+            runtime.rules.auto_terminate = bool(extra["auto_terminate"])
+        if "ends_at" in extra:
+            runtime.ends_at = extra["ends_at"]
+        if state in FINAL_STATES:
+            self._apply_later(runtime, runtime.rules.close_all(time.time()))
+        self._publish_candidate(runtime)
+
+    async def end_session(self, runtime: SessionRuntime, state: SessionState, reason: str) -> None:
+        """Ends a live session from the hub itself (auto-termination, time-out)."""
+        final = await self._write(self._persist_end, runtime.session_id, state, reason)
+        if final is not None:
+            self._state_changed(runtime.session_id, final[0], {"reason": reason, "score": final[1]})
+
+    def _persist_end(
+        self, session_id: uuid.UUID, state: SessionState, reason: str
+    ) -> tuple[SessionState, float | None] | None:
+        with transaction(self.session_factory) as db:
+            session = db.get(ExamSession, session_id)
+            if session is None or session.state in FINAL_STATES:
+                return None
+            if state is SessionState.SUBMITTED:
+                # Only the clock submits from here: the attempt's time (and grace) ran out.
+                exam = db.get(Exam, session.exam_id)
+                assert exam is not None
+                if not sessions.expire_if_over(session=session, exam=exam, now=utcnow()):
+                    return None
+            else:
+                sessions.move(session, state, reason=reason)
+            return session.state, session.score
+
+    # --- ticker ----------------------------------------------------------------------------
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                await self._tick()
+            except Exception:
+                log.exception("live tick failed")
+
+    async def _tick(self) -> None:
+        now = time.time()
+        for runtime in list(self.runtimes.values()):
+            if runtime.state in FINAL_STATES:
+                if not runtime.connected and now - (runtime.disconnected_at or now) > 60:
+                    self._forget(runtime)
+                continue
+            self._observe_signals(runtime, now)
+            ends_at = runtime.ends_at
+            grace = sessions.SUBMIT_GRACE.total_seconds()
+            if (
+                ends_at is not None
+                and now >= ends_at + grace
+                and runtime.state in (SessionState.RUNNING, SessionState.PAUSED)
+            ):
+                await self.end_session(runtime, SessionState.SUBMITTED, "time is up")
+
+    def _forget(self, runtime: SessionRuntime) -> None:
+        if runtime.task:
+            runtime.task.cancel()
+        if self.pool is not None:
+            self.pool.release(str(runtime.session_id))
+        self.runtimes.pop(runtime.session_id, None)
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    return {key: (float(v) if isinstance(v, np.floating) else v) for key, v in details.items()}

@@ -1,0 +1,124 @@
+"""The live wire protocol between browsers and the server, in one place.
+
+Candidate socket: ``/ws/take/{invite_token}`` (the invite token is the credential; the Origin
+must be this server). One socket per candidate; a second one replaces the first.
+
+Client -> server, binary messages (big-endian), one media item each::
+
+    u8  kind        1 = webcam frame (JPEG), 2 = microphone audio (PCM s16le, 16 kHz mono)
+    u32 seq         per-kind sequence number, +1 per message, starts at 0 on each socket
+    f64 ts_ms       capture time, performance.timeOrigin + performance.now() (ms)
+    ... payload     the JPEG bytes, or the PCM samples
+
+Client -> server, text messages (JSON objects)::
+
+    {"type": "signal", "name": SIGNAL, "ts": ms, "value": optional detail}
+    {"type": "heartbeat", "ts": ms}
+
+Answers and submission go over REST (PUT .../answers, POST .../submit), which answers with the
+saved state, so nothing depends on a socket being up at that moment.
+
+Server -> client, text messages::
+
+    {"type": "hello", "session_id": ..., "state": ..., "fps": 1.0, "width": 640, "height": 480,
+     "ends_at": iso8601 | null, "messages": [MESSAGE...]}
+    {"type": "rate", "fps": 2.0}                             send frames at this rate from now on
+    {"type": "message", "id": ..., "kind": "message" | "warning", "body": ..., "at": iso8601}
+    {"type": "state", "state": "running" | "paused" | "submitted" | "terminated" | "expired",
+     "reason": str | null, "score": float | null}
+    {"type": "error", "reason": ...}                         then the server closes the socket
+
+Proctor socket: ``/ws/proctor/exams/{exam_id}`` (staff session cookie; proctors get only their
+candidates). Server -> client text messages::
+
+    {"type": "snapshot", "candidates": [CANDIDATE...]}         on connect
+    {"type": "candidate", "candidate": CANDIDATE}              state, risk or counters changed
+    {"type": "violation", "event": "opened" | "closed", "violation": VIOLATION}
+    {"type": "thumbnail", "session_id": ..., "at": iso8601}   then one binary message: the JPEG
+
+    CANDIDATE = {"candidate_id", "session_id", "name", "email", "state", "risk_score",
+                 "open_violations": [kind...], "connected": bool, "frames": {"received",
+                 "analysed", "skipped"}, "auto_terminate": bool}
+    VIOLATION = the VIOLATION JSON of GET /api/v1/exams/{id}/violations
+
+Proctor -> server: text ``{"type": "watch", "session_id": ... | null}`` asks for that one
+candidate's frames at the full analysed rate (the detail view); null goes back to thumbnails.
+Actions (message, warn, pause, resume, terminate, auto-termination) are REST calls under
+/api/v1/sessions/{id}/... so they are authorised and audited like every other change.
+
+Close codes: 4400 bad message, 4401 bad or expired invite, 4403 not allowed, 4408 replaced by a
+newer socket, 4409 session already ended, 4413 message too large, 4429 flooding.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+
+class MediaKind(IntEnum):
+    FRAME = 1
+    AUDIO = 2
+
+
+MEDIA_HEADER = struct.Struct(">BId")
+
+
+class Signal(StrEnum):
+    TAB_HIDDEN = "tab_hidden"
+    TAB_VISIBLE = "tab_visible"
+    WINDOW_BLUR = "window_blur"
+    WINDOW_FOCUS = "window_focus"
+    FULLSCREEN_EXIT = "fullscreen_exit"
+    FULLSCREEN_ENTER = "fullscreen_enter"
+    COPY = "copy"
+    CUT = "cut"
+    PASTE = "paste"
+    CONTEXT_MENU = "context_menu"
+    RELOAD = "reload"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    SCREENS = "screens"  # value: number of screens (int)
+    CAMERA_ENDED = "camera_ended"
+    MICROPHONE_ENDED = "microphone_ended"
+    CAMERA_RESTORED = "camera_restored"
+
+
+class CloseCode(IntEnum):
+    BAD_MESSAGE = 4400
+    BAD_INVITE = 4401
+    FORBIDDEN = 4403
+    REPLACED = 4408
+    ENDED = 4409
+    TOO_LARGE = 4413
+    FLOODING = 4429
+
+
+@dataclass(frozen=True, slots=True)
+class MediaMessage:
+    kind: MediaKind
+    seq: int
+    ts_ms: float
+    payload: bytes
+
+
+class ProtocolError(ValueError):
+    """A message that breaks the protocol; the text is sent back as the close reason."""
+
+
+def parse_media(data: bytes) -> MediaMessage:
+    if len(data) <= MEDIA_HEADER.size:
+        raise ProtocolError("binary message shorter than its header")
+    kind, seq, ts_ms = MEDIA_HEADER.unpack_from(data)
+    try:
+        media_kind = MediaKind(kind)
+    except ValueError:
+        raise ProtocolError(f"unknown media kind {kind}") from None
+    if ts_ms != ts_ms or ts_ms < 0:  # NaN or negative
+        raise ProtocolError("capture timestamp must be a non-negative number")
+    return MediaMessage(media_kind, seq, ts_ms, data[MEDIA_HEADER.size :])
+
+
+def pack_media(kind: MediaKind, seq: int, ts_ms: float, payload: bytes) -> bytes:
+    return MEDIA_HEADER.pack(kind, seq, ts_ms) + payload

@@ -1,0 +1,125 @@
+"""What the server keeps in memory for one live session. Nothing here touches the database:
+the per-frame path only updates these counters and the rule engine."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
+from openproctor.domains.sessions.models import SessionState
+from openproctor.rules.engine import SessionRules
+
+FLOOD_BURST = 10.0
+
+
+@dataclass(slots=True)
+class Frame:
+    seq: int
+    ts_ms: float
+    received_at: float
+    jpeg: bytes
+
+
+@dataclass(slots=True)
+class FrameCounters:
+    received: int = 0
+    analysed: int = 0
+    skipped: int = 0
+    rejected: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "analysed": self.analysed,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+        }
+
+
+@dataclass(eq=False)
+class SessionRuntime:
+    session_id: uuid.UUID
+    candidate_id: uuid.UUID
+    exam_id: uuid.UUID
+    proctor_id: uuid.UUID | None
+    name: str
+    email: str
+    policy: ExamPolicy
+    state: SessionState
+    rules: SessionRules
+    ends_at: float | None = None
+    reference: tuple[float, ...] | None = None
+    baseline: tuple[float, float, float] | None = None
+    counters: FrameCounters = field(default_factory=FrameCounters)
+    connected: bool = False
+    socket_id: int = 0
+    disconnected_at: float | None = None
+    last_frame_at: float | None = None
+    last_seq: dict[int, int] = field(default_factory=dict)
+    pending: Frame | None = None
+    frame_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    last_analysed: Frame | None = None
+    last_boxes: dict[str, Any] = field(default_factory=dict)
+    last_objects_at: float = 0.0
+    last_identity_at: float = 0.0
+    last_thumbnail_at: float = 0.0
+    thumbnail: bytes = b""
+    signals: dict[str, Any] = field(default_factory=dict)
+    open_violations: dict[tuple[ViolationKind, str | None], uuid.UUID] = field(default_factory=dict)
+    flood_tokens: float = FLOOD_BURST
+    flood_checked_at: float = field(default_factory=time.monotonic)
+    requested_fps: float = 0.0
+    watched_by: int = 0
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def topic_key(self) -> str:
+        return str(self.session_id)
+
+    @property
+    def fps(self) -> float:
+        """The rate frames are asked for: the policy's, raised while a proctor watches closely
+        or a condition is being confirmed."""
+        return max(self.policy.frames_per_second, self.requested_fps)
+
+    def offer(self, frame: Frame) -> None:
+        """Keeps only the newest frame waiting; the one it replaces is counted as skipped."""
+        if self.pending is not None:
+            self.counters.skipped += 1
+        self.pending = frame
+        self.frame_ready.set()
+
+    def take(self) -> Frame | None:
+        frame, self.pending = self.pending, None
+        self.frame_ready.clear()
+        return frame
+
+    def allow_message(self, now: float) -> bool:
+        """Token bucket on media messages: twice the frame rate plus audio, with a burst."""
+        rate = self.fps * 2 + 4
+        self.flood_tokens = min(
+            FLOOD_BURST, self.flood_tokens + (now - self.flood_checked_at) * rate
+        )
+        self.flood_checked_at = now
+        self.flood_tokens -= 1
+        return self.flood_tokens > -FLOOD_BURST
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "candidate_id": str(self.candidate_id),
+            "session_id": str(self.session_id),
+            "name": self.name,
+            "email": self.email,
+            "state": self.state.value,
+            "risk_score": self.rules.risk_score,
+            "open_violations": sorted(
+                kind.value + (f":{label}" if label else "") for kind, label in self.open_violations
+            ),
+            "connected": self.connected,
+            "frames": self.counters.to_dict(),
+            "auto_terminate": self.rules.auto_terminate,
+        }

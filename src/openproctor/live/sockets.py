@@ -1,0 +1,323 @@
+"""The two live WebSockets: candidates stream in, proctors watch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from openproctor.access import invited_candidate, proctor_scope, visible_exam
+from openproctor.bus.local import Subscription, exam_topic, session_topic
+from openproctor.context import AppContext
+from openproctor.db import utcnow
+from openproctor.domains.candidates import service as candidates
+from openproctor.domains.messages import service as messages
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import FINAL_STATES, SessionState
+from openproctor.domains.users import service as users
+from openproctor.domains.users.models import Role, User
+from openproctor.live.hub import LiveHub
+from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
+from openproctor.live.runtime import SessionRuntime
+from openproctor.security import SESSION_COOKIE
+
+router = APIRouter()
+
+MAX_FRAME_BYTES = 1024 * 1024
+MAX_AUDIO_BYTES = 128 * 1024
+MAX_TEXT_BYTES = 4096
+LIVE_STATES = frozenset({SessionState.ENROLLED, SessionState.RUNNING, SessionState.PAUSED})
+
+
+class SignalMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(pattern="^signal$")
+    name: Signal
+    ts: float | None = None
+    value: int | str | bool | None = None
+
+
+def _context(websocket: WebSocket) -> AppContext:
+    context: AppContext = websocket.app.state.context
+    return context
+
+
+def same_origin(websocket: WebSocket) -> bool:
+    """Browsers send Origin on WebSockets; one from another site must not ride our cookies."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: no ambient cookies to abuse
+    host = websocket.headers.get("host", "")
+    public = urlsplit(_context(websocket).settings.public_url).netloc
+    return urlsplit(origin).netloc in {host, public}
+
+
+async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(code=int(code), reason=reason[:120])
+
+
+# --- candidate ------------------------------------------------------------------------------
+
+
+def _candidate_session(context: AppContext, token: str) -> tuple[uuid.UUID, list[dict[str, Any]]]:
+    with context.session_factory() as db:
+        candidate, _ = invited_candidate(db=db, token=token, now=utcnow())
+        session = sessions.current_for_candidate(db=db, candidate=candidate)
+        db.commit()
+        if session.state not in LIVE_STATES:
+            raise HTTPException(409, f"this exam session is {session.state.value}")
+        history = [messages.to_wire(m) for m in messages.for_session(db=db, session_id=session.id)]
+        return session.id, history
+
+
+@router.websocket("/ws/take/{token}")
+async def candidate_socket(websocket: WebSocket, token: str) -> None:
+    context = _context(websocket)
+    hub = context.hub
+    if not same_origin(websocket):
+        await _close(websocket, CloseCode.FORBIDDEN, "cross-site socket refused")
+        return
+    try:
+        session_id, history = await asyncio.to_thread(_candidate_session, context, token)
+    except HTTPException as error:
+        code = CloseCode.ENDED if error.status_code == 409 else CloseCode.BAD_INVITE
+        await _close(websocket, code, str(error.detail))
+        return
+    runtime = await hub.runtime_for(session_id)
+    await websocket.accept()
+    socket_id = hub.connect(runtime)
+    try:
+        async with hub.bus.subscribe(session_topic(session_id)) as subscription:
+            await websocket.send_json(
+                {
+                    "type": "hello",
+                    "session_id": str(session_id),
+                    "state": runtime.state.value,
+                    "fps": runtime.fps,
+                    "width": runtime.policy.frame_width,
+                    "height": runtime.policy.frame_height,
+                    "ends_at": runtime.ends_at,
+                    "messages": history,
+                }
+            )
+            forward = asyncio.create_task(_forward_to_candidate(websocket, subscription, socket_id))
+            try:
+                await _receive_from_candidate(websocket, hub, runtime)
+            finally:
+                forward.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await forward
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.disconnect(runtime, socket_id)
+
+
+async def _forward_to_candidate(
+    websocket: WebSocket, subscription: Subscription, socket_id: int
+) -> None:
+    while True:
+        message = await subscription.get()
+        if not isinstance(message, dict):
+            continue
+        if message.get("type") == "_replaced":
+            if message.get("socket") == socket_id:
+                await _close(websocket, CloseCode.REPLACED, "opened in another window")
+                return
+            continue
+        await websocket.send_json(message)
+        if message.get("type") == "state" and message.get("state") in {
+            state.value for state in FINAL_STATES
+        }:
+            await _close(websocket, CloseCode.ENDED, f"the exam is {message['state']}")
+            return
+
+
+async def _receive_from_candidate(
+    websocket: WebSocket, hub: LiveHub, runtime: SessionRuntime
+) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        try:
+            if message.get("bytes") is not None:
+                _media(hub, runtime, message["bytes"])
+            elif message.get("text") is not None:
+                _text(hub, runtime, message["text"])
+        except ProtocolError as error:
+            code = getattr(error, "code", CloseCode.BAD_MESSAGE)
+            await _close(websocket, code, str(error))
+            return
+
+
+class _Closing(ProtocolError):
+    def __init__(self, code: CloseCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def _media(hub: LiveHub, runtime: SessionRuntime, data: bytes) -> None:
+    media = parse_media(data)
+    limit = MAX_FRAME_BYTES if media.kind is MediaKind.FRAME else MAX_AUDIO_BYTES
+    if len(media.payload) > limit:
+        raise _Closing(CloseCode.TOO_LARGE, f"{media.kind.name.lower()} larger than {limit} bytes")
+    if media.kind is MediaKind.FRAME and not media.payload.startswith(b"\xff\xd8"):
+        runtime.counters.rejected += 1
+        raise ProtocolError("frames must be JPEG")
+    last = runtime.last_seq.get(media.kind)
+    if last is not None and media.seq <= last:
+        runtime.counters.rejected += 1
+        raise ProtocolError(f"sequence went back from {last} to {media.seq}: replayed or reordered")
+    runtime.last_seq[media.kind] = media.seq
+    if not runtime.allow_message(time.monotonic()):
+        raise _Closing(CloseCode.FLOODING, "too many messages: slow down")
+    hub.on_media(runtime, media)
+
+
+def _text(hub: LiveHub, runtime: SessionRuntime, text: str) -> None:
+    if len(text) > MAX_TEXT_BYTES:
+        raise _Closing(CloseCode.TOO_LARGE, f"text message larger than {MAX_TEXT_BYTES} bytes")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError:
+        raise ProtocolError("text messages must be JSON") from None
+    kind = body.get("type") if isinstance(body, dict) else None
+    if kind == "heartbeat":
+        return
+    if kind != "signal":
+        raise ProtocolError(f"unknown message type {kind!r}")
+    try:
+        signal = SignalMessage.model_validate(body)
+    except ValidationError as error:
+        raise ProtocolError(f"bad signal: {error.errors()[0]['msg']}") from None
+    hub.on_signal(runtime, signal.name, signal.value)
+
+
+# --- proctor --------------------------------------------------------------------------------
+
+
+def _proctor(
+    context: AppContext, token: str | None, exam_id: uuid.UUID
+) -> tuple[User, list[dict[str, Any]]]:
+    with context.session_factory() as db:
+        user = users.user_for_session(db=db, token=token) if token else None
+        if user is None:
+            raise HTTPException(401, "sign in first")
+        if user.role not in (Role.ADMIN, Role.PROCTOR):
+            raise HTTPException(403, "this needs the admin or proctor role")
+        exam = visible_exam(db=db, user=user, exam_id=exam_id)
+        roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
+        latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
+        rows: list[dict[str, Any]] = []
+        for candidate in roster:
+            session = latest.get(candidate.id)
+            rows.append(
+                {
+                    "candidate_id": str(candidate.id),
+                    "session_id": str(session.id) if session else None,
+                    "name": candidate.name,
+                    "email": candidate.email,
+                    "state": session.state.value if session else SessionState.INVITED.value,
+                    "risk_score": session.risk_score if session else 0.0,
+                    "open_violations": [],
+                    "connected": False,
+                    "frames": {"received": 0, "analysed": 0, "skipped": 0, "rejected": 0},
+                    "auto_terminate": bool(session and session.auto_terminate),
+                }
+            )
+        db.expunge(user)
+        return user, rows
+
+
+@router.websocket("/ws/proctor/exams/{exam_id}")
+async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
+    context = _context(websocket)
+    hub = context.hub
+    if not same_origin(websocket):
+        await _close(websocket, CloseCode.FORBIDDEN, "cross-site socket refused")
+        return
+    try:
+        user, rows = await asyncio.to_thread(
+            _proctor, context, websocket.cookies.get(SESSION_COOKIE), exam_id
+        )
+    except HTTPException as error:
+        code = CloseCode.BAD_INVITE if error.status_code == 401 else CloseCode.FORBIDDEN
+        await _close(websocket, code, str(error.detail))
+        return
+    scope = str(user.id) if user.role is Role.PROCTOR else None
+    await websocket.accept()
+    watching: list[SessionRuntime] = []
+    try:
+        async with hub.bus.subscribe(exam_topic(exam_id)) as subscription:
+            for row in rows:
+                live = hub.runtimes.get(uuid.UUID(row["session_id"])) if row["session_id"] else None
+                if live is not None:
+                    row.update(live.summary())
+            await websocket.send_json({"type": "snapshot", "candidates": rows})
+            allowed = {row["session_id"] for row in rows if row["session_id"]}
+            forward = asyncio.create_task(
+                _forward_to_proctor(websocket, subscription, scope, watching)
+            )
+            try:
+                await _receive_from_proctor(websocket, hub, allowed, watching)
+            finally:
+                forward.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await forward
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for runtime in watching:
+            runtime.watched_by -= 1
+
+
+async def _forward_to_proctor(
+    websocket: WebSocket,
+    subscription: Subscription,
+    scope: str | None,
+    watching: list[SessionRuntime],
+) -> None:
+    while True:
+        message = await subscription.get()
+        if not isinstance(message, dict):
+            continue
+        if scope is not None and message.get("proctor_id") != scope:
+            continue
+        outgoing = {k: v for k, v in message.items() if k not in ("proctor_id", "jpeg")}
+        watched = any(str(r.session_id) == message.get("session_id") for r in watching)
+        if message["type"] == "frame" and not watched:
+            continue
+        await websocket.send_json(outgoing)
+        if "jpeg" in message:
+            await websocket.send_bytes(message["jpeg"])
+
+
+async def _receive_from_proctor(
+    websocket: WebSocket, hub: LiveHub, allowed: set[str], watching: list[SessionRuntime]
+) -> None:
+    while True:
+        text = await websocket.receive_text()
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(body, dict) or body.get("type") != "watch":
+            continue
+        for runtime in watching:
+            runtime.watched_by -= 1
+        watching.clear()
+        session_id = body.get("session_id")
+        live = hub.runtimes.get(uuid.UUID(session_id)) if session_id in allowed else None
+        if live is not None:
+            live.watched_by += 1
+            watching.append(live)

@@ -1,0 +1,254 @@
+"""What runs inside an analysis worker process: one Analyzer, and per-session gate state.
+
+Each candidate session is pinned to one worker (see pool.py), so the state kept here for it
+(the last frames for the gates, the last answer for unchanged frames) is always at hand.
+Functions take and return plain picklable values; pixels never leave the worker except as
+a small thumbnail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from openproctor.detectors.analyzer import Analyzer, Baseline, EnrolmentError
+from openproctor.detectors.base import FrameAnalysis
+from openproctor.detectors.config import DetectorConfig
+from openproctor.detectors.tracking import FaceTracker
+from openproctor.detectors.vad_silero import VoiceActivityDetector
+from openproctor.pipeline.gates import Gate, Small, check, shrink
+
+THUMBNAIL_SIZE = (160, 120)
+MAX_SESSIONS_PER_WORKER = 5000
+BoxTuple = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameJob:
+    session_id: str
+    seq: int
+    ts_ms: float
+    jpeg: bytes
+    objects: bool
+    identity: bool
+    reference: tuple[float, ...] | None = None
+    baseline: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedObject:
+    label: str
+    score: float
+    box: BoxTuple
+
+
+@dataclass(frozen=True, slots=True)
+class FrameOutcome:
+    session_id: str
+    seq: int
+    ts_ms: float
+    gate: Gate
+    frozen: bool = False
+    changed_a_lot: bool = False
+    face_boxes: tuple[BoxTuple, ...] = ()
+    objects: tuple[DetectedObject, ...] = ()
+    flags: tuple[str, ...] = ()
+    identity_distance: float | None = None
+    objects_ran: bool = False
+    identity_ran: bool = False
+    thumbnail: bytes = b""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def faces(self) -> int:
+        return len(self.face_boxes)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolOutcome:
+    ok: bool
+    guidance: str
+    embedding: tuple[float, ...] = ()
+    baseline: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+@dataclass(slots=True)
+class _SessionState:
+    tracker: FaceTracker
+    last_seen: Small | None = None
+    last_analysed: Small | None = None
+    last: FrameOutcome | None = None
+
+
+class _Worker:
+    def __init__(self, model_dir: Path, config: DetectorConfig) -> None:
+        self.config = config
+        self.analyzer = Analyzer(model_dir, config)
+        self.vad = VoiceActivityDetector(model_dir) if config.speech else None
+        self.sessions: OrderedDict[str, _SessionState] = OrderedDict()
+
+    def state(self, session_id: str) -> _SessionState:
+        state = self.sessions.pop(session_id, None) or _SessionState(
+            FaceTracker(self.config.face.tracking)
+        )
+        self.sessions[session_id] = state  # most recently used last
+        while len(self.sessions) > MAX_SESSIONS_PER_WORKER:
+            self.sessions.popitem(last=False)
+        return state
+
+
+_worker: _Worker | None = None
+
+
+def init_worker(model_dir: str, config_json: str) -> None:
+    """Process initializer: load every model once, single-threaded (workers scale by process)."""
+    global _worker
+    cv2.setNumThreads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    config = DetectorConfig.model_validate_json(config_json)
+    _worker = _Worker(Path(model_dir), config.model_copy(update={"threads": 1}))
+
+
+def _the_worker() -> _Worker:
+    if _worker is None:
+        raise RuntimeError("init_worker was not run in this process")
+    return _worker
+
+
+def decode(jpeg: bytes) -> np.ndarray | None:
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    return None if image is None else np.asarray(image, np.uint8)
+
+
+def thumbnail(frame: np.ndarray) -> bytes:
+    small = cv2.resize(frame, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    return encoded.tobytes() if ok else b""
+
+
+def _box(box: object) -> BoxTuple:
+    return (box.x1, box.y1, box.x2, box.y2)  # type: ignore[attr-defined]
+
+
+def _outcome(job: FrameJob, analysis: FrameAnalysis, **extra: object) -> FrameOutcome:
+    main = analysis.faces[0] if analysis.faces else None
+    return FrameOutcome(
+        session_id=job.session_id,
+        seq=job.seq,
+        ts_ms=job.ts_ms,
+        face_boxes=tuple(_box(face.box) for face in analysis.faces),
+        objects=tuple(DetectedObject(o.label, o.score, _box(o.box)) for o in analysis.objects),
+        flags=analysis.flags,
+        identity_distance=main.identity_distance if main else None,
+        timings_ms=dict(analysis.timings_ms),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def analyse_frame(job: FrameJob) -> FrameOutcome:
+    worker = _the_worker()
+    state = worker.state(job.session_id)
+    frame = decode(job.jpeg)
+    if frame is None:
+        return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.UNDECODABLE)
+    gate = check(frame, last_seen=state.last_seen, last_analysed=state.last_analysed)
+    state.last_seen = gate.small
+    thumb = thumbnail(frame)
+    common = {"frozen": gate.frozen, "changed_a_lot": gate.changed_a_lot, "thumbnail": thumb}
+    if gate.gate is Gate.COVERED:
+        return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.COVERED, **common)  # type: ignore[arg-type]
+    if gate.gate is Gate.UNCHANGED and state.last is not None and not job.identity:
+        previous = state.last
+        return FrameOutcome(
+            job.session_id,
+            job.seq,
+            job.ts_ms,
+            Gate.UNCHANGED,
+            face_boxes=previous.face_boxes,
+            objects=previous.objects,
+            flags=previous.flags,
+            identity_distance=previous.identity_distance,
+            **common,  # type: ignore[arg-type]
+        )
+    reference = np.asarray(job.reference, np.float32) if job.reference else None
+    baseline = Baseline(*job.baseline) if job.baseline else None
+    analysis = worker.analyzer.analyze(
+        frame,
+        int(job.ts_ms),
+        recheck=job.objects,
+        objects=job.objects,
+        reference=reference,
+        baseline=baseline,
+        tracker=state.tracker,
+    )
+    outcome = _outcome(
+        job,
+        analysis,
+        gate=Gate.ANALYSED,
+        objects_ran=job.objects,
+        identity_ran=reference is not None,
+        **common,
+    )
+    state.last_analysed = gate.small
+    state.last = outcome
+    return outcome
+
+
+# Enrolment asks for a face that later frames can be compared with: one, lit, frontal, near.
+ENROL_MAX_YAW = 20.0
+ENROL_MIN_FACE_WIDTH = 0.12
+ENROL_DARK_MEAN = 45.0
+
+
+def enrol(jpeg: bytes) -> EnrolOutcome:
+    worker = _the_worker()
+    frame = decode(jpeg)
+    if frame is None:
+        return EnrolOutcome(False, "The camera picture could not be read. Please try again.")
+    if float(shrink(frame).mean()) < ENROL_DARK_MEAN:
+        return EnrolOutcome(
+            False, "It is too dark to see your face. Turn on a light or face a window."
+        )
+    try:
+        enrolment = worker.analyzer.enrol(frame)
+    except EnrolmentError:
+        faces = len(worker.analyzer.analyze(frame, 0, objects=False).faces)
+        if faces == 0:
+            return EnrolOutcome(
+                False,
+                "We cannot see your face. Sit facing the camera, about an arm's length away, "
+                "with your whole face in the picture.",
+            )
+        return EnrolOutcome(
+            False,
+            "We can see more than one face. Please make sure you are alone in front of the camera.",
+        )
+    face = enrolment.face
+    mesh = face.mesh
+    if (face.box.x2 - face.box.x1) / frame.shape[1] < ENROL_MIN_FACE_WIDTH:
+        return EnrolOutcome(False, "Please move a little closer to the camera.")
+    if mesh is not None and abs(mesh.pose.yaw) > ENROL_MAX_YAW:
+        return EnrolOutcome(False, "Please turn your head to look straight at the camera.")
+    if mesh is not None and mesh.eyes.closed:
+        return EnrolOutcome(False, "Please keep your eyes open and look at the camera.")
+    baseline = enrolment.baseline
+    return EnrolOutcome(
+        True,
+        "Thank you, your face is enrolled.",
+        tuple(float(x) for x in enrolment.embedding),
+        (baseline.yaw, baseline.pitch, baseline.gaze_x),
+    )
+
+
+def speech_probability(pcm: bytes) -> float | None:
+    """Speech probability of a chunk of 16 kHz mono s16le audio; None when VAD is off."""
+    vad = _the_worker().vad
+    if vad is None or len(pcm) < 2:
+        return None
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+    return vad.speech_prob(samples)

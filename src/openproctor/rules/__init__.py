@@ -1,0 +1,1 @@
+"""Turning per-frame detections and browser signals into debounced, scored violations."""

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from openproctor.detectors.base import Frame
+from openproctor.detectors.commands import (
+    InputError,
+    analyze_paths,
+    bench,
+    evaluate,
+    read_image,
+    verify,
+)
+from openproctor.detectors.config import DetectorConfig
+from tests.detectors.conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory, image: Callable[[str], Frame]) -> Path:
+    """Two seconds of 10 fps MJPEG: one second of a face, one second of a coffee cup."""
+    path = tmp_path_factory.mktemp("video") / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (640, 480))
+    for name in ("pai_webcam_center", "noface_coffee"):
+        still = image(name)
+        scale = min(640 / still.shape[1], 480 / still.shape[0])
+        small = cv2.resize(still, (round(still.shape[1] * scale), round(still.shape[0] * scale)))
+        frame = np.zeros((480, 640, 3), np.uint8)  # pillarbox, as a webcam shows a portrait
+        x, y = (640 - small.shape[1]) // 2, (480 - small.shape[0]) // 2
+        frame[y : y + small.shape[0], x : x + small.shape[1]] = small
+        for _ in range(10):
+            writer.write(frame)
+    writer.release()
+    return path
+
+
+def test_analyze_images_and_videos(model_dir: Path, video: Path) -> None:
+    rows = list(
+        analyze_paths(
+            [FIXTURES / "fr_two_people.jpg", video],
+            model_dir=model_dir,
+            config=DetectorConfig(),
+            fps=2,
+        )
+    )
+    assert [r["file"] for r in rows] == [str(FIXTURES / "fr_two_people.jpg")] + [str(video)] * 4
+    image = rows[0]
+    assert image["faces"] == 2
+    assert "t" not in image
+    assert set(image["pose"]) == {"yaw", "pitch", "roll"}
+    assert set(image["eyes"]) == {"ear_left", "ear_right", "closed"}
+    assert set(image["gaze"]) == {"x", "y"}
+    assert "multiple_faces" in image["flags"]
+    assert len(image["face_details"]) == 2
+    assert all(set(o) == {"label", "score", "box"} for o in image["objects"])
+    assert [r["t"] for r in rows[1:]] == [0.0, 0.5, 1.0, 1.5]
+    assert [r["faces"] for r in rows[1:]] == [1, 1, 0, 0]
+    assert rows[-1]["pose"] is None
+    assert "no_face" in rows[-1]["flags"]
+
+
+def test_unreadable_inputs_yield_errors(model_dir: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.touch()
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes((FIXTURES / "astronaut.jpg").read_bytes()[:300])
+    paths = [empty, text, truncated, tmp_path / "missing.png", tmp_path]
+    rows = list(analyze_paths(paths, model_dir=model_dir, config=DetectorConfig()))
+    assert [r["file"] for r in rows] == [str(p) for p in paths]
+    assert [r["error"] for r in rows] == [
+        "empty file",
+        "not a readable image or video",
+        "not a readable image",
+        "no such file",
+        "no such file",
+    ]
+
+
+def test_huge_images_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "huge.png"
+    assert cv2.imwrite(str(path), np.zeros((7000, 6000), np.uint8))
+    with pytest.raises(InputError, match="megapixels"):
+        read_image(path)
+
+
+def test_verify(model_dir: Path) -> None:
+    config = DetectorConfig()
+    same = verify(
+        FIXTURES / "id_obama_1.jpg", FIXTURES / "id_obama_2.jpg", model_dir=model_dir, config=config
+    )
+    other = verify(
+        FIXTURES / "id_obama_1.jpg", FIXTURES / "id_biden_1.jpg", model_dir=model_dir, config=config
+    )
+    assert same["same_person"] is True
+    assert other["same_person"] is False
+    two = verify(
+        FIXTURES / "fr_two_people.jpg",
+        FIXTURES / "id_biden_1.jpg",
+        model_dir=model_dir,
+        config=config,
+    )
+    assert "exactly one face" in two["error"]
+
+
+def test_evaluate_scores_a_labelled_directory(model_dir: Path, tmp_path: Path) -> None:
+    rows = [
+        ("astronaut", 1, "collins"),
+        ("fr_two_people", 2, "obama;biden"),
+        ("noface_coffee", 0, ""),
+        ("id_obama_1", 1, "obama"),
+        ("id_obama_2", 1, "obama"),
+        ("id_biden_1", 1, "biden"),
+    ]
+    (tmp_path / "images").mkdir()
+    with (tmp_path / "labels.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "faces", "phone", "book", "laptop", "identity", "notes"])
+        for name, faces, identity in rows:
+            shutil.copy(FIXTURES / f"{name}.jpg", tmp_path / "images")
+            writer.writerow([f"images/{name}.jpg", faces, 0, 0, 0, identity, ""])
+    report = evaluate(tmp_path, model_dir=model_dir, config=DetectorConfig())
+    assert report["faces"]["accuracy"] == 1.0
+    assert report["identity"] == {
+        "pairs": 6,
+        "correct": 6,
+        "accuracy": 1.0,
+        "threshold": 0.5,
+        "wrong": [],
+    }
+    assert report["objects"]["phone"]["fp"] == 0
+    assert {"decode", "face", "mesh", "objects"} <= set(report["median_ms"])
+
+
+def test_bench_reports_stages_and_baseline(model_dir: Path, video: Path) -> None:
+    report = bench(
+        [video], model_dir=model_dir, config=DetectorConfig(threads=2), frames=4, compare_fps=(2,)
+    )
+    assert report["frames"] == 4
+    assert report["size"] == [640, 480]
+    assert {"decode", "track", "face", "mesh", "face_stage", "baseline"} <= set(report["stages"])
+    assert report["face_stage_ms"] == report["stages"]["face_stage"]
+    assert report["ratio"] == round(report["baseline_ms"] / report["face_stage_ms"], 1)
+    assert report["ratio"] > 1
+    # The first frame is detected; the three that follow show the same face and are tracked.
+    assert report["detector_share"] == 0.25
+    assert set(report["at_fps"]) == {"native", "2"}
+    assert report["at_fps"]["2"]["frames"] == 4

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from openproctor.detectors.config import CenterNetConfig, DetectorConfig, YoloConfig
+
+
+def test_defaults_run_every_detector_on_one_thread() -> None:
+    config = DetectorConfig()
+    assert config.threads == 1
+    assert isinstance(config.objects, CenterNetConfig)
+    assert "cell phone" in config.prohibited
+
+
+def test_objects_plugin_is_chosen_by_type() -> None:
+    config = DetectorConfig.model_validate(
+        {"objects": {"type": "yolo", "path": "m.onnx", "class_names": ["phone"]}}
+    )
+    assert config.objects == YoloConfig(path=Path("m.onnx"), class_names=("phone",))
+    assert DetectorConfig.model_validate({"objects": None}).objects is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"objects": {"type": "ssd"}},
+        {"face": {"min_score": 1.5}},
+        {"threads": 0},
+        {"unknown": 1},
+    ],
+)
+def test_bad_config_is_refused(data: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        DetectorConfig.model_validate(data)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from openproctor.storage import StorageError, open_store
+
+
+def test_put_get_delete_round_trip(tmp_path: Path) -> None:
+    store = open_store(tmp_path.as_uri())
+    blob = store.put("sessions/abc/evidence/1.jpg", b"\xff\xd8jpeg", "image/jpeg")
+    assert blob.size_bytes == 6
+    assert blob.sha256 == hashlib.sha256(b"\xff\xd8jpeg").hexdigest()
+    assert store.exists("sessions/abc/evidence/1.jpg")
+    assert store.get("sessions/abc/evidence/1.jpg") == b"\xff\xd8jpeg"
+    store.delete("sessions/abc/evidence/1.jpg")
+    assert not store.exists("sessions/abc/evidence/1.jpg")
+    with pytest.raises(StorageError, match="no object"):
+        store.get("sessions/abc/evidence/1.jpg")
+    assert not list(tmp_path.rglob(".partial-*"))
+
+
+@pytest.mark.parametrize("key", ["../escape", "a/../../b", "/absolute", "", "a b"])
+def test_keys_cannot_escape_the_store(tmp_path: Path, key: str) -> None:
+    store = open_store((tmp_path / "store").as_uri())
+    with pytest.raises(StorageError, match="invalid storage key"):
+        store.put(key, b"x", "text/plain")
+
+
+def test_unknown_schemes_are_refused_clearly() -> None:
+    with pytest.raises(StorageError, match="not supported"):
+        open_store("gopher://x/y")
