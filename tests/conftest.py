@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor.app import create_app
 from openproctor.db import make_engine, make_session_factory, utcnow
+from openproctor.detectors.install import install, models_dir
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate, CandidateCreate
 from openproctor.domains.exams import service as exams
@@ -26,10 +29,23 @@ from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User, UserCreate
 from openproctor.migrations import upgrade
 from openproctor.settings import Settings, load_settings
-from tests.servers import postgres_server
+from tests.servers import free_port, postgres_server
 
 PASSWORD = "correct horse battery"
 TEMPLATE_DB = "openproctor_template"
+
+
+@pytest.fixture(scope="session")
+def models_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with every model installed once for the whole run."""
+    path = tmp_path_factory.mktemp("models-data")
+    install(path, echo=lambda _: None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def model_dir(models_data_dir: Path) -> Path:
+    return models_dir(models_data_dir)
 
 
 @pytest.fixture(scope="session")
@@ -82,13 +98,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
+    """Test settings; tests marked `analysis` get one analysis worker with the real models."""
+    data_dir = tmp_path / "data"
+    analysis = request.node.get_closest_marker("analysis") is not None
+    if analysis:
+        data_dir.mkdir()
+        (data_dir / "models").symlink_to(request.getfixturevalue("model_dir"))
     return load_settings(
         env="test",
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         database_url=database_url,
         login_max_failures=3,
-        analysis_workers=0,
+        analysis_workers=1 if analysis else 0,
     )
 
 
@@ -187,6 +209,24 @@ def login_as(client: TestClient) -> Callable[[User], TestClient]:
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app on a real uvicorn server in a thread; yields its base URL."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(settings.model_copy(update={"public_url": base_url}))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        thread.join(0.02)
+    yield base_url
+    server.should_exit = True
+    thread.join(20)
 
 
 @pytest.fixture

@@ -21,21 +21,8 @@ import pytest
 from openproctor.detectors.analyzer import Analyzer
 from openproctor.detectors.base import Frame
 from openproctor.detectors.config import DetectorConfig
-from openproctor.detectors.install import install, models_dir
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-
-
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data")
-    install(path, echo=lambda _: None)
-    return path
-
-
-@pytest.fixture(scope="session")
-def model_dir(data_dir: Path) -> Path:
-    return models_dir(data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -12,20 +12,20 @@ from openproctor.detectors.face_mediapipe import FaceDetector
 from openproctor.detectors.install import install, status
 
 
-def test_install_is_idempotent_and_verifies(data_dir: Path) -> None:
+def test_install_is_idempotent_and_verifies(models_data_dir: Path) -> None:
     lines: list[str] = []
-    paths = install(data_dir, echo=lines.append)
+    paths = install(models_data_dir, echo=lines.append)
     assert len(paths) == len(MODELS)
     assert all(line.startswith(("[", "    ok:")) for line in lines), lines
-    assert all(row.ok and row.load_ms is not None for row in status(data_dir))
+    assert all(row.ok and row.load_ms is not None for row in status(models_data_dir))
 
 
-def test_missing_and_damaged_models_name_the_fix(data_dir: Path, tmp_path: Path) -> None:
+def test_missing_and_damaged_models_name_the_fix(models_data_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="openproctor models install"):
         FaceDetector(tmp_path, FaceConfig(), 1)
 
     copy = tmp_path / "models"
-    shutil.copytree(data_dir / "models", copy)
+    shutil.copytree(models_data_dir / "models", copy)
     target = copy / MODELS["face_back"].file
     target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(ModelError, match=r"damaged.*openproctor models install"):

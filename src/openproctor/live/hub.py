@@ -575,6 +575,22 @@ class LiveHub:
     def _state_changed(
         self, session_id: uuid.UUID, state: SessionState, extra: dict[str, Any]
     ) -> None:
+        self._spawn(self._on_state(session_id, state, extra))
+
+    async def _on_state(
+        self, session_id: uuid.UUID, state: SessionState, extra: dict[str, Any]
+    ) -> None:
+        """Open violations end with the session, and are written, before anyone is told."""
+        runtime = self.runtimes.get(session_id)
+        if runtime is not None:
+            runtime.state = state
+            if "auto_terminate" in extra:
+                runtime.rules.auto_terminate = bool(extra["auto_terminate"])
+            if "ends_at" in extra:
+                runtime.ends_at = extra["ends_at"]
+            if state in FINAL_STATES:
+                await self._apply(runtime, runtime.rules.close_all(time.time()))
+            self._publish_candidate(runtime)
         message = {
             "type": "state",
             "state": state.value,
@@ -582,17 +598,6 @@ class LiveHub:
             "score": extra.get("score"),
         }
         self.bus.publish(session_topic(session_id), message)
-        runtime = self.runtimes.get(session_id)
-        if runtime is None:
-            return
-        runtime.state = state
-        if "auto_terminate" in extra:
-            runtime.rules.auto_terminate = bool(extra["auto_terminate"])
-        if "ends_at" in extra:
-            runtime.ends_at = extra["ends_at"]
-        if state in FINAL_STATES:
-            self._apply_later(runtime, runtime.rules.close_all(time.time()))
-        self._publish_candidate(runtime)
 
     async def end_session(self, runtime: SessionRuntime, state: SessionState, reason: str) -> None:
         """Ends a live session from the hub itself (auto-termination, time-out)."""

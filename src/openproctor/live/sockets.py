@@ -65,6 +65,13 @@ async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
         await websocket.close(code=int(code), reason=reason[:120])
 
 
+async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
+    """Accepts only to close with a code and reason: a refused handshake would be a bare 403
+    that the browser's page cannot explain to the candidate."""
+    await websocket.accept()
+    await _close(websocket, code, reason)
+
+
 # --- candidate ------------------------------------------------------------------------------
 
 
@@ -84,13 +91,13 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
     context = _context(websocket)
     hub = context.hub
     if not same_origin(websocket):
-        await _close(websocket, CloseCode.FORBIDDEN, "cross-site socket refused")
+        await _refuse(websocket, CloseCode.FORBIDDEN, "cross-site socket refused")
         return
     try:
         session_id, history = await asyncio.to_thread(_candidate_session, context, token)
     except HTTPException as error:
         code = CloseCode.ENDED if error.status_code == 409 else CloseCode.BAD_INVITE
-        await _close(websocket, code, str(error.detail))
+        await _refuse(websocket, code, str(error.detail))
         return
     runtime = await hub.runtime_for(session_id)
     await websocket.accept()
@@ -244,7 +251,7 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
     context = _context(websocket)
     hub = context.hub
     if not same_origin(websocket):
-        await _close(websocket, CloseCode.FORBIDDEN, "cross-site socket refused")
+        await _refuse(websocket, CloseCode.FORBIDDEN, "cross-site socket refused")
         return
     try:
         user, rows = await asyncio.to_thread(
@@ -252,7 +259,7 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
         )
     except HTTPException as error:
         code = CloseCode.BAD_INVITE if error.status_code == 401 else CloseCode.FORBIDDEN
-        await _close(websocket, code, str(error.detail))
+        await _refuse(websocket, code, str(error.detail))
         return
     scope = str(user.id) if user.role is Role.PROCTOR else None
     await websocket.accept()

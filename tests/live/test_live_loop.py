@@ -1,0 +1,319 @@
+"""The live loop end to end on a real server: a candidate socket streams real JPEG frames and
+signals, an analysis worker runs the real models, the rules open violations with evidence,
+a proctor socket receives them, and proctor actions reach the candidate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from sqlalchemy import select
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.users.models import Role, User
+from openproctor.domains.violations.models import Violation
+from openproctor.live.protocol import MediaKind, pack_media
+from tests.conftest import PASSWORD, Factory
+
+pytestmark = pytest.mark.analysis
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+TWO_FACES = (FIXTURES / "fr_two_people.jpg").read_bytes()
+ONE_FACE = (FIXTURES / "pai_webcam_center.jpg").read_bytes()
+NO_FACE = (FIXTURES / "noface_coffee.jpg").read_bytes()
+
+
+def ws_url(base_url: str, path: str) -> str:
+    return base_url.replace("http://", "ws://") + path
+
+
+def running_session(factory: Factory, candidate: Candidate) -> ExamSession:
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    factory.db.commit()
+    return session
+
+
+def staff_cookie(base_url: str, user: User) -> tuple[dict[str, str], str]:
+    with httpx2.Client(base_url=base_url) as http:
+        token = http.get("/api/v1/auth/csrf").json()["csrf_token"]
+        response = http.post(
+            "/api/v1/auth/login",
+            json={"email": user.email, "password": PASSWORD},
+            headers={"X-CSRF-Token": token},
+        )
+        assert response.status_code == 200, response.text
+        return dict(http.cookies), token
+
+
+class Proctor:
+    """A proctor's socket plus REST calls with the same sign-in."""
+
+    def __init__(self, base_url: str, user: User) -> None:
+        self.base_url = base_url
+        self.cookies, self.csrf = staff_cookie(base_url, user)
+        self.events: list[dict[str, Any]] = []
+        self.socket: ClientConnection | None = None
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> httpx2.Response:
+        with httpx2.Client(base_url=self.base_url, cookies=self.cookies) as http:
+            return http.post(path, json=body or {}, headers={"X-CSRF-Token": self.csrf})
+
+    def get(self, path: str) -> httpx2.Response:
+        with httpx2.Client(base_url=self.base_url, cookies=self.cookies) as http:
+            return http.get(path)
+
+    async def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 15
+    ) -> dict[str, Any]:
+        assert self.socket is not None
+        deadline = time.monotonic() + timeout
+        for event in self.events:
+            if match(event):
+                return event
+        while time.monotonic() < deadline:
+            try:
+                raw = await asyncio.wait_for(self.socket.recv(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+            if isinstance(raw, bytes):
+                continue
+            event = json.loads(raw)
+            self.events.append(event)
+            if match(event):
+                return event
+        raise AssertionError(f"no matching proctor event in {timeout} s; got {self.events[-5:]}")
+
+
+@asynccontextmanager
+async def proctor_socket(proctor: Proctor, exam_id: uuid.UUID) -> AsyncIterator[Proctor]:
+    async with connect(
+        ws_url(proctor.base_url, f"/ws/proctor/exams/{exam_id}"),
+        additional_headers={"Cookie": proctor.cookie_header},
+    ) as socket:
+        proctor.socket = socket
+        yield proctor
+
+
+def opened(kind: str, label: str | None = None) -> Callable[[dict[str, Any]], bool]:
+    def match(event: dict[str, Any]) -> bool:
+        violation = event.get("violation", {})
+        return (
+            event.get("type") == "violation"
+            and event.get("event") == "opened"
+            and violation.get("kind") == kind
+            and (label is None or violation.get("label") == label)
+        )
+
+    return match
+
+
+async def stream(socket: ClientConnection, frame: bytes, seconds: float, start_seq: int) -> int:
+    """Sends one frame every 0.5 s (the server asks for 2 fps while confirming)."""
+    seq = start_seq
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        await socket.send(pack_media(MediaKind.FRAME, seq, time.time() * 1000, frame))
+        seq += 1
+        await asyncio.sleep(0.5)
+    return seq
+
+
+async def candidate_messages(
+    socket: ClientConnection, kind: str, timeout: float = 10
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        raw = await asyncio.wait_for(socket.recv(), max(0.01, deadline - time.monotonic()))
+        message = json.loads(raw)
+        if message["type"] == kind:
+            return message
+
+
+def test_frames_and_signals_become_violations_with_evidence_and_actions_reach_the_candidate(
+    live_server: str, factory: Factory
+) -> None:
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    candidate = factory.candidate(exam, proctor_user)
+    session = running_session(factory, candidate)
+    proctor = Proctor(live_server, proctor_user)
+
+    async def scenario() -> None:
+        async with proctor_socket(proctor, exam.id):
+            snapshot = await proctor.wait_for(lambda e: e["type"] == "snapshot")
+            assert [c["name"] for c in snapshot["candidates"]] == ["Ada"]
+            async with connect(ws_url(live_server, f"/ws/take/{candidate.invite_token}")) as cand:
+                hello = json.loads(await cand.recv())
+                assert hello["type"] == "hello"
+                assert hello["state"] == "running"
+                started = time.monotonic()
+                seq = await stream(cand, ONE_FACE, 1.0, 0)
+                seq = await stream(cand, TWO_FACES, 3.0, seq)
+                multiple = await proctor.wait_for(opened("multiple_faces"))
+                assert time.monotonic() - started < 8
+                evidence = proctor.get(multiple["violation"]["evidence_url"])
+                assert evidence.status_code == 200
+                assert evidence.headers["content-type"] == "image/jpeg"
+                assert evidence.content.startswith(b"\xff\xd8")
+
+                seq = await stream(cand, NO_FACE, 5.0, seq)
+                no_face = await proctor.wait_for(opened("no_face"))
+                assert no_face["violation"]["evidence_url"]
+
+                await cand.send(json.dumps({"type": "signal", "name": "tab_hidden", "ts": 1}))
+                await proctor.wait_for(opened("tab_switch", "tab"))
+                await cand.send(json.dumps({"type": "signal", "name": "paste", "ts": 2}))
+                await proctor.wait_for(opened("copy_paste", "paste"))
+
+                sent = proctor.post(
+                    f"/api/v1/sessions/{session.id}/messages",
+                    {"body": "Please face the camera", "kind": "warning"},
+                )
+                assert sent.status_code == 201, sent.text
+                message = await candidate_messages(cand, "message")
+                assert message["body"] == "Please face the camera"
+                assert message["kind"] == "warning"
+
+                ended = proctor.post(
+                    f"/api/v1/sessions/{session.id}/terminate", {"reason": "phone"}
+                )
+                assert ended.status_code == 200, ended.text
+                state = await candidate_messages(cand, "state")
+                assert state["state"] == "terminated"
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await asyncio.wait_for(cand.recv(), 5)
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 4409
+
+    asyncio.run(scenario())
+    factory.db.expire_all()
+    kinds = {v.kind.value for v in factory.db.scalars(select(Violation))}
+    assert {"multiple_faces", "no_face", "tab_switch", "copy_paste"} <= kinds
+    assert all(v.ended_at is not None for v in factory.db.scalars(select(Violation)))
+    evidence = factory.db.scalars(
+        select(StoredObject).where(StoredObject.purpose == ObjectPurpose.EVIDENCE)
+    ).all()
+    assert len(evidence) >= 2
+    stored = factory.db.get(ExamSession, session.id)
+    assert stored is not None
+    assert stored.state is SessionState.TERMINATED
+    assert stored.risk_score > 0
+    listed = proctor.get(f"/api/v1/exams/{exam.id}/violations").json()
+    assert {
+        "session_id",
+        "candidate_id",
+        "kind",
+        "label",
+        "severity",
+        "started_at",
+        "ended_at",
+        "evidence_url",
+    } <= set(listed[0])
+
+
+def test_bad_input_is_refused_with_a_reason_and_other_sessions_carry_on(
+    live_server: str, factory: Factory
+) -> None:
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    victim = factory.candidate(exam, proctor_user, name="Bob")
+    bystander = factory.candidate(exam, proctor_user, name="Cleo")
+    running_session(factory, victim)
+    running_session(factory, bystander)
+    other_exam = factory.exam(title="Other")
+    url = lambda c: ws_url(live_server, f"/ws/take/{c.invite_token}")  # noqa: E731
+
+    async def close_code(socket: ClientConnection) -> tuple[int, str]:
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(socket.recv(), 10)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    async def refused(payload: bytes | str) -> tuple[int, str]:
+        async with connect(url(victim)) as socket:
+            await socket.recv()  # hello
+            await socket.send(payload)
+            return await close_code(socket)
+
+    async def scenario() -> None:
+        async with connect(url(bystander)) as calm:
+            await calm.recv()
+            assert await refused(pack_media(MediaKind.FRAME, 0, 1.0, b"GIF89a not a jpeg")) == (
+                4400,
+                "frames must be JPEG",
+            )
+            code, reason = await refused(
+                pack_media(MediaKind.FRAME, 0, 1.0, b"\xff\xd8" + b"0" * (1024 * 1024))
+            )
+            assert code == 4413
+            assert "larger than" in reason
+            assert (await refused(b"\x01\x00"))[0] == 4400
+            assert (await refused(pack_media(9, 0, 1.0, b"x")))[0] == 4400  # type: ignore[arg-type]
+            assert (await refused("{not json"))[0] == 4400
+            assert (await refused(json.dumps({"type": "signal", "name": "teleport"})))[0] == 4400
+            async with connect(url(victim)) as socket:
+                await socket.recv()
+                await socket.send(pack_media(MediaKind.FRAME, 5, 1.0, ONE_FACE))
+                await socket.send(pack_media(MediaKind.FRAME, 5, 2.0, ONE_FACE))
+                code, reason = await close_code(socket)
+                assert code == 4400
+                assert "replayed" in reason
+            async with connect(url(victim)) as socket:
+                await socket.recv()
+                with contextlib.suppress(ConnectionClosed):
+                    for seq in range(200):
+                        await socket.send(pack_media(MediaKind.FRAME, seq, 1.0, ONE_FACE))
+                code, reason = await close_code(socket)
+                assert code == 4429
+                assert reason == "too many messages: slow down"
+            async with connect(ws_url(live_server, "/ws/take/not-a-token")) as socket:
+                code, reason = await close_code(socket)
+                assert code == 4401
+                assert reason == "this invite link is not valid"
+            async with connect(
+                url(victim), additional_headers={"Origin": "https://evil.example"}
+            ) as socket:
+                assert (await close_code(socket))[0] == 4403
+            # A second window replaces the first.
+            async with connect(url(victim)) as first:
+                await first.recv()
+                async with connect(url(victim)) as second:
+                    await second.recv()
+                    assert (await close_code(first))[0] == 4408
+            # A proctor may not watch an exam without their candidates, nor may anyone anonymous.
+            proctor = Proctor(live_server, proctor_user)
+            async with connect(
+                ws_url(live_server, f"/ws/proctor/exams/{other_exam.id}"),
+                additional_headers={"Cookie": proctor.cookie_header},
+            ) as socket:
+                assert (await close_code(socket))[0] == 4403
+            async with connect(ws_url(live_server, f"/ws/proctor/exams/{exam.id}")) as socket:
+                assert (await close_code(socket))[0] == 4401
+            # Through all of that the bystander's socket stayed up and still works.
+            await calm.send(pack_media(MediaKind.FRAME, 0, 1.0, ONE_FACE))
+            await calm.send(json.dumps({"type": "heartbeat", "ts": 1}))
+            await calm.ping()
+
+    asyncio.run(scenario())

@@ -1,0 +1,142 @@
+"""The worker's functions, run in this process with the real models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from openproctor.detectors.config import DetectorConfig
+from openproctor.pipeline import worker
+from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.worker import FrameJob
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def jpeg(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def encode(frame: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", frame)[1].tobytes()
+
+
+@pytest.fixture(scope="module")
+def loaded(model_dir: Path) -> Iterator[None]:
+    worker.init_worker(str(model_dir), DetectorConfig().model_dump_json())
+    yield
+
+
+def job(session: str, seq: int, data: bytes, **options: object) -> FrameJob:
+    return FrameJob(
+        session_id=session,
+        seq=seq,
+        ts_ms=seq * 1000.0,
+        jpeg=data,
+        objects=bool(options.get("objects", True)),
+        identity=bool(options.get("identity", False)),
+        reference=options.get("reference"),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.usefixtures("loaded")
+def test_faces_objects_and_thumbnail() -> None:
+    two = worker.analyse_frame(job("a", 0, jpeg("fr_two_people.jpg")))
+    assert two.gate is Gate.ANALYSED
+    assert two.faces == 2
+    assert "multiple_faces" in two.flags
+    assert sum(1 for o in two.objects if o.label == "person") >= 2
+    assert two.objects_ran
+    thumb = cv2.imdecode(np.frombuffer(two.thumbnail, np.uint8), cv2.IMREAD_COLOR)
+    assert thumb.shape == (120, 160, 3)
+    none = worker.analyse_frame(job("b", 0, jpeg("noface_coffee.jpg")))
+    assert none.faces == 0
+    assert "no_face" in none.flags
+
+
+@pytest.mark.usefixtures("loaded")
+def test_an_unchanged_frame_reuses_the_last_answer_and_a_repeat_is_frozen() -> None:
+    data = jpeg("pai_webcam_center.jpg")
+    first = worker.analyse_frame(job("c", 0, data))
+    again = worker.analyse_frame(job("c", 1, data, objects=False))
+    assert first.gate is Gate.ANALYSED
+    assert again.gate is Gate.UNCHANGED
+    assert again.frozen
+    assert again.face_boxes == first.face_boxes
+    assert again.timings_ms == {}
+
+
+@pytest.mark.usefixtures("loaded")
+def test_covered_and_broken_frames() -> None:
+    black = worker.analyse_frame(job("d", 0, encode(np.zeros((480, 640, 3), np.uint8))))
+    assert black.gate is Gate.COVERED
+    assert black.flags == ()
+    broken = worker.analyse_frame(job("d", 1, jpeg("pai_webcam_center.jpg")[:200]))
+    assert broken.gate is Gate.UNDECODABLE
+
+
+@pytest.mark.usefixtures("loaded")
+def test_sessions_do_not_share_gate_state() -> None:
+    data = jpeg("id_obama_1.jpg")
+    assert worker.analyse_frame(job("e", 0, data)).gate is Gate.ANALYSED
+    assert worker.analyse_frame(job("f", 0, data)).gate is Gate.ANALYSED
+
+
+@pytest.mark.usefixtures("loaded")
+def test_identity_against_the_enrolled_face() -> None:
+    enrolled = worker.enrol(jpeg("id_obama_1.jpg"))
+    assert enrolled.ok, enrolled.guidance
+    assert len(enrolled.embedding) == 128
+    same = worker.analyse_frame(
+        job("g", 0, jpeg("id_obama_2.jpg"), identity=True, reference=enrolled.embedding)
+    )
+    other = worker.analyse_frame(
+        job("h", 0, jpeg("id_biden_1.jpg"), identity=True, reference=enrolled.embedding)
+    )
+    assert same.identity_ran
+    assert "identity_mismatch" not in same.flags
+    assert "identity_mismatch" in other.flags
+    assert other.identity_distance is not None
+    assert same.identity_distance is not None
+    assert other.identity_distance > same.identity_distance
+
+
+@pytest.mark.usefixtures("loaded")
+@pytest.mark.parametrize(
+    ("name", "guidance"),
+    [
+        ("noface_coffee.jpg", "cannot see your face"),
+        ("fr_two_people.jpg", "more than one face"),
+    ],
+)
+def test_enrolment_guidance(name: str, guidance: str) -> None:
+    outcome = worker.enrol(jpeg(name))
+    assert not outcome.ok
+    assert guidance in outcome.guidance
+
+
+@pytest.mark.usefixtures("loaded")
+def test_enrolment_refuses_darkness_and_garbage() -> None:
+    dark = worker.enrol(encode(np.full((480, 640, 3), 10, np.uint8)))
+    assert "too dark" in dark.guidance
+    assert "could not be read" in worker.enrol(b"\xff\xd8 not really").guidance
+
+
+@pytest.mark.usefixtures("loaded")
+def test_speech_probability(tmp_path: Path) -> None:
+    import wave
+
+    def pcm(name: str) -> bytes:
+        with wave.open(str(FIXTURES / name)) as source:
+            assert source.getframerate() == 16000
+            return source.readframes(source.getnframes())
+
+    speech = worker.speech_probability(pcm("speech_en.wav"))
+    silence = worker.speech_probability(pcm("silence.wav"))
+    assert speech is not None
+    assert silence is not None
+    assert speech > 0.8 > 0.2 > silence
