@@ -149,6 +149,18 @@ async def candidate_messages(
             return message
 
 
+async def close_of(socket: ClientConnection, timeout: float = 10) -> tuple[int, str]:
+    """Reads until the server closes the socket; its close code and reason."""
+    try:
+        while True:
+            await asyncio.wait_for(socket.recv(), timeout)
+    except ConnectionClosed as closed:
+        frame = closed.rcvd
+    if frame is None:
+        raise AssertionError("the server closed without a close frame")
+    return frame.code, frame.reason
+
+
 def test_frames_and_signals_become_violations_with_evidence_and_actions_reach_the_candidate(
     live_server: str, factory: Factory
 ) -> None:
@@ -200,11 +212,7 @@ def test_frames_and_signals_become_violations_with_evidence_and_actions_reach_th
                 assert ended.status_code == 200, ended.text
                 state = await candidate_messages(cand, "state")
                 assert state["state"] == "terminated"
-                with pytest.raises(ConnectionClosed) as closed:
-                    while True:
-                        await asyncio.wait_for(cand.recv(), 5)
-                assert closed.value.rcvd is not None
-                assert closed.value.rcvd.code == 4409
+                assert (await close_of(cand))[0] == 4409
 
     asyncio.run(scenario())
     factory.db.expire_all()
@@ -244,18 +252,11 @@ def test_bad_input_is_refused_with_a_reason_and_other_sessions_carry_on(
     other_exam = factory.exam(title="Other")
     url = lambda c: ws_url(live_server, f"/ws/take/{c.invite_token}")  # noqa: E731
 
-    async def close_code(socket: ClientConnection) -> tuple[int, str]:
-        with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                await asyncio.wait_for(socket.recv(), 10)
-        assert closed.value.rcvd is not None
-        return closed.value.rcvd.code, closed.value.rcvd.reason
-
     async def refused(payload: bytes | str) -> tuple[int, str]:
         async with connect(url(victim)) as socket:
             await socket.recv()  # hello
             await socket.send(payload)
-            return await close_code(socket)
+            return await close_of(socket)
 
     async def scenario() -> None:
         async with connect(url(bystander)) as calm:
@@ -277,7 +278,7 @@ def test_bad_input_is_refused_with_a_reason_and_other_sessions_carry_on(
                 await socket.recv()
                 await socket.send(pack_media(MediaKind.FRAME, 5, 1.0, ONE_FACE))
                 await socket.send(pack_media(MediaKind.FRAME, 5, 2.0, ONE_FACE))
-                code, reason = await close_code(socket)
+                code, reason = await close_of(socket)
                 assert code == 4400
                 assert "replayed" in reason
             async with connect(url(victim)) as socket:
@@ -285,32 +286,32 @@ def test_bad_input_is_refused_with_a_reason_and_other_sessions_carry_on(
                 with contextlib.suppress(ConnectionClosed):
                     for seq in range(200):
                         await socket.send(pack_media(MediaKind.FRAME, seq, 1.0, ONE_FACE))
-                code, reason = await close_code(socket)
+                code, reason = await close_of(socket)
                 assert code == 4429
                 assert reason == "too many messages: slow down"
             async with connect(ws_url(live_server, "/ws/take/not-a-token")) as socket:
-                code, reason = await close_code(socket)
+                code, reason = await close_of(socket)
                 assert code == 4401
                 assert reason == "this invite link is not valid"
             async with connect(
                 url(victim), additional_headers={"Origin": "https://evil.example"}
             ) as socket:
-                assert (await close_code(socket))[0] == 4403
+                assert (await close_of(socket))[0] == 4403
             # A second window replaces the first.
             async with connect(url(victim)) as first:
                 await first.recv()
                 async with connect(url(victim)) as second:
                     await second.recv()
-                    assert (await close_code(first))[0] == 4408
+                    assert (await close_of(first))[0] == 4408
             # A proctor may not watch an exam without their candidates, nor may anyone anonymous.
             proctor = Proctor(live_server, proctor_user)
             async with connect(
                 ws_url(live_server, f"/ws/proctor/exams/{other_exam.id}"),
                 additional_headers={"Cookie": proctor.cookie_header},
             ) as socket:
-                assert (await close_code(socket))[0] == 4403
+                assert (await close_of(socket))[0] == 4403
             async with connect(ws_url(live_server, f"/ws/proctor/exams/{exam.id}")) as socket:
-                assert (await close_code(socket))[0] == 4401
+                assert (await close_of(socket))[0] == 4401
             # Through all of that the bystander's socket stayed up and still works.
             await calm.send(pack_media(MediaKind.FRAME, 0, 1.0, ONE_FACE))
             await calm.send(json.dumps({"type": "heartbeat", "ts": 1}))

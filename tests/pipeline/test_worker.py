@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -26,9 +25,8 @@ def encode(frame: np.ndarray) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def loaded(model_dir: Path) -> Iterator[None]:
+def loaded(model_dir: Path) -> None:
     worker.init_worker(str(model_dir), DetectorConfig().model_dump_json())
-    yield
 
 
 def job(session: str, seq: int, data: bytes, **options: object) -> FrameJob:
