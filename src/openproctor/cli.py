@@ -269,5 +269,56 @@ def bench(videos: tuple[Path, ...], frames: int, as_json: bool) -> None:
     click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
 
 
+@main.command()
+@click.option("--candidates", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--fps", default=1.0, show_default=True, type=click.FloatRange(0.1, 10))
+@click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(5, 86_400))
+@click.option("--proctors", default=2, show_default=True, type=click.IntRange(0, 1000))
+@click.option("--url", default=None, help="A running server; without it one is started here.")
+@click.option("--admin-email", default=None, help="With --url: an admin to set the exam up.")
+@click.option("--admin-password", default=None, help="With --url: that admin's password.")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(0, 64),
+    help="Analysis workers of the server started here (default: its own default).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def loadtest(
+    candidates: int,
+    fps: float,
+    duration: float,
+    proctors: int,
+    url: str | None,
+    admin_email: str | None,
+    admin_password: str | None,
+    workers: int | None,
+    as_json: bool,
+) -> None:
+    """Real candidate sessions and proctor dashboards against a server; what arrived, how fast."""
+    import asyncio
+
+    from openproctor.loadtest import loadtest as run_loadtest
+
+    settings = _settings()
+    try:
+        report = asyncio.run(
+            run_loadtest(
+                candidates=candidates,
+                fps=fps,
+                duration=duration,
+                proctors=proctors,
+                url=url,
+                admin_email=admin_email,
+                admin_password=admin_password,
+                models_dir=_model_dir(settings),
+                workers=workers,
+            )
+        )
+    except (ValueError, RuntimeError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
+
+
 if __name__ == "__main__":
     sys.exit(main())

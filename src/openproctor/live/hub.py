@@ -64,6 +64,7 @@ THUMBNAIL_EVERY_S = 2.0
 CAMERA_STALL_S = 5.0
 SPEECH_RMS_FLOOR = 0.01  # below this an audio chunk is silence; VAD is not asked
 CONFIRM_FPS = 2.0  # frames asked for while a condition waits for its debounce
+EARLY_OBJECTS_S = 2.0  # a changed scene gets its object pass no sooner than this after the last
 
 
 def _at(seconds: float) -> datetime:
@@ -293,7 +294,10 @@ class LiveHub:
     def _job(self, runtime: SessionRuntime, frame: Frame) -> FrameJob:
         policy = runtime.policy
         now = frame.received_at
-        objects = now - runtime.last_objects_at >= policy.object_interval_s
+        since_objects = now - runtime.last_objects_at
+        objects = since_objects >= policy.object_interval_s or (
+            runtime.scene_changed and since_objects >= EARLY_OBJECTS_S
+        )
         identity = (
             runtime.reference is not None
             and now - runtime.last_identity_at >= policy.identity_interval_s
@@ -351,13 +355,12 @@ class LiveHub:
         runtime.counters.analysed += 1
         if outcome.objects_ran:
             runtime.last_objects_at = frame.received_at
+            runtime.scene_changed = False
         if outcome.identity_ran:
             runtime.last_identity_at = frame.received_at
-        if outcome.changed_a_lot:
-            # A big change (someone walked in, something was picked up): look for objects soon.
-            runtime.last_objects_at = min(
-                runtime.last_objects_at, frame.received_at - runtime.policy.object_interval_s + 1
-            )
+        # A big change (someone walked in, something was picked up) asks for an early object
+        # pass; objects_due() limits how early, so constant motion cannot run it every frame.
+        runtime.scene_changed = runtime.scene_changed or outcome.changed_a_lot
         runtime.last_analysed = frame
         runtime.last_boxes = {"faces": outcome.face_boxes, "objects": outcome.objects}
         if runtime.state is not SessionState.RUNNING:

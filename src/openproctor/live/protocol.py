@@ -23,7 +23,9 @@ Server -> client, text messages::
     {"type": "hello", "session_id": ..., "state": ..., "fps": 1.0, "width": 640, "height": 480,
      "ends_at": iso8601 | null, "messages": [MESSAGE...]}
     {"type": "rate", "fps": 2.0}                             send frames at this rate from now on
-    {"type": "message", "id": ..., "kind": "message" | "warning", "body": ..., "at": iso8601}
+    {"type": "message", "id": ..., "kind": "message" | "warning", "body": ..., "at": iso8601,
+     "cleared": bool}
+    {"type": "warnings_cleared"}                             the proctor cleared the warnings
     {"type": "state", "state": "running" | "paused" | "submitted" | "terminated" | "expired",
      "reason": str | null, "score": float | null}
     {"type": "error", "reason": ...}                         then the server closes the socket
@@ -34,11 +36,13 @@ candidates). Server -> client text messages::
     {"type": "snapshot", "candidates": [CANDIDATE...]}         on connect
     {"type": "candidate", "candidate": CANDIDATE}              state, risk or counters changed
     {"type": "violation", "event": "opened" | "closed", "violation": VIOLATION}
-    {"type": "thumbnail", "session_id": ..., "at": iso8601}   then one binary message: the JPEG
+    {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
+    {"type": "frame", "session_id": ...}                      the same, full size, for "watch"
 
     CANDIDATE = {"candidate_id", "session_id", "name", "email", "state", "risk_score",
-                 "open_violations": [kind...], "connected": bool, "frames": {"received",
-                 "analysed", "skipped"}, "auto_terminate": bool}
+                 "open_violations": ["kind" or "kind:label"...], "connected": bool,
+                 "frames": {"received", "analysed", "skipped", "rejected"},
+                 "auto_terminate": bool}
     VIOLATION = the VIOLATION JSON of GET /api/v1/exams/{id}/violations
 
 Proctor -> server: text ``{"type": "watch", "session_id": ... | null}`` asks for that one

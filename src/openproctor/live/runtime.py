@@ -65,6 +65,7 @@ class SessionRuntime:
     last_analysed: Frame | None = None
     last_boxes: dict[str, Any] = field(default_factory=dict)
     last_objects_at: float = 0.0
+    scene_changed: bool = False
     last_identity_at: float = 0.0
     last_thumbnail_at: float = 0.0
     thumbnail: bytes = b""

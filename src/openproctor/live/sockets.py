@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +59,12 @@ def same_origin(websocket: WebSocket) -> bool:
     host = websocket.headers.get("host", "")
     public = urlsplit(_context(websocket).settings.public_url).netloc
     return urlsplit(origin).netloc in {host, public}
+
+
+def _iso(epoch_seconds: float | None) -> str | None:
+    if epoch_seconds is None:
+        return None
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
 
 
 async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
@@ -112,7 +119,7 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
                     "fps": runtime.fps,
                     "width": runtime.policy.frame_width,
                     "height": runtime.policy.frame_height,
-                    "ends_at": runtime.ends_at,
+                    "ends_at": _iso(runtime.ends_at),
                     "messages": history,
                 }
             )
@@ -223,6 +230,7 @@ def _proctor(
         if user.role not in (Role.ADMIN, Role.PROCTOR):
             raise HTTPException(403, "this needs the admin or proctor role")
         exam = visible_exam(db=db, user=user, exam_id=exam_id)
+        policy = exam.parsed_policy
         roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
         latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
         rows: list[dict[str, Any]] = []
@@ -239,7 +247,11 @@ def _proctor(
                     "open_violations": [],
                     "connected": False,
                     "frames": {"received": 0, "analysed": 0, "skipped": 0, "rejected": 0},
-                    "auto_terminate": bool(session and session.auto_terminate),
+                    "auto_terminate": (
+                        session.auto_terminate
+                        if session is not None and session.auto_terminate is not None
+                        else policy.auto_terminate
+                    ),
                 }
             )
         db.expunge(user)

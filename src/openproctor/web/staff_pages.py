@@ -1,9 +1,11 @@
-"""Proctor and reviewer pages: the exams a staff member works on and their candidates."""
+"""Proctor and reviewer pages: the exams a staff member works on, the proctor's live wall and
+the reviewer's candidate list."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -11,8 +13,11 @@ from fastapi.responses import Response
 from openproctor.access import proctor_scope, visible_exam
 from openproctor.deps import DbSession, ProctorUser, ReviewerUser
 from openproctor.domains.candidates import service as candidates
+from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams import service as exams
+from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import User
 from openproctor.domains.violations import service as violations
 from openproctor.web.templating import render
@@ -48,6 +53,24 @@ def _exam_candidates(
     )
 
 
+def _wall_entry(candidate: Candidate, session: ExamSession, policy: ExamPolicy) -> dict[str, Any]:
+    """A candidate as the proctor socket describes one (CANDIDATE in live/protocol.py)."""
+    return {
+        "candidate_id": str(candidate.id),
+        "session_id": str(session.id),
+        "name": candidate.name,
+        "email": candidate.email,
+        "state": session.state.value,
+        "risk_score": session.risk_score,
+        "open_violations": [],
+        "connected": False,
+        "frames": {"received": 0, "analysed": 0, "skipped": 0},
+        "auto_terminate": policy.auto_terminate
+        if session.auto_terminate is None
+        else session.auto_terminate,
+    }
+
+
 @router.get("/proctor")
 def proctor_exams(request: Request, db: DbSession, user: ProctorUser) -> Response:
     return _exam_list(request, db, user, "proctor")
@@ -57,7 +80,14 @@ def proctor_exams(request: Request, db: DbSession, user: ProctorUser) -> Respons
 def proctor_exam(
     exam_id: uuid.UUID, request: Request, db: DbSession, user: ProctorUser
 ) -> Response:
-    return _exam_candidates(request, db, user, "proctor", exam_id)
+    """The live wall. The page starts from the roster; from then on candidates, frames and
+    alerts arrive over the proctor WebSocket (its snapshot replaces this starting list)."""
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
+    latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
+    policy = exam.parsed_policy
+    start = [_wall_entry(c, latest[c.id], policy) for c in roster if c.id in latest]
+    return render(request, "proctor/wall.html", user=user, exam=exam, start=start)
 
 
 @router.get("/review")

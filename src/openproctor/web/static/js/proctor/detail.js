@@ -1,0 +1,228 @@
+// One candidate up close: live frames at the full analysed rate, the violation timeline,
+// the message history, and the proctor's actions (REST calls with the CSRF header).
+import { sendJson } from "../http.js";
+import { clock, duration, el, FINAL_STATES, kindLabel, riskLevel, violationLabel } from "./format.js";
+
+const DEFAULT_WARNING =
+  "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";
+const SENDERS = { proctor: "Proctor", candidate: "Candidate", system: "System" };
+
+export class Detail {
+  // hooks: {watch(sessionId | null), patch(sessionId, fields), closed()}
+  constructor(root, terminateDialog, hooks) {
+    this.root = root;
+    this.dialog = terminateDialog;
+    this.hooks = hooks;
+    this.sessionId = null;
+    this.candidate = null;
+    this.violations = new Map();
+    const $ = (selector) => root.querySelector(selector);
+    this.$ = $;
+    $("[data-action=close]").addEventListener("click", () => this.close());
+    root.addEventListener("keydown", (event) => event.key === "Escape" && !this.dialog.open && this.close());
+    $(".message-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.sendMessage("message");
+    });
+    $("[data-testid=warn]").addEventListener("click", () => this.sendMessage("warning"));
+    $("[data-testid=clear-warnings]").addEventListener("click", () =>
+      this.act("warnings/clear", undefined, "Warnings cleared."));
+    $("[data-testid=pause]").addEventListener("click", () => this.act("pause", undefined, "Exam paused."));
+    $("[data-testid=resume]").addEventListener("click", () => this.act("resume", undefined, "Exam resumed."));
+    $("[data-testid=auto-terminate]").addEventListener("change", (event) => this.setAutoTerminate(event.target));
+    $("[data-testid=terminate]").addEventListener("click", () => this.askTerminate());
+    this.dialog.addEventListener("close", () => this.terminateClosed());
+  }
+
+  get isOpen() {
+    return this.sessionId !== null;
+  }
+
+  open(candidate) {
+    const switching = this.sessionId !== candidate.session_id;
+    this.sessionId = candidate.session_id;
+    this.root.hidden = false;
+    if (switching) {
+      this.violations.clear();
+      this.$(".live-frame").removeAttribute("src");
+      this.$(".live").dataset.hasFrame = "no";
+      this.$("[data-testid=message-text]").value = "";
+      this.status("");
+      this.$(".messages").replaceChildren(el("li", { className: "empty", textContent: "Loading…" }));
+      this.$(".timeline").replaceChildren(el("li", { className: "empty", textContent: "Loading…" }));
+      this.load(candidate.session_id);
+      this.hooks.watch(candidate.session_id);
+    }
+    this.update(candidate);
+    this.$("h2").focus({ preventScroll: true });
+  }
+
+  close() {
+    if (!this.isOpen) return;
+    this.sessionId = null;
+    this.root.hidden = true;
+    this.hooks.watch(null);
+    this.hooks.closed();
+  }
+
+  update(candidate) {
+    if (candidate.session_id !== this.sessionId) return;
+    this.candidate = candidate;
+    const risk = Math.round(candidate.risk_score ?? 0);
+    this.root.dataset.state = candidate.state;
+    this.$("h2").textContent = candidate.name;
+    this.$(".detail-email").textContent = candidate.email ?? "";
+    this.$(".state").textContent = candidate.state;
+    const riskBadge = this.$(".risk");
+    riskBadge.textContent = `risk ${risk}`;
+    riskBadge.dataset.risk = riskLevel(risk);
+    this.$(".conn-text").textContent = FINAL_STATES.has(candidate.state)
+      ? "session ended" : candidate.connected ? "connected" : "not connected";
+    this.$(".conn-text").dataset.live = candidate.connected ? "yes" : "no";
+    const frames = candidate.frames ?? {};
+    this.$(".frames").textContent =
+      `Frames: ${frames.received ?? 0} received · ${frames.analysed ?? 0} analysed · ${frames.skipped ?? 0} skipped`
+      + (frames.rejected ? ` · ${frames.rejected} rejected` : "");
+    this.$(".badges").replaceChildren(...(candidate.open_violations ?? []).map((kind) =>
+      el("li", { className: "badge", textContent: kindLabel(kind), dataset: { kind: kind.split(":")[0] } })));
+    const ended = FINAL_STATES.has(candidate.state);
+    this.$("[data-testid=pause]").disabled = candidate.state !== "running";
+    this.$("[data-testid=resume]").disabled = candidate.state !== "paused";
+    this.$("[data-testid=terminate]").disabled = ended;
+    for (const selector of ["[data-testid=send-message]", "[data-testid=warn]", "[data-testid=clear-warnings]"]) {
+      this.$(selector).disabled = ended;
+    }
+    this.$("[data-testid=auto-terminate]").checked = Boolean(candidate.auto_terminate);
+  }
+
+  frame(url) {
+    this.$(".live-frame").src = url;
+    this.$(".live").dataset.hasFrame = "yes";
+  }
+
+  async load(sessionId) {
+    const [messages, violations] = await Promise.allSettled([
+      sendJson("GET", `/api/v1/sessions/${sessionId}/messages`),
+      sendJson("GET", `/api/v1/sessions/${sessionId}/violations`),
+    ]);
+    if (sessionId !== this.sessionId) return;
+    const list = this.$(".messages");
+    if (messages.status === "fulfilled") {
+      list.replaceChildren();
+      for (const message of messages.value) this.addMessage(message);
+      if (!messages.value.length) list.append(el("li", { className: "empty", textContent: "No messages yet." }));
+    } else {
+      list.replaceChildren(el("li", { className: "error", textContent: `Could not load messages: ${messages.reason.message}` }));
+    }
+    const timeline = this.$(".timeline");
+    if (violations.status === "fulfilled") {
+      timeline.replaceChildren();
+      for (const violation of violations.value) this.violation(violation);
+      if (!violations.value.length) timeline.append(el("li", { className: "empty", textContent: "No violations so far." }));
+    } else {
+      timeline.replaceChildren(el("li", { className: "error", textContent: `Could not load violations: ${violations.reason.message}` }));
+    }
+  }
+
+  addMessage(message) {
+    const list = this.$(".messages");
+    list.querySelector(".empty")?.remove();
+    list.prepend(el("li", { className: `msg msg-${message.kind}`, dataset: { kind: message.kind } },
+      el("strong", { textContent: `${SENDERS[message.sender] ?? message.sender}${message.kind === "warning" ? " · warning" : ""}` }),
+      " ",
+      el("time", { textContent: clock(message.created_at ?? message.at ?? new Date().toISOString()) }),
+      el("p", { textContent: message.body })));
+  }
+
+  // Adds or updates a violation of the open candidate in the timeline (newest first).
+  violation(violation) {
+    if (violation.session_id !== this.sessionId) return;
+    const timeline = this.$(".timeline");
+    timeline.querySelector(".empty")?.remove();
+    const item = el("li", { className: "timeline-item", dataset: { severity: violation.severity, kind: violation.kind } },
+      violation.evidence_url
+        ? el("a", { href: violation.evidence_url, target: "_blank", rel: "noopener" },
+          el("img", { src: violation.evidence_url, alt: "Evidence", loading: "lazy" }))
+        : el("span", { className: "evidence none", textContent: "no picture" }),
+      el("div", {},
+        el("strong", { textContent: violationLabel(violation) }), " ",
+        el("span", { className: "severity", textContent: violation.severity }),
+        el("div", { className: "meta", textContent: violation.ended_at
+          ? `${clock(violation.started_at)} · ${duration(violation.started_at, violation.ended_at)}`
+          : `${clock(violation.started_at)} · ongoing` })));
+    const existing = this.violations.get(violation.id);
+    if (existing) existing.replaceWith(item);
+    else {
+      const at = Date.parse(violation.started_at);
+      item.dataset.at = String(at);
+      const later = [...timeline.children].find((other) => Number(other.dataset.at) < at);
+      timeline.insertBefore(item, later ?? null);
+    }
+    item.dataset.at = String(Date.parse(violation.started_at));
+    this.violations.set(violation.id, item);
+  }
+
+  status(text, tone = "") {
+    const line = this.$(".action-status");
+    line.textContent = text;
+    line.dataset.tone = tone;
+  }
+
+  async request(method, path, body) {
+    const sessionId = this.sessionId;
+    try {
+      return await sendJson(method, `/api/v1/sessions/${sessionId}/${path}`, body);
+    } catch (error) {
+      this.status(`That did not work: ${error.message}`, "error");
+      throw error;
+    }
+  }
+
+  async act(path, body, done) {
+    const sessionId = this.sessionId;
+    const result = await this.request("POST", path, body).catch(() => undefined);
+    if (result === undefined) return;
+    this.status(done, "ok");
+    if (result?.state) this.hooks.patch(sessionId, { state: result.state });
+  }
+
+  async sendMessage(kind) {
+    const input = this.$("[data-testid=message-text]");
+    const body = input.value.trim() || (kind === "warning" ? DEFAULT_WARNING : "");
+    if (!body) {
+      this.status("Write a message first.", "error");
+      input.focus();
+      return;
+    }
+    const sessionId = this.sessionId;
+    const message = await this.request("POST", "messages", { body, kind }).catch(() => undefined);
+    if (message === undefined || sessionId !== this.sessionId) return;
+    input.value = "";
+    this.addMessage(message ?? { sender: "proctor", kind, body });
+    this.status(kind === "warning" ? "Warning sent." : "Message sent.", "ok");
+  }
+
+  async setAutoTerminate(box) {
+    const sessionId = this.sessionId;
+    const result = await this.request("PUT", "auto-terminate", { enabled: box.checked }).catch(() => undefined);
+    if (result === undefined) {
+      box.checked = !box.checked;
+      return;
+    }
+    this.status(box.checked ? "This exam will end automatically at high risk." : "Automatic ending is off.", "ok");
+    this.hooks.patch(sessionId, { auto_terminate: box.checked });
+  }
+
+  askTerminate() {
+    this.dialog.querySelector(".terminate-name").textContent = this.candidate?.name ?? "this candidate";
+    this.dialog.querySelector("[data-testid=terminate-reason]").value = "";
+    this.dialog.returnValue = "";
+    this.dialog.showModal();
+  }
+
+  terminateClosed() {
+    if (this.dialog.returnValue !== "confirm") return;
+    const reason = this.dialog.querySelector("[data-testid=terminate-reason]").value.trim();
+    this.act("terminate", { reason }, "Exam terminated.");
+  }
+}

@@ -1,0 +1,128 @@
+// The wall's grid: one tile per candidate, highest risk first, updated only by pushed messages.
+import { el, FINAL_STATES, kindLabel, riskLevel } from "./format.js";
+
+export class Grid {
+  constructor(root, { select }) {
+    this.root = root;
+    this.select = select; // called with a session id when a tile is opened
+    this.tiles = new Map(); // candidate id -> {element, candidate} (invited ones have no session yet)
+  }
+
+  candidates() {
+    return [...this.tiles.values()].map((tile) => tile.candidate);
+  }
+
+  tileOf(sessionId) {
+    if (!sessionId) return null;
+    for (const tile of this.tiles.values()) if (tile.candidate.session_id === sessionId) return tile;
+    return null;
+  }
+
+  get(sessionId) {
+    return this.tileOf(sessionId)?.candidate ?? null;
+  }
+
+  replaceAll(candidates) {
+    const keep = new Set(candidates.map((candidate) => candidate.candidate_id));
+    for (const [candidateId, tile] of this.tiles) {
+      if (!keep.has(candidateId)) {
+        tile.element.remove();
+        this.tiles.delete(candidateId);
+      }
+    }
+    for (const candidate of candidates) this.upsert(candidate, { sort: false });
+    this.sort();
+  }
+
+  upsert(candidate, { sort = true } = {}) {
+    let tile = this.tiles.get(candidate.candidate_id);
+    if (!tile) {
+      tile = { element: this.build(), candidate };
+      this.tiles.set(candidate.candidate_id, tile);
+    }
+    tile.candidate = candidate;
+    this.render(tile);
+    if (sort) this.sort();
+  }
+
+  build() {
+    const element = el("article", {
+      className: "tile", tabIndex: 0, role: "button", dataset: { testid: "candidate-tile" },
+    },
+    el("div", { className: "tile-frame" },
+      el("img", { className: "thumb", alt: "", decoding: "async" }),
+      el("span", { className: "no-frame", textContent: "No picture yet" }),
+      el("span", { className: "conn", title: "" }),
+      el("span", { className: "risk", title: "Risk score" }),
+      el("span", { className: "state" })),
+    el("div", { className: "tile-body" },
+      el("strong", { className: "name" }),
+      el("ul", { className: "badges", "aria-label": "Open violations" }),
+      el("div", { className: "counters meta" })));
+    const open = () => element.dataset.sessionId && this.select(element.dataset.sessionId);
+    element.addEventListener("click", open);
+    element.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        open();
+      }
+    });
+    this.root.append(element);
+    return element;
+  }
+
+  render({ element, candidate }) {
+    const risk = Math.round(candidate.risk_score ?? 0);
+    element.dataset.sessionId = candidate.session_id ?? "";
+    element.dataset.risk = riskLevel(risk);
+    element.dataset.riskScore = String(candidate.risk_score ?? 0);
+    element.dataset.state = candidate.state;
+    element.dataset.connected = candidate.connected ? "yes" : "no";
+    element.setAttribute("aria-label", `${candidate.name}, ${candidate.state}, risk ${risk}`);
+    element.querySelector(".name").textContent = candidate.name;
+    element.querySelector(".name").title = candidate.email ?? "";
+    element.querySelector(".state").textContent = candidate.state;
+    element.querySelector(".risk").textContent = risk;
+    const live = FINAL_STATES.has(candidate.state) ? "ended" : candidate.connected ? "connected" : "not connected";
+    element.querySelector(".conn").title = live;
+    element.querySelector(".conn").dataset.live = live === "connected" ? "yes" : live === "ended" ? "ended" : "no";
+    const kinds = candidate.open_violations ?? [];
+    element.querySelector(".badges").replaceChildren(
+      ...kinds.map((kind) => el("li", { className: "badge", textContent: kindLabel(kind), dataset: { kind: kind.split(":")[0] } })));
+    const frames = candidate.frames ?? {};
+    const counters = element.querySelector(".counters");
+    counters.textContent = `${frames.received ?? 0} in · ${frames.analysed ?? 0} analysed`
+      + (frames.skipped ? ` · ${frames.skipped} skipped` : "");
+    counters.title = `Frames received ${frames.received ?? 0}, analysed ${frames.analysed ?? 0}, skipped ${frames.skipped ?? 0}`;
+  }
+
+  flash(sessionId) {
+    const element = this.tileOf(sessionId)?.element;
+    if (!element) return;
+    element.classList.remove("flash");
+    void element.offsetWidth; // restart the animation
+    element.classList.add("flash");
+  }
+
+  thumbnail(sessionId, url) {
+    const element = this.tileOf(sessionId)?.element;
+    if (!element) return;
+    element.querySelector(".thumb").src = url;
+    element.dataset.hasFrame = "yes";
+  }
+
+  // Highest risk first; ties: more open violations, then still running, then by name.
+  sort() {
+    const order = [...this.tiles.values()].sort((a, b) => {
+      const x = a.candidate;
+      const y = b.candidate;
+      return (y.risk_score ?? 0) - (x.risk_score ?? 0)
+        || (y.open_violations?.length ?? 0) - (x.open_violations?.length ?? 0)
+        || (FINAL_STATES.has(x.state) - FINAL_STATES.has(y.state))
+        || x.name.localeCompare(y.name);
+    });
+    const current = [...this.root.children];
+    if (order.every((tile, index) => current[index] === tile.element)) return;
+    this.root.append(...order.map((tile) => tile.element)); // moves the nodes, keeps images
+  }
+}

@@ -1,0 +1,139 @@
+// The proctor wall: candidates sorted by risk, the alert feed and the detail view, all fed by
+// pushes on /ws/proctor/exams/{exam_id} (no polling). See openproctor/live/protocol.py.
+import { sendJson } from "../http.js";
+import { AlertFeed } from "./alerts.js";
+import { Detail } from "./detail.js";
+import { Grid } from "./grid.js";
+import { connectSocket } from "./socket.js";
+
+const wall = document.getElementById("wall");
+const examId = wall.dataset.examId;
+const $ = (selector) => wall.querySelector(selector);
+const liveIndicator = $("[data-testid=live]");
+const degraded = $("[data-testid=degraded]");
+const frames = new Map(); // session id -> object URL of the latest JPEG
+let pendingThumbnail = null; // session id announced by the last "thumbnail" message
+
+const grid = new Grid($("[data-testid=candidate-grid]"), { select });
+const alerts = new AlertFeed($("[data-testid=alerts]"), {
+  nameOf: (sessionId) => grid.get(sessionId)?.name,
+  select,
+});
+const detail = new Detail(document.getElementById("detail"), document.getElementById("terminate-dialog"), {
+  watch: (sessionId) => socket.send({ type: "watch", session_id: sessionId }),
+  patch(sessionId, fields) {
+    const candidate = grid.get(sessionId);
+    if (candidate) updateCandidate({ ...candidate, ...fields });
+  },
+  closed() {
+    wall.dataset.view = "grid";
+    grid.root.querySelector(`[data-session-id="${CSS.escape(lastOpened ?? "")}"]`)?.focus();
+  },
+});
+let lastOpened = null;
+
+function select(sessionId) {
+  const candidate = grid.get(sessionId);
+  if (!candidate) return;
+  lastOpened = sessionId;
+  wall.dataset.view = "detail";
+  detail.open(candidate);
+  if (frames.has(sessionId)) detail.frame(frames.get(sessionId));
+}
+
+function updateCandidate(candidate) {
+  grid.upsert(candidate);
+  detail.update(candidate);
+  summarise();
+}
+
+function summarise() {
+  const all = grid.candidates();
+  const connected = all.filter((candidate) => candidate.connected).length;
+  const flagged = all.filter((candidate) => candidate.open_violations?.length).length;
+  $(".wall-counts").textContent = all.length
+    ? `${all.length} candidate${all.length === 1 ? "" : "s"} · ${connected} connected · ${flagged} with open alerts`
+    : "No candidates assigned to you in this exam yet.";
+}
+
+function receive(message) {
+  switch (message.type) {
+    case "snapshot":
+      grid.replaceAll(message.candidates ?? []);
+      alerts.renameAll();
+      if (detail.isOpen) {
+        const current = grid.get(detail.sessionId);
+        if (current) {
+          detail.update(current);
+          socket.send({ type: "watch", session_id: detail.sessionId }); // a new socket forgets
+        }
+      }
+      summarise();
+      break;
+    case "candidate":
+      updateCandidate(message.candidate);
+      break;
+    case "violation":
+      alerts.show(message.violation, { fresh: message.event === "opened" });
+      detail.violation(message.violation);
+      if (message.event === "opened") grid.flash(message.violation.session_id);
+      break;
+    case "thumbnail": // the binary JPEG follows: a tile picture
+    case "frame": // the binary JPEG follows: a full frame of the watched candidate
+      pendingThumbnail = message.session_id;
+      break;
+    case "load":
+      degraded.hidden = !message.degraded;
+      degraded.textContent = message.fps
+        ? `Analysis is behind: about ${Number(message.fps).toFixed(1)} frames/s per candidate`
+        : "Analysis is behind: some frames are skipped";
+      break;
+  }
+}
+
+function receiveFrame(blob) {
+  const sessionId = pendingThumbnail;
+  pendingThumbnail = null;
+  if (!sessionId) return;
+  const url = URL.createObjectURL(blob);
+  const previous = frames.get(sessionId);
+  frames.set(sessionId, url);
+  grid.thumbnail(sessionId, url);
+  if (detail.sessionId === sessionId) detail.frame(url);
+  if (previous) setTimeout(() => URL.revokeObjectURL(previous), 1000);
+}
+
+const STATUS_TEXT = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  refused: "Disconnected",
+};
+
+const socket = connectSocket(`/ws/proctor/exams/${examId}`, {
+  text: receive,
+  binary: receiveFrame,
+  status(state, detailCode, reason) {
+    liveIndicator.dataset.state = state;
+    let text = STATUS_TEXT[state] ?? state;
+    wall.dataset.link = state;
+    if (state === "refused") {
+      text = detailCode === 4401 ? "Signed out: reload the page to sign in again" : `Not allowed${reason ? `: ${reason}` : ""}`;
+    }
+    liveIndicator.querySelector(".text").textContent = text;
+  },
+});
+
+// The feed starts with what happened before this page opened (once; pushes do the rest).
+sendJson("GET", `/api/v1/exams/${examId}/violations`)
+  .then((violations) => {
+    const recent = violations
+      .sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at))
+      .slice(0, 50);
+    for (const violation of recent.reverse()) alerts.show(violation);
+  })
+  .catch(() => {});
+
+// The roster the page was rendered with, until the socket's snapshot replaces it.
+grid.replaceAll(JSON.parse(document.getElementById("wall-start").textContent));
+summarise();

@@ -1,0 +1,139 @@
+// Everything live while the exam runs: the socket with frames, audio and signals, the
+// connection and camera banners, the fullscreen banner and the paused overlay.
+import { startMicrophone } from "./audio.js";
+import * as media from "./media.js";
+import { showMessage, warningsCleared } from "./messages.js";
+import { watchBrowser, watchTracks } from "./signals.js";
+import { LiveLink } from "./stream.js";
+
+const $ = (id) => document.getElementById(id);
+
+export function requestFullscreen() {
+  // Must run inside the click handler; refusals (headless, iframes) are not fatal.
+  document.documentElement.requestFullscreen?.({ navigationUI: "hide" }).catch(() => {});
+}
+
+// handlers: {state(message), hello(message), ended(code, reason)}
+export function startProctoring({ token, policy, root, resumed, handlers }) {
+  const selfView = root.querySelector(".self-view");
+  const linkStatus = root.querySelector(".link-status");
+  const linkText = linkStatus.querySelector(".link-text");
+  const connectionBanner = $("banner-connection");
+  const cameraBanner = $("banner-camera");
+  const fullscreenBanner = $("banner-fullscreen");
+  let microphone = null;
+  let paused = false;
+  let wasLive = false;
+
+  if (media.cameraStream()) media.attachPreview(selfView);
+
+  const link = new LiveLink(token, {
+    status(kind, detail) {
+      linkStatus.dataset.state = kind;
+      if (kind === "live") {
+        linkText.textContent = "Connected to your proctor.";
+        connectionBanner.hidden = true;
+        wasLive = true;
+      } else if (kind === "reconnecting") {
+        linkText.textContent = wasLive ? "Reconnecting…" : "Connecting…";
+        connectionBanner.hidden = false;
+        connectionBanner.textContent = wasLive
+          ? "Reconnecting… Your connection to the proctor dropped. Keep working: your answers are kept and saved when it is back."
+          : "Connecting you to your proctor… this can take a moment. You can already start working.";
+      } else if (kind === "error" && detail) {
+        linkText.textContent = `Connection problem: ${detail}`;
+      }
+    },
+    hello(message) {
+      for (const item of message.messages ?? []) showMessage(item, { quiet: true });
+      handlers.hello?.(message);
+    },
+    message: (message) => showMessage(message),
+    warningsCleared,
+    state(message) {
+      handlers.state?.(message);
+    },
+    closed(code, reason) {
+      connectionBanner.hidden = false;
+      if (code === 4408) {
+        connectionBanner.textContent = "This exam is now open in another window or tab, so this one stopped. Please carry on there and close this one.";
+      } else {
+        connectionBanner.hidden = true;
+      }
+      handlers.ended?.(code, reason);
+    },
+  });
+  link.start();
+
+  if (media.microphoneStream()) {
+    startMicrophone(media.microphoneStream(), (pcm, tsMs) => link.sendAudio(pcm, tsMs))
+      .then((running) => (microphone = running))
+      .catch(() => link.signal("microphone_ended", "audio processing failed"));
+  }
+
+  // Camera stopped (unplugged, taken by another program, permission revoked): offer a restart.
+  const cameraEnded = (kind) => {
+    cameraBanner.hidden = false;
+    cameraBanner.querySelector(".banner-text").textContent = kind === "camera"
+      ? "Your camera has stopped. Your proctor needs to see you during the exam."
+      : "Your microphone has stopped. Your proctor needs to hear you during the exam.";
+  };
+  $("camera-restart").onclick = async () => {
+    try {
+      await media.openCamera({ width: policy.frame_width, height: policy.frame_height });
+      await media.openMicrophone();
+      media.attachPreview(selfView);
+      microphone?.stop();
+      microphone = await startMicrophone(media.microphoneStream(), (pcm, ts) => link.sendAudio(pcm, ts));
+      watchTracks((target, type, handler) => target.addEventListener(type, handler), send, cameraEnded);
+      cameraBanner.hidden = true;
+      link.signal("camera_restored");
+    } catch (error) {
+      cameraBanner.querySelector(".banner-text").textContent = error.message;
+    }
+  };
+  const send = (name, value) => link.signal(name, value);
+  // The socket may take a while to notice a lost network; say so at once.
+  const offline = () => {
+    connectionBanner.hidden = false;
+    connectionBanner.textContent = "You are offline. Keep working: your answers are kept on this page and saved when you are back online.";
+  };
+  const online = () => {
+    if (linkStatus.dataset.state === "live") connectionBanner.hidden = true;
+  };
+  addEventListener("offline", offline);
+  addEventListener("online", online);
+  const unwatch = watchBrowser(send, { trackEnded: cameraEnded, resumed });
+  if (!media.cameraStream()) cameraEnded("camera");
+
+  let stopped = false;
+  const checkFullscreen = () => {
+    fullscreenBanner.hidden =
+      stopped || !policy.require_fullscreen || Boolean(document.fullscreenElement) || paused;
+  };
+  document.addEventListener("fullscreenchange", checkFullscreen);
+  $("fullscreen-return").onclick = requestFullscreen;
+  // Give the browser a moment to enter fullscreen before complaining.
+  const fullscreenTimer = setTimeout(checkFullscreen, 1500);
+
+  return {
+    setPaused(value) {
+      paused = value;
+      link.setPaused(value);
+      $("paused").hidden = !value;
+      checkFullscreen();
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(fullscreenTimer);
+      link.stop();
+      microphone?.stop();
+      unwatch();
+      removeEventListener("offline", offline);
+      removeEventListener("online", online);
+      document.removeEventListener("fullscreenchange", checkFullscreen);
+      for (const id of ["banner-connection", "banner-camera", "banner-fullscreen", "paused"]) $(id).hidden = true;
+      if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    },
+  };
+}

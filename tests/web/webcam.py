@@ -1,0 +1,45 @@
+"""Videos for Chromium's fake webcam (--use-file-for-fake-video-capture), made from the clean
+photos in tests/fixtures: Y4M, the format Chromium plays at the rate its header gives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def _yuv420(photo: Path, width: int, height: int) -> bytes:
+    """The photo letterboxed into width x height, as one planar 4:2:0 frame."""
+    image = Image.open(photo).convert("RGB")
+    scale = min(width / image.width, height / image.height)
+    image = image.resize((round(image.width * scale), round(image.height * scale)))
+    canvas = Image.new("RGB", (width, height), (40, 40, 40))
+    canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
+    ycbcr = np.asarray(canvas.convert("YCbCr"))
+    planes = [ycbcr[:, :, 0]] + [
+        ycbcr[:, :, c].reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3)).astype(np.uint8)
+        for c in (1, 2)
+    ]
+    return b"".join(plane.tobytes() for plane in planes)
+
+
+def write_y4m(
+    segments: Sequence[tuple[str, float]],
+    target: Path,
+    *,
+    fps: int = 2,
+    width: int = 640,
+    height: int = 480,
+) -> Path:
+    """A video showing each fixture photo for its number of seconds, in order (it loops)."""
+    with target.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for name, seconds in segments:
+            frame = b"FRAME\n" + _yuv420(FIXTURES / name, width, height)
+            for _ in range(max(1, round(seconds * fps))):
+                out.write(frame)
+    return target
