@@ -9,12 +9,15 @@ import contextlib
 import json
 import time
 import uuid
+import wave
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import cv2
 import httpx2
+import numpy as np
 import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
@@ -318,3 +321,61 @@ def test_bad_input_is_refused_with_a_reason_and_other_sessions_carry_on(
             await calm.ping()
 
     asyncio.run(scenario())
+
+
+def pcm(name: str) -> bytes:
+    with wave.open(str(FIXTURES / name)) as source:
+        assert source.getframerate() == 16000
+        return source.readframes(source.getnframes())
+
+
+def test_speech_and_a_covered_camera_end_the_exam_when_auto_termination_is_on(
+    live_server: str, factory: Factory
+) -> None:
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam(policy={"auto_terminate_risk": 25})
+    candidate = factory.candidate(exam, proctor_user)
+    session = running_session(factory, candidate)
+    proctor = Proctor(live_server, proctor_user)
+    speech = pcm("speech_en.wav")
+    half_second = 16000  # bytes of 0.5 s of 16 kHz s16le
+    black = cv2.imencode(".jpg", np.zeros((480, 640, 3), np.uint8))[1].tobytes()
+
+    async def scenario() -> None:
+        toggled = proctor.post(f"/api/v1/exams/{exam.id}/auto-terminate", {"enabled": True})
+        assert toggled.status_code == 405  # it is a PUT
+        with httpx2.Client(base_url=live_server, cookies=proctor.cookies) as http:
+            response = http.put(
+                f"/api/v1/exams/{exam.id}/auto-terminate",
+                json={"enabled": True},
+                headers={"X-CSRF-Token": proctor.csrf},
+            )
+            assert response.status_code == 200, response.text
+        async with proctor_socket(proctor, exam.id):
+            await proctor.wait_for(lambda e: e["type"] == "snapshot")
+            async with connect(ws_url(live_server, f"/ws/take/{candidate.invite_token}")) as cand:
+                await cand.recv()
+                for seq in range(10):  # 5 s of speech, looped
+                    start = (seq * half_second) % (len(speech) - half_second)
+                    chunk = speech[start : start + half_second]
+                    await cand.send(pack_media(MediaKind.AUDIO, seq, time.time() * 1000, chunk))
+                    await asyncio.sleep(0.5)
+                spoken = await proctor.wait_for(opened("speech"))
+                assert spoken["violation"]["severity"] == "medium"
+                with contextlib.suppress(ConnectionClosed):  # it ends while we stream
+                    await stream(cand, black, 6.0, 0)
+                await proctor.wait_for(opened("camera_covered"))
+                await proctor.wait_for(
+                    lambda e: e["type"] == "candidate" and e["candidate"]["state"] == "terminated"
+                )
+                state = await candidate_messages(cand, "state")  # delivered before the close
+                assert state["state"] == "terminated"
+                assert "ended automatically" in state["reason"]
+                assert (await close_of(cand))[0] == 4409
+
+    asyncio.run(scenario())
+    factory.db.expire_all()
+    stored = factory.db.get(ExamSession, session.id)
+    assert stored is not None
+    assert stored.state is SessionState.TERMINATED
+    assert stored.risk_score >= 25

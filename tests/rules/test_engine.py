@@ -38,12 +38,21 @@ def test_a_condition_opens_only_after_its_debounce() -> None:
     ]
 
 
-def test_a_flicker_shorter_than_the_debounce_never_opens() -> None:
-    rules = SessionRules(ExamPolicy())
-    for t in range(20):
-        conditions = [Condition(K.NO_FACE)] if t % 3 else []
+def test_brief_flickers_never_open() -> None:
+    rules = SessionRules(ExamPolicy())  # no_face: 3 s debounce
+    for t in range(30):
+        conditions = [Condition(K.NO_FACE)] if t % 4 == 0 else []  # one frame in four
         assert rules.observe(float(t), conditions, FACE_KINDS).events == []
     assert rules.risk_score == 0
+
+
+def test_short_gaps_do_not_restart_the_debounce() -> None:
+    rules = SessionRules(ExamPolicy())
+    events = []
+    for t in range(6):
+        conditions = [Condition(K.NO_FACE)] if t != 2 else []  # one missed frame at 2 s
+        events += rules.observe(float(t), conditions, FACE_KINDS).events
+    assert [(e.type, e.started_at) for e in events] == [(EventType.OPENED, 0.0)]
 
 
 def test_one_missed_detection_does_not_split_a_violation() -> None:

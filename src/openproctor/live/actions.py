@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from openproctor.access import visible_session
+from openproctor.access import proctor_scope, visible_exam, visible_session
 from openproctor.bus.local import session_topic
 from openproctor.deps import Audit, Context, DbSession, ProctorUser, StaffUser
 from openproctor.domains.messages import service as messages
@@ -148,6 +148,30 @@ def auto_terminate(
     db.commit()
     context.hub.session_changed(session.id, session.state, auto_terminate=toggle.enabled)
     return SessionRead.model_validate(session)
+
+
+@router.put("/exams/{exam_id}/auto-terminate", response_model=Toggle)
+def exam_auto_terminate(
+    exam_id: uuid.UUID,
+    toggle: Toggle,
+    db: DbSession,
+    user: ProctorUser,
+    audit: Audit,
+    context: Context,
+) -> Toggle:
+    """Turns automatic termination on or off for the whole exam. The caller's candidates drop
+    their own setting and follow the exam's from now on."""
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    exam.policy = {**exam.policy, "auto_terminate": toggle.enabled}
+    followers = []
+    for session in sessions.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user)):
+        session.auto_terminate = None
+        followers.append(session)
+    audit("exam.auto_terminate", "exam", exam.id, enabled=toggle.enabled)
+    db.commit()
+    for session in followers:
+        context.hub.session_changed(session.id, session.state, auto_terminate=toggle.enabled)
+    return toggle
 
 
 @router.get(

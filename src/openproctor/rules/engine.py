@@ -111,11 +111,11 @@ class SessionRules:
         for key, track in self._tracks.items():
             if key in active or key[0] not in evaluated:
                 continue
-            track.pending_since = None
-            if track.opened_at is None:
-                continue
             last = at if track.last_active is None else track.last_active
-            if at - last >= quiet_s:
+            if at - last < quiet_s:
+                continue  # a short gap: neither the debounce nor an open violation restarts
+            track.pending_since = None
+            if track.opened_at is not None:
                 events.append(self._close(key, track, ended_at=at if quiet_s == 0 else last))
         return self._outcome(events)
 

@@ -32,6 +32,19 @@ const detail = new Detail(document.getElementById("detail"), document.getElement
 });
 let lastOpened = null;
 
+// Auto-termination for the whole exam: the proctor's candidates follow it from now on.
+const examAuto = $("[data-testid=exam-auto-terminate]");
+examAuto.addEventListener("change", async () => {
+  examAuto.disabled = true;
+  try {
+    await sendJson("PUT", `/api/v1/exams/${examId}/auto-terminate`, { enabled: examAuto.checked });
+  } catch {
+    examAuto.checked = !examAuto.checked;
+  } finally {
+    examAuto.disabled = false;
+  }
+});
+
 function select(sessionId) {
   const candidate = grid.get(sessionId);
   if (!candidate) return;
