@@ -5,7 +5,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from openproctor.detectors.config import CenterNetConfig, DetectorConfig, YoloConfig
+from openproctor.detectors.config import (
+    CenterNetConfig,
+    DetectorConfig,
+    NanoDetConfig,
+    YoloConfig,
+)
 
 
 def test_defaults_run_every_detector_on_one_thread() -> None:
@@ -20,6 +25,9 @@ def test_objects_plugin_is_chosen_by_type() -> None:
         {"objects": {"type": "yolo", "path": "m.onnx", "class_names": ["phone"]}}
     )
     assert config.objects == YoloConfig(path=Path("m.onnx"), class_names=("phone",))
+    nanodet = DetectorConfig.model_validate({"objects": {"type": "nanodet"}}).objects
+    assert nanodet == NanoDetConfig()
+    assert nanodet.crop_pass
     assert DetectorConfig.model_validate({"objects": None}).objects is None
 
 

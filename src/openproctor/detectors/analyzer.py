@@ -29,11 +29,23 @@ from openproctor.detectors.base import (
     ObjectResult,
     as_bgr,
 )
-from openproctor.detectors.config import CenterNetConfig, DetectorConfig, ObjectsConfig, YoloConfig
+from openproctor.detectors.config import (
+    CenterNetConfig,
+    DetectorConfig,
+    NanoDetConfig,
+    ObjectsConfig,
+    YoloConfig,
+)
 from openproctor.detectors.face_mediapipe import FaceDetector, same_face
 from openproctor.detectors.face_mesh import FaceMeshDetector, Roi, face_of_mesh, roi_of_landmarks
 from openproctor.detectors.identity_dlib import IdentityEmbedder, distance
-from openproctor.detectors.objects_onnx import CenterNetDetector, YoloDetector, merge_objects
+from openproctor.detectors.objects_nanodet import NanoDetDetector
+from openproctor.detectors.objects_onnx import (
+    CenterNetDetector,
+    CocoDetector,
+    YoloDetector,
+    merge_objects,
+)
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 
@@ -64,11 +76,13 @@ class EnrolmentError(ValueError):
 
 def build_objects(
     config: ObjectsConfig, model_dir: Path, threads: int
-) -> CenterNetDetector | YoloDetector:
+) -> CocoDetector | YoloDetector:
     """The object detector plugin a config names."""
     match config:
         case CenterNetConfig():
             return CenterNetDetector(model_dir, config, threads)
+        case NanoDetConfig():
+            return NanoDetDetector(model_dir, config, threads)
         case YoloConfig():
             return YoloDetector(config, threads)
 
@@ -169,12 +183,10 @@ class Analyzer:
             with stage("objects"):
                 found = self._objects.detect(image, ts_ms)
             region = face_region(faces[0].box, image.shape[1], image.shape[0]) if faces else None
-            crop_pass = isinstance(self.config.objects, CenterNetConfig) and (
-                self.config.objects.crop_pass
-            )
-            if region is not None and crop_pass and isinstance(self._objects, CenterNetDetector):
+            crop = self._objects if isinstance(self._objects, CocoDetector) else None
+            if region is not None and crop is not None and crop.config.crop_pass:
                 with stage("objects_crop"):
-                    found = merge_objects(found, self._objects.detect_region(image, region))
+                    found = merge_objects(found, crop.detect_region(image, region))
         speech_prob = None
         if audio is not None and self._vad is not None:
             with stage("vad"):

