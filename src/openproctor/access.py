@@ -7,7 +7,7 @@ Admins and reviewers see every exam; a proctor sees only the candidates assigned
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
@@ -86,3 +86,21 @@ def own_session(*, db: Session, candidate: Candidate, session_id: uuid.UUID) -> 
     if session is None or session.candidate_id != candidate.id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this session is not yours")
     return session
+
+
+# Recordings finish uploading after the exam: a browser that was offline catches up later.
+UPLOAD_GRACE = timedelta(days=7)
+
+
+def uploading_candidate(
+    *, db: Session, token: str, session_id: uuid.UUID, now: datetime
+) -> tuple[Candidate, ExamSession]:
+    """The candidate and session an invite token may upload recordings to: from the exam's
+    opening until UPLOAD_GRACE after it closes, only to their own session."""
+    candidate = candidates.get_by_invite(db=db, token=token)
+    exam = db.get(Exam, candidate.exam_id) if candidate else None
+    if candidate is None or exam is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
+    if now < exam.opens_at or now >= exam.closes_at + UPLOAD_GRACE:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "uploads for this exam are closed")
+    return candidate, own_session(db=db, candidate=candidate, session_id=session_id)

@@ -5,6 +5,8 @@ from fastapi import APIRouter, Depends
 from openproctor.deps import csrf_protect
 from openproctor.domains.candidates.routes import router as candidates
 from openproctor.domains.exams.routes import router as exams
+from openproctor.domains.recordings.routes import router as recordings
+from openproctor.domains.recordings.routes import take_router as uploads
 from openproctor.domains.sessions.routes import router as sessions
 from openproctor.domains.sessions.take_routes import router as take
 from openproctor.domains.users.routes import router as staff
@@ -12,5 +14,15 @@ from openproctor.domains.violations.routes import router as violations
 from openproctor.live.actions import router as proctoring
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)])
-for domain_router in (staff, exams, candidates, sessions, violations, take, proctoring):
+for domain_router in (
+    staff,
+    exams,
+    candidates,
+    sessions,
+    violations,
+    take,
+    uploads,
+    recordings,
+    proctoring,
+):
     router.include_router(domain_router)

@@ -27,6 +27,7 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.recordings import service as recordings
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
@@ -55,7 +56,14 @@ FLAG_KINDS = {
 }
 # Kinds whose conditions come from browser signals and the connection, not from frames.
 SIGNAL_KINDS = frozenset(
-    {K.TAB_SWITCH, K.FULLSCREEN_EXIT, K.MULTIPLE_SCREENS, K.CAMERA_OFF, K.CONNECTION_LOST}
+    {
+        K.TAB_SWITCH,
+        K.FULLSCREEN_EXIT,
+        K.MULTIPLE_SCREENS,
+        K.CAMERA_OFF,
+        K.CONNECTION_LOST,
+        K.SCREEN_SHARE_STOPPED,
+    }
 )
 PULSES = {Signal.COPY: "copy", Signal.CUT: "cut", Signal.PASTE: "paste"}
 TICK_S = 1.0
@@ -64,6 +72,7 @@ THUMBNAIL_EVERY_S = 2.0
 CAMERA_STALL_S = 5.0
 SPEECH_RMS_FLOOR = 0.01  # below this an audio chunk is silence; VAD is not asked
 CONFIRM_FPS = 2.0  # frames asked for while a condition waits for its debounce
+ASSEMBLY_SWEEP_S = 30.0  # how often recordings of ended sessions are looked at
 EARLY_OBJECTS_S = 2.0  # a changed scene gets its object pass no sooner than this after the last
 
 
@@ -88,6 +97,10 @@ class LiveHub:
         self.min_speech = min_speech
         self.runtimes: dict[uuid.UUID, SessionRuntime] = {}
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="live-writer")
+        # Assembling recordings is long and CPU-bound: one at a time, off the loop.
+        self._assembler = ThreadPoolExecutor(1, thread_name_prefix="recordings")
+        self._assembly_requested = False
+        self._last_assembly_sweep = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._loading: dict[uuid.UUID, asyncio.Future[SessionRuntime]] = {}
@@ -112,6 +125,7 @@ class LiveHub:
         if self.pool is not None:
             self.pool.close()
         self._writer.shutdown(wait=True)
+        self._assembler.shutdown(wait=True, cancel_futures=True)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -224,6 +238,8 @@ class LiveHub:
             flags["fullscreen_exit"] = signal is Signal.FULLSCREEN_EXIT
         if signal in (Signal.CAMERA_ENDED, Signal.CAMERA_RESTORED):
             flags["camera_ended"] = signal is Signal.CAMERA_ENDED
+        if signal in (Signal.SCREEN_SHARE_STOPPED, Signal.SCREEN_SHARE_STARTED):
+            flags["screen_share_stopped"] = signal is Signal.SCREEN_SHARE_STOPPED
         self._observe_signals(runtime, now)
 
     def _signal_conditions(self, runtime: SessionRuntime, now: float) -> list[Condition]:
@@ -244,6 +260,8 @@ class LiveHub:
             conditions.append(Condition(K.CAMERA_OFF, "camera"))
         if flags.get(Signal.MICROPHONE_ENDED.value):
             conditions.append(Condition(K.CAMERA_OFF, "microphone"))
+        if flags.get("screen_share_stopped") and runtime.policy.record_screen:
+            conditions.append(Condition(K.SCREEN_SHARE_STOPPED))
         if not runtime.connected:
             conditions.append(Condition(K.CONNECTION_LOST))
         return conditions
@@ -635,8 +653,39 @@ class LiveHub:
             except Exception:
                 log.exception("live tick failed")
 
+    def assemble_recordings(self) -> None:
+        """Asks for an assembly sweep soon; safe from request threads."""
+        self._assembly_requested = True
+
+    async def _assemble_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        ready = await loop.run_in_executor(self._assembler, self._assemble_all)
+        for exam_id, session_id, kind in ready:
+            self.bus.publish(
+                exam_topic(exam_id),
+                {"type": "recording", "session_id": str(session_id), "kind": kind, "ready": True},
+            )
+
+    def _assemble_all(self) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        with self.session_factory() as db:
+            due = recordings.due_for_assembly(db=db, now=utcnow())
+        ready = []
+        for recording_id in due:
+            with transaction(self.session_factory) as db:
+                recording = recordings.assemble_recording(
+                    db=db, store=self.store, recording_id=recording_id
+                )
+                session = db.get(ExamSession, recording.session_id)
+                if recording.ready and session is not None:
+                    ready.append((session.exam_id, session.id, recording.kind.value))
+        return ready
+
     async def _tick(self) -> None:
         now = time.time()
+        if self._assembly_requested or now - self._last_assembly_sweep >= ASSEMBLY_SWEEP_S:
+            self._assembly_requested = False
+            self._last_assembly_sweep = now
+            self._spawn(self._assemble_due())
         for runtime in list(self.runtimes.values()):
             if runtime.state in FINAL_STATES:
                 if not runtime.connected and now - (runtime.disconnected_at or now) > 60:

@@ -87,6 +87,8 @@ class Signal(StrEnum):
     CAMERA_ENDED = "camera_ended"
     MICROPHONE_ENDED = "microphone_ended"
     CAMERA_RESTORED = "camera_restored"
+    SCREEN_SHARE_STOPPED = "screen_share_stopped"
+    SCREEN_SHARE_STARTED = "screen_share_started"
 
 
 class CloseCode(IntEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
@@ -34,6 +35,10 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's file on this machine, if the store keeps one (for ranged serving)."""
+        ...
 
 
 def check_key(key: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openproctor.db import Base, IdMixin, str_enum
@@ -27,6 +28,9 @@ class StreamKind(StrEnum):
 
 class StoredObject(IdMixin, Base):
     __tablename__ = "stored_objects"
+    __table_args__ = (
+        UniqueConstraint("recording_id", "chunk_index", name="uq_stored_objects_chunk"),
+    )
 
     purpose: Mapped[ObjectPurpose] = mapped_column(str_enum(ObjectPurpose))
     storage_key: Mapped[str] = mapped_column(String(500), unique=True)
@@ -43,6 +47,8 @@ class StoredObject(IdMixin, Base):
         ForeignKey("recordings.id", ondelete="CASCADE"), index=True
     )
     chunk_index: Mapped[int | None]
+    # A recording restarts (new WebM header) after a page reload: each run is one part.
+    chunk_part: Mapped[int | None]
 
 
 class Recording(IdMixin, Base):
@@ -55,7 +61,19 @@ class Recording(IdMixin, Base):
         ForeignKey("exam_sessions.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[StreamKind] = mapped_column(str_enum(StreamKind))
+    content_type: Mapped[str] = mapped_column(
+        String(100), default="video/webm", server_default="video/webm"
+    )
+    # When the browser started recording (its clock, checked against ours on the first chunk).
+    started_at: Mapped[datetime | None]
+    # Set when the browser says how many chunks it recorded; until then the stream may grow.
+    chunks_expected: Mapped[int | None]
+    # Seconds the browser says it recorded, to compare with the assembled duration.
+    recorded_s: Mapped[float | None]
     ready: Mapped[bool] = mapped_column(default=False)
     duration_s: Mapped[float | None]
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
     storage_key: Mapped[str | None] = mapped_column(String(500))
+    finalized_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(500))

@@ -8,10 +8,18 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openproctor.db import Base, IdMixin, str_enum, utcnow
+
+
+class Decision(StrEnum):
+    """A reviewer's overall decision on an attempt."""
+
+    CLEAR = "clear"
+    SUSPICIOUS = "suspicious"
+    CHEATING = "cheating"
 
 
 class SessionState(StrEnum):
@@ -71,6 +79,12 @@ class ExamSession(IdMixin, Base):
     enrollment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     score: Mapped[float | None]
+    decision: Mapped[Decision | None] = mapped_column(str_enum(Decision))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
 
     def transition(self, wanted: SessionState, *, at: datetime, reason: str | None = None) -> None:
         if wanted not in ALLOWED_TRANSITIONS[self.state]:
@@ -98,3 +112,6 @@ class SessionRead(BaseModel):
     end_reason: str | None
     risk_score: float
     score: float | None
+    decision: Decision | None
+    decision_note: str | None
+    decided_at: datetime | None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import proctor_scope, visible_exam, visible_session
-from openproctor.deps import DbSession, StaffUser
+from openproctor.deps import Audit, DbSession, ReviewerUser, StaffUser
 from openproctor.domains.sessions import service
-from openproctor.domains.sessions.models import SessionRead
+from openproctor.domains.sessions.models import Decision, SessionRead
 
 router = APIRouter(tags=["sessions"])
 
@@ -19,6 +22,49 @@ def list_sessions(exam_id: uuid.UUID, db: DbSession, user: StaffUser) -> list[Se
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     sessions = service.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
     return [SessionRead.model_validate(session) for session in sessions]
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Decision
+    note: Annotated[str | None, Field(max_length=5000)] = None
+
+
+class EvidenceRead(BaseModel):
+    id: uuid.UUID
+    violation_id: uuid.UUID | None
+    purpose: str
+    url: str
+    created_at: datetime
+
+
+@router.put("/sessions/{session_id}/decision", response_model=SessionRead)
+def decide(
+    session_id: uuid.UUID, body: DecisionIn, db: DbSession, user: ReviewerUser, audit: Audit
+) -> SessionRead:
+    """The reviewer's overall decision on the attempt: clear, suspicious or cheating."""
+    session = visible_session(db=db, user=user, session_id=session_id)
+    service.decide(session=session, decision=body.decision, note=body.note, reviewer=user)
+    audit("session.decision", "session", session.id, decision=body.decision.value, note=body.note)
+    db.commit()
+    return SessionRead.model_validate(session)
+
+
+@router.get("/sessions/{session_id}/evidence", response_model=list[EvidenceRead])
+def session_evidence(session_id: uuid.UUID, db: DbSession, user: StaffUser) -> list[EvidenceRead]:
+    """The session's evidence images (annotated and raw) and its enrolment photo."""
+    session = visible_session(db=db, user=user, session_id=session_id)
+    return [
+        EvidenceRead(
+            id=item.id,
+            violation_id=item.violation_id,
+            purpose=item.purpose.value,
+            url=f"/api/v1/evidence/{item.id}",
+            created_at=item.created_at,
+        )
+        for item in service.evidence(db=db, session_id=session.id)
+    ]
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)

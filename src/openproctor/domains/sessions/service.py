@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
+from openproctor.domains.users.models import User
 
 
 def get(*, db: Session, session_id: uuid.UUID) -> ExamSession | None:
@@ -119,3 +121,25 @@ def expire_if_over(*, session: ExamSession, exam: Exam, now: datetime) -> bool:
         move(session, SessionState.EXPIRED, reason="time ran out while paused")
         return True
     return False
+
+
+def decide(*, session: ExamSession, decision: Decision, note: str | None, reviewer: User) -> None:
+    session.decision = decision
+    session.decision_note = note
+    session.decided_by_id = reviewer.id
+    session.decided_at = utcnow()
+
+
+EVIDENCE_PURPOSES = (ObjectPurpose.EVIDENCE, ObjectPurpose.EVIDENCE_RAW, ObjectPurpose.ENROLMENT)
+
+
+def evidence(*, db: Session, session_id: uuid.UUID) -> Sequence[StoredObject]:
+    query = (
+        select(StoredObject)
+        .where(
+            StoredObject.session_id == session_id,
+            StoredObject.purpose.in_(EVIDENCE_PURPOSES),
+        )
+        .order_by(StoredObject.created_at)
+    )
+    return db.scalars(query).all()

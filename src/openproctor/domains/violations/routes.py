@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import proctor_scope, visible_exam, visible_session
-from openproctor.deps import DbSession, StaffUser
+from openproctor.deps import Audit, DbSession, ReviewerUser, StaffUser
 from openproctor.domains.violations import service
-from openproctor.domains.violations.models import ViolationRead
+from openproctor.domains.violations.models import ReviewStatus, Violation, ViolationRead
 
 router = APIRouter(tags=["violations"])
 
@@ -26,3 +28,35 @@ def list_session_violations(
 ) -> list[ViolationRead]:
     session = visible_session(db=db, user=user, session_id=session_id)
     return service.list_for_exam(db=db, exam_id=session.exam_id, session_id=session.id)
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ReviewStatus
+    note: Annotated[str | None, Field(max_length=5000)] = None
+
+
+@router.put("/violations/{violation_id}/review", response_model=ViolationRead)
+def review_violation(
+    violation_id: uuid.UUID, verdict: Verdict, db: DbSession, user: ReviewerUser, audit: Audit
+) -> ViolationRead:
+    """Confirm or dismiss a violation (or put it back to pending), with a note."""
+    violation = db.get(Violation, violation_id)
+    if violation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "violation not found")
+    session = visible_session(db=db, user=user, session_id=violation.session_id)
+    service.review(violation=violation, status=verdict.status, note=verdict.note, reviewer=user)
+    audit(
+        "violation.review",
+        "violation",
+        violation.id,
+        status=verdict.status.value,
+        note=verdict.note,
+    )
+    db.commit()
+    return next(
+        v
+        for v in service.list_for_exam(db=db, exam_id=session.exam_id, session_id=session.id)
+        if v.id == violation.id
+    )

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.models import ExamSession
-from openproctor.domains.violations.models import Violation, ViolationRead
+from openproctor.domains.users.models import User
+from openproctor.domains.violations.models import ReviewStatus, Violation, ViolationRead
 
 
 def list_for_exam(
@@ -65,3 +67,10 @@ def _evidence_ids(db: Session, violation_ids: Sequence[uuid.UUID]) -> dict[uuid.
     return {
         violation_id: object_id for violation_id, object_id in db.execute(query) if violation_id
     }
+
+
+def review(*, violation: Violation, status: ReviewStatus, note: str | None, reviewer: User) -> None:
+    violation.review_status = status
+    violation.review_note = note
+    violation.reviewed_by_id = reviewer.id
+    violation.reviewed_at = utcnow()

@@ -1,0 +1,227 @@
+"""Recording chunks in, seekable recordings out.
+
+Chunks are idempotent by index: the same body again is fine (a retry whose answer was lost),
+a different body for a stored index is refused. A recording is assembled once the browser has
+said how many chunks it made and all of them are here, or, if it never says, a while after the
+session ended, with the gaps named. A chunk that fills a gap later reopens the recording and
+it is assembled again: nothing that arrives is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openproctor.db import utcnow
+from openproctor.domains.objects.models import ObjectPurpose, Recording, StoredObject, StreamKind
+from openproctor.domains.recordings.assemble import AssemblyError, assemble
+from openproctor.domains.sessions.models import FINAL_STATES, ExamSession
+from openproctor.storage import ObjectStore
+
+# Under the server's request body limit (OPENPROCTOR_MAX_BODY_BYTES, 5 MiB by default).
+MAX_CHUNK_BYTES = 4 * 1024 * 1024
+MAX_CHUNKS = 100_000
+# A browser clock further off than this is not trusted for the recording's start.
+CLOCK_TOLERANCE = timedelta(minutes=5)
+# Without the browser's "complete", recordings are assembled this long after the session ends.
+ASSEMBLE_AFTER = timedelta(minutes=10)
+
+
+class ChunkRefused(Exception):
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def recording_for(*, db: Session, session_id: uuid.UUID, kind: StreamKind) -> Recording:
+    recording = db.scalar(
+        select(Recording).where(Recording.session_id == session_id, Recording.kind == kind)
+    )
+    if recording is None:
+        recording = Recording(session_id=session_id, kind=kind)
+        db.add(recording)
+        db.flush()
+    return recording
+
+
+def chunks_of(*, db: Session, recording_id: uuid.UUID) -> Sequence[StoredObject]:
+    query = (
+        select(StoredObject)
+        .where(StoredObject.recording_id == recording_id)
+        .order_by(StoredObject.chunk_index)
+    )
+    return db.scalars(query).all()
+
+
+def missing_chunks(*, db: Session, recording: Recording) -> list[int]:
+    received = {chunk.chunk_index for chunk in chunks_of(db=db, recording_id=recording.id)}
+    expected = recording.chunks_expected
+    if expected is None:
+        expected = max((i for i in received if i is not None), default=-1) + 1
+    return [index for index in range(expected) if index not in received]
+
+
+def store_chunk(
+    *,
+    db: Session,
+    store: ObjectStore,
+    session: ExamSession,
+    kind: StreamKind,
+    index: int,
+    part: int,
+    data: bytes,
+    sha256: str,
+    content_type: str,
+    started_ms: float | None,
+) -> tuple[bool, StoredObject]:
+    """Stores one chunk; returns (newly stored, its row). Raises ChunkRefused."""
+    if not data:
+        raise ChunkRefused(422, "the chunk is empty")
+    if len(data) > MAX_CHUNK_BYTES:
+        raise ChunkRefused(413, f"a chunk may be at most {MAX_CHUNK_BYTES // (1024 * 1024)} MiB")
+    if not 0 <= index < MAX_CHUNKS or not 0 <= part < MAX_CHUNKS:
+        raise ChunkRefused(422, "chunk index and part must be between 0 and 99999")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256.lower():
+        raise ChunkRefused(
+            422, "the chunk's SHA-256 does not match its body: it was damaged on the way"
+        )
+    recording = recording_for(db=db, session_id=session.id, kind=kind)
+    existing = db.scalar(
+        select(StoredObject).where(
+            StoredObject.recording_id == recording.id, StoredObject.chunk_index == index
+        )
+    )
+    if existing is not None:
+        if existing.sha256 == actual:
+            return False, existing
+        raise ChunkRefused(409, f"chunk {index} was already received with different content")
+    if recording.chunks_expected is not None and index >= recording.chunks_expected:
+        raise ChunkRefused(
+            409, f"the recording was completed with {recording.chunks_expected} chunks"
+        )
+    key = f"sessions/{session.id}/recordings/{kind.value}/{part:05d}-{index:05d}.webm"
+    blob = store.put(key, data, content_type)
+    chunk = StoredObject(
+        purpose=ObjectPurpose.RECORDING_CHUNK,
+        storage_key=blob.key,
+        content_type=content_type,
+        size_bytes=blob.size_bytes,
+        sha256=blob.sha256,
+        session_id=session.id,
+        recording_id=recording.id,
+        chunk_index=index,
+        chunk_part=part,
+    )
+    db.add(chunk)
+    recording.content_type = content_type.split(";")[0] or recording.content_type
+    if index == 0 and started_ms is not None:
+        recording.started_at = _trusted_start(started_ms)
+    # A late chunk fills a gap of an assembled recording: assemble it again.
+    recording.ready = False
+    recording.finalized_at = None
+    db.flush()
+    return True, chunk
+
+
+def _trusted_start(started_ms: float) -> datetime | None:
+    now = utcnow()
+    try:
+        claimed = datetime.fromtimestamp(started_ms / 1000, now.tzinfo)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return claimed if abs(claimed - now) <= CLOCK_TOLERANCE else None
+
+
+def complete(
+    *, db: Session, session: ExamSession, kind: StreamKind, chunks: int, recorded_s: float
+) -> Recording:
+    recording = recording_for(db=db, session_id=session.id, kind=kind)
+    received = chunks_of(db=db, recording_id=recording.id)
+    highest = max((c.chunk_index for c in received if c.chunk_index is not None), default=-1)
+    if chunks <= highest:
+        raise ChunkRefused(409, f"chunk {highest} was already received, so there are more")
+    recording.chunks_expected = chunks
+    recording.recorded_s = recorded_s
+    db.flush()
+    return recording
+
+
+def due_for_assembly(*, db: Session, now: datetime) -> list[uuid.UUID]:
+    """Recordings to assemble: of ended sessions, complete, or abandoned for a while."""
+    rows = db.execute(
+        select(Recording, ExamSession)
+        .join(ExamSession, Recording.session_id == ExamSession.id)
+        .where(~Recording.ready, ExamSession.state.in_(list(FINAL_STATES)))
+    ).all()
+    due = []
+    for recording, session in rows:
+        abandoned = session.ended_at is not None and now - session.ended_at >= ASSEMBLE_AFTER
+        declared = recording.chunks_expected is not None
+        if abandoned or (declared and not missing_chunks(db=db, recording=recording)):
+            due.append(recording.id)
+    return due
+
+
+def assemble_recording(*, db: Session, store: ObjectStore, recording_id: uuid.UUID) -> Recording:
+    """Joins the chunks (per part, in order) into one seekable file and marks it ready."""
+    recording = db.get(Recording, recording_id)
+    if recording is None:
+        raise LookupError(f"no recording {recording_id}")
+    chunks = [c for c in chunks_of(db=db, recording_id=recording.id) if c.chunk_index is not None]
+    parts: dict[int, list[bytes]] = {}
+    for chunk in chunks:
+        parts.setdefault(chunk.chunk_part or 0, []).append(store.get(chunk.storage_key))
+    missing = missing_chunks(db=db, recording=recording)
+    try:
+        result = assemble([b"".join(pieces) for _, pieces in sorted(parts.items())])
+    except AssemblyError as error:
+        recording.error = str(error)[:500]
+        recording.finalized_at = utcnow()
+        return recording
+    key = f"sessions/{recording.session_id}/recordings/{recording.kind.value}.webm"
+    blob = store.put(key, result.data, "video/webm")
+    recording.storage_key = blob.key
+    recording.sha256 = blob.sha256
+    recording.size_bytes = blob.size_bytes
+    recording.duration_s = round(result.duration_s, 3)
+    recording.ready = True
+    recording.finalized_at = utcnow()
+    recording.error = f"missing chunks: {_ranges(missing)}" if missing else None
+    return recording
+
+
+def _ranges(indexes: list[int]) -> str:
+    return ", ".join(str(i) for i in indexes[:50]) + (" ..." if len(indexes) > 50 else "")
+
+
+def describe(*, db: Session, recording: Recording) -> dict[str, Any]:
+    chunks = chunks_of(db=db, recording_id=recording.id)
+    return {
+        "id": str(recording.id),
+        "kind": recording.kind.value,
+        "chunks": len(chunks),
+        "received": [c.chunk_index for c in chunks],
+        "chunks_expected": recording.chunks_expected,
+        "missing_chunks": missing_chunks(db=db, recording=recording),
+        "chunk_sha256": {str(c.chunk_index): c.sha256 for c in chunks},
+        "recorded_s": recording.recorded_s,
+        "duration_s": recording.duration_s,
+        "size_bytes": recording.size_bytes,
+        "sha256": recording.sha256,
+        "started_at": recording.started_at.isoformat() if recording.started_at else None,
+        "ready": recording.ready,
+        "error": recording.error,
+        "url": f"/api/v1/recordings/{recording.id}/media" if recording.ready else None,
+    }
+
+
+def for_session(*, db: Session, session_id: uuid.UUID) -> Sequence[Recording]:
+    query = select(Recording).where(Recording.session_id == session_id).order_by(Recording.kind)
+    return db.scalars(query).all()
