@@ -1,0 +1,193 @@
+"""Chunk uploads (idempotent, checked, resumable), gap detection and assembly into a seekable
+recording, through the API as a browser and a reviewer use it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+import av
+import httpx2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from openproctor.db import utcnow
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.objects.models import Recording
+from openproctor.domains.recordings import service
+from openproctor.domains.recordings.assemble import duration_of
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.users.models import Role
+from tests.conftest import Factory, login
+
+
+def webm(seconds: float, fps: int = 10, shade: int = 0) -> bytes:
+    """A live-style WebM (no cues, no duration), as MediaRecorder writes it."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="webm", options={"live": "1"}) as output:
+        stream = output.add_stream("libvpx", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(round(seconds * fps)):
+            pixels = np.full((120, 160, 3), (shade + i * 7) % 255, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return buffer.getvalue()
+
+
+def split(data: bytes, pieces: int) -> list[bytes]:
+    size = -(-len(data) // pieces)
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+@pytest.fixture
+def session_of(factory: Factory) -> tuple[Candidate, ExamSession]:
+    exam = factory.exam()
+    candidate = factory.candidate(exam)
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    factory.db.commit()
+    return candidate, session
+
+
+class Uploader:
+    """The candidate's browser: chunk uploads with the invite token and the CSRF header."""
+
+    def __init__(self, client: TestClient, candidate: Candidate, session: ExamSession) -> None:
+        self.client = client
+        client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+        self.base = f"/api/v1/take/{candidate.invite_token}/sessions/{session.id}/recordings"
+
+    def put(
+        self, index: int, body: bytes, *, part: int = 0, sha: str | None = None
+    ) -> httpx2.Response:
+        return self.client.put(
+            f"{self.base}/webcam/chunks/{index}",
+            content=body,
+            headers={
+                "Content-Type": "video/webm;codecs=vp8",
+                "X-Chunk-SHA256": sha or hashlib.sha256(body).hexdigest(),
+                "X-Recording-Part": str(part),
+                "X-Chunk-Started-Ms": str(utcnow().timestamp() * 1000),
+            },
+        )
+
+    def complete(self, chunks: int, recorded_s: float) -> httpx2.Response:
+        body = {"chunks": chunks, "recorded_s": recorded_s}
+        return self.client.post(f"{self.base}/webcam/complete", json=body)
+
+    def status(self) -> dict[str, Any]:
+        streams: list[dict[str, Any]] = self.client.get(self.base).json()["streams"]
+        return streams[0]
+
+
+def end(factory: Factory, session: ExamSession) -> None:
+    sessions.move(session, SessionState.SUBMITTED)
+    factory.db.commit()
+
+
+def test_chunks_are_idempotent_checked_and_assembled(
+    client: TestClient, factory: Factory, session_of: tuple[Candidate, ExamSession]
+) -> None:
+    candidate, session = session_of
+    browser = Uploader(client, candidate, session)
+    first_run, second_run = split(webm(4), 3), split(webm(3, shade=90), 2)
+    chunks = [(0, c) for c in first_run] + [(1, c) for c in second_run]  # a reload between
+    for index, (part, body) in enumerate(chunks):
+        assert browser.put(index, body, part=part).status_code == 201
+    assert browser.put(1, chunks[1][1]).status_code == 200  # a retry whose answer was lost
+    conflict = browser.put(1, b"something else")
+    assert conflict.status_code == 409
+    assert "different content" in conflict.json()["detail"]
+    damaged = browser.put(9, chunks[0][1], sha="0" * 64)
+    assert damaged.status_code == 422
+    assert "damaged" in damaged.json()["detail"]
+    assert browser.put(9, b"").status_code == 422
+
+    status = browser.status()
+    assert status["received"] == [0, 1, 2, 3, 4]
+    assert status["missing_chunks"] == []
+    assert status["chunk_sha256"]["2"] == hashlib.sha256(chunks[2][1]).hexdigest()
+
+    done = browser.complete(5, 7.0)
+    assert done.status_code == 200, done.text
+    assert browser.complete(3, 7.0).status_code == 409
+    end(factory, session)
+    context = client.app.state.context  # type: ignore[attr-defined]
+    with context.session_factory() as db:
+        assert service.due_for_assembly(db=db, now=utcnow()) != []
+        recording_id = service.due_for_assembly(db=db, now=utcnow())[0]
+        recording = service.assemble_recording(
+            db=db, store=context.store, recording_id=recording_id
+        )
+        db.commit()
+        assert recording.ready
+        assert recording.error is None
+        assert recording.duration_s is not None
+        assert recording.duration_s == pytest.approx(7.0, abs=0.3)
+
+    login(client, factory.user(Role.REVIEWER))
+    listed = client.get(f"/api/v1/sessions/{session.id}/recordings").json()
+    assert [(r["kind"], r["chunks"], r["missing_chunks"], r["ready"]) for r in listed] == [
+        ("webcam", 5, [], True)
+    ]
+    media = client.get(listed[0]["url"])
+    assert media.status_code == 200
+    assert hashlib.sha256(media.content).hexdigest() == listed[0]["sha256"]
+    assert duration_of(media.content) == pytest.approx(7.0, abs=0.3)
+    ranged = client.get(listed[0]["url"], headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206
+    assert len(ranged.content) == 100
+
+
+def test_gaps_are_named_and_a_late_chunk_reassembles(
+    client: TestClient, factory: Factory, session_of: tuple[Candidate, ExamSession]
+) -> None:
+    candidate, session = session_of
+    browser = Uploader(client, candidate, session)
+    pieces = split(webm(4), 4)
+    for index in (0, 1, 3):
+        assert browser.put(index, pieces[index]).status_code == 201
+    assert browser.complete(4, 4.0).status_code == 200
+    status = browser.status()
+    assert status["missing_chunks"] == [2]
+    end(factory, session)
+    context = client.app.state.context  # type: ignore[attr-defined]
+    with context.session_factory() as db:
+        # Complete but with a hole: not assembled until the browser catches up (or it is late).
+        assert service.due_for_assembly(db=db, now=utcnow()) == []
+        abandoned = service.due_for_assembly(db=db, now=utcnow() + service.ASSEMBLE_AFTER)
+        assert len(abandoned) == 1
+    assert browser.put(2, pieces[2]).status_code == 201
+    with client.app.state.context.session_factory() as db:  # type: ignore[attr-defined]
+        [recording_id] = service.due_for_assembly(db=db, now=utcnow())
+        recording = service.assemble_recording(
+            db=db,
+            store=client.app.state.context.store,
+            recording_id=recording_id,  # type: ignore[attr-defined]
+        )
+        db.commit()
+        assert recording.ready
+        assert recording.error is None
+    later = browser.put(4, pieces[0])
+    assert later.status_code == 409
+    assert "completed with 4 chunks" in later.json()["detail"]
+
+
+def test_uploads_need_the_candidates_own_session(
+    client: TestClient, factory: Factory, session_of: tuple[Candidate, ExamSession]
+) -> None:
+    candidate, session = session_of
+    exam = factory.db.get(Exam, candidate.exam_id)
+    assert exam is not None
+    other = factory.candidate(exam, name="Zed")
+    response = Uploader(client, other, session).put(0, b"\x1a\x45\xdf\xa3")
+    assert response.status_code == 403
+    assert factory.db.scalars(select(Recording)).all() == []
