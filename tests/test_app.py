@@ -44,3 +44,24 @@ def test_every_browser_gets_a_csrf_cookie_once(client: TestClient) -> None:
     assert "HttpOnly" in first.headers["set-cookie"]
     second = client.get("/login")
     assert "set-cookie" not in second.headers
+
+
+def test_readyz_checks_database_and_storage(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
+
+
+def test_metrics_are_prometheus_text(client: TestClient) -> None:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    for name in (
+        "openproctor_frames_total",
+        "openproctor_inference_ms",
+        "openproctor_violations_opened_total",
+        "openproctor_upload_bytes_total",
+        "openproctor_websocket_connections",
+        "openproctor_analysis_rate_factor 1.0",
+    ):
+        assert name in response.text

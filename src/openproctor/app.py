@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,10 +27,12 @@ from openproctor.detectors.base import ModelError
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.live.hub import LiveHub
 from openproctor.live.sockets import router as sockets_router
+from openproctor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from openproctor.metrics import Metrics
 from openproctor.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
 from openproctor.pipeline.pool import AnalysisPool
 from openproctor.settings import Settings
-from openproctor.storage import open_store
+from openproctor.storage import StorageError, open_store
 from openproctor.web.pages import router as pages_router
 from openproctor.web.templating import WEB_DIR, render
 
@@ -45,12 +48,14 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.analysis_workers
         else None
     )
+    metrics = Metrics()
     hub = LiveHub(
         session_factory=session_factory,
         store=store,
         bus=LocalBus(),
         pool=pool,
         min_speech=settings.detectors.min_speech,
+        metrics=metrics,
     )
     context = AppContext(
         settings=settings,
@@ -102,7 +107,41 @@ def create_app(settings: Settings) -> FastAPI:
             )
         return JSONResponse({"status": "ok"})
 
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Ready to serve: database, storage, models (when analysing) all answer."""
+        checks = await asyncio.to_thread(readiness, context)
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
     return app
+
+
+def readiness(context: AppContext) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        with context.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except SQLAlchemyError as error:
+        checks["database"] = f"unavailable: {error.__class__.__name__}"
+    probe = "readyz/probe"
+    try:
+        context.store.put(probe, b"ok", "text/plain")
+        checks["storage"] = "ok" if context.store.get(probe) == b"ok" else "reads back wrong"
+        context.store.delete(probe)
+    except (StorageError, OSError) as error:
+        checks["storage"] = f"unavailable: {error}"
+    if context.settings.analysis_workers:
+        checks["models"] = "ok" if context.hub.analysis_ready else "loading"
+    return checks
 
 
 def check_models(settings: Settings) -> None:

@@ -34,6 +34,7 @@ from openproctor.domains.violations.models import Violation
 from openproctor.live.evidence import annotate
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
 from openproctor.live.runtime import Frame, SessionRuntime
+from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.pool import AnalysisPool
 from openproctor.pipeline.worker import FrameJob, FrameOutcome
@@ -72,6 +73,12 @@ THUMBNAIL_EVERY_S = 2.0
 CAMERA_STALL_S = 5.0
 SPEECH_RMS_FLOOR = 0.01  # below this an audio chunk is silence; VAD is not asked
 CONFIRM_FPS = 2.0  # frames asked for while a condition waits for its debounce
+# Load shedding: every LOAD_CHECK_S, the share of frames skipped since the last check.
+LOAD_CHECK_S = 5.0
+LOAD_MIN_FRAMES = 20
+LOAD_SKIP_HIGH = 0.10
+LOAD_SKIP_LOW = 0.02
+LOAD_FACTOR_MIN = 0.2
 ASSEMBLY_SWEEP_S = 30.0  # how often recordings of ended sessions are looked at
 EARLY_OBJECTS_S = 2.0  # a changed scene gets its object pass no sooner than this after the last
 
@@ -89,12 +96,20 @@ class LiveHub:
         bus: LocalBus,
         pool: AnalysisPool | None,
         min_speech: float,
+        metrics: Metrics,
     ) -> None:
         self.session_factory = session_factory
         self.store = store
         self.bus = bus
         self.pool = pool
         self.min_speech = min_speech
+        self.metrics = metrics
+        self.analysis_ready = False
+        self.load_factor = 1.0
+        self._load_window = (0, 0)  # frames received and skipped at the last adjustment
+        self._last_load_check = 0.0
+        if pool is not None:
+            metrics.watch_queue(lambda: pool.waiting)
         self.runtimes: dict[uuid.UUID, SessionRuntime] = {}
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="live-writer")
         # Assembling recordings is long and CPU-bound: one at a time, off the loop.
@@ -113,6 +128,7 @@ class LiveHub:
         self.bus.bind(self._loop)
         if self.pool is not None:
             await self.pool.start()
+            self.analysis_ready = True
         self._ticker = asyncio.create_task(self._tick_forever())
 
     async def stop(self) -> None:
@@ -183,6 +199,8 @@ class LiveHub:
                 baseline=tuple(enrollment["baseline"]) if "baseline" in enrollment else None,
             )
             runtime.rules.risk_score = session.risk_score
+            runtime.counters.metric = self.metrics.frames
+            runtime.load_factor = self.load_factor
             runtime.ends_at = ends_at.timestamp() if ends_at else None
             return runtime
 
@@ -211,9 +229,9 @@ class LiveHub:
 
     def on_media(self, runtime: SessionRuntime, message: MediaMessage) -> None:
         if message.kind is MediaKind.FRAME:
-            runtime.counters.received += 1
+            runtime.counters.add("received")
             if runtime.state is not SessionState.RUNNING:
-                runtime.counters.skipped += 1
+                runtime.counters.add("skipped")
                 return
             now = time.time()
             runtime.last_frame_at = now
@@ -291,7 +309,7 @@ class LiveHub:
             await runtime.frame_ready.wait()
             if self.pool is None:
                 runtime.take()
-                runtime.counters.skipped += 1
+                runtime.counters.add("skipped")
                 continue
             async with self.pool.slot(key):
                 frame = runtime.take()
@@ -302,7 +320,7 @@ class LiveHub:
                     outcome = await self.pool.analyse(job)
                 except Exception:
                     log.exception("analysis failed for session %s", key)
-                    runtime.counters.skipped += 1
+                    runtime.counters.add("skipped")
                     continue
             try:
                 await self._handle_outcome(runtime, frame, outcome)
@@ -368,9 +386,11 @@ class LiveHub:
         self, runtime: SessionRuntime, frame: Frame, outcome: FrameOutcome
     ) -> None:
         if outcome.gate is Gate.UNDECODABLE:
-            runtime.counters.rejected += 1
+            runtime.counters.add("rejected")
             return
-        runtime.counters.analysed += 1
+        runtime.counters.add("analysed")
+        for stage, ms in outcome.timings_ms.items():
+            self.metrics.inference_ms.labels(stage).observe(ms)
         if outcome.objects_ran:
             runtime.last_objects_at = frame.received_at
             runtime.scene_changed = False
@@ -451,6 +471,7 @@ class LiveHub:
     async def _opened(self, runtime: SessionRuntime, event: RuleEvent, risk: float) -> None:
         violation_id = uuid.uuid4()
         runtime.open_violations[(event.kind, event.label)] = violation_id
+        self.metrics.violations.labels(event.kind.value).inc()
         frame = runtime.last_analysed
         boxes = dict(runtime.last_boxes)
         evidence_id = await self._write(
@@ -680,8 +701,45 @@ class LiveHub:
                     ready.append((session.exam_id, session.id, recording.kind.value))
         return ready
 
+    def _adapt_to_load(self, now: float) -> None:
+        """Asks every candidate for fewer frames while the workers skip many, and for more
+        again once they keep up; proctors see it on their wall, operators in the metrics."""
+        received = sum(r.counters.received for r in self.runtimes.values())
+        skipped = sum(r.counters.skipped for r in self.runtimes.values())
+        last_received, last_skipped = self._load_window
+        self._load_window = (received, skipped)
+        new_frames = received - last_received
+        if new_frames < LOAD_MIN_FRAMES:
+            return
+        share = (skipped - last_skipped) / new_frames
+        factor = self.load_factor
+        if share > LOAD_SKIP_HIGH:
+            factor = max(LOAD_FACTOR_MIN, factor * 0.7)
+        elif share < LOAD_SKIP_LOW:
+            factor = min(1.0, factor * 1.25)
+        if factor == self.load_factor:
+            return
+        self.load_factor = factor
+        exam_fps = {}
+        for runtime in self.runtimes.values():
+            before = runtime.fps
+            runtime.load_factor = factor
+            exam_fps[runtime.exam_id] = runtime.policy.frames_per_second * factor
+            if runtime.fps != before:
+                message = {"type": "rate", "fps": runtime.fps}
+                self.bus.publish(session_topic(runtime.session_id), message)
+        for exam_id, fps in exam_fps.items():
+            self.bus.publish(
+                exam_topic(exam_id),
+                {"type": "load", "degraded": factor < 1.0, "factor": round(factor, 2), "fps": fps},
+            )
+        self.metrics.rate_factor.set(factor)
+
     async def _tick(self) -> None:
         now = time.time()
+        if now - self._last_load_check >= LOAD_CHECK_S:
+            self._last_load_check = now
+            self._adapt_to_load(now)
         if self._assembly_requested or now - self._last_assembly_sweep >= ASSEMBLY_SWEEP_S:
             self._assembly_requested = False
             self._last_assembly_sweep = now

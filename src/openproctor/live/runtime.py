@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Counter
+
 from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
 from openproctor.domains.sessions.models import SessionState
 from openproctor.rules.engine import SessionRules
@@ -26,10 +28,18 @@ class Frame:
 
 @dataclass(slots=True)
 class FrameCounters:
+    """A session's frames by outcome; each count also goes to the server-wide metric."""
+
+    metric: Counter | None = None
     received: int = 0
     analysed: int = 0
     skipped: int = 0
     rejected: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if self.metric is not None:
+            self.metric.labels(outcome).inc()
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -74,6 +84,8 @@ class SessionRuntime:
     flood_tokens: float = FLOOD_BURST
     flood_checked_at: float = field(default_factory=time.monotonic)
     requested_fps: float = 0.0
+    # Below 1 while the analysis workers fall behind: the hub asks everyone for fewer frames.
+    load_factor: float = 1.0
     watched_by: int = 0
     task: asyncio.Task[None] | None = None
 
@@ -83,14 +95,14 @@ class SessionRuntime:
 
     @property
     def fps(self) -> float:
-        """The rate frames are asked for: the policy's, raised while a proctor watches closely
-        or a condition is being confirmed."""
-        return max(self.policy.frames_per_second, self.requested_fps)
+        """The rate frames are asked for: the policy's (lowered while workers fall behind),
+        raised while a proctor watches closely or a condition is being confirmed."""
+        return max(self.policy.frames_per_second * self.load_factor, self.requested_fps)
 
     def offer(self, frame: Frame) -> None:
         """Keeps only the newest frame waiting; the one it replaces is counted as skipped."""
         if self.pending is not None:
-            self.counters.skipped += 1
+            self.counters.add("skipped")
         self.pending = frame
         self.frame_ready.set()
 

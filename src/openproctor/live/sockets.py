@@ -109,6 +109,8 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
     runtime = await hub.runtime_for(session_id)
     await websocket.accept()
     socket_id = hub.connect(runtime)
+    connections = hub.metrics.connections.labels("candidate")
+    connections.inc()
     try:
         async with hub.bus.subscribe(session_topic(session_id)) as subscription:
             await websocket.send_json(
@@ -133,6 +135,7 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        connections.dec()
         hub.disconnect(runtime, socket_id)
 
 
@@ -186,11 +189,11 @@ def _media(hub: LiveHub, runtime: SessionRuntime, data: bytes) -> None:
     if len(media.payload) > limit:
         raise _Closing(CloseCode.TOO_LARGE, f"{media.kind.name.lower()} larger than {limit} bytes")
     if media.kind is MediaKind.FRAME and not media.payload.startswith(b"\xff\xd8"):
-        runtime.counters.rejected += 1
+        runtime.counters.add("rejected")
         raise ProtocolError("frames must be JPEG")
     last = runtime.last_seq.get(media.kind)
     if last is not None and media.seq <= last:
-        runtime.counters.rejected += 1
+        runtime.counters.add("rejected")
         raise ProtocolError(f"sequence went back from {last} to {media.seq}: replayed or reordered")
     runtime.last_seq[media.kind] = media.seq
     if not runtime.allow_message(time.monotonic()):
@@ -276,6 +279,8 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
     scope = str(user.id) if user.role is Role.PROCTOR else None
     await websocket.accept()
     watching: list[SessionRuntime] = []
+    connections = hub.metrics.connections.labels("proctor")
+    connections.inc()
     try:
         async with hub.bus.subscribe(exam_topic(exam_id)) as subscription:
             for row in rows:
@@ -296,6 +301,7 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        connections.dec()
         for runtime in watching:
             runtime.watched_by -= 1
 

@@ -1,0 +1,66 @@
+"""Prometheus metrics, one registry per application (so tests can run several side by side)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+INFERENCE_BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.frames = Counter(
+            "openproctor_frames",
+            "Webcam frames by outcome: received, analysed, skipped (counted, never lost) "
+            "or rejected (not a decodable JPEG).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.inference_ms = Histogram(
+            "openproctor_inference_ms",
+            "Milliseconds per analysis stage, per frame that ran it.",
+            ["stage"],
+            buckets=INFERENCE_BUCKETS_MS,
+            registry=self.registry,
+        )
+        self.violations = Counter(
+            "openproctor_violations_opened",
+            "Violations opened, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.upload_bytes = Counter(
+            "openproctor_upload_bytes",
+            "Recording bytes received and stored.",
+            registry=self.registry,
+        )
+        self.connections = Gauge(
+            "openproctor_websocket_connections",
+            "Open WebSockets, by side.",
+            ["side"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "openproctor_analysis_queue_depth",
+            "Sessions waiting for room at an analysis worker.",
+            registry=self.registry,
+        )
+        self.rate_factor = Gauge(
+            "openproctor_analysis_rate_factor",
+            "Share of the policy's frame rate asked of candidates: 1 at full rate, lower while "
+            "the analysis workers fall behind.",
+            registry=self.registry,
+        )
+        self.rate_factor.set(1)
+
+    def watch_queue(self, depth: Callable[[], float]) -> None:
+        self.queue_depth.set_function(depth)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
