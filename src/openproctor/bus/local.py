@@ -42,6 +42,9 @@ class LocalBus:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
+    async def close(self) -> None:
+        """Nothing to release: subscriptions end with their context managers."""
+
     def publish(self, topic: str, *messages: Message) -> None:
         """Delivers messages in order to every subscriber of the topic, from any thread."""
         loop = self._loop

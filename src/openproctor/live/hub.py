@@ -79,7 +79,12 @@ LOAD_MIN_FRAMES = 20
 LOAD_SKIP_HIGH = 0.10
 LOAD_SKIP_LOW = 0.02
 LOAD_FACTOR_MIN = 0.2
-ASSEMBLY_SWEEP_S = 30.0  # how often recordings of ended sessions are looked at
+ASSEMBLY_SWEEP_S = 30.0
+# Hub-to-hub messages: state changes made anywhere, and which node holds a live session.
+HUB_TOPIC = "hub"
+HUB_FIELDS = frozenset(
+    {"event", "session_id", "state", "node"}
+)  # how often recordings of ended sessions are looked at
 EARLY_OBJECTS_S = 2.0  # a changed scene gets its object pass no sooner than this after the last
 
 
@@ -118,6 +123,9 @@ class LiveHub:
         self._last_assembly_sweep = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        # Identifies this web node on the bus (several run behind a load balancer with Redis).
+        self.node_id = uuid.uuid4().hex
         self._loading: dict[uuid.UUID, asyncio.Future[SessionRuntime]] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -129,17 +137,20 @@ class LiveHub:
         if self.pool is not None:
             await self.pool.start()
             self.analysis_ready = True
+        listening = asyncio.Event()
+        self._listener = asyncio.create_task(self._listen(listening))
+        await listening.wait()
         self._ticker = asyncio.create_task(self._tick_forever())
 
     async def stop(self) -> None:
         tasks = [runtime.task for runtime in self.runtimes.values() if runtime.task]
-        if self._ticker:
-            tasks.append(self._ticker)
+        tasks += [task for task in (self._ticker, self._listener) if task]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+        await self.bus.close()
         if self.pool is not None:
-            self.pool.close()
+            await self.pool.close()
         self._writer.shutdown(wait=True)
         self._assembler.shutdown(wait=True, cancel_futures=True)
 
@@ -198,6 +209,15 @@ class LiveHub:
                 reference=tuple(enrollment["embedding"]) if "embedding" in enrollment else None,
                 baseline=tuple(enrollment["baseline"]) if "baseline" in enrollment else None,
             )
+            # Violations left open by a node that stopped (or the candidate's earlier socket
+            # elsewhere) end now: this runtime's rules start from a clean slate.
+            for stale in db.scalars(
+                select(Violation).where(
+                    Violation.session_id == session.id, Violation.ended_at.is_(None)
+                )
+            ):
+                stale.ended_at = utcnow()
+            db.commit()
             runtime.rules.risk_score = session.risk_score
             runtime.counters.metric = self.metrics.frames
             runtime.load_factor = self.load_factor
@@ -207,18 +227,26 @@ class LiveHub:
     # --- candidate socket ------------------------------------------------------------------
 
     def connect(self, runtime: SessionRuntime) -> int:
-        """A candidate socket opened; an older one of the same session is told to close."""
-        previous = runtime.socket_id if runtime.connected else None
+        """A candidate socket opened; an older one of the same session, here or on another
+        node, is told to close, and other nodes drop their copy of the session."""
+        self._replace_socket(runtime)
         runtime.socket_id += 1
         runtime.connected = True
         runtime.disconnected_at = None
         runtime.last_seq.clear()
-        if previous is not None:
-            self.bus.publish(
-                session_topic(runtime.session_id), {"type": "_replaced", "socket": previous}
-            )
+        self.bus.publish(
+            HUB_TOPIC,
+            {"event": "claim", "session_id": str(runtime.session_id), "node": self.node_id},
+        )
         self._publish_candidate(runtime)
         return runtime.socket_id
+
+    def _replace_socket(self, runtime: SessionRuntime) -> None:
+        if runtime.connected:
+            self.bus.publish(
+                session_topic(runtime.session_id),
+                {"type": "_replaced", "socket": runtime.socket_id, "node": self.node_id},
+            )
 
     def disconnect(self, runtime: SessionRuntime, socket_id: int) -> None:
         if runtime.socket_id != socket_id:
@@ -608,31 +636,46 @@ class LiveHub:
     # --- state changes ---------------------------------------------------------------------
 
     def session_changed(self, session_id: uuid.UUID, state: SessionState, **extra: Any) -> None:
-        """Called from request threads after a state change was committed."""
-        loop = self._loop
-        if loop is None:
-            return
-        loop.call_soon_threadsafe(self._state_changed, session_id, state, extra)
+        """A state change was committed (by a request, or this hub): every node hears it, and
+        the one holding the session applies it. Safe from request threads."""
+        self.bus.publish(
+            HUB_TOPIC,
+            {"event": "state", "session_id": str(session_id), "state": state.value, **extra},
+        )
 
-    def _state_changed(
-        self, session_id: uuid.UUID, state: SessionState, extra: dict[str, Any]
-    ) -> None:
-        self._spawn(self._on_state(session_id, state, extra))
+    async def _listen(self, listening: asyncio.Event) -> None:
+        async with self.bus.subscribe(HUB_TOPIC) as subscription:
+            listening.set()
+            while True:
+                message = await subscription.get()
+                if not isinstance(message, dict):
+                    continue
+                session_id = uuid.UUID(message["session_id"])
+                if message["event"] == "state":
+                    extra = {k: v for k, v in message.items() if k not in HUB_FIELDS}
+                    self._spawn(self._on_state(session_id, SessionState(message["state"]), extra))
+                elif message["event"] == "claim" and message["node"] != self.node_id:
+                    held = self.runtimes.get(session_id)
+                    if held is not None:
+                        # The candidate is on another node now: that node's copy rules.
+                        self._replace_socket(held)
+                        self._forget(held)
 
     async def _on_state(
         self, session_id: uuid.UUID, state: SessionState, extra: dict[str, Any]
     ) -> None:
         """Open violations end with the session, and are written, before anyone is told."""
         runtime = self.runtimes.get(session_id)
-        if runtime is not None:
-            runtime.state = state
-            if "auto_terminate" in extra:
-                runtime.rules.auto_terminate = bool(extra["auto_terminate"])
-            if "ends_at" in extra:
-                runtime.ends_at = extra["ends_at"]
-            if state in FINAL_STATES:
-                await self._apply(runtime, runtime.rules.close_all(time.time()))
-            self._publish_candidate(runtime)
+        if runtime is None:
+            return  # the candidate is not connected here (nor, then, told by this node)
+        runtime.state = state
+        if "auto_terminate" in extra:
+            runtime.rules.auto_terminate = bool(extra["auto_terminate"])
+        if "ends_at" in extra:
+            runtime.ends_at = extra["ends_at"]
+        if state in FINAL_STATES:
+            await self._apply(runtime, runtime.rules.close_all(time.time()))
+        self._publish_candidate(runtime)
         message = {
             "type": "state",
             "state": state.value,
@@ -645,7 +688,7 @@ class LiveHub:
         """Ends a live session from the hub itself (auto-termination, time-out)."""
         final = await self._write(self._persist_end, runtime.session_id, state, reason)
         if final is not None:
-            self._state_changed(runtime.session_id, final[0], {"reason": reason, "score": final[1]})
+            self.session_changed(runtime.session_id, final[0], reason=reason, score=final[1])
 
     def _persist_end(
         self, session_id: uuid.UUID, state: SessionState, reason: str

@@ -125,7 +125,9 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
                     "messages": history,
                 }
             )
-            forward = asyncio.create_task(_forward_to_candidate(websocket, subscription, socket_id))
+            forward = asyncio.create_task(
+                _forward_to_candidate(websocket, subscription, socket_id, hub.node_id)
+            )
             try:
                 await _receive_from_candidate(websocket, hub, runtime)
             finally:
@@ -140,14 +142,14 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
 
 
 async def _forward_to_candidate(
-    websocket: WebSocket, subscription: Subscription, socket_id: int
+    websocket: WebSocket, subscription: Subscription, socket_id: int, node_id: str
 ) -> None:
     while True:
         message = await subscription.get()
         if not isinstance(message, dict):
             continue
         if message.get("type") == "_replaced":
-            if message.get("socket") == socket_id:
+            if message.get("socket") == socket_id and message.get("node") == node_id:
                 await _close(websocket, CloseCode.REPLACED, "opened in another window")
                 return
             continue

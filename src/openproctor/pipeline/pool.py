@@ -54,7 +54,7 @@ class AnalysisPool:
         """Loads the models in every worker now, so the first frame is not slow."""
         await asyncio.gather(*(self._run(i, _ready) for i in range(self.size)))
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for executor in self._executors:
             executor.shutdown(wait=False, cancel_futures=True)
 
