@@ -6,6 +6,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -211,8 +212,8 @@ def login_as(client: TestClient) -> Callable[[User], TestClient]:
     return sign_in
 
 
-@pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
     """The app on a real uvicorn server in a thread; yields its base URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -224,9 +225,17 @@ def live_server(settings: Settings) -> Iterator[str]:
         if not thread.is_alive():
             raise RuntimeError("the test server did not start")
         thread.join(0.02)
-    yield base_url
-    server.should_exit = True
-    thread.join(20)
+    try:
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    with serving(settings) as base_url:
+        yield base_url
 
 
 @pytest.fixture
@@ -236,3 +245,55 @@ def settings_https_client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as test_client:
         yield test_client
     app.state.context.engine.dispose()
+
+
+S3_TEST_CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto's) on a free port; yields its endpoint URL."""
+    import subprocess
+    import sys
+
+    from tests.servers import wait_for_port
+
+    executable = Path(sys.executable).with_name("moto_server")
+    if not executable.exists():
+        found = shutil.which("moto_server")
+        if found is None:
+            raise RuntimeError("moto_server is not installed: pip install -e '.[test]'")
+        executable = Path(found)
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    process = subprocess.Popen(
+        [str(executable), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str) -> str:
+    """A new, empty bucket on the moto server, private to the test."""
+    import boto3
+
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id=S3_TEST_CREDENTIALS["access_key_id"],
+        aws_secret_access_key=S3_TEST_CREDENTIALS["secret_access_key"],
+    )
+    client.create_bucket(Bucket=name)
+    return name

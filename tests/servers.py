@@ -97,3 +97,23 @@ def wait_for_port(port: int, timeout_s: float = 20) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listened on port {port} within {timeout_s} s")
+
+
+@contextmanager
+def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A throwaway redis-server on a free loopback port, without persistence."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: run `make test`, which installs it")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0", process
+    finally:
+        process.terminate()
+        process.wait(10)

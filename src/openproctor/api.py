@@ -3,10 +3,12 @@
 from fastapi import APIRouter, Depends
 
 from openproctor.deps import csrf_protect
+from openproctor.domains.candidates.erasure_routes import router as erasure
 from openproctor.domains.candidates.routes import router as candidates
 from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.recordings.routes import router as recordings
 from openproctor.domains.recordings.routes import take_router as uploads
+from openproctor.domains.reports.routes import router as reports
 from openproctor.domains.sessions.routes import router as sessions
 from openproctor.domains.sessions.take_routes import router as take
 from openproctor.domains.users.routes import router as staff
@@ -24,5 +26,7 @@ for domain_router in (
     uploads,
     recordings,
     proctoring,
+    reports,
+    erasure,
 ):
     router.include_router(domain_router)

@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from openproctor import __version__
 from openproctor.api import router as api_router
 from openproctor.bus.local import LocalBus
+from openproctor.bus.redis import RedisBus
 from openproctor.context import AppContext
 from openproctor.db import make_engine, make_session_factory
 from openproctor.deps import LoginRequired
@@ -31,8 +33,9 @@ from openproctor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from openproctor.metrics import Metrics
 from openproctor.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
 from openproctor.pipeline.pool import AnalysisPool
+from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.settings import Settings
-from openproctor.storage import StorageError, open_store
+from openproctor.storage import StorageError, store_from_settings
 from openproctor.web.pages import router as pages_router
 from openproctor.web.templating import WEB_DIR, render
 
@@ -40,19 +43,20 @@ from openproctor.web.templating import WEB_DIR, render
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.resolved_database_url)
     session_factory = make_session_factory(engine)
-    store = open_store(settings.resolved_storage_url)
-    pool = (
-        AnalysisPool(
-            install.models_dir(settings.data_dir), settings.detectors, settings.analysis_workers
-        )
-        if settings.analysis_workers
-        else None
-    )
+    store = store_from_settings(settings)
+    pool: AnalysisPool | RedisAnalysis | None = None
+    bus: LocalBus | RedisBus = LocalBus()
+    if settings.redis_url:
+        # Scale-out: events through Redis pub/sub, frames to `openproctor worker` processes.
+        pool, bus = RedisAnalysis(settings.redis_url), RedisBus(settings.redis_url)
+    elif settings.analysis_workers:
+        models = install.models_dir(settings.data_dir)
+        pool = AnalysisPool(models, settings.detectors, settings.analysis_workers)
     metrics = Metrics()
     hub = LiveHub(
         session_factory=session_factory,
         store=store,
-        bus=LocalBus(),
+        bus=bus,
         pool=pool,
         min_speech=settings.detectors.min_speech,
         metrics=metrics,
@@ -67,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if pool is not None:
+        if isinstance(pool, AnalysisPool):
             check_models(settings)
         await hub.start()
         try:
@@ -111,6 +115,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def readyz() -> JSONResponse:
         """Ready to serve: database, storage, models (when analysing) all answer."""
         checks = await asyncio.to_thread(readiness, context)
+        if isinstance(pool, RedisAnalysis):
+            try:
+                alive = await pool.workers_alive()
+                checks["redis"] = "ok"
+                checks["models"] = "ok" if alive else "no analysis worker is running"
+            except (RedisError, OSError) as error:
+                checks["redis"] = f"unavailable: {error}"
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},
@@ -139,7 +150,7 @@ def readiness(context: AppContext) -> dict[str, str]:
         context.store.delete(probe)
     except (StorageError, OSError) as error:
         checks["storage"] = f"unavailable: {error}"
-    if context.settings.analysis_workers:
+    if context.settings.analysis_workers and not context.settings.redis_url:
         checks["models"] = "ok" if context.hub.analysis_ready else "loading"
     return checks
 

@@ -270,6 +270,28 @@ def bench(videos: tuple[Path, ...], frames: int, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--name", default=None, help="Consumer name in Redis (default: host-pid).")
+def worker(name: str | None) -> None:
+    """Run one analysis worker taking frames from Redis (needs OPENPROCTOR_REDIS_URL)."""
+    import logging
+
+    from openproctor.pipeline.redis_worker import Worker, default_name
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("set OPENPROCTOR_REDIS_URL: workers take their jobs from Redis")
+    logging.basicConfig(level=logging.INFO)
+    try:
+        runner = Worker(
+            settings.redis_url, _model_dir(settings), settings.detectors, name or default_name()
+        )
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"worker {runner.name} taking jobs from {settings.redis_url}")
+    runner.run()
+
+
+@main.command()
 @click.option("--candidates", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--fps", default=1.0, show_default=True, type=click.FloatRange(0.1, 10))
 @click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(5, 86_400))
@@ -318,6 +340,91 @@ def loadtest(
     except (ValueError, RuntimeError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
+
+
+def _store(settings: Settings) -> Any:
+    from openproctor.storage import StorageError, store_from_settings
+
+    try:
+        return store_from_settings(settings)
+    except StorageError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.group()
+def retention() -> None:
+    """Recordings and evidence kept for each exam's policy.retention_days."""
+
+
+@retention.command("run")
+@click.option(
+    "--limit", default=10_000, show_default=True, type=click.IntRange(1), help="Sessions at most."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def retention_run(limit: int, as_json: bool) -> None:
+    """Delete the media of sessions that ended more than their exam's retention_days ago."""
+    from openproctor.db import utcnow
+    from openproctor.retention import run_retention
+
+    settings = _settings()
+    store = _store(settings)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        report = run_retention(
+            session_factory=make_session_factory(engine), store=store, now=utcnow(), limit=limit
+        ).to_dict()
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(report))
+    else:
+        click.echo(
+            f"retention: {report['sessions']} session(s) purged, {report['recordings']} "
+            f"recording(s), {report['files']} file(s), {report['bytes']} bytes"
+            + (f"; {len(report['failed'])} failed" if report["failed"] else "")
+            + ("; more are due: run again" if report["more"] else "")
+        )
+        for failure in report["failed"]:
+            click.echo(f"  session {failure['session_id']}: {failure['error']}", err=True)
+    if report["failed"]:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--candidate", "candidate_id", required=True, type=click.UUID)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase(candidate_id: Any, yes: bool) -> None:
+    """Erase one candidate: sessions, violations, messages, recordings, evidence and files."""
+    from openproctor.db import utcnow
+    from openproctor.domains.audit import service as audit
+    from openproctor.domains.candidates.erasure import ErasureRefused, erase_candidate
+    from openproctor.storage import StorageError
+
+    if not yes:
+        click.confirm(f"Erase candidate {candidate_id} and all of their data?", abort=True)
+    settings = _settings()
+    store = _store(settings)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with transaction(make_session_factory(engine)) as db:
+            erased = erase_candidate(db=db, store=store, candidate_id=candidate_id, now=utcnow())
+            details = erased.details()
+            audit.record(
+                db=db,
+                actor=None,
+                actor_label="cli",
+                action="candidate.erase",
+                target_type="candidate",
+                target_id=candidate_id,
+                details=details,
+            )
+    except LookupError:
+        raise click.ClickException(f"no candidate {candidate_id}") from None
+    except (ErasureRefused, StorageError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        engine.dispose()
+    click.echo(json.dumps({"candidate_id": str(candidate_id), **details}))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openproctor.detectors.config import DetectorConfig
@@ -51,6 +51,27 @@ class Settings(BaseSettings):
         default="",
         title="Storage URL",
         description="file:///path or s3://bucket/prefix; empty means DATA_DIR/storage.",
+    )
+    s3_endpoint_url: str = Field(
+        default="",
+        title="S3 endpoint URL",
+        description="For S3-compatible servers (MinIO, Ceph, Garage...), e.g. "
+        "http://127.0.0.1:9000; empty uses AWS (or AWS_ENDPOINT_URL).",
+    )
+    s3_region: str = Field(
+        default="",
+        title="S3 region",
+        description="Empty uses AWS_DEFAULT_REGION or ~/.aws, else us-east-1.",
+    )
+    s3_access_key_id: str = Field(
+        default="",
+        title="S3 access key id",
+        description="Empty uses boto3's usual sources (AWS_ACCESS_KEY_ID, ~/.aws, roles).",
+    )
+    s3_secret_access_key: SecretStr = Field(
+        default=SecretStr(""),
+        title="S3 secret access key",
+        description="Empty uses boto3's usual sources (AWS_SECRET_ACCESS_KEY, ~/.aws, roles).",
     )
     redis_url: str = Field(
         default="",
@@ -113,6 +134,13 @@ class Settings(BaseSettings):
     def _known_storage(cls, value: str) -> str:
         if value and not value.startswith(("file://", "s3://")):
             raise ValueError("must start with file:// or s3://")
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _known_endpoint(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
         return value
 
     @field_validator("redis_url")

@@ -92,15 +92,18 @@ class RedisBus:
         assert self._outbox is not None
         client = aioredis.from_url(self.url)
         pending: tuple[str, bytes] | None = None
-        while True:
-            if pending is None:
-                pending = await self._outbox.get()
-            try:
-                await client.publish(*pending)
-                pending = None
-            except RedisError as error:
-                log.warning("redis publish failed (%s); retrying", error)
-                await asyncio.sleep(RETRY_S)
+        try:
+            while True:
+                if pending is None:
+                    pending = await self._outbox.get()
+                try:
+                    await client.publish(*pending)
+                    pending = None
+                except (RedisError, OSError) as error:
+                    log.warning("redis publish failed (%s); retrying", error)
+                    await asyncio.sleep(RETRY_S)
+        finally:
+            await client.aclose()
 
     async def _reader(self) -> None:
         while True:

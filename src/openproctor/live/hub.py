@@ -21,7 +21,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from openproctor.bus.local import LocalBus, exam_topic, session_topic
+from openproctor import retention
+from openproctor.bus.base import EventBus
+from openproctor.bus.local import exam_topic, session_topic
 from openproctor.db import transaction, utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
@@ -37,6 +39,7 @@ from openproctor.live.runtime import Frame, SessionRuntime
 from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.pool import AnalysisPool
+from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.pipeline.worker import FrameJob, FrameOutcome
 from openproctor.rules.engine import Condition, EventType, Outcome, RuleEvent, SessionRules
 from openproctor.storage import ObjectStore
@@ -98,8 +101,8 @@ class LiveHub:
         *,
         session_factory: sessionmaker[Session],
         store: ObjectStore,
-        bus: LocalBus,
-        pool: AnalysisPool | None,
+        bus: EventBus,
+        pool: AnalysisPool | RedisAnalysis | None,
         min_speech: float,
         metrics: Metrics,
     ) -> None:
@@ -121,6 +124,7 @@ class LiveHub:
         self._assembler = ThreadPoolExecutor(1, thread_name_prefix="recordings")
         self._assembly_requested = False
         self._last_assembly_sweep = 0.0
+        self._last_retention = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -778,8 +782,24 @@ class LiveHub:
             )
         self.metrics.rate_factor.set(factor)
 
+    async def _run_retention(self) -> None:
+        # On the assembler's thread, so it never deletes a recording being assembled.
+        report = await asyncio.get_running_loop().run_in_executor(
+            self._assembler,
+            lambda: retention.run_retention(
+                session_factory=self.session_factory, store=self.store, now=utcnow()
+            ),
+        )
+        if report.failed:
+            log.warning("retention could not delete everything: %s", report.failed)
+        if report.more:
+            self._last_retention = 0.0  # more sessions are due: go on at the next tick
+
     async def _tick(self) -> None:
         now = time.time()
+        if now - self._last_retention >= retention.RETENTION_SWEEP_S:
+            self._last_retention = now
+            self._spawn(self._run_retention())
         if now - self._last_load_check >= LOAD_CHECK_S:
             self._last_load_check = now
             self._adapt_to_load(now)

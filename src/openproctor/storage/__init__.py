@@ -1,5 +1,19 @@
 """Object storage for evidence and recordings, behind one interface."""
 
-from openproctor.storage.base import ObjectStore, StorageError, StoredBlob, open_store
+from openproctor.storage.base import (
+    ObjectStore,
+    S3Options,
+    StorageError,
+    StoredBlob,
+    open_store,
+    store_from_settings,
+)
 
-__all__ = ["ObjectStore", "StorageError", "StoredBlob", "open_store"]
+__all__ = [
+    "ObjectStore",
+    "S3Options",
+    "StorageError",
+    "StoredBlob",
+    "open_store",
+    "store_from_settings",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from openproctor.storage.base import StorageError, StoredBlob, check_key, describe
@@ -40,9 +41,20 @@ class LocalStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def delete_many(self, keys: Iterable[str]) -> int:
+        count = 0
+        for key in keys:
+            self.delete(key)
+            count += 1
+        return count
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        check_key(key)
+        return None

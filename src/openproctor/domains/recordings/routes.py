@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +19,8 @@ from openproctor.domains.objects.models import Recording, StreamKind
 from openproctor.domains.recordings import service
 from openproctor.domains.sessions.models import FINAL_STATES
 from openproctor.storage import StorageError
+
+MEDIA_LINK_S = 300
 
 take_router = APIRouter(prefix="/take/{token}/sessions/{session_id}/recordings", tags=["candidate"])
 router = APIRouter(tags=["recordings"])
@@ -190,6 +192,10 @@ def recording_media(
     path = context.store.local_path(recording.storage_key)
     if path is not None:
         return FileResponse(path, media_type=recording.content_type)
+    # S3 serves ranges itself: send the player there with a short-lived link.
+    url = context.store.presigned_url(recording.storage_key, MEDIA_LINK_S)
+    if url is not None:
+        return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT)
     try:
         data = context.store.get(recording.storage_key)
     except StorageError:

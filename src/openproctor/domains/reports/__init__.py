@@ -1,0 +1,1 @@
+"""Exam reports (CSV, JSON) and per-session PDF reports."""

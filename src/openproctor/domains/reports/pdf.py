@@ -1,0 +1,190 @@
+"""The per-session PDF: summary, timeline of violations, evidence thumbnails (reportlab)."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Image,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.flowables import Flowable
+
+from openproctor.domains.reports.service import SessionReport, Thumbnail
+
+THUMB_PX = (320, 240)
+THUMB_WIDTH = 8.2 * cm
+_STYLES = getSampleStyleSheet()
+_SMALL = ParagraphStyle("small", parent=_STYLES["BodyText"], fontSize=8, leading=10)
+_GRID = TableStyle(
+    [
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+    ]
+)
+
+
+def _text(value: object) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _p(value: object, style: ParagraphStyle = _SMALL) -> Paragraph:
+    return Paragraph(_text(value), style)
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else "-"
+
+
+def _clock(value: datetime | None) -> str:
+    return f"{value:%H:%M:%S}" if value else "-"
+
+
+def session_pdf(
+    report: SessionReport, *, now: datetime, invariant: bool = False, compress: bool = True
+) -> bytes:
+    """The report as PDF bytes. invariant and compress=False make byte-stable, readable
+    output for tests."""
+    buffer = io.BytesIO()
+    candidate, exam = report.candidate, report.exam
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=1.6 * cm,
+        rightMargin=1.6 * cm,
+        topMargin=1.6 * cm,
+        bottomMargin=1.6 * cm,
+        title=f"Proctoring report: {candidate.name}",
+        author="OpenProctor",
+        invariant=int(invariant),
+        pageCompression=int(compress),
+    )
+    story: list[Flowable] = [
+        Paragraph(f"Proctoring report: {_text(candidate.name)}", _STYLES["Title"]),
+        _summary(report),
+        Spacer(1, 0.5 * cm),
+        Paragraph("Violations", _STYLES["Heading2"]),
+        _timeline(report),
+        Spacer(1, 0.5 * cm),
+        Paragraph("Evidence", _STYLES["Heading2"]),
+        *_evidence(report),
+    ]
+    footer = f"OpenProctor, {exam.title}, generated {now:%Y-%m-%d %H:%M} UTC"
+
+    def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7)
+        canvas.drawString(1.6 * cm, 0.9 * cm, footer[:150])
+        canvas.drawRightString(A4[0] - 1.6 * cm, 0.9 * cm, f"page {doc.page}")
+        canvas.restoreState()
+
+    document.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buffer.getvalue()
+
+
+def _summary(report: SessionReport) -> Table:
+    candidate, exam, session = report.candidate, report.exam, report.session
+    decision = session.decision.value if session.decision else "not decided"
+    if session.decided_at:
+        decision += f" ({_when(session.decided_at)})"
+    rows = [
+        ("Candidate", candidate.name),
+        ("Email", candidate.email),
+        ("External id", candidate.external_id or "-"),
+        ("Exam", exam.title),
+        ("Session", f"{session.id} (attempt {session.attempt})"),
+        ("State", session.state.value + (f": {session.end_reason}" if session.end_reason else "")),
+        ("Started", _when(session.started_at)),
+        ("Ended", _when(session.ended_at)),
+        ("Score", "-" if session.score is None else f"{session.score:g}"),
+        ("Risk score", f"{session.risk_score:.0f} / 100"),
+        ("Decision", decision),
+        ("Decision note", session.decision_note or "-"),
+    ]
+    table = Table(
+        [[_p(label), _p(value)] for label, value in rows], colWidths=[3.5 * cm, 14.2 * cm]
+    )
+    table.setStyle(_GRID)
+    return table
+
+
+def _timeline(report: SessionReport) -> Flowable:
+    if not report.violations:
+        return _p("No violations.")
+    header = ["Start", "End", "Kind", "Label", "Severity", "Review", "Note"]
+    rows = [[_p(cell) for cell in header]]
+    for violation in report.violations:
+        rows.append(
+            [
+                _p(_clock(violation.started_at)),
+                _p(_clock(violation.ended_at)),
+                _p(violation.kind.value),
+                _p(violation.label or ""),
+                _p(violation.severity.value),
+                _p(violation.review_status.value),
+                _p(violation.review_note or ""),
+            ]
+        )
+    widths = [1.7, 1.7, 3.2, 2.4, 1.6, 1.9, 5.2]
+    table = Table(rows, colWidths=[w * cm for w in widths], repeatRows=1)
+    table.setStyle(_GRID)
+    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
+    return table
+
+
+def _thumbnail(item: Thumbnail) -> Image | None:
+    """The evidence JPEG scaled down (a 640x480 frame becomes 320x240), or None if damaged."""
+    try:
+        with PILImage.open(io.BytesIO(item.jpeg)) as image:
+            image.thumbnail(THUMB_PX)
+            small = io.BytesIO()
+            image.convert("RGB").save(small, "JPEG", quality=80)
+            width, height = image.size
+    except (UnidentifiedImageError, OSError):
+        return None
+    small.seek(0)
+    return Image(small, width=THUMB_WIDTH, height=THUMB_WIDTH * height / width)
+
+
+def _evidence(report: SessionReport) -> list[Flowable]:
+    cells: list[list[Flowable]] = []
+    damaged = 0
+    for item in report.thumbnails:
+        image = _thumbnail(item)
+        if image is None:
+            damaged += 1
+            continue
+        cells.append([image, _p(item.caption)])
+    notes = []
+    shown = len(cells)
+    if report.evidence_total > shown:
+        notes.append(f"{shown} of {report.evidence_total} evidence images shown")
+    if report.evidence_missing or damaged:
+        notes.append(f"{report.evidence_missing + damaged} missing or unreadable")
+    flowables: list[Flowable] = []
+    if cells:
+        grid = [cells[i : i + 2] for i in range(0, len(cells), 2)]
+        if len(grid[-1]) == 1:
+            grid[-1].append([])
+        table = Table(grid, colWidths=[8.85 * cm, 8.85 * cm])
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        flowables.append(table)
+    elif not notes:
+        flowables.append(_p("No evidence images (none stored, or deleted after retention)."))
+    if notes:
+        flowables.append(_p("; ".join(notes) + "."))
+    return flowables

@@ -1,0 +1,183 @@
+"""Analysis through Redis Streams: web nodes queue jobs, `openproctor worker` processes take them.
+
+A job is one stream entry: its description as JSON and its bytes (a JPEG or audio) beside it.
+Workers read with a consumer group, so each job goes to one worker; a job a worker took but
+never acknowledged (it died) is claimed by another after RECLAIM_IDLE_MS, so nothing it held
+is lost. Each web node reads its answers from its own result stream.
+
+The web node keeps the same discipline as with local workers: a bounded number of jobs in
+flight, and a session takes its newest frame only once it has a place, so older frames are
+skipped (and counted) rather than queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.worker import (
+    DetectedObject,
+    EnrolOutcome,
+    FrameJob,
+    FrameOutcome,
+)
+
+log = logging.getLogger(__name__)
+
+JOBS_STREAM = "openproctor:jobs"
+GROUP = "workers"
+RESULTS_PREFIX = "openproctor:results:"
+WORKERS_PREFIX = "openproctor:worker:"
+STREAM_MAXLEN = 100_000
+RECLAIM_IDLE_MS = 10_000
+# A job is given up (counted skipped) after this; longer than a reclaim, so a dead worker's
+# jobs still come back in time.
+JOB_TIMEOUT_S = 30.0
+IN_FLIGHT = 16
+RETRY_S = 0.5
+
+
+def outcome_to_wire(outcome: FrameOutcome) -> tuple[dict[str, Any], bytes]:
+    body = asdict(outcome)
+    body.pop("thumbnail")
+    return body, outcome.thumbnail
+
+
+def outcome_from_wire(body: dict[str, Any], thumbnail: bytes) -> FrameOutcome:
+    return FrameOutcome(
+        session_id=body["session_id"],
+        seq=body["seq"],
+        ts_ms=body["ts_ms"],
+        gate=Gate(body["gate"]),
+        frozen=body["frozen"],
+        changed_a_lot=body["changed_a_lot"],
+        face_boxes=tuple(tuple(box) for box in body["face_boxes"]),
+        objects=tuple(
+            DetectedObject(o["label"], o["score"], tuple(o["box"])) for o in body["objects"]
+        ),
+        flags=tuple(body["flags"]),
+        identity_distance=body["identity_distance"],
+        objects_ran=body["objects_ran"],
+        identity_ran=body["identity_ran"],
+        thumbnail=thumbnail,
+        timings_ms=body["timings_ms"],
+    )
+
+
+async def ensure_group(client: aioredis.Redis) -> None:
+    with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+        await client.xgroup_create(JOBS_STREAM, GROUP, id="0", mkstream=True)
+
+
+class RedisAnalysis:
+    """The web node's side; same interface as AnalysisPool."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.results = RESULTS_PREFIX + uuid.uuid4().hex
+        self._client: aioredis.Redis | None = None
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._futures: dict[str, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self.waiting = 0
+        self.restarts = 0
+
+    async def start(self) -> None:
+        self._client = aioredis.from_url(self.url)
+        await ensure_group(self._client)
+        self._reader = asyncio.create_task(self._read_results())
+
+    async def close(self) -> None:
+        if self._reader:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._client is not None:
+            with contextlib.suppress(RedisError):
+                await self._client.delete(self.results)
+            await self._client.aclose()
+
+    async def workers_alive(self) -> int:
+        assert self._client is not None
+        return len([key async for key in self._client.scan_iter(match=WORKERS_PREFIX + "*")])
+
+    def release(self, session_id: str) -> None:
+        """Nothing is pinned: any worker may take any session's frame."""
+
+    @asynccontextmanager
+    async def slot(self, session_id: str) -> AsyncIterator[None]:
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    async def _submit(self, job: dict[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
+        assert self._client is not None
+        job_id = uuid.uuid4().hex
+        future: asyncio.Future[tuple[dict[str, Any], bytes]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._futures[job_id] = future
+        fields = {"job": json.dumps({**job, "id": job_id, "reply": self.results}), "data": data}
+        try:
+            await self._client.xadd(JOBS_STREAM, fields, maxlen=STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            return await asyncio.wait_for(future, JOB_TIMEOUT_S)
+        finally:
+            self._futures.pop(job_id, None)
+
+    async def _read_results(self) -> None:
+        last = "0-0"
+        while True:
+            try:
+                assert self._client is not None
+                # redis-py types stream replies loosely; they are [(stream, [(id, fields)])].
+                answer: Any = await self._client.xread({self.results: last}, count=100, block=1000)
+                for _, entries in answer:
+                    for entry_id, fields in entries:
+                        last = entry_id
+                        body = json.loads(fields[b"result"])
+                        future = self._futures.get(body.pop("id"))
+                        if future is None or future.done():
+                            continue  # given up on already
+                        if "error" in body:
+                            future.set_exception(RuntimeError(body["error"]))
+                        else:
+                            future.set_result((body, fields.get(b"data", b"")))
+                    await self._client.xtrim(self.results, minid=last)
+            except (RedisError, OSError) as error:
+                log.warning("reading analysis results failed (%s); retrying", error)
+                await asyncio.sleep(RETRY_S)
+
+    async def analyse(self, job: FrameJob) -> FrameOutcome:
+        description = asdict(job)
+        data = description.pop("jpeg")
+        body, thumbnail = await self._submit({"kind": "frame", **description}, data)
+        return outcome_from_wire(body, thumbnail)
+
+    async def enrol(self, session_id: str, jpeg: bytes) -> EnrolOutcome:
+        async with self.slot(session_id):
+            body, _ = await self._submit({"kind": "enrol", "session_id": session_id}, jpeg)
+        return EnrolOutcome(
+            body["ok"], body["guidance"], tuple(body["embedding"]), tuple(body["baseline"])
+        )
+
+    async def speech(self, session_id: str, pcm: bytes) -> float | None:
+        async with self.slot(session_id):
+            body, _ = await self._submit({"kind": "speech", "session_id": session_id}, pcm)
+        probability: float | None = body["probability"]
+        return probability

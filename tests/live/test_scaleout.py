@@ -1,0 +1,172 @@
+"""Scale-out with a real redis-server: two web nodes and `openproctor worker` processes.
+
+A proctor on node A sees a violation of a candidate streaming to node B, and A's actions
+reach the candidate on B; killing the worker that holds a frame loses no violation: another
+worker takes its unfinished job over."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from websockets.asyncio.client import connect
+
+from openproctor.domains.users.models import Role
+from openproctor.pipeline.redis_queue import GROUP, JOBS_STREAM, WORKERS_PREFIX
+from openproctor.settings import Settings
+from tests.conftest import Factory, serving
+from tests.live.clients import (
+    ONE_FACE,
+    TWO_FACES,
+    Proctor,
+    candidate_messages,
+    opened,
+    proctor_socket,
+    running_session,
+    stream,
+    ws_url,
+)
+from tests.servers import redis_server
+
+pytestmark = pytest.mark.analysis
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    with redis_server() as (url, _):
+        yield url
+
+
+class Workers:
+    """`openproctor worker` processes, started and killed by the test."""
+
+    def __init__(self, settings: Settings, redis_url: str) -> None:
+        self.env = {
+            **os.environ,
+            "OPENPROCTOR_DATA_DIR": str(settings.data_dir),
+            "OPENPROCTOR_REDIS_URL": redis_url,
+        }
+        self.client = redis.Redis.from_url(redis_url)
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openproctor.cli", "worker", "--name", name],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.processes.append(process)
+        deadline = time.monotonic() + 60
+        while self.client.get(WORKERS_PREFIX + name) is None:
+            assert process.poll() is None, "the worker exited"
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.1)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def workers(settings: Settings, redis_url: str) -> Iterator[Workers]:
+    pool = Workers(settings, redis_url)
+    yield pool
+    pool.stop_all()
+
+
+def test_a_proctor_on_node_a_sees_a_candidate_on_node_b(
+    settings: Settings, redis_url: str, workers: Workers, factory: Factory
+) -> None:
+    workers.start("w1")
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    candidate = factory.candidate(exam, proctor_user)
+    session = running_session(factory, candidate)
+    scaled = settings.model_copy(update={"redis_url": redis_url})
+
+    with serving(scaled) as node_a, serving(scaled) as node_b:
+        proctor = Proctor(node_a, proctor_user)
+
+        async def scenario() -> None:
+            async with proctor_socket(proctor, exam.id):
+                await proctor.wait_for(lambda e: e["type"] == "snapshot")
+                url = ws_url(node_b, f"/ws/take/{candidate.invite_token}")
+                async with connect(url) as socket:
+                    await socket.recv()  # hello
+                    seq = await stream(socket, ONE_FACE, 1.0, 0)
+                    await stream(socket, TWO_FACES, 3.0, seq)
+                    event = await proctor.wait_for(opened("multiple_faces"))
+                    assert event["violation"]["session_id"] == str(session.id)
+                    evidence = proctor.get(event["violation"]["evidence_url"])
+                    assert evidence.status_code == 200
+                    sent = proctor.post(
+                        f"/api/v1/sessions/{session.id}/messages", {"body": "Hello from A"}
+                    )
+                    assert sent.status_code == 201
+                    message = await candidate_messages(socket, "message")
+                    assert message["body"] == "Hello from A"
+                    ended = proctor.post(f"/api/v1/sessions/{session.id}/terminate")
+                    assert ended.status_code == 200
+                    state = await candidate_messages(socket, "state")
+                    assert state["state"] == "terminated"
+
+        asyncio.run(scenario())
+
+
+def test_killing_a_worker_loses_no_violation(
+    settings: Settings, redis_url: str, workers: Workers, factory: Factory
+) -> None:
+    doomed = workers.start("doomed")
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    candidate = factory.candidate(exam, proctor_user)
+    running_session(factory, candidate)
+    scaled = settings.model_copy(update={"redis_url": redis_url})
+    queue = redis.Redis.from_url(redis_url)
+
+    with serving(scaled) as node:
+        proctor = Proctor(node, proctor_user)
+
+        async def scenario() -> None:
+            async with proctor_socket(proctor, exam.id):
+                await proctor.wait_for(lambda e: e["type"] == "snapshot")
+                url = ws_url(node, f"/ws/take/{candidate.invite_token}")
+                async with connect(url) as socket:
+                    await socket.recv()
+                    await stream(socket, ONE_FACE, 1.0, 0)
+                    # The worker hangs holding frames, then dies: its jobs stay pending.
+                    doomed.send_signal(signal.SIGSTOP)
+                    await stream(socket, TWO_FACES, 2.5, 100)
+                    pending = queue.xpending(JOBS_STREAM, GROUP)
+                    assert pending["pending"] >= 1
+                    doomed.kill()
+                    workers.start("rescuer")
+                    event = await proctor.wait_for(opened("multiple_faces"), timeout=45)
+                    assert event["violation"]["kind"] == "multiple_faces"
+
+        asyncio.run(scenario())
+    assert queue.xpending(JOBS_STREAM, GROUP)["pending"] == 0
+
+
+def test_workers_need_redis(settings: Settings, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "openproctor.cli", "worker"],
+        env={**os.environ, "OPENPROCTOR_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "OPENPROCTOR_REDIS_URL" in result.stderr

@@ -1,0 +1,222 @@
+"""Exam reports (CSV, JSON) and the per-session PDF, with who may get which."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import io
+import re
+import zlib
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from openproctor.db import utcnow
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.reports.pdf import session_pdf
+from openproctor.domains.reports.service import CSV_COLUMNS, session_report
+from openproctor.domains.sessions.models import Decision, ExamSession
+from openproctor.domains.users.models import Role, User
+from openproctor.domains.violations.models import ReviewStatus
+from openproctor.settings import Settings
+from openproctor.storage import open_store
+from tests.conftest import Factory
+from tests.test_retention import Seeded, seed_session
+
+Login = Callable[[User], TestClient]
+
+
+def pdf_text(data: bytes) -> str:
+    """The PDF's content streams, inflated (pdftotext is not installed; this is enough to
+    find the strings reportlab draws with the standard fonts)."""
+    texts = []
+    for match in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
+        chunk = match.group(1).strip()
+        if chunk.endswith(b"~>"):  # reportlab's ASCII85 wrapper around Flate
+            chunk = base64.a85decode(chunk[:-2].replace(b"\n", b""))
+        with contextlib.suppress(zlib.error):
+            chunk = zlib.decompress(chunk)
+        texts.append(chunk.decode("latin-1"))
+    return "\n".join(texts)
+
+
+@pytest.fixture
+def scene(factory: Factory, db: Session, settings: Settings) -> dict[str, object]:
+    store = open_store(settings.resolved_storage_url)
+    exam = factory.exam(title="Algebra midterm")
+    mine, theirs = factory.user(Role.PROCTOR), factory.user(Role.PROCTOR)
+    ada = factory.candidate(exam, proctor=mine, name="Ada")
+    bob = factory.candidate(exam, proctor=theirs, name="Bob")
+    factory.candidate(exam, proctor=mine, name="=1+2")
+    seeded = seed_session(
+        db,
+        store,
+        ada,
+        ended_at=utcnow() - timedelta(minutes=5),
+        violations=(
+            (ViolationKind.NO_FACE, ReviewStatus.CONFIRMED, "nobody at the desk"),
+            (ViolationKind.NO_FACE, ReviewStatus.PENDING, None),
+            (ViolationKind.PROHIBITED_OBJECT, ReviewStatus.DISMISSED, "a calculator"),
+        ),
+    )
+    session = db.get(ExamSession, seeded.session_id)
+    assert session is not None
+    session.decision = Decision.SUSPICIOUS
+    session.decision_note = "looked away a lot"
+    session.decided_at = utcnow()
+    db.commit()
+    return {"exam": exam, "mine": mine, "theirs": theirs, "ada": ada, "bob": bob, "ada_s": seeded}
+
+
+def test_csv_has_one_line_per_candidate_with_counts(
+    scene: dict[str, object], factory: Factory, login_as: Login
+) -> None:
+    exam = scene["exam"]
+    assert isinstance(exam, Exam)
+    client = login_as(factory.user(Role.REVIEWER))
+    response = client.get(f"/api/v1/exams/{exam.id}/report.csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert tuple(rows[0].keys()) == CSV_COLUMNS
+    by_name = {row["name"]: row for row in rows}
+    assert set(by_name) == {"Ada", "Bob", "'=1+2"}
+    ada = by_name["Ada"]
+    assert ada["state"] == "submitted"
+    assert (ada["score"], ada["risk_score"]) == ("1.0", "35.0")
+    assert ada["violations"] == "3"
+    assert ada["violations_no_face"] == "2"
+    assert ada["violations_prohibited_object"] == "1"
+    assert ada["violations_tab_switch"] == "0"
+    assert (ada["review_pending"], ada["review_confirmed"], ada["review_dismissed"]) == (
+        "1",
+        "1",
+        "1",
+    )
+    assert ada["decision"] == "suspicious"
+    assert all(ada[name] for name in ("decided_at", "started_at", "ended_at"))
+    bob = by_name["Bob"]
+    assert (bob["state"], bob["violations"], bob["decision"], bob["started_at"]) == (
+        "",
+        "0",
+        "",
+        "",
+    )
+
+
+def test_json_nests_the_same_counts_and_proctors_see_only_theirs(
+    scene: dict[str, object], login_as: Login
+) -> None:
+    exam, mine = scene["exam"], scene["mine"]
+    assert isinstance(exam, Exam)
+    assert isinstance(mine, User)
+    client = login_as(mine)
+    response = client.get(f"/api/v1/exams/{exam.id}/report.json")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["exam"] == {"id": str(exam.id), "title": "Algebra midterm"}
+    names = [row["name"] for row in report["candidates"]]
+    assert sorted(names) == ["=1+2", "Ada"]
+    ada = next(row for row in report["candidates"] if row["name"] == "Ada")
+    assert ada["email"].startswith("ada-")
+    assert ada["external_id"] is None
+    assert ada["violations"]["total"] == 3
+    assert ada["violations"]["by_kind"]["no_face"] == 2
+    assert set(ada["violations"]["by_kind"]) == {kind.value for kind in ViolationKind}
+    assert ada["violations"]["by_review_status"] == {"pending": 1, "confirmed": 1, "dismissed": 1}
+    assert ada["decision"] == "suspicious"
+    csv_rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/api/v1/exams/{exam.id}/report.csv").text))
+    )
+    assert sorted(row["name"] for row in csv_rows) == ["'=1+2", "Ada"]
+
+
+def test_reports_need_a_signed_in_staff_member(
+    scene: dict[str, object], client: TestClient
+) -> None:
+    exam, seeded = scene["exam"], scene["ada_s"]
+    assert isinstance(exam, Exam)
+    assert isinstance(seeded, Seeded)
+    assert client.get(f"/api/v1/exams/{exam.id}/report.csv").status_code == 401
+    assert client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf").status_code == 401
+
+
+def test_the_pdf_shows_summary_timeline_and_evidence(
+    scene: dict[str, object], factory: Factory, login_as: Login
+) -> None:
+    seeded = scene["ada_s"]
+    assert isinstance(seeded, Seeded)
+    client = login_as(factory.user(Role.ADMIN))
+    response = client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    data = response.content
+    assert data.startswith(b"%PDF-")
+    assert data.rstrip().endswith(b"%%EOF")
+    text = pdf_text(data)
+    for expected in (
+        "Proctoring report: Ada",
+        "Algebra midterm",
+        "submitted",
+        "35 / 100",
+        "suspicious",
+        "looked away a lot",
+        "no_face",
+        "prohibited_object",
+        "cell phone",
+        "confirmed",
+        "nobody at the desk",
+        "a calculator",
+    ):
+        assert expected in text, expected
+    # The three annotated evidence frames (the same picture here: embedded once, drawn three
+    # times), scaled down to thumbnails.
+    assert data.count(b"/Subtype /Image") == 1
+    assert len(re.findall(r"/FormXob\.\w+ Do", text)) == 3
+    assert len(data) < 3 * len(seed_jpeg())
+
+
+def seed_jpeg() -> bytes:
+    from tests.test_retention import JPEG
+
+    return JPEG
+
+
+def test_a_proctor_gets_only_their_own_candidates_pdf(
+    scene: dict[str, object], login_as: Login
+) -> None:
+    seeded, mine, theirs = scene["ada_s"], scene["mine"], scene["theirs"]
+    assert isinstance(seeded, Seeded)
+    assert isinstance(theirs, User)
+    client = login_as(theirs)
+    response = client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf")
+    assert response.status_code == 403
+    client.post("/api/v1/auth/logout")
+    assert isinstance(mine, User)
+    client = login_as(mine)
+    assert client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf").status_code == 200
+
+
+def test_pdf_is_reproducible_and_readable_uncompressed(
+    scene: dict[str, object], db: Session, settings: Settings
+) -> None:
+    seeded = scene["ada_s"]
+    assert isinstance(seeded, Seeded)
+    store = open_store(settings.resolved_storage_url)
+    session = db.get(ExamSession, seeded.session_id)
+    assert session is not None
+    # Evidence missing from storage is noted, not an error.
+    store.delete(f"sessions/{session.id}/evidence/{seeded.violation_ids[0]}.jpg")
+    report = session_report(db=db, store=store, session=session)
+    now = utcnow()
+    first = session_pdf(report, now=now, invariant=True, compress=False)
+    assert first == session_pdf(report, now=now, invariant=True, compress=False)
+    assert b"Proctoring report: Ada" in first
+    assert b"2 of 3 evidence images shown" in first
+    assert b"1 missing or unreadable" in first
