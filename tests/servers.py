@@ -99,21 +99,40 @@ def wait_for_port(port: int, timeout_s: float = 20) -> None:
     raise TimeoutError(f"nothing listened on port {port} within {timeout_s} s")
 
 
+class RedisServer:
+    """A throwaway redis-server on a free loopback port, without persistence; restartable."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: run `make test`, which installs it")
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process = subprocess.Popen(
+            [self.binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port)
+        return process
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+    def restart(self) -> None:
+        """Stops and starts again on the same port, with everything it held gone."""
+        self.stop()
+        self.process = self._start()
+
+
 @contextmanager
-def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A throwaway redis-server on a free loopback port, without persistence."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed: run `make test`, which installs it")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
     try:
-        wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0", process
+        yield server
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()

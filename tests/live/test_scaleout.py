@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
+import redis as redis_client
 from websockets.asyncio.client import connect
 
 from openproctor.domains.users.models import Role
@@ -34,15 +34,20 @@ from tests.live.clients import (
     stream,
     ws_url,
 )
-from tests.servers import redis_server
+from tests.servers import RedisServer, redis_server
 
 pytestmark = pytest.mark.analysis
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _):
-        yield url
+def redis() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis: RedisServer) -> str:
+    return redis.url
 
 
 class Workers:
@@ -54,7 +59,7 @@ class Workers:
             "OPENPROCTOR_DATA_DIR": str(settings.data_dir),
             "OPENPROCTOR_REDIS_URL": redis_url,
         }
-        self.client = redis.Redis.from_url(redis_url)
+        self.client = redis_client.Redis.from_url(redis_url)
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
@@ -133,7 +138,7 @@ def test_killing_a_worker_loses_no_violation(
     candidate = factory.candidate(exam, proctor_user)
     running_session(factory, candidate)
     scaled = settings.model_copy(update={"redis_url": redis_url})
-    queue = redis.Redis.from_url(redis_url)
+    queue = redis_client.Redis.from_url(redis_url)
 
     with serving(scaled) as node:
         proctor = Proctor(node, proctor_user)
@@ -157,6 +162,34 @@ def test_killing_a_worker_loses_no_violation(
 
         asyncio.run(scenario())
     assert queue.xpending(JOBS_STREAM, GROUP)["pending"] == 0
+
+
+def test_the_service_recovers_from_a_redis_restart(
+    settings: Settings, redis: RedisServer, workers: Workers, factory: Factory
+) -> None:
+    workers.start("w1")
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    candidate = factory.candidate(exam, proctor_user)
+    running_session(factory, candidate)
+    scaled = settings.model_copy(update={"redis_url": redis.url})
+
+    with serving(scaled) as node:
+        proctor = Proctor(node, proctor_user)
+
+        async def scenario() -> None:
+            async with proctor_socket(proctor, exam.id):
+                await proctor.wait_for(lambda e: e["type"] == "snapshot")
+                url = ws_url(node, f"/ws/take/{candidate.invite_token}")
+                async with connect(url) as socket:
+                    await socket.recv()
+                    seq = await stream(socket, ONE_FACE, 1.0, 0)
+                    redis.restart()  # nothing survives: streams, groups, subscriptions
+                    await asyncio.sleep(3)  # bus, queue and worker reconnect by themselves
+                    await stream(socket, TWO_FACES, 4.0, seq)
+                    await proctor.wait_for(opened("multiple_faces"), timeout=30)
+
+        asyncio.run(scenario())
 
 
 def test_workers_need_redis(settings: Settings, tmp_path: Path) -> None:
