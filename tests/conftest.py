@@ -218,7 +218,10 @@ def serving(settings: Settings) -> Iterator[str]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     app = create_app(settings.model_copy(update={"public_url": base_url}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws_per_message_deflate=False
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

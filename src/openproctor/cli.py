@@ -59,7 +59,14 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
             check_models(settings)
         except ModelError as error:
             raise click.ClickException(str(error)) from None
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=True,
+        # Frames are JPEG: deflating them again costs both sides CPU and saves nothing.
+        ws_per_message_deflate=False,
+    )
 
 
 @main.command()
@@ -425,6 +432,115 @@ def erase(candidate_id: Any, yes: bool) -> None:
     finally:
         engine.dispose()
     click.echo(json.dumps({"candidate_id": str(candidate_id), **details}))
+
+
+@main.group()
+def token() -> None:
+    """API tokens for the REST API (shown once, stored hashed)."""
+
+
+def _scope_names() -> list[str]:
+    from openproctor.domains.tokens.scopes import Scope
+
+    return [scope.value for scope in Scope]
+
+
+@token.command("create")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option(
+    "--scope",
+    "scopes",
+    required=True,
+    multiple=True,
+    help="A scope (repeat it, or separate several by commas): " + ", ".join(_scope_names()),
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"token": ..., "id": ...}.')
+def token_create(name: str, scopes: tuple[str, ...], as_json: bool) -> None:
+    """Create an API token and print it: it is shown this once."""
+    from openproctor.domains.audit import service as audit
+    from openproctor.domains.tokens import service as tokens
+    from openproctor.domains.tokens.models import TokenCreate
+
+    wanted = [part.strip() for value in scopes for part in value.split(",") if part.strip()]
+    try:
+        token_in = TokenCreate.model_validate({"name": name, "scopes": wanted})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise click.ClickException(problems) from None
+    settings = _settings()
+    _migrate(settings)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with transaction(make_session_factory(engine)) as db:
+            row, value = tokens.create(db=db, token_in=token_in, creator=None)
+            token_id, granted = str(row.id), list(row.scopes)
+            audit.record(
+                db=db,
+                actor=None,
+                actor_label="cli",
+                action="token.create",
+                target_type="api_token",
+                target_id=row.id,
+                details={"name": row.name, "scopes": granted},
+            )
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps({"token": value, "id": token_id, "name": name, "scopes": granted}))
+    else:
+        click.echo(f"API token {name!r} ({', '.join(granted)}); copy it now, it is shown once:")
+        click.echo(value)
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+def token_list(as_json: bool) -> None:
+    """List API tokens (never their values)."""
+    from openproctor.domains.tokens import service as tokens
+    from openproctor.domains.tokens.models import TokenRead
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            rows = [TokenRead.model_validate(row) for row in tokens.list_all(db=db)]
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps([row.model_dump(mode="json") for row in rows]))
+        return
+    for row in rows:
+        state = "revoked" if row.revoked_at else "active"
+        click.echo(f"{row.id}  {row.hint}…  {state:7}  {row.name}  [{', '.join(row.scopes)}]")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=click.UUID)
+def token_revoke(token_id: Any) -> None:
+    """Revoke an API token by its id (see `openproctor token list`)."""
+    from openproctor.domains.audit import service as audit
+    from openproctor.domains.tokens import service as tokens
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with transaction(make_session_factory(engine)) as db:
+            row = tokens.get(db=db, token_id=token_id)
+            if row is None:
+                raise click.ClickException(f"no API token {token_id}")
+            tokens.revoke(token=row)
+            audit.record(
+                db=db,
+                actor=None,
+                actor_label="cli",
+                action="token.revoke",
+                target_type="api_token",
+                target_id=row.id,
+                details={"name": row.name},
+            )
+    finally:
+        engine.dispose()
+    click.echo(f"revoked API token {token_id}")
 
 
 if __name__ == "__main__":

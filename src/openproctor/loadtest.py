@@ -377,7 +377,7 @@ async def run_candidate(
     url = base_url.replace("http", "ws", 1) + f"/ws/take/{person.token}"
     tab_at = 3.0 + (person.index % 7) * 0.5
     try:
-        async with connect(url, max_size=2**22) as socket:
+        async with connect(url, max_size=2**22, compression=None) as socket:
             hello = json.loads(await socket.recv())
             rate = {"fps": float(hello.get("fps", fps)) or fps}
             listener = asyncio.create_task(_follow_rate(socket, rate))
@@ -430,7 +430,9 @@ async def run_proctor(
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
     url = base_url.replace("http", "ws", 1) + f"/ws/proctor/exams/{exam_id}"
     try:
-        async with connect(url, additional_headers={"Cookie": cookie}, max_size=2**24) as socket:
+        async with connect(
+            url, additional_headers={"Cookie": cookie}, max_size=2**24, compression=None
+        ) as socket:
             while not stop.is_set():
                 try:
                     raw = await asyncio.wait_for(socket.recv(), 0.5)
@@ -452,7 +454,9 @@ async def _final_counters(base_url: str, exam_id: str, target: Target) -> dict[s
         await _login(http, target.admin_email, target.admin_password)
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
     url = base_url.replace("http", "ws", 1) + f"/ws/proctor/exams/{exam_id}"
-    async with connect(url, additional_headers={"Cookie": cookie}, max_size=2**24) as socket:
+    async with connect(
+        url, additional_headers={"Cookie": cookie}, max_size=2**24, compression=None
+    ) as socket:
         snapshot = json.loads(await socket.recv())
     totals: dict[str, int] = {}
     for row in snapshot["candidates"]:

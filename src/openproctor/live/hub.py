@@ -362,13 +362,15 @@ class LiveHub:
     def _job(self, runtime: SessionRuntime, frame: Frame) -> FrameJob:
         policy = runtime.policy
         now = frame.received_at
+        # Under load the costly passes space out like the frames do (load_factor < 1).
+        stretch = 1 / runtime.load_factor
         since_objects = now - runtime.last_objects_at
-        objects = since_objects >= policy.object_interval_s or (
-            runtime.scene_changed and since_objects >= EARLY_OBJECTS_S
+        objects = since_objects >= policy.object_interval_s * stretch or (
+            runtime.scene_changed and since_objects >= EARLY_OBJECTS_S * stretch
         )
         identity = (
             runtime.reference is not None
-            and now - runtime.last_identity_at >= policy.identity_interval_s
+            and now - runtime.last_identity_at >= policy.identity_interval_s * stretch
         )
         return FrameJob(
             session_id=str(runtime.session_id),
