@@ -105,9 +105,8 @@ def pause(
     session_id: uuid.UUID, db: DbSession, user: ProctorUser, audit: Audit, context: Context
 ) -> SessionRead:
     session = visible_session(db=db, user=user, session_id=session_id)
-    return _move(
-        session, SessionState.PAUSED, "paused by the proctor", db=db, audit=audit, context=context
-    )
+    reason = "paused by the proctor"
+    return _move(session, SessionState.PAUSED, reason, db=db, audit=audit, context=context)
 
 
 @router.post("/sessions/{session_id}/resume", response_model=SessionRead)
@@ -115,9 +114,8 @@ def resume(
     session_id: uuid.UUID, db: DbSession, user: ProctorUser, audit: Audit, context: Context
 ) -> SessionRead:
     session = visible_session(db=db, user=user, session_id=session_id)
-    return _move(
-        session, SessionState.RUNNING, "resumed by the proctor", db=db, audit=audit, context=context
-    )
+    reason = "resumed by the proctor"
+    return _move(session, SessionState.RUNNING, reason, db=db, audit=audit, context=context)
 
 
 @router.post("/sessions/{session_id}/terminate", response_model=SessionRead)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,6 +73,19 @@ async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
         await websocket.close(code=int(code), reason=reason[:120])
 
 
+async def _both_ways(
+    forward: Coroutine[Any, Any, None], receive: Coroutine[Any, Any, None]
+) -> None:
+    """Forwards bus messages to the socket while reading from it; ends when reading ends."""
+    task = asyncio.create_task(forward)
+    try:
+        await receive
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
     """Accepts only to close with a code and reason: a refused handshake would be a bare 403
     that the browser's page cannot explain to the candidate."""
@@ -125,15 +139,10 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
                     "messages": history,
                 }
             )
-            forward = asyncio.create_task(
-                _forward_to_candidate(websocket, subscription, socket_id, hub.node_id)
+            await _both_ways(
+                _forward_to_candidate(websocket, subscription, socket_id, hub.node_id),
+                _receive_from_candidate(websocket, hub, runtime),
             )
-            try:
-                await _receive_from_candidate(websocket, hub, runtime)
-            finally:
-                forward.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await forward
     except WebSocketDisconnect:
         pass
     finally:
@@ -291,15 +300,10 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
                     row.update(live.summary())
             await websocket.send_json({"type": "snapshot", "candidates": rows})
             allowed = {row["session_id"] for row in rows if row["session_id"]}
-            forward = asyncio.create_task(
-                _forward_to_proctor(websocket, subscription, scope, watching)
+            await _both_ways(
+                _forward_to_proctor(websocket, subscription, scope, watching),
+                _receive_from_proctor(websocket, hub, allowed, watching),
             )
-            try:
-                await _receive_from_proctor(websocket, hub, allowed, watching)
-            finally:
-                forward.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await forward
     except WebSocketDisconnect:
         pass
     finally:

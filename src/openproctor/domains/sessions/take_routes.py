@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -149,20 +150,34 @@ def candidate_step(
     return SessionRead.model_validate(session)
 
 
-@router.put("/sessions/{session_id}/answers", response_model=Answers)
-def save_answers(
-    token: str, session_id: uuid.UUID, body: Answers, db: DbSession, context: Context
-) -> Answers:
-    session, exam = _own(db, token, session_id)
+def _while_running(
+    db: DbSession, context: Context, session: ExamSession, exam: Exam, change: Callable[[], None]
+) -> None:
+    """Applies an answers change while the attempt's time lasts; once it is up, the saved
+    answers were submitted (auto-submit) and the change is refused with 409."""
     try:
         if service.expire_if_over(session=session, exam=exam, now=utcnow()):
             raise service.AnswersRefused("time is up: the exam was submitted with saved answers")
-        service.save_answers(session=session, exam=exam, answers=body.answers)
+        change()
     except service.AnswersRefused as error:
         db.commit()
         _changed(context, session, exam)
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     db.commit()
+
+
+@router.put("/sessions/{session_id}/answers", response_model=Answers)
+def save_answers(
+    token: str, session_id: uuid.UUID, body: Answers, db: DbSession, context: Context
+) -> Answers:
+    session, exam = _own(db, token, session_id)
+    _while_running(
+        db,
+        context,
+        session,
+        exam,
+        lambda: service.save_answers(session=session, exam=exam, answers=body.answers),
+    )
     return Answers(answers=session.answers)
 
 
@@ -171,15 +186,13 @@ def submit(
     token: str, session_id: uuid.UUID, body: Answers, db: DbSession, context: Context
 ) -> SessionRead:
     session, exam = _own(db, token, session_id)
-    try:
-        if service.expire_if_over(session=session, exam=exam, now=utcnow()):
-            raise service.AnswersRefused("time is up: the exam was submitted with saved answers")
-        service.submit(session=session, exam=exam, answers=body.answers)
-    except service.AnswersRefused as error:
-        db.commit()
-        _changed(context, session, exam)
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    db.commit()
+    _while_running(
+        db,
+        context,
+        session,
+        exam,
+        lambda: service.submit(session=session, exam=exam, answers=body.answers),
+    )
     _changed(context, session, exam)
     return SessionRead.model_validate(session)
 
