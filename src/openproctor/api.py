@@ -6,13 +6,16 @@ from openproctor.deps import csrf_protect
 from openproctor.domains.candidates.erasure_routes import router as erasure
 from openproctor.domains.candidates.routes import router as candidates
 from openproctor.domains.exams.routes import router as exams
+from openproctor.domains.integrations.routes import router as integrations
 from openproctor.domains.recordings.routes import router as recordings
 from openproctor.domains.recordings.routes import take_router as uploads
 from openproctor.domains.reports.routes import router as reports
 from openproctor.domains.sessions.routes import router as sessions
 from openproctor.domains.sessions.take_routes import router as take
+from openproctor.domains.tokens.routes import router as tokens
 from openproctor.domains.users.routes import router as staff
 from openproctor.domains.violations.routes import router as violations
+from openproctor.domains.webhooks.routes import router as webhooks
 from openproctor.live.actions import router as proctoring
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)])
@@ -28,5 +31,8 @@ for domain_router in (
     proctoring,
     reports,
     erasure,
+    tokens,
+    webhooks,
+    integrations,
 ):
     router.include_router(domain_router)

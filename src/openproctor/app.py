@@ -21,12 +21,14 @@ from openproctor import __version__
 from openproctor.api import router as api_router
 from openproctor.bus.local import LocalBus
 from openproctor.bus.redis import RedisBus
+from openproctor.compat.dyte import router as seed_compat_router
 from openproctor.context import AppContext
 from openproctor.db import make_engine, make_session_factory
 from openproctor.deps import LoginRequired
 from openproctor.detectors import install
 from openproctor.detectors.base import ModelError
 from openproctor.domains.sessions.models import IllegalTransition
+from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live.hub import LiveHub
 from openproctor.live.sockets import router as sockets_router
 from openproctor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -53,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
         models = install.models_dir(settings.data_dir)
         pool = AnalysisPool(models, settings.detectors, settings.analysis_workers)
     metrics = Metrics()
+    webhooks = WebhookDeliverer(session_factory)
     hub = LiveHub(
         session_factory=session_factory,
         store=store,
@@ -60,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         pool=pool,
         min_speech=settings.detectors.min_speech,
         metrics=metrics,
+        webhooks=webhooks,
     )
     context = AppContext(
         settings=settings,
@@ -74,10 +78,12 @@ def create_app(settings: Settings) -> FastAPI:
         if isinstance(pool, AnalysisPool):
             check_models(settings)
         await hub.start()
+        webhooks.start()
         try:
             yield
         finally:
             await hub.stop()
+            webhooks.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -95,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(api_router)
+    app.include_router(seed_compat_router)
     app.include_router(pages_router)
     app.include_router(sockets_router)
     _add_error_handlers(app)

@@ -6,10 +6,15 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from openproctor.context import AppContext
+from openproctor.db import utcnow
 from openproctor.domains.audit.service import Auditor
+from openproctor.domains.tokens import service as api_tokens
+from openproctor.domains.tokens.models import ApiToken
+from openproctor.domains.tokens.scopes import Scope, required_scope
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
 from openproctor.security import (
@@ -49,9 +54,68 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def optional_user(request: Request, db: DbSession) -> User | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    return users.user_for_session(db=db, token=token) if token else None
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="APIToken",
+    description="An API token (`Authorization: Bearer opk_...`), made by an admin on "
+    "/admin/tokens or with `openproctor token create`. It acts as an admin limited to its "
+    "scopes: reading needs `<resource>:read`, changing `<resource>:write` (resources: exams, "
+    "candidates, sessions, violations, recordings, reports, webhooks). A missing scope gets "
+    "403 naming it; an unknown or revoked token 401.",
+)
+session_cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="StaffSession",
+    description="The session cookie set by POST /api/v1/auth/login; state-changing requests "
+    "also need the X-CSRF-Token header.",
+)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def checked_token(request: Request, db: Session, token: str, scope: Scope | None) -> ApiToken:
+    """The active API token, if it has the scope; raises 401 or 403 naming the problem."""
+    row = api_tokens.authenticate(db=db, token=token)
+    if row is None:
+        raise _unauthorized("this API token is not valid: it is unknown or was revoked")
+    if scope is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "API tokens cannot be used for this request; sign in as a staff member",
+        )
+    if scope.value not in row.scopes:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"this API token lacks the scope {scope.value}"
+        )
+    if api_tokens.mark_used(token=row, now=utcnow()):
+        db.commit()
+    request.state.api_token = row
+    return row
+
+
+def route_scope(request: Request) -> Scope | None:
+    """The scope the matched route needs (from its tag and method; see tokens/scopes.py)."""
+    route = request.scope.get("route")
+    tags = [str(tag) for tag in getattr(route, "tags", None) or []]
+    return required_scope(tags, request.method)
+
+
+def optional_user(
+    request: Request,
+    db: DbSession,
+    bearer: BearerCredentials,
+    cookie: Annotated[str | None, Depends(session_cookie_scheme)],
+) -> User | None:
+    if bearer is not None:
+        row = checked_token(request, db, bearer.credentials, route_scope(request))
+        return api_tokens.acting_user(row)
+    return users.user_for_session(db=db, token=cookie) if cookie else None
 
 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
@@ -84,13 +148,14 @@ ReviewerUser = Annotated[User, require_role(Role.ADMIN, Role.REVIEWER)]
 async def csrf_protect(request: Request) -> None:
     """Double-submit check: the op_csrf cookie must come back in a header or form field.
 
-    API clients that authenticate with an Authorization header and send no cookies cannot
-    be forged by a browser on another site, so they pass; anything else is checked, the
+    API clients that authenticate with an Authorization header and send no session cookie
+    cannot be forged by a browser on another site (it cannot add that header), so they pass,
+    even when their HTTP library kept the op_csrf cookie; anything else is checked, the
     login form included.
     """
     if request.method in SAFE_METHODS:
         return
-    if "authorization" in request.headers and not request.cookies:
+    if "authorization" in request.headers and SESSION_COOKIE not in request.cookies:
         return
     expected = request.cookies.get(CSRF_COOKIE)
     provided = request.headers.get(CSRF_HEADER)

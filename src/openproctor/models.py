@@ -4,17 +4,22 @@ from openproctor.db import Base
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.integrations.models import ExamIntegration
 from openproctor.domains.messages.models import Message
 from openproctor.domains.objects.models import Recording, StoredObject
 from openproctor.domains.sessions.models import ExamSession
+from openproctor.domains.tokens.models import ApiToken
 from openproctor.domains.users.models import LoginAttempt, StaffSession, User
 from openproctor.domains.violations.models import Violation
+from openproctor.domains.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
     "Base",
     "Candidate",
     "Exam",
+    "ExamIntegration",
     "ExamSession",
     "LoginAttempt",
     "Message",
@@ -23,4 +28,6 @@ __all__ = [
     "StoredObject",
     "User",
     "Violation",
+    "Webhook",
+    "WebhookDelivery",
 ]

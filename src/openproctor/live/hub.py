@@ -33,6 +33,7 @@ from openproctor.domains.recordings import service as recordings
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
+from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live.evidence import annotate
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
 from openproctor.live.runtime import Frame, SessionRuntime
@@ -105,6 +106,7 @@ class LiveHub:
         pool: AnalysisPool | RedisAnalysis | None,
         min_speech: float,
         metrics: Metrics,
+        webhooks: WebhookDeliverer | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.store = store
@@ -112,6 +114,7 @@ class LiveHub:
         self.pool = pool
         self.min_speech = min_speech
         self.metrics = metrics
+        self.webhooks = webhooks
         self.analysis_ready = False
         self.load_factor = 1.0
         self._load_window = (0, 0)  # frames received and skipped at the last adjustment
@@ -619,6 +622,10 @@ class LiveHub:
             "review_note": None,
             "evidence_url": f"/api/v1/evidence/{evidence_id}" if evidence_id else None,
         }
+        if self.webhooks is not None:
+            self.webhooks.emit(
+                f"violation.{change}", runtime.exam_id, violation, key=str(violation_id)
+            )
         self.bus.publish(
             exam_topic(runtime.exam_id),
             {
@@ -648,6 +655,8 @@ class LiveHub:
             HUB_TOPIC,
             {"event": "state", "session_id": str(session_id), "state": state.value, **extra},
         )
+        if self.webhooks is not None:
+            self.webhooks.session_changed(session_id, state)
 
     async def _listen(self, listening: asyncio.Event) -> None:
         async with self.bus.subscribe(HUB_TOPIC) as subscription:
@@ -731,6 +740,9 @@ class LiveHub:
         loop = asyncio.get_running_loop()
         ready = await loop.run_in_executor(self._assembler, self._assemble_all)
         for exam_id, session_id, kind in ready:
+            if self.webhooks is not None:
+                payload = {"session_id": str(session_id), "kind": kind}
+                self.webhooks.emit("recording.ready", exam_id, payload)
             self.bus.publish(
                 exam_topic(exam_id),
                 {"type": "recording", "session_id": str(session_id), "kind": kind, "ready": True},

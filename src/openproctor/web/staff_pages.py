@@ -1,16 +1,18 @@
-"""Proctor and reviewer pages: the exams a staff member works on, the proctor's live wall and
-the reviewer's candidate list."""
+"""Proctor and reviewer pages: the exams a staff member works on, the proctor's live wall, the
+reviewer's candidate list and the reviewer's page for one attempt (recordings, flags,
+evidence, verdicts and decision; its script reads and changes them through the REST API)."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from openproctor.access import proctor_scope, visible_exam
+from openproctor.access import proctor_scope, visible_candidate, visible_exam, visible_session
 from openproctor.deps import DbSession, ProctorUser, ReviewerUser
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
@@ -20,6 +22,7 @@ from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import User
 from openproctor.domains.violations import service as violations
+from openproctor.domains.violations.models import ReviewStatus
 from openproctor.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -30,27 +33,57 @@ def _exam_list(request: Request, db: DbSession, user: User, area: str) -> Respon
     return render(request, "staff/exams.html", user=user, area=area, exams=exam_list)
 
 
-def _exam_candidates(
-    request: Request, db: DbSession, user: User, area: str, exam_id: uuid.UUID
-) -> Response:
-    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+@dataclass(frozen=True)
+class ReviewRow:
+    """A candidate on the reviewer's list: their latest attempt and its flags by status."""
+
+    candidate: Candidate
+    session: ExamSession | None
+    pending: int = 0
+    confirmed: int = 0
+    dismissed: int = 0
+
+    @property
+    def flags(self) -> int:
+        return self.pending + self.confirmed + self.dismissed
+
+    @property
+    def waiting(self) -> bool:
+        """Flags to review, or no decision yet."""
+        return self.session is not None and (self.pending > 0 or self.session.decision is None)
+
+
+def _review_rows(db: DbSession, user: User, exam_id: uuid.UUID) -> list[ReviewRow]:
+    """The exam's candidates with their latest attempt; attempts waiting for a verdict or a
+    decision first, then by risk."""
     scope = proctor_scope(user)
-    roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=scope)
-    latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
-    counts = Counter(
-        v.candidate_id for v in violations.list_for_exam(db=db, exam_id=exam.id, proctor_id=scope)
+    roster = candidates.list_for_exam(db=db, exam_id=exam_id, proctor_id=scope)
+    latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam_id)}
+    flags: dict[uuid.UUID, Counter[ReviewStatus]] = {}
+    for violation in violations.list_for_exam(db=db, exam_id=exam_id, proctor_id=scope):
+        flags.setdefault(violation.session_id, Counter())[violation.review_status] += 1
+    rows = []
+    for candidate in roster:
+        session = latest.get(candidate.id)
+        counts = flags.get(session.id, Counter()) if session else Counter()
+        rows.append(
+            ReviewRow(
+                candidate=candidate,
+                session=session,
+                pending=counts[ReviewStatus.PENDING],
+                confirmed=counts[ReviewStatus.CONFIRMED],
+                dismissed=counts[ReviewStatus.DISMISSED],
+            )
+        )
+    rows.sort(
+        key=lambda row: (
+            row.session is None,
+            not row.waiting,
+            -(row.session.risk_score if row.session else 0.0),
+            row.candidate.name,
+        )
     )
-    rows = sorted(roster, key=lambda c: -(latest[c.id].risk_score if c.id in latest else 0.0))
-    return render(
-        request,
-        "staff/exam.html",
-        user=user,
-        exam=exam,
-        area=area,
-        candidates=rows,
-        sessions=latest,
-        violation_counts=counts,
-    )
+    return rows
 
 
 def _wall_entry(candidate: Candidate, session: ExamSession, policy: ExamPolicy) -> dict[str, Any]:
@@ -99,4 +132,20 @@ def review_exams(request: Request, db: DbSession, user: ReviewerUser) -> Respons
 def review_exam(
     exam_id: uuid.UUID, request: Request, db: DbSession, user: ReviewerUser
 ) -> Response:
-    return _exam_candidates(request, db, user, "review", exam_id)
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    rows = _review_rows(db, user, exam.id)
+    return render(request, "review/exam.html", user=user, exam=exam, rows=rows)
+
+
+@router.get("/review/sessions/{session_id}")
+def review_session(
+    session_id: uuid.UUID, request: Request, db: DbSession, user: ReviewerUser
+) -> Response:
+    """One attempt: the page is a frame; review/session.js loads recordings, flags and
+    evidence from the API and sends verdicts and the decision back to it."""
+    session = visible_session(db=db, user=user, session_id=session_id)
+    candidate = visible_candidate(db=db, user=user, candidate_id=session.candidate_id)
+    exam = visible_exam(db=db, user=user, exam_id=session.exam_id)
+    return render(
+        request, "review/session.html", user=user, exam=exam, candidate=candidate, session=session
+    )

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from openproctor.access import invited_candidate
+from openproctor.access import invited_candidate, uploading_candidate
 from openproctor.db import utcnow
 from openproctor.deps import DbSession
+from openproctor.domains.candidates import service as candidates
 from openproctor.domains.sessions import service as sessions
 from openproctor.web.templating import render
+
+# Seconds of the room scan (the candidate's script shows the same countdown).
+ROOM_SCAN_SECONDS = 15
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,7 +27,11 @@ def welcome(token: str, request: Request, db: DbSession) -> Response:
         candidate, exam = invited_candidate(db=db, token=token, now=utcnow())
     except HTTPException as error:
         return render(
-            request, "take/closed.html", status_code=error.status_code, message=error.detail
+            request,
+            "take/closed.html",
+            status_code=error.status_code,
+            message=error.detail,
+            upload_session_id=_still_uploading(db, token),
         )
     session = sessions.current_for_candidate(db=db, candidate=candidate)
     db.commit()
@@ -32,4 +43,19 @@ def welcome(token: str, request: Request, db: DbSession) -> Response:
         policy=exam.parsed_policy,
         session=session,
         token=token,
+        room_scan_seconds=ROOM_SCAN_SECONDS,
     )
+
+
+def _still_uploading(db: Session, token: str) -> uuid.UUID | None:
+    """The session whose recording this browser may still send after the exam closed (its
+    script sends what IndexedDB holds, if anything)."""
+    candidate = candidates.get_by_invite(db=db, token=token)
+    session = sessions.latest_for_candidate(db=db, candidate_id=candidate.id) if candidate else None
+    if session is None:
+        return None
+    try:
+        uploading_candidate(db=db, token=token, session_id=session.id, now=utcnow())
+    except HTTPException:
+        return None
+    return session.id

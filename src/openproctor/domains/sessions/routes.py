@@ -13,6 +13,7 @@ from openproctor.access import proctor_scope, visible_exam, visible_session
 from openproctor.deps import Audit, DbSession, ReviewerUser, StaffUser
 from openproctor.domains.sessions import service
 from openproctor.domains.sessions.models import Decision, SessionRead
+from openproctor.domains.webhooks import events as webhook_events
 
 router = APIRouter(tags=["sessions"])
 
@@ -47,6 +48,7 @@ def decide(
     session = visible_session(db=db, user=user, session_id=session_id)
     service.decide(session=session, decision=body.decision, note=body.note, reviewer=user)
     audit("session.decision", "session", session.id, decision=body.decision.value, note=body.note)
+    webhook_events.enqueue_review_completed(db=db, session=session)
     db.commit()
     return SessionRead.model_validate(session)
 

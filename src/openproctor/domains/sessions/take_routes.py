@@ -18,6 +18,7 @@ from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.deps import Context, DbSession
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions import service
 from openproctor.domains.sessions.models import (
@@ -71,6 +72,7 @@ class CandidateView(BaseModel):
     session: SessionRead
     ends_at: datetime | None
     answers: dict[str, int]
+    return_url: str | None = None
 
 
 class StateChange(BaseModel):
@@ -117,7 +119,10 @@ def candidate_view(token: str, db: DbSession) -> CandidateView:
     candidate, exam = invited_candidate(db=db, token=token, now=utcnow())
     session = service.current_for_candidate(db=db, candidate=candidate)
     db.commit()
-    return _view(exam, session, candidate.name)
+    view = _view(exam, session, candidate.name)
+    # An external exam's system may want the candidate back when it is over.
+    view.return_url = integrations.return_url_for(db=db, exam_id=exam.id)
+    return view
 
 
 def _own(db: Session, token: str, session_id: uuid.UUID) -> tuple[ExamSession, Exam]:

@@ -18,8 +18,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, { json, body, type, timeoutMs = 20000 } = {}) {
-  const headers = { "X-CSRF-Token": csrfToken() };
+async function request(method, path, { json, body, type, headers: extra, timeoutMs = 20000 } = {}) {
+  const headers = { "X-CSRF-Token": csrfToken(), ...extra };
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(json);
@@ -62,3 +62,10 @@ export const enrol = (sessionId, jpeg) =>
   request("POST", `/sessions/${sessionId}/enrol`, { body: jpeg, type: "image/jpeg" });
 export const bandwidth = (blob, timeoutMs) =>
   request("POST", "/bandwidth", { body: blob, type: "application/octet-stream", timeoutMs });
+
+// Recordings (see uploader.js): one chunk, what the server has, and the end of a stream.
+export const upload = (path, blob, headers, timeoutMs) =>
+  request("PUT", path, { body: blob, headers, timeoutMs });
+export const recordingStatus = (sessionId) => request("GET", `/sessions/${sessionId}/recordings`);
+export const completeRecording = (sessionId, kind, completion) =>
+  request("POST", `/sessions/${sessionId}/recordings/${kind}/complete`, { json: completion });

@@ -114,7 +114,12 @@ function formatLeft(ms) {
 
 // Runs the exam in `root` (a mounted #step-exam). `onEnded(session)` is called with the
 // session once it is submitted; `refresh()` asks the page to reload the state from the server.
-export function runExam(root, { view, onEnded, refresh, isPaused }) {
+// `beforeSubmit({automatic, signal})` runs before submitting (the recording is sent first);
+// `signal` aborts when time runs out meanwhile. `submitAborted()` runs when the exam carries
+// on after all (the submission was refused).
+export function runExam(root, {
+  view, onEnded, refresh, isPaused, beforeSubmit = async () => {}, submitAborted = () => {},
+}) {
   const exam = view.exam;
   const sessionId = view.session.id;
   const answers = { ...(view.answers ?? {}) };
@@ -152,12 +157,23 @@ export function runExam(root, { view, onEnded, refresh, isPaused }) {
   }
 
   let submitting = false;
+  let waiting = null; // aborts beforeSubmit's wait when time runs out
   async function send({ automatic = false } = {}) {
-    if (submitting) return;
+    if (submitting) {
+      if (automatic) waiting?.abort();
+      return;
+    }
     submitting = true;
     submitButton.disabled = true;
     submitButton.textContent = automatic ? "Time is up: submitting…" : "Submitting…";
     submitError.hidden = true;
+    waiting = new AbortController();
+    try {
+      await beforeSubmit({ automatic, signal: waiting.signal });
+    } catch (error) {
+      console.error(error); // never keep the candidate from submitting
+    }
+    waiting = null;
     for (;;) {
       try {
         const session = await api.submit(sessionId, { ...answers });
@@ -167,6 +183,9 @@ export function runExam(root, { view, onEnded, refresh, isPaused }) {
       } catch (error) {
         if (error.status === 409) {
           submitting = false;
+          submitButton.disabled = false;
+          submitButton.textContent = exam.external_url ? "I have finished" : "Submit my answers";
+          submitAborted();
           refresh(); // ended or paused meanwhile: the page shows what happened
           return;
         }
@@ -179,6 +198,7 @@ export function runExam(root, { view, onEnded, refresh, isPaused }) {
           submitButton.disabled = false;
           submitButton.textContent = exam.external_url ? "I have finished" : "Submit my answers";
           submitError.textContent = `Submitting did not work (${error.message}). Please try again.`;
+          submitAborted();
           return;
         }
         await sleep(3000);

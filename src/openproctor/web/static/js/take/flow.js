@@ -1,25 +1,31 @@
-// The candidate's page: rules and consent → system check → reference photo → start → exam →
-// submitted or ended. One step at a time goes into #step; a reload resumes at the step that
-// matches the session's state on the server.
+// The candidate's page: rules and consent → system check → reference photo → (room scan) →
+// (screen sharing) → start → exam → submitted or ended. One step at a time goes into #step; a
+// reload resumes at the step that matches the session's state on the server. The recording
+// (recording.js) runs from the start of the exam to its end; what is not sent by then is sent
+// on the ended page, which says how far it is.
 import * as api from "./api.js";
 import { runChecks } from "./checks.js";
 import { captureUntilEnrolled } from "./enrol.js";
 import { runExam } from "./exam.js";
 import * as media from "./media.js";
 import { requestFullscreen, startProctoring } from "./proctoring.js";
+import { SessionRecording, showProgress } from "./recording.js";
 
 const stepRoot = document.getElementById("step");
+const take = document.getElementById("take");
+const $ = (id) => document.getElementById(id);
 const ENDED = new Set(["submitted", "terminated", "expired"]);
 const STEP_OF_STATE = {
   invited: "consent", checking: "checks", enrolled: "intro", running: "exam", paused: "exam",
 };
 let view = null;
 let running = null; // {exam, proctoring} while the exam step is on screen
+let recording = null; // SessionRecording of view.session, from the page's load
 
 function mount(name, indicator = name) {
   const template = document.getElementById(`step-${name}`);
   stepRoot.replaceChildren(template.content.cloneNode(true));
-  const order = ["consent", "checks", "enrol", "exam"];
+  const order = [...document.querySelectorAll(".steps [data-step]")].map((item) => item.dataset.step);
   const current = order.indexOf(indicator === "intro" ? "exam" : indicator);
   for (const item of document.querySelectorAll(".steps [data-step]")) {
     const index = order.indexOf(item.dataset.step);
@@ -38,14 +44,18 @@ function showError(root, message) {
 }
 
 const policy = () => view.exam?.policy ?? { frame_width: 640, frame_height: 480, require_fullscreen: false };
+const wants = (flag) => take.dataset[flag] === "yes"; // recordWebcam, recordScreen, roomScan
 
 async function load() {
   try {
     view = await api.getView();
   } catch (error) {
     problem(error.message);
+    resumeLeftovers();
     return;
   }
+  recording = new SessionRecording(view.session.id);
+  recording.prepare(); // sends what an earlier visit left behind
   route(view.session.state, { resumed: true });
 }
 
@@ -94,7 +104,7 @@ function checks() {
       : "Some things need attention. Follow the advice above, then press \"Check again\".";
   };
   retry.addEventListener("click", run);
-  next.addEventListener("click", () => (view.session.state === "checking" ? enrol() : intro()));
+  next.addEventListener("click", () => (view.session.state === "checking" ? enrol() : afterEnrol()));
   run();
 }
 
@@ -105,7 +115,7 @@ function enrol() {
   media.attachPreview(root.querySelector("video.preview"));
   let enrolled = false;
   next.addEventListener("click", async () => {
-    if (enrolled) return intro();
+    if (enrolled) return afterEnrol();
     next.disabled = true;
     next.textContent = "Taking your photo…";
     root.dataset.capturing = "true";
@@ -122,10 +132,65 @@ function enrol() {
   });
 }
 
+// After the photo: the room scan and the screen sharing, when the exam asks for them.
+async function afterEnrol() {
+  if (wants("roomScan") && !(await recording.hasRoomScan())) return roomScan();
+  if (wants("recordScreen") && !media.screenStream()) return shareScreen();
+  intro();
+}
+
+function roomScan() {
+  const root = mount("room");
+  const next = root.querySelector("[data-testid=next]");
+  const status = root.querySelector(".room-status");
+  const seconds = Number(take.dataset.roomScanSeconds) || 15;
+  media.attachPreview(root.querySelector("video.preview"));
+  let recorded = false;
+  next.addEventListener("click", async () => {
+    if (recorded) return afterEnrol();
+    next.disabled = true;
+    showError(root, null);
+    root.dataset.recording = "true";
+    try {
+      await recording.roomScan(seconds, (left) => {
+        next.textContent = left ? `Recording… ${left} s` : "Saving…";
+        status.textContent = left
+          ? "Turn slowly around the room, then show your desk."
+          : "Thank you. Saving the room scan…";
+      });
+      recorded = true;
+      status.textContent = "Thank you, your room scan is recorded.";
+      next.textContent = "Continue";
+    } catch (error) {
+      next.textContent = "Start the room scan";
+      showError(root, `The room scan could not be recorded (${error.message}). Please try again.`);
+    }
+    root.dataset.recording = "false";
+    next.disabled = false;
+  });
+}
+
+function shareScreen() {
+  const root = mount("screen");
+  const next = root.querySelector("[data-testid=next]");
+  next.addEventListener("click", async () => {
+    showError(root, null);
+    next.disabled = true;
+    try {
+      await media.openScreen();
+      intro();
+    } catch (error) {
+      next.disabled = false;
+      showError(root, error.message);
+    }
+  });
+}
+
 function intro() {
   const root = mount("intro");
   const next = root.querySelector("[data-testid=next]");
   next.addEventListener("click", async () => {
+    if (wants("recordScreen") && !media.screenStream()) return shareScreen(); // stopped meanwhile
     if (policy().require_fullscreen) requestFullscreen();
     next.disabled = true;
     showError(root, null);
@@ -164,6 +229,8 @@ async function exam({ resumed = true } = {}) {
     refresh,
     isPaused: () => paused,
     onEnded: (session) => finish(session.state, session.end_reason),
+    beforeSubmit: (options) => waitForRecording(root, options),
+    submitAborted: () => startRecording(proctoring),
   });
   const proctoring = startProctoring({
     token: api.token,
@@ -176,10 +243,14 @@ async function exam({ resumed = true } = {}) {
         applyState(message.state);
       },
       state: (message) => applyState(message.state, message.reason),
-      ended: (code) => (code === 4408 ? null : refresh()),
+      // Another tab took over: it records from now on (it waits for this one to let go).
+      ended: (code) => (code === 4408 ? recording.stopRecorders() : refresh()),
+      cameraRestored: () => startRecording(proctoring),
     },
   });
   running = { examRunner, proctoring };
+  showRecordingStatus(root.querySelector(".rec-status"));
+  startRecording(proctoring);
 
   function applyState(state, reason) {
     if (ENDED.has(state)) return finish(state, reason);
@@ -197,6 +268,89 @@ async function exam({ resumed = true } = {}) {
   applyState(view.session.state);
 }
 
+// Starts (or restarts, in a new part) the recorders the exam asks for. A screen that is not
+// shared any more (stopped, or lost in a reload) raises the banner and tells the proctor.
+const watchedScreens = new WeakSet();
+
+async function startRecording(proctoring) {
+  const screenBanner = $("banner-screen");
+  const screenLost = () => {
+    if (!running) return;
+    screenBanner.hidden = false;
+    proctoring.signal("screen_share_stopped");
+  };
+  const startScreen = async () => {
+    const track = media.screenStream().getVideoTracks()[0];
+    if (!watchedScreens.has(track)) track.addEventListener("ended", screenLost, { once: true });
+    watchedScreens.add(track);
+    if (!recording.recorders.screen?.recording) await recording.startScreen();
+  };
+  $("screen-restart").onclick = async () => {
+    const text = screenBanner.querySelector(".banner-text");
+    try {
+      await media.openScreen();
+      await startScreen();
+      screenBanner.hidden = true;
+      text.textContent = "Your screen is no longer shared. This exam needs your whole screen to be shared until you submit.";
+      proctoring.signal("screen_share_started");
+    } catch (error) {
+      text.textContent = error.message;
+    }
+  };
+  try {
+    if (wants("recordWebcam")) await recording.startWebcam();
+    if (wants("recordScreen")) {
+      if (media.screenStream()) await startScreen();
+      else screenLost(); // after a reload: sharing needs a click, so ask for it
+    }
+  } catch (error) {
+    console.error("recording could not start", error);
+  }
+}
+
+// "Recording · all sent" in the side panel while the exam runs.
+function showRecordingStatus(element) {
+  if (!wants("recordWebcam") && !wants("recordScreen")) return;
+  element.hidden = false;
+  const text = element.querySelector(".rec-text");
+  const stop = recording.onProgress((progress) => {
+    if (!element.isConnected) return stop();
+    const live = recording.recordingKinds.length > 0;
+    element.dataset.state = !live ? "off" : progress.pending > 2 ? "behind" : "on";
+    const what = !live ? "Not recording right now" : "Recording";
+    text.textContent = progress.pending > 2
+      ? `${what} · ${progress.pending} parts waiting to be sent`
+      : `${what} · sent as you go`;
+  });
+}
+
+// Submitting waits until the recording is sent, so it is complete when the exam is reviewed;
+// the candidate may submit anyway (then the ended page finishes the sending). When time is up
+// it does not wait.
+async function waitForRecording(root, { automatic, signal }) {
+  await recording.stopRecorders();
+  if (automatic || signal.aborted) return;
+  const drained = recording.drained();
+  const quick = await Promise.race([drained.then(() => true), sleep(400).then(() => false)]);
+  if (quick) return;
+  const dialog = root.querySelector(".submit-wait");
+  const stop = showProgress(dialog, recording);
+  const anyway = dialog.querySelector("[data-testid=submit-anyway]");
+  const keep = (event) => event.preventDefault(); // Escape must not hide it
+  dialog.addEventListener("cancel", keep);
+  dialog.showModal();
+  await Promise.race([
+    drained,
+    new Promise((resolve) => (anyway.onclick = resolve)),
+    new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })),
+  ]);
+  stop();
+  dialog.removeEventListener("cancel", keep);
+  dialog.close();
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function finish(state, reason) {
   if (running) {
     running.examRunner.stop();
@@ -206,14 +360,42 @@ function finish(state, reason) {
   ended(state, reason);
 }
 
-function ended(state, reason) {
-  media.stopAll();
+async function ended(state, reason) {
   document.getElementById("toasts").replaceChildren();
+  $("banner-screen").hidden = true;
   const root = mount(state, "done");
   const reasonLine = root.querySelector(".end-reason");
   if (reasonLine && reason) {
     reasonLine.hidden = false;
     reasonLine.querySelector("span").textContent = reason;
+  }
+  await recording?.end(); // the last chunks are stored before the devices go off
+  media.stopAll();
+  if (recording) followUploads(recording);
+}
+
+// On the ended page: the sending's progress, and a warning before closing the tab too early.
+function followUploads(sessionRecording) {
+  const card = $("uploads");
+  showProgress(card, sessionRecording);
+  const warn = (event) => event.preventDefault();
+  sessionRecording.onProgress((progress) => {
+    const sending = progress.pending > 0 && !progress.closed;
+    if (sending) card.hidden = false;
+    take.dataset.uploading = sending ? "yes" : "no";
+    if (sending) addEventListener("beforeunload", warn);
+    else removeEventListener("beforeunload", warn);
+  });
+}
+
+// The exam could not be opened (closed, or offline): still send what this browser holds.
+async function resumeLeftovers() {
+  const sessionId = take.dataset.sessionId;
+  if (!sessionId) return;
+  recording = await new SessionRecording(sessionId).prepare().catch(() => null);
+  if (recording) {
+    recording.uploader.finish();
+    followUploads(recording);
   }
 }
 

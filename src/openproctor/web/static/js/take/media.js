@@ -1,4 +1,5 @@
-// Camera and microphone: opened once, shared by the check, the enrolment and the exam.
+// Camera, microphone and the shared screen: opened once, shared by the check, the enrolment,
+// the room scan and the exam.
 let camera = null; // MediaStream with one video track
 let microphone = null; // MediaStream with one audio track
 const video = document.createElement("video");
@@ -59,6 +60,38 @@ export async function openMicrophone() {
   return microphone;
 }
 
+// The whole screen, for exams that record it. Must be called from a click (browsers only
+// show the picker after one). Refuses a window or a tab: the whole screen is needed.
+let screen = null;
+
+export async function openScreen() {
+  if (live(screen)) return screen;
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { displaySurface: "monitor", frameRate: { ideal: 5, max: 10 } },
+      audio: false,
+      monitorTypeSurfaces: "include",
+      selfBrowserSurface: "exclude",
+      surfaceSwitching: "exclude",
+    });
+  } catch (error) {
+    if (error?.name === "NotAllowedError") {
+      throw new Error("Screen sharing was cancelled or is blocked. Press the button again and choose \"Entire screen\". If no window appears, check that your browser (and, on a Mac, System Settings → Privacy → Screen Recording) allows it.");
+    }
+    throw new Error(`Your screen could not be shared${error?.message ? ` (${error.message})` : ""}. Please try again.`);
+  }
+  const surface = stream.getVideoTracks()[0]?.getSettings().displaySurface;
+  if (surface && surface !== "monitor") {
+    stream.getTracks().forEach((track) => track.stop());
+    throw new Error("Please share your entire screen, not a single window or tab. Press the button again and choose \"Entire screen\".");
+  }
+  screen = stream;
+  return screen;
+}
+
+export const screenStream = () => (live(screen) ? screen : null);
+
 export const cameraStream = () => camera;
 export const microphoneStream = () => microphone;
 export const cameraSize = () => ({ width: video.videoWidth, height: video.videoHeight });
@@ -86,7 +119,7 @@ export function captureJpeg({ width = 640, height = 480, quality = 0.7 } = {}) {
 }
 
 export function stopAll() {
-  for (const stream of [camera, microphone]) stream?.getTracks().forEach((track) => track.stop());
-  camera = microphone = null;
+  for (const stream of [camera, microphone, screen]) stream?.getTracks().forEach((track) => track.stop());
+  camera = microphone = screen = null;
   video.srcObject = null;
 }

@@ -13,7 +13,7 @@ export function requestFullscreen() {
   document.documentElement.requestFullscreen?.({ navigationUI: "hide" }).catch(() => {});
 }
 
-// handlers: {state(message), hello(message), ended(code, reason)}
+// handlers: {state(message), hello(message), ended(code, reason), cameraRestored()}
 export function startProctoring({ token, policy, root, resumed, handlers }) {
   const selfView = root.querySelector(".self-view");
   const linkStatus = root.querySelector(".link-status");
@@ -88,6 +88,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
       watchTracks((target, type, handler) => target.addEventListener(type, handler), send, cameraEnded);
       cameraBanner.hidden = true;
       link.signal("camera_restored");
+      handlers.cameraRestored?.();
     } catch (error) {
       cameraBanner.querySelector(".banner-text").textContent = error.message;
     }
@@ -117,6 +118,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
   const fullscreenTimer = setTimeout(checkFullscreen, 1500);
 
   return {
+    signal: send,
     setPaused(value) {
       paused = value;
       link.setPaused(value);
@@ -132,7 +134,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
       removeEventListener("offline", offline);
       removeEventListener("online", online);
       document.removeEventListener("fullscreenchange", checkFullscreen);
-      for (const id of ["banner-connection", "banner-camera", "banner-fullscreen", "paused"]) $(id).hidden = true;
+      for (const id of ["banner-connection", "banner-camera", "banner-fullscreen", "banner-screen", "paused"]) $(id).hidden = true;
       if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
     },
   };

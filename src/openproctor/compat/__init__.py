@@ -1,0 +1,2 @@
+"""Routes compatible with other systems' APIs, mapped onto OpenProctor's exams, candidates
+and violations."""

@@ -1,0 +1,43 @@
+"""/api/v1/exams/{exam_id}/integration: an exam's meeting id, callback and return URL."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, HTTPException, status
+
+from openproctor.access import visible_exam
+from openproctor.deps import AdminUser, Audit, DbSession
+from openproctor.domains.integrations import service
+from openproctor.domains.integrations.models import IntegrationRead, IntegrationWrite
+
+router = APIRouter(tags=["exams"])
+
+
+@router.get("/exams/{exam_id}/integration", response_model=IntegrationRead)
+def get_integration(exam_id: uuid.UUID, db: DbSession, user: AdminUser) -> IntegrationRead:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    return IntegrationRead.model_validate(service.read(db=db, exam_id=exam.id))
+
+
+@router.put("/exams/{exam_id}/integration", response_model=IntegrationRead)
+def put_integration(
+    exam_id: uuid.UUID, body: IntegrationWrite, db: DbSession, user: AdminUser, audit: Audit
+) -> IntegrationRead:
+    """Sets the meeting id other systems use, the completion callback URL (a signing
+    secret is made with it) and the return URL for candidates."""
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    try:
+        row = service.write(db=db, exam=exam, settings=body)
+    except service.MeetingIdTaken as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    audit(
+        "exam.integration",
+        "exam",
+        exam.id,
+        meeting_id=row.meeting_id,
+        callback_url=row.callback_url,
+        return_url=row.return_url,
+    )
+    db.commit()
+    return IntegrationRead.model_validate(row)

@@ -1,0 +1,1 @@
+"""API tokens: bearer credentials for the REST API, each limited to a set of scopes."""

@@ -1,0 +1,1 @@
+"""Webhooks: signed JSON events delivered to other systems, retried until they answer."""

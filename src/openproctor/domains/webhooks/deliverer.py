@@ -1,0 +1,277 @@
+"""The background deliverer: a thread that writes emitted events to the outbox and POSTs
+due deliveries, retrying with exponential back-off.
+
+Every event is a row before it is sent, so a restart loses nothing: pending rows are picked
+up by whichever deliverer runs next. Several web nodes can run one each: a node claims a
+delivery by moving its next_attempt_at forward in one conditional UPDATE, so two nodes never
+send the same attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from openproctor import __version__
+from openproctor.db import transaction, utcnow
+from openproctor.domains.integrations.models import ExamIntegration
+from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.webhooks import events, service
+from openproctor.domains.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
+from openproctor.domains.webhooks.signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Emitted:
+    event_type: str
+    exam_id: uuid.UUID | None
+    data: dict[str, Any]
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _SessionChanged:
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Attempt n (1-based) that failed is retried first_s * 2**(n-1) later, at most max_s;
+    after `attempts` attempts the delivery is failed (an admin can redeliver it)."""
+
+    attempts: int = 8
+    first_s: float = 10.0
+    max_s: float = 3600.0
+
+    def delay(self, attempts_made: int) -> float:
+        return float(min(self.max_s, self.first_s * 2 ** max(0, attempts_made - 1)))
+
+
+class WebhookDeliverer:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        retry: RetryPolicy | None = None,
+        poll_s: float = 2.0,
+        timeout_s: float = 10.0,
+        batch: int = 20,
+        lease_s: float = 60.0,
+    ) -> None:
+        self.session_factory = session_factory
+        self.retry = retry or RetryPolicy()
+        self.poll_s = poll_s
+        self.timeout_s = timeout_s
+        self.batch = batch
+        self.lease = timedelta(seconds=max(lease_s, timeout_s * 2))
+        self._queue: queue.SimpleQueue[_Emitted | _SessionChanged] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+        self.failed_attempts = 0
+
+    # --- what the rest of the server calls (from any thread) -------------------------------
+
+    def emit(
+        self,
+        event_type: str,
+        exam_id: uuid.UUID | None,
+        payload: dict[str, Any],
+        *,
+        key: str | None = None,
+    ) -> None:
+        """Queues an event for every webhook that wants it; returns at once."""
+        self._queue.put(_Emitted(event_type, exam_id, payload, key))
+        self._wake.set()
+
+    def session_changed(self, session_id: uuid.UUID, state: SessionState | None = None) -> None:
+        """A session's state change was committed: raises session.started, session.ended
+        and the exam's completion callback as they apply (each once per session)."""
+        del state  # read back from the database, where it was committed
+        self._queue.put(_SessionChanged(session_id))
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look for due deliveries now (e.g. after a redelivery was asked for)."""
+        self._wake.set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Stops after the current attempt; queued events are written to the outbox first."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        self._persist_queued()
+
+    # --- the thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+            while not self._stopping.is_set():
+                wait = self.poll_s
+                try:
+                    self._persist_queued()
+                    wait = min(wait, self._deliver_due(client))
+                except SQLAlchemyError:
+                    log.exception("webhook deliverer: database error; trying again soon")
+                self._wake.wait(max(0.01, wait))
+                self._wake.clear()
+
+    def _persist_queued(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            for attempt in range(2):
+                try:
+                    with transaction(self.session_factory) as db:
+                        self._persist(db, item)
+                    break
+                except IntegrityError:
+                    # Another node wrote the same once-only event meanwhile: check again.
+                    if attempt:
+                        log.warning("webhook event %s not stored: conflict", item)
+
+    def _persist(self, db: Session, item: _Emitted | _SessionChanged) -> None:
+        if isinstance(item, _Emitted):
+            service.enqueue(
+                db=db,
+                event_type=item.event_type,
+                exam_id=item.exam_id,
+                data=item.data,
+                key=item.key,
+            )
+            return
+        session = db.get(ExamSession, item.session_id)
+        if session is not None:
+            events.enqueue_session_change(db=db, session=session)
+
+    def _deliver_due(self, client: httpx.Client) -> float:
+        """Sends what is due; returns seconds until the next pending delivery is due."""
+        now = utcnow()
+        with self.session_factory() as db:
+            due = db.execute(
+                select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
+                .where(
+                    WebhookDelivery.status == DeliveryStatus.PENDING,
+                    WebhookDelivery.next_attempt_at <= now,
+                )
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(self.batch)
+            ).all()
+        for delivery_id, due_at in due:
+            if self._stopping.is_set():
+                break
+            if self._claim(delivery_id, due_at):
+                self._attempt(client, delivery_id)
+        with self.session_factory() as db:
+            upcoming = db.scalar(
+                select(WebhookDelivery.next_attempt_at)
+                .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(1)
+            )
+        if upcoming is None:
+            return self.poll_s
+        return max(0.0, (upcoming - utcnow()).total_seconds())
+
+    def _claim(self, delivery_id: uuid.UUID, due_at: datetime) -> bool:
+        with transaction(self.session_factory) as db:
+            claimed = db.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == delivery_id,
+                    WebhookDelivery.status == DeliveryStatus.PENDING,
+                    WebhookDelivery.next_attempt_at == due_at,
+                )
+                .values(next_attempt_at=utcnow() + self.lease)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(getattr(claimed, "rowcount", 0) == 1)
+
+    def _secret(self, db: Session, delivery: WebhookDelivery) -> str | None:
+        if delivery.webhook_id is not None:
+            webhook = db.get(Webhook, delivery.webhook_id)
+            return webhook.secret if webhook is not None else None
+        if delivery.exam_id is not None:
+            settings = db.get(ExamIntegration, delivery.exam_id)
+            return settings.callback_secret if settings is not None else None
+        return None
+
+    def _attempt(self, client: httpx.Client, delivery_id: uuid.UUID) -> None:
+        with self.session_factory() as db:
+            delivery = db.get(WebhookDelivery, delivery_id)
+            if delivery is None:
+                return
+            secret = self._secret(db, delivery)
+            url, body, event_type = delivery.url, delivery.body.encode(), delivery.event_type
+        status_code: int | None = None
+        error: str | None = None
+        started = time.perf_counter()
+        if secret is None:
+            error = "the webhook or the exam's callback settings were removed"
+        else:
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": f"OpenProctor-Webhooks/{__version__}",
+                EVENT_HEADER: event_type,
+                DELIVERY_HEADER: str(delivery_id),
+                SIGNATURE_HEADER: sign(secret, body),
+            }
+            try:
+                response = client.post(url, content=body, headers=headers)
+                status_code = response.status_code
+                if not 200 <= status_code < 300:
+                    error = f"HTTP {status_code}: {response.text[:200]}"
+            except httpx.HTTPError as failure:
+                error = f"{failure.__class__.__name__}: {failure}"
+        ms = (time.perf_counter() - started) * 1000
+        with transaction(self.session_factory) as db:
+            delivery = db.get(WebhookDelivery, delivery_id)
+            if delivery is None:
+                return
+            now = utcnow()
+            service.record_attempt(
+                delivery=delivery,
+                at=now,
+                status_code=status_code,
+                error=error,
+                ms=ms,
+                max_attempts=1 if secret is None else self.retry.attempts,
+                retry_at=now + timedelta(seconds=self.retry.delay(delivery.attempts + 1)),
+            )
+        if error is None:
+            self.sent += 1
+        else:
+            self.failed_attempts += 1
+            log.info("webhook delivery %s to %s failed: %s", delivery_id, url, error)

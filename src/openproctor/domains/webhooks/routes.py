@@ -1,0 +1,92 @@
+"/api/v1/webhooks: subscriptions, their delivery log, redelivery."
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from openproctor.access import visible_exam
+from openproctor.deps import AdminUser, Audit, DbSession
+from openproctor.domains.webhooks import service
+from openproctor.domains.webhooks.models import (
+    DeliveryRead,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookEvent,
+    WebhookRead,
+)
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def _found(db: DbSession, webhook_id: uuid.UUID) -> Webhook:
+    webhook = service.get(db=db, webhook_id=webhook_id)
+    if webhook is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "webhook not found")
+    return webhook
+
+
+@router.get("/events", response_model=list[str])
+def list_events(_: AdminUser) -> list[str]:
+    """The event types a webhook can subscribe to."""
+    return [event.value for event in WebhookEvent]
+
+
+@router.get("", response_model=list[WebhookRead])
+def list_webhooks(db: DbSession, _: AdminUser) -> list[WebhookRead]:
+    return [WebhookRead.model_validate(webhook) for webhook in service.list_all(db=db)]
+
+
+@router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
+def create_webhook(
+    webhook_in: WebhookCreate, db: DbSession, user: AdminUser, audit: Audit
+) -> WebhookCreated:
+    """Subscribes a URL; the response holds the signing secret, the only time it is shown."""
+    if webhook_in.exam_id is not None:
+        visible_exam(db=db, user=user, exam_id=webhook_in.exam_id)
+    webhook = service.create(db=db, webhook_in=webhook_in, creator_id=user.id)
+    audit("webhook.create", "webhook", webhook.id, url=webhook.url, events=webhook.events)
+    db.commit()
+    return WebhookCreated(**WebhookRead.model_validate(webhook).model_dump(), secret=webhook.secret)
+
+
+@router.get("/{webhook_id}", response_model=WebhookRead)
+def get_webhook(webhook_id: uuid.UUID, db: DbSession, _: AdminUser) -> WebhookRead:
+    return WebhookRead.model_validate(_found(db, webhook_id))
+
+
+@router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_webhook(webhook_id: uuid.UUID, db: DbSession, _: AdminUser, audit: Audit) -> None:
+    """Unsubscribes; its pending deliveries are dropped with it."""
+    webhook = _found(db, webhook_id)
+    audit("webhook.delete", "webhook", webhook.id, url=webhook.url)
+    service.delete(db=db, webhook=webhook)
+    db.commit()
+
+
+@router.get("/{webhook_id}/deliveries", response_model=list[DeliveryRead])
+def list_deliveries(
+    webhook_id: uuid.UUID,
+    db: DbSession,
+    _: AdminUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DeliveryRead]:
+    """The delivery log, newest first: status, attempts and each attempt's response code."""
+    webhook = _found(db, webhook_id)
+    rows = service.deliveries(db=db, webhook_id=webhook.id, limit=limit)
+    return [DeliveryRead.model_validate(row) for row in rows]
+
+
+@router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryRead)
+def redeliver(delivery_id: uuid.UUID, db: DbSession, _: AdminUser, audit: Audit) -> DeliveryRead:
+    """Sends a delivery again (same event id and body, freshly signed) within seconds."""
+    delivery = service.get_delivery(db=db, delivery_id=delivery_id)
+    if delivery is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery not found")
+    service.redeliver(delivery=delivery)
+    audit("webhook.redeliver", "webhook_delivery", delivery.id, event_type=delivery.event_type)
+    db.commit()
+    return DeliveryRead.model_validate(delivery)

@@ -1,0 +1,80 @@
+"""An external exam: the other system gets a signed completion callback; candidates get a
+way back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from openproctor.domains.integrations import service as integrations
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import SessionState
+from openproctor.domains.users.models import Role, User
+from openproctor.domains.webhooks.deliverer import RetryPolicy
+from openproctor.domains.webhooks.signing import verify
+from tests.conftest import Factory
+from tests.integrations.receiver import receiver
+
+
+def test_an_ended_session_calls_back_signed_and_candidates_can_return(
+    client: TestClient,
+    factory: Factory,
+    login_as: Callable[[User], TestClient],
+    session_factory: sessionmaker[Session],
+    db: Session,
+) -> None:
+    login_as(factory.user(Role.ADMIN))
+    exam = factory.exam(questions=[], external_url="https://quiz.example.com/7")
+    candidate = factory.candidate(exam)
+    candidate.external_id = "lms-user-42"
+    session = sessions.current_for_candidate(db=db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    session.risk_score = 35.0
+    db.commit()
+    # The server's own deliverer, hurried up for the test.
+    deliverer = client.app.state.context.hub.webhooks  # type: ignore[attr-defined]
+    deliverer.retry, deliverer.poll_s = RetryPolicy(first_s=0.2), 0.05
+    try:
+        with receiver([500]) as target:
+            settings = client.put(
+                f"/api/v1/exams/{exam.id}/integration",
+                json={
+                    "callback_url": target.url + "/done",
+                    "return_url": "https://quiz.example.com/7/finished",
+                },
+            )
+            assert settings.status_code == 200, settings.text
+            secret = settings.json()["callback_secret"]
+            assert secret.startswith("whsec_")
+
+            ended = client.post(
+                f"/api/v1/sessions/{session.id}/terminate", json={"reason": "phone in view"}
+            )
+            assert ended.status_code == 200, ended.text
+            # The hub told it already; telling it again sends nothing more.
+            deliverer.session_changed(session.id, SessionState.TERMINATED)
+            first, second = target.wait_for(2)  # a 500, then retried
+            assert first.body == second.body
+            assert second.path == "/done"
+            assert verify(secret, second.headers["x-openproctor-signature"], second.body)
+            assert second.headers["x-openproctor-event"] == "session.completed"
+            event = json.loads(second.body)
+            assert event["type"] == "session.completed"
+            data = event["data"]
+            assert data["session_id"] == str(session.id)
+            assert data["candidate_external_id"] == "lms-user-42"
+            assert data["state"] == "terminated"
+            assert data["risk_score"] == 35.0
+            assert data["end_reason"] == "phone in view"
+            page = client.get(f"/admin/exams/{exam.id}/integration")
+            assert "session.completed" in page.text
+            assert len(target.requests) == 2  # once per session, however often it is told
+    finally:
+        deliverer.retry, deliverer.poll_s = RetryPolicy(), 2.0
+    assert (
+        integrations.return_url_for(db=db, exam_id=exam.id) == "https://quiz.example.com/7/finished"
+    )

@@ -1,0 +1,236 @@
+"""A reviewer goes through an attempt in Chromium: the recording plays and seeks, a timeline
+marker jumps to its flag, the flag is confirmed with a note and the attempt gets a decision;
+the database and the audit log have both."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from openproctor.db import utcnow
+from openproctor.domains.audit.models import AuditEntry
+from openproctor.domains.exams.policy import Severity, ViolationKind
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
+from openproctor.domains.users.models import Role
+from openproctor.domains.violations.models import ReviewStatus, Violation
+from openproctor.settings import Settings
+from openproctor.storage import store_from_settings
+from tests.conftest import Factory
+from tests.web.test_recording import sign_in, wait_until
+
+pytestmark = pytest.mark.browser
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+SECONDS = 12
+FLAG_AT_S = 6.0
+SCREEN_LATER_S = 2
+
+
+def webm(seconds: float, fps: int = 10) -> bytes:
+    """A live-style WebM (no cues), as MediaRecorder writes it: a brightening grey picture."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="webm", options={"live": "1"}) as output:
+        stream = output.add_stream("libvpx", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(round(seconds * fps)):
+            pixels = np.full((240, 320, 3), (i * 2) % 255, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return buffer.getvalue()
+
+
+def recorded_session(factory: Factory, settings: Settings, live_server: str) -> ExamSession:
+    """A submitted attempt with one flag (with evidence) 6 s into an assembled recording."""
+    exam = factory.exam()
+    candidate = factory.candidate(exam, name="Grace")
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    factory.db.commit()
+    started = utcnow() - timedelta(seconds=60)
+
+    # The webcam and, 2 s later, the screen, through the candidate's API: two chunks of one
+    # run each, then "complete" once the attempt is over.
+    base = f"{live_server}/api/v1/take/{candidate.invite_token}/sessions/{session.id}/recordings"
+    with httpx.Client() as client:
+        csrf = client.get(f"{live_server}/api/v1/auth/csrf").json()["csrf_token"]
+        for kind, delay_s in (("webcam", 0), ("screen", SCREEN_LATER_S)):
+            data = webm(SECONDS - delay_s)
+            half = len(data) // 2
+            started_ms = (started + timedelta(seconds=delay_s)).timestamp() * 1000
+            for index, body in enumerate((data[:half], data[half:])):
+                answer = client.put(
+                    f"{base}/{kind}/chunks/{index}",
+                    content=body,
+                    headers={
+                        "X-CSRF-Token": csrf,
+                        "Content-Type": "video/webm;codecs=vp8",
+                        "X-Chunk-SHA256": hashlib.sha256(body).hexdigest(),
+                        "X-Recording-Part": "0",
+                        "X-Chunk-Started-Ms": str(started_ms),
+                    },
+                )
+                assert answer.status_code == 201, answer.text
+        sessions.move(session, SessionState.SUBMITTED)
+        factory.db.commit()
+        for kind, delay_s in (("webcam", 0), ("screen", SCREEN_LATER_S)):
+            answer = client.post(
+                f"{base}/{kind}/complete",
+                json={"chunks": 2, "recorded_s": SECONDS - delay_s},
+                headers={"X-CSRF-Token": csrf},
+            )
+            assert answer.status_code == 200, answer.text
+
+    # The flag and its evidence, as the live loop stores them.
+    violation = Violation(
+        id=uuid.uuid4(),
+        session_id=session.id,
+        kind=ViolationKind.PROHIBITED_OBJECT,
+        label="cell phone",
+        severity=Severity.HIGH,
+        started_at=started + timedelta(seconds=FLAG_AT_S),
+        ended_at=started + timedelta(seconds=FLAG_AT_S + 2),
+        score=25,
+    )
+    factory.db.add(violation)
+    factory.db.flush()
+    jpeg = (FIXTURES / "pai_webcam_center.jpg").read_bytes()
+    blob = store_from_settings(settings).put(
+        f"sessions/{session.id}/evidence/{violation.id}.jpg", jpeg, "image/jpeg"
+    )
+    factory.db.add(
+        StoredObject(
+            purpose=ObjectPurpose.EVIDENCE,
+            storage_key=blob.key,
+            content_type=blob.content_type,
+            size_bytes=blob.size_bytes,
+            sha256=blob.sha256,
+            session_id=session.id,
+            violation_id=violation.id,
+        )
+    )
+    session.risk_score = 25
+    factory.db.commit()
+    return session
+
+
+def video_time(page: Page, kind: str = "webcam") -> float:
+    script = f"document.querySelector('[data-testid=video-{kind}]').currentTime"
+    return float(page.evaluate(script))
+
+
+def test_a_reviewer_plays_the_recording_confirms_a_flag_and_decides(
+    browser: Browser, live_server: str, factory: Factory, settings: Settings, tmp_path: Path
+) -> None:
+    session = recorded_session(factory, settings, live_server)
+    reviewer = factory.user(Role.REVIEWER)
+    context = browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    sign_in(page, reviewer)
+
+    def ready() -> bool:
+        listing = page.request.get(f"/api/v1/sessions/{session.id}/recordings").json()
+        return len(listing) == 2 and all(r["ready"] for r in listing)
+
+    wait_until(ready, 30, "the recordings to be assembled")
+
+    page.goto(f"/review/exams/{session.exam_id}")
+    row = page.get_by_test_id("review-row")
+    expect(row).to_contain_text("Grace")
+    expect(row).to_contain_text("1 pending")
+    expect(page.get_by_test_id("export-csv")).to_have_attribute(
+        "href", f"/api/v1/exams/{session.exam_id}/report.csv"
+    )
+    page.screenshot(path=str(tmp_path / "review-exam.png"))
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server}/review/sessions/{session.id}")
+
+    page.wait_for_function(
+        "document.querySelector('[data-testid=video-webcam]')?.readyState >= 1", timeout=15000
+    )
+    expect(page.get_by_test_id("clock")).to_contain_text(f"/ 0:{SECONDS}")
+    page.get_by_test_id("play").click()
+    wait_until(lambda: video_time(page) > 3.5, 10, "the video to play")
+    assert video_time(page, "screen") > 0.5  # both play, on one transport
+    page.get_by_test_id("play").click()  # pause
+    expect(page.get_by_test_id("play")).to_have_attribute("data-playing", "no")
+
+    page.get_by_test_id("timeline").click(position={"x": 5, "y": 10})  # near the start
+    wait_until(lambda: video_time(page) < 1, 5, "the seek to the start")
+    page.get_by_test_id("marker").click()
+    wait_until(lambda: abs(video_time(page) - (FLAG_AT_S - 3)) < 0.3, 5, "the seek to the flag")
+    # The screen started later: it shows the same moment, from its own start.
+    assert abs(video_time(page, "screen") - (FLAG_AT_S - 3 - SCREEN_LATER_S)) < 0.3
+
+    flag = page.get_by_test_id("flag")
+    expect(flag).to_have_class("flag selected")
+    page.get_by_test_id("evidence-thumb").click()
+    expect(page.get_by_test_id("enlarge")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("enlarge")).to_be_hidden()
+
+    page.screenshot(path=str(tmp_path / "review-session.png"))
+    flag.get_by_test_id("flag-note").fill("Phone visible in the left hand.")
+    page.keyboard.press("Escape")  # leaves the note; keys act on the page again
+    page.keyboard.press("c")
+    expect(flag).to_have_attribute("data-status", "confirmed")
+    expect(page.get_by_test_id("flag-counts")).to_have_text("0 pending · 1 confirmed · 0 dismissed")
+
+    page.get_by_test_id("decision-note").fill("Used a phone during the exam.")
+    page.get_by_test_id("decide-cheating").click()
+    expect(page.get_by_test_id("current-decision")).to_contain_text("cheating")
+    page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+
+    factory.db.expire_all()
+    violation = factory.db.scalar(select(Violation).where(Violation.session_id == session.id))
+    assert violation is not None
+    assert violation.review_status is ReviewStatus.CONFIRMED
+    assert violation.review_note == "Phone visible in the left hand."
+    assert violation.reviewed_by_id == reviewer.id
+    decided = factory.db.get(ExamSession, session.id)
+    assert decided is not None
+    assert decided.decision is Decision.CHEATING
+    assert decided.decision_note == "Used a phone during the exam."
+    entries = factory.db.scalars(
+        select(AuditEntry).where(AuditEntry.actor_id == reviewer.id).order_by(AuditEntry.created_at)
+    ).all()
+    actions = [(e.action, e.target_id) for e in entries]
+    assert ("violation.review", str(violation.id)) in actions
+    assert ("session.decision", str(session.id)) in actions
+
+
+def test_the_review_page_is_for_reviewers_and_says_what_is_missing(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    exam = factory.exam()
+    session = sessions.current_for_candidate(db=factory.db, candidate=factory.candidate(exam))
+    factory.db.commit()
+    proctor = browser.new_context(base_url=live_server).new_page()
+    sign_in(proctor, factory.user(Role.PROCTOR))
+    answer = proctor.goto(f"/review/sessions/{session.id}")
+    assert answer is not None
+    assert answer.status == 403
+
+    reviewer = browser.new_context(base_url=live_server).new_page()
+    sign_in(reviewer, factory.user(Role.REVIEWER))
+    answer = reviewer.goto(f"/review/sessions/{uuid.uuid4()}")
+    assert answer is not None
+    assert answer.status == 404
+    reviewer.goto(f"/review/sessions/{session.id}")
+    expect(reviewer.locator(".players")).to_contain_text("No recording for this attempt.")
+    expect(reviewer.get_by_test_id("flags")).to_contain_text("No flags for this attempt.")
