@@ -28,6 +28,7 @@ READ_ROUTES = {
     "/proctor/exams/{exam}": {ADMIN, PROCTOR},
     "/review": {ADMIN, REVIEWER},
     "/review/exams/{exam}": {ADMIN, REVIEWER},
+    "/review/sessions/{session}": {ADMIN, REVIEWER},
     "/api/v1/exams": {ADMIN, PROCTOR, REVIEWER},
     "/api/v1/exams/{exam}": {ADMIN, PROCTOR, REVIEWER},
     "/api/v1/exams/{exam}/candidates": {ADMIN, PROCTOR, REVIEWER},

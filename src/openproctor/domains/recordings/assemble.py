@@ -60,6 +60,7 @@ def _copy(
             if stream.type in ("video", "audio") and stream.type not in streams:
                 streams[stream.type] = output.add_stream_from_template(stream)
     end = offset
+    last_dts: dict[str, int] = {}
     for packet in source.demux():
         target = streams.get(packet.stream.type)
         if target is None or packet.pts is None or packet.time_base is None:
@@ -69,6 +70,13 @@ def _copy(
         packet.pts += shift
         if packet.dts is not None:
             packet.dts += shift
+            # Browsers sometimes stamp two frames with the same millisecond; muxers want
+            # strictly increasing decode times.
+            previous = last_dts.get(packet.stream.type)
+            if previous is not None and packet.dts <= previous:
+                packet.dts = previous + 1
+                packet.pts = max(packet.pts, packet.dts)
+            last_dts[packet.stream.type] = packet.dts
         end = max(end, float((packet.pts + (packet.duration or 0)) * base))
         packet.stream = target
         output.mux(packet)

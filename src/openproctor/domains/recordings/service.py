@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -122,7 +122,7 @@ def store_chunk(
     db.add(chunk)
     recording.content_type = content_type.split(";")[0] or recording.content_type
     if index == 0 and started_ms is not None:
-        recording.started_at = _trusted_start(started_ms)
+        recording.started_at = _trusted_start(started_ms, session)
     # A late chunk fills a gap of an assembled recording: assemble it again.
     recording.ready = False
     recording.finalized_at = None
@@ -130,13 +130,18 @@ def store_chunk(
     return True, chunk
 
 
-def _trusted_start(started_ms: float) -> datetime | None:
-    now = utcnow()
+def _trusted_start(started_ms: float, session: ExamSession) -> datetime | None:
+    """The browser's start time, if it falls within the attempt (give or take the tolerance):
+    a chunk may be uploaded long after it was recorded, so the upload time proves nothing."""
     try:
-        claimed = datetime.fromtimestamp(started_ms / 1000, now.tzinfo)
+        claimed = datetime.fromtimestamp(started_ms / 1000, UTC)
     except (OverflowError, OSError, ValueError):
         return None
-    return claimed if abs(claimed - now) <= CLOCK_TOLERANCE else None
+    began = session.started_at or session.created_at
+    ended = session.ended_at or utcnow()
+    if began - CLOCK_TOLERANCE <= claimed <= ended + CLOCK_TOLERANCE:
+        return claimed
+    return None
 
 
 def complete(

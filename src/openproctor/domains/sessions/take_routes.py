@@ -53,6 +53,7 @@ class CandidatePolicy(BaseModel):
     require_fullscreen: bool
     record_webcam: bool
     record_screen: bool
+    room_scan: bool
 
 
 class CandidateExam(BaseModel):
