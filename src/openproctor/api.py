@@ -7,6 +7,7 @@ from openproctor.domains.candidates.erasure_routes import router as erasure
 from openproctor.domains.candidates.routes import router as candidates
 from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.integrations.routes import router as integrations
+from openproctor.domains.lti.routes import router as lti
 from openproctor.domains.recordings.routes import router as recordings
 from openproctor.domains.recordings.routes import take_router as uploads
 from openproctor.domains.reports.routes import router as reports
@@ -34,5 +35,6 @@ for domain_router in (
     tokens,
     webhooks,
     integrations,
+    lti,
 ):
     router.include_router(domain_router)

@@ -27,6 +27,7 @@ from openproctor.db import make_engine, make_session_factory
 from openproctor.deps import LoginRequired
 from openproctor.detectors import install
 from openproctor.detectors.base import ModelError
+from openproctor.domains.lti.routes import tool_router as lti_tool_router
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live.hub import LiveHub
@@ -102,6 +103,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(api_router)
     app.include_router(seed_compat_router)
+    # /lti/login, /lti/launch, /lti/jwks: posted from the learning platform's site, no CSRF.
+    app.include_router(lti_tool_router)
     app.include_router(pages_router)
     app.include_router(sockets_router)
     _add_error_handlers(app)

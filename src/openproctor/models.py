@@ -5,6 +5,13 @@ from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations.models import ExamIntegration
+from openproctor.domains.lti.models import (
+    LtiAccount,
+    LtiExamInstructor,
+    LtiLogin,
+    LtiPlatform,
+    LtiToolKey,
+)
 from openproctor.domains.messages.models import Message
 from openproctor.domains.objects.models import Recording, StoredObject
 from openproctor.domains.sessions.models import ExamSession
@@ -22,6 +29,11 @@ __all__ = [
     "ExamIntegration",
     "ExamSession",
     "LoginAttempt",
+    "LtiAccount",
+    "LtiExamInstructor",
+    "LtiLogin",
+    "LtiPlatform",
+    "LtiToolKey",
     "Message",
     "Recording",
     "StaffSession",

@@ -1,0 +1,9 @@
+"""LTI 1.3: OpenProctor as a tool that learning platforms (Moodle, Canvas, ...) launch.
+
+models.py   registered platforms, the tool's key pair, pending logins, linked accounts
+keys.py     the tool's own key pair (served at /lti/jwks) and the platforms' public keys
+launch.py   OIDC login initiation and id_token validation (no database, no HTTP)
+service.py  platforms, pending logins, and what a validated launch does (users, candidates)
+routes.py   /api/v1/lti/platforms (admins) and the tool endpoints /lti/login, /lti/launch,
+            /lti/jwks (called by the platform and the browser; no CSRF check, no session)
+"""

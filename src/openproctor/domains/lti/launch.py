@@ -1,0 +1,230 @@
+"""LTI 1.3 core launch checks: the OIDC authentication request a login initiation redirects
+to, and the validation of the id_token the platform posts back (RS256 signature against the
+platform's key; iss, aud, azp, exp, iat, nonce, version, message type, deployment, roles).
+
+Nothing here touches the database or the network: the caller hands in the platform, the
+nonce it stored for the state, and a way to find the platform's key.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from openproctor.domains.lti.keys import ALGORITHM, PlatformKeyError
+from openproctor.domains.lti.models import LtiPlatform
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+MESSAGE_TYPE = CLAIM + "message_type"
+VERSION = CLAIM + "version"
+DEPLOYMENT_ID = CLAIM + "deployment_id"
+ROLES = CLAIM + "roles"
+CUSTOM = CLAIM + "custom"
+RESOURCE_LINK = CLAIM + "resource_link"
+CONTEXT = CLAIM + "context"
+RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+LTI_VERSION = "1.3.0"
+# Seconds of clock difference allowed between the platform and this server.
+LEEWAY_S = 60
+
+MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+
+
+class LaunchError(Exception):
+    """A login or launch this tool refuses; the message says why, for the person launching."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class LtiRole(StrEnum):
+    INSTRUCTOR = "Instructor"
+    LEARNER = "Learner"
+
+
+def role_of(roles: list[str]) -> LtiRole | None:
+    """Instructor if any role is the context role Instructor or one of its sub-roles (e.g.
+    Instructor#TeachingAssistant), else Learner likewise, else None. The simple names LTI 1.1
+    used ("Instructor", "Learner") are accepted too."""
+    for wanted in (LtiRole.INSTRUCTOR, LtiRole.LEARNER):
+        names = {wanted.value, f"{MEMBERSHIP}#{wanted.value}"}
+        if any(role in names or role.startswith(f"{MEMBERSHIP}/{wanted.value}#") for role in roles):
+            return wanted
+    return None
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A validated resource link launch: who launched, in which role, with which names."""
+
+    subject: str
+    roles: list[str]
+    role: LtiRole | None
+    deployment_id: str
+    resource_link_id: str
+    name: str | None
+    email: str | None
+    custom: dict[str, str]
+    context_title: str | None
+
+
+def authentication_url(
+    *,
+    platform: LtiPlatform,
+    redirect_uri: str,
+    login_hint: str,
+    lti_message_hint: str | None,
+    state: str,
+    nonce: str,
+) -> str:
+    """The platform's OIDC authentication request (LTI 1.3 core, section 5.1.1.2)."""
+    params = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform.client_id,
+        "redirect_uri": redirect_uri,
+        "login_hint": login_hint,
+        "state": state,
+        "nonce": nonce,
+    }
+    if lti_message_hint:
+        params["lti_message_hint"] = lti_message_hint
+    parts = urlsplit(platform.auth_login_url)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *params.items()])
+    return urlunsplit(parts._replace(query=query))
+
+
+KeyFinder = Callable[[str | None], RSAPublicKey]
+
+
+def validate_id_token(
+    id_token: str, *, platform: LtiPlatform, nonce: str, key_for: KeyFinder
+) -> Launch:
+    """The launch in a platform's id_token, or LaunchError naming the first problem."""
+    claims = _verified_claims(id_token, platform=platform, key_for=key_for)
+    audience = claims["aud"]
+    if isinstance(audience, list) and len(audience) > 1 and "azp" not in claims:
+        raise LaunchError("the id_token has several audiences but no azp claim")
+    if "azp" in claims and claims["azp"] != platform.client_id:
+        raise LaunchError(
+            f"the id_token's azp {claims['azp']!r} is not this tool's client id "
+            f"{platform.client_id!r}"
+        )
+    if not isinstance(claims["nonce"], str) or not hmac.compare_digest(
+        claims["nonce"].encode(), nonce.encode()
+    ):
+        raise LaunchError(
+            "the id_token's nonce does not match this login: the launch was replayed or "
+            "forged; start it again from the course"
+        )
+    if claims.get(VERSION) != LTI_VERSION:
+        raise LaunchError(f"the LTI version is {claims.get(VERSION)!r}; this tool needs 1.3.0")
+    message_type = claims.get(MESSAGE_TYPE)
+    if message_type != RESOURCE_LINK_REQUEST:
+        raise LaunchError(
+            f"the message type {message_type!r} is not supported: this tool is launched "
+            f"with {RESOURCE_LINK_REQUEST}"
+        )
+    deployment_id = claims.get(DEPLOYMENT_ID)
+    if not isinstance(deployment_id, str) or not deployment_id:
+        raise LaunchError("the id_token has no deployment_id claim")
+    if deployment_id not in platform.deployment_ids:
+        raise LaunchError(
+            f"the deployment {deployment_id!r} is not registered for the platform "
+            f"{platform.name!r}; an admin adds it on /admin/lti",
+            status_code=403,
+        )
+    resource_link = _mapping(claims.get(RESOURCE_LINK))
+    if not isinstance(resource_link.get("id"), str) or not resource_link["id"]:
+        raise LaunchError("the id_token has no resource_link id")
+    roles = claims.get(ROLES)
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise LaunchError("the id_token's roles claim is not a list of roles")
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject or len(subject) > 255:
+        raise LaunchError("the id_token's sub (the user) is missing or longer than 255")
+    custom = {str(key): str(value) for key, value in _mapping(claims.get(CUSTOM)).items()}
+    return Launch(
+        subject=subject,
+        roles=roles,
+        role=role_of(roles),
+        deployment_id=deployment_id,
+        resource_link_id=resource_link["id"],
+        name=_person_name(claims),
+        email=_text(claims.get("email")),
+        custom=custom,
+        context_title=_text(_mapping(claims.get(CONTEXT)).get("title")),
+    )
+
+
+def _verified_claims(id_token: str, *, platform: LtiPlatform, key_for: KeyFinder) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(id_token)
+    except jwt.DecodeError:
+        raise LaunchError("the id_token is not a JWT") from None
+    if header.get("alg") != ALGORITHM:
+        raise LaunchError(f"the id_token is signed with {header.get('alg')!r}; LTI needs RS256")
+    kid = header.get("kid")
+    try:
+        key = key_for(kid if isinstance(kid, str) else None)
+    except PlatformKeyError as error:
+        raise LaunchError(str(error)) from None
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            id_token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=platform.client_id,
+            issuer=platform.issuer,
+            leeway=LEEWAY_S,
+            options={"require": ["iss", "aud", "exp", "iat", "sub", "nonce"]},
+        )
+    except jwt.InvalidSignatureError:
+        raise LaunchError(
+            "the id_token's signature does not verify with the platform's key"
+        ) from None
+    except jwt.ExpiredSignatureError:
+        raise LaunchError("the id_token has expired; start the launch again") from None
+    except jwt.ImmatureSignatureError:
+        raise LaunchError("the id_token is issued in the future; check the clocks") from None
+    except jwt.InvalidAudienceError:
+        raise LaunchError(
+            f"the id_token is not meant for this tool: its audience does not include the "
+            f"client id {platform.client_id!r}"
+        ) from None
+    except jwt.InvalidIssuerError:
+        raise LaunchError(
+            f"the id_token's issuer is not {platform.issuer!r}, the platform that started "
+            "this login"
+        ) from None
+    except jwt.MissingRequiredClaimError as error:
+        raise LaunchError(f"the id_token has no {error.claim} claim") from None
+    except jwt.InvalidTokenError as error:
+        raise LaunchError(f"the id_token is not valid: {error}") from None
+    return claims
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object, limit: int = 200) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:limit]
+
+
+def _person_name(claims: Mapping[str, Any]) -> str | None:
+    given, family = _text(claims.get("given_name")), _text(claims.get("family_name"))
+    joined = " ".join(part for part in (given, family) if part)
+    return _text(claims.get("name")) or _text(joined)
