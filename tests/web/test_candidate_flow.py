@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Playwright, expect
 
+from openproctor.domains.integrations import service as integrations
+from openproctor.domains.integrations.models import IntegrationWrite
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import SessionState
 from tests.conftest import Factory
@@ -43,6 +45,9 @@ def test_a_candidate_goes_from_the_invite_link_to_a_submitted_exam(
         ]
     )
     candidate = factory.candidate(exam)
+    back = "https://lms.example.com/course/7"
+    integrations.write(db=factory.db, exam=exam, settings=IntegrationWrite(return_url=back))
+    factory.db.commit()
     context = face_browser.new_context(base_url=live_server)
     page = context.new_page()
     page.goto(f"/take/{candidate.invite_token}")
@@ -77,6 +82,7 @@ def test_a_candidate_goes_from_the_invite_link_to_a_submitted_exam(
     page.get_by_test_id("choice-1-0").check()
     page.get_by_test_id("submit").click()
     expect(page.get_by_test_id("exam-submitted")).to_be_visible()
+    expect(page.get_by_test_id("return-link")).to_have_attribute("href", back)
 
     factory.db.expire_all()
     session = sessions.latest_for_candidate(db=factory.db, candidate_id=candidate.id)

@@ -369,6 +369,12 @@ async function ended(state, reason) {
     reasonLine.hidden = false;
     reasonLine.querySelector("span").textContent = reason;
   }
+  // An exam run by another system (an LMS, a hiring platform) may want the candidate back.
+  const back = root.querySelector("[data-testid=return-link]");
+  if (back && view?.return_url) {
+    back.href = view.return_url;
+    back.hidden = false;
+  }
   await recording?.end(); // the last chunks are stored before the devices go off
   media.stopAll();
   if (recording) followUploads(recording);
