@@ -39,6 +39,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.objects.service import file_response
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.tokens import service as api_tokens
@@ -47,7 +48,6 @@ from openproctor.domains.tokens.scopes import Scope
 from openproctor.domains.violations.models import Violation
 from openproctor.domains.webhooks import service as webhooks
 from openproctor.domains.webhooks.models import WebhookEvent
-from openproctor.storage import StorageError
 
 router = APIRouter(tags=["detection"])
 
@@ -377,12 +377,4 @@ def detect_evidence(
     stored = db.get(StoredObject, object_id)
     if stored is None or stored.purpose is not ObjectPurpose.EVIDENCE:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "evidence not found")
-    try:
-        data = context.store.get(stored.storage_key)
-    except StorageError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "evidence file is missing") from None
-    return Response(
-        data,
-        media_type=stored.content_type,
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
+    return file_response(context.store, stored)

@@ -16,9 +16,9 @@ from openproctor.deps import Audit, Context, DbSession, ProctorUser, StaffUser
 from openproctor.domains.messages import service as messages
 from openproctor.domains.messages.models import MessageKind, MessageRead
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.objects.service import file_response
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession, SessionRead, SessionState
-from openproctor.storage import StorageError
 
 router = APIRouter(tags=["proctoring"])
 
@@ -189,12 +189,4 @@ def evidence(object_id: uuid.UUID, db: DbSession, user: StaffUser, context: Cont
     if stored is None or stored.session_id is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "evidence not found")
     visible_session(db=db, user=user, session_id=stored.session_id)
-    try:
-        data = context.store.get(stored.storage_key)
-    except StorageError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "evidence file is missing") from None
-    return Response(
-        data,
-        media_type=stored.content_type,
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
+    return file_response(context.store, stored)

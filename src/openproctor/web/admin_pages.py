@@ -32,7 +32,7 @@ from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, UserCreate
 from openproctor.domains.webhooks import service as webhooks
 from openproctor.domains.webhooks.models import Webhook, WebhookCreate, WebhookEvent
-from openproctor.web.templating import render
+from openproctor.web.templating import form_status, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -99,7 +99,7 @@ def _exam_form(
         values=values,
         errors=errors or [],
         policy_docs=policy_field_docs(),
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
+        status_code=form_status(errors),
     )
 
 
@@ -237,7 +237,7 @@ def _exam_page(
         notice=notice,
         error=error,
         default_max=candidates.DEFAULT_MAX_PER_PROCTOR,
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if has_errors else status.HTTP_200_OK,
+        status_code=form_status(has_errors),
     )
 
 
@@ -350,7 +350,7 @@ def _staff_page(
         roles=list(Role),
         errors=errors or [],
         values=values or {"name": "", "email": "", "role": Role.PROCTOR.value},
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
+        status_code=form_status(errors),
     )
 
 
@@ -417,7 +417,7 @@ def _tokens_page(
         scopes=SCOPE_DESCRIPTIONS,
         created=created,
         errors=errors or [],
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
+        status_code=form_status(errors),
     )
 
 
@@ -479,7 +479,7 @@ def _webhooks_page(
         events=list(WebhookEvent),
         created=created,
         errors=errors or [],
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
+        status_code=form_status(errors),
     )
 
 
@@ -582,7 +582,7 @@ def _integration_page(
         callbacks=webhooks.deliveries(db=db, exam_id=exam.id, direct=True),
         errors=errors or [],
         notice=notice,
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
+        status_code=form_status(errors),
     )
 
 
@@ -733,7 +733,7 @@ def _lti_page(
         values=values or _lti_platform_values(None),
         errors=errors or [],
         notice=notice,
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
+        status_code=form_status(errors),
     )
 
 
@@ -756,7 +756,7 @@ def _lti_platform_page(
         values=values or _lti_platform_values(platform),
         errors=errors or [],
         notice=notice,
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK,
+        status_code=form_status(errors),
     )
 
 

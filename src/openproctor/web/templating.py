@@ -16,6 +16,11 @@ WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
 
+def form_status(problems: object) -> int:
+    """422 for a form page shown again with its problems, 200 otherwise."""
+    return 422 if problems else 200
+
+
 def render(
     request: Request,
     template: str,
