@@ -43,7 +43,7 @@ from openproctor.pipeline.pool import AnalysisPool
 from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.pipeline.worker import FrameJob, FrameOutcome
 from openproctor.rules.engine import Condition, EventType, Outcome, RuleEvent, SessionRules
-from openproctor.storage import ObjectStore
+from openproctor.storage import ObjectStore, StoredBlob
 
 log = logging.getLogger(__name__)
 K = ViolationKind
@@ -449,7 +449,15 @@ class LiveHub:
     def _adjust_rate(self, runtime: SessionRuntime) -> None:
         """Asks for frames faster while a condition waits for its debounce, or a proctor
         watches closely; back to the policy's rate otherwise."""
-        wanted = CONFIRM_FPS if runtime.rules.has_pending() or runtime.watched_by else 0.0
+        # Not while shedding load: asking for more frames then would only add to it.
+        busy = self.load_factor < 1.0
+        wanted = (
+            0.0
+            if busy
+            else CONFIRM_FPS
+            if runtime.rules.has_pending() or runtime.watched_by
+            else 0.0
+        )
         if wanted != runtime.requested_fps:
             runtime.requested_fps = wanted
             self.bus.publish(
@@ -489,6 +497,12 @@ class LiveHub:
             self._spawn(self._apply(runtime, outcome))
 
     async def _apply(self, runtime: SessionRuntime, outcome: Outcome) -> None:
+        # One session's events are written in the order they happened: a violation's close
+        # never overtakes its open.
+        async with runtime.apply_lock:
+            await self._apply_in_order(runtime, outcome)
+
+    async def _apply_in_order(self, runtime: SessionRuntime, outcome: Outcome) -> None:
         changed = False
         for event in outcome.events:
             if event.type is EventType.OPENED:
@@ -507,27 +521,59 @@ class LiveHub:
 
     async def _opened(self, runtime: SessionRuntime, event: RuleEvent, risk: float) -> None:
         violation_id = uuid.uuid4()
-        runtime.open_violations[(event.kind, event.label)] = violation_id
-        self.metrics.violations.labels(event.kind.value).inc()
         frame = runtime.last_analysed
-        boxes = dict(runtime.last_boxes)
-        evidence_id = await self._write(
-            self._persist_opened,
-            runtime.session_id,
-            violation_id,
-            event,
-            risk,
-            frame.jpeg if frame else None,
-            boxes,
-        )
+        evidence_id = uuid.uuid4() if frame else None
+        runtime.open_violations[(event.kind, event.label)] = violation_id
+        runtime.evidence[violation_id] = evidence_id
+        self.metrics.violations.labels(event.kind.value).inc()
+        # Proctors hear of it at once; the evidence image and the row follow within moments
+        # (their page retries the image until it is there).
         self._publish_violation(runtime, "opened", violation_id, event, evidence_id)
+        stored: list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]] = []
+        if frame is not None and evidence_id is not None:
+            # Drawing and storing run in parallel threads; only the rows go through the writer.
+            stored = await asyncio.to_thread(
+                self._store_evidence,
+                runtime.session_id,
+                violation_id,
+                evidence_id,
+                frame.jpeg,
+                dict(runtime.last_boxes),
+            )
+        await self._write(
+            self._persist_opened, runtime.session_id, violation_id, event, risk, stored
+        )
 
     async def _closed(self, runtime: SessionRuntime, event: RuleEvent) -> None:
         violation_id = runtime.open_violations.pop((event.kind, event.label), None)
         if violation_id is None:
             return
-        evidence_id = await self._write(self._persist_closed, violation_id, event)
+        evidence_id = runtime.evidence.pop(violation_id, None)
         self._publish_violation(runtime, "closed", violation_id, event, evidence_id)
+        await self._write(self._persist_closed, violation_id, event)
+
+    def _store_evidence(
+        self,
+        session_id: uuid.UUID,
+        violation_id: uuid.UUID,
+        evidence_id: uuid.UUID,
+        jpeg: bytes,
+        boxes: dict[str, Any],
+    ) -> list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]]:
+        base = f"sessions/{session_id}/evidence/{violation_id}"
+        drawn = annotate(jpeg, boxes.get("faces", ()), boxes.get("objects", ()))
+        return [
+            (
+                evidence_id,
+                ObjectPurpose.EVIDENCE,
+                self.store.put(f"{base}.jpg", drawn, "image/jpeg"),
+            ),
+            (
+                uuid.uuid4(),
+                ObjectPurpose.EVIDENCE_RAW,
+                self.store.put(f"{base}-raw.jpg", jpeg, "image/jpeg"),
+            ),
+        ]
 
     def _persist_opened(
         self,
@@ -535,26 +581,8 @@ class LiveHub:
         violation_id: uuid.UUID,
         event: RuleEvent,
         risk: float,
-        jpeg: bytes | None,
-        boxes: dict[str, Any],
-    ) -> uuid.UUID | None:
-        evidence_id = uuid.uuid4() if jpeg else None
-        stored = []
-        if jpeg and evidence_id:
-            base = f"sessions/{session_id}/evidence/{violation_id}"
-            drawn = annotate(jpeg, boxes.get("faces", ()), boxes.get("objects", ()))
-            stored = [
-                (
-                    evidence_id,
-                    ObjectPurpose.EVIDENCE,
-                    self.store.put(f"{base}.jpg", drawn, "image/jpeg"),
-                ),
-                (
-                    uuid.uuid4(),
-                    ObjectPurpose.EVIDENCE_RAW,
-                    self.store.put(f"{base}-raw.jpg", jpeg, "image/jpeg"),
-                ),
-            ]
+        stored: list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]],
+    ) -> None:
         with transaction(self.session_factory) as db:
             db.add(
                 Violation(
@@ -585,19 +613,12 @@ class LiveHub:
             session = db.get(ExamSession, session_id)
             if session is not None:
                 session.risk_score = risk
-        return evidence_id
 
-    def _persist_closed(self, violation_id: uuid.UUID, event: RuleEvent) -> uuid.UUID | None:
+    def _persist_closed(self, violation_id: uuid.UUID, event: RuleEvent) -> None:
         with transaction(self.session_factory) as db:
             violation = db.get(Violation, violation_id)
             if violation is not None and event.ended_at is not None:
                 violation.ended_at = _at(event.ended_at)
-            return db.scalar(
-                select(StoredObject.id).where(
-                    StoredObject.violation_id == violation_id,
-                    StoredObject.purpose == ObjectPurpose.EVIDENCE,
-                )
-            )
 
     def _publish_violation(
         self,

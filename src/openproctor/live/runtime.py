@@ -81,6 +81,8 @@ class SessionRuntime:
     thumbnail: bytes = b""
     signals: dict[str, Any] = field(default_factory=dict)
     open_violations: dict[tuple[ViolationKind, str | None], uuid.UUID] = field(default_factory=dict)
+    evidence: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+    apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     flood_tokens: float = FLOOD_BURST
     flood_checked_at: float = field(default_factory=time.monotonic)
     requested_fps: float = 0.0

@@ -3,9 +3,18 @@ import { clock, duration, el, violationLabel } from "./format.js";
 
 const MAX_ALERTS = 150;
 
-const evidence = (url) => url
-  ? el("img", { className: "evidence", src: url, alt: "Evidence", loading: "lazy", dataset: { testid: "alert-evidence" } })
-  : el("span", { className: "evidence none", textContent: "no picture" });
+// The alert arrives the moment the violation opens; its picture is stored a moment later,
+// so a picture that is not there yet is asked for again.
+const EVIDENCE_RETRIES = 10;
+function evidence(url) {
+  if (!url) return el("span", { className: "evidence none", textContent: "no picture" });
+  const image = el("img", { className: "evidence", src: url, alt: "Evidence", dataset: { testid: "alert-evidence" } });
+  let tries = 0;
+  image.addEventListener("error", () => {
+    if (++tries <= EVIDENCE_RETRIES) setTimeout(() => { image.src = `${url}?try=${tries}`; }, 300 * tries);
+  });
+  return image;
+}
 
 export class AlertFeed {
   constructor(root, { nameOf, select }) {
