@@ -312,6 +312,12 @@ def worker(name: str | None) -> None:
     type=click.IntRange(0, 64),
     help="Analysis workers of the server started here (default: its own default).",
 )
+@click.option(
+    "--fixed-rate",
+    is_flag=True,
+    help="Keep sending --fps even when the server "
+    "asks for fewer frames (measures a server that cannot shed load).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def loadtest(
     candidates: int,
@@ -322,6 +328,7 @@ def loadtest(
     admin_email: str | None,
     admin_password: str | None,
     workers: int | None,
+    fixed_rate: bool,
     as_json: bool,
 ) -> None:
     """Real candidate sessions and proctor dashboards against a server; what arrived, how fast."""
@@ -342,6 +349,7 @@ def loadtest(
                 admin_password=admin_password,
                 models_dir=_model_dir(settings),
                 workers=workers,
+                fixed_rate=fixed_rate,
             )
         )
     except (ValueError, RuntimeError) as error:

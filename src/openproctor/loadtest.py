@@ -382,6 +382,7 @@ async def run_candidate(
     scenes: dict[str, list[bytes]],
     results: Results,
     debounce: dict[str, float],
+    fixed_rate: bool,
 ) -> None:
     url = base_url.replace("http", "ws", 1) + f"/ws/take/{person.token}"
     tab_at = 3.0 + (person.index % 7) * 0.5
@@ -389,7 +390,8 @@ async def run_candidate(
         async with connect(url, max_size=2**22, compression=None) as socket:
             hello = json.loads(await socket.recv())
             # The server sets the rate: higher while it confirms something, lower under load.
-            rate = {"fps": float(hello.get("fps") or fps)}
+            rate = {"fps": fps if fixed_rate else float(hello.get("fps") or fps)}
+            rate["fixed"] = float(fixed_rate)
             listener = asyncio.create_task(_follow_rate(socket, rate))
             start = next_at = time.time()
             seq = 0
@@ -427,7 +429,7 @@ async def _follow_rate(socket: ClientConnection, rate: dict[str, float]) -> None
         async for raw in socket:
             if isinstance(raw, str):
                 message = json.loads(raw)
-                if message.get("type") == "rate":
+                if message.get("type") == "rate" and not rate.get("fixed"):
                     rate["fps"] = float(message["fps"])
 
 
@@ -485,6 +487,7 @@ async def loadtest(
     admin_password: str | None,
     models_dir: Path,
     workers: int | None,
+    fixed_rate: bool = False,
 ) -> dict[str, Any]:
     scenes = frame_variants()
     async with contextlib.AsyncExitStack() as stack:
@@ -512,7 +515,9 @@ async def loadtest(
         await asyncio.sleep(1)  # let the dashboards subscribe before anything happens
         await asyncio.gather(
             *(
-                run_candidate(target.base_url, p, fps, duration, scenes, results, debounce)
+                run_candidate(
+                    target.base_url, p, fps, duration, scenes, results, debounce, fixed_rate
+                )
                 for p in people
             )
         )
