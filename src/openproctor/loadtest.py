@@ -47,6 +47,12 @@ SCRIPT_START_S = 8.0
 SCRIPT_LENGTH_S = 6.0
 SETUP_CONCURRENCY = 8
 DRAIN_S = 6.0
+SETTLE_TRIES = 30
+
+
+def _in_flight(frames: dict[str, int]) -> int:
+    done = frames.get("analysed", 0) + frames.get("skipped", 0) + frames.get("rejected", 0)
+    return frames.get("received", 0) - done
 
 
 @dataclass
@@ -85,6 +91,7 @@ class Results:
             "frames_analysed": self.frames.get("analysed", 0),
             "frames_skipped": self.frames.get("skipped", 0),
             "frames_rejected": self.frames.get("rejected", 0),
+            "frames_in_flight": _in_flight(self.frames),
             "violations_expected": len(self.expected),
             "violations_received": matched,
             "violations_unexpected": self.unexpected,
@@ -528,7 +535,13 @@ async def loadtest(
         for session_id, kind in results.received:
             if (session_id, kind) not in expected:
                 results.unexpected[kind] = results.unexpected.get(kind, 0) + 1
-        results.frames = await _final_counters(target.base_url, exam_id, target)
+        # Frames still waiting for a worker are not lost: wait until every one is analysed or
+        # skipped (or half a minute has passed; what is left is then reported as in flight).
+        for _ in range(SETTLE_TRIES):
+            results.frames = await _final_counters(target.base_url, exam_id, target)
+            if _in_flight(results.frames) == 0:
+                break
+            await asyncio.sleep(1)
         if tree is not None:
             wall = time.time() - wall_before
             cpu = tree.cpu_seconds() - cpu_before
