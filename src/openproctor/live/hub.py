@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -226,6 +227,11 @@ class LiveHub:
                 stale.ended_at = utcnow()
             db.commit()
             runtime.rules.risk_score = session.risk_score
+            # The face was just checked at enrolment, and sessions that start together should
+            # not all want an object pass on their first frame: spread them over the interval.
+            now = time.time()
+            runtime.last_identity_at = now
+            runtime.last_objects_at = now - random.uniform(0, policy.object_interval_s)
             runtime.counters.metric = self.metrics.frames
             runtime.load_factor = self.load_factor
             runtime.ends_at = ends_at.timestamp() if ends_at else None
