@@ -72,6 +72,8 @@ class Results:
     unexpected: dict[str, int] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
     frames: dict[str, int] = field(default_factory=dict)
+    # From the capture of the frame that opened a violation to a proctor receiving it.
+    frame_to_alert_ms: list[float] = field(default_factory=list)
 
     def report(self) -> dict[str, Any]:
         latencies = {"all": [], "signal": [], "frame": []}  # type: dict[str, list[float]]
@@ -97,7 +99,8 @@ class Results:
             "violations_unexpected": self.unexpected,
             "latency_ms": _percentiles(latencies["all"]),
             "signal_latency_ms": _percentiles(latencies["signal"]),
-            "frame_alert_latency_ms": _percentiles(latencies["frame"]),
+            "frame_alert_latency_ms": _percentiles(self.frame_to_alert_ms),
+            "scripted_frame_alert_ms": _percentiles(latencies["frame"]),
             "connection_errors": self.connection_errors,
             "server": self.server,
         }
@@ -462,7 +465,10 @@ async def run_proctor(
                 if event.get("type") == "violation" and event.get("event") == "opened":
                     violation = event["violation"]
                     key = (violation["session_id"], violation["kind"])
-                    results.received.setdefault(key, time.time())
+                    now = time.time()
+                    results.received.setdefault(key, now)
+                    if violation.get("frame_ts_ms") and violation["kind"] != "tab_switch":
+                        results.frame_to_alert_ms.append(now * 1000 - violation["frame_ts_ms"])
     except (OSError, WebSocketException):
         results.connection_errors += 1
 

@@ -534,7 +534,9 @@ class LiveHub:
         self.metrics.violations.labels(event.kind.value).inc()
         # Proctors hear of it at once; the evidence image and the row follow within moments
         # (their page retries the image until it is there).
-        self._publish_violation(runtime, "opened", violation_id, event, evidence_id)
+        self._publish_violation(
+            runtime, "opened", violation_id, event, evidence_id, frame.ts_ms if frame else None
+        )
         stored: list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]] = []
         if frame is not None and evidence_id is not None:
             # Drawing and storing run in parallel threads; only the rows go through the writer.
@@ -633,6 +635,7 @@ class LiveHub:
         violation_id: uuid.UUID,
         event: RuleEvent,
         evidence_id: uuid.UUID | None,
+        frame_ts_ms: float | None = None,
     ) -> None:
         violation = {
             "id": str(violation_id),
@@ -648,6 +651,8 @@ class LiveHub:
             "review_status": "pending",
             "review_note": None,
             "evidence_url": f"/api/v1/evidence/{evidence_id}" if evidence_id else None,
+            # The browser's capture time of the frame that opened it: frame -> alert latency.
+            "frame_ts_ms": frame_ts_ms,
         }
         if self.webhooks is not None:
             self.webhooks.emit(
