@@ -10,12 +10,12 @@ import uuid
 from datetime import datetime, timedelta
 
 from fastapi import HTTPException, status
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.exams.service import list_visible
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import Role, User
 
@@ -33,11 +33,18 @@ def _not_yours(what: str) -> HTTPException:
     return HTTPException(status.HTTP_403_FORBIDDEN, f"this {what} is not assigned to you")
 
 
+def _has_candidates_of(db: Session, exam_id: uuid.UUID, proctor_id: uuid.UUID) -> bool:
+    query = select(Candidate.id).where(
+        Candidate.exam_id == exam_id, Candidate.proctor_id == proctor_id
+    )
+    return db.scalar(query.limit(1)) is not None
+
+
 def visible_exam(*, db: Session, user: User, exam_id: uuid.UUID) -> Exam:
     exam = db.get(Exam, exam_id)
     if exam is None:
         raise _not_found("exam")
-    if user.role is Role.PROCTOR and exam not in list_visible(db=db, user=user):
+    if user.role is Role.PROCTOR and not _has_candidates_of(db, exam_id, user.id):
         raise _not_yours("exam")
     return exam
 

@@ -92,10 +92,6 @@ class SessionRuntime:
     task: asyncio.Task[None] | None = None
 
     @property
-    def topic_key(self) -> str:
-        return str(self.session_id)
-
-    @property
     def fps(self) -> float:
         """The rate frames are asked for: the policy's (lowered while workers fall behind),
         raised while a proctor watches closely or a condition is being confirmed."""

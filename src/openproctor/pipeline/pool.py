@@ -16,14 +16,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from openproctor.detectors.config import DetectorConfig
 from openproctor.pipeline import worker
 from openproctor.pipeline.worker import EnrolOutcome, FrameJob, FrameOutcome
 
 IN_FLIGHT = 2
-T = TypeVar("T")
 
 
 class AnalysisPool:

@@ -88,7 +88,9 @@ class _SessionState:
 class _Worker:
     def __init__(self, model_dir: Path, config: DetectorConfig) -> None:
         self.config = config
-        self.analyzer = Analyzer(model_dir, config)
+        # Audio is judged on its own chunks (speech_probability), never with a frame, so the
+        # analyzer does not load a second copy of the VAD model.
+        self.analyzer = Analyzer(model_dir, config.model_copy(update={"speech": False}))
         self.vad = VoiceActivityDetector(model_dir) if config.speech else None
         self.sessions: OrderedDict[str, _SessionState] = OrderedDict()
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from openproctor.domains.candidates.models import Candidate, CandidateCreate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.users.models import Role, User
-from openproctor.domains.users.service import normalize_email
+from openproctor.domains.users.service import list_proctors, normalize_email
 
 DEFAULT_MAX_PER_PROCTOR = 30
 ROSTER_COLUMNS = ("name", "email", "external_id", "proctor_email")
@@ -107,7 +107,7 @@ def import_roster(*, db: Session, exam: Exam, text: str) -> RosterResult:
     reader.fieldnames = header
 
     existing = set(db.scalars(select(Candidate.email).where(Candidate.exam_id == exam.id)))
-    proctors = {proctor.email: proctor for proctor in _proctors(db)}
+    proctors = {proctor.email: proctor for proctor in list_proctors(db=db)}
     seen: dict[str, int] = {}
     rows: list[tuple[int, CandidateCreate]] = []
     for number, row in enumerate(reader, start=2):
@@ -144,10 +144,6 @@ def import_roster(*, db: Session, exam: Exam, text: str) -> RosterResult:
         return result
     result.created = [create(db=db, exam=exam, candidate_in=row) for _, row in rows]
     return result
-
-
-def _proctors(db: Session) -> Sequence[User]:
-    return db.scalars(select(User).where(User.role == Role.PROCTOR, User.is_active)).all()
 
 
 def _roster_line_errors(
@@ -189,7 +185,7 @@ def auto_balance(*, db: Session, exam: Exam, max_per_proctor: int) -> list[Candi
     """
     if max_per_proctor < 1:
         raise CandidateError("the maximum per proctor must be at least 1")
-    proctors = list(_proctors(db))
+    proctors = list(list_proctors(db=db))
     if not proctors:
         raise CandidateError("there are no active proctors to assign to")
     unassigned = [
