@@ -35,6 +35,13 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.deferred = Counter(
+            "openproctor_analysis_deferred",
+            "Due object or identity passes put off to a later frame because the frame had "
+            "waited for a worker: the face pass of every frame comes first.",
+            ["stage"],
+            registry=self.registry,
+        )
         self.upload_bytes = Counter(
             "openproctor_upload_bytes",
             "Recording bytes received and stored.",

@@ -38,6 +38,7 @@ def job(session: str, seq: int, data: bytes, **options: object) -> FrameJob:
         objects=bool(options.get("objects", True)),
         identity=bool(options.get("identity", False)),
         reference=options.get("reference"),  # type: ignore[arg-type]
+        thumbnail=bool(options.get("thumbnail", True)),
     )
 
 
@@ -51,9 +52,10 @@ def test_faces_objects_and_thumbnail() -> None:
     assert two.objects_ran
     thumb = cv2.imdecode(np.frombuffer(two.thumbnail, np.uint8), cv2.IMREAD_COLOR)
     assert thumb.shape == (120, 160, 3)
-    none = worker.analyse_frame(job("b", 0, jpeg("noface_coffee.jpg")))
+    none = worker.analyse_frame(job("b", 0, jpeg("noface_coffee.jpg"), thumbnail=False))
     assert none.faces == 0
     assert "no_face" in none.flags
+    assert none.thumbnail == b""  # not asked for: the wall's tile was refreshed recently
 
 
 @pytest.mark.usefixtures("loaded")

@@ -91,6 +91,12 @@ HUB_FIELDS = frozenset(
     {"event", "session_id", "state", "node"}
 )  # how often recordings of ended sessions are looked at
 EARLY_OBJECTS_S = 2.0  # a changed scene gets its object pass no sooner than this after the last
+# A frame that waited this long for a worker gets only the face pass: a due object or identity
+# pass moves to a later frame, by at most DEFER_LIMIT of its interval, so bursts of costly
+# passes never make frames skipped while the face pass alone keeps up.
+DEFER_AFTER_S = 0.25
+DEFER_LIMIT = 1.0
+DEFER_SHOWN_SHARE = 0.05  # the wall says so once this share of frames puts a pass off
 
 
 def _at(seconds: float) -> datetime:
@@ -118,7 +124,10 @@ class LiveHub:
         self.webhooks = webhooks
         self.analysis_ready = False
         self.load_factor = 1.0
-        self._load_window = (0, 0)  # frames received and skipped at the last adjustment
+        self.deferring = False  # object and identity passes are being put off
+        self._deferred = 0
+        # Frames received and skipped, and passes deferred, at the last adjustment.
+        self._load_window = (0, 0, 0)
         self._last_load_check = 0.0
         if pool is not None:
             metrics.watch_queue(lambda: pool.waiting)
@@ -227,11 +236,12 @@ class LiveHub:
                 stale.ended_at = utcnow()
             db.commit()
             runtime.rules.risk_score = session.risk_score
-            # The face was just checked at enrolment, and sessions that start together should
-            # not all want an object pass on their first frame: spread them over the interval.
+            # Sessions that start together must not all want their costly passes on the same
+            # frames: each starts at its own point of the interval. The face was just checked
+            # at enrolment, so the first identity check comes no sooner than half an interval.
             now = time.time()
-            runtime.last_identity_at = now
-            runtime.last_objects_at = now - random.uniform(0, policy.object_interval_s)
+            runtime.next_identity_at = now + random.uniform(0.5, 1) * policy.identity_interval_s
+            runtime.next_objects_at = now + random.uniform(0, policy.object_interval_s)
             runtime.counters.metric = self.metrics.frames
             runtime.load_factor = self.load_factor
             runtime.ends_at = ends_at.timestamp() if ends_at else None
@@ -352,11 +362,12 @@ class LiveHub:
                 runtime.take()
                 runtime.counters.add("skipped")
                 continue
+            asked = time.monotonic()
             async with self.pool.slot(key):
                 frame = runtime.take()
                 if frame is None:
                     continue
-                job = self._job(runtime, frame)
+                job = self._job(runtime, frame, waited=time.monotonic() - asked)
                 try:
                     outcome = await self.pool.analyse(job)
                 except Exception:
@@ -368,19 +379,26 @@ class LiveHub:
             except Exception:
                 log.exception("handling a frame of session %s failed", key)
 
-    def _job(self, runtime: SessionRuntime, frame: Frame) -> FrameJob:
+    def _job(self, runtime: SessionRuntime, frame: Frame, *, waited: float = 0.0) -> FrameJob:
         policy = runtime.policy
         now = frame.received_at
-        # Under load the costly passes space out like the frames do (load_factor < 1).
-        stretch = 1 / runtime.load_factor
-        since_objects = now - runtime.last_objects_at
-        objects = since_objects >= policy.object_interval_s * stretch or (
-            runtime.scene_changed and since_objects >= EARLY_OBJECTS_S * stretch
+        early = EARLY_OBJECTS_S / runtime.load_factor
+        objects = now >= runtime.next_objects_at or (
+            runtime.scene_changed and now - runtime.last_objects_at >= early
         )
-        identity = (
-            runtime.reference is not None
-            and now - runtime.last_identity_at >= policy.identity_interval_s * stretch
-        )
+        identity = runtime.reference is not None and now >= runtime.next_identity_at
+        if waited > DEFER_AFTER_S:
+            latest_objects = runtime.next_objects_at + policy.object_interval_s * DEFER_LIMIT
+            latest_identity = runtime.next_identity_at + policy.identity_interval_s * DEFER_LIMIT
+            for stage, due, latest in (
+                ("objects", objects, latest_objects),
+                ("identity", identity, latest_identity),
+            ):
+                if due and now < latest:
+                    self._deferred += 1
+                    self.metrics.deferred.labels(stage).inc()
+            objects = objects and now >= latest_objects
+            identity = identity and now >= latest_identity
         return FrameJob(
             session_id=str(runtime.session_id),
             seq=frame.seq,
@@ -390,6 +408,7 @@ class LiveHub:
             identity=identity,
             reference=runtime.reference if identity else None,
             baseline=runtime.baseline,
+            thumbnail=now - runtime.last_thumbnail_at >= THUMBNAIL_EVERY_S,
         )
 
     def _frame_conditions(
@@ -434,11 +453,18 @@ class LiveHub:
         runtime.counters.add("analysed")
         for stage, ms in outcome.timings_ms.items():
             self.metrics.inference_ms.labels(stage).observe(ms)
+        # Under load the costly passes space out like the frames do (load_factor < 1). Each
+        # session's next pass is fixed when its last one ran, so a change of the load factor
+        # never makes many sessions due at once.
+        stretch = 1 / runtime.load_factor
         if outcome.objects_ran:
             runtime.last_objects_at = frame.received_at
+            runtime.next_objects_at = frame.received_at + runtime.policy.object_interval_s * stretch
             runtime.scene_changed = False
         if outcome.identity_ran:
-            runtime.last_identity_at = frame.received_at
+            runtime.next_identity_at = (
+                frame.received_at + runtime.policy.identity_interval_s * stretch
+            )
         # A big change (someone walked in, something was picked up) asks for an early object
         # pass; objects_due() limits how early, so constant motion cannot run it every frame.
         runtime.scene_changed = runtime.scene_changed or outcome.changed_a_lot
@@ -796,37 +822,53 @@ class LiveHub:
 
     def _adapt_to_load(self, now: float) -> None:
         """Asks every candidate for fewer frames while the workers skip many, and for more
-        again once they keep up; proctors see it on their wall, operators in the metrics."""
+        again once they keep up; proctors see it on their wall, operators in the metrics.
+        The wall also says when object and identity passes are being put off."""
         received = sum(r.counters.received for r in self.runtimes.values())
         skipped = sum(r.counters.skipped for r in self.runtimes.values())
-        last_received, last_skipped = self._load_window
-        self._load_window = (received, skipped)
+        last_received, last_skipped, last_deferred = self._load_window
+        self._load_window = (received, skipped, self._deferred)
         new_frames = received - last_received
         if new_frames < LOAD_MIN_FRAMES:
             return
         share = (skipped - last_skipped) / new_frames
+        deferring = (self._deferred - last_deferred) / new_frames > DEFER_SHOWN_SHARE
         factor = self.load_factor
         if share > LOAD_SKIP_HIGH:
             factor = max(LOAD_FACTOR_MIN, factor * 0.7)
         elif share < LOAD_SKIP_LOW:
             factor = min(1.0, factor * 1.25)
-        if factor == self.load_factor:
+        if factor == self.load_factor and deferring == self.deferring:
             return
         self.load_factor = factor
-        exam_fps = {}
+        self.deferring = deferring
         for runtime in self.runtimes.values():
             before = runtime.fps
             runtime.load_factor = factor
-            exam_fps[runtime.exam_id] = runtime.policy.frames_per_second * factor
             if runtime.fps != before:
                 message = {"type": "rate", "fps": runtime.fps}
                 self.bus.publish(session_topic(runtime.session_id), message)
-        for exam_id, fps in exam_fps.items():
-            self.bus.publish(
-                exam_topic(exam_id),
-                {"type": "load", "degraded": factor < 1.0, "factor": round(factor, 2), "fps": fps},
-            )
+        for exam_id in {runtime.exam_id for runtime in self.runtimes.values()}:
+            self.bus.publish(exam_topic(exam_id), self.load_message(exam_id))
         self.metrics.rate_factor.set(factor)
+
+    def load_message(self, exam_id: uuid.UUID) -> dict[str, Any]:
+        """How far analysis keeps up, for the proctor walls of an exam."""
+        fps = next(
+            (
+                runtime.policy.frames_per_second * self.load_factor
+                for runtime in self.runtimes.values()
+                if runtime.exam_id == exam_id
+            ),
+            None,
+        )
+        return {
+            "type": "load",
+            "degraded": self.load_factor < 1.0,
+            "factor": round(self.load_factor, 2),
+            "fps": fps,
+            "deferring": self.deferring,
+        }
 
     async def _run_retention(self) -> None:
         # On the assembler's thread, so it never deletes a recording being assembled.

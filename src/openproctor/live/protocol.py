@@ -38,6 +38,10 @@ candidates). Server -> client text messages::
     {"type": "violation", "event": "opened" | "closed", "violation": VIOLATION}
     {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
     {"type": "frame", "session_id": ...}                      the same, full size, for "watch"
+    {"type": "load", "degraded": bool, "factor": float, "fps": float | null, "deferring": bool}
+        after the snapshot and whenever it changes: degraded while candidates are asked for
+        fewer frames (factor of the policy's rate, fps per candidate), deferring while object
+        and identity passes run later than the policy sets
 
     CANDIDATE = {"candidate_id", "session_id", "name", "email", "state", "risk_score",
                  "open_violations": ["kind" or "kind:label"...], "connected": bool,

@@ -74,9 +74,11 @@ class SessionRuntime:
     frame_ready: asyncio.Event = field(default_factory=asyncio.Event)
     last_analysed: Frame | None = None
     last_boxes: dict[str, Any] = field(default_factory=dict)
+    # The costly passes run when due; each session has its own schedule (see LiveHub._job).
     last_objects_at: float = 0.0
+    next_objects_at: float = 0.0
     scene_changed: bool = False
-    last_identity_at: float = 0.0
+    next_identity_at: float = 0.0
     last_thumbnail_at: float = 0.0
     thumbnail: bytes = b""
     signals: dict[str, Any] = field(default_factory=dict)

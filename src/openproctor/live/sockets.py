@@ -299,6 +299,7 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
                 if live is not None:
                     row.update(live.summary())
             await websocket.send_json({"type": "snapshot", "candidates": rows})
+            await websocket.send_json(hub.load_message(exam_id))
             allowed = {row["session_id"] for row in rows if row["session_id"]}
             await _both_ways(
                 _forward_to_proctor(websocket, subscription, scope, watching),

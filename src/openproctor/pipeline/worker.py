@@ -38,6 +38,8 @@ class FrameJob:
     identity: bool
     reference: tuple[float, ...] | None = None
     baseline: tuple[float, float, float] | None = None
+    # The proctor wall's tile picture is refreshed every few seconds, not every frame.
+    thumbnail: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +162,7 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
         return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.UNDECODABLE)
     gate = check(frame, last_seen=state.last_seen, last_analysed=state.last_analysed)
     state.last_seen = gate.small
-    thumb = thumbnail(frame)
+    thumb = thumbnail(frame) if job.thumbnail else b""
     common = {"frozen": gate.frozen, "changed_a_lot": gate.changed_a_lot, "thumbnail": thumb}
     if gate.gate is Gate.COVERED:
         return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.COVERED, **common)  # type: ignore[arg-type]

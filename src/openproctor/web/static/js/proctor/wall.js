@@ -96,10 +96,14 @@ function receive(message) {
       pendingThumbnail = message.session_id;
       break;
     case "load":
-      degraded.hidden = !message.degraded;
-      degraded.textContent = message.fps
-        ? `Analysis is behind: about ${Number(message.fps).toFixed(1)} frames/s per candidate`
-        : "Analysis is behind: some frames are skipped";
+      degraded.hidden = !message.degraded && !message.deferring;
+      if (message.degraded) {
+        degraded.textContent = message.fps
+          ? `Analysis is behind: about ${Number(message.fps).toFixed(1)} frames/s per candidate`
+          : "Analysis is behind: some frames are skipped";
+      } else {
+        degraded.textContent = "Analysis is busy: phone and identity checks run less often";
+      }
       break;
   }
 }
