@@ -79,9 +79,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Every database test runs on both; a folder's conftest may narrow this."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest, database_kind: str, tmp_path: Path
+) -> Iterator[str]:
     """A migrated, empty database of each kind, private to the test."""
-    if request.param == "sqlite":
+    if database_kind == "sqlite":
         path = tmp_path / "test.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"

@@ -22,6 +22,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(params=["sqlite"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Browser tests check pages and scripts, on SQLite only: the queries behind them run on
+    both databases in the domain, API and live tests, and a browser test costs up to a minute."""
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as running:
