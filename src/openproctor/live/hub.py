@@ -28,7 +28,7 @@ from openproctor.bus.local import exam_topic, session_topic
 from openproctor.db import transaction, utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.recordings import service as recordings
 from openproctor.domains.sessions import service as sessions
@@ -101,6 +101,26 @@ DEFER_SHOWN_SHARE = 0.05  # the wall says so once this share of frames puts a pa
 
 def _at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def roster_row(
+    candidate: Candidate, session: ExamSession | None, policy: ExamPolicy
+) -> dict[str, Any]:
+    """A candidate as the proctor wall shows one not connected to this node (the CANDIDATE
+    of live/protocol.py); a live session's summary() replaces it."""
+    auto_terminate = session.auto_terminate if session is not None else None
+    return {
+        "candidate_id": str(candidate.id),
+        "session_id": str(session.id) if session else None,
+        "name": candidate.name,
+        "email": candidate.email,
+        "state": session.state.value if session else SessionState.INVITED.value,
+        "risk_score": session.risk_score if session else 0.0,
+        "open_violations": [],
+        "connected": False,
+        "frames": {"received": 0, "analysed": 0, "skipped": 0, "rejected": 0},
+        "auto_terminate": policy.auto_terminate if auto_terminate is None else auto_terminate,
+    }
 
 
 class LiveHub:
@@ -716,12 +736,57 @@ class LiveHub:
         if self.webhooks is not None:
             self.webhooks.session_changed(session_id, state)
 
+    def candidate_assigned(
+        self, candidate_id: uuid.UUID, before: uuid.UUID | None, after: uuid.UUID | None
+    ) -> None:
+        """An admin gave a candidate to another proctor (or none), committed: the tile leaves
+        the old proctor's wall and joins the new one's at once, and the node holding the live
+        session sends its events to the new proctor from now on. Safe from request threads."""
+        with self.session_factory() as db:
+            candidate = db.get(Candidate, candidate_id)
+            if candidate is None:
+                return
+            exam = db.get(Exam, candidate.exam_id)
+            assert exam is not None
+            session = sessions.latest_for_candidate(db=db, candidate_id=candidate_id)
+            row = roster_row(candidate, session, exam.parsed_policy)
+        topic = exam_topic(candidate.exam_id)
+        if before is not None and before != after:
+            self.bus.publish(
+                topic,
+                {
+                    "type": "unassigned",
+                    "candidate_id": str(candidate_id),
+                    "proctor_id": str(before),
+                },
+            )
+        # The wall adds the tile unless it has it; the node holding the session follows with
+        # its live summary.
+        self.bus.publish(topic, {"type": "assigned", "candidate": row, "proctor_id": _str(after)})
+        self.bus.publish(
+            HUB_TOPIC,
+            {"event": "assigned", "candidate_id": str(candidate_id), "proctor_id": _str(after)},
+        )
+
+    def _on_assigned(self, candidate_id: uuid.UUID, proctor_id: uuid.UUID | None) -> None:
+        for runtime in list(self.runtimes.values()):
+            if runtime.candidate_id == candidate_id:
+                runtime.proctor_id = proctor_id
+                self._publish_candidate(runtime)
+
     async def _listen(self, listening: asyncio.Event) -> None:
         async with self.bus.subscribe(HUB_TOPIC) as subscription:
             listening.set()
             while True:
                 message = await subscription.get()
                 if not isinstance(message, dict):
+                    continue
+                if message["event"] == "assigned":
+                    proctor_id = message["proctor_id"]
+                    self._on_assigned(
+                        uuid.UUID(message["candidate_id"]),
+                        uuid.UUID(proctor_id) if proctor_id else None,
+                    )
                     continue
                 session_id = uuid.UUID(message["session_id"])
                 if message["event"] == "state":

@@ -38,6 +38,8 @@ candidates). Server -> client text messages::
     {"type": "violation", "event": "opened" | "closed", "violation": VIOLATION}
     {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
     {"type": "frame", "session_id": ...}                      the same, full size, for "watch"
+    {"type": "assigned", "candidate": CANDIDATE}             an admin gave you this candidate
+    {"type": "unassigned", "candidate_id": ...}               ... or gave yours to someone else
     {"type": "load", "degraded": bool, "factor": float, "fps": float | null, "deferring": bool}
         after the snapshot and whenever it changes: degraded while candidates are asked for
         fewer frames (factor of the policy's rate, fps per candidate), deferring while object

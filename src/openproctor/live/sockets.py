@@ -25,7 +25,7 @@ from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
-from openproctor.live.hub import LiveHub
+from openproctor.live.hub import LiveHub, roster_row
 from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
 from openproctor.live.runtime import SessionRuntime
 from openproctor.security import SESSION_COOKIE
@@ -36,6 +36,9 @@ MAX_FRAME_BYTES = 1024 * 1024
 MAX_AUDIO_BYTES = 128 * 1024
 MAX_TEXT_BYTES = 4096
 LIVE_STATES = frozenset({SessionState.ENROLLED, SessionState.RUNNING, SessionState.PAUSED})
+# Wall messages about the exam as a whole, for everyone watching it; the others name the
+# proctor whose candidate they are about.
+EXAM_WIDE = frozenset({"load"})
 
 
 class SignalMessage(BaseModel):
@@ -247,27 +250,7 @@ def _proctor(
         policy = exam.parsed_policy
         roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
         latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
-        rows: list[dict[str, Any]] = []
-        for candidate in roster:
-            session = latest.get(candidate.id)
-            rows.append(
-                {
-                    "candidate_id": str(candidate.id),
-                    "session_id": str(session.id) if session else None,
-                    "name": candidate.name,
-                    "email": candidate.email,
-                    "state": session.state.value if session else SessionState.INVITED.value,
-                    "risk_score": session.risk_score if session else 0.0,
-                    "open_violations": [],
-                    "connected": False,
-                    "frames": {"received": 0, "analysed": 0, "skipped": 0, "rejected": 0},
-                    "auto_terminate": (
-                        session.auto_terminate
-                        if session is not None and session.auto_terminate is not None
-                        else policy.auto_terminate
-                    ),
-                }
-            )
+        rows = [roster_row(c, latest.get(c.id), policy) for c in roster]
         db.expunge(user)
         return user, rows
 
@@ -300,10 +283,9 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
                     row.update(live.summary())
             await websocket.send_json({"type": "snapshot", "candidates": rows})
             await websocket.send_json(hub.load_message(exam_id))
-            allowed = {row["session_id"] for row in rows if row["session_id"]}
             await _both_ways(
                 _forward_to_proctor(websocket, subscription, scope, watching),
-                _receive_from_proctor(websocket, hub, allowed, watching),
+                _receive_from_proctor(websocket, hub, exam_id, scope, watching),
             )
     except WebSocketDisconnect:
         pass
@@ -311,6 +293,15 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
         connections.dec()
         for runtime in watching:
             runtime.watched_by -= 1
+
+
+def for_proctor(message: dict[str, Any], scope: str | None) -> bool:
+    """Whether a wall message goes to this viewer: scope is a proctor's id, None an admin."""
+    if message["type"] in EXAM_WIDE:
+        return True
+    if scope is None:  # admins see every candidate, assigned or not
+        return message["type"] not in ("assigned", "unassigned")
+    return bool(message.get("proctor_id") == scope)
 
 
 async def _forward_to_proctor(
@@ -323,7 +314,7 @@ async def _forward_to_proctor(
         message = await subscription.get()
         if not isinstance(message, dict):
             continue
-        if scope is not None and message.get("proctor_id") != scope:
+        if not for_proctor(message, scope):
             continue
         outgoing = {k: v for k, v in message.items() if k not in ("proctor_id", "jpeg")}
         watched = any(str(r.session_id) == message.get("session_id") for r in watching)
@@ -335,7 +326,11 @@ async def _forward_to_proctor(
 
 
 async def _receive_from_proctor(
-    websocket: WebSocket, hub: LiveHub, allowed: set[str], watching: list[SessionRuntime]
+    websocket: WebSocket,
+    hub: LiveHub,
+    exam_id: uuid.UUID,
+    scope: str | None,
+    watching: list[SessionRuntime],
 ) -> None:
     while True:
         text = await websocket.receive_text()
@@ -348,8 +343,20 @@ async def _receive_from_proctor(
         for runtime in watching:
             runtime.watched_by -= 1
         watching.clear()
-        session_id = body.get("session_id")
-        live = hub.runtimes.get(uuid.UUID(session_id)) if session_id in allowed else None
-        if live is not None:
+        wanted = _uuid(body.get("session_id"))
+        live = hub.runtimes.get(wanted) if wanted else None
+        # Asked when watching starts, not at connect: assignments change during an exam.
+        if (
+            live is not None
+            and live.exam_id == exam_id
+            and (scope is None or str(live.proctor_id) == scope)
+        ):
             live.watched_by += 1
             watching.append(live)
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -299,6 +299,7 @@ def assign_candidate(
     candidate = candidates.get(db=db, candidate_id=candidate_id)
     if candidate is None or candidate.exam_id != exam.id:
         return _exam_page(request, db, user, context, exam, error="no such candidate in this exam")
+    before = candidate.proctor_id
     try:
         target = uuid.UUID(proctor_id) if proctor_id else None
         candidates.assign(db=db, candidate=candidate, proctor_id=target)
@@ -306,6 +307,7 @@ def assign_candidate(
         return _exam_page(request, db, user, context, exam, error=str(error))
     audit("candidate.assign", "candidate", candidate.id, proctor_id=proctor_id or None)
     db.commit()
+    context.hub.candidate_assigned(candidate.id, before, target)
     return _see_other(f"/admin/exams/{exam.id}?notice=Assignment+saved")
 
 
@@ -326,6 +328,8 @@ def auto_assign(
         return _exam_page(request, db, user, context, exam, error=str(error))
     audit("candidate.auto_assign", "exam", exam.id, assigned=len(assigned))
     db.commit()
+    for candidate in assigned:
+        context.hub.candidate_assigned(candidate.id, None, candidate.proctor_id)
     return _see_other(f"/admin/exams/{exam.id}?notice=Assigned+{len(assigned)}+candidates")
 
 

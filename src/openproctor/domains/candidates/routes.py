@@ -123,12 +123,14 @@ def assign_proctor(
     context: Context,
 ) -> CandidateRead:
     candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
+    before = candidate.proctor_id
     try:
         service.assign(db=db, candidate=candidate, proctor_id=assignment.proctor_id)
     except service.CandidateError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     audit("candidate.assign", "candidate", candidate.id, proctor_id=str(assignment.proctor_id))
     db.commit()
+    context.hub.candidate_assigned(candidate.id, before, assignment.proctor_id)
     return _read(candidate, user, context.settings.public_url)
 
 
@@ -142,6 +144,7 @@ def auto_assign(
     db: DbSession,
     user: AdminUser,
     audit: Audit,
+    context: Context,
     max_per_proctor: Annotated[int, Query(ge=1, le=1000)] = service.DEFAULT_MAX_PER_PROCTOR,
 ) -> AutoBalanced:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
@@ -151,4 +154,6 @@ def auto_assign(
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     audit("candidate.auto_assign", "exam", exam.id, assigned=len(assigned))
     db.commit()
+    for candidate in assigned:
+        context.hub.candidate_assigned(candidate.id, None, candidate.proctor_id)
     return AutoBalanced(assigned=len(assigned))
