@@ -290,7 +290,11 @@ def worker(name: str | None) -> None:
     logging.basicConfig(level=logging.INFO)
     try:
         runner = Worker(
-            settings.redis_url, _model_dir(settings), settings.detectors, name or default_name()
+            settings.redis_url,
+            _model_dir(settings),
+            settings.detectors,
+            name or default_name(),
+            settings.secret_key,
         )
     except ModelError as error:
         raise click.ClickException(str(error)) from None

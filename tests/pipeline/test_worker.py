@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,7 @@ import pytest
 from openproctor.detectors.config import DetectorConfig
 from openproctor.pipeline import worker
 from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.redis_worker import handle
 from openproctor.pipeline.worker import FrameJob
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -140,3 +142,28 @@ def test_speech_probability(tmp_path: Path) -> None:
     assert speech is not None
     assert silence is not None
     assert speech > 0.8 > 0.2 > silence
+
+
+@pytest.mark.usefixtures("loaded")
+def test_redis_workers_continue_a_session_from_its_sealed_state() -> None:
+    key = worker.state_key("a deployment's secret")
+    data = jpeg("pai_webcam_center.jpg")
+
+    def frame(seq: int, state: bytes, with_key: bytes = key) -> tuple[str, bytes]:
+        body = {"kind": "frame", **asdict(job("r", seq, data, objects=False))}
+        del body["jpeg"]
+        answer, _, new_state = handle(body, data, state, with_key)
+        gate: str = answer["gate"]
+        return gate, new_state
+
+    gate, state = frame(0, b"")
+    assert gate == Gate.ANALYSED
+    assert state  # it travels with the answer, and nothing stays on the worker
+    assert "r" not in worker._the_worker().sessions
+    # The same picture again, on whichever worker: it knows the last frame, so it is unchanged.
+    assert frame(1, state)[0] == Gate.UNCHANGED
+    # Without the state, with a tampered one or one sealed with another key: a fresh start.
+    assert frame(1, b"")[0] == Gate.ANALYSED
+    tampered = state[:-1] + bytes([state[-1] ^ 1])
+    assert frame(1, tampered)[0] == Gate.ANALYSED
+    assert frame(1, state, worker.state_key("another secret"))[0] == Gate.ANALYSED

@@ -7,7 +7,9 @@ is lost. Each web node reads its answers from its own result stream.
 
 The web node keeps the same discipline as with local workers: a bounded number of jobs in
 flight, and a session takes its newest frame only once it has a place, so older frames are
-skipped (and counted) rather than queued.
+skipped (and counted) rather than queued. A session's frames go one at a time, each with the
+sealed state its last frame left (face tracker, gates), so any worker continues where the last
+one stopped, as a pinned local worker does.
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ class RedisAnalysis:
         self.results = RESULTS_PREFIX + uuid.uuid4().hex
         self._client: aioredis.Redis | None = None
         self._slots = asyncio.Semaphore(IN_FLIGHT)
-        self._futures: dict[str, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
+        self._futures: dict[str, asyncio.Future[tuple[dict[str, Any], bytes, bytes]]] = {}
+        # Each live session's state as its last frame left it, sealed by the worker.
+        self._states: dict[str, bytes] = {}
         self._reader: asyncio.Task[None] | None = None
         self.waiting = 0
         self.restarts = 0
@@ -112,7 +116,8 @@ class RedisAnalysis:
         return len([key async for key in self._client.scan_iter(match=WORKERS_PREFIX + "*")])
 
     def release(self, session_id: str) -> None:
-        """Nothing is pinned: any worker may take any session's frame."""
+        """Nothing is pinned (any worker may take any session's frame); the state goes."""
+        self._states.pop(session_id, None)
 
     @asynccontextmanager
     async def slot(self, session_id: str) -> AsyncIterator[None]:
@@ -126,14 +131,20 @@ class RedisAnalysis:
         finally:
             self._slots.release()
 
-    async def _submit(self, job: dict[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
+    async def _submit(
+        self, job: dict[str, Any], data: bytes, state: bytes = b""
+    ) -> tuple[dict[str, Any], bytes, bytes]:
         assert self._client is not None
         job_id = uuid.uuid4().hex
-        future: asyncio.Future[tuple[dict[str, Any], bytes]] = (
+        future: asyncio.Future[tuple[dict[str, Any], bytes, bytes]] = (
             asyncio.get_running_loop().create_future()
         )
         self._futures[job_id] = future
-        fields = {"job": json.dumps({**job, "id": job_id, "reply": self.results}), "data": data}
+        fields = {
+            "job": json.dumps({**job, "id": job_id, "reply": self.results}),
+            "data": data,
+            "state": state,
+        }
         try:
             await self._client.xadd(JOBS_STREAM, fields, maxlen=STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
             return await asyncio.wait_for(future, JOB_TIMEOUT_S)
@@ -157,7 +168,9 @@ class RedisAnalysis:
                         if "error" in body:
                             future.set_exception(RuntimeError(body["error"]))
                         else:
-                            future.set_result((body, fields.get(b"data", b"")))
+                            future.set_result(
+                                (body, fields.get(b"data", b""), fields.get(b"state", b""))
+                            )
                     await self._client.xtrim(self.results, minid=last)
             except (RedisError, OSError) as error:
                 log.warning("reading analysis results failed (%s); retrying", error)
@@ -166,18 +179,21 @@ class RedisAnalysis:
     async def analyse(self, job: FrameJob) -> FrameOutcome:
         description = asdict(job)
         data = description.pop("jpeg")
-        body, thumbnail = await self._submit({"kind": "frame", **description}, data)
+        body, thumbnail, state = await self._submit(
+            {"kind": "frame", **description}, data, self._states.get(job.session_id, b"")
+        )
+        self._states[job.session_id] = state
         return outcome_from_wire(body, thumbnail)
 
     async def enrol(self, session_id: str, jpeg: bytes) -> EnrolOutcome:
         async with self.slot(session_id):
-            body, _ = await self._submit({"kind": "enrol", "session_id": session_id}, jpeg)
+            body, _, _ = await self._submit({"kind": "enrol", "session_id": session_id}, jpeg)
         return EnrolOutcome(
             body["ok"], body["guidance"], tuple(body["embedding"]), tuple(body["baseline"])
         )
 
     async def speech(self, session_id: str, pcm: bytes) -> float | None:
         async with self.slot(session_id):
-            body, _ = await self._submit({"kind": "speech", "session_id": session_id}, pcm)
+            body, _, _ = await self._submit({"kind": "speech", "session_id": session_id}, pcm)
         probability: float | None = body["probability"]
         return probability

@@ -38,26 +38,35 @@ def default_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def handle(job: dict[str, Any], data: bytes) -> tuple[dict[str, Any], bytes]:
-    """One job through the same functions local workers run: same results either way."""
+def handle(
+    job: dict[str, Any], data: bytes, state: bytes, key: bytes
+) -> tuple[dict[str, Any], bytes, bytes]:
+    """One job through the same functions local workers run, with the session's state from
+    its last frame (whichever worker ran that): same results either way. Returns the answer,
+    its bytes (a thumbnail) and the session's new state."""
     kind = job.pop("kind")
     if kind == "frame":
         fields = {k: v for k, v in job.items() if k in FrameJob.__dataclass_fields__}
         fields["reference"] = tuple(fields["reference"]) if fields.get("reference") else None
         fields["baseline"] = tuple(fields["baseline"]) if fields.get("baseline") else None
+        session_id = fields["session_id"]
+        worker.adopt_session_state(session_id, state, key)
         body, thumbnail = outcome_to_wire(worker.analyse_frame(FrameJob(jpeg=data, **fields)))
-        return body, thumbnail
+        return body, thumbnail, worker.take_session_state(session_id, key)
     if kind == "enrol":
-        return asdict(worker.enrol(data)), b""
+        return asdict(worker.enrol(data)), b"", b""
     if kind == "speech":
-        return {"probability": worker.speech_probability(data)}, b""
+        return {"probability": worker.speech_probability(data)}, b"", b""
     raise ValueError(f"unknown job kind {kind!r}")
 
 
 class Worker:
-    def __init__(self, url: str, model_dir: Path, config: DetectorConfig, name: str) -> None:
+    def __init__(
+        self, url: str, model_dir: Path, config: DetectorConfig, name: str, secret: str
+    ) -> None:
         self.url = url
         self.name = name
+        self.key = worker.state_key(secret)
         worker.init_worker(str(model_dir), config.model_dump_json())
         self.client = redis.Redis.from_url(url)
         self.processed = 0
@@ -70,13 +79,15 @@ class Worker:
         job = json.loads(fields[b"job"])
         job_id, reply = job.pop("id"), job.pop("reply")
         try:
-            body, data = handle(job, fields.get(b"data", b""))
+            body, data, state = handle(
+                job, fields.get(b"data", b""), fields.get(b"state", b""), self.key
+            )
         except Exception as error:
             log.exception("job %s failed", job_id)
-            body, data = {"error": str(error)}, b""
+            body, data, state = {"error": str(error)}, b"", b""
         self.client.xadd(
             reply,
-            {"result": json.dumps({**body, "id": job_id}), "data": data},
+            {"result": json.dumps({**body, "id": job_id}), "data": data, "state": state},
             maxlen=RESULT_MAXLEN,
             approximate=True,
         )

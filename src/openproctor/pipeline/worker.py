@@ -1,16 +1,21 @@
 """What runs inside an analysis worker process: one Analyzer, and per-session gate state.
 
-Each candidate session is pinned to one worker (see pool.py), so the state kept here for it
-(the last frames for the gates, the last answer for unchanged frames) is always at hand.
-Functions take and return plain picklable values; pixels never leave the worker except as
-a small thumbnail.
+Each candidate session is pinned to one local worker (see pool.py), so the state kept here for
+it (the face tracker, the last frames for the gates, the last answer for unchanged frames) is
+always at hand. Redis workers see any session's frames, so there the state travels with each
+job, sealed with a key only the deployment knows (see take_session_state). Functions take and
+return plain picklable values; pixels never leave the worker except as a small thumbnail.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import os
+import pickle
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -22,6 +27,8 @@ from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 from openproctor.pipeline.gates import Gate, Small, check, shrink
+
+log = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = (160, 120)
 MAX_SESSIONS_PER_WORKER = 5000
@@ -199,8 +206,41 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
         **common,
     )
     state.last_analysed = gate.small
-    state.last = outcome
+    state.last = replace(outcome, thumbnail=b"")  # an unchanged frame reuses all but this
     return outcome
+
+
+def state_key(secret: str) -> bytes:
+    """The key that seals session state between web nodes and Redis workers."""
+    return hashlib.sha256(b"openproctor session state\0" + secret.encode()).digest()
+
+
+def take_session_state(session_id: str, key: bytes) -> bytes:
+    """A session's state, sealed (HMAC-SHA256, then the pickle), and forgotten here: the web
+    node sends it with the session's next frame to whichever worker takes that."""
+    state = _the_worker().sessions.pop(session_id, None)
+    if state is None:
+        return b""
+    blob = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return hmac.new(key, blob, "sha256").digest() + blob
+
+
+def adopt_session_state(session_id: str, sealed: bytes, key: bytes) -> None:
+    """Makes `sealed` (from take_session_state, maybe on another worker) this session's state;
+    without it, or if it was not sealed with our key, the session starts afresh."""
+    worker = _the_worker()
+    worker.sessions.pop(session_id, None)
+    if not sealed:
+        return
+    mac, blob = sealed[:32], sealed[32:]
+    if not hmac.compare_digest(mac, hmac.new(key, blob, "sha256").digest()):
+        log.warning(
+            "session state for %s was not sealed with this worker's key (is "
+            "OPENPROCTOR_SECRET_KEY the same on web nodes and workers?); starting afresh",
+            session_id,
+        )
+        return
+    worker.sessions[session_id] = pickle.loads(blob)  # noqa: S301 - sealed by us, checked above
 
 
 # Enrolment asks for a face that later frames can be compared with: one, lit, frontal, near.
