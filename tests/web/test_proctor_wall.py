@@ -4,9 +4,13 @@ and termination reach the candidate's page at once."""
 
 from __future__ import annotations
 
+import uuid
+
+import httpx2
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import SessionState
 from openproctor.domains.users.models import Role, User
@@ -23,6 +27,31 @@ def sign_in(page: Page, user: User) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
+def running_exam_page(
+    browser: Browser, live_server: str, factory: Factory, candidate: Candidate
+) -> Page:
+    """The candidate's page with the exam running (their photo was taken earlier)."""
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED):
+        sessions.move(session, state)
+    factory.db.commit()
+    page = browser.new_context(base_url=live_server).new_page()
+    page.goto(f"/take/{candidate.invite_token}")
+    page.get_by_test_id("next").click()  # the system check, once more after a reload
+    expect(page.get_by_test_id("step-intro")).to_be_visible()
+    page.get_by_test_id("next").click()
+    expect(page.get_by_test_id("exam-running")).to_be_visible()
+    return page
+
+
+def wall_page(browser: Browser, live_server: str, proctor: User, exam_id: uuid.UUID) -> Page:
+    page = browser.new_context(base_url=live_server).new_page()
+    sign_in(page, proctor)
+    page.goto(f"/proctor/exams/{exam_id}")
+    expect(page.get_by_test_id("live")).to_have_attribute("data-state", "live")
+    return page
+
+
 def test_a_proctor_watches_messages_pauses_and_ends_a_candidates_exam(
     browser: Browser, live_server: str, factory: Factory
 ) -> None:
@@ -31,21 +60,9 @@ def test_a_proctor_watches_messages_pauses_and_ends_a_candidates_exam(
     ada = factory.candidate(exam, proctor, name="Ada")
     factory.candidate(exam, factory.user(Role.PROCTOR), name="Bob")
     session = sessions.current_for_candidate(db=factory.db, candidate=ada)
-    for state in (SessionState.CHECKING, SessionState.ENROLLED):  # photo taken earlier
-        sessions.move(session, state)
-    factory.db.commit()
 
-    candidate = browser.new_context(base_url=live_server).new_page()
-    candidate.goto(f"/take/{ada.invite_token}")
-    candidate.get_by_test_id("next").click()  # the system check, once more after a reload
-    expect(candidate.get_by_test_id("step-intro")).to_be_visible()
-    candidate.get_by_test_id("next").click()
-    expect(candidate.get_by_test_id("exam-running")).to_be_visible()
-
-    staff = browser.new_context(base_url=live_server).new_page()
-    sign_in(staff, proctor)
-    staff.goto(f"/proctor/exams/{exam.id}")
-    expect(staff.get_by_test_id("live")).to_have_attribute("data-state", "live")
+    candidate = running_exam_page(browser, live_server, factory, ada)
+    staff = wall_page(browser, live_server, proctor, exam.id)
     tile = staff.get_by_test_id("candidate-tile")
     expect(tile).to_have_count(1)
     expect(tile).to_contain_text("Ada")
@@ -83,3 +100,41 @@ def test_a_proctor_watches_messages_pauses_and_ends_a_candidates_exam(
     expect(staff.locator("#detail .state")).to_have_text("terminated")
     staff.context.close()
     candidate.context.close()
+
+
+def test_a_candidate_given_to_another_proctor_moves_between_their_walls(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    first, second = factory.user(Role.PROCTOR), factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, first, name="Ada")
+    factory.candidate(exam, second, name="Bob")
+    candidate = running_exam_page(browser, live_server, factory, ada)
+    first_wall = wall_page(browser, live_server, first, exam.id)
+    second_wall = wall_page(browser, live_server, second, exam.id)
+    expect(first_wall.get_by_test_id("candidate-tile")).to_have_attribute("data-connected", "yes")
+    expect(second_wall.get_by_test_id("candidate-tile")).to_have_count(1)  # Bob only
+    first_wall.get_by_test_id("candidate-tile").click()  # the first proctor is watching Ada
+
+    admin = factory.user(Role.ADMIN)
+    with httpx2.Client(base_url=live_server) as http:
+        csrf = http.get("/api/v1/auth/csrf").json()["csrf_token"]
+        headers = {"X-CSRF-Token": csrf}
+        body = {"email": admin.email, "password": PASSWORD}
+        assert http.post("/api/v1/auth/login", json=body, headers=headers).status_code == 200
+        moved = http.put(
+            f"/api/v1/candidates/{ada.id}/proctor",
+            json={"proctor_id": str(second.id)},
+            headers=headers,
+        )
+        assert moved.status_code == 200, moved.text
+
+    expect(first_wall.get_by_test_id("candidate-tile")).to_have_count(0)
+    expect(first_wall.locator("#wall")).to_have_attribute("data-view", "grid")
+    ada_tile = second_wall.get_by_test_id("candidate-tile").filter(has_text="Ada")
+    expect(ada_tile).to_have_attribute("data-connected", "yes")  # live, without a reload
+    candidate.evaluate("document.dispatchEvent(new Event('copy'))")
+    expect(second_wall.get_by_test_id("alert")).to_contain_text("Ada")
+    expect(first_wall.get_by_test_id("alert")).to_have_count(0)
+    for page in (candidate, first_wall, second_wall):
+        page.context.close()

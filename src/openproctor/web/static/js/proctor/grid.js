@@ -22,6 +22,15 @@ export class Grid {
     return this.tileOf(sessionId)?.candidate ?? null;
   }
 
+  has(candidateId) {
+    return this.tiles.has(candidateId);
+  }
+
+  remove(candidateId) {
+    this.tiles.get(candidateId)?.element.remove();
+    this.tiles.delete(candidateId);
+  }
+
   replaceAll(candidates) {
     const keep = new Set(candidates.map((candidate) => candidate.candidate_id));
     for (const [candidateId, tile] of this.tiles) {

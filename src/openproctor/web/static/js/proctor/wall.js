@@ -71,8 +71,9 @@ function summarise() {
 
 function receive(message) {
   switch (message.type) {
-    case "snapshot":
+    case "snapshot": // on every (re)connect
       grid.replaceAll(message.candidates ?? []);
+      loadAlerts(); // what opened while the socket was down, too
       alerts.renameAll();
       if (detail.isOpen) {
         const current = grid.get(detail.sessionId);
@@ -86,6 +87,16 @@ function receive(message) {
     case "candidate":
       updateCandidate(message.candidate);
       break;
+    case "assigned": // an admin gave this proctor the candidate; a live tile is newer
+      if (!grid.has(message.candidate.candidate_id)) updateCandidate(message.candidate);
+      break;
+    case "unassigned": { // ... or gave them to another proctor
+      const leaving = grid.candidates().find((c) => c.candidate_id === message.candidate_id);
+      if (leaving && detail.isOpen && detail.sessionId === leaving.session_id) detail.close();
+      grid.remove(message.candidate_id);
+      summarise();
+      break;
+    }
     case "violation":
       alerts.show(message.violation, { fresh: message.event === "opened" });
       detail.violation(message.violation);
@@ -141,15 +152,24 @@ const socket = connectSocket(`/ws/proctor/exams/${examId}`, {
   },
 });
 
-// The feed starts with what happened before this page opened (once; pushes do the rest).
-sendJson("GET", `/api/v1/exams/${examId}/violations`)
-  .then((violations) => {
-    const recent = violations
-      .sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at))
-      .slice(0, 50);
-    for (const violation of recent.reverse()) alerts.show(violation);
-  })
-  .catch(() => {});
+// The feed starts with what happened before the socket connected; pushes do the rest, and the
+// feed shows each violation once. After a reconnect, what opened meanwhile is new to the proctor.
+let alertsLoaded = false;
+function loadAlerts() {
+  sendJson("GET", `/api/v1/exams/${examId}/violations`)
+    .then((violations) => {
+      const recent = violations
+        .sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at))
+        .slice(0, 50);
+      for (const violation of recent.reverse()) {
+        const missed = alertsLoaded && !alerts.items.has(violation.id) && !violation.ended_at;
+        alerts.show(violation, { fresh: missed });
+        if (missed) grid.flash(violation.session_id);
+      }
+      alertsLoaded = true;
+    })
+    .catch(() => {});
+}
 
 // The roster the page was rendered with, until the socket's snapshot replaces it.
 grid.replaceAll(JSON.parse(document.getElementById("wall-start").textContent));
