@@ -13,7 +13,7 @@ from openproctor.domains.lti.models import (
     LtiToolKey,
 )
 from openproctor.domains.messages.models import Message
-from openproctor.domains.objects.models import Recording, StoredObject
+from openproctor.domains.objects.models import Recording, RecordingPart, StoredObject
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.tokens.models import ApiToken
 from openproctor.domains.users.models import LoginAttempt, StaffSession, User
@@ -36,6 +36,7 @@ __all__ = [
     "LtiToolKey",
     "Message",
     "Recording",
+    "RecordingPart",
     "StaffSession",
     "StoredObject",
     "User",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import datetime, timedelta
 from typing import Any
 
 import av
@@ -66,18 +67,28 @@ class Uploader:
         self.base = f"/api/v1/take/{candidate.invite_token}/sessions/{session.id}/recordings"
 
     def put(
-        self, index: int, body: bytes, *, part: int = 0, sha: str | None = None
+        self,
+        index: int,
+        body: bytes,
+        *,
+        part: int = 0,
+        sha: str | None = None,
+        started: datetime | None = None,
+        sent: datetime | None = None,
+        timed: bool = True,
     ) -> httpx2.Response:
-        return self.client.put(
-            f"{self.base}/webcam/chunks/{index}",
-            content=body,
-            headers={
-                "Content-Type": "video/webm;codecs=vp8",
-                "X-Chunk-SHA256": sha or hashlib.sha256(body).hexdigest(),
-                "X-Recording-Part": str(part),
-                "X-Chunk-Started-Ms": str(utcnow().timestamp() * 1000),
-            },
-        )
+        """started and sent are by the browser's clock (started defaults to now); timed=False
+        sends neither, like a page from before the browser said when a part started."""
+        headers = {
+            "Content-Type": "video/webm;codecs=vp8",
+            "X-Chunk-SHA256": sha or hashlib.sha256(body).hexdigest(),
+            "X-Recording-Part": str(part),
+        }
+        if timed:
+            headers["X-Chunk-Started-Ms"] = str((started or utcnow()).timestamp() * 1000)
+            if sent is not None:
+                headers["X-Chunk-Sent-Ms"] = str(sent.timestamp() * 1000)
+        return self.client.put(f"{self.base}/webcam/chunks/{index}", content=body, headers=headers)
 
     def complete(self, chunks: int, recorded_s: float) -> httpx2.Response:
         body = {"chunks": chunks, "recorded_s": recorded_s}
@@ -91,6 +102,10 @@ class Uploader:
 def end(factory: Factory, session: ExamSession) -> None:
     sessions.move(session, SessionState.SUBMITTED)
     factory.db.commit()
+
+
+def close_to(iso: str, expected: datetime, within_s: float) -> bool:
+    return abs((datetime.fromisoformat(iso) - expected).total_seconds()) <= within_s
 
 
 def test_chunks_are_idempotent_checked_and_assembled(
@@ -191,3 +206,73 @@ def test_uploads_need_the_candidates_own_session(
     response = Uploader(client, other, session).put(0, b"\x1a\x45\xdf\xa3")
     assert response.status_code == 403
     assert factory.db.scalars(select(Recording)).all() == []
+
+
+def test_each_part_keeps_its_start_and_its_place_in_the_file(
+    client: TestClient, factory: Factory, session_of: tuple[Candidate, ExamSession]
+) -> None:
+    """A 4 s run, a reload, then a 3 s run from 10 s after the first began: the file is 7 s
+    long and the second part sits 4 s into it, though it started 10 s into the attempt."""
+    candidate, session = session_of
+    browser = Uploader(client, candidate, session)
+    first_start = utcnow() - timedelta(seconds=60)
+    second_start = first_start + timedelta(seconds=10)
+    # As the browser numbers them: a run's part is the index of its first chunk.
+    runs = [(0, first_start, split(webm(4), 2)), (2, second_start, split(webm(3, shade=90), 2))]
+    index = 0
+    for part, started, pieces in runs:
+        for body in pieces:
+            answer = browser.put(index, body, part=part, started=started, sent=utcnow())
+            assert answer.status_code == 201, answer.text
+            index += 1
+    assert browser.complete(4, 7.0).status_code == 200
+    end(factory, session)
+    context = client.app.state.context  # type: ignore[attr-defined]
+    with context.session_factory() as db:
+        [recording_id] = service.due_for_assembly(db=db, now=utcnow())
+        service.assemble_recording(db=db, store=context.store, recording_id=recording_id)
+        db.commit()
+
+    login(client, factory.user(Role.REVIEWER))
+    [webcam] = client.get(f"/api/v1/sessions/{session.id}/recordings").json()
+    assert webcam["ready"]
+    assert webcam["duration_s"] == pytest.approx(7.0, abs=0.3)
+    parts = webcam["parts"]
+    assert [(p["part"], p["start_clock"]) for p in parts] == [(0, "browser"), (2, "browser")]
+    assert close_to(parts[0]["started_at"], first_start, 0.01)
+    assert close_to(parts[1]["started_at"], second_start, 0.01)
+    assert webcam["started_at"] == parts[0]["started_at"]
+    # Where each part is in the file: the 6 s between the runs are not in it.
+    assert parts[0]["offset_s"] == 0
+    assert parts[1]["offset_s"] == pytest.approx(4.0, abs=0.15)
+    assert parts[0]["duration_s"] == pytest.approx(parts[1]["offset_s"])
+    assert parts[1]["offset_s"] + parts[1]["duration_s"] == pytest.approx(
+        webcam["duration_s"], abs=0.15
+    )
+
+
+def test_a_slow_browser_clock_is_corrected_and_an_untimed_part_starts_on_arrival(
+    client: TestClient, factory: Factory, session_of: tuple[Candidate, ExamSession]
+) -> None:
+    """A browser clock 90 minutes slow (a time zone set by hand) says when its run started:
+    moved by what its uploads measure, the start is right. A part sent without times (a page
+    from before they were sent) starts when its first chunk arrived."""
+    candidate, session = session_of
+    browser = Uploader(client, candidate, session)
+    slow = timedelta(minutes=90)
+    started = utcnow() - timedelta(seconds=20)
+    pieces = split(webm(3), 3)
+    for index in (0, 1):
+        sent = utcnow() - slow
+        answer = browser.put(index, pieces[index], part=0, started=started - slow, sent=sent)
+        assert answer.status_code == 201, answer.text
+    before = utcnow()
+    assert browser.put(2, pieces[2], part=2, timed=False).status_code == 201
+    after = utcnow()
+
+    first, untimed = browser.status()["parts"]
+    assert first["start_clock"] == "browser"
+    assert close_to(first["started_at"], started, 1.0)
+    assert untimed["start_clock"] == "server"
+    assert before <= datetime.fromisoformat(untimed["started_at"]) <= after
+    assert first["offset_s"] is None  # not assembled yet

@@ -9,11 +9,13 @@ decodes with ffmpeg."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import shutil
 import subprocess
 import time
 from collections import defaultdict
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +148,18 @@ def test_every_chunk_arrives_through_offline_periods_aborted_uploads_and_a_reloa
     recorded_s, duration_s = recording["recorded_s"], recording["duration_s"]
     assert recorded_s >= 60
     assert duration_s >= 0.99 * recorded_s
+
+    # The reload started a second run: each part has its start by the browser's clock (which
+    # is this machine's), and the second began after the first had ended.
+    parts = recording["parts"]
+    assert len(parts) >= 2
+    assert {p["start_clock"] for p in parts} == {"browser"}
+    for before, after in itertools.pairwise(parts):
+        before_end = datetime.fromisoformat(before["started_at"]) + timedelta(
+            seconds=before["duration_s"]
+        )
+        assert datetime.fromisoformat(after["started_at"]) >= before_end - timedelta(seconds=1)
+        assert after["offset_s"] == pytest.approx(before["offset_s"] + before["duration_s"])
 
     media = staff.request.get(recording["url"])
     assert media.ok

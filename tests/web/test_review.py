@@ -9,12 +9,13 @@ import io
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import av
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 
 from openproctor.db import utcnow
@@ -234,3 +235,98 @@ def test_the_review_page_is_for_reviewers_and_says_what_is_missing(
     reviewer.goto(f"/review/sessions/{session.id}")
     expect(reviewer.locator(".players")).to_contain_text("No recording for this attempt.")
     expect(reviewer.get_by_test_id("flags")).to_contain_text("No flags for this attempt.")
+
+
+def test_a_flag_after_a_reload_plays_where_it_was_recorded(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    """A webcam recording of two runs, 6 s each, with a reload between them: the second run
+    began 16 s into the attempt but is 6 s into the file. Its flag plays from the right frame,
+    a flag from the break plays from where recording resumed, and the clock keeps the
+    attempt's time."""
+    exam = factory.exam()
+    candidate = factory.candidate(exam, name="Ada")
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    factory.db.commit()
+    started = utcnow() - timedelta(seconds=60)
+    runs = [(0, started), (2, started + timedelta(seconds=16))]  # (part, its start)
+
+    base = f"{live_server}/api/v1/take/{candidate.invite_token}/sessions/{session.id}/recordings"
+    with httpx.Client() as client:
+        csrf = client.get(f"{live_server}/api/v1/auth/csrf").json()["csrf_token"]
+        for part, run_started in runs:
+            data = webm(6)
+            half = len(data) // 2
+            for index, body in enumerate((data[:half], data[half:]), start=part):
+                answer = client.put(
+                    f"{base}/webcam/chunks/{index}",
+                    content=body,
+                    headers={
+                        "X-CSRF-Token": csrf,
+                        "Content-Type": "video/webm;codecs=vp8",
+                        "X-Chunk-SHA256": hashlib.sha256(body).hexdigest(),
+                        "X-Recording-Part": str(part),
+                        "X-Chunk-Started-Ms": str(run_started.timestamp() * 1000),
+                    },
+                )
+                assert answer.status_code == 201, answer.text
+        sessions.move(session, SessionState.SUBMITTED)
+        factory.db.commit()
+        answer = client.post(
+            f"{base}/webcam/complete",
+            json={"chunks": 4, "recorded_s": 12},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert answer.status_code == 200, answer.text
+
+    def flag(at_s: float) -> Violation:
+        violation = Violation(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            kind=ViolationKind.PROHIBITED_OBJECT,
+            label="cell phone",
+            severity=Severity.HIGH,
+            started_at=started + timedelta(seconds=at_s),
+            ended_at=started + timedelta(seconds=at_s + 1),
+            score=25,
+        )
+        factory.db.add(violation)
+        return violation
+
+    after_reload, in_break = flag(20.0), flag(11.0)  # played from 3 s before: 17 s and 8 s
+    factory.db.commit()
+
+    page = browser.new_context(base_url=live_server).new_page()
+    sign_in(page, factory.user(Role.REVIEWER))
+
+    def assembled() -> dict[str, Any] | None:
+        listing = page.request.get(f"/api/v1/sessions/{session.id}/recordings").json()
+        return listing[0] if listing and listing[0]["ready"] else None
+
+    webcam = wait_until(assembled, 30, "the recording to be assembled")
+    resumed_at = webcam["parts"][1]["offset_s"]  # where the second run begins in the file
+    assert resumed_at == pytest.approx(6.0, abs=0.15)
+
+    page.goto(f"/review/sessions/{session.id}")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=video-webcam]')?.readyState >= 1", timeout=15000
+    )
+    clock = page.get_by_test_id("clock")
+    expect(clock).to_contain_text("/ 0:22")  # the attempt's time: 6 s, a 10 s break, 6 s
+    expect(page.locator(".sync-note")).to_contain_text("stopped and resumed once")
+
+    def marker(violation: Violation) -> Locator:
+        return page.locator(f'[data-testid=marker][data-violation-id="{violation.id}"]')
+
+    # The playhead is in the attempt's seconds (the clock shows them, floored).
+    playhead = page.get_by_test_id("timeline")
+    marker(after_reload).click()
+    wait_until(
+        lambda: abs(video_time(page) - (resumed_at + 1)) < 0.3, 5, "the seek past the reload"
+    )
+    expect(playhead).to_have_attribute("aria-valuenow", "17")
+    marker(in_break).click()
+    wait_until(lambda: abs(video_time(page) - resumed_at) < 0.3, 5, "the seek to the resumption")
+    expect(playhead).to_have_attribute("aria-valuenow", "16")

@@ -64,7 +64,7 @@ class Recording(IdMixin, Base):
     content_type: Mapped[str] = mapped_column(
         String(100), default="video/webm", server_default="video/webm"
     )
-    # When the browser started recording (its clock, checked against ours on the first chunk).
+    # When the recording started by our clock: its first part's start (see RecordingPart).
     started_at: Mapped[datetime | None]
     # Set when the browser says how many chunks it recorded; until then the stream may grow.
     chunks_expected: Mapped[int | None]
@@ -77,3 +77,29 @@ class Recording(IdMixin, Base):
     storage_key: Mapped[str | None] = mapped_column(String(500))
     finalized_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class RecordingPart(Base):
+    """One recorder run of a recording: when it started, and where it sits in the file.
+
+    A reload or a camera restart starts a new run. The time between runs was not recorded, so
+    the assembled file is shorter than the span it covers: a moment of the attempt is found in
+    the file through the start of the part that holds it, not through the recording's start.
+    """
+
+    __tablename__ = "recording_parts"
+
+    recording_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), primary_key=True
+    )
+    part: Mapped[int] = mapped_column(primary_key=True)
+    # The run's start by the browser's clock, as it said (X-Chunk-Started-Ms); see part_start().
+    browser_started_at: Mapped[datetime | None]
+    # The least (our receive time - the browser's send time) over the run's chunks: how far
+    # the browser's clock is behind ours, plus the quickest upload.
+    clock_offset_s: Mapped[float | None]
+    # Our clock when the run's first chunk arrived: its start if the browser's cannot be used.
+    first_received_at: Mapped[datetime]
+    # Set by assembly: where the run begins in the assembled file, and how long it plays.
+    offset_s: Mapped[float | None]
+    duration_s: Mapped[float | None]

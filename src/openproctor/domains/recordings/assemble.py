@@ -22,9 +22,18 @@ class AssemblyError(Exception):
 
 
 @dataclass(frozen=True)
+class PartSpan:
+    """Where one part (recorder run) lies in the assembled file, in seconds."""
+
+    offset_s: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
 class Assembled:
     data: bytes
     duration_s: float
+    parts: tuple[PartSpan, ...]  # one per part given, in the same order
 
 
 def assemble(parts: Sequence[bytes]) -> Assembled:
@@ -33,16 +42,19 @@ def assemble(parts: Sequence[bytes]) -> Assembled:
         raise AssemblyError("no chunks to assemble")
     output_buffer = io.BytesIO()
     offset = 0.0
+    spans = []
     with av.open(output_buffer, mode="w", format="webm") as output:
         streams: dict[str, av.stream.Stream] = {}
         for number, data in enumerate(parts):
             try:
                 with av.open(io.BytesIO(data), mode="r", format="webm") as source:
-                    offset = _copy(source, output, streams, offset, first=number == 0)
+                    end = _copy(source, output, streams, offset, first=number == 0)
             except av.error.FFmpegError as error:
                 raise AssemblyError(f"part {number} is not readable WebM: {error}") from None
+            spans.append(PartSpan(offset, end - offset))
+            offset = end
     data = output_buffer.getvalue()
-    return Assembled(data, duration_of(data))
+    return Assembled(data, duration_of(data), tuple(spans))
 
 
 def _copy(

@@ -51,6 +51,7 @@ def _store(
     sha256: str,
     content_type: str,
     started_ms: float | None,
+    sent_ms: float | None,
 ) -> ChunkStored:
     for attempt in range(2):
         with context.session_factory() as db:
@@ -69,6 +70,7 @@ def _store(
                     sha256=sha256,
                     content_type=content_type,
                     started_ms=started_ms,
+                    sent_ms=sent_ms,
                 )
                 db.commit()
             except service.ChunkRefused as error:
@@ -104,9 +106,14 @@ async def upload_chunk(
     x_chunk_sha256: Annotated[str, Header(min_length=64, max_length=64)],
     x_recording_part: Annotated[int, Header(ge=0)] = 0,
     x_chunk_started_ms: Annotated[float | None, Header()] = None,
+    x_chunk_sent_ms: Annotated[float | None, Header()] = None,
     content_type: Annotated[str, Header(max_length=100)] = "video/webm",
 ) -> ChunkStored:
-    """Body: the chunk's bytes as MediaRecorder gave them. Idempotent by index."""
+    """Body: the chunk's bytes as MediaRecorder gave them. Idempotent by index.
+
+    X-Chunk-Started-Ms is when the chunk's recorder run (its part) started and
+    X-Chunk-Sent-Ms when the browser sent it, both epoch milliseconds by the browser's clock:
+    the second tells how far that clock is from the server's."""
     data = await request.body()
     stored = await asyncio.to_thread(
         _store,
@@ -120,6 +127,7 @@ async def upload_chunk(
         x_chunk_sha256,
         content_type,
         x_chunk_started_ms,
+        x_chunk_sent_ms,
     )
     response.status_code = status.HTTP_201_CREATED if stored.stored else status.HTTP_200_OK
     return stored

@@ -5,6 +5,10 @@ a different body for a stored index is refused. A recording is assembled once th
 said how many chunks it made and all of them are here, or, if it never says, a while after the
 session ended, with the gaps named. A chunk that fills a gap later reopens the recording and
 it is assembled again: nothing that arrives is lost.
+
+A recording is made of parts, one per recorder run (a reload or a camera restart starts a new
+one), with nothing recorded between them. Each part keeps its own start so that a moment of
+the attempt can be found in the assembled file (see part_start()).
 """
 
 from __future__ import annotations
@@ -15,11 +19,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
-from openproctor.domains.objects.models import ObjectPurpose, Recording, StoredObject, StreamKind
+from openproctor.domains.objects.models import (
+    ObjectPurpose,
+    Recording,
+    RecordingPart,
+    StoredObject,
+    StreamKind,
+)
 from openproctor.domains.recordings.assemble import AssemblyError, assemble
 from openproctor.domains.sessions.models import FINAL_STATES, ExamSession
 from openproctor.storage import ObjectStore
@@ -27,8 +37,11 @@ from openproctor.storage import ObjectStore
 # Under the server's request body limit (OPENPROCTOR_MAX_BODY_BYTES, 5 MiB by default).
 MAX_CHUNK_BYTES = 4 * 1024 * 1024
 MAX_CHUNKS = 100_000
-# A browser clock further off than this is not trusted for the recording's start.
+# A part's start outside the attempt by more than this is not believed.
 CLOCK_TOLERANCE = timedelta(minutes=5)
+# Clocks that seem this close are taken to agree: the difference measured is mostly the time
+# the upload took, and a browser clock kept by NTP is closer than that.
+CLOCKS_AGREE_S = 2.0
 # Without the browser's "complete", recordings are assembled this long after the session ends.
 ASSEMBLE_AFTER = timedelta(minutes=10)
 
@@ -79,8 +92,12 @@ def store_chunk(
     sha256: str,
     content_type: str,
     started_ms: float | None,
+    sent_ms: float | None = None,
 ) -> tuple[bool, StoredObject]:
-    """Stores one chunk; returns (newly stored, its row). Raises ChunkRefused."""
+    """Stores one chunk; returns (newly stored, its row). Raises ChunkRefused.
+
+    started_ms is when the chunk's recorder run started and sent_ms when the browser sent the
+    chunk, both by the browser's clock (epoch milliseconds); either may be missing."""
     if not data:
         raise ChunkRefused(422, "the chunk is empty")
     if len(data) > MAX_CHUNK_BYTES:
@@ -106,6 +123,7 @@ def store_chunk(
         raise ChunkRefused(
             409, f"the recording was completed with {recording.chunks_expected} chunks"
         )
+    _note_part(db=db, recording=recording, part=part, started_ms=started_ms, sent_ms=sent_ms)
     key = f"sessions/{session.id}/recordings/{kind.value}/{part:05d}-{index:05d}.webm"
     blob = store.put(key, data, content_type)
     chunk = StoredObject(
@@ -121,8 +139,14 @@ def store_chunk(
     )
     db.add(chunk)
     recording.content_type = content_type.split(";")[0] or recording.content_type
-    if index == 0 and started_ms is not None:
-        recording.started_at = _trusted_start(started_ms, session)
+    first = db.scalar(
+        select(RecordingPart)
+        .where(RecordingPart.recording_id == recording.id)
+        .order_by(RecordingPart.part)
+        .limit(1)
+    )
+    if first is not None:
+        recording.started_at, _ = part_start(first, session)
     # A late chunk fills a gap of an assembled recording: assemble it again.
     recording.ready = False
     recording.finalized_at = None
@@ -130,18 +154,85 @@ def store_chunk(
     return True, chunk
 
 
-def _trusted_start(started_ms: float, session: ExamSession) -> datetime | None:
-    """The browser's start time, if it falls within the attempt (give or take the tolerance):
-    a chunk may be uploaded long after it was recorded, so the upload time proves nothing."""
+def _note_part(
+    *,
+    db: Session,
+    recording: Recording,
+    part: int,
+    started_ms: float | None,
+    sent_ms: float | None,
+) -> RecordingPart:
+    """Keeps what a chunk (not stored yet) tells of its part: the browser's start, and how far
+    its clock is from ours."""
+    now = utcnow()
+    row = _part_row(db=db, recording=recording, part=part, now=now)
+    if row.browser_started_at is None and started_ms is not None:
+        row.browser_started_at = _from_ms(started_ms)
+    sent = _from_ms(sent_ms) if sent_ms is not None else None
+    if sent is not None:
+        # Every measure is the clocks' difference plus the upload's time: the least is closest.
+        measured = (now - sent).total_seconds()
+        if row.clock_offset_s is None or measured < row.clock_offset_s:
+            row.clock_offset_s = measured
+    return row
+
+
+def _part_row(*, db: Session, recording: Recording, part: int, now: datetime) -> RecordingPart:
+    row = db.get(RecordingPart, (recording.id, part))
+    if row is not None:
+        return row
+    # A part with chunks but no row was being recorded before parts were kept (migration
+    # 0005): its first chunk's arrival is known, and the recording's start is its first part's.
+    of_recording = StoredObject.recording_id == recording.id
+    earlier = db.scalar(
+        select(func.min(StoredObject.created_at)).where(
+            of_recording, StoredObject.chunk_part == part
+        )
+    )
+    row = RecordingPart(recording_id=recording.id, part=part, first_received_at=earlier or now)
+    if earlier is not None:
+        lowest = db.scalar(select(func.min(StoredObject.chunk_part)).where(of_recording))
+        if lowest == part:
+            row.browser_started_at = recording.started_at
+    # Two first chunks of one part racing in make an IntegrityError: the caller tries again.
+    db.add(row)
+    return row
+
+
+def _from_ms(epoch_ms: float) -> datetime | None:
     try:
-        claimed = datetime.fromtimestamp(started_ms / 1000, UTC)
+        return datetime.fromtimestamp(epoch_ms / 1000, UTC)
     except (OverflowError, OSError, ValueError):
         return None
-    began = session.started_at or session.created_at
-    ended = session.ended_at or utcnow()
-    if began - CLOCK_TOLERANCE <= claimed <= ended + CLOCK_TOLERANCE:
-        return claimed
-    return None
+
+
+def part_start(part: RecordingPart, session: ExamSession) -> tuple[datetime, bool]:
+    """When the part started by our clock, and whether the browser's word was used for it.
+
+    The browser knows when its recorder started; its upload time says little, since a chunk
+    may wait in IndexedDB for minutes (offline, a reload) before it is sent. So the browser's
+    start is used, moved by how far its clock is from ours (measured on the uploads), if it
+    then falls within the attempt. Otherwise the part started before its first chunk arrived,
+    and that arrival is the estimate (late by at least one chunk's length)."""
+    claimed = part.browser_started_at
+    if claimed is not None:
+        offset = part.clock_offset_s
+        if offset is not None and abs(offset) > CLOCKS_AGREE_S:
+            claimed += timedelta(seconds=offset)
+        began = session.started_at or session.created_at
+        ended = session.ended_at or utcnow()
+        if began - CLOCK_TOLERANCE <= claimed <= ended + CLOCK_TOLERANCE:
+            return claimed, True
+    return part.first_received_at, False
+
+
+def parts_of(*, db: Session, recording_id: uuid.UUID) -> Sequence[RecordingPart]:
+    query = (
+        select(RecordingPart)
+        .where(RecordingPart.recording_id == recording_id)
+        .order_by(RecordingPart.part)
+    )
+    return db.scalars(query).all()
 
 
 def complete(
@@ -184,12 +275,17 @@ def assemble_recording(*, db: Session, store: ObjectStore, recording_id: uuid.UU
     for chunk in chunks:
         parts.setdefault(chunk.chunk_part or 0, []).append(store.get(chunk.storage_key))
     missing = missing_chunks(db=db, recording=recording)
+    numbers = sorted(parts)
     try:
-        result = assemble([b"".join(pieces) for _, pieces in sorted(parts.items())])
+        result = assemble([b"".join(parts[number]) for number in numbers])
     except AssemblyError as error:
         recording.error = str(error)[:500]
         recording.finalized_at = utcnow()
         return recording
+    for number, span in zip(numbers, result.parts, strict=True):
+        row = _part_row(db=db, recording=recording, part=number, now=utcnow())
+        row.offset_s = round(span.offset_s, 3)
+        row.duration_s = round(span.duration_s, 3)
     key = f"sessions/{recording.session_id}/recordings/{recording.kind.value}.webm"
     blob = store.put(key, result.data, "video/webm")
     recording.storage_key = blob.key
@@ -208,6 +304,11 @@ def _ranges(indexes: list[int]) -> str:
 
 def describe(*, db: Session, recording: Recording) -> dict[str, Any]:
     chunks = chunks_of(db=db, recording_id=recording.id)
+    parts = describe_parts(db=db, recording=recording)
+    # Recordings from before parts were kept (migration 0005) have only their own start.
+    started_at = parts[0]["started_at"] if parts else None
+    if started_at is None and recording.started_at is not None:
+        started_at = recording.started_at.isoformat()
     return {
         "id": str(recording.id),
         "kind": recording.kind.value,
@@ -220,11 +321,34 @@ def describe(*, db: Session, recording: Recording) -> dict[str, Any]:
         "duration_s": recording.duration_s,
         "size_bytes": recording.size_bytes,
         "sha256": recording.sha256,
-        "started_at": recording.started_at.isoformat() if recording.started_at else None,
+        "started_at": started_at,
+        "parts": parts,
         "ready": recording.ready,
         "error": recording.error,
         "url": f"/api/v1/recordings/{recording.id}/media" if recording.ready else None,
     }
+
+
+def describe_parts(*, db: Session, recording: Recording) -> list[dict[str, Any]]:
+    """Each part (recorder run) in file order: when it started (ISO, UTC), by whose clock,
+    and its offset and length in the assembled file (seconds; null until assembled)."""
+    session = db.get(ExamSession, recording.session_id)
+    if session is None:
+        raise LookupError(f"no session {recording.session_id}")
+    described = []
+    for row in parts_of(db=db, recording_id=recording.id):
+        started, by_browser = part_start(row, session)
+        described.append(
+            {
+                "part": row.part,
+                "started_at": started.isoformat(),
+                # "server": the browser's clock could not be used, the start is approximate.
+                "start_clock": "browser" if by_browser else "server",
+                "offset_s": row.offset_s,
+                "duration_s": row.duration_s,
+            }
+        )
+    return described
 
 
 def for_session(*, db: Session, session_id: uuid.UUID) -> Sequence[Recording]:

@@ -1,6 +1,8 @@
 // The session's recordings (webcam, screen) played as one: one transport (play/pause, seek,
-// speed) over a shared timeline that starts when the earliest recording started. Each video
-// sits on that timeline at its own start; the first one is the clock the others follow.
+// speed) over a shared timeline of the attempt's wall-clock time, from when the earliest
+// recording started. A recording is made of parts (a reload or a camera restart starts a new
+// one) with nothing recorded between them, so each part sits on the timeline at its own start;
+// the first video is the clock the others follow.
 import { el } from "../proctor/format.js";
 
 const DRIFT_S = 0.25; // a follower further off than this is put back in step
@@ -14,16 +16,64 @@ export function formatTime(seconds) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
+// A recording's parts as [{startMs, offset}]: the wall-clock start (epoch ms) and the position
+// in the file (s) of each, in file order. recording: {started_at, parts: [{started_at, offset_s}]}
+// as the API lists it; fallbackMs stands in when it does not know when it started. A part never
+// starts before the previous one ended (if the clocks say so, it follows on from it).
+export function partsOf(recording, fallbackMs = 0) {
+  const listed = (recording.parts ?? [])
+    .filter((part) => Number.isFinite(part.offset_s))
+    .sort((a, b) => a.offset_s - b.offset_s);
+  // Recordings from before parts were kept: one part, from the recording's start.
+  if (!listed.length) listed.push({ started_at: recording.started_at, offset_s: 0 });
+  const parts = [];
+  for (const part of listed) {
+    const previous = parts.at(-1);
+    const followOn = previous ? previous.startMs + (part.offset_s - previous.offset) * 1000 : fallbackMs;
+    const claimed = Date.parse(part.started_at ?? "");
+    const startMs = Number.isNaN(claimed) ? followOn : previous ? Math.max(claimed, followOn) : claimed;
+    parts.push({ startMs, offset: part.offset_s });
+  }
+  return parts;
+}
+
+// Where in the file (s) the wall-clock instant `ms` is, given the file's length (s; 0 when not
+// known yet). inside is false before the first part, after the last and between parts: there
+// the position is where recording resumed (the next part's start), or the end.
+export function positionAt(parts, duration, ms) {
+  for (let i = 0; i < parts.length; i += 1) {
+    const part = parts[i];
+    if (ms < part.startMs) return { position: part.offset, inside: false };
+    const end = parts[i + 1]?.offset ?? (duration || Infinity);
+    const position = part.offset + (ms - part.startMs) / 1000;
+    if (position <= end) return { position, inside: true };
+  }
+  return { position: duration, inside: false };
+}
+
+// The wall-clock instant (epoch ms) shown at a position (s) in the file.
+export function instantAt(parts, position) {
+  let part = parts[0];
+  // Offsets come rounded to the millisecond: a video put at a part's start is in that part.
+  for (const next of parts) if (next.offset <= position + 0.001) part = next;
+  return part.startMs + (position - part.offset) * 1000;
+}
+
 export class SyncedPlayers {
-  // recordings: [{kind, url, started_at, duration_s}] (ready ones); fallbackStart: ISO time used
-  // when a recording does not know when it started.
+  // recordings: [{kind, url, started_at, parts, duration_s}] (ready ones); fallbackStart: ISO
+  // time used when a recording does not know when it started.
   constructor(root, recordings, { fallbackStart, onTime = () => {} }) {
     this.onTime = onTime;
     const order = ["webcam", "screen"];
     recordings = [...recordings].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
-    const starts = recordings.map((r) => Date.parse(r.started_at ?? fallbackStart ?? "") || 0);
-    this.baseMs = Math.min(...starts);
-    this.approximate = recordings.some((r) => !r.started_at);
+    const fallbackMs = Date.parse(fallbackStart ?? "") || 0;
+    const allParts = recordings.map((r) => partsOf(r, fallbackMs));
+    this.baseMs = Math.min(...allParts.map((parts) => parts[0].startMs));
+    // A start that is the server's guess (the browser's clock could not be used) or no start.
+    this.approximate = recordings.some((r) =>
+      !r.started_at || (r.parts ?? []).some((part) => part.start_clock !== "browser"));
+    // Breaks between parts: a reload or a camera restart, nothing recorded meanwhile.
+    this.breaks = Object.fromEntries(recordings.map((r, i) => [r.kind, allParts[i].length - 1]));
     this.tracks = recordings.map((recording, i) => {
       const video = el("video", {
         preload: "auto", muted: recording.kind !== "webcam", playsInline: true, src: recording.url,
@@ -32,9 +82,9 @@ export class SyncedPlayers {
       const figure = el("figure", { className: "player", dataset: { kind: recording.kind } },
         video, el("figcaption", { className: "meta", textContent: LABELS[recording.kind] ?? recording.kind }));
       root.append(figure);
-      return { recording, video, offset: (starts[i] - this.baseMs) / 1000, duration: recording.duration_s ?? 0 };
+      return { recording, video, parts: allParts[i], duration: recording.duration_s ?? 0 };
     });
-    this.tracks.sort((a, b) => a.offset - b.offset);
+    this.tracks.sort((a, b) => a.parts[0].startMs - b.parts[0].startMs);
     this.clock = this.tracks[0];
     this.rate = 1;
     this.playing = false;
@@ -49,13 +99,14 @@ export class SyncedPlayers {
     this.clock.video.addEventListener("seeked", () => this.onTime(this.time));
   }
 
-  // Seconds from the start of the earliest recording.
+  // Seconds of wall-clock time from the start of the earliest recording, at the clock video's
+  // position.
   get time() {
-    return this.clock.offset + this.clock.video.currentTime;
+    return (instantAt(this.clock.parts, this.clock.video.currentTime) - this.baseMs) / 1000;
   }
 
   get duration() {
-    return Math.max(...this.tracks.map((t) => t.offset + t.duration), 0);
+    return Math.max(...this.tracks.map((t) => (instantAt(t.parts, t.duration) - this.baseMs) / 1000), 0);
   }
 
   // The timeline position of an instant (ISO text), in seconds.
@@ -84,7 +135,7 @@ export class SyncedPlayers {
   seek(seconds) {
     const target = Math.min(Math.max(seconds, 0), this.duration || 0);
     for (const track of this.tracks) this.place(track, target, { force: true });
-    this.onTime(target);
+    this.onTime(this.time); // a time between parts shows where recording resumed
   }
 
   setRate(rate) {
@@ -92,13 +143,13 @@ export class SyncedPlayers {
     for (const track of this.tracks) track.video.playbackRate = rate;
   }
 
-  // Puts one video at timeline time t: playing when the transport plays and t is inside it.
+  // Puts one video at timeline time t: playing when the transport plays and t is inside one of
+  // its parts; between parts it waits where recording resumed.
   place(track, t, { force = false } = {}) {
-    const local = t - track.offset;
-    const inside = local >= 0 && local <= track.duration;
+    const { position, inside } = positionAt(track.parts, track.duration, this.baseMs + t * 1000);
     const video = track.video;
     video.playbackRate = this.rate;
-    const wanted = Math.min(Math.max(local, 0), Math.max(track.duration - 0.05, 0));
+    const wanted = Math.min(Math.max(position, 0), Math.max(track.duration - 0.05, 0));
     if (force || Math.abs(video.currentTime - wanted) > DRIFT_S) video.currentTime = wanted;
     video.closest("figure").dataset.inside = inside ? "yes" : "no";
     if (this.playing && inside && video.paused) video.play().catch(() => {});

@@ -69,7 +69,9 @@ function showPlayers(recordings) {
     const remarks = [
       ...notes,
       ...gaps.map((r) => `${r.missing_chunks.length} part(s) of the ${r.kind} recording never arrived; the video skips there.`),
-      players.approximate ? "Flag positions are approximate (the recording's start time is unknown)." : "",
+      ...Object.entries(players.breaks).filter(([, count]) => count > 0).map(([kind, count]) =>
+        `The ${kind} recording stopped and resumed ${count === 1 ? "once" : `${count} times`} (a reload or a camera restart); a flag from when it was stopped plays from where it resumed.`),
+      players.approximate ? "Flag positions are approximate (when the recording started is not known exactly)." : "",
     ].filter(Boolean);
     note.hidden = !remarks.length;
     note.textContent = remarks.join(" ");

@@ -71,7 +71,9 @@ export class StreamRecorder {
       }
     });
     this.startedAt = performance.now();
-    this.startedMs = performance.timeOrigin + this.startedAt;
+    // The wall clock, as the upload's X-Chunk-Sent-Ms: the server compares the two to place the
+    // run on its own clock (timeOrigin + now() drifts from it on a page open for hours).
+    this.startedMs = Date.now();
     return this;
   }
 

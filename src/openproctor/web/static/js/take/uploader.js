@@ -138,14 +138,16 @@ export class Uploader {
   }
 
   async put(chunk) {
+    // When the chunk's run (its part) started, with every chunk so that a part whose first
+    // chunk was lost still has it; and the browser's clock now, which the server compares with
+    // its own to correct the start if this clock is off.
     const headers = {
       "Content-Type": chunk.mime,
       "X-Chunk-SHA256": chunk.sha256,
       "X-Recording-Part": String(chunk.part),
+      "X-Chunk-Started-Ms": String(Math.round(chunk.startedMs)),
+      "X-Chunk-Sent-Ms": String(Date.now()),
     };
-    // The start of the recording; sent with every run's first chunk so the server can place
-    // each part on the clock (it uses the one of chunk 0 today).
-    if (chunk.index === chunk.part) headers["X-Chunk-Started-Ms"] = String(Math.round(chunk.startedMs));
     const path = `/sessions/${this.sessionId}/recordings/${chunk.kind}/chunks/${chunk.index}`;
     try {
       await api.upload(path, chunk.blob, headers, CHUNK_TIMEOUT_MS);
