@@ -14,16 +14,15 @@ from contextlib import contextmanager
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from openproctor.app import create_app
 from openproctor.context import AppContext
-from openproctor.domains.sessions import service as sessions
-from openproctor.domains.sessions.models import SessionState
-from openproctor.domains.users.models import Role, User
+from openproctor.domains.users.models import Role
 from openproctor.settings import Settings
-from tests.conftest import PASSWORD, Factory
+from tests.conftest import Factory
 from tests.servers import free_port
+from tests.web.pages import enrolled_earlier, set_visibility, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -73,37 +72,13 @@ def wait_for_frames(app: FastAPI, session_id: uuid.UUID, count: int, timeout_s: 
         time.sleep(0.1)
 
 
-def sign_in(page: Page, user: User) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_test_id("login").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def set_visibility(page: Page, *, hidden: bool) -> None:
-    """What the browser reports when the candidate leaves the tab (headless stays visible)."""
-    page.evaluate(
-        """hidden => {
-            Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
-            Object.defineProperty(document, "visibilityState",
-                {value: hidden ? "hidden" : "visible", configurable: true});
-            document.dispatchEvent(new Event("visibilitychange"));
-        }""",
-        hidden,
-    )
-
-
 def test_candidate_and_proctor_pages_reconnect_by_themselves_after_a_restart(
     browser: Browser, settings: Settings, factory: Factory
 ) -> None:
     proctor = factory.user(Role.PROCTOR)
     exam = factory.exam()
     ada = factory.candidate(exam, proctor, name="Ada")
-    session = sessions.current_for_candidate(db=factory.db, candidate=ada)
-    for state in (SessionState.CHECKING, SessionState.ENROLLED):  # photo taken earlier
-        sessions.move(session, state)
-    factory.db.commit()
+    session = enrolled_earlier(factory, ada)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     node_settings = settings.model_copy(update={"public_url": base_url})

@@ -12,29 +12,18 @@ from playwright.sync_api import Browser, Page, expect
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.sessions import service as sessions
-from openproctor.domains.sessions.models import SessionState
 from openproctor.domains.users.models import Role, User
 from tests.conftest import PASSWORD, Factory
+from tests.web.pages import enrolled_earlier, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Page, user: User) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_test_id("login").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def running_exam_page(
     browser: Browser, live_server: str, factory: Factory, candidate: Candidate
 ) -> Page:
     """The candidate's page with the exam running (their photo was taken earlier)."""
-    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
-    for state in (SessionState.CHECKING, SessionState.ENROLLED):
-        sessions.move(session, state)
-    factory.db.commit()
+    enrolled_earlier(factory, candidate)
     page = browser.new_context(base_url=live_server).new_page()
     page.goto(f"/take/{candidate.invite_token}")
     page.get_by_test_id("next").click()  # the system check, once more after a reload

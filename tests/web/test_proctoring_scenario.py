@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.models import ExamSession, SessionState
-from openproctor.domains.users.models import Role, User
+from openproctor.domains.users.models import Role
 from openproctor.domains.violations.models import Violation
-from tests.conftest import PASSWORD, Factory
+from tests.conftest import Factory
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.web.pages import set_visibility, sign_in
 from tests.web.webcam import write_y4m
 
 pytestmark = [pytest.mark.browser, pytest.mark.analysis]
@@ -48,14 +49,6 @@ def scenario_browser(
     browser.close()
 
 
-def sign_in(page: Page, user: User) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_test_id("login").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
 def start_exam(page: Page) -> None:
     """Consent, then "next" until the exam runs: the contract external checks rely on."""
     page.get_by_test_id("consent").check()
@@ -67,18 +60,6 @@ def start_exam(page: Page) -> None:
         if button.count() and button.first.is_enabled():
             button.first.click()
         page.wait_for_timeout(300)
-
-
-def set_visibility(page: Page, *, hidden: bool) -> None:
-    page.evaluate(
-        """hidden => {
-            Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
-            Object.defineProperty(document, "visibilityState",
-                {value: hidden ? "hidden" : "visible", configurable: true});
-            document.dispatchEvent(new Event("visibilitychange"));
-        }""",
-        hidden,
-    )
 
 
 def wait_for_alert(page: Page, kind: str, timeout_s: float = 60) -> float:

@@ -25,20 +25,13 @@ from playwright.sync_api import Browser, Page, Route, expect
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession, SessionState
-from openproctor.domains.users.models import Role, User
-from tests.conftest import PASSWORD, Factory
+from openproctor.domains.users.models import Role
+from tests.conftest import Factory
+from tests.web.pages import sign_in
 
 pytestmark = pytest.mark.browser
 
 CHUNK_URL = re.compile(r"/recordings/(\w+)/chunks/(\d+)$")
-
-
-def sign_in(page: Page, user: User) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_test_id("login").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def enrolled_session(factory: Factory, **policy: Any) -> tuple[Candidate, ExamSession]:

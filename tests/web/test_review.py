@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +97,7 @@ def recorded_session(factory: Factory, settings: Settings, live_server: str) -> 
             assert answer.status_code == 200, answer.text
 
     # The flag and its evidence, as the live loop stores them.
-    violation = Violation(
-        id=uuid.uuid4(),
-        session_id=session.id,
-        kind=ViolationKind.PROHIBITED_OBJECT,
-        label="cell phone",
-        severity=Severity.HIGH,
-        started_at=started + timedelta(seconds=FLAG_AT_S),
-        ended_at=started + timedelta(seconds=FLAG_AT_S + 2),
-        score=25,
-    )
+    violation = phone_flag(session.id, started + timedelta(seconds=FLAG_AT_S), 2)
     factory.db.add(violation)
     factory.db.flush()
     jpeg = (FIXTURES / "pai_webcam_center.jpg").read_bytes()
@@ -132,6 +123,20 @@ def recorded_session(factory: Factory, settings: Settings, live_server: str) -> 
 def video_time(page: Page, kind: str = "webcam") -> float:
     script = f"document.querySelector('[data-testid=video-{kind}]').currentTime"
     return float(page.evaluate(script))
+
+
+def phone_flag(session_id: uuid.UUID, started_at: datetime, seconds: float) -> Violation:
+    """A phone flag as the live loop stores it."""
+    return Violation(
+        id=uuid.uuid4(),
+        session_id=session_id,
+        kind=ViolationKind.PROHIBITED_OBJECT,
+        label="cell phone",
+        severity=Severity.HIGH,
+        started_at=started_at,
+        ended_at=started_at + timedelta(seconds=seconds),
+        score=25,
+    )
 
 
 def test_a_reviewer_plays_the_recording_confirms_a_flag_and_decides(
@@ -282,16 +287,7 @@ def test_a_flag_after_a_reload_plays_where_it_was_recorded(
         assert answer.status_code == 200, answer.text
 
     def flag(at_s: float) -> Violation:
-        violation = Violation(
-            id=uuid.uuid4(),
-            session_id=session.id,
-            kind=ViolationKind.PROHIBITED_OBJECT,
-            label="cell phone",
-            severity=Severity.HIGH,
-            started_at=started + timedelta(seconds=at_s),
-            ended_at=started + timedelta(seconds=at_s + 1),
-            score=25,
-        )
+        violation = phone_flag(session.id, started + timedelta(seconds=at_s), 1)
         factory.db.add(violation)
         return violation
 
