@@ -11,6 +11,7 @@ from openproctor.detectors.config import (
     NanoDetConfig,
     YoloConfig,
 )
+from openproctor.settings import Settings
 
 
 def test_defaults_run_every_detector_on_one_thread() -> None:
@@ -29,6 +30,13 @@ def test_objects_plugin_is_chosen_by_type() -> None:
     assert nanodet == NanoDetConfig()
     assert nanodet.crop_pass
     assert DetectorConfig.model_validate({"objects": None}).objects is None
+
+
+def test_one_setting_of_the_default_detector_needs_no_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENPROCTOR_DETECTORS__OBJECTS__CROP_PASS", "false")
+    assert Settings().detectors.objects == CenterNetConfig(crop_pass=False)
 
 
 @pytest.mark.parametrize(

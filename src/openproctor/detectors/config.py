@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -235,7 +235,20 @@ class YoloConfig(_Config):
     iou: Score = Field(default=0.45, title="NMS overlap", description="Suppression IoU.")
 
 
-ObjectsConfig = Annotated[CenterNetConfig | NanoDetConfig | YoloConfig, Field(discriminator="type")]
+def _objects_type(value: object) -> str:
+    """The plugin an objects config names; without a type (say one environment variable that
+    changes a threshold) it is the default detector's."""
+    if isinstance(value, dict):
+        return str(value.get("type", "centernet"))
+    return str(getattr(value, "type", "centernet"))
+
+
+ObjectsConfig = Annotated[
+    Annotated[CenterNetConfig, Tag("centernet")]
+    | Annotated[NanoDetConfig, Tag("nanodet")]
+    | Annotated[YoloConfig, Tag("yolo")],
+    Discriminator(_objects_type),
+]
 
 
 class DetectorConfig(_Config):
