@@ -383,7 +383,9 @@ class LiveHub:
                 runtime.counters.add("skipped")
                 continue
             asked = time.monotonic()
-            async with self.pool.slot(key):
+            # Frames that decide a violation, or that a proctor watches, go first.
+            urgent = runtime.rules.has_pending() or runtime.watched_by > 0
+            async with self.pool.slot(key, urgent=urgent):
                 frame = runtime.take()
                 if frame is None:
                     continue

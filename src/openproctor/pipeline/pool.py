@@ -20,6 +20,7 @@ from typing import Any
 
 from openproctor.detectors.config import DetectorConfig
 from openproctor.pipeline import worker
+from openproctor.pipeline.slots import Slots
 from openproctor.pipeline.worker import EnrolOutcome, FrameJob, FrameOutcome
 
 IN_FLIGHT = 2
@@ -29,12 +30,10 @@ class AnalysisPool:
     def __init__(self, model_dir: Path, config: DetectorConfig, workers: int) -> None:
         self._initargs = (str(model_dir), config.model_dump_json())
         self._executors = [self._new_executor() for _ in range(workers)]
-        self._slots = [asyncio.Semaphore(IN_FLIGHT) for _ in range(workers)]
+        self._slots = [Slots(IN_FLIGHT) for _ in range(workers)]
         self._pinned: dict[str, int] = {}
         self._sessions_per_worker = [0] * workers
         self.restarts = 0
-        # Sessions waiting for room at a worker: the queue depth.
-        self.waiting = 0
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads, and forking those is unsafe.
@@ -70,19 +69,17 @@ class AnalysisPool:
         if index is not None:
             self._sessions_per_worker[index] -= 1
 
+    @property
+    def waiting(self) -> int:
+        """Sessions waiting for room at a worker: the queue depth."""
+        return sum(slots.waiting for slots in self._slots)
+
     @asynccontextmanager
-    async def slot(self, session_id: str) -> AsyncIterator[None]:
-        """Waits for room at the session's worker; take the newest frame only once inside."""
-        slot = self._slots[self._worker_of(session_id)]
-        self.waiting += 1
-        try:
-            await slot.acquire()
-        finally:
-            self.waiting -= 1
-        try:
+    async def slot(self, session_id: str, *, urgent: bool = False) -> AsyncIterator[None]:
+        """Waits for room at the session's worker (urgent sessions first, see slots.py);
+        take the newest frame only once inside."""
+        async with self._slots[self._worker_of(session_id)].held(urgent=urgent):
             yield
-        finally:
-            slot.release()
 
     async def _run(self, index: int, function: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()

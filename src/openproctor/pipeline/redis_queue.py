@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.slots import Slots
 from openproctor.pipeline.worker import (
     DetectedObject,
     EnrolOutcome,
@@ -89,12 +90,11 @@ class RedisAnalysis:
         self.url = url
         self.results = RESULTS_PREFIX + uuid.uuid4().hex
         self._client: aioredis.Redis | None = None
-        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._slots = Slots(IN_FLIGHT)
         self._futures: dict[str, asyncio.Future[tuple[dict[str, Any], bytes, bytes]]] = {}
         # Each live session's state as its last frame left it, sealed by the worker.
         self._states: dict[str, bytes] = {}
         self._reader: asyncio.Task[None] | None = None
-        self.waiting = 0
         self.restarts = 0
 
     async def start(self) -> None:
@@ -119,17 +119,14 @@ class RedisAnalysis:
         """Nothing is pinned (any worker may take any session's frame); the state goes."""
         self._states.pop(session_id, None)
 
+    @property
+    def waiting(self) -> int:
+        return self._slots.waiting
+
     @asynccontextmanager
-    async def slot(self, session_id: str) -> AsyncIterator[None]:
-        self.waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
-        try:
+    async def slot(self, session_id: str, *, urgent: bool = False) -> AsyncIterator[None]:
+        async with self._slots.held(urgent=urgent):
             yield
-        finally:
-            self._slots.release()
 
     async def _submit(
         self, job: dict[str, Any], data: bytes, state: bytes = b""
