@@ -92,8 +92,9 @@ HUB_FIELDS = frozenset(
 )  # how often recordings of ended sessions are looked at
 EARLY_OBJECTS_S = 2.0  # a changed scene gets its object pass no sooner than this after the last
 # A frame that waited this long for a worker gets only the face pass: a due object or identity
-# pass moves to a later frame, by at most DEFER_LIMIT of its interval, so bursts of costly
-# passes never make frames skipped while the face pass alone keeps up.
+# pass moves to a later frame, by at most DEFER_LIMIT of its interval (more while the load
+# factor is below 1), so bursts of costly passes never make frames skipped while the face pass
+# alone keeps up.
 DEFER_AFTER_S = 0.25
 DEFER_LIMIT = 1.0
 DEFER_SHOWN_SHARE = 0.05  # the wall says so once this share of frames puts a pass off
@@ -410,8 +411,10 @@ class LiveHub:
         )
         identity = runtime.reference is not None and now >= runtime.next_identity_at
         if waited > DEFER_AFTER_S:
-            latest_objects = runtime.next_objects_at + policy.object_interval_s * DEFER_LIMIT
-            latest_identity = runtime.next_identity_at + policy.identity_interval_s * DEFER_LIMIT
+            # While frames are also being skipped, the limit stretches as the intervals do.
+            limit = DEFER_LIMIT / runtime.load_factor
+            latest_objects = runtime.next_objects_at + policy.object_interval_s * limit
+            latest_identity = runtime.next_identity_at + policy.identity_interval_s * limit
             for stage, due, latest in (
                 ("objects", objects, latest_objects),
                 ("identity", identity, latest_identity),
