@@ -60,6 +60,8 @@ def check(
     frozen = _diff(small, last_seen) == 0.0
     since_analysed = _diff(small, last_analysed)
     if since_analysed is None:
-        return GateResult(Gate.ANALYSED, frozen, True, small)
+        # Nothing to compare with: not a change. (As one, every session of an exam starting
+        # together would ask for an early object pass at once; the hub spreads first passes.)
+        return GateResult(Gate.ANALYSED, frozen, False, small)
     gate = Gate.UNCHANGED if since_analysed < UNCHANGED_DIFF else Gate.ANALYSED
     return GateResult(gate, frozen, since_analysed >= CHANGED_DIFF, small)
