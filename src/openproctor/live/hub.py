@@ -413,17 +413,10 @@ class LiveHub:
         if waited > DEFER_AFTER_S:
             # While frames are also being skipped, the limit stretches as the intervals do.
             limit = DEFER_LIMIT / runtime.load_factor
-            latest_objects = runtime.next_objects_at + policy.object_interval_s * limit
-            latest_identity = runtime.next_identity_at + policy.identity_interval_s * limit
-            for stage, due, latest in (
-                ("objects", objects, latest_objects),
-                ("identity", identity, latest_identity),
-            ):
-                if due and now < latest:
-                    self._deferred += 1
-                    self.metrics.deferred.labels(stage).inc()
-            objects = objects and now >= latest_objects
-            identity = identity and now >= latest_identity
+            if objects and now < runtime.next_objects_at + policy.object_interval_s * limit:
+                objects = self._defer("objects")
+            if identity and now < runtime.next_identity_at + policy.identity_interval_s * limit:
+                identity = self._defer("identity")
         return FrameJob(
             session_id=str(runtime.session_id),
             seq=frame.seq,
@@ -435,6 +428,12 @@ class LiveHub:
             baseline=runtime.baseline,
             thumbnail=now - runtime.last_thumbnail_at >= THUMBNAIL_EVERY_S,
         )
+
+    def _defer(self, stage: str) -> bool:
+        """Counts a due pass put off to a later frame; False, the pass does not run now."""
+        self._deferred += 1
+        self.metrics.deferred.labels(stage).inc()
+        return False
 
     def _frame_conditions(
         self, runtime: SessionRuntime, outcome: FrameOutcome
@@ -491,7 +490,7 @@ class LiveHub:
                 frame.received_at + runtime.policy.identity_interval_s * stretch
             )
         # A big change (someone walked in, something was picked up) asks for an early object
-        # pass; objects_due() limits how early, so constant motion cannot run it every frame.
+        # pass; EARLY_OBJECTS_S limits how early, so constant motion cannot run it every frame.
         runtime.scene_changed = runtime.scene_changed or outcome.changed_a_lot
         runtime.last_analysed = frame
         runtime.last_boxes = {"faces": outcome.face_boxes, "objects": outcome.objects}
