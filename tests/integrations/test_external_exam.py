@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,7 +17,10 @@ from openproctor.domains.users.models import Role, User
 from openproctor.domains.webhooks.deliverer import RetryPolicy
 from openproctor.domains.webhooks.signing import verify
 from tests.conftest import Factory
-from tests.integrations.receiver import receiver
+from tests.integrations.receiver import RECEIVER_NETWORK, receiver
+
+# The receiver listens on loopback: allowed here as a deployment allows an internal receiver.
+pytestmark = pytest.mark.outbound_allow(RECEIVER_NETWORK)
 
 
 def test_an_ended_session_calls_back_signed_and_candidates_can_return(

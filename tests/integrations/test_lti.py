@@ -30,7 +30,10 @@ from openproctor.domains.lti.models import PlatformWrite
 from openproctor.domains.users.models import Role, User
 from openproctor.settings import Settings
 from tests.conftest import Factory, login
-from tests.integrations.receiver import Receiver, receiver
+from tests.integrations.receiver import RECEIVER_NETWORK, Receiver, receiver
+
+# The platform's key set is served on loopback: allowed as a deployment allows an internal LMS.
+pytestmark = pytest.mark.outbound_allow(RECEIVER_NETWORK)
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -574,6 +577,7 @@ def test_over_https_the_login_cookie_comes_with_a_cross_site_launch(
             platform_in=PlatformWrite.model_validate(
                 platform.registration(default_exam_id=str(factory.exam().id))
             ),
+            policy=https.outbound_policy,
         )
         db.commit()
         response = platform.initiate()

@@ -18,9 +18,12 @@ from openproctor.domains.users.models import Role, User
 from openproctor.domains.webhooks.deliverer import RetryPolicy, WebhookDeliverer
 from openproctor.domains.webhooks.models import WebhookDelivery
 from openproctor.domains.webhooks.signing import verify
+from openproctor.settings import Settings
 from tests.conftest import Factory
-from tests.integrations.receiver import Received, receiver
+from tests.integrations.receiver import RECEIVER_NETWORK, Received, receiver
 
+# The receivers listen on loopback: allowed here as a deployment allows an internal receiver.
+pytestmark = pytest.mark.outbound_allow(RECEIVER_NETWORK)
 FAST = RetryPolicy(attempts=3, first_s=0.2, max_s=1.0)
 
 
@@ -118,6 +121,7 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
     login_as: Callable[[User], TestClient],
     session_factory: sessionmaker[Session],
     db: Session,
+    settings: Settings,
 ) -> None:
     # This test runs deliverers of its own; the server's must not take their deliveries.
     client.app.state.context.hub.webhooks.stop()  # type: ignore[attr-defined]
@@ -137,7 +141,9 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
                 "exam_id": str(other.id),
             },
         )
-        stopped = WebhookDeliverer(session_factory, retry=FAST, poll_s=0.05)
+        stopped = WebhookDeliverer(
+            session_factory, policy=settings.outbound_policy, retry=FAST, poll_s=0.05
+        )
         stopped.emit("violation.opened", exam.id, {"id": "not for anyone"})
         stopped.emit("violation.opened", other.id, {"id": "for /other"})
         session = sessions.current_for_candidate(db=db, candidate=candidate)
@@ -150,7 +156,9 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
         pending = db.scalars(select(WebhookDelivery.event_type)).all()
         assert sorted(pending) == ["session.ended", "violation.opened"]
 
-        restarted = WebhookDeliverer(session_factory, retry=FAST, poll_s=0.05)
+        restarted = WebhookDeliverer(
+            session_factory, policy=settings.outbound_policy, retry=FAST, poll_s=0.05
+        )
         restarted.start()
         try:
             got = target.wait_for(4)  # /other once, /all three times (503 each)
