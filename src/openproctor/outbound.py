@@ -150,7 +150,7 @@ class OutboundPolicy:
                 networks.append(ip_network(entry.strip("[]")))
                 continue
             except ValueError as error:
-                if "/" in entry:  # meant as a network: say what is wrong with it
+                if _is_address(entry.partition("/")[0].strip("[]")):  # a network, mistyped
                     raise ValueError(f"{raw!r} is not a network: {error}") from None
             if len(entry) > 253 or not all(map(HOST_LABEL.match, entry.split("."))):
                 raise ValueError(f"{raw!r} is neither a host name nor an address or network")
@@ -219,6 +219,14 @@ def client(timeout_s: float) -> httpx.Client:
         trust_env=False,
         limits=httpx.Limits(max_keepalive_connections=0),
     )
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _resolve(host: str, port: int) -> list[IPAddress]:

@@ -13,7 +13,36 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 RECEIVER_NETWORK = "127.0.0.1/32"
+# The default (no internal receiver allowed), for a test in a module that allows loopback.
+public_only = pytest.mark.outbound_allow("")
+
+# One URL per kind of address the server must not send to, and the reason it gives. Each is
+# refused before any connection is made: nothing here is ever dialled.
+NON_PUBLIC_URLS = [
+    ("http://127.0.0.1:9/hook", "loopback address"),
+    ("http://localhost:9/hook", "loopback address"),
+    ("http://[::1]:9/hook", "loopback address"),
+    ("http://2130706433/hook", "loopback address"),  # 127.0.0.1 as one number
+    ("http://169.254.169.254/latest/meta-data/", "link-local address"),
+    ("http://[fe80::1]/hook", "link-local address"),
+    ("http://10.0.0.5/hook", "private address"),
+    ("http://172.16.3.4/hook", "private address"),
+    ("http://192.168.1.10/hook", "private address"),
+    ("http://[fd12:3456::1]/hook", "unique-local address"),
+    ("http://100.64.0.1/hook", "shared (CGNAT) address"),
+    ("http://0.0.0.0/hook", "unspecified address"),
+    ("http://[::]/hook", "unspecified address"),
+    ("http://224.0.0.1/hook", "multicast address"),
+    ("http://240.0.0.1/hook", "reserved address"),
+    ("http://[::ffff:169.254.169.254]/hook", "link-local address"),  # IPv4-mapped
+    ("http://[2002:a9fe:a9fe::1]/hook", "link-local address"),  # 6to4
+    ("http://[64:ff9b::a9fe:a9fe]/hook", "link-local address"),  # NAT64
+    ("http://[64:ff9b::7f00:1]/hook", "loopback address"),  # NAT64
+    ("http://user:secret@example.com/hook", "credentials in the URL are not allowed"),
+]
 
 
 @dataclass
