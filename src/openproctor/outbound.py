@@ -122,7 +122,7 @@ class Target:
         extensions = {}
         if self.url.scheme == "https":
             # The certificate is checked against the name, not the address dialled.
-            extensions["sni_hostname"] = self.url.host
+            extensions["sni_hostname"] = self.url.raw_host.decode("ascii")
         return client.build_request(
             method,
             self.url.copy_with(host=str(self.address)),
@@ -175,7 +175,7 @@ class OutboundPolicy:
             raise OutboundRefused("only http and https URLs are allowed")
         if parsed.userinfo:
             raise OutboundRefused("credentials in the URL are not allowed")
-        host = parsed.host.lower().rstrip(".")
+        host = parsed.raw_host.decode("ascii").lower().rstrip(".")  # IDNA-encoded
         if not host:
             raise OutboundRefused("the URL has no host")
         addresses = _resolve(host, parsed.port or DEFAULT_PORTS[parsed.scheme])

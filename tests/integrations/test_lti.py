@@ -583,7 +583,7 @@ def test_over_https_the_login_cookie_comes_with_a_cross_site_launch(
             platform_in=PlatformWrite.model_validate(
                 platform.registration(default_exam_id=str(factory.exam().id))
             ),
-            policy=https.outbound_policy,
+            outbound_policy=https.outbound_policy,
         )
         db.commit()
         response = platform.initiate()

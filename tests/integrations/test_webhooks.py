@@ -148,7 +148,7 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
             },
         )
         stopped = WebhookDeliverer(
-            session_factory, policy=settings.outbound_policy, retry=FAST, poll_s=0.05
+            session_factory, outbound_policy=settings.outbound_policy, retry=FAST, poll_s=0.05
         )
         stopped.emit("violation.opened", exam.id, {"id": "not for anyone"})
         stopped.emit("violation.opened", other.id, {"id": "for /other"})
@@ -163,7 +163,7 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
         assert sorted(pending) == ["session.ended", "violation.opened"]
 
         restarted = WebhookDeliverer(
-            session_factory, policy=settings.outbound_policy, retry=FAST, poll_s=0.05
+            session_factory, outbound_policy=settings.outbound_policy, retry=FAST, poll_s=0.05
         )
         restarted.start()
         try:

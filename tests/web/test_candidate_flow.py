@@ -51,7 +51,7 @@ def test_a_candidate_goes_from_the_invite_link_to_a_submitted_exam(
         db=factory.db,
         exam=exam,
         settings=IntegrationWrite(return_url=back),
-        policy=OutboundPolicy(),
+        outbound_policy=OutboundPolicy(),
     )
     factory.db.commit()
     context = face_browser.new_context(base_url=live_server)

@@ -525,7 +525,7 @@ async def create_webhook(
             db=db,
             webhook_in=webhook_in,
             creator_id=user.id,
-            policy=context.settings.outbound_policy,
+            outbound_policy=context.settings.outbound_policy,
         )
     except OutboundRefused as refusal:
         return _webhooks_page(request, db, user, errors=[refusal.message])
@@ -635,7 +635,7 @@ def save_exam_integration(
             }
         )
         row = integrations.write(
-            db=db, exam=exam, settings=settings_in, policy=context.settings.outbound_policy
+            db=db, exam=exam, settings=settings_in, outbound_policy=context.settings.outbound_policy
         )
     except ValidationError as error:
         return _integration_page(request, db, user, exam, errors=_validation_messages(error))
@@ -801,7 +801,7 @@ def register_lti_platform(
         return _lti_page(request, db, user, context, values=values, errors=errors)
     try:
         platform = lti.create(
-            db=db, platform_in=platform_in, policy=context.settings.outbound_policy
+            db=db, platform_in=platform_in, outbound_policy=context.settings.outbound_policy
         )
     except lti.PlatformError as error:
         db.rollback()
@@ -844,7 +844,7 @@ def save_lti_platform(
             db=db,
             platform=platform,
             platform_in=platform_in,
-            policy=context.settings.outbound_policy,
+            outbound_policy=context.settings.outbound_policy,
         )
     except lti.PlatformError as error:
         db.rollback()

@@ -40,7 +40,7 @@ def put_integration(
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     try:
         row = service.write(
-            db=db, exam=exam, settings=body, policy=context.settings.outbound_policy
+            db=db, exam=exam, settings=body, outbound_policy=context.settings.outbound_policy
         )
     except service.MeetingIdTaken as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None

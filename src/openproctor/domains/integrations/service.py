@@ -40,11 +40,11 @@ def exam_for_meeting(*, db: Session, meeting_id: str) -> Exam | None:
 
 
 def write(
-    *, db: Session, exam: Exam, settings: IntegrationWrite, policy: OutboundPolicy
+    *, db: Session, exam: Exam, settings: IntegrationWrite, outbound_policy: OutboundPolicy
 ) -> ExamIntegration:
     """Raises OutboundRefused for a callback URL the server may not send to."""
     if settings.callback_url is not None:
-        policy.vet(str(settings.callback_url), field="callback_url")
+        outbound_policy.vet(str(settings.callback_url), field="callback_url")
     row = get(db=db, exam_id=exam.id)
     if row is None:
         row = ExamIntegration(exam_id=exam.id)

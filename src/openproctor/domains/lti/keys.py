@@ -94,7 +94,7 @@ class KeySetCache:
     entries: dict[str, _CachedKeySet] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def key(self, url: str, kid: str | None, policy: OutboundPolicy) -> RSAPublicKey:
+    def key(self, url: str, kid: str | None, outbound_policy: OutboundPolicy) -> RSAPublicKey:
         now = time.monotonic()
         with self.lock:
             cached = self.entries.get(url)
@@ -103,13 +103,13 @@ class KeySetCache:
             known = _pick(cached.keys, kid) is not None
             if age < JWKS_CACHE_S and (known or age < JWKS_REFETCH_AFTER_S):
                 return _pick_or_raise(cached.keys, kid, url)
-        keys = fetch_key_set(url, policy)
+        keys = fetch_key_set(url, outbound_policy)
         with self.lock:
             self.entries[url] = _CachedKeySet(fetched_at=now, keys=keys)
         return _pick_or_raise(keys, kid, url)
 
 
-def fetch_key_set(url: str, policy: OutboundPolicy) -> dict[str, RSAPublicKey]:
+def fetch_key_set(url: str, outbound_policy: OutboundPolicy) -> dict[str, RSAPublicKey]:
     """The RSA signing keys of a JWKS document by key id (a key without one is "").
 
     The URL is vetted again now (its name may resolve elsewhere than when it was saved) and
@@ -117,7 +117,9 @@ def fetch_key_set(url: str, policy: OutboundPolicy) -> dict[str, RSAPublicKey]:
     try:
         with (
             outbound.client(JWKS_TIMEOUT_S) as client,
-            policy.stream(client, "GET", url, headers={"Accept": "application/json"}) as response,
+            outbound_policy.stream(
+                client, "GET", url, headers={"Accept": "application/json"}
+            ) as response,
         ):
             status_code = response.status_code
             content = _read_at_most(response, JWKS_MAX_BYTES + 1) if status_code == 200 else b""
@@ -185,9 +187,11 @@ def _pick_or_raise(keys: dict[str, RSAPublicKey], kid: str | None, url: str) -> 
 KEY_SETS = KeySetCache()
 
 
-def platform_key(platform: LtiPlatform, kid: str | None, policy: OutboundPolicy) -> RSAPublicKey:
+def platform_key(
+    platform: LtiPlatform, kid: str | None, outbound_policy: OutboundPolicy
+) -> RSAPublicKey:
     """The key that should have signed a launch from this platform; a key set URL is
-    fetched only where `policy` allows."""
+    fetched only where `outbound_policy` allows."""
     if platform.public_key:
         key = serialization.load_pem_public_key(platform.public_key.encode())
         if not isinstance(key, RSAPublicKey):
@@ -195,4 +199,4 @@ def platform_key(platform: LtiPlatform, kid: str | None, policy: OutboundPolicy)
         return key
     if not platform.key_set_url:
         raise PlatformKeyError("the platform has neither a key set URL nor a public key")
-    return KEY_SETS.key(platform.key_set_url, kid, policy)
+    return KEY_SETS.key(platform.key_set_url, kid, outbound_policy)

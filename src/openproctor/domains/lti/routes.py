@@ -109,7 +109,7 @@ def create_platform(
     A key set URL must resolve to public addresses only (see OPENPROCTOR_OUTBOUND_ALLOW)."""
     try:
         platform = service.create(
-            db=db, platform_in=platform_in, policy=context.settings.outbound_policy
+            db=db, platform_in=platform_in, outbound_policy=context.settings.outbound_policy
         )
     except service.PlatformError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
@@ -140,7 +140,7 @@ def put_platform(
             db=db,
             platform=platform,
             platform_in=platform_in,
-            policy=context.settings.outbound_policy,
+            outbound_policy=context.settings.outbound_policy,
         )
     except service.PlatformError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
@@ -292,7 +292,7 @@ def launch(
         if error:
             raise LaunchError(f"the platform refused the login: {error} {error_description}")
         platform, claims = _validated(
-            request, db, id_token=id_token, state=state, policy=settings.outbound_policy
+            request, db, id_token=id_token, state=state, outbound_policy=settings.outbound_policy
         )
         admission = service.admit(db=db, platform=platform, launch=claims)
     except LaunchError as failure:
@@ -323,7 +323,7 @@ def launch(
 
 
 def _validated(
-    request: Request, db: DbSession, *, id_token: str, state: str, policy: OutboundPolicy
+    request: Request, db: DbSession, *, id_token: str, state: str, outbound_policy: OutboundPolicy
 ) -> tuple[LtiPlatform, Launch]:
     """The platform and launch of a valid authentication response; the state is used up
     (committed) before the id_token is looked at, so a launch never counts twice."""
@@ -347,7 +347,7 @@ def _validated(
         id_token,
         platform=platform,
         nonce=login.nonce,
-        key_for=lambda kid: platform_key(platform, kid, policy),
+        key_for=lambda kid: platform_key(platform, kid, outbound_policy),
     )
     return platform, claims
 

@@ -52,18 +52,24 @@ def get(*, db: Session, platform_id: uuid.UUID) -> LtiPlatform | None:
     return db.get(LtiPlatform, platform_id)
 
 
-def create(*, db: Session, platform_in: PlatformWrite, policy: OutboundPolicy) -> LtiPlatform:
+def create(
+    *, db: Session, platform_in: PlatformWrite, outbound_policy: OutboundPolicy
+) -> LtiPlatform:
     platform = LtiPlatform()
-    _apply(db=db, platform=platform, platform_in=platform_in, policy=policy)
+    _apply(db=db, platform=platform, platform_in=platform_in, outbound_policy=outbound_policy)
     db.add(platform)
     db.flush()
     return platform
 
 
 def update(
-    *, db: Session, platform: LtiPlatform, platform_in: PlatformWrite, policy: OutboundPolicy
+    *,
+    db: Session,
+    platform: LtiPlatform,
+    platform_in: PlatformWrite,
+    outbound_policy: OutboundPolicy,
 ) -> LtiPlatform:
-    _apply(db=db, platform=platform, platform_in=platform_in, policy=policy)
+    _apply(db=db, platform=platform, platform_in=platform_in, outbound_policy=outbound_policy)
     db.flush()
     return platform
 
@@ -76,11 +82,15 @@ def delete_platform(*, db: Session, platform: LtiPlatform) -> None:
 
 
 def _apply(
-    *, db: Session, platform: LtiPlatform, platform_in: PlatformWrite, policy: OutboundPolicy
+    *,
+    db: Session,
+    platform: LtiPlatform,
+    platform_in: PlatformWrite,
+    outbound_policy: OutboundPolicy,
 ) -> None:
     """Raises PlatformError, or OutboundRefused for a key set URL the server may not fetch."""
     if platform_in.key_set_url is not None:
-        policy.vet(str(platform_in.key_set_url), field="key_set_url")
+        outbound_policy.vet(str(platform_in.key_set_url), field="key_set_url")
     taken = db.scalar(
         select(LtiPlatform.id).where(
             LtiPlatform.issuer == platform_in.issuer,

@@ -71,7 +71,7 @@ class WebhookDeliverer:
         self,
         session_factory: sessionmaker[Session],
         *,
-        policy: OutboundPolicy,
+        outbound_policy: OutboundPolicy,
         retry: RetryPolicy | None = None,
         poll_s: float = 2.0,
         timeout_s: float = 10.0,
@@ -80,7 +80,7 @@ class WebhookDeliverer:
     ) -> None:
         self.session_factory = session_factory
         # Every attempt is vetted again: a receiver's name may resolve elsewhere by now.
-        self.policy = policy
+        self.outbound_policy = outbound_policy
         self.retry = retry or RetryPolicy()
         self.poll_s = poll_s
         self.timeout_s = timeout_s
@@ -255,7 +255,7 @@ class WebhookDeliverer:
             # The log keeps the status and a short error class, never what the receiver
             # said: the answer is not read at all.
             try:
-                with self.policy.stream(
+                with self.outbound_policy.stream(
                     client, "POST", url, headers=headers, content=body
                 ) as response:
                     status_code = response.status_code

@@ -59,7 +59,7 @@ def create_webhook(
             db=db,
             webhook_in=webhook_in,
             creator_id=user.id,
-            policy=context.settings.outbound_policy,
+            outbound_policy=context.settings.outbound_policy,
         )
     except OutboundRefused as refusal:
         raise refused_url(refusal) from None

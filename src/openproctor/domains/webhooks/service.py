@@ -29,10 +29,10 @@ def create(
     db: Session,
     webhook_in: WebhookCreate,
     creator_id: uuid.UUID | None,
-    policy: OutboundPolicy,
+    outbound_policy: OutboundPolicy,
 ) -> Webhook:
     """Raises OutboundRefused for a URL the server may not send to."""
-    policy.vet(str(webhook_in.url), field="url")
+    outbound_policy.vet(str(webhook_in.url), field="url")
     webhook = Webhook(
         url=str(webhook_in.url),
         events=[event.value for event in webhook_in.events],
