@@ -45,10 +45,13 @@ class OutboundRefused(ValueError):
     @property
     def message(self) -> str:
         """For the admin saving the URL."""
-        return (
-            f"{self.field or 'URL'}: refused: {self.reason}. The server sends requests only "
-            "to public addresses, unless OPENPROCTOR_OUTBOUND_ALLOW lists the host or network"
-        )
+        message = f"{self.field or 'URL'}: refused: {self.reason}"
+        if self.reason.endswith("address"):
+            message += (
+                ". The server sends requests only to public addresses, unless "
+                "OPENPROCTOR_OUTBOUND_ALLOW lists the host or network"
+            )
+        return message
 
 
 def _embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
