@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from ipaddress import IPv4Address, ip_address
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from openproctor import outbound
 from openproctor.outbound import OutboundPolicy, OutboundRefused, Target
@@ -81,3 +92,86 @@ def test_a_redirect_is_returned_not_followed() -> None:
         with policy.stream(client, "POST", server.url + "/hook", headers={}) as response:
             assert response.status_code == 302
     assert elsewhere.requests == []
+
+
+def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for the DNS name `name` only (no IP address in it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@contextmanager
+def _tls_server(cert_path: Path, key_path: Path) -> Iterator[tuple[int, list[str]]]:
+    """An https server on 127.0.0.1; yields its port and the TLS server names it was sent."""
+    names: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    context.sni_callback = lambda _sock, name, _context: names.append(name) and None
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], names
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_over_https_the_certificate_is_checked_for_the_name_not_the_address_dialled(
+    tmp_path: Path,
+) -> None:
+    """The pinned request dials 127.0.0.1, yet TLS sends the name and the certificate must
+    be the name's: one made for the name passes, one made for another name does not."""
+    policy = OutboundPolicy.from_entries(["localhost"])
+    for cert_name, accepted in (("localhost", True), ("other.example", False)):
+        cert_path, key_path = _certificate(tmp_path, cert_name)
+        trust = ssl.create_default_context(cafile=str(cert_path))
+        with (
+            _tls_server(cert_path, key_path) as (port, names),
+            httpx.Client(verify=trust, trust_env=False) as client,
+        ):
+            url = f"https://localhost:{port}/keys"
+            if accepted:
+                with policy.stream(client, "GET", url, headers={}) as response:
+                    assert response.status_code == 204
+            else:
+                with (
+                    pytest.raises(httpx.ConnectError, match="certificate verify failed"),
+                    policy.stream(client, "GET", url, headers={}),
+                ):
+                    pass
+            assert names == ["localhost"]
