@@ -109,9 +109,11 @@ def database_url(
 
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
-    """Test settings; tests marked `analysis` get one analysis worker with the real models."""
+    """Test settings; tests marked `analysis` get one analysis worker with the real models,
+    tests marked `outbound_allow("127.0.0.1/32")` may send webhooks there."""
     data_dir = tmp_path / "data"
     analysis = request.node.get_closest_marker("analysis") is not None
+    allow = request.node.get_closest_marker("outbound_allow")
     if analysis:
         data_dir.mkdir()
         (data_dir / "models").symlink_to(request.getfixturevalue("model_dir"))
@@ -121,6 +123,7 @@ def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) 
         database_url=database_url,
         login_max_failures=3,
         analysis_workers=1 if analysis else 0,
+        outbound_allow=allow.args[0] if allow else "",
     )
 
 

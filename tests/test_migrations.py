@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session
 
+from openproctor.db import utcnow
+from openproctor.domains.webhooks.models import WebhookDelivery
 from openproctor.migrations import downgrade, upgrade
 from openproctor.models import Base
 
@@ -25,3 +30,37 @@ def test_upgrade_twice_is_a_no_op(engine: Engine) -> None:
     upgrade(engine)
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() is not None
+
+
+def test_the_delivery_log_loses_the_replies_it_kept(engine: Engine) -> None:
+    """Before 0006 the log kept the first 200 characters of each receiver's reply."""
+    downgrade(engine, "0005")
+    now = utcnow()
+    log = [
+        {"at": now.isoformat(), "status_code": 500, "error": "HTTP 500: db_password=hunter2"},
+        {"at": now.isoformat(), "status_code": None, "error": "ConnectError: [Errno 111] x"},
+        {"at": now.isoformat(), "status_code": None, "error": "ReadTimeout: timed out"},
+        {"at": now.isoformat(), "status_code": 200, "error": None},
+    ]
+    with Session(engine) as db:
+        delivery = WebhookDelivery(
+            event_id=uuid.uuid4(),
+            event_type="review.completed",
+            url="http://hooks.example.com/",
+            body="{}",
+            last_status_code=500,
+            last_error="HTTP 500: db_password=hunter2",
+            log=log,
+        )
+        db.add(delivery)
+        db.commit()
+        upgrade(engine)
+        db.expire_all()
+        assert delivery.last_error == "HTTP 500"
+        assert [entry["error"] for entry in delivery.log] == [
+            "HTTP 500",
+            "connection failed",
+            "timeout",
+            None,
+        ]
+        assert delivery.log[0]["status_code"] == 500

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
 
+from openproctor.outbound import OutboundPolicy
 from openproctor.settings import SettingsError, load_settings
 
 
@@ -65,3 +67,19 @@ def test_invalid_settings_give_one_clear_message(
     with pytest.raises(SettingsError, match=message) as raised:
         load_settings(data_dir=tmp_path, **{field: value})
     assert str(raised.value).startswith("invalid settings: ")
+
+
+def test_the_outbound_allow_list_is_read_from_one_comma_separated_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(data_dir=tmp_path).outbound_policy == OutboundPolicy()
+    monkeypatch.setenv("OPENPROCTOR_OUTBOUND_ALLOW", "Hooks.Internal., 10.20.0.0/16 [fd00::7]")
+    policy = load_settings(data_dir=tmp_path).outbound_policy
+    assert policy.allowed_hosts == {"hooks.internal"}
+    assert policy.allowed_networks == (ip_network("10.20.0.0/16"), ip_network("fd00::7/128"))
+    monkeypatch.setenv("OPENPROCTOR_OUTBOUND_ALLOW", "10.20.0.1/16")
+    with pytest.raises(SettingsError, match=r"OPENPROCTOR_OUTBOUND_ALLOW: .*'10\.20\.0\.1/16'"):
+        load_settings(data_dir=tmp_path)
+    monkeypatch.setenv("OPENPROCTOR_OUTBOUND_ALLOW", "http://hooks.internal/")
+    with pytest.raises(SettingsError, match="neither a host name nor an address or network"):
+        load_settings(data_dir=tmp_path)

@@ -56,7 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
         models = install.models_dir(settings.data_dir)
         pool = AnalysisPool(models, settings.detectors, settings.analysis_workers)
     metrics = Metrics()
-    webhooks = WebhookDeliverer(session_factory)
+    webhooks = WebhookDeliverer(session_factory, outbound_policy=settings.outbound_policy)
     hub = LiveHub(
         session_factory=session_factory,
         store=store,

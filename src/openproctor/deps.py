@@ -17,6 +17,7 @@ from openproctor.domains.tokens.models import ApiToken
 from openproctor.domains.tokens.scopes import Scope, required_scope
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
+from openproctor.outbound import OutboundRefused
 from openproctor.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -48,6 +49,12 @@ DbSession = Annotated[Session, Depends(get_db)]
 
 class LoginRequired(Exception):
     """Raised for anonymous requests; pages redirect to the login form, the API answers 401."""
+
+
+def refused_url(error: OutboundRefused) -> HTTPException:
+    """422 for a URL the server may not send requests to, shaped like a validation error."""
+    detail = [{"type": "outbound_refused", "loc": ["body", error.field], "msg": error.message}]
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
 
 
 def client_ip(request: Request) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from openproctor.detectors.config import DetectorConfig
+from openproctor.outbound import OutboundPolicy
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
@@ -122,6 +124,28 @@ class Settings(BaseSettings):
         "core). 0 runs no analysis: frames are counted as skipped.",
     )
 
+    # --- outbound requests: webhooks, exam completion callbacks, LTI platform key sets ---
+    outbound_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        title="Internal receivers allowed",
+        description="Host names, addresses and networks (CIDR), comma-separated, that "
+        "webhook, callback and LTI key-set URLs may reach although they are not public "
+        "(e.g. hooks.internal,10.20.0.0/16). Empty: public addresses only.",
+    )
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _split_allow(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [entry for entry in re.split(r"[,\s]+", value) if entry]
+        return value
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _known_allow(cls, value: list[str]) -> list[str]:
+        OutboundPolicy.from_entries(value)  # raises naming a bad entry
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -169,6 +193,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or (self.data_dir.resolve() / "storage").as_uri()
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        return OutboundPolicy.from_entries(self.outbound_allow)
 
     @property
     def secure_cookies(self) -> bool:

@@ -26,11 +26,20 @@ from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.lti import service as lti
-from openproctor.domains.lti.models import PlatformWrite
+from openproctor.domains.lti.models import LtiPlatform, PlatformWrite
 from openproctor.domains.users.models import Role, User
 from openproctor.settings import Settings
 from tests.conftest import Factory, login
-from tests.integrations.receiver import Receiver, receiver
+from tests.integrations.receiver import (
+    NON_PUBLIC_URLS,
+    RECEIVER_NETWORK,
+    Receiver,
+    public_only,
+    receiver,
+)
+
+# The platform's key set is served on loopback: allowed as a deployment allows an internal LMS.
+pytestmark = pytest.mark.outbound_allow(RECEIVER_NETWORK)
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -574,6 +583,7 @@ def test_over_https_the_login_cookie_comes_with_a_cross_site_launch(
             platform_in=PlatformWrite.model_validate(
                 platform.registration(default_exam_id=str(factory.exam().id))
             ),
+            outbound_policy=https.outbound_policy,
         )
         db.commit()
         response = platform.initiate()
@@ -586,3 +596,106 @@ def test_over_https_the_login_cookie_comes_with_a_cross_site_launch(
         launched = platform.launch(platform.id_token(params["nonce"]), params["state"])
         assert launched.status_code == 303, launched.text
     app.state.context.engine.dispose()
+
+
+@public_only
+def test_key_set_urls_that_are_not_public_are_refused_when_saved(
+    client: TestClient,
+    factory: Factory,
+    login_as: Callable[[User], TestClient],
+    platform_key: rsa.RSAPrivateKey,
+    jwks_server: Receiver,
+    settings: Settings,
+) -> None:
+    login_as(factory.user(Role.ADMIN))
+    platform = Platform(client, platform_key, jwks_server, settings.public_url)
+    accepted = {}
+    for url, reason in NON_PUBLIC_URLS:
+        response = client.post("/api/v1/lti/platforms", json=platform.registration(key_set_url=url))
+        if response.status_code != 422 or reason not in response.text:
+            accepted[url] = f"{response.status_code} {response.text[:120]}"
+    assert accepted == {}
+    assert response.json()["detail"][0]["loc"] == ["body", "key_set_url"]
+    assert client.get("/api/v1/lti/platforms").json() == []
+
+    pem = platform_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with_pem = platform.registration(key_set_url=None, public_key=pem.decode())
+    platform_id = client.post("/api/v1/lti/platforms", json=with_pem).json()["id"]
+    metadata = {**with_pem, "public_key": None, "key_set_url": "http://[::1]/jwks"}
+    edited = client.put(f"/api/v1/lti/platforms/{platform_id}", json=metadata)
+    assert edited.status_code == 422
+    assert "refused: loopback address" in edited.text
+    form = {
+        "name": "Canvas",
+        "issuer": "https://canvas.example.edu",
+        "client_id": "10000000000001",
+        "auth_login_url": "https://canvas.example.edu/api/lti/authorize_redirect",
+        "key_set_url": "http://169.254.169.254/latest/meta-data/",
+        "deployment_ids": "1:abc",
+    }
+    page = client.post("/admin/lti", data=form)
+    assert page.status_code == 422
+    assert "key_set_url: refused: link-local address" in page.text
+    page = client.post(
+        f"/admin/lti/{platform_id}", data={**form, "key_set_url": "http://10.0.0.5/"}
+    )
+    assert page.status_code == 422
+    assert "key_set_url: refused: private address" in page.text
+    listed = client.get("/api/v1/lti/platforms").json()
+    assert [(p["issuer"], p["key_set_url"]) for p in listed] == [(platform.issuer, None)]
+
+
+@public_only
+def test_a_stored_loopback_key_set_url_is_refused_at_launch_and_never_fetched(
+    client: TestClient,
+    factory: Factory,
+    db: Session,
+    platform_key: rsa.RSAPrivateKey,
+    jwks_server: Receiver,
+    settings: Settings,
+) -> None:
+    """The row is written past the save-time check (as DNS rebinding would get past it)."""
+    platform = Platform(client, platform_key, jwks_server, settings.public_url)
+    platform.serve_jwks()
+    row = LtiPlatform(
+        name="Moodle",
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        auth_login_url=platform.auth_url,
+        key_set_url=jwks_server.url + platform.jwks_path,
+        deployment_ids=[platform.deployment_id],
+        default_exam_id=factory.exam().id,
+    )
+    db.add(row)
+    db.commit()
+    launched = platform.login_and_launch()
+    assert launched.status_code == 400, launched.text
+    assert "is refused: loopback address" in error_of(launched)
+    assert jwks_server.requests == []
+
+
+def test_a_key_set_that_redirects_is_not_followed(
+    client: TestClient,
+    factory: Factory,
+    platform_key: rsa.RSAPrivateKey,
+    jwks_server: Receiver,
+    settings: Settings,
+) -> None:
+    platform = Platform(client, platform_key, jwks_server, settings.public_url)
+    platform.serve_jwks()
+    jwks_server.redirects["/moved"] = jwks_server.url + platform.jwks_path
+    login(client, factory.user(Role.ADMIN))
+    registered = client.post(
+        "/api/v1/lti/platforms",
+        json=platform.registration(
+            key_set_url=jwks_server.url + "/moved", default_exam_id=str(factory.exam().id)
+        ),
+    )
+    assert registered.status_code == 201, registered.text
+    client.cookies.clear()
+    launched = platform.login_and_launch()
+    assert launched.status_code == 400, launched.text
+    assert "/moved answered HTTP 302" in error_of(launched)
+    assert [request.path for request in jwks_server.requests] == ["/moved"]

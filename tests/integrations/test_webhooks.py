@@ -16,11 +16,20 @@ from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import SessionState
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.webhooks.deliverer import RetryPolicy, WebhookDeliverer
-from openproctor.domains.webhooks.models import WebhookDelivery
-from openproctor.domains.webhooks.signing import verify
+from openproctor.domains.webhooks.models import Webhook, WebhookDelivery
+from openproctor.domains.webhooks.signing import new_secret, verify
+from openproctor.settings import Settings
 from tests.conftest import Factory
-from tests.integrations.receiver import Received, receiver
+from tests.integrations.receiver import (
+    NON_PUBLIC_URLS,
+    RECEIVER_NETWORK,
+    Received,
+    public_only,
+    receiver,
+)
 
+# The receivers listen on loopback: allowed here as a deployment allows an internal receiver.
+pytestmark = pytest.mark.outbound_allow(RECEIVER_NETWORK)
 FAST = RetryPolicy(attempts=3, first_s=0.2, max_s=1.0)
 
 
@@ -118,6 +127,7 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
     login_as: Callable[[User], TestClient],
     session_factory: sessionmaker[Session],
     db: Session,
+    settings: Settings,
 ) -> None:
     # This test runs deliverers of its own; the server's must not take their deliveries.
     client.app.state.context.hub.webhooks.stop()  # type: ignore[attr-defined]
@@ -137,7 +147,9 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
                 "exam_id": str(other.id),
             },
         )
-        stopped = WebhookDeliverer(session_factory, retry=FAST, poll_s=0.05)
+        stopped = WebhookDeliverer(
+            session_factory, outbound_policy=settings.outbound_policy, retry=FAST, poll_s=0.05
+        )
         stopped.emit("violation.opened", exam.id, {"id": "not for anyone"})
         stopped.emit("violation.opened", other.id, {"id": "for /other"})
         session = sessions.current_for_candidate(db=db, candidate=candidate)
@@ -150,7 +162,9 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
         pending = db.scalars(select(WebhookDelivery.event_type)).all()
         assert sorted(pending) == ["session.ended", "violation.opened"]
 
-        restarted = WebhookDeliverer(session_factory, retry=FAST, poll_s=0.05)
+        restarted = WebhookDeliverer(
+            session_factory, outbound_policy=settings.outbound_policy, retry=FAST, poll_s=0.05
+        )
         restarted.start()
         try:
             got = target.wait_for(4)  # /other once, /all three times (503 each)
@@ -164,3 +178,94 @@ def test_events_survive_a_restart_reach_only_their_subscribers_and_give_up(
             assert failed["attempts"] == 3
         finally:
             restarted.stop()
+
+
+def _attempts(delivery: dict[str, object]) -> list[tuple[object, object]]:
+    log = delivery["log"]
+    assert isinstance(log, list)
+    return [(entry["status_code"], entry["error"]) for entry in log]
+
+
+@public_only
+def test_webhook_urls_that_are_not_public_are_refused_when_saved(
+    client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
+) -> None:
+    login_as(factory.user(Role.ADMIN))
+    accepted = {}
+    for url, reason in NON_PUBLIC_URLS:
+        response = client.post(
+            "/api/v1/webhooks", json={"url": url, "events": ["review.completed"]}
+        )
+        if response.status_code != 422 or reason not in response.text:
+            accepted[url] = f"{response.status_code} {response.text[:120]}"
+    assert accepted == {}
+    assert response.json()["detail"][0]["loc"] == ["body", "url"]
+    page = client.post(
+        "/admin/webhooks",
+        data={"url": "http://169.254.169.254/latest/meta-data/", "events": "review.completed"},
+    )
+    assert page.status_code == 422
+    assert "url: refused: link-local address" in page.text
+    assert client.get("/api/v1/webhooks").json() == []
+
+
+@public_only
+def test_a_stored_loopback_url_is_refused_at_delivery_and_the_receiver_gets_nothing(
+    client: TestClient,
+    factory: Factory,
+    login_as: Callable[[User], TestClient],
+    db: Session,
+    app_deliverer: WebhookDeliverer,
+) -> None:
+    """The row is written past the save-time check, as if its name had resolved to a public
+    address then and to loopback now (DNS rebinding): every attempt is vetted again."""
+    login_as(factory.user(Role.ADMIN))
+    with receiver() as target:
+        webhook = Webhook(
+            url=target.url + "/hook", events=["review.completed"], secret=new_secret()
+        )
+        db.add(webhook)
+        db.commit()
+        app_deliverer.emit("review.completed", None, {"id": "r-1"})
+        failed = _wait_for_status(client, f"/api/v1/webhooks/{webhook.id}/deliveries", "failed")
+        assert _attempts(failed) == [(None, "refused: loopback address")] * FAST.attempts
+        assert target.requests == []
+
+
+def test_a_redirect_is_a_failed_delivery_and_is_not_followed(
+    client: TestClient,
+    factory: Factory,
+    login_as: Callable[[User], TestClient],
+    app_deliverer: WebhookDeliverer,
+) -> None:
+    login_as(factory.user(Role.ADMIN))
+    with receiver() as target, receiver() as elsewhere:
+        target.redirects["/hook"] = elsewhere.url + "/stolen"
+        webhook = client.post(
+            "/api/v1/webhooks", json={"url": target.url + "/hook", "events": ["review.completed"]}
+        ).json()
+        app_deliverer.emit("review.completed", None, {"id": "r-1"})
+        failed = _wait_for_status(client, f"/api/v1/webhooks/{webhook['id']}/deliveries", "failed")
+        assert _attempts(failed) == [(302, "HTTP 302")] * FAST.attempts
+        assert len(target.requests) == FAST.attempts
+        assert elsewhere.requests == []
+
+
+def test_the_delivery_log_keeps_status_codes_not_what_the_receiver_said(
+    client: TestClient,
+    factory: Factory,
+    login_as: Callable[[User], TestClient],
+    app_deliverer: WebhookDeliverer,
+) -> None:
+    login_as(factory.user(Role.ADMIN))
+    with receiver([500]) as target:
+        target.reply = b"internal-service-reply: db_password=hunter2"
+        webhook = client.post(
+            "/api/v1/webhooks", json={"url": target.url + "/hook", "events": ["review.completed"]}
+        ).json()
+        app_deliverer.emit("review.completed", None, {"id": "r-1"})
+        log_url = f"/api/v1/webhooks/{webhook['id']}/deliveries"
+        delivered = _wait_for_status(client, log_url, "delivered")
+        assert _attempts(delivered) == [(500, "HTTP 500"), (200, None)]
+        assert "hunter2" not in client.get(log_url).text
+        assert "hunter2" not in client.get(f"/admin/webhooks/{webhook['id']}").text

@@ -13,6 +13,7 @@ from openproctor.domains.integrations import service as integrations
 from openproctor.domains.integrations.models import IntegrationWrite
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import SessionState
+from openproctor.outbound import OutboundPolicy
 from tests.conftest import Factory
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.web.webcam import write_y4m
@@ -46,7 +47,12 @@ def test_a_candidate_goes_from_the_invite_link_to_a_submitted_exam(
     )
     candidate = factory.candidate(exam)
     back = "https://lms.example.com/course/7"
-    integrations.write(db=factory.db, exam=exam, settings=IntegrationWrite(return_url=back))
+    integrations.write(
+        db=factory.db,
+        exam=exam,
+        settings=IntegrationWrite(return_url=back),
+        outbound_policy=OutboundPolicy(),
+    )
     factory.db.commit()
     context = face_browser.new_context(base_url=live_server)
     page = context.new_page()

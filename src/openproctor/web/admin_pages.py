@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, UploadFile, status
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from openproctor.access import visible_exam
 from openproctor.db import utcnow
@@ -32,6 +33,7 @@ from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, UserCreate
 from openproctor.domains.webhooks import service as webhooks
 from openproctor.domains.webhooks.models import Webhook, WebhookCreate, WebhookEvent
+from openproctor.outbound import OutboundRefused
 from openproctor.web.templating import form_status, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -498,6 +500,7 @@ async def create_webhook(
     db: DbSession,
     user: AdminUser,
     audit: Audit,
+    context: Context,
     url: Annotated[str, Form(max_length=2000)],
     description: Annotated[str, Form(max_length=200)] = "",
     exam_id: Annotated[str, Form(max_length=40)] = "",
@@ -515,7 +518,17 @@ async def create_webhook(
         )
     except ValidationError as error:
         return _webhooks_page(request, db, user, errors=_validation_messages(error))
-    webhook = webhooks.create(db=db, webhook_in=webhook_in, creator_id=user.id)
+    try:
+        # Off the event loop: the URL's host name is resolved.
+        webhook = await run_in_threadpool(
+            webhooks.create,
+            db=db,
+            webhook_in=webhook_in,
+            creator_id=user.id,
+            outbound_policy=context.settings.outbound_policy,
+        )
+    except OutboundRefused as refusal:
+        return _webhooks_page(request, db, user, errors=[refusal.message])
     audit("webhook.create", "webhook", webhook.id, url=webhook.url, events=webhook.events)
     db.commit()
     return _webhooks_page(request, db, user, created=webhook)
@@ -605,6 +618,7 @@ def save_exam_integration(
     db: DbSession,
     user: AdminUser,
     audit: Audit,
+    context: Context,
     meeting_id: Annotated[str, Form(max_length=200)] = "",
     callback_url: Annotated[str, Form(max_length=2000)] = "",
     return_url: Annotated[str, Form(max_length=2000)] = "",
@@ -620,9 +634,13 @@ def save_exam_integration(
                 "rotate_secret": rotate_secret,
             }
         )
-        row = integrations.write(db=db, exam=exam, settings=settings_in)
+        row = integrations.write(
+            db=db, exam=exam, settings=settings_in, outbound_policy=context.settings.outbound_policy
+        )
     except ValidationError as error:
         return _integration_page(request, db, user, exam, errors=_validation_messages(error))
+    except OutboundRefused as refusal:
+        return _integration_page(request, db, user, exam, errors=[refusal.message])
     except integrations.MeetingIdTaken as error:
         return _integration_page(request, db, user, exam, errors=[str(error)])
     audit(
@@ -782,10 +800,14 @@ def register_lti_platform(
     if platform_in is None:
         return _lti_page(request, db, user, context, values=values, errors=errors)
     try:
-        platform = lti.create(db=db, platform_in=platform_in)
+        platform = lti.create(
+            db=db, platform_in=platform_in, outbound_policy=context.settings.outbound_policy
+        )
     except lti.PlatformError as error:
         db.rollback()
         return _lti_page(request, db, user, context, values=values, errors=[str(error)])
+    except OutboundRefused as refusal:
+        return _lti_page(request, db, user, context, values=values, errors=[refusal.message])
     lti_routes.audit_platform(audit, "lti.platform.create", platform)
     db.commit()
     return _see_other("/admin/lti")
@@ -818,10 +840,19 @@ def save_lti_platform(
     if platform_in is None:
         return _lti_platform_page(request, db, user, platform, values=values, errors=errors)
     try:
-        lti.update(db=db, platform=platform, platform_in=platform_in)
+        lti.update(
+            db=db,
+            platform=platform,
+            platform_in=platform_in,
+            outbound_policy=context.settings.outbound_policy,
+        )
     except lti.PlatformError as error:
         db.rollback()
         return _lti_platform_page(request, db, user, platform, values=values, errors=[str(error)])
+    except OutboundRefused as refusal:
+        return _lti_platform_page(
+            request, db, user, platform, values=values, errors=[refusal.message]
+        )
     lti_routes.audit_platform(audit, "lti.platform.update", platform)
     db.commit()
     return _lti_platform_page(request, db, user, platform, notice="Saved")

@@ -41,7 +41,8 @@ class IntegrationWrite(BaseModel):
     )
     callback_url: AnyHttpUrl | None = Field(
         default=None,
-        description="Gets a signed POST (session.completed) when an attempt ends.",
+        description="Gets a signed POST (session.completed) when an attempt ends. It must "
+        "resolve to public addresses only, unless OPENPROCTOR_OUTBOUND_ALLOW lists it.",
     )
     return_url: AnyHttpUrl | None = Field(
         default=None, description="The candidate's ended page links back here."

@@ -7,9 +7,10 @@ import uuid
 from fastapi import APIRouter, HTTPException, status
 
 from openproctor.access import visible_exam
-from openproctor.deps import AdminUser, Audit, DbSession
+from openproctor.deps import AdminUser, Audit, Context, DbSession, refused_url
 from openproctor.domains.integrations import service
 from openproctor.domains.integrations.models import IntegrationRead, IntegrationWrite
+from openproctor.outbound import OutboundRefused
 
 router = APIRouter(tags=["exams"])
 
@@ -20,17 +21,31 @@ def get_integration(exam_id: uuid.UUID, db: DbSession, user: AdminUser) -> Integ
     return IntegrationRead.model_validate(service.read(db=db, exam_id=exam.id))
 
 
-@router.put("/exams/{exam_id}/integration", response_model=IntegrationRead)
+@router.put(
+    "/exams/{exam_id}/integration",
+    response_model=IntegrationRead,
+    responses={422: {"description": "Invalid, or a callback URL that is not public."}},
+)
 def put_integration(
-    exam_id: uuid.UUID, body: IntegrationWrite, db: DbSession, user: AdminUser, audit: Audit
+    exam_id: uuid.UUID,
+    body: IntegrationWrite,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
 ) -> IntegrationRead:
     """Sets the meeting id other systems use, the completion callback URL (a signing
-    secret is made with it) and the return URL for candidates."""
+    secret is made with it; it must resolve to public addresses only, see
+    OPENPROCTOR_OUTBOUND_ALLOW) and the return URL for candidates."""
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     try:
-        row = service.write(db=db, exam=exam, settings=body)
+        row = service.write(
+            db=db, exam=exam, settings=body, outbound_policy=context.settings.outbound_policy
+        )
     except service.MeetingIdTaken as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except OutboundRefused as refusal:
+        raise refused_url(refusal) from None
     audit(
         "exam.integration",
         "exam",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations.models import ExamIntegration, IntegrationWrite
 from openproctor.domains.webhooks.signing import new_secret
+from openproctor.outbound import OutboundPolicy
 
 
 class MeetingIdTaken(Exception):
@@ -38,7 +39,12 @@ def exam_for_meeting(*, db: Session, meeting_id: str) -> Exam | None:
         return None
 
 
-def write(*, db: Session, exam: Exam, settings: IntegrationWrite) -> ExamIntegration:
+def write(
+    *, db: Session, exam: Exam, settings: IntegrationWrite, outbound_policy: OutboundPolicy
+) -> ExamIntegration:
+    """Raises OutboundRefused for a callback URL the server may not send to."""
+    if settings.callback_url is not None:
+        outbound_policy.vet(str(settings.callback_url), field="callback_url")
     row = get(db=db, exam_id=exam.id)
     if row is None:
         row = ExamIntegration(exam_id=exam.id)

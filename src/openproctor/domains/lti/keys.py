@@ -19,7 +19,9 @@ from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openproctor import outbound
 from openproctor.domains.lti.models import LtiPlatform, LtiToolKey
+from openproctor.outbound import OutboundPolicy, OutboundRefused
 
 ALGORITHM = "RS256"
 TOOL_KEY_BITS = 2048
@@ -92,7 +94,7 @@ class KeySetCache:
     entries: dict[str, _CachedKeySet] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def key(self, url: str, kid: str | None) -> RSAPublicKey:
+    def key(self, url: str, kid: str | None, outbound_policy: OutboundPolicy) -> RSAPublicKey:
         now = time.monotonic()
         with self.lock:
             cached = self.entries.get(url)
@@ -101,27 +103,42 @@ class KeySetCache:
             known = _pick(cached.keys, kid) is not None
             if age < JWKS_CACHE_S and (known or age < JWKS_REFETCH_AFTER_S):
                 return _pick_or_raise(cached.keys, kid, url)
-        keys = fetch_key_set(url)
+        keys = fetch_key_set(url, outbound_policy)
         with self.lock:
             self.entries[url] = _CachedKeySet(fetched_at=now, keys=keys)
         return _pick_or_raise(keys, kid, url)
 
 
-def fetch_key_set(url: str) -> dict[str, RSAPublicKey]:
-    """The RSA signing keys of a JWKS document by key id (a key without one is "")."""
+def fetch_key_set(url: str, outbound_policy: OutboundPolicy) -> dict[str, RSAPublicKey]:
+    """The RSA signing keys of a JWKS document by key id (a key without one is "").
+
+    The URL is vetted again now (its name may resolve elsewhere than when it was saved) and
+    a redirect is an answer that is not 200, never followed."""
     try:
-        with httpx.Client(timeout=JWKS_TIMEOUT_S, follow_redirects=True) as client:
-            response = client.get(url, headers={"Accept": "application/json"})
+        with (
+            outbound.client(JWKS_TIMEOUT_S) as client,
+            outbound_policy.stream(
+                client, "GET", url, headers={"Accept": "application/json"}
+            ) as response,
+        ):
+            status_code = response.status_code
+            content = _read_at_most(response, JWKS_MAX_BYTES + 1) if status_code == 200 else b""
+    except OutboundRefused as refusal:
+        raise PlatformKeyError(
+            f"the platform's key set {url} is refused: {refusal.reason}"
+        ) from None
     except httpx.HTTPError as error:
-        raise PlatformKeyError(f"could not fetch the platform's key set {url}: {error}") from None
-    if response.status_code != 200:
-        raise PlatformKeyError(f"the platform's key set {url} answered HTTP {response.status_code}")
-    if len(response.content) > JWKS_MAX_BYTES:
+        raise PlatformKeyError(
+            f"could not fetch the platform's key set {url}: {outbound.describe_failure(error)}"
+        ) from None
+    if status_code != 200:
+        raise PlatformKeyError(f"the platform's key set {url} answered HTTP {status_code}")
+    if len(content) > JWKS_MAX_BYTES:
         raise PlatformKeyError(
             f"the platform's key set {url} is larger than {JWKS_MAX_BYTES} bytes"
         )
     try:
-        document = response.json()
+        document = json.loads(content)
         entries = document["keys"]
     except (ValueError, KeyError, TypeError):
         raise PlatformKeyError(f"the platform's key set {url} is not a JWKS document") from None
@@ -142,6 +159,16 @@ def fetch_key_set(url: str) -> dict[str, RSAPublicKey]:
     return keys
 
 
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The body, stopping once it reaches `limit` bytes (a huge answer is not kept)."""
+    content = bytearray()
+    for chunk in response.iter_bytes():
+        content += chunk
+        if len(content) >= limit:
+            break
+    return bytes(content)
+
+
 def _pick(keys: dict[str, RSAPublicKey], kid: str | None) -> RSAPublicKey | None:
     if kid is not None:
         return keys.get(kid)
@@ -160,8 +187,11 @@ def _pick_or_raise(keys: dict[str, RSAPublicKey], kid: str | None, url: str) -> 
 KEY_SETS = KeySetCache()
 
 
-def platform_key(platform: LtiPlatform, kid: str | None) -> RSAPublicKey:
-    """The key that should have signed a launch from this platform."""
+def platform_key(
+    platform: LtiPlatform, kid: str | None, outbound_policy: OutboundPolicy
+) -> RSAPublicKey:
+    """The key that should have signed a launch from this platform; a key set URL is
+    fetched only where `outbound_policy` allows."""
     if platform.public_key:
         key = serialization.load_pem_public_key(platform.public_key.encode())
         if not isinstance(key, RSAPublicKey):
@@ -169,4 +199,4 @@ def platform_key(platform: LtiPlatform, kid: str | None) -> RSAPublicKey:
         return key
     if not platform.key_set_url:
         raise PlatformKeyError("the platform has neither a key set URL nor a public key")
-    return KEY_SETS.key(platform.key_set_url, kid)
+    return KEY_SETS.key(platform.key_set_url, kid, outbound_policy)

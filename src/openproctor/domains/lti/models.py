@@ -129,7 +129,8 @@ class PlatformWrite(BaseModel):
     )
     key_set_url: AnyHttpUrl | None = Field(
         default=None,
-        description="The platform's public keys as a JWKS URL (Moodle: /mod/lti/certs.php).",
+        description="The platform's public keys as a JWKS URL (Moodle: /mod/lti/certs.php). "
+        "It must resolve to public addresses only, unless OPENPROCTOR_OUTBOUND_ALLOW lists it.",
     )
     public_key: str | None = Field(
         default=None,

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from openproctor.db import utcnow
-from openproctor.deps import AdminUser, Audit, Context, DbSession, client_ip
+from openproctor.deps import AdminUser, Audit, Context, DbSession, client_ip, refused_url
 from openproctor.domains.audit import service as audit_log
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.lti import service
@@ -34,6 +34,7 @@ from openproctor.domains.lti.models import (
 )
 from openproctor.domains.users import service as users
 from openproctor.domains.users.routes import set_session_cookie
+from openproctor.outbound import OutboundPolicy, OutboundRefused
 from openproctor.security import token_digest
 from openproctor.settings import Settings
 from openproctor.web.templating import render
@@ -89,15 +90,31 @@ def audit_platform(audit: Audit, action: str, platform: LtiPlatform) -> None:
     )
 
 
-@router.post("/platforms", response_model=PlatformRead, status_code=status.HTTP_201_CREATED)
+PLATFORM_ERRORS: dict[int | str, dict[str, str]] = {
+    409: {"description": "The issuer and client id are taken, or the default exam is unknown."},
+    422: {"description": "Invalid, or a key set URL that is not a public address."},
+}
+
+
+@router.post(
+    "/platforms",
+    response_model=PlatformRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=PLATFORM_ERRORS,
+)
 def create_platform(
-    platform_in: PlatformWrite, db: DbSession, _: AdminUser, audit: Audit
+    platform_in: PlatformWrite, db: DbSession, _: AdminUser, audit: Audit, context: Context
 ) -> PlatformRead:
-    """Registers a platform (issuer, client id, login URL, keys, deployments, default exam)."""
+    """Registers a platform (issuer, client id, login URL, keys, deployments, default exam).
+    A key set URL must resolve to public addresses only (see OPENPROCTOR_OUTBOUND_ALLOW)."""
     try:
-        platform = service.create(db=db, platform_in=platform_in)
+        platform = service.create(
+            db=db, platform_in=platform_in, outbound_policy=context.settings.outbound_policy
+        )
     except service.PlatformError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except OutboundRefused as refusal:
+        raise refused_url(refusal) from None
     audit_platform(audit, "lti.platform.create", platform)
     db.commit()
     return PlatformRead.model_validate(platform)
@@ -108,15 +125,27 @@ def get_platform(platform_id: uuid.UUID, db: DbSession, _: AdminUser) -> Platfor
     return PlatformRead.model_validate(_found(db, platform_id))
 
 
-@router.put("/platforms/{platform_id}", response_model=PlatformRead)
+@router.put("/platforms/{platform_id}", response_model=PlatformRead, responses=PLATFORM_ERRORS)
 def put_platform(
-    platform_id: uuid.UUID, platform_in: PlatformWrite, db: DbSession, _: AdminUser, audit: Audit
+    platform_id: uuid.UUID,
+    platform_in: PlatformWrite,
+    db: DbSession,
+    _: AdminUser,
+    audit: Audit,
+    context: Context,
 ) -> PlatformRead:
     platform = _found(db, platform_id)
     try:
-        service.update(db=db, platform=platform, platform_in=platform_in)
+        service.update(
+            db=db,
+            platform=platform,
+            platform_in=platform_in,
+            outbound_policy=context.settings.outbound_policy,
+        )
     except service.PlatformError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except OutboundRefused as refusal:
+        raise refused_url(refusal) from None
     audit_platform(audit, "lti.platform.update", platform)
     db.commit()
     return PlatformRead.model_validate(platform)
@@ -262,7 +291,9 @@ def launch(
     try:
         if error:
             raise LaunchError(f"the platform refused the login: {error} {error_description}")
-        platform, claims = _validated(request, db, id_token=id_token, state=state)
+        platform, claims = _validated(
+            request, db, id_token=id_token, state=state, outbound_policy=settings.outbound_policy
+        )
         admission = service.admit(db=db, platform=platform, launch=claims)
     except LaunchError as failure:
         db.rollback()
@@ -292,7 +323,7 @@ def launch(
 
 
 def _validated(
-    request: Request, db: DbSession, *, id_token: str, state: str
+    request: Request, db: DbSession, *, id_token: str, state: str, outbound_policy: OutboundPolicy
 ) -> tuple[LtiPlatform, Launch]:
     """The platform and launch of a valid authentication response; the state is used up
     (committed) before the id_token is looked at, so a launch never counts twice."""
@@ -316,7 +347,7 @@ def _validated(
         id_token,
         platform=platform,
         nonce=login.nonce,
-        key_for=lambda kid: platform_key(platform, kid),
+        key_for=lambda kid: platform_key(platform, kid, outbound_policy),
     )
     return platform, claims
 

@@ -26,6 +26,7 @@ from openproctor.domains.lti.models import (
 )
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.users.service import get_by_email, normalize_email
+from openproctor.outbound import OutboundPolicy
 from openproctor.security import token_digest
 
 # How long a login initiation waits for its launch.
@@ -51,16 +52,24 @@ def get(*, db: Session, platform_id: uuid.UUID) -> LtiPlatform | None:
     return db.get(LtiPlatform, platform_id)
 
 
-def create(*, db: Session, platform_in: PlatformWrite) -> LtiPlatform:
+def create(
+    *, db: Session, platform_in: PlatformWrite, outbound_policy: OutboundPolicy
+) -> LtiPlatform:
     platform = LtiPlatform()
-    _apply(db=db, platform=platform, platform_in=platform_in)
+    _apply(db=db, platform=platform, platform_in=platform_in, outbound_policy=outbound_policy)
     db.add(platform)
     db.flush()
     return platform
 
 
-def update(*, db: Session, platform: LtiPlatform, platform_in: PlatformWrite) -> LtiPlatform:
-    _apply(db=db, platform=platform, platform_in=platform_in)
+def update(
+    *,
+    db: Session,
+    platform: LtiPlatform,
+    platform_in: PlatformWrite,
+    outbound_policy: OutboundPolicy,
+) -> LtiPlatform:
+    _apply(db=db, platform=platform, platform_in=platform_in, outbound_policy=outbound_policy)
     db.flush()
     return platform
 
@@ -72,7 +81,16 @@ def delete_platform(*, db: Session, platform: LtiPlatform) -> None:
     db.flush()
 
 
-def _apply(*, db: Session, platform: LtiPlatform, platform_in: PlatformWrite) -> None:
+def _apply(
+    *,
+    db: Session,
+    platform: LtiPlatform,
+    platform_in: PlatformWrite,
+    outbound_policy: OutboundPolicy,
+) -> None:
+    """Raises PlatformError, or OutboundRefused for a key set URL the server may not fetch."""
+    if platform_in.key_set_url is not None:
+        outbound_policy.vet(str(platform_in.key_set_url), field="key_set_url")
     taken = db.scalar(
         select(LtiPlatform.id).where(
             LtiPlatform.issuer == platform_in.issuer,

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from openproctor import __version__
+from openproctor import __version__, outbound
 from openproctor.db import transaction, utcnow
 from openproctor.domains.integrations.models import ExamIntegration
 from openproctor.domains.sessions.models import ExamSession, SessionState
@@ -35,6 +35,7 @@ from openproctor.domains.webhooks.signing import (
     SIGNATURE_HEADER,
     sign,
 )
+from openproctor.outbound import OutboundPolicy, OutboundRefused
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class WebhookDeliverer:
         self,
         session_factory: sessionmaker[Session],
         *,
+        outbound_policy: OutboundPolicy,
         retry: RetryPolicy | None = None,
         poll_s: float = 2.0,
         timeout_s: float = 10.0,
@@ -77,6 +79,8 @@ class WebhookDeliverer:
         lease_s: float = 60.0,
     ) -> None:
         self.session_factory = session_factory
+        # Every attempt is vetted again: a receiver's name may resolve elsewhere by now.
+        self.outbound_policy = outbound_policy
         self.retry = retry or RetryPolicy()
         self.poll_s = poll_s
         self.timeout_s = timeout_s
@@ -135,7 +139,7 @@ class WebhookDeliverer:
     # --- the thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
+        with outbound.client(self.timeout_s) as client:
             while not self._stopping.is_set():
                 wait = self.poll_s
                 try:
@@ -248,13 +252,19 @@ class WebhookDeliverer:
                 DELIVERY_HEADER: str(delivery_id),
                 SIGNATURE_HEADER: sign(secret, body),
             }
+            # The log keeps the status and a short error class, never what the receiver
+            # said: the answer is not read at all.
             try:
-                response = client.post(url, content=body, headers=headers)
-                status_code = response.status_code
+                with self.outbound_policy.stream(
+                    client, "POST", url, headers=headers, content=body
+                ) as response:
+                    status_code = response.status_code
                 if not 200 <= status_code < 300:
-                    error = f"HTTP {status_code}: {response.text[:200]}"
+                    error = f"HTTP {status_code}"
+            except OutboundRefused as refusal:
+                error = f"refused: {refusal.reason}"
             except httpx.HTTPError as failure:
-                error = f"{failure.__class__.__name__}: {failure}"
+                error = outbound.describe_failure(failure)
         ms = (time.perf_counter() - started) * 1000
         with transaction(self.session_factory) as db:
             delivery = db.get(WebhookDelivery, delivery_id)

@@ -87,7 +87,10 @@ class WebhookDelivery(IdMixin, Base):
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: AnyHttpUrl = Field(description="Where the events are POSTed (http or https).")
+    url: AnyHttpUrl = Field(
+        description="Where the events are POSTed (http or https). It must resolve to public "
+        "addresses only, unless the server's OPENPROCTOR_OUTBOUND_ALLOW lists it."
+    )
     events: list[WebhookEvent] = Field(min_length=1, description="The events to receive.")
     exam_id: uuid.UUID | None = Field(
         default=None, description="Only this exam's events; leave out for every exam."

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from openproctor.access import visible_exam
-from openproctor.deps import AdminUser, Audit, DbSession
+from openproctor.deps import AdminUser, Audit, Context, DbSession, refused_url
 from openproctor.domains.webhooks import service
 from openproctor.domains.webhooks.models import (
     DeliveryRead,
@@ -18,6 +18,7 @@ from openproctor.domains.webhooks.models import (
     WebhookEvent,
     WebhookRead,
 )
+from openproctor.outbound import OutboundRefused
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -40,14 +41,28 @@ def list_webhooks(db: DbSession, _: AdminUser) -> list[WebhookRead]:
     return [WebhookRead.model_validate(webhook) for webhook in service.list_all(db=db)]
 
 
-@router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=WebhookCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "Invalid, or a URL that is not a public address."}},
+)
 def create_webhook(
-    webhook_in: WebhookCreate, db: DbSession, user: AdminUser, audit: Audit
+    webhook_in: WebhookCreate, db: DbSession, user: AdminUser, audit: Audit, context: Context
 ) -> WebhookCreated:
-    """Subscribes a URL; the response holds the signing secret, the only time it is shown."""
+    """Subscribes a URL; the response holds the signing secret, the only time it is shown.
+    The URL must resolve to public addresses only (see OPENPROCTOR_OUTBOUND_ALLOW)."""
     if webhook_in.exam_id is not None:
         visible_exam(db=db, user=user, exam_id=webhook_in.exam_id)
-    webhook = service.create(db=db, webhook_in=webhook_in, creator_id=user.id)
+    try:
+        webhook = service.create(
+            db=db,
+            webhook_in=webhook_in,
+            creator_id=user.id,
+            outbound_policy=context.settings.outbound_policy,
+        )
+    except OutboundRefused as refusal:
+        raise refused_url(refusal) from None
     audit("webhook.create", "webhook", webhook.id, url=webhook.url, events=webhook.events)
     db.commit()
     return WebhookCreated(**WebhookRead.model_validate(webhook).model_dump(), secret=webhook.secret)

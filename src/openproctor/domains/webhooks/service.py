@@ -19,11 +19,20 @@ from openproctor.domains.webhooks.models import (
     WebhookDelivery,
 )
 from openproctor.domains.webhooks.signing import new_secret
+from openproctor.outbound import OutboundPolicy
 
 MAX_LOG_ENTRIES = 20
 
 
-def create(*, db: Session, webhook_in: WebhookCreate, creator_id: uuid.UUID | None) -> Webhook:
+def create(
+    *,
+    db: Session,
+    webhook_in: WebhookCreate,
+    creator_id: uuid.UUID | None,
+    outbound_policy: OutboundPolicy,
+) -> Webhook:
+    """Raises OutboundRefused for a URL the server may not send to."""
+    outbound_policy.vet(str(webhook_in.url), field="url")
     webhook = Webhook(
         url=str(webhook_in.url),
         events=[event.value for event in webhook_in.events],
