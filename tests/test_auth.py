@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.users.models import Role, StaffSession
 from openproctor.domains.users.service import IP_FAILURE_FACTOR
-from openproctor.security import DEVICE_COOKIE, SESSION_COOKIE
+from openproctor.security import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE
 from tests.conftest import PASSWORD, Factory, login
 
 
@@ -226,6 +226,35 @@ def test_state_changes_without_the_csrf_token_are_refused(
     # The same form with the right token goes through.
     token = csrf_from(client.get("/admin/exams/new").text)
     assert client.post("/admin/exams/new", data={**form, "csrf_token": token}).status_code == 303
+
+
+def test_the_csrf_token_is_bound_to_the_sign_in_so_a_planted_one_is_useless(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.user(Role.ADMIN)
+    # Cookie tossing: a sibling site plants its own op_csrf before the admin signs in.
+    planted = "planted-by-a-sibling-site"
+    client.cookies.set(CSRF_COOKIE, planted)
+    client.headers["X-CSRF-Token"] = planted
+    assert client.get("/api/v1/auth/csrf").json()["csrf_token"] == planted
+    signed_in = client.post("/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD})
+    assert signed_in.status_code == 200  # signing in, the browser is anonymous: double submit
+    new_user = {"email": "m@example.com", "name": "M", "role": "admin", "password": "0123456789a"}
+    forged = client.post("/api/v1/users", json=new_user)
+    assert forged.status_code == 403, forged.text
+    assert "CSRF" in forged.json()["detail"]
+
+    first = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    assert first != planted
+    assert csrf_from(client.get("/admin/exams/new").text) == first  # what pages render
+    client.headers["X-CSRF-Token"] = first
+    assert client.post("/api/v1/users", json=new_user).status_code == 201
+    # Every sign-in has its own token; the last one's is refused after signing in again.
+    assert client.post("/api/v1/auth/logout").status_code == 204
+    login(client, admin)
+    assert client.headers["X-CSRF-Token"] != first
+    client.headers["X-CSRF-Token"] = first
+    assert client.post("/api/v1/auth/logout").status_code == 403
 
 
 def test_login_form_needs_the_csrf_cookie_too(client: TestClient, factory: Factory) -> None:

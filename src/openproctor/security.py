@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -54,6 +55,16 @@ def session_csrf_token(secret_key: str, session_token: str) -> str:
     """The CSRF token of a signed-in browser: bound to its session, so it changes at every
     sign-in and a token planted in the browser beforehand (cookie tossing) is useless."""
     return _mac(secret_key, "csrf", session_token)
+
+
+def expected_csrf_token(secret_key: str, cookies: Mapping[str, str]) -> str | None:
+    """The CSRF token this browser must send back: bound to its staff session when it has
+    one, else the random op_csrf cookie (signed-out pages such as the login form); None when
+    it has neither."""
+    session_token = cookies.get(SESSION_COOKIE)
+    if session_token:
+        return session_csrf_token(secret_key, session_token)
+    return cookies.get(CSRF_COOKIE) or None
 
 
 def new_device_token(secret_key: str, email: str) -> str:

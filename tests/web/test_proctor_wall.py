@@ -111,6 +111,7 @@ def test_a_candidate_given_to_another_proctor_moves_between_their_walls(
         headers = {"X-CSRF-Token": csrf}
         body = {"email": admin.email, "password": PASSWORD}
         assert http.post("/api/v1/auth/login", json=body, headers=headers).status_code == 200
+        headers["X-CSRF-Token"] = http.get("/api/v1/auth/csrf").json()["csrf_token"]
         moved = http.put(
             f"/api/v1/candidates/{ada.id}/proctor",
             json={"proctor_id": str(second.id)},
