@@ -204,11 +204,12 @@ def factory(db: Session) -> Factory:
 
 
 def login_with(client: TestClient, email: str, password: str) -> None:
-    """Signs the test client in through the API and keeps the CSRF header for later calls."""
-    token = client.get("/api/v1/auth/csrf").json()["csrf_token"]
-    client.headers["X-CSRF-Token"] = token
+    """Signs the test client in through the API and keeps the CSRF header for later calls
+    (the token changes at sign-in)."""
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
     response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
 
 
 def login(client: TestClient, user: User) -> None:

@@ -123,6 +123,48 @@ def test_a_proctor_sees_only_their_candidates(
     assert "Bob" not in html
 
 
+def test_a_proctors_auto_termination_reaches_only_their_candidates(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    exam = world.exam
+    other = factory.user(Role.PROCTOR)
+    theirs = sessions.current_for_candidate(
+        db=factory.db, candidate=factory.candidate(exam, other, name="Bob")
+    )
+    factory.db.commit()
+
+    login(client, world.proctor)
+    exam_wide = client.put(f"/api/v1/exams/{exam.id}/auto-terminate", json={"enabled": True})
+    assert exam_wide.status_code == 403, exam_wide.text
+    assert exam_wide.json()["detail"] == "this needs the admin role"
+    mine = client.put(f"/api/v1/exams/{exam.id}/my-sessions/auto-terminate", json={"enabled": True})
+    assert mine.status_code == 200, mine.text
+    assert mine.json() == {"enabled": True, "scope": "my_sessions", "sessions": 1}
+    factory.db.expire_all()
+    assert exam.parsed_policy.auto_terminate is False  # other proctors' candidates keep it
+    assert world.session.auto_terminate is True
+    assert theirs.auto_terminate is None
+    client.post("/api/v1/auth/logout")
+
+    login(client, factory.user(Role.ADMIN))
+    audited = [
+        e for e in client.get("/api/v1/audit").json() if e["action"] == "exam.auto_terminate"
+    ]
+    assert [(e["actor_label"], e["target_id"], e["details"]) for e in audited] == [
+        (
+            world.proctor.email,
+            str(exam.id),
+            {"enabled": True, "scope": "my_sessions", "sessions": 1},
+        )
+    ]
+    # The exam-wide switch is the admin's: every candidate follows the exam again.
+    wide = client.put(f"/api/v1/exams/{exam.id}/auto-terminate", json={"enabled": False})
+    assert wide.json() == {"enabled": False, "scope": "exam", "sessions": 2}
+    factory.db.expire_all()
+    assert exam.parsed_policy.auto_terminate is False
+    assert (world.session.auto_terminate, theirs.auto_terminate) == (None, None)
+
+
 def test_a_proctor_cannot_open_an_exam_without_their_candidates(
     client: TestClient, factory: Factory, world: World
 ) -> None:

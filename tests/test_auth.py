@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import func, select
 
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.users.models import Role, StaffSession
+from openproctor.domains.users.service import IP_FAILURE_FACTOR
+from openproctor.security import CSRF_COOKIE, DEVICE_COOKIE, SESSION_COOKIE
 from tests.conftest import PASSWORD, Factory, login
 
 
@@ -95,6 +98,80 @@ def test_repeated_failures_lock_the_account_out(client: TestClient, factory: Fac
     login(client, other)
 
 
+def browser_at(client: TestClient, address: str) -> TestClient:
+    """Another browser on the same running app, connecting from this address."""
+    return TestClient(client.app, client=(address, 50000), follow_redirects=False)
+
+
+def api_login(browser: TestClient, email: str, password: str) -> Response:
+    token = browser.get("/api/v1/auth/csrf").json()["csrf_token"]
+    return browser.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password},
+        headers={"X-CSRF-Token": token},
+    )
+
+
+def test_others_failures_do_not_lock_out_a_browser_that_signed_in_before(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.user(Role.ADMIN)
+    admins_laptop = browser_at(client, "10.0.0.1")
+    assert api_login(admins_laptop, admin.email, PASSWORD).status_code == 200
+    admins_laptop.cookies.delete(SESSION_COOKIE)  # the sign-in is over; the device stays known
+
+    attacker = browser_at(client, "10.6.6.6")
+    attacker_account = factory.user(Role.REVIEWER)
+    assert api_login(attacker, attacker_account.email, PASSWORD).status_code == 200
+    for _ in range(3):  # settings fixture: login_max_failures=3
+        assert api_login(attacker, admin.email, "guess").status_code == 401
+    # The email is locked for every browser that never signed in to it, the attacker's own
+    # known-device cookie (of another account) included, right password or not...
+    assert api_login(attacker, admin.email, PASSWORD).status_code == 429
+    stranger = browser_at(client, "10.0.0.2")
+    assert api_login(stranger, admin.email, PASSWORD).status_code == 429
+    stranger.cookies.set(DEVICE_COOKIE, f"forged.{'0' * 64}")
+    assert api_login(stranger, admin.email, PASSWORD).status_code == 429
+    # ...but the admin's own laptop still signs in, and is told when the password is wrong.
+    assert api_login(admins_laptop, admin.email, "typo").status_code == 401
+    assert api_login(admins_laptop, admin.email, PASSWORD).status_code == 200
+    assert admins_laptop.get("/api/v1/auth/me").json()["email"] == admin.email
+    device = next(c for c in admins_laptop.cookies.jar if c.name == DEVICE_COOKIE)
+    assert device.has_nonstandard_attr("HttpOnly")
+
+
+def test_a_success_does_not_reset_the_address_limit(client: TestClient, factory: Factory) -> None:
+    own = factory.user(Role.REVIEWER)
+    attacker = browser_at(client, "10.6.6.6")
+    limit = 3 * IP_FAILURE_FACTOR  # settings fixture: login_max_failures=3
+    for n in range(limit - 1):  # two guesses per email, below the email limit
+        assert api_login(attacker, f"victim{n // 2}@example.com", "guess").status_code == 401
+    assert api_login(attacker, own.email, PASSWORD).status_code == 200
+    assert api_login(attacker, "victim-last@example.com", "guess").status_code == 401
+    locked = api_login(attacker, "victim-next@example.com", "guess")
+    assert locked.status_code == 429
+    assert api_login(attacker, own.email, PASSWORD).status_code == 429
+    # Other addresses are not affected.
+    assert api_login(browser_at(client, "10.0.0.1"), own.email, PASSWORD).status_code == 200
+
+
+def test_a_locked_email_answers_alike_whether_or_not_it_has_an_account(
+    client: TestClient, factory: Factory
+) -> None:
+    known = factory.user(Role.ADMIN).email
+    answers = []
+    for email in (known, "nobody@example.com"):
+        browser = browser_at(client, f"10.0.0.{len(answers) + 1}")
+        for _ in range(3):
+            assert api_login(browser, email, "guess").status_code == 401
+        locked = api_login(browser, email, PASSWORD)
+        # The wait counts down between the two, so only its digits may differ.
+        detail = re.sub(r"\d+", "N", locked.json()["detail"])
+        answers.append((locked.status_code, detail, sorted(locked.headers)))
+    assert answers[0] == answers[1]
+    assert answers[0][:2] == (429, "too many failed logins; try again in N minute(s)")
+
+
 def test_logout_ends_the_server_side_session(client: TestClient, factory: Factory) -> None:
     user = factory.user(Role.ADMIN)
     login(client, user)
@@ -149,6 +226,35 @@ def test_state_changes_without_the_csrf_token_are_refused(
     # The same form with the right token goes through.
     token = csrf_from(client.get("/admin/exams/new").text)
     assert client.post("/admin/exams/new", data={**form, "csrf_token": token}).status_code == 303
+
+
+def test_the_csrf_token_is_bound_to_the_sign_in_so_a_planted_one_is_useless(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.user(Role.ADMIN)
+    # Cookie tossing: a sibling site plants its own op_csrf before the admin signs in.
+    planted = "planted-by-a-sibling-site"
+    client.cookies.set(CSRF_COOKIE, planted)
+    client.headers["X-CSRF-Token"] = planted
+    assert client.get("/api/v1/auth/csrf").json()["csrf_token"] == planted
+    signed_in = client.post("/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD})
+    assert signed_in.status_code == 200  # signing in, the browser is anonymous: double submit
+    new_user = {"email": "m@example.com", "name": "M", "role": "admin", "password": "0123456789a"}
+    forged = client.post("/api/v1/users", json=new_user)
+    assert forged.status_code == 403, forged.text
+    assert "CSRF" in forged.json()["detail"]
+
+    first = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    assert first != planted
+    assert csrf_from(client.get("/admin/exams/new").text) == first  # what pages render
+    client.headers["X-CSRF-Token"] = first
+    assert client.post("/api/v1/users", json=new_user).status_code == 201
+    # Every sign-in has its own token; the last one's is refused after signing in again.
+    assert client.post("/api/v1/auth/logout").status_code == 204
+    login(client, admin)
+    assert client.headers["X-CSRF-Token"] != first
+    client.headers["X-CSRF-Token"] = first
+    assert client.post("/api/v1/auth/logout").status_code == 403
 
 
 def test_login_form_needs_the_csrf_cookie_too(client: TestClient, factory: Factory) -> None:

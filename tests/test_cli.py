@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from openproctor.app import create_app
+from openproctor.db import make_engine
+from openproctor.domains.users.models import StaffSession
 from openproctor.settings import load_settings
-from tests.conftest import login_with
+from tests.conftest import PASSWORD, login_with
+from tests.servers import free_port
 
 
 def run(
@@ -116,3 +123,51 @@ def test_migrate_creates_the_sqlite_database(tmp_path: Path) -> None:
     result = run(["migrate"], {"OPENPROCTOR_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "openproctor.db").exists()
+
+
+def test_serve_takes_client_addresses_only_from_the_listed_proxies(tmp_path: Path) -> None:
+    env = {"OPENPROCTOR_DATA_DIR": str(tmp_path), "OPENPROCTOR_ANALYSIS_WORKERS": "0"}
+    assert run(["migrate"], env).returncode == 0
+    args = ["user", "create", "--email", "a@example.com", "--name", "A", "--role", "admin"]
+    assert run([*args, "--password", PASSWORD], env).returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'openproctor.db'}")
+    # 127.0.0.1 (this test) is uvicorn's default proxy: listing only another host must stop
+    # trusting it, and a proxy that is listed hands on the client's address.
+    for proxies, seen_as in (("10.9.9.9", "127.0.0.1"), ("127.0.0.1,10.9.9.9", "203.0.113.7")):
+        port = free_port()
+        serve = ["serve", "--port", str(port), "--forwarded-allow-ips", proxies]
+        with (tmp_path / "serve.log").open("a") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "openproctor.cli", *serve],
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=log,
+            )
+        try:
+            proxied = {"X-Forwarded-For": "203.0.113.7"}  # what a proxy adds
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=proxied) as http:
+                _wait_until_up(http, server)
+                csrf = http.get("/api/v1/auth/csrf").json()["csrf_token"]
+                body = {"email": "a@example.com", "password": PASSWORD}
+                signed_in = http.post(
+                    "/api/v1/auth/login", json=body, headers={"X-CSRF-Token": csrf}
+                )
+                assert signed_in.status_code == 200, signed_in.text
+        finally:
+            server.terminate()
+            server.wait(30)
+        with engine.connect() as db:
+            latest = select(StaffSession.client_ip).order_by(StaffSession.created_at.desc())
+            assert db.scalars(latest).first() == seen_as, proxies
+    engine.dispose()
+
+
+def _wait_until_up(http: httpx.Client, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "openproctor serve stopped; see serve.log"
+        with contextlib.suppress(httpx.TransportError):
+            if http.get("/healthz").status_code == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError("openproctor serve did not answer within 60 s")

@@ -92,13 +92,16 @@ def create_app(settings: Settings) -> FastAPI:
         title="OpenProctor",
         version=__version__,
         description="Live proctoring for online exams. Staff sign in with a session cookie; "
-        "state-changing requests need the X-CSRF-Token header (see GET /api/v1/auth/csrf).",
+        "state-changing requests need the X-CSRF-Token header (GET /api/v1/auth/csrf; it changes "
+        "at sign-in, so fetch it again after POST /api/v1/auth/login).",
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.context = context
-    app.add_middleware(CsrfCookieMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(
+        CsrfCookieMiddleware, secure=settings.secure_cookies, secret_key=settings.secret_key
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(api_router)

@@ -45,7 +45,14 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-migrate", is_flag=True, help="Do not bring the schema up to date first.")
-def serve(host: str, port: int, no_migrate: bool) -> None:
+@click.option(
+    "--forwarded-allow-ips",
+    envvar="FORWARDED_ALLOW_IPS",
+    help="Addresses of reverse proxies whose X-Forwarded-For/-Proto are trusted, comma "
+    "separated, or * (default: 127.0.0.1,::1). A proxy on another host must be listed, or "
+    "every client shares its address and the per-address login limit.",
+)
+def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | None) -> None:
     """Run the web server."""
     import uvicorn
 
@@ -64,6 +71,7 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
         host=host,
         port=port,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,  # None: uvicorn's default
         # Frames are JPEG: deflating them again costs both sides CPU and saves nothing.
         ws_per_message_deflate=False,
     )

@@ -19,10 +19,10 @@ from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
 from openproctor.outbound import OutboundRefused
 from openproctor.security import (
-    CSRF_COOKIE,
     CSRF_FIELD,
     CSRF_HEADER,
     SESSION_COOKIE,
+    expected_csrf_token,
     tokens_match,
 )
 
@@ -153,7 +153,8 @@ ReviewerUser = Annotated[User, require_role(Role.ADMIN, Role.REVIEWER)]
 
 
 async def csrf_protect(request: Request) -> None:
-    """Double-submit check: the op_csrf cookie must come back in a header or form field.
+    """The request must carry the browser's CSRF token (security.expected_csrf_token: bound
+    to the staff session when signed in, else the op_csrf cookie) in a header or form field.
 
     API clients that authenticate with an Authorization header and send no session cookie
     cannot be forged by a browser on another site (it cannot add that header), so they pass,
@@ -164,7 +165,7 @@ async def csrf_protect(request: Request) -> None:
         return
     if "authorization" in request.headers and SESSION_COOKIE not in request.cookies:
         return
-    expected = request.cookies.get(CSRF_COOKIE)
+    expected = expected_csrf_token(get_context(request).settings.secret_key, request.cookies)
     provided = request.headers.get(CSRF_HEADER)
     if provided is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
         form_value = (await request.form()).get(CSRF_FIELD)

@@ -296,10 +296,12 @@ class Candidate:
 
 
 async def _login(http: httpx.AsyncClient, email: str, password: str) -> str:
-    token: str = (await http.get("/api/v1/auth/csrf")).json()["csrf_token"]
-    http.headers["X-CSRF-Token"] = token
+    http.headers["X-CSRF-Token"] = (await http.get("/api/v1/auth/csrf")).json()["csrf_token"]
     response = await http.post("/api/v1/auth/login", json={"email": email, "password": password})
     response.raise_for_status()
+    # The token is bound to the staff session, so it changes at sign-in.
+    token: str = (await http.get("/api/v1/auth/csrf")).json()["csrf_token"]
+    http.headers["X-CSRF-Token"] = token
     return token
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from http.cookies import SimpleCookie
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from openproctor.security import CSRF_COOKIE, new_token
+from openproctor.security import CSRF_COOKIE, expected_csrf_token, new_token
 
 
 class BodyTooLarge(Exception):
@@ -69,33 +69,32 @@ class BodyLimitMiddleware:
 
 
 class CsrfCookieMiddleware:
-    """Gives every browser a random op_csrf cookie; pages echo it back in forms and headers."""
+    """Gives every browser a random op_csrf cookie and puts the CSRF token the pages echo back
+    in forms and headers in request.state.csrf_token: for signed-in staff it is bound to their
+    session (security.expected_csrf_token), so it changes at every sign-in."""
 
-    def __init__(self, app: ASGIApp, secure: bool) -> None:
+    def __init__(self, app: ASGIApp, secure: bool, secret_key: str) -> None:
         self.app = app
         self.secure = secure
+        self.secret_key = secret_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookies = SimpleCookie()
-        cookie_header = dict(scope["headers"]).get(b"cookie", b"").decode("latin-1")
-        try:
-            cookies.load(cookie_header)
-        except Exception:
-            cookies = SimpleCookie()
-        existing = cookies.get(CSRF_COOKIE)
-        token = existing.value if existing else new_token()
-        scope.setdefault("state", {})["csrf_token"] = token
+        # Starlette's own parser, so that this reads the cookies request.cookies reads.
+        cookies = cookie_parser(dict(scope["headers"]).get(b"cookie", b"").decode("latin-1"))
+        new_cookie = None if cookies.get(CSRF_COOKIE) else new_token()
+        expected = expected_csrf_token(self.secret_key, cookies)
+        scope.setdefault("state", {})["csrf_token"] = expected or new_cookie
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and existing is None:
+            if message["type"] == "http.response.start" and new_cookie is not None:
                 headers = MutableHeaders(scope=message)
                 secure = "; Secure" if self.secure else ""
                 headers.append(
                     "set-cookie",
-                    f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}",
+                    f"{CSRF_COOKIE}={new_cookie}; Path=/; HttpOnly; SameSite=Lax{secure}",
                 )
             await send(message)
 

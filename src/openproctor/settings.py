@@ -98,12 +98,21 @@ class Settings(BaseSettings):
     login_max_failures: Annotated[int, Field(gt=0)] = Field(
         default=5,
         title="Login failures before lock-out",
-        description="Failed logins per email (and per client address) within the window.",
+        description="Failed logins per email since its last success before it is locked "
+        "(browsers that signed in to it before pass); a client address gets four times as "
+        "many within the window, successes or not.",
     )
     login_window_seconds: Annotated[int, Field(gt=0)] = Field(
         default=15 * 60,
         title="Login lock-out window",
         description="Seconds over which failed logins are counted and the lock-out lasts.",
+    )
+    # Login throttling that others' failures cannot turn into a lock-out (issue 11).
+    login_device_days: Annotated[int, Field(gt=0)] = Field(
+        default=90,
+        title="Known-device lifetime",
+        description="Days a browser that signed in stays a known device of that account: it "
+        "still signs in with the right password while the account is locked by failures.",
     )
     session_hours: Annotated[int, Field(gt=0)] = Field(
         default=12,

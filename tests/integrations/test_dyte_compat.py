@@ -49,16 +49,24 @@ def test_seed_routes_count_faces_keep_evidence_and_check_admins(
     detect = make_token(client, "detect", "candidates:write", name="detect")
     read_only = make_token(client, "detect", name="no-add")
     other = make_token(client, "exams:read", name="other")
+    dashboard = make_token(client, "violations:read", name="dashboard")
     client.cookies.clear()
     client.headers.pop("X-CSRF-Token")
 
-    assert client.post("/is_admin/", json={"meeting_id": "m-1", "admin_id": detect}).json() == {
+    assert client.post("/is_admin/", json={"meeting_id": "m-1", "admin_id": dashboard}).json() == {
         "admin": True
     }
-    assert client.post("/is_admin/", json={"meeting_id": str(exam.id), "admin_id": detect}).json()[
-        "admin"
-    ]
-    for meeting, admin_id in (("m-1", other), ("m-1", "opk_nope"), ("m-2", detect), ("m-1", "")):
+    assert client.post(
+        "/is_admin/", json={"meeting_id": str(exam.id), "admin_id": dashboard}
+    ).json()["admin"]
+    unknown_or_not_admin = (
+        ("m-1", other),
+        ("m-1", detect),  # the participants' client reads nothing
+        ("m-1", "opk_nope"),
+        ("m-2", dashboard),
+        ("m-1", ""),
+    )
+    for meeting, admin_id in unknown_or_not_admin:
         answer = client.post("/is_admin/", json={"meeting_id": meeting, "admin_id": admin_id})
         assert answer.json() == {"admin": False}, (meeting, admin_id)
 
@@ -104,16 +112,19 @@ def test_seed_routes_count_faces_keep_evidence_and_check_admins(
     ).json()
     assert again["violation_id"] == found["violation_id"]  # the same record within 10 minutes
 
-    rows = client.post("/multiple_faces_list/", json={"meeting_id": "m-1", "admin_id": detect})
+    rows = client.post("/multiple_faces_list/", json={"meeting_id": "m-1", "admin_id": dashboard})
     assert rows.status_code == 200, rows.text
     [[ts, meeting, participant, url, verdict]] = rows.json()
     assert (meeting, participant) == ("m-1", "p-1")
     assert url.split("?")[0] == found["url"].split("?")[0]
     assert verdict == 'Detected more than one face for participant "Ada" and participant_id p-1'
     assert ts
-    refused = client.post("/multiple_faces_list/", json={"meeting_id": "m-1", "admin_id": other})
-    assert refused.status_code == 403
-    assert refused.json()["detail"] == "this API token lacks the scope detect"
+    for lacking in (other, detect):
+        refused = client.post(
+            "/multiple_faces_list/", json={"meeting_id": "m-1", "admin_id": lacking}
+        )
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "this API token lacks the scope violations:read"
     unknown = client.post("/multiple_faces_list/", json={"meeting_id": "m-1", "admin_id": "x"})
     assert unknown.status_code == 401
 

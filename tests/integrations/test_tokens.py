@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -16,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
 from openproctor.domains.audit.models import AuditEntry
+from openproctor.domains.sessions import service as sessions
 from openproctor.domains.tokens.models import ApiToken
+from openproctor.domains.tokens.scopes import Scope
 from openproctor.domains.users.models import Role, User
 from openproctor.settings import Settings
 from tests.conftest import Factory
@@ -184,3 +188,84 @@ def test_cli_creates_a_token_that_works(settings: Settings, client: TestClient) 
     created = json.loads(done.stdout)
     assert created["scopes"] == ["exams:read", "reports:read", "sessions:read"]
     assert client.get("/api/v1/exams", headers=bearer(created["token"])).json() == []
+
+
+# One route per token-protected family and direction, with the one scope it needs (None:
+# API tokens are refused whatever their scopes). Written out by hand, so that a change in
+# the mapping shows up here.
+SCOPE_MATRIX: list[tuple[str, str, str | None]] = [
+    ("GET", "/api/v1/exams", "exams:read"),
+    ("PUT", "/api/v1/exams/{exam}/integration", "exams:write"),
+    ("GET", "/api/v1/exams/{exam}/candidates", "candidates:read"),
+    ("POST", "/api/v1/exams/{exam}/candidates", "candidates:write"),
+    ("GET", "/api/v1/exams/{exam}/sessions", "sessions:read"),
+    ("PUT", "/api/v1/sessions/{session}/decision", "sessions:write"),
+    ("GET", "/api/v1/sessions/{session}/messages", "sessions:read"),
+    ("POST", "/api/v1/sessions/{session}/messages", "sessions:write"),
+    ("PUT", "/api/v1/exams/{exam}/auto-terminate", "sessions:write"),
+    ("GET", "/api/v1/exams/{exam}/violations", "violations:read"),
+    ("PUT", "/api/v1/violations/{missing}/review", "violations:write"),
+    ("GET", "/api/v1/sessions/{session}/recordings", "recordings:read"),
+    ("GET", "/api/v1/exams/{exam}/report.json", "reports:read"),
+    ("GET", "/api/v1/webhooks", "webhooks:read"),
+    ("POST", "/api/v1/webhooks", "webhooks:write"),
+    ("POST", "/detect_faces/", "detect"),
+    ("POST", "/multiple_faces_list/", "violations:read"),
+    ("GET", "/api/v1/users", None),
+    ("GET", "/api/v1/audit", None),
+    ("POST", "/api/v1/tokens", None),
+    ("GET", "/api/v1/lti/platforms", None),
+]
+# Tags whose routes take no bearer token at all: the candidate's invite-token routes.
+INVITE_TAGS = {"candidate"}
+
+
+def _shape(path: str) -> str:
+    """The path with its parameters' names left out: /exams/{} for /exams/{exam_id}."""
+    return re.sub(r"{[^}]*}", "{}", path)
+
+
+def test_each_scope_opens_exactly_its_route_families(
+    client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
+) -> None:
+    exam = factory.exam()
+    session = sessions.current_for_candidate(db=factory.db, candidate=factory.candidate(exam))
+    factory.db.commit()
+    login_as(factory.user(Role.ADMIN))
+    tokens = {scope.value: make_token(client, scope.value, name=scope.value) for scope in Scope}
+    spec = client.get("/api/v1/openapi.json").json()
+    client.cookies.clear()
+    client.headers.pop("X-CSRF-Token")
+
+    # Every tag of the API is in the matrix, so a new route family cannot go unpinned.
+    tags_of = {
+        (method.upper(), _shape(path)): operation["tags"][0]
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+    }
+    pinned = {tags_of[(method, _shape(template))] for method, template, _ in SCOPE_MATRIX}
+    assert pinned | INVITE_TAGS == set(tags_of.values())
+
+    for method, template, needed in SCOPE_MATRIX:
+        path = template.format(exam=exam.id, session=session.id, missing=uuid.uuid4())
+        body = {"meeting_id": str(exam.id)} if path == "/multiple_faces_list/" else {}
+        for scope, token in tokens.items():
+            response = client.request(method, path, json=body, headers=bearer(token))
+            where = f"{scope} token, {method} {template}: {response.text[:200]}"
+            if scope == needed:
+                assert response.status_code not in (401, 403), where
+            elif needed is None:
+                assert response.status_code == 403, where
+                assert "API tokens cannot be used" in response.json()["detail"], where
+            else:
+                assert response.status_code == 403, where
+                assert response.json()["detail"] == f"this API token lacks the scope {needed}"
+    # The seed API's dashboard check agrees with the list it opens.
+    admins = {
+        scope
+        for scope, token in tokens.items()
+        if client.post("/is_admin/", json={"meeting_id": str(exam.id), "admin_id": token}).json()[
+            "admin"
+        ]
+    }
+    assert admins == {"violations:read"}

@@ -50,7 +50,8 @@ def staff_cookie(base_url: str, user: User) -> tuple[dict[str, str], str]:
             headers={"X-CSRF-Token": token},
         )
         assert response.status_code == 200, response.text
-        return dict(http.cookies), token
+        signed_in_token = http.get("/api/v1/auth/csrf").json()["csrf_token"]  # new at sign-in
+        return dict(http.cookies), signed_in_token
 
 
 class Proctor:

@@ -213,11 +213,13 @@ def test_speech_and_a_covered_camera_end_the_exam_when_auto_termination_is_on(
     black = cv2.imencode(".jpg", np.zeros((480, 640, 3), np.uint8))[1].tobytes()
 
     async def scenario() -> None:
-        toggled = proctor.post(f"/api/v1/exams/{exam.id}/auto-terminate", {"enabled": True})
+        toggled = proctor.post(
+            f"/api/v1/exams/{exam.id}/my-sessions/auto-terminate", {"enabled": True}
+        )
         assert toggled.status_code == 405  # it is a PUT
         with httpx2.Client(base_url=live_server, cookies=proctor.cookies) as http:
             response = http.put(
-                f"/api/v1/exams/{exam.id}/auto-terminate",
+                f"/api/v1/exams/{exam.id}/my-sessions/auto-terminate",
                 json={"enabled": True},
                 headers={"X-CSRF-Token": proctor.csrf},
             )

@@ -111,6 +111,7 @@ def test_a_candidate_given_to_another_proctor_moves_between_their_walls(
         headers = {"X-CSRF-Token": csrf}
         body = {"email": admin.email, "password": PASSWORD}
         assert http.post("/api/v1/auth/login", json=body, headers=headers).status_code == 200
+        headers["X-CSRF-Token"] = http.get("/api/v1/auth/csrf").json()["csrf_token"]
         moved = http.put(
             f"/api/v1/candidates/{ada.id}/proctor",
             json={"proctor_id": str(second.id)},
@@ -126,4 +127,42 @@ def test_a_candidate_given_to_another_proctor_moves_between_their_walls(
     expect(second_wall.get_by_test_id("alert")).to_contain_text("Ada")
     expect(first_wall.get_by_test_id("alert")).to_have_count(0)
     for page in (candidate, first_wall, second_wall):
+        page.context.close()
+
+
+def test_a_proctors_auto_termination_toggle_reaches_only_their_candidates(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = sessions.current_for_candidate(
+        db=factory.db, candidate=factory.candidate(exam, proctor, name="Ada")
+    )
+    bob = sessions.current_for_candidate(
+        db=factory.db, candidate=factory.candidate(exam, factory.user(Role.PROCTOR), name="Bob")
+    )
+    factory.db.commit()
+
+    staff = wall_page(browser, live_server, proctor, exam.id)
+    expect(staff.get_by_test_id("exam-auto-terminate")).to_have_count(0)  # the admin's switch
+    mine = staff.get_by_test_id("my-auto-terminate")
+    expect(mine).not_to_be_checked()
+    mine.check()
+    expect(mine).to_be_enabled()  # the request is done
+    expect(mine).to_be_checked()
+    staff.get_by_test_id("candidate-tile").click()
+    expect(staff.get_by_test_id("auto-terminate")).to_be_checked()
+    factory.db.expire_all()
+    assert (ada.auto_terminate, bob.auto_terminate) == (True, None)
+    assert exam.parsed_policy.auto_terminate is False
+
+    admin_wall = wall_page(browser, live_server, factory.user(Role.ADMIN), exam.id)
+    expect(admin_wall.get_by_test_id("my-auto-terminate")).to_have_count(0)
+    whole = admin_wall.get_by_test_id("exam-auto-terminate")
+    whole.check()
+    expect(whole).to_be_enabled()
+    factory.db.expire_all()
+    assert exam.parsed_policy.auto_terminate is True
+    assert (ada.auto_terminate, bob.auto_terminate) == (None, None)
+    for page in (staff, admin_wall):
         page.context.close()

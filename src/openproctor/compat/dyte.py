@@ -7,10 +7,13 @@
     POST /is_admin/             {meeting_id, admin_id} -> {admin: bool}
 
 meeting_id is an exam (its integration meeting id, or the exam id); participant_id is a
-candidate's external_id in that exam. The tutorial's admin_id is an API token with the
-`detect` scope, sent as `Authorization: Bearer ...` (or, for the two routes that carry it, as
-admin_id). Faces are counted by the server's own detector in the analysis pool; evidence is
-kept in our storage and served by us at a signed, expiring URL.
+candidate's external_id in that exam. /detect_faces/ takes an API token with the `detect`
+scope as `Authorization: Bearer ...`: it is the participants' client (in the tutorial, every
+participant's browser), so it only submits images and learns about its own image. Reading the
+list is the tutorial's admin dashboard: its admin_id (or bearer token) needs
+`violations:read`, and /is_admin/ answers whether a token may read it. Faces are counted by
+the server's own detector in the analysis pool; evidence is kept in our storage and served by
+us at a signed, expiring URL.
 """
 
 from __future__ import annotations
@@ -289,6 +292,11 @@ async def detect_faces(
     )
 
 
+# The dashboard reads every multiple_faces violation of an exam: what violations:read allows
+# on the REST API, and more than a detect client (held by participants) may see.
+ADMIN_SCOPE = Scope.VIOLATIONS_READ
+
+
 def _admin_token(
     request: Request, db: Session, bearer: BearerCredentials, admin_id: str
 ) -> ApiToken:
@@ -296,10 +304,10 @@ def _admin_token(
     if not value:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "admin_id (an API token with the detect scope) is missing",
+            f"admin_id (an API token with the {ADMIN_SCOPE.value} scope) is missing",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return checked_token(request, db, value, Scope.DETECT)
+    return checked_token(request, db, value, ADMIN_SCOPE)
 
 
 @router.post("/multiple_faces_list/", response_model=list[list[Any]])
@@ -349,9 +357,9 @@ def multiple_faces_list(
 
 @router.post("/is_admin/", response_model=AdminAnswer)
 def is_admin(body: AdminProp, db: DbSession) -> AdminAnswer:
-    """Whether admin_id is an active API token with the detect scope, for an existing exam."""
+    """Whether admin_id is an active API token that may read the list, for an existing exam."""
     token = api_tokens.authenticate(db=db, token=body.admin_id) if body.admin_id else None
-    if token is None or Scope.DETECT.value not in token.scopes:
+    if token is None or ADMIN_SCOPE.value not in token.scopes:
         return AdminAnswer(admin=False)
     return AdminAnswer(
         admin=integrations.exam_for_meeting(db=db, meeting_id=body.meeting_id) is not None

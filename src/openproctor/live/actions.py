@@ -4,6 +4,7 @@ evidence images; each change is pushed to the candidate's page at once through t
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Response, status
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from openproctor.access import proctor_scope, visible_exam, visible_session
 from openproctor.bus.local import session_topic
-from openproctor.deps import Audit, Context, DbSession, ProctorUser, StaffUser
+from openproctor.deps import AdminUser, Audit, Context, DbSession, ProctorUser, StaffUser
 from openproctor.domains.messages import service as messages
 from openproctor.domains.messages.models import MessageKind, MessageRead
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
@@ -148,28 +149,68 @@ def auto_terminate(
     return SessionRead.model_validate(session)
 
 
-@router.put("/exams/{exam_id}/auto-terminate", response_model=Toggle)
+class AutoTerminateScope(StrEnum):
+    EXAM = "exam"  # the exam's policy: every session follows it
+    MY_SESSIONS = "my_sessions"  # an override on each session of the caller's candidates
+
+
+class AutoTerminateChange(BaseModel):
+    enabled: bool
+    scope: AutoTerminateScope
+    sessions: int = Field(description="Sessions whose setting changed.")
+
+
+@router.put("/exams/{exam_id}/auto-terminate", response_model=AutoTerminateChange)
 def exam_auto_terminate(
+    exam_id: uuid.UUID,
+    toggle: Toggle,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
+) -> AutoTerminateChange:
+    """Turns automatic termination on or off in the exam's policy (admins only: it is an
+    exam-wide setting). Every session drops its own setting and follows the exam's."""
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    exam.policy = {**exam.policy, "auto_terminate": toggle.enabled}
+    followers = sessions.list_for_exam(db=db, exam_id=exam.id)
+    for session in followers:
+        session.auto_terminate = None
+    change = AutoTerminateChange(
+        enabled=toggle.enabled, scope=AutoTerminateScope.EXAM, sessions=len(followers)
+    )
+    audit("exam.auto_terminate", "exam", exam.id, **change.model_dump(mode="json"))
+    db.commit()
+    for session in followers:
+        context.hub.session_changed(session.id, session.state, auto_terminate=toggle.enabled)
+    return change
+
+
+@router.put("/exams/{exam_id}/my-sessions/auto-terminate", response_model=AutoTerminateChange)
+def my_sessions_auto_terminate(
     exam_id: uuid.UUID,
     toggle: Toggle,
     db: DbSession,
     user: ProctorUser,
     audit: Audit,
     context: Context,
-) -> Toggle:
-    """Turns automatic termination on or off for the whole exam. The caller's candidates drop
-    their own setting and follow the exam's from now on."""
+) -> AutoTerminateChange:
+    """Turns automatic termination on or off for every session of the caller's candidates in
+    this exam (an admin's: every session), as each candidate's own toggle does; the exam's
+    policy, and so other proctors' candidates, stay as they are. Candidates who open their
+    invite later start with the exam's setting."""
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    exam.policy = {**exam.policy, "auto_terminate": toggle.enabled}
-    followers = []
-    for session in sessions.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user)):
-        session.auto_terminate = None
-        followers.append(session)
-    audit("exam.auto_terminate", "exam", exam.id, enabled=toggle.enabled)
+    mine = sessions.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
+    for session in mine:
+        session.auto_terminate = toggle.enabled
+    change = AutoTerminateChange(
+        enabled=toggle.enabled, scope=AutoTerminateScope.MY_SESSIONS, sessions=len(mine)
+    )
+    audit("exam.auto_terminate", "exam", exam.id, **change.model_dump(mode="json"))
     db.commit()
-    for session in followers:
+    for session in mine:
         context.hub.session_changed(session.id, session.state, auto_terminate=toggle.enabled)
-    return toggle
+    return change
 
 
 @router.get(

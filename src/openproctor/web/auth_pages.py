@@ -9,7 +9,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from openproctor.deps import Context, DbSession, OptionalUser
 from openproctor.domains.users.models import Role
-from openproctor.domains.users.routes import set_session_cookie, sign_in, sign_out
+from openproctor.domains.users.routes import (
+    set_device_cookie,
+    set_session_cookie,
+    sign_in,
+    sign_out,
+)
 from openproctor.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -61,6 +66,7 @@ def login(
         _safe_next(next) or HOME_BY_ROLE[user.role], status.HTTP_303_SEE_OTHER
     )
     set_session_cookie(response, token, context.settings)
+    set_device_cookie(response, user, context.settings)
     return response
 
 

@@ -120,7 +120,11 @@ def proctor_exam(
     latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
     policy = exam.parsed_policy
     start = [_wall_entry(c, latest[c.id], policy) for c in roster if c.id in latest]
-    return render(request, "proctor/wall.html", user=user, exam=exam, start=start)
+    # The proctor's "my candidates" toggle is on when every one of their candidates is.
+    mine_on = all(entry["auto_terminate"] for entry in start) if start else policy.auto_terminate
+    return render(
+        request, "proctor/wall.html", user=user, exam=exam, start=start, my_auto_terminate=mine_on
+    )
 
 
 @router.get("/review")

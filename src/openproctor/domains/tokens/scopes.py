@@ -36,13 +36,13 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CANDIDATES_WRITE: "add, import, assign and erase candidates",
     Scope.SESSIONS_READ: "read sessions, evidence and proctor messages",
     Scope.SESSIONS_WRITE: "message, pause, resume, terminate sessions; decisions",
-    Scope.VIOLATIONS_READ: "read violations",
+    Scope.VIOLATIONS_READ: "read violations (also the seed API's /multiple_faces_list/)",
     Scope.VIOLATIONS_WRITE: "review violations",
     Scope.RECORDINGS_READ: "list and download recordings",
     Scope.REPORTS_READ: "exam and session reports (CSV, JSON, PDF)",
     Scope.WEBHOOKS_READ: "list webhook subscriptions and deliveries",
     Scope.WEBHOOKS_WRITE: "create, delete webhooks; redeliver",
-    Scope.DETECT: "the seed-compatible face detection routes (/detect_faces/ and others)",
+    Scope.DETECT: "send webcam images to the seed-compatible /detect_faces/ (nothing to read)",
 }
 
 # OpenAPI tag -> the resource part of the scope.

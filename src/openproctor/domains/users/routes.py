@@ -12,7 +12,7 @@ from openproctor.domains.audit import service as audit_log
 from openproctor.domains.audit.models import AuditRead
 from openproctor.domains.users import service
 from openproctor.domains.users.models import User, UserCreate, UserRead
-from openproctor.security import SESSION_COOKIE
+from openproctor.security import DEVICE_COOKIE, SESSION_COOKIE, is_device_of, new_device_token
 from openproctor.settings import Settings
 
 router = APIRouter(tags=["staff"])
@@ -50,6 +50,11 @@ def sign_in(
             password=password,
             client_ip=client_ip(request),
             policy=login_policy(settings),
+            known_device=is_device_of(
+                settings.secret_key,
+                service.normalize_email(email),
+                request.cookies.get(DEVICE_COOKIE),
+            ),
         )
     except service.LoginLocked as locked:
         raise HTTPException(
@@ -90,6 +95,19 @@ def set_session_cookie(response: Response, token: str, settings: Settings) -> No
     )
 
 
+def set_device_cookie(response: Response, user: User, settings: Settings) -> None:
+    """Marks the browser as a known device of this account (see users.service.authenticate)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        new_device_token(settings.secret_key, user.email),
+        max_age=settings.login_device_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
 @router.get("/auth/csrf", response_model=CsrfToken)
 def csrf(request: Request) -> CsrfToken:
     """The token to send back as X-CSRF-Token with cookie-authenticated changes."""
@@ -112,6 +130,7 @@ def login(
         password=credentials.password,
     )
     set_session_cookie(response, token, context.settings)
+    set_device_cookie(response, user, context.settings)
     return UserRead.model_validate(user)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
@@ -84,16 +84,48 @@ def set_password(*, user: User, password: str) -> None:
 
 
 def authenticate(
-    *, db: Session, email: str, password: str, client_ip: str, policy: LoginPolicy
+    *,
+    db: Session,
+    email: str,
+    password: str,
+    client_ip: str,
+    policy: LoginPolicy,
+    known_device: bool = False,
 ) -> User | None:
     """The active user with these credentials, or None. Raises LoginLocked while locked out.
 
-    Every attempt is recorded (the caller commits), failed or not, so lock-out holds across
-    processes and restarts.
+    An email is locked after policy.max_failures failures since its last success, except for
+    a browser that signed in to it before (known_device): others' failures cannot keep its
+    owner out. A client address is locked after IP_FAILURE_FACTOR times as many failures in
+    the window, whatever succeeded in between. Unknown emails lock as known ones do, so the
+    answers tell nothing about who has an account. Every attempt is recorded (the caller
+    commits), failed or not, so lock-out holds across processes and restarts.
     """
     email = normalize_email(email)
     now = utcnow()
-    _refuse_if_locked(db=db, email=email, client_ip=client_ip, policy=policy, now=now)
+    since = now - policy.window
+    if not known_device:
+        last_success = db.scalar(
+            select(func.max(LoginAttempt.created_at)).where(
+                LoginAttempt.email == email, LoginAttempt.succeeded
+            )
+        )
+        _refuse_if_locked(
+            db=db,
+            failed_by=LoginAttempt.email == email,
+            since=max(since, last_success) if last_success else since,
+            limit=policy.max_failures,
+            policy=policy,
+            now=now,
+        )
+    _refuse_if_locked(
+        db=db,
+        failed_by=LoginAttempt.client_ip == client_ip,
+        since=since,
+        limit=policy.max_failures * IP_FAILURE_FACTOR,
+        policy=policy,
+        now=now,
+    )
     user = get_by_email(db=db, email=email)
     if user is None:
         verify_password(DUMMY_PASSWORD_HASH, password)
@@ -108,25 +140,23 @@ def authenticate(
 
 
 def _refuse_if_locked(
-    *, db: Session, email: str, client_ip: str, policy: LoginPolicy, now: datetime
+    *,
+    db: Session,
+    failed_by: ColumnElement[bool],
+    since: datetime,
+    limit: int,
+    policy: LoginPolicy,
+    now: datetime,
 ) -> None:
-    since = now - policy.window
-    for column, value, limit in (
-        (LoginAttempt.email, email, policy.max_failures),
-        (LoginAttempt.client_ip, client_ip, policy.max_failures * IP_FAILURE_FACTOR),
-    ):
-        last_success = db.scalar(
-            select(func.max(LoginAttempt.created_at)).where(column == value, LoginAttempt.succeeded)
-        )
-        start = max(since, last_success) if last_success else since
-        failures = db.scalars(
-            select(LoginAttempt.created_at)
-            .where(column == value, ~LoginAttempt.succeeded, LoginAttempt.created_at > start)
-            .order_by(LoginAttempt.created_at)
-        ).all()
-        if len(failures) >= limit:
-            unlock_at = failures[-limit] + policy.window
-            raise LoginLocked(int((unlock_at - now).total_seconds()) + 1)
+    """Raises LoginLocked while `limit` failures matching failed_by came after `since`."""
+    failures = db.scalars(
+        select(LoginAttempt.created_at)
+        .where(failed_by, ~LoginAttempt.succeeded, LoginAttempt.created_at > since)
+        .order_by(LoginAttempt.created_at)
+    ).all()
+    if len(failures) >= limit:
+        unlock_at = failures[-limit] + policy.window
+        raise LoginLocked(int((unlock_at - now).total_seconds()) + 1)
 
 
 def open_session(*, db: Session, user: User, client_ip: str, lifetime: timedelta) -> str:

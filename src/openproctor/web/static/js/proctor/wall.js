@@ -32,16 +32,18 @@ const detail = new Detail(document.getElementById("detail"), document.getElement
 });
 let lastOpened = null;
 
-// Auto-termination for the whole exam: the proctor's candidates follow it from now on.
-const examAuto = $("[data-testid=exam-auto-terminate]");
-examAuto.addEventListener("change", async () => {
-  examAuto.disabled = true;
+// Auto-termination for many candidates at once: an admin sets the exam's policy, a proctor
+// sets it on each of their own candidates (the page renders the toggle the user may use).
+const bulkAuto = $("[data-testid=exam-auto-terminate], [data-testid=my-auto-terminate]");
+bulkAuto.addEventListener("change", async () => {
+  bulkAuto.disabled = true;
   try {
-    await sendJson("PUT", `/api/v1/exams/${examId}/auto-terminate`, { enabled: examAuto.checked });
+    await sendJson("PUT", bulkAuto.dataset.url, { enabled: bulkAuto.checked });
+    for (const candidate of grid.candidates()) updateCandidate({ ...candidate, auto_terminate: bulkAuto.checked });
   } catch {
-    examAuto.checked = !examAuto.checked;
+    bulkAuto.checked = !bulkAuto.checked;
   } finally {
-    examAuto.disabled = false;
+    bulkAuto.disabled = false;
   }
 });
 
