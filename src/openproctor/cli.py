@@ -50,6 +50,7 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
     import uvicorn
 
     from openproctor.app import check_models, create_app
+    from openproctor.server import uvicorn_config
 
     settings = _settings()
     if not no_migrate:
@@ -59,14 +60,7 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
             check_models(settings)
         except ModelError as error:
             raise click.ClickException(str(error)) from None
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        proxy_headers=True,
-        # Frames are JPEG: deflating them again costs both sides CPU and saves nothing.
-        ws_per_message_deflate=False,
-    )
+    uvicorn.Server(uvicorn_config(create_app(settings), settings, host=host, port=port)).run()
 
 
 @main.command()
@@ -282,12 +276,14 @@ def worker(name: str | None) -> None:
     """Run one analysis worker taking frames from Redis (needs OPENPROCTOR_REDIS_URL)."""
     import logging
 
+    from openproctor.logs import install_redaction, redact
     from openproctor.pipeline.redis_worker import Worker, default_name
 
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("set OPENPROCTOR_REDIS_URL: workers take their jobs from Redis")
     logging.basicConfig(level=logging.INFO)
+    install_redaction()
     try:
         runner = Worker(
             settings.redis_url,
@@ -298,7 +294,7 @@ def worker(name: str | None) -> None:
         )
     except ModelError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"worker {runner.name} taking jobs from {settings.redis_url}")
+    click.echo(f"worker {runner.name} taking jobs from {redact(settings.redis_url)}")
     runner.run()
 
 
