@@ -92,6 +92,7 @@ def _store(
     response_model=ChunkStored,
     responses={
         409: {"description": "A different body was already stored for this index."},
+        415: {"description": "Not video/webm: the only type the recorder makes."},
         422: {"description": "Empty, or its SHA-256 does not match (damaged in transit)."},
     },
 )
