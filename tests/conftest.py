@@ -29,6 +29,7 @@ from openproctor.domains.exams.models import Exam, ExamWrite
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User, UserCreate
 from openproctor.migrations import upgrade
+from openproctor.server import uvicorn_config
 from openproctor.settings import Settings, load_settings
 from tests.servers import free_port, postgres_server
 
@@ -226,14 +227,13 @@ def login_as(client: TestClient) -> Callable[[User], TestClient]:
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The app on a real uvicorn server in a thread; yields its base URL."""
+def serving(settings: Settings, log_level: str = "warning") -> Iterator[str]:
+    """The app on a real uvicorn server in a thread, configured as `openproctor serve` runs it
+    (limits, logging); yields its base URL."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     app = create_app(settings.model_copy(update={"public_url": base_url}))
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws_per_message_deflate=False
-    )
+    config = uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level=log_level)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

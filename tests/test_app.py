@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from openproctor.app import create_app
-from openproctor.settings import load_settings
+from openproctor.settings import Settings, load_settings
+
+METRICS_TOKEN = "m" * 40
 
 
 def test_healthz_answers_while_the_database_is_reachable(client: TestClient) -> None:
@@ -65,3 +72,51 @@ def test_metrics_are_prometheus_text(client: TestClient) -> None:
         "openproctor_analysis_rate_factor 1.0",
     ):
         assert name in response.text
+
+
+@contextmanager
+def production(settings: Settings, **overrides: Any) -> Iterator[TestClient]:
+    """The app with production settings, as validated at start-up."""
+    production_settings = load_settings(
+        env="production",
+        secret_key="k" * 40,
+        public_url="https://exams.example.com",
+        data_dir=settings.data_dir,
+        database_url=settings.database_url,
+        analysis_workers=0,
+        **overrides,
+    )
+    app = create_app(production_settings)
+    with TestClient(app, base_url="https://testserver") as test_client:
+        yield test_client
+    app.state.context.engine.dispose()
+
+
+def test_production_serves_no_metrics_or_api_docs_by_default(settings: Settings) -> None:
+    with production(settings) as client:
+        for path in ("/metrics", "/api/v1/openapi.json", "/api/docs"):
+            assert client.get(path).status_code == 404, path
+        assert client.get("/healthz").status_code == 200
+
+
+def test_production_api_docs_when_turned_on(settings: Settings) -> None:
+    with production(settings, api_docs=True) as client:
+        assert client.get("/api/v1/openapi.json").status_code == 200
+        assert client.get("/api/docs").status_code == 200
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_metrics_with_a_token_need_it_as_bearer(settings: Settings, env: str) -> None:
+    if env == "production":
+        context = production(settings, metrics_token=METRICS_TOKEN)
+    else:
+        app = create_app(settings.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)}))
+        context = TestClient(app)
+    with context as client:
+        assert client.get("/metrics").status_code == 401
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer " + "x" * 40})
+        assert wrong.status_code == 401
+        assert wrong.headers["www-authenticate"] == "Bearer"
+        right = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert right.status_code == 200
+        assert "openproctor_frames_total" in right.text

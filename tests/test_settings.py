@@ -50,6 +50,27 @@ def test_production_accepts_a_real_secret(tmp_path: Path) -> None:
     assert settings.secret_key == "k" * 40
 
 
+def test_production_refuses_a_short_metrics_token(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="OPENPROCTOR_METRICS_TOKEN must be at least 32"):
+        load_settings(
+            data_dir=tmp_path,
+            env="production",
+            public_url="https://x.example.com",
+            secret_key="k" * 40,
+            metrics_token="short",
+        )
+
+
+def test_api_docs_are_off_in_production_unless_turned_on(tmp_path: Path) -> None:
+    production = {"env": "production", "public_url": "https://x.example.com"}
+    assert load_settings(data_dir=tmp_path).api_docs_served is True
+    assert (
+        load_settings(data_dir=tmp_path, secret_key="k" * 40, **production).api_docs_served is False
+    )
+    turned_on = load_settings(data_dir=tmp_path, secret_key="k" * 40, api_docs=True, **production)
+    assert turned_on.api_docs_served is True
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -58,6 +79,10 @@ def test_production_accepts_a_real_secret(tmp_path: Path) -> None:
         ("redis_url", "http://x", "OPENPROCTOR_REDIS_URL"),
         ("env", "staging", "OPENPROCTOR_ENV"),
         ("max_body_bytes", 0, "OPENPROCTOR_MAX_BODY_BYTES"),
+        ("header_timeout_s", 0, "OPENPROCTOR_HEADER_TIMEOUT_S"),
+        ("body_timeout_s", -1, "OPENPROCTOR_BODY_TIMEOUT_S"),
+        ("keepalive_timeout_s", 0, "OPENPROCTOR_KEEPALIVE_TIMEOUT_S"),
+        ("max_connections", 0, "OPENPROCTOR_MAX_CONNECTIONS"),
         ("no_such_setting", 1, "OPENPROCTOR_NO_SUCH_SETTING"),
     ],
 )

@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 from sqlalchemy import text
@@ -32,15 +34,26 @@ from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live.hub import LiveHub
 from openproctor.live.sockets import router as sockets_router
+from openproctor.logs import install_redaction
 from openproctor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from openproctor.metrics import Metrics
-from openproctor.middleware import BodyLimitMiddleware, CsrfCookieMiddleware
+from openproctor.middleware import (
+    BodyLimitMiddleware,
+    CsrfCookieMiddleware,
+    SecurityHeadersMiddleware,
+    docs_policy,
+    page_policy,
+)
 from openproctor.pipeline.pool import AnalysisPool
 from openproctor.pipeline.redis_queue import RedisAnalysis
-from openproctor.settings import Settings
-from openproctor.storage import StorageError, store_from_settings
+from openproctor.security import tokens_match
+from openproctor.settings import Environment, Settings
+from openproctor.storage import ObjectStore, StorageError, store_from_settings
 from openproctor.web.pages import router as pages_router
 from openproctor.web.templating import WEB_DIR, render
+
+OPENAPI_URL = "/api/v1/openapi.json"
+DOCS_URL = "/api/docs"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -76,6 +89,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Whoever configured logging (openproctor serve, another server): no secret in it.
+        install_redaction()
         if isinstance(pool, AnalysisPool):
             check_models(settings)
         await hub.start()
@@ -94,15 +109,22 @@ def create_app(settings: Settings) -> FastAPI:
         description="Live proctoring for online exams. Staff sign in with a session cookie; "
         "state-changing requests need the X-CSRF-Token header (GET /api/v1/auth/csrf; it changes "
         "at sign-in, so fetch it again after POST /api/v1/auth/login).",
-        docs_url="/api/docs",
+        # Our own /api/docs below, so that its policy can allow its one inline script.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/v1/openapi.json",
+        openapi_url=OPENAPI_URL if settings.api_docs_served else None,
     )
     app.state.context = context
     app.add_middleware(
         CsrfCookieMiddleware, secure=settings.secure_cookies, secret_key=settings.secret_key
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outermost, so that every answer (a 413 from the body limit too) carries the headers.
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        content_security_policy=page_policy(media_origin(store)),
+        hsts=settings.secure_cookies,
+    )
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(api_router)
     app.include_router(seed_compat_router)
@@ -141,11 +163,48 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE,
         )
 
+    if settings.api_docs_served:
+        docs_html = bytes(
+            get_swagger_ui_html(openapi_url=OPENAPI_URL, title=f"{app.title} - Swagger UI").body
+        ).decode()
+
+        @app.get(DOCS_URL, include_in_schema=False)
+        def api_docs() -> HTMLResponse:
+            return HTMLResponse(
+                docs_html, headers={"Content-Security-Policy": docs_policy(docs_html)}
+            )
+
+    metrics_token = settings.metrics_token.get_secret_value()
+    # In production the counters are private: off until a token is set.
+    metrics_off = not metrics_token and settings.env is Environment.PRODUCTION
+
     @app.get("/metrics", include_in_schema=False)
-    def prometheus_metrics() -> Response:
+    def prometheus_metrics(request: Request) -> Response:
+        if metrics_off:
+            raise StarletteHTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
+        if metrics_token and not tokens_match(
+            f"Bearer {metrics_token}", request.headers.get("authorization")
+        ):
+            raise StarletteHTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "send Authorization: Bearer <OPENPROCTOR_METRICS_TOKEN>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     return app
+
+
+def media_origin(store: ObjectStore) -> str:
+    """Where the store's presigned links point (recordings are played from there), or ""."""
+    try:
+        url = store.presigned_url("csp/probe", 60, content_type="video/webm", disposition="inline")
+    except StorageError:
+        return ""
+    if url is None:
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def readiness(context: AppContext) -> dict[str, str]:

@@ -57,6 +57,7 @@ def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | Non
     import uvicorn
 
     from openproctor.app import check_models, create_app
+    from openproctor.server import uvicorn_config
 
     settings = _settings()
     if not no_migrate:
@@ -66,15 +67,11 @@ def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | Non
             check_models(settings)
         except ModelError as error:
             raise click.ClickException(str(error)) from None
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,  # None: uvicorn's default
-        # Frames are JPEG: deflating them again costs both sides CPU and saves nothing.
-        ws_per_message_deflate=False,
+    app = create_app(settings)
+    config = uvicorn_config(
+        app, settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips
     )
+    uvicorn.Server(config).run()
 
 
 @main.command()
@@ -290,12 +287,14 @@ def worker(name: str | None) -> None:
     """Run one analysis worker taking frames from Redis (needs OPENPROCTOR_REDIS_URL)."""
     import logging
 
+    from openproctor.logs import install_redaction, redact
     from openproctor.pipeline.redis_worker import Worker, default_name
 
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("set OPENPROCTOR_REDIS_URL: workers take their jobs from Redis")
     logging.basicConfig(level=logging.INFO)
+    install_redaction()
     try:
         runner = Worker(
             settings.redis_url,
@@ -306,7 +305,7 @@ def worker(name: str | None) -> None:
         )
     except ModelError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"worker {runner.name} taking jobs from {settings.redis_url}")
+    click.echo(f"worker {runner.name} taking jobs from {redact(settings.redis_url)}")
     runner.run()
 
 

@@ -1,8 +1,11 @@
-"""ASGI middleware: request body limit and the CSRF cookie."""
+"""ASGI middleware: request body limit, the CSRF cookie and security headers."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import cookie_parser
@@ -99,3 +102,75 @@ class CsrfCookieMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+# Pages run only our own ES modules and stylesheet: no inline script, style or handler, so a
+# string that slips into a page cannot run. blob: carries the wall's webcam pictures; media
+# may come from the object store's presigned links (see media_sources()).
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "media-src 'self' blob:{media}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Swagger UI (/api/docs) loads from its CDN and starts with one inline script, allowed by hash.
+DOCS_CDN = "https://cdn.jsdelivr.net"
+DOCS_POLICY = (
+    "default-src 'none'; script-src " + DOCS_CDN + " {hashes}; "
+    "style-src " + DOCS_CDN + " 'unsafe-inline'; img-src 'self' data: " + DOCS_CDN + " "
+    "https://fastapi.tiangolo.com; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+# The candidate page needs the camera, microphone, screen and fullscreen; nothing needs more.
+PERMISSIONS_POLICY = (
+    "camera=(self), microphone=(self), display-capture=(self), fullscreen=(self), "
+    "geolocation=(), payment=(), usb=(), accelerometer=(), gyroscope=(), magnetometer=()"
+)
+HSTS = "max-age=31536000"
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def page_policy(media_origins: str = "") -> str:
+    return PAGE_POLICY.format(media=f" {media_origins}" if media_origins else "")
+
+
+def docs_policy(html: str) -> str:
+    """The docs page's policy, allowing exactly the inline scripts of this HTML."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    return DOCS_POLICY.format(hashes=hashes)
+
+
+class SecurityHeadersMiddleware:
+    """Adds CSP, nosniff, framing, referrer, permissions (and HSTS behind https) to every
+    response; a response that brings its own Content-Security-Policy keeps it."""
+
+    def __init__(self, app: ASGIApp, content_security_policy: str, hsts: bool) -> None:
+        self.app = app
+        self.headers = [
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            # Invite tokens are in page URLs: never send them to another site.
+            ("Referrer-Policy", "no-referrer"),
+            ("Permissions-Policy", PERMISSIONS_POLICY),
+        ]
+        if hsts:
+            self.headers.append(("Strict-Transport-Security", HSTS))
+        self.content_security_policy = content_security_policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers:
+                    headers[name] = value
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = self.content_security_policy
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -120,6 +120,44 @@ class Settings(BaseSettings):
         description="Hours a staff login stays valid.",
     )
 
+    # HTTP server limits and what production exposes (issue 11).
+    header_timeout_s: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=10.0,
+        title="Header read timeout",
+        description="Seconds a client has to send a request line and all its headers, from "
+        "connecting (or from its next request's first byte); then 408 and the connection "
+        "is closed.",
+    )
+    body_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=60.0,
+        title="Body read timeout",
+        description="Seconds a client has to send a request body once its headers are in; "
+        "then 408 and the connection is closed. 60 s carries the largest recording chunk at "
+        "about 0.6 Mbit/s.",
+    )
+    keepalive_timeout_s: Annotated[int, Field(gt=0, le=300)] = Field(
+        default=5,
+        title="Keep-alive timeout",
+        description="Seconds an idle keep-alive connection stays open between requests.",
+    )
+    max_connections: Annotated[int, Field(gt=0)] = Field(
+        default=2048,
+        title="Concurrency limit",
+        description="Open connections (sockets included) or requests in progress above which "
+        "new requests get 503. Keep it under the process's open-file limit (ulimit -n).",
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        title="Metrics bearer token",
+        description="When set, /metrics needs Authorization: Bearer <token>. In production "
+        "/metrics is off (404) until it is set.",
+    )
+    api_docs: bool | None = Field(
+        default=None,
+        title="API documentation",
+        description="Serve /api/docs and /api/v1/openapi.json. Default: on, except in production.",
+    )
+
     detectors: DetectorConfig = Field(
         default_factory=DetectorConfig,
         title="Detectors",
@@ -193,6 +231,12 @@ class Settings(BaseSettings):
                 )
             if not self.public_url.startswith("https://"):
                 raise ValueError("OPENPROCTOR_PUBLIC_URL must be https:// in production")
+            metrics_token = self.metrics_token.get_secret_value()
+            if metrics_token and len(metrics_token) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    "OPENPROCTOR_METRICS_TOKEN must be at least "
+                    f"{MIN_SECRET_KEY_LENGTH} random characters when OPENPROCTOR_ENV=production"
+                )
         return self
 
     @property
@@ -206,6 +250,10 @@ class Settings(BaseSettings):
     @property
     def outbound_policy(self) -> OutboundPolicy:
         return OutboundPolicy.from_entries(self.outbound_allow)
+
+    @property
+    def api_docs_served(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != Environment.PRODUCTION
 
     @property
     def secure_cookies(self) -> bool:

@@ -276,3 +276,56 @@ def test_a_slow_browser_clock_is_corrected_and_an_untimed_part_starts_on_arrival
     assert untimed["start_clock"] == "server"
     assert before <= datetime.fromisoformat(untimed["started_at"]) <= after
     assert first["offset_s"] is None  # not assembled yet
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html", "text/html; charset=utf-8", "image/svg+xml", "video/mp4"]
+)
+def test_chunks_of_a_type_we_do_not_record_are_refused_with_415(
+    client: TestClient,
+    factory: Factory,
+    session_of: tuple[Candidate, ExamSession],
+    content_type: str,
+) -> None:
+    candidate, session = session_of
+    browser = Uploader(client, candidate, session)
+    page = b"<html><script>fetch('/api/v1/users')</script></html>"
+    refused = browser.client.put(
+        f"{browser.base}/webcam/chunks/0",
+        content=page,
+        headers={"Content-Type": content_type, "X-Chunk-SHA256": hashlib.sha256(page).hexdigest()},
+    )
+    assert refused.status_code == 415
+    assert "must be video/webm" in refused.json()["detail"]
+    assert browser.client.get(browser.base).json()["streams"] == []
+
+
+def test_a_recording_is_served_as_webm_whatever_type_its_row_kept(
+    client: TestClient, factory: Factory, session_of: tuple[Candidate, ExamSession]
+) -> None:
+    candidate, session = session_of
+    browser = Uploader(client, candidate, session)
+    assert browser.put(0, webm(2)).status_code == 201
+    assert browser.complete(1, 2.0).status_code == 200
+    end(factory, session)
+    context = client.app.state.context  # type: ignore[attr-defined]
+    with context.session_factory() as db:
+        [recording_id] = service.due_for_assembly(db=db, now=utcnow())
+        recording = service.assemble_recording(
+            db=db, store=context.store, recording_id=recording_id
+        )
+        # A row stored before types were checked: a candidate's chunks claimed HTML.
+        recording.content_type = "text/html"
+        db.commit()
+    login(client, factory.user(Role.REVIEWER))
+    url = f"/api/v1/recordings/{recording_id}/media"
+    played = client.get(url)
+    assert played.status_code == 200
+    assert played.headers["content-type"] == "video/webm"
+    assert played.headers["x-content-type-options"] == "nosniff"
+    assert played.headers["content-disposition"].startswith("inline;")
+    saved = client.get(url, params={"download": "true"})
+    assert saved.headers["content-type"] == "video/webm"
+    assert saved.headers["content-disposition"] == (
+        f'attachment; filename="session-{session.id}-webcam.webm"'
+    )

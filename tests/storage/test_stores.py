@@ -78,18 +78,26 @@ def test_keys_cannot_escape_the_store(store: ObjectStore, key: str) -> None:
 def test_presigned_urls_serve_the_object_or_are_none_for_local_files(
     store: ObjectStore,
 ) -> None:
-    store.put("sessions/x/evidence/v.jpg", b"\xff\xd8pixels", "image/jpeg")
-    url = store.presigned_url("sessions/x/evidence/v.jpg", 60)
+    # Stored as HTML (as a hostile upload once could be): the link answers with the types the
+    # server names, never the stored one.
+    store.put("sessions/x/recordings/webcam.webm", b"<script>alert(1)</script>", "text/html")
+    url = store.presigned_url(
+        "sessions/x/recordings/webcam.webm",
+        60,
+        content_type="video/webm",
+        disposition='attachment; filename="webcam.webm"',
+    )
     if isinstance(store, S3Store):
         assert url is not None
         response = httpx.get(url)
         assert response.status_code == 200
-        assert response.content == b"\xff\xd8pixels"
-        assert response.headers["content-type"] == "image/jpeg"
-        assert store.local_path("sessions/x/evidence/v.jpg") is None
+        assert response.content == b"<script>alert(1)</script>"
+        assert response.headers["content-type"] == "video/webm"
+        assert response.headers["content-disposition"] == 'attachment; filename="webcam.webm"'
+        assert store.local_path("sessions/x/recordings/webcam.webm") is None
     else:
         assert url is None
-        assert store.local_path("sessions/x/evidence/v.jpg") is not None
+        assert store.local_path("sessions/x/recordings/webcam.webm") is not None
 
 
 def test_s3_keeps_objects_under_the_prefix(moto_server: str, s3_bucket: str) -> None:

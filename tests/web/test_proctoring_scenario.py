@@ -23,6 +23,7 @@ from openproctor.domains.violations.models import Violation
 from tests.conftest import Factory
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.web.pages import set_visibility, sign_in
+from tests.web.test_recording import wait_until
 from tests.web.webcam import write_y4m
 
 pytestmark = [pytest.mark.browser, pytest.mark.analysis]
@@ -90,8 +91,11 @@ def test_the_proctor_sees_violations_with_evidence_and_ends_the_exam(
         '[data-testid="alert"][data-kind="multiple_faces"] [data-testid="alert-evidence"]'
     ).first
     expect(evidence).to_be_visible()
-    staff.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=evidence.element_handle()
+    # Polled from the test: the page's policy (no eval) refuses Playwright's in-page polling.
+    wait_until(
+        lambda: evidence.evaluate("img => img.complete && img.naturalWidth > 0"),
+        15,
+        "the evidence picture",
     )
     seen_no_face = wait_for_alert(staff, "no_face")
 

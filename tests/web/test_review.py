@@ -39,6 +39,12 @@ FLAG_AT_S = 6.0
 SCREEN_LATER_S = 2
 
 
+def wait_for_metadata(page: Page) -> None:
+    """Polled from the test: the page's policy (no eval) refuses Playwright's in-page polling."""
+    video = page.get_by_test_id("video-webcam")
+    wait_until(lambda: video.evaluate("video => video.readyState") >= 1, 15, "the video's metadata")
+
+
 def webm(seconds: float, fps: int = 10) -> bytes:
     """A live-style WebM (no cues), as MediaRecorder writes it: a brightening grey picture."""
     buffer = io.BytesIO()
@@ -166,9 +172,7 @@ def test_a_reviewer_plays_the_recording_confirms_a_flag_and_decides(
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{live_server}/review/sessions/{session.id}")
 
-    page.wait_for_function(
-        "document.querySelector('[data-testid=video-webcam]')?.readyState >= 1", timeout=15000
-    )
+    wait_for_metadata(page)
     expect(page.get_by_test_id("clock")).to_contain_text(f"/ 0:{SECONDS}")
     page.get_by_test_id("play").click()
     wait_until(lambda: video_time(page) > 3.5, 10, "the video to play")
@@ -306,9 +310,7 @@ def test_a_flag_after_a_reload_plays_where_it_was_recorded(
     assert resumed_at == pytest.approx(6.0, abs=0.15)
 
     page.goto(f"/review/sessions/{session.id}")
-    page.wait_for_function(
-        "document.querySelector('[data-testid=video-webcam]')?.readyState >= 1", timeout=15000
-    )
+    wait_for_metadata(page)
     clock = page.get_by_test_id("clock")
     expect(clock).to_contain_text("/ 0:22")  # the attempt's time: 6 s, a 10 s break, 6 s
     expect(page.locator(".sync-note")).to_contain_text("stopped and resumed once")

@@ -42,7 +42,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
-from openproctor.domains.objects.service import file_response
+from openproctor.domains.objects.service import IMAGE_TYPES, file_response
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.tokens import service as api_tokens
@@ -58,7 +58,6 @@ DEDUPE_WINDOW = timedelta(minutes=10)
 URL_LIFETIME_S = 24 * 3600
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 SOURCE = "detect_faces"
-IMAGE_TYPES = {b"\x89PNG": ("image/png", "png"), b"\xff\xd8\xff": ("image/jpeg", "jpg")}
 
 
 class ParticipantScreen(BaseModel):

@@ -48,9 +48,12 @@ class ObjectStore(Protocol):
         """The object's file on this machine, if the store keeps one (for ranged serving)."""
         ...
 
-    def presigned_url(self, key: str, expires_s: int) -> str | None:
-        """A time-limited URL a browser can GET the object from directly; None when the store
-        has no such thing (local files are served by the application)."""
+    def presigned_url(
+        self, key: str, expires_s: int, *, content_type: str, disposition: str
+    ) -> str | None:
+        """A time-limited URL a browser can GET the object from directly, answered with this
+        Content-Type and Content-Disposition whatever the object was stored with; None when
+        the store has no such thing (local files are served by the application)."""
         ...
 
 

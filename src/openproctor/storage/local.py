@@ -55,6 +55,8 @@ class LocalStore:
         path = self._path(key)
         return path if path.is_file() else None
 
-    def presigned_url(self, key: str, expires_s: int) -> str | None:
+    def presigned_url(
+        self, key: str, expires_s: int, *, content_type: str, disposition: str
+    ) -> str | None:
         check_key(key)
         return None

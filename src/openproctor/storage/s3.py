@@ -150,14 +150,21 @@ class S3Store:
         check_key(key)
         return None
 
-    def presigned_url(self, key: str, expires_s: int) -> str | None:
+    def presigned_url(
+        self, key: str, expires_s: int, *, content_type: str, disposition: str
+    ) -> str | None:
         if not 1 <= expires_s <= MAX_PRESIGN_S:
             raise StorageError(f"a presigned URL lasts 1 s to 7 days, not {expires_s} s")
         full = self._key(key)
         with self._errors("sign a URL for", key):
             url: str = self._client.generate_presigned_url(
                 "get_object",
-                Params={"Bucket": self.bucket, "Key": full},
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": full,
+                    "ResponseContentType": content_type,
+                    "ResponseContentDisposition": disposition,
+                },
                 ExpiresIn=expires_s,
             )
         return url

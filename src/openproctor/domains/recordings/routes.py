@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
@@ -92,6 +92,7 @@ def _store(
     response_model=ChunkStored,
     responses={
         409: {"description": "A different body was already stored for this index."},
+        415: {"description": "Not video/webm: the only type the recorder makes."},
         422: {"description": "Empty, or its SHA-256 does not match (damaged in transit)."},
     },
 )
@@ -185,27 +186,47 @@ def session_recordings(
 @router.get(
     "/recordings/{recording_id}/media",
     response_class=Response,
-    responses={200: {"content": {"video/webm": {}}}},
+    responses={200: {"content": {service.RECORDING_MEDIA_TYPE: {}}}},
 )
 def recording_media(
-    recording_id: uuid.UUID, db: DbSession, user: StaffUser, context: Context
+    recording_id: uuid.UUID,
+    db: DbSession,
+    user: StaffUser,
+    context: Context,
+    download: Annotated[bool, Query(description="Save as a file instead of playing.")] = False,
 ) -> Response:
-    """The assembled recording; supports Range requests so players can seek."""
+    """The assembled recording; supports Range requests so players can seek. Always served as
+    WebM (the assembler's output), whatever type its chunks were sent with."""
     recording = db.get(Recording, recording_id)
     if recording is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "recording not found")
     visible_session(db=db, user=user, session_id=recording.session_id)
     if not recording.ready or recording.storage_key is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "this recording is not assembled yet")
+    filename = f"session-{recording.session_id}-{recording.kind.value}.webm"
+    disposition = f'{"attachment" if download else "inline"}; filename="{filename}"'
     path = context.store.local_path(recording.storage_key)
     if path is not None:
-        return FileResponse(path, media_type=recording.content_type)
+        return FileResponse(
+            path,
+            media_type=service.RECORDING_MEDIA_TYPE,
+            headers={"Content-Disposition": disposition},
+        )
     # S3 serves ranges itself: send the player there with a short-lived link.
-    url = context.store.presigned_url(recording.storage_key, MEDIA_LINK_S)
+    url = context.store.presigned_url(
+        recording.storage_key,
+        MEDIA_LINK_S,
+        content_type=service.RECORDING_MEDIA_TYPE,
+        disposition=disposition,
+    )
     if url is not None:
         return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT)
     try:
         data = context.store.get(recording.storage_key)
     except StorageError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the recording file is missing") from None
-    return Response(data, media_type=recording.content_type)
+    return Response(
+        data,
+        media_type=service.RECORDING_MEDIA_TYPE,
+        headers={"Content-Disposition": disposition},
+    )

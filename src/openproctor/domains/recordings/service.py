@@ -44,6 +44,11 @@ CLOCK_TOLERANCE = timedelta(minutes=5)
 CLOCKS_AGREE_S = 2.0
 # Without the browser's "complete", recordings are assembled this long after the session ends.
 ASSEMBLE_AFTER = timedelta(minutes=10)
+# The server decides media types: the page's recorder (web/static/js/take/recorder.js) makes
+# WebM and the assembler writes WebM, so a chunk of any other type is refused and a recording
+# is only ever served as WebM, whatever a browser claimed.
+CHUNK_MEDIA_TYPE = "video/webm"
+RECORDING_MEDIA_TYPE = "video/webm"
 
 
 class ChunkRefused(Exception):
@@ -104,6 +109,11 @@ def store_chunk(
         raise ChunkRefused(413, f"a chunk may be at most {MAX_CHUNK_BYTES // (1024 * 1024)} MiB")
     if not 0 <= index < MAX_CHUNKS or not 0 <= part < MAX_CHUNKS:
         raise ChunkRefused(422, "chunk index and part must be between 0 and 99999")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != CHUNK_MEDIA_TYPE:
+        raise ChunkRefused(
+            415, f"a recording chunk must be {CHUNK_MEDIA_TYPE} (as recorded), not {media_type!r}"
+        )
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256.lower():
         raise ChunkRefused(
@@ -138,7 +148,6 @@ def store_chunk(
         chunk_part=part,
     )
     db.add(chunk)
-    recording.content_type = content_type.split(";")[0] or recording.content_type
     first = db.scalar(
         select(RecordingPart)
         .where(RecordingPart.recording_id == recording.id)
@@ -287,7 +296,7 @@ def assemble_recording(*, db: Session, store: ObjectStore, recording_id: uuid.UU
         row.offset_s = round(span.offset_s, 3)
         row.duration_s = round(span.duration_s, 3)
     key = f"sessions/{recording.session_id}/recordings/{recording.kind.value}.webm"
-    blob = store.put(key, result.data, "video/webm")
+    blob = store.put(key, result.data, RECORDING_MEDIA_TYPE)
     recording.storage_key = blob.key
     recording.sha256 = blob.sha256
     recording.size_bytes = blob.size_bytes
