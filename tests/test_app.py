@@ -46,10 +46,11 @@ def test_every_browser_gets_a_csrf_cookie_once(client: TestClient) -> None:
     assert "set-cookie" not in second.headers
 
 
-def test_readyz_checks_database_and_storage(client: TestClient) -> None:
+def test_readyz_checks_database_storage_and_free_space(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
+    checks = {"database": "ok", "storage": "ok", "storage_space": "ok", "data_space": "ok"}
+    assert response.json() == {"status": "ready", "checks": checks}
 
 
 def test_metrics_are_prometheus_text(client: TestClient) -> None:
@@ -63,5 +64,7 @@ def test_metrics_are_prometheus_text(client: TestClient) -> None:
         "openproctor_upload_bytes_total",
         "openproctor_websocket_connections",
         "openproctor_analysis_rate_factor 1.0",
+        'openproctor_free_bytes{volume="storage"}',
+        'openproctor_free_bytes{volume="data"}',
     ):
         assert name in response.text
