@@ -12,7 +12,6 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -33,6 +32,7 @@ from tests.live.clients import (
     NO_FACE,
     TWO_FACES,
     Proctor,
+    evidence_of,
     opened,
     proctor_socket,
     running_session,
@@ -50,17 +50,6 @@ def settings(settings: Settings, small_disk: SmallDisk) -> Settings:
     return settings.model_copy(
         update={"storage_url": small_disk.storage.as_uri(), "min_free_bytes": THRESHOLD}
     )
-
-
-def evidence_of(kind: str) -> Callable[[dict[str, Any]], bool]:
-    def match(event: dict[str, Any]) -> bool:
-        return (
-            event.get("type") == "violation"
-            and event.get("event") == "evidence"
-            and event["violation"]["kind"] == kind
-        )
-
-    return match
 
 
 class CandidateUploads:
