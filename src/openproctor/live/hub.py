@@ -615,7 +615,14 @@ class LiveHub:
         if error is not None:
             log.warning("evidence of violation %s not stored: %s", violation_id, error)
             self.metrics.evidence_failed.inc()
-        await self._write(self._persist_evidence, violation_id, stored, error)
+        if not await self._write(self._persist_evidence, violation_id, stored, error):
+            # The session was erased meanwhile: its pictures must not outlive it.
+            keys = [blob.key for _, _, blob in stored]
+            try:
+                await asyncio.to_thread(self.store.delete_many, keys)
+            except StorageError as failed:
+                log.warning("evidence of erased violation %s left: %s", violation_id, failed)
+            return Evidence()
         drawn = any(object_id == evidence_id for object_id, _, _ in stored)
         evidence = Evidence(evidence_id if drawn else None, error)
         self._publish_violation(
@@ -678,11 +685,13 @@ class LiveHub:
         violation_id: uuid.UUID,
         stored: list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]],
         error: str | None,
-    ) -> None:
+    ) -> bool:
+        """Attaches the stored pictures, or the reason there are none; False when the
+        violation is gone."""
         with transaction(self.session_factory) as db:
             violation = db.get(Violation, violation_id)
             if violation is None:
-                return  # the session was erased meanwhile
+                return False
             violation.evidence_error = error
             for object_id, purpose, blob in stored:
                 db.add(
@@ -697,6 +706,7 @@ class LiveHub:
                         violation_id=violation_id,
                     )
                 )
+            return True
 
     def _persist_closed(self, violation_id: uuid.UUID, event: RuleEvent) -> None:
         with transaction(self.session_factory) as db:
