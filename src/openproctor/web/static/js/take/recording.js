@@ -188,7 +188,6 @@ export function showProgress(element, recording) {
     total = Math.max(total, progress.pending); // the most that was waiting at once
     element.dataset.pending = String(progress.pending);
     element.dataset.state = progress.closed ? "closed" : progress.pending ? "sending" : "done";
-    element.dataset.serverFull = progress.serverFull ? "yes" : "no";
     if (bar) {
       bar.max = Math.max(total, 1);
       bar.value = total ? total - progress.pending : 1;
