@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Response, expect
 
 from openproctor.domains.users.models import Role
 from openproctor.settings import Settings
@@ -56,11 +56,13 @@ def test_a_full_server_keeps_the_recording_in_the_browser_says_so_and_gets_it_la
     small_disk.fill()
     context = browser.new_context(base_url=live_server)
     page = context.new_page()
-    answers: list[int] = []
-    page.on(
-        "response",
-        lambda response: "/chunks/" in response.url and answers.append(response.status),
-    )
+    answers: list[int] = []  # the server's answers to chunk uploads
+
+    def note(response: Response) -> None:
+        if "/chunks/" in response.url:
+            answers.append(response.status)
+
+    page.on("response", note)
     page.goto(f"/take/{candidate.invite_token}")
     start_exam(page)
 
