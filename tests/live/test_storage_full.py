@@ -144,6 +144,8 @@ def test_with_storage_full_violations_reach_the_database_and_the_wall_and_nothin
     )
     assert violations["multiple_faces"].id in with_evidence
     assert not with_evidence & {violations[k].id for k in ("no_face", "frozen_video", "tab_switch")}
+    metrics = httpx2.get(f"{live_server}/metrics").text
+    assert "openproctor_evidence_failed_total 3.0" in metrics.splitlines()
     listed = {v["kind"]: v for v in proctor.get(f"/api/v1/exams/{exam.id}/violations").json()}
     assert listed["no_face"]["evidence_url"] is None
     assert "no space left" in listed["no_face"]["evidence_error"]
