@@ -31,6 +31,7 @@ from openproctor.domains.users.models import Role, User, UserCreate
 from openproctor.migrations import upgrade
 from openproctor.server import uvicorn_config
 from openproctor.settings import Settings, load_settings
+from tests.disks import MIB, SmallDisk, mounted_tmpfs
 from tests.servers import free_port, postgres_server
 
 PASSWORD = "correct horse battery"
@@ -252,6 +253,14 @@ def serving(settings: Settings, log_level: str = "warning") -> Iterator[str]:
 def live_server(settings: Settings) -> Iterator[str]:
     with serving(settings) as base_url:
         yield base_url
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 32 MiB tmpfs for the object store, for tests of what a full disk does; empty at
+    first (fill it with .fill())."""
+    with mounted_tmpfs(tmp_path / "disk", 32 * MIB) as disk:
+        yield disk
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from openproctor.app import create_app
 from openproctor.settings import Settings, load_settings
+from tests.disks import MIB, SmallDisk
 
 METRICS_TOKEN = "m" * 40
 
@@ -53,10 +54,44 @@ def test_every_browser_gets_a_csrf_cookie_once(client: TestClient) -> None:
     assert "set-cookie" not in second.headers
 
 
-def test_readyz_checks_database_and_storage(client: TestClient) -> None:
+def test_readyz_checks_database_storage_and_free_space(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
+    checks = {"database": "ok", "storage": "ok", "storage_space": "ok", "data_space": "ok"}
+    assert response.json() == {"status": "ready", "checks": checks}
+
+
+def free_bytes_metric(client: TestClient, volume: str) -> float:
+    prefix = f'openproctor_free_bytes{{volume="{volume}"}} '
+    line = next(
+        line for line in client.get("/metrics").text.splitlines() if line.startswith(prefix)
+    )
+    return float(line.removeprefix(prefix))
+
+
+def test_readyz_is_not_ready_while_free_space_is_below_the_threshold(
+    settings: Settings, small_disk: SmallDisk
+) -> None:
+    # Below the threshold but not full: writes still work, so only the free space can tell.
+    low = settings.model_copy(
+        update={"storage_url": small_disk.storage.as_uri(), "min_free_bytes": 8 * MIB}
+    )
+    app = create_app(low)
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 200
+        small_disk.fill(leave=2 * MIB)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        checks = response.json()["checks"]
+        assert checks["storage"] == "ok"
+        assert checks["data_space"] == "ok"
+        assert checks["storage_space"] == ("2 MiB free, below OPENPROCTOR_MIN_FREE_BYTES (8 MiB)")
+        assert free_bytes_metric(client, "storage") == small_disk.free
+        assert free_bytes_metric(client, "data") > 8 * MIB
+        small_disk.free_up()
+        assert client.get("/readyz").status_code == 200
+        assert free_bytes_metric(client, "storage") > 30 * MIB
+    app.state.context.engine.dispose()
 
 
 def test_metrics_are_prometheus_text(client: TestClient) -> None:
@@ -70,6 +105,8 @@ def test_metrics_are_prometheus_text(client: TestClient) -> None:
         "openproctor_upload_bytes_total",
         "openproctor_websocket_connections",
         "openproctor_analysis_rate_factor 1.0",
+        'openproctor_free_bytes{volume="storage"}',
+        'openproctor_free_bytes{volume="data"}',
     ):
         assert name in response.text
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,12 +50,17 @@ from openproctor.pipeline.pool import AnalysisPool
 from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.security import tokens_match
 from openproctor.settings import Environment, Settings
-from openproctor.storage import ObjectStore, StorageError, store_from_settings
+from openproctor.storage import ObjectStore, StorageError, StorageFull, store_from_settings
 from openproctor.web.pages import router as pages_router
 from openproctor.web.templating import WEB_DIR, render
 
 OPENAPI_URL = "/api/v1/openapi.json"
 DOCS_URL = "/api/docs"
+
+log = logging.getLogger(__name__)
+MIB = 1024 * 1024
+# How long a client should wait before sending again what storage could not take.
+STORAGE_RETRY_AFTER_S = 30
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -69,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         models = install.models_dir(settings.data_dir)
         pool = AnalysisPool(models, settings.detectors, settings.analysis_workers)
     metrics = Metrics()
+    metrics.watch_free_space(lambda: free_space(settings, store))
     webhooks = WebhookDeliverer(session_factory, outbound_policy=settings.outbound_policy)
     hub = LiveHub(
         session_factory=session_factory,
@@ -148,7 +156,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        """Ready to serve: database, storage, models (when analysing) all answer."""
+        """Ready to serve: database, storage, models (when analysing) all answer, and the
+        disks written to have OPENPROCTOR_MIN_FREE_BYTES free."""
         checks = await asyncio.to_thread(readiness, context)
         if isinstance(pool, RedisAnalysis):
             try:
@@ -222,9 +231,30 @@ def readiness(context: AppContext) -> dict[str, str]:
         context.store.delete(probe)
     except (StorageError, OSError) as error:
         checks["storage"] = f"unavailable: {error}"
+    threshold = context.settings.min_free_bytes
+    try:
+        for volume, free in free_space(context.settings, context.store).items():
+            checks[f"{volume}_space"] = (
+                "ok"
+                if free >= threshold
+                else f"{free / MIB:.0f} MiB free, below OPENPROCTOR_MIN_FREE_BYTES "
+                f"({threshold / MIB:.0f} MiB)"
+            )
+    except OSError as error:
+        checks["space"] = f"cannot tell free space: {error}"
     if context.settings.analysis_workers and not context.settings.redis_url:
         checks["models"] = "ok" if context.hub.analysis_ready else "loading"
     return checks
+
+
+def free_space(settings: Settings, store: ObjectStore) -> dict[str, int]:
+    """Bytes free on each disk this node writes to: the data directory's and the local
+    storage's. S3 storage has no free space to speak of, so it is not among them."""
+    free = {"data": shutil.disk_usage(settings.data_dir).free}
+    storage = store.free_bytes()
+    if storage is not None:
+        free["storage"] = storage
+    return free
 
 
 def check_models(settings: Settings) -> None:
@@ -278,6 +308,27 @@ def _add_error_handlers(app: FastAPI) -> None:
             for item in error.errors()
         ]
         return _error(request, status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
+
+    @app.exception_handler(StorageError)
+    async def storage_error(request: Request, error: StorageError) -> Response:
+        # Nothing was stored, and sending it again later can work: say so, never a bare 500.
+        retry = {"Retry-After": str(STORAGE_RETRY_AFTER_S)}
+        if isinstance(error, StorageFull):
+            log.warning("storage is full: %s", error)
+            response = _error(
+                request,
+                status.HTTP_507_INSUFFICIENT_STORAGE,
+                "the server is out of space: nothing was stored; send it again later",
+            )
+        else:
+            log.error("storage failed: %s", error)
+            response = _error(
+                request,
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "the server cannot store this right now: nothing was stored; send it again later",
+            )
+        response.headers.update(retry)
+        return response
 
     @app.exception_handler(IllegalTransition)
     async def illegal_transition(request: Request, error: IllegalTransition) -> Response:

@@ -35,6 +35,12 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.evidence_failed = Counter(
+            "openproctor_evidence_failed",
+            "Evidence images that could not be stored (storage full or down); each violation "
+            "is kept all the same, with the reason.",
+            registry=self.registry,
+        )
         self.deferred = Counter(
             "openproctor_analysis_deferred",
             "Due object or identity passes put off to a later frame because the frame had "
@@ -65,9 +71,25 @@ class Metrics:
             registry=self.registry,
         )
         self.rate_factor.set(1)
+        self.free_bytes = Gauge(
+            "openproctor_free_bytes",
+            "Bytes free on the disk of each place this node writes to: the local storage "
+            "(absent with S3 storage) and the data directory.",
+            ["volume"],
+            registry=self.registry,
+        )
 
     def watch_queue(self, depth: Callable[[], float]) -> None:
         self.queue_depth.set_function(depth)
+
+    def watch_free_space(self, free: Callable[[], dict[str, int]]) -> None:
+        """Reads free space at each scrape; `free` names the volumes and their free bytes."""
+        for volume in free():
+
+            def volume_free(volume: str = volume) -> float:
+                return free()[volume]
+
+            self.free_bytes.labels(volume).set_function(volume_free)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -158,6 +158,15 @@ class Settings(BaseSettings):
         description="Serve /api/docs and /api/v1/openapi.json. Default: on, except in production.",
     )
 
+    # Disk space: below this the node says it is not ready, before writes start failing.
+    min_free_bytes: Annotated[int, Field(ge=0)] = Field(
+        default=1024**3,
+        title="Least free space",
+        description="Bytes that must stay free on the local storage's disk and the data "
+        "directory's; below it /readyz answers 503 (not applicable to S3 storage). 0 turns "
+        "the check off.",
+    )
+
     detectors: DetectorConfig = Field(
         default_factory=DetectorConfig,
         title="Detectors",

@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import av
+import boto3
 import httpx2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from openproctor.app import create_app
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
@@ -24,7 +27,8 @@ from openproctor.domains.recordings.assemble import duration_of
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.users.models import Role
-from tests.conftest import Factory, login
+from openproctor.settings import Settings
+from tests.conftest import S3_TEST_CREDENTIALS, Factory, login
 
 
 def webm(seconds: float, fps: int = 10, shade: int = 0) -> bytes:
@@ -329,3 +333,43 @@ def test_a_recording_is_served_as_webm_whatever_type_its_row_kept(
     assert saved.headers["content-disposition"] == (
         f'attachment; filename="session-{session.id}-webcam.webm"'
     )
+
+
+def test_a_chunk_the_store_cannot_take_is_answered_503_with_a_reason_and_not_recorded(
+    settings: Settings,
+    factory: Factory,
+    session_of: tuple[Candidate, ExamSession],
+    moto_server: str,
+    s3_bucket: str,
+) -> None:
+    """S3 storage that fails (here its bucket is gone): a clear status, never a bare 500."""
+    on_s3 = settings.model_copy(
+        update={
+            "storage_url": f"s3://{s3_bucket}/openproctor",
+            "s3_endpoint_url": moto_server,
+            "s3_access_key_id": S3_TEST_CREDENTIALS["access_key_id"],
+            "s3_secret_access_key": SecretStr(S3_TEST_CREDENTIALS["secret_access_key"]),
+        }
+    )
+    app = create_app(on_s3)
+    with TestClient(app) as client:
+        candidate, session = session_of
+        browser = Uploader(client, candidate, session)
+        boto3.session.Session().client(
+            "s3",
+            endpoint_url=moto_server,
+            region_name="us-east-1",
+            aws_access_key_id=S3_TEST_CREDENTIALS["access_key_id"],
+            aws_secret_access_key=S3_TEST_CREDENTIALS["secret_access_key"],
+        ).delete_bucket(Bucket=s3_bucket)
+        response = browser.put(0, split(webm(1), 1)[0])
+        assert response.status_code == 503
+        assert response.json() == {
+            "detail": "the server cannot store this right now: nothing was stored; "
+            "send it again later"
+        }
+        assert response.headers["retry-after"] == "30"
+        assert client.get(browser.base).json() == {"streams": []}
+        # With S3 storage free space does not apply: only the data directory is watched.
+        assert "storage_space" not in client.get("/readyz").json()["checks"]
+    app.state.context.engine.dispose()

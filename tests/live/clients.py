@@ -120,6 +120,20 @@ def opened(kind: str, label: str | None = None) -> Callable[[dict[str, Any]], bo
     return match
 
 
+def evidence_of(kind: str) -> Callable[[dict[str, Any]], bool]:
+    """The update that follows an opened violation once its evidence image is stored (or
+    could not be)."""
+
+    def match(event: dict[str, Any]) -> bool:
+        return (
+            event.get("type") == "violation"
+            and event.get("event") == "evidence"
+            and event["violation"]["kind"] == kind
+        )
+
+    return match
+
+
 async def stream(socket: ClientConnection, frame: bytes, seconds: float, start_seq: int) -> int:
     """Sends one frame every 0.5 s (the server asks for 2 fps while confirming)."""
     seq = start_seq

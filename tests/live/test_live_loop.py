@@ -30,6 +30,7 @@ from tests.live.clients import (
     Proctor,
     candidate_messages,
     close_of,
+    evidence_of,
     opened,
     pcm,
     proctor_socket,
@@ -63,13 +64,19 @@ def test_frames_and_signals_become_violations_with_evidence_and_actions_reach_th
                 seq = await stream(cand, TWO_FACES, 3.0, seq)
                 multiple = await proctor.wait_for(opened("multiple_faces"))
                 assert time.monotonic() - started < 8
-                evidence = proctor.get(multiple["violation"]["evidence_url"])
+                # Announced once the row exists; the picture follows once it is stored.
+                assert multiple["violation"]["evidence_url"] is None
+                stored = await proctor.wait_for(evidence_of("multiple_faces"))
+                assert stored["violation"]["id"] == multiple["violation"]["id"]
+                assert stored["violation"]["evidence_error"] is None
+                evidence = proctor.get(stored["violation"]["evidence_url"])
                 assert evidence.status_code == 200
                 assert evidence.headers["content-type"] == "image/jpeg"
                 assert evidence.content.startswith(b"\xff\xd8")
 
                 seq = await stream(cand, NO_FACE, 5.0, seq)
-                no_face = await proctor.wait_for(opened("no_face"))
+                await proctor.wait_for(opened("no_face"))
+                no_face = await proctor.wait_for(evidence_of("no_face"))
                 assert no_face["violation"]["evidence_url"]
 
                 await cand.send(json.dumps({"type": "signal", "name": "tab_hidden", "ts": 1}))

@@ -28,6 +28,7 @@ from tests.live.clients import (
     TWO_FACES,
     Proctor,
     candidate_messages,
+    evidence_of,
     opened,
     proctor_socket,
     running_session,
@@ -113,6 +114,7 @@ def test_a_proctor_on_node_a_sees_a_candidate_on_node_b(
                     await stream(socket, TWO_FACES, 3.0, seq)
                     event = await proctor.wait_for(opened("multiple_faces"))
                     assert event["violation"]["session_id"] == str(session.id)
+                    event = await proctor.wait_for(evidence_of("multiple_faces"))
                     evidence = proctor.get(event["violation"]["evidence_url"])
                     assert evidence.status_code == 200
                     sent = proctor.post(

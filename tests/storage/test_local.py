@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from openproctor.storage import StorageError, open_store
+from openproctor.storage import StorageError, StorageFull, open_store
+from tests.disks import MIB, SmallDisk
 
 
 def test_put_get_delete_round_trip(tmp_path: Path) -> None:
@@ -32,3 +33,16 @@ def test_keys_cannot_escape_the_store(tmp_path: Path, key: str) -> None:
 def test_unknown_schemes_are_refused_clearly() -> None:
     with pytest.raises(StorageError, match="not supported"):
         open_store("gopher://x/y")
+
+
+def test_a_full_disk_is_storage_full_and_leaves_no_partial_file(small_disk: SmallDisk) -> None:
+    store = open_store(small_disk.storage.as_uri())
+    small_disk.fill(leave=64 * 1024)
+    assert store.free_bytes() == small_disk.free < 128 * 1024
+    expected = r"no space left to store 'sessions/a/chunk\.webm'"
+    with pytest.raises(StorageError, match=expected) as error:
+        store.put("sessions/a/chunk.webm", b"x" * MIB, "video/webm")
+    assert isinstance(error.value, StorageFull)  # worth trying again once space is freed
+    assert not [*small_disk.storage.rglob("*.webm"), *small_disk.storage.rglob(".partial-*")]
+    small_disk.free_up()
+    assert store.put("sessions/a/chunk.webm", b"x" * MIB, "video/webm").size_bytes == MIB

@@ -160,3 +160,12 @@ def _aws_keys() -> dict[str, str]:
         "aws_access_key_id": S3_TEST_CREDENTIALS["access_key_id"],
         "aws_secret_access_key": S3_TEST_CREDENTIALS["secret_access_key"],
     }
+
+
+def test_free_space_is_the_local_disks_and_does_not_apply_to_s3(store: ObjectStore) -> None:
+    free = store.free_bytes()
+    if isinstance(store, S3Store):
+        assert free is None
+    else:
+        assert free is not None
+        assert free > 0

@@ -246,6 +246,27 @@ def test_the_review_page_is_for_reviewers_and_says_what_is_missing(
     expect(reviewer.get_by_test_id("flags")).to_contain_text("No flags for this attempt.")
 
 
+def test_a_flag_whose_evidence_could_not_be_stored_says_why(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    exam = factory.exam()
+    session = sessions.current_for_candidate(db=factory.db, candidate=factory.candidate(exam))
+    flag = phone_flag(session.id, utcnow(), 3)
+    flag.evidence_error = "no space left to store 'sessions/x/evidence/y.jpg' in /srv/storage"
+    factory.db.add(flag)
+    factory.db.commit()
+    reviewer = browser.new_context(base_url=live_server).new_page()
+    sign_in(reviewer, factory.user(Role.REVIEWER))
+    reviewer.goto(f"/review/sessions/{session.id}")
+    expect(reviewer.get_by_test_id("evidence-error")).to_have_text(
+        "Evidence could not be stored: no space left to store 'sessions/x/evidence/y.jpg' in "
+        "/srv/storage"
+    )
+    expect(reviewer.get_by_test_id("flag").locator(".flag-evidence")).to_have_text(
+        "image not stored"
+    )
+
+
 def test_a_flag_after_a_reload_plays_where_it_was_recorded(
     browser: Browser, live_server: str, factory: Factory
 ) -> None:

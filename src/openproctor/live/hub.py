@@ -13,7 +13,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -33,18 +33,18 @@ from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.recordings import service as recordings
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
-from openproctor.domains.violations.models import Violation
+from openproctor.domains.violations.models import EVIDENCE_ERROR_LENGTH, Violation
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live.evidence import annotate
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
-from openproctor.live.runtime import Frame, SessionRuntime
+from openproctor.live.runtime import Evidence, Frame, SessionRuntime
 from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.pool import AnalysisPool
 from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.pipeline.worker import FrameJob, FrameOutcome
 from openproctor.rules.engine import Condition, EventType, Outcome, RuleEvent, SessionRules
-from openproctor.storage import ObjectStore, StoredBlob
+from openproctor.storage import ObjectStore, StorageError, StoredBlob
 
 log = logging.getLogger(__name__)
 K = ViolationKind
@@ -192,10 +192,11 @@ class LiveHub:
         self._writer.shutdown(wait=True)
         self._assembler.shutdown(wait=True, cancel_futures=True)
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def _write(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._writer, function, *args)
@@ -578,37 +579,65 @@ class LiveHub:
     async def _opened(self, runtime: SessionRuntime, event: RuleEvent, risk: float) -> None:
         violation_id = uuid.uuid4()
         frame = runtime.last_analysed
-        evidence_id = uuid.uuid4() if frame else None
         runtime.open_violations[(event.kind, event.label)] = violation_id
-        runtime.evidence[violation_id] = evidence_id
         self.metrics.violations.labels(event.kind.value).inc()
-        # Proctors hear of it at once; the evidence image and the row follow within moments
-        # (their page retries the image until it is there).
+        # The row first, so that no storage trouble can lose a violation; proctors hear of it
+        # once it exists. Its evidence image follows, best effort, off this path: drawing and
+        # storing it never delays the alert.
+        await self._write(self._persist_opened, runtime.session_id, violation_id, event, risk)
         self._publish_violation(
-            runtime, "opened", violation_id, event, evidence_id, frame.ts_ms if frame else None
+            runtime,
+            "opened",
+            violation_id,
+            event,
+            frame_ts_ms=frame.ts_ms if frame else None,
+            webhook=frame is None,
         )
-        stored: list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]] = []
-        if frame is not None and evidence_id is not None:
-            # Drawing and storing run in parallel threads; only the rows go through the writer.
-            stored = await asyncio.to_thread(
-                self._store_evidence,
-                runtime.session_id,
-                violation_id,
-                evidence_id,
-                frame.jpeg,
-                dict(runtime.last_boxes),
+        if frame is not None:
+            runtime.evidence[violation_id] = self._spawn(
+                self._attach_evidence(runtime, violation_id, event, frame, dict(runtime.last_boxes))
             )
-        await self._write(
-            self._persist_opened, runtime.session_id, violation_id, event, risk, stored
+
+    async def _attach_evidence(
+        self,
+        runtime: SessionRuntime,
+        violation_id: uuid.UUID,
+        event: RuleEvent,
+        frame: Frame,
+        boxes: dict[str, Any],
+    ) -> Evidence:
+        """Stores the frame that opened the violation and attaches it, or keeps on the
+        violation why it could not; proctors get the update either way."""
+        evidence_id = uuid.uuid4()
+        stored, error = await asyncio.to_thread(
+            self._store_evidence, runtime.session_id, violation_id, evidence_id, frame.jpeg, boxes
         )
+        if error is not None:
+            log.warning("evidence of violation %s not stored: %s", violation_id, error)
+            self.metrics.evidence_failed.inc()
+        if not await self._write(self._persist_evidence, violation_id, stored, error):
+            # The session was erased meanwhile: its pictures must not outlive it.
+            keys = [blob.key for _, _, blob in stored]
+            try:
+                await asyncio.to_thread(self.store.delete_many, keys)
+            except StorageError as failed:
+                log.warning("evidence of erased violation %s left: %s", violation_id, failed)
+            return Evidence()
+        drawn = any(object_id == evidence_id for object_id, _, _ in stored)
+        evidence = Evidence(evidence_id if drawn else None, error)
+        self._publish_violation(
+            runtime, "evidence", violation_id, event, evidence=evidence, frame_ts_ms=frame.ts_ms
+        )
+        return evidence
 
     async def _closed(self, runtime: SessionRuntime, event: RuleEvent) -> None:
         violation_id = runtime.open_violations.pop((event.kind, event.label), None)
         if violation_id is None:
             return
-        evidence_id = runtime.evidence.pop(violation_id, None)
-        self._publish_violation(runtime, "closed", violation_id, event, evidence_id)
+        storing = runtime.evidence.pop(violation_id, None)
+        evidence = await storing if storing is not None else None
         await self._write(self._persist_closed, violation_id, event)
+        self._publish_violation(runtime, "closed", violation_id, event, evidence=evidence)
 
     def _store_evidence(
         self,
@@ -617,29 +646,22 @@ class LiveHub:
         evidence_id: uuid.UUID,
         jpeg: bytes,
         boxes: dict[str, Any],
-    ) -> list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]]:
+    ) -> tuple[list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]], str | None]:
+        """The drawn and the raw frame; what was stored, and why the rest was not."""
         base = f"sessions/{session_id}/evidence/{violation_id}"
         drawn = annotate(jpeg, boxes.get("faces", ()), boxes.get("objects", ()))
-        return [
-            (
-                evidence_id,
-                ObjectPurpose.EVIDENCE,
-                self.store.put(f"{base}.jpg", drawn, "image/jpeg"),
-            ),
-            (
-                uuid.uuid4(),
-                ObjectPurpose.EVIDENCE_RAW,
-                self.store.put(f"{base}-raw.jpg", jpeg, "image/jpeg"),
-            ),
-        ]
+        stored: list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]] = []
+        try:
+            blob = self.store.put(f"{base}.jpg", drawn, "image/jpeg")
+            stored.append((evidence_id, ObjectPurpose.EVIDENCE, blob))
+            blob = self.store.put(f"{base}-raw.jpg", jpeg, "image/jpeg")
+            stored.append((uuid.uuid4(), ObjectPurpose.EVIDENCE_RAW, blob))
+        except StorageError as error:
+            return stored, str(error)[:EVIDENCE_ERROR_LENGTH]
+        return stored, None
 
     def _persist_opened(
-        self,
-        session_id: uuid.UUID,
-        violation_id: uuid.UUID,
-        event: RuleEvent,
-        risk: float,
-        stored: list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]],
+        self, session_id: uuid.UUID, violation_id: uuid.UUID, event: RuleEvent, risk: float
     ) -> None:
         with transaction(self.session_factory) as db:
             db.add(
@@ -654,7 +676,23 @@ class LiveHub:
                     details=_jsonable(event.details),
                 )
             )
-            db.flush()
+            session = db.get(ExamSession, session_id)
+            if session is not None:
+                session.risk_score = risk
+
+    def _persist_evidence(
+        self,
+        violation_id: uuid.UUID,
+        stored: list[tuple[uuid.UUID, ObjectPurpose, StoredBlob]],
+        error: str | None,
+    ) -> bool:
+        """Attaches the stored pictures, or the reason there are none; False when the
+        violation is gone."""
+        with transaction(self.session_factory) as db:
+            violation = db.get(Violation, violation_id)
+            if violation is None:
+                return False
+            violation.evidence_error = error
             for object_id, purpose, blob in stored:
                 db.add(
                     StoredObject(
@@ -664,13 +702,11 @@ class LiveHub:
                         content_type=blob.content_type,
                         size_bytes=blob.size_bytes,
                         sha256=blob.sha256,
-                        session_id=session_id,
+                        session_id=violation.session_id,
                         violation_id=violation_id,
                     )
                 )
-            session = db.get(ExamSession, session_id)
-            if session is not None:
-                session.risk_score = risk
+            return True
 
     def _persist_closed(self, violation_id: uuid.UUID, event: RuleEvent) -> None:
         with transaction(self.session_factory) as db:
@@ -684,9 +720,15 @@ class LiveHub:
         change: str,
         violation_id: uuid.UUID,
         event: RuleEvent,
-        evidence_id: uuid.UUID | None,
+        *,
+        evidence: Evidence | None = None,
         frame_ts_ms: float | None = None,
+        webhook: bool = True,
     ) -> None:
+        """Tells proctors (and webhooks) of a violation that "opened", got its "evidence"
+        stored (or not), or "closed". Webhooks hear of an opened violation once its evidence
+        is settled ("evidence" goes out to them as violation.opened)."""
+        evidence = evidence or Evidence()
         violation = {
             "id": str(violation_id),
             "session_id": str(runtime.session_id),
@@ -700,14 +742,16 @@ class LiveHub:
             "score": event.weight,
             "review_status": "pending",
             "review_note": None,
-            "evidence_url": f"/api/v1/evidence/{evidence_id}" if evidence_id else None,
+            "evidence_url": (
+                f"/api/v1/evidence/{evidence.object_id}" if evidence.object_id else None
+            ),
+            "evidence_error": evidence.error,
             # The browser's capture time of the frame that opened it: frame -> alert latency.
             "frame_ts_ms": frame_ts_ms,
         }
-        if self.webhooks is not None:
-            self.webhooks.emit(
-                f"violation.{change}", runtime.exam_id, violation, key=str(violation_id)
-            )
+        if self.webhooks is not None and webhook:
+            hook = "violation.closed" if change == "closed" else "violation.opened"
+            self.webhooks.emit(hook, runtime.exam_id, violation, key=str(violation_id))
         self.bus.publish(
             exam_topic(runtime.exam_id),
             {
@@ -880,13 +924,17 @@ class LiveHub:
             due = recordings.due_for_assembly(db=db, now=utcnow())
         ready = []
         for recording_id in due:
-            with transaction(self.session_factory) as db:
-                recording = recordings.assemble_recording(
-                    db=db, store=self.store, recording_id=recording_id
-                )
-                session = db.get(ExamSession, recording.session_id)
-                if recording.ready and session is not None:
-                    ready.append((session.exam_id, session.id, recording.kind.value))
+            try:
+                with transaction(self.session_factory) as db:
+                    recording = recordings.assemble_recording(
+                        db=db, store=self.store, recording_id=recording_id
+                    )
+                    session = db.get(ExamSession, recording.session_id)
+                    if recording.ready and session is not None:
+                        ready.append((session.exam_id, session.id, recording.kind.value))
+            except StorageError as error:
+                # Still due: the next sweep tries again (once space is back, say).
+                log.warning("recording %s not assembled: %s", recording_id, error)
         return ready
 
     def _adapt_to_load(self, now: float) -> None:

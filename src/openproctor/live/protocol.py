@@ -35,7 +35,9 @@ candidates). Server -> client text messages::
 
     {"type": "snapshot", "candidates": [CANDIDATE...]}         on connect
     {"type": "candidate", "candidate": CANDIDATE}              state, risk or counters changed
-    {"type": "violation", "event": "opened" | "closed", "violation": VIOLATION}
+    {"type": "violation", "event": "opened" | "evidence" | "closed", "violation": VIOLATION}
+        "opened" once its row is written (evidence_url still null), "evidence" once its
+        evidence image is stored (evidence_url) or could not be (evidence_error), "closed"
     {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
     {"type": "frame", "session_id": ...}                      the same, full size, for "watch"
     {"type": "assigned", "candidate": CANDIDATE}             an admin gave you this candidate

@@ -50,6 +50,15 @@ class FrameCounters:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What became of a violation's evidence image: the stored picture's object id, and why
+    (some of) it could not be stored."""
+
+    object_id: uuid.UUID | None = None
+    error: str | None = None
+
+
 @dataclass(eq=False)
 class SessionRuntime:
     session_id: uuid.UUID
@@ -83,7 +92,8 @@ class SessionRuntime:
     thumbnail: bytes = b""
     signals: dict[str, Any] = field(default_factory=dict)
     open_violations: dict[tuple[ViolationKind, str | None], uuid.UUID] = field(default_factory=dict)
-    evidence: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+    # Open violations' evidence being stored: a close waits for it, so it never overtakes.
+    evidence: dict[uuid.UUID, asyncio.Task[Evidence]] = field(default_factory=dict)
     apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     flood_tokens: float = FLOOD_BURST
     flood_checked_at: float = field(default_factory=time.monotonic)

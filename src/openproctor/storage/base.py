@@ -21,6 +21,11 @@ class StorageError(Exception):
     """The store could not do what was asked; the message says what and where."""
 
 
+class StorageFull(StorageError):
+    """The store has no room for what was asked (a full disk or quota): it is worth trying
+    again once space is freed, and nothing else is wrong."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredBlob:
     key: str
@@ -54,6 +59,11 @@ class ObjectStore(Protocol):
         """A time-limited URL a browser can GET the object from directly, answered with this
         Content-Type and Content-Disposition whatever the object was stored with; None when
         the store has no such thing (local files are served by the application)."""
+        ...
+
+    def free_bytes(self) -> int | None:
+        """Bytes free where the store keeps its objects; None when that does not apply (an
+        S3 bucket has no free space to speak of; its quota, if any, is the provider's)."""
         ...
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from openproctor.storage.base import StorageError, StoredBlob, check_key, describe
+from openproctor.storage.base import StorageError, StorageFull, StoredBlob, check_key, describe
+
+# What a full disk (or the user's quota on it) answers a write with.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class LocalStore:
@@ -20,6 +25,16 @@ class LocalStore:
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredBlob:
         path = self._path(key)
+        try:
+            self._write(path, data)
+        except OSError as error:
+            if error.errno in FULL_ERRNOS:
+                raise StorageFull(f"no space left to store {key!r} in {self.root}") from None
+            raise StorageError(f"cannot store {key!r} in {self.root}: {error.strerror}") from None
+        return describe(key, data, content_type)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a reader never sees half an object.
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
@@ -30,7 +45,6 @@ class LocalStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        return describe(key, data, content_type)
 
     def get(self, key: str) -> bytes:
         try:
@@ -60,3 +74,6 @@ class LocalStore:
     ) -> str | None:
         check_key(key)
         return None
+
+    def free_bytes(self) -> int | None:
+        return shutil.disk_usage(self.root).free

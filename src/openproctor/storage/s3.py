@@ -17,12 +17,21 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from openproctor.storage.base import S3Options, StorageError, StoredBlob, check_key, describe
+from openproctor.storage.base import (
+    S3Options,
+    StorageError,
+    StorageFull,
+    StoredBlob,
+    check_key,
+    describe,
+)
 
 # S3's DeleteObjects takes at most this many keys per request.
 DELETE_BATCH = 1000
 MAX_PRESIGN_S = 7 * 24 * 3600
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+# What MinIO answers a write with when its drives are full or a bucket quota is reached.
+_FULL = frozenset({"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded"})
 
 
 def _code(error: ClientError) -> str:
@@ -86,7 +95,8 @@ class S3Store:
         try:
             yield
         except ClientError as error:
-            raise StorageError(f"cannot {action} {key!r} in {self.location}: {error}") from None
+            message = f"cannot {action} {key!r} in {self.location}: {error}"
+            raise (StorageFull if _code(error) in _FULL else StorageError)(message) from None
         except BotoCoreError as error:
             raise StorageError(f"cannot {action} {key!r} in {self.location}: {error}") from None
 
@@ -168,3 +178,6 @@ class S3Store:
                 ExpiresIn=expires_s,
             )
         return url
+
+    def free_bytes(self) -> int | None:
+        return None

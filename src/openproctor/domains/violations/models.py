@@ -14,6 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from openproctor.db import Base, IdMixin, str_enum
 from openproctor.domains.exams.policy import Severity, ViolationKind
 
+EVIDENCE_ERROR_LENGTH = 500
+
 
 class ReviewStatus(StrEnum):
     PENDING = "pending"
@@ -42,6 +44,9 @@ class Violation(IdMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     reviewed_at: Mapped[datetime | None]
+    # Why no evidence image is attached although a frame was there (storage full or down):
+    # the violation is kept all the same, and reviewers see the reason.
+    evidence_error: Mapped[str | None] = mapped_column(String(EVIDENCE_ERROR_LENGTH))
 
 
 class ViolationRead(BaseModel):
@@ -59,3 +64,4 @@ class ViolationRead(BaseModel):
     review_status: ReviewStatus
     review_note: str | None
     evidence_url: str | None
+    evidence_error: str | None = None

@@ -52,6 +52,7 @@ def list_for_exam(
             evidence_url=(
                 f"/api/v1/evidence/{evidence[violation.id]}" if violation.id in evidence else None
             ),
+            evidence_error=violation.evidence_error,
         )
         for violation, candidate_id in rows
     ]

@@ -3,17 +3,18 @@ import { clock, duration, el, violationLabel } from "./format.js";
 
 const MAX_ALERTS = 150;
 
-// The alert arrives the moment the violation opens; its picture is stored a moment later,
-// so a picture that is not there yet is asked for again.
-const EVIDENCE_RETRIES = 10;
-function evidence(url) {
-  if (!url) return el("span", { className: "evidence none", textContent: "no picture" });
-  const image = el("img", { className: "evidence", src: url, alt: "Evidence", dataset: { testid: "alert-evidence" } });
-  let tries = 0;
-  image.addEventListener("error", () => {
-    if (++tries <= EVIDENCE_RETRIES) setTimeout(() => { image.src = `${url}?try=${tries}`; }, 300 * tries);
+// The alert arrives the moment the violation is written; its picture follows in an update
+// once it is stored (or with the reason it could not be).
+function evidence(violation) {
+  if (violation.evidence_url) {
+    return el("img", { className: "evidence", src: violation.evidence_url, alt: "Evidence", dataset: { testid: "alert-evidence" } });
+  }
+  const text = violation.evidence_error ? "picture not stored" : "no picture";
+  return el("span", {
+    className: "evidence none", textContent: text,
+    title: violation.evidence_error ? `Evidence could not be stored: ${violation.evidence_error}` : "",
+    dataset: { testid: "alert-no-evidence" },
   });
-  return image;
 }
 
 export class AlertFeed {
@@ -57,7 +58,7 @@ export class AlertFeed {
       className: "alert", tabIndex: 0,
       dataset: { testid: "alert", kind: violation.kind, violationId: violation.id, sessionId: violation.session_id },
     });
-    item.append(evidence(violation.evidence_url));
+    item.append(evidence(violation));
     item.append(el("div", { className: "alert-body" },
       el("div", { className: "alert-line" },
         el("strong", { className: "alert-kind" }),
@@ -79,9 +80,8 @@ export class AlertFeed {
     item.querySelector(".alert-when").textContent = violation.ended_at
       ? `${clock(violation.started_at)} · lasted ${duration(violation.started_at, violation.ended_at)}`
       : `${clock(violation.started_at)} · ongoing`;
-    if (violation.evidence_url && !item.querySelector("img.evidence")) {
-      item.querySelector(".evidence.none")?.replaceWith(evidence(violation.evidence_url));
-    }
+    const placeholder = item.querySelector(".evidence.none");
+    if (placeholder && (violation.evidence_url || violation.evidence_error)) placeholder.replaceWith(evidence(violation));
   }
 
   renameAll() {

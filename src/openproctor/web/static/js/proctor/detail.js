@@ -143,7 +143,10 @@ export class Detail {
       violation.evidence_url
         ? el("a", { href: violation.evidence_url, target: "_blank", rel: "noopener" },
           el("img", { src: violation.evidence_url, alt: "Evidence", loading: "lazy" }))
-        : el("span", { className: "evidence none", textContent: "no picture" }),
+        : el("span", {
+          className: "evidence none", textContent: violation.evidence_error ? "picture not stored" : "no picture",
+          title: violation.evidence_error ? `Evidence could not be stored: ${violation.evidence_error}` : "",
+        }),
       el("div", {},
         el("strong", { textContent: violationLabel(violation) }), " ",
         el("span", { className: "severity", textContent: violation.severity }),

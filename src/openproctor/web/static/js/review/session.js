@@ -171,7 +171,7 @@ function flagItem(violation) {
     el("span", { className: "status-chip", dataset: { status: violation.review_status }, textContent: STATUS_TEXT[violation.review_status] }));
   const thumb = violation.evidence_url
     ? el("img", { className: "flag-evidence", src: violation.evidence_url, alt: `Evidence: ${violationLabel(violation)}`, loading: "lazy" })
-    : el("span", { className: "flag-evidence none", textContent: "no image" });
+    : el("span", { className: "flag-evidence none", textContent: violation.evidence_error ? "image not stored" : "no image" });
   if (violation.evidence_url) thumb.addEventListener("click", () => enlarge(violation.evidence_url, `${violationLabel(violation)} · ${clock(violation.started_at)}`));
   const note = el("textarea", {
     className: "flag-note", rows: 2, maxLength: 5000, placeholder: "Note (optional): what you saw",
@@ -191,7 +191,10 @@ function flagItem(violation) {
     button("Pending (u)", "pending", "link", "reset"),
     el("span", { className: "action-status", role: "status" }));
   const noteLine = el("p", { className: "note-line meta", textContent: violation.review_note ?? "" });
-  item.append(head, noteLine, el("div", { className: "flag-body" }, thumb, el("div", { className: "flag-review" }, note, actions)));
+  const evidenceError = violation.evidence_error
+    ? [el("p", { className: "meta", dataset: { testid: "evidence-error" }, textContent: `Evidence could not be stored: ${violation.evidence_error}` })]
+    : [];
+  item.append(head, noteLine, ...evidenceError, el("div", { className: "flag-body" }, thumb, el("div", { className: "flag-review" }, note, actions)));
   item.addEventListener("click", (event) => {
     if (event.target.closest("button, textarea, img")) return;
     select(violation.id, { seek: true });

@@ -9,7 +9,7 @@ import { captureUntilEnrolled } from "./enrol.js";
 import { runExam } from "./exam.js";
 import * as media from "./media.js";
 import { requestFullscreen, startProctoring } from "./proctoring.js";
-import { SessionRecording, showProgress } from "./recording.js";
+import { SERVER_FULL_TEXT, SessionRecording, showProgress } from "./recording.js";
 
 const stepRoot = document.getElementById("step");
 const take = document.getElementById("take");
@@ -316,11 +316,13 @@ function showRecordingStatus(element) {
   const stop = recording.onProgress((progress) => {
     if (!element.isConnected) return stop();
     const live = recording.recordingKinds.length > 0;
-    element.dataset.state = !live ? "off" : progress.pending > 2 ? "behind" : "on";
+    element.dataset.state = progress.serverFull ? "server-full" : !live ? "off" : progress.pending > 2 ? "behind" : "on";
     const what = !live ? "Not recording right now" : "Recording";
-    text.textContent = progress.pending > 2
-      ? `${what} · ${progress.pending} parts waiting to be sent`
-      : `${what} · sent as you go`;
+    text.textContent = progress.serverFull
+      ? `${what} · ${SERVER_FULL_TEXT}.`
+      : progress.pending > 2
+        ? `${what} · ${progress.pending} parts waiting to be sent`
+        : `${what} · sent as you go`;
   });
 }
 

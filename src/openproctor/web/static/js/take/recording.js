@@ -162,6 +162,9 @@ export class SessionRecording {
   }
 }
 
+export const SERVER_FULL_TEXT =
+  "The server is out of space right now. Your recording is kept on this computer and will be sent later";
+
 // "Sending your recording: 3 of 12 parts left" and a bar, for any element holding a
 // <progress> and a .upload-text.
 export function describeProgress(progress, total) {
@@ -172,6 +175,7 @@ export function describeProgress(progress, total) {
   if (!left) return "Your recording has been sent. Thank you.";
   const parts = `${left} of ${total} part${total === 1 ? "" : "s"} left`;
   if (progress.offline) return `You are offline. Sending continues when your connection is back (${parts}).`;
+  if (progress.serverFull) return `${SERVER_FULL_TEXT} (${parts}, next try in ${progress.retryInS} s).`;
   if (progress.retryInS) return `The connection is slow or interrupted; we keep trying (${parts}, next try in ${progress.retryInS} s).`;
   return `Sending your recording… ${parts}.`;
 }

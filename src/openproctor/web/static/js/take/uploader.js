@@ -12,6 +12,8 @@ const CHUNK_TIMEOUT_MS = 60000;
 const REFUSED = new Set([409, 413, 422]);
 // Answers after which no upload for this session can succeed (invite gone, uploads closed).
 const CLOSED = new Set([401, 403, 404]);
+// The server is out of space: the chunk stays here and is sent again later, like any retry.
+const SERVER_FULL = 507;
 
 const sleep = (ms, wake) =>
   new Promise((resolve) => {
@@ -23,7 +25,7 @@ const sleep = (ms, wake) =>
   });
 
 export class Uploader {
-  // onProgress({pending, sent, failed, offline, retryInS, closed, done})
+  // onProgress({pending, sent, refused, offline, serverFull, retryInS, closed, done})
   constructor(sessionId, { onProgress = () => {} } = {}) {
     this.sessionId = sessionId;
     this.onProgress = onProgress;
@@ -32,6 +34,7 @@ export class Uploader {
     this.pending = 0;
     this.running = false;
     this.closed = false;
+    this.serverFull = false; // the last answer was "out of space"
     this.retryMs = MIN_RETRY_MS;
     this.retryInS = 0;
     this.wakers = [];
@@ -53,6 +56,7 @@ export class Uploader {
       sent: this.sent,
       refused: this.refused,
       offline: !navigator.onLine,
+      serverFull: this.serverFull,
       retryInS: this.retryInS,
       closed: this.closed,
       done: this.pending === 0,
@@ -110,6 +114,7 @@ export class Uploader {
     for (;;) {
       if (!navigator.onLine) await sleep(MAX_RETRY_MS, this.wakers); // "online" wakes it early
       const status = await this.put(chunk);
+      this.serverFull = status === SERVER_FULL;
       if (status >= 200 && status < 300 || REFUSED.has(status)) {
         if (REFUSED.has(status)) {
           this.refused += 1;
@@ -128,7 +133,8 @@ export class Uploader {
         this.closed = true;
         return;
       }
-      // Not reached, timed out or a server error: wait, then try the same chunk again.
+      // Not reached, timed out, out of space or a server error: wait, then try the same
+      // chunk again (it stays in IndexedDB until the server has it).
       const wait = this.retryMs * (0.5 + Math.random() / 2);
       this.retryInS = Math.ceil(wait / 1000);
       this.report();
