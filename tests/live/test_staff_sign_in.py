@@ -44,7 +44,10 @@ def _closed_by(
             started = time.monotonic()
             await asyncio.to_thread(end)
             assert watching.socket is not None
-            code, reason = await asyncio.wait_for(close_of(watching.socket, within), within)
+            try:
+                code, reason = await asyncio.wait_for(close_of(watching.socket, within), within)
+            except TimeoutError:
+                raise AssertionError(f"the socket was still open after {within} s") from None
             return code, reason, time.monotonic() - started
 
     return asyncio.run(scenario())

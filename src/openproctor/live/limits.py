@@ -17,6 +17,7 @@ These budgets live in one node's memory: behind a load balancer each web node en
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -55,15 +56,15 @@ class StaffSockets:
     """Staff sockets open on this node, per user, so one account cannot hold hundreds."""
 
     def __init__(self) -> None:
-        self._open: Counter[object] = Counter()
+        self._open: Counter[uuid.UUID] = Counter()
 
-    def acquire(self, user_id: object, limit: int) -> bool:
+    def acquire(self, user_id: uuid.UUID, limit: int) -> bool:
         if self._open[user_id] >= limit:
             return False
         self._open[user_id] += 1
         return True
 
-    def release(self, user_id: object) -> None:
+    def release(self, user_id: uuid.UUID) -> None:
         self._open[user_id] -= 1
         if self._open[user_id] <= 0:
             del self._open[user_id]
