@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Coroutine
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from openproctor.access import invited_candidate, proctor_scope, visible_exam
 from openproctor.bus.local import Subscription, exam_topic, session_topic, staff_topic
@@ -38,6 +40,7 @@ from openproctor.live.runtime import SessionRuntime
 from openproctor.security import SESSION_COOKIE
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 1024 * 1024
 MAX_AUDIO_BYTES = 128 * 1024
@@ -286,7 +289,11 @@ async def _guard_sign_in(websocket: WebSocket, context: AppContext, sign_in: use
     async with context.hub.bus.subscribe(staff_topic(sign_in.user_id)) as announcements:
         while True:
             # Checked first too: a change made while this socket was opening is not missed.
-            ended = await asyncio.to_thread(_sign_in_ended, context, sign_in)
+            try:
+                ended = await asyncio.to_thread(_sign_in_ended, context, sign_in)
+            except SQLAlchemyError as error:  # the database is back by the next check
+                log.warning("could not check a staff socket's sign-in: %s", error)
+                ended = None
             if ended is not None:
                 await _close(websocket, CloseCode.SIGNED_OUT, f"You were signed out: {ended}")
                 return
