@@ -116,7 +116,7 @@ class Settings(BaseSettings):
         description="Live sockets (proctor walls) one staff account may hold open on one web "
         "node; the next is refused with close code 4430.",
     )
-    staff_session_check_seconds: Annotated[float, Field(gt=0)] = Field(
+    staff_session_check_seconds: Annotated[float, Field(ge=0.1)] = Field(
         default=30.0,
         title="Staff socket sign-in check",
         description="Seconds between checks, by each open staff socket, that its sign-in still "
