@@ -200,6 +200,32 @@ def test_deactivated_staff_lose_their_sessions(client: TestClient, factory: Fact
     )
 
 
+def test_an_admin_changes_a_role_or_password_and_the_old_sign_in_ends(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.user(Role.ADMIN)
+    proctor = factory.user(Role.PROCTOR)
+    proctor_client = TestClient(client.app)
+    login(proctor_client, proctor)
+    login(client, admin)
+    url = f"/api/v1/users/{proctor.id}"
+    assert client.patch(url, json={"role": "owner"}).status_code == 422
+    assert client.patch(url, json={"password": "short"}).status_code == 422
+    assert client.patch(url, json={"email": "x@example.com"}).status_code == 422
+    assert client.patch(f"/api/v1/users/{admin.id}", json={"role": "proctor"}).status_code == 409
+    assert proctor_client.patch(url, json={"role": "admin"}).status_code == 403
+    assert proctor_client.get("/api/v1/auth/me").status_code == 200  # nothing changed yet
+
+    changed = client.patch(url, json={"role": "reviewer", "password": "a new passphrase"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["role"] == "reviewer"
+    assert proctor_client.get("/api/v1/auth/me").status_code == 401
+    login_again = {"email": proctor.email, "password": "a new passphrase"}
+    assert proctor_client.post("/api/v1/auth/login", json=login_again).status_code == 200
+    entry = next(e for e in client.get("/api/v1/audit").json() if e["action"] == "user.update")
+    assert entry["details"] == {"role": "reviewer", "password_changed": True}
+
+
 def test_state_changes_without_the_csrf_token_are_refused(
     client: TestClient, factory: Factory
 ) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from openproctor.live.limits import StaffSockets
 from openproctor.settings import Settings
 from openproctor.storage import ObjectStore
 
@@ -22,3 +23,4 @@ class AppContext:
     session_factory: sessionmaker[Session]
     store: ObjectStore
     hub: LiveHub
+    staff_sockets: StaffSockets = field(default_factory=StaffSockets)

@@ -119,6 +119,21 @@ class Settings(BaseSettings):
         title="Staff session lifetime",
         description="Hours a staff login stays valid.",
     )
+    # Staff sockets (the proctor wall): how many one account may hold, and how often an open
+    # one checks that its sign-in still holds (expiry; changes missed on the bus).
+    staff_sockets_per_user: Annotated[int, Field(gt=0)] = Field(
+        default=8,
+        title="Staff sockets per user",
+        description="Live sockets (proctor walls) one staff account may hold open on one web "
+        "node; the next is refused with close code 4430.",
+    )
+    staff_session_check_seconds: Annotated[float, Field(ge=0.1)] = Field(
+        default=30.0,
+        title="Staff socket sign-in check",
+        description="Seconds between checks, by each open staff socket, that its sign-in still "
+        "holds (and one at its expiry). Sign-outs and account changes, announced on the bus, "
+        "close sockets at once; this catches what the bus lost.",
+    )
 
     # HTTP server limits and what production exposes (issue 11).
     header_timeout_s: Annotated[float, Field(gt=0, le=300)] = Field(

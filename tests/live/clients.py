@@ -71,6 +71,10 @@ class Proctor:
         with httpx2.Client(base_url=self.base_url, cookies=self.cookies) as http:
             return http.post(path, json=body or {}, headers={"X-CSRF-Token": self.csrf})
 
+    def patch(self, path: str, body: dict[str, Any]) -> httpx2.Response:
+        with httpx2.Client(base_url=self.base_url, cookies=self.cookies) as http:
+            return http.patch(path, json=body, headers={"X-CSRF-Token": self.csrf})
+
     def get(self, path: str) -> httpx2.Response:
         with httpx2.Client(base_url=self.base_url, cookies=self.cookies) as http:
             return http.get(path)

@@ -8,7 +8,7 @@ import uuid
 
 import httpx2
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, WebSocket, expect
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.sessions import service as sessions
@@ -39,6 +39,17 @@ def wall_page(browser: Browser, live_server: str, proctor: User, exam_id: uuid.U
     page.goto(f"/proctor/exams/{exam_id}")
     expect(page.get_by_test_id("live")).to_have_attribute("data-state", "live")
     return page
+
+
+def signed_in(http: httpx2.Client, user: User) -> dict[str, str]:
+    """Signs an API client in; returns the CSRF header of that sign-in."""
+
+    def csrf() -> dict[str, str]:
+        return {"X-CSRF-Token": http.get("/api/v1/auth/csrf").json()["csrf_token"]}
+
+    body = {"email": user.email, "password": PASSWORD}
+    assert http.post("/api/v1/auth/login", json=body, headers=csrf()).status_code == 200
+    return csrf()  # it changes at sign-in
 
 
 def test_a_proctor_watches_messages_pauses_and_ends_a_candidates_exam(
@@ -107,11 +118,7 @@ def test_a_candidate_given_to_another_proctor_moves_between_their_walls(
 
     admin = factory.user(Role.ADMIN)
     with httpx2.Client(base_url=live_server) as http:
-        csrf = http.get("/api/v1/auth/csrf").json()["csrf_token"]
-        headers = {"X-CSRF-Token": csrf}
-        body = {"email": admin.email, "password": PASSWORD}
-        assert http.post("/api/v1/auth/login", json=body, headers=headers).status_code == 200
-        headers["X-CSRF-Token"] = http.get("/api/v1/auth/csrf").json()["csrf_token"]
+        headers = signed_in(http, admin)
         moved = http.put(
             f"/api/v1/candidates/{ada.id}/proctor",
             json={"proctor_id": str(second.id)},
@@ -166,3 +173,33 @@ def test_a_proctors_auto_termination_toggle_reaches_only_their_candidates(
     assert (ada.auto_terminate, bob.auto_terminate) == (None, None)
     for page in (staff, admin_wall):
         page.context.close()
+
+
+def test_the_wall_says_why_its_sign_in_ended_and_stops_reconnecting(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    factory.candidate(exam, proctor, name="Ada")
+    staff = browser.new_context(base_url=live_server).new_page()
+    sockets: list[WebSocket] = []
+    staff.on("websocket", lambda socket: sockets.append(socket))  # a bound method is refused
+    sign_in(staff, proctor)
+    staff.goto(f"/proctor/exams/{exam.id}")
+    live = staff.get_by_test_id("live")
+    expect(live).to_have_attribute("data-state", "live")
+
+    admin = factory.user(Role.ADMIN)
+    with httpx2.Client(base_url=live_server) as http:
+        headers = signed_in(http, admin)
+        deactivated = http.post(f"/admin/staff/{proctor.id}/deactivate", headers=headers)
+        assert deactivated.status_code == 303, deactivated.text
+
+    expect(live).to_have_attribute("data-state", "refused")
+    expect(live).to_have_text(
+        "You were signed out: your account was deactivated. Reload the page to sign in again."
+    )
+    staff.wait_for_timeout(2500)  # longer than the first reconnect delay (1 s)
+    expect(live).to_have_attribute("data-state", "refused")
+    assert len(sockets) == 1
+    staff.context.close()

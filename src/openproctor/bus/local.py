@@ -82,3 +82,7 @@ def exam_topic(exam_id: object) -> str:
 
 def session_topic(session_id: object) -> str:
     return f"session:{session_id}"
+
+
+def staff_topic(user_id: object) -> str:
+    return f"staff:{user_id}"

@@ -58,8 +58,12 @@ candidate's frames at the full analysed rate (the detail view); null goes back t
 Actions (message, warn, pause, resume, terminate, auto-termination) are REST calls under
 /api/v1/sessions/{id}/... so they are authorised and audited like every other change.
 
-Close codes: 4400 bad message, 4401 bad or expired invite, 4403 not allowed, 4408 replaced by a
-newer socket, 4409 session already ended, 4413 message too large, 4429 flooding.
+Close codes: 4400 bad message, 4401 bad or expired invite (proctor socket: not signed in),
+4403 not allowed, 4408 replaced by a newer socket, 4409 session already ended, 4413 message too
+large, 4429 flooding (more messages than the budgets of live/limits.py, or a candidate opening
+sockets too fast), 4430 too many staff sockets open for one account, 4440 the staff sign-in
+ended (signed out, expired, account deactivated, role or password changed). The reason says
+which.
 """
 
 from __future__ import annotations
@@ -107,6 +111,8 @@ class CloseCode(IntEnum):
     ENDED = 4409
     TOO_LARGE = 4413
     FLOODING = 4429
+    TOO_MANY_SOCKETS = 4430
+    SIGNED_OUT = 4440
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ the per-frame path only updates these counters and the rule engine."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,9 +12,14 @@ from prometheus_client import Counter
 
 from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
 from openproctor.domains.sessions.models import SessionState
+from openproctor.live.limits import (
+    MEDIA_BURST,
+    MEDIA_EXTRA_PER_S,
+    OPEN_BURST,
+    SIGNAL_BURST,
+    TokenBucket,
+)
 from openproctor.rules.engine import SessionRules
-
-FLOOD_BURST = 10.0
 
 
 @dataclass(slots=True)
@@ -95,8 +99,10 @@ class SessionRuntime:
     # Open violations' evidence being stored: a close waits for it, so it never overtakes.
     evidence: dict[uuid.UUID, asyncio.Task[Evidence]] = field(default_factory=dict)
     apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    flood_tokens: float = FLOOD_BURST
-    flood_checked_at: float = field(default_factory=time.monotonic)
+    # Per session, not per socket, so reconnecting does not refill them (see live/limits.py).
+    media_budget: TokenBucket = field(default_factory=lambda: TokenBucket(MEDIA_BURST))
+    signal_budget: TokenBucket = field(default_factory=lambda: TokenBucket(SIGNAL_BURST))
+    open_budget: TokenBucket = field(default_factory=lambda: TokenBucket(OPEN_BURST))
     requested_fps: float = 0.0
     # Below 1 while the analysis workers fall behind: the hub asks everyone for fewer frames.
     load_factor: float = 1.0
@@ -121,15 +127,10 @@ class SessionRuntime:
         self.frame_ready.clear()
         return frame
 
-    def allow_message(self, now: float) -> bool:
-        """Token bucket on media messages: twice the frame rate plus audio, with a burst."""
-        rate = self.fps * 2 + 4
-        self.flood_tokens = min(
-            FLOOD_BURST, self.flood_tokens + (now - self.flood_checked_at) * rate
-        )
-        self.flood_checked_at = now
-        self.flood_tokens -= 1
-        return self.flood_tokens > -FLOOD_BURST
+    @property
+    def media_rate(self) -> float:
+        """Media messages a second the budget refills: twice the frame rate, plus audio."""
+        return self.fps * 2 + MEDIA_EXTRA_PER_S
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Coroutine
@@ -14,9 +15,10 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from openproctor.access import invited_candidate, proctor_scope, visible_exam
-from openproctor.bus.local import Subscription, exam_topic, session_topic
+from openproctor.bus.local import Subscription, exam_topic, session_topic, staff_topic
 from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.domains.candidates import service as candidates
@@ -26,11 +28,19 @@ from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
 from openproctor.live.hub import LiveHub, roster_row
+from openproctor.live.limits import (
+    OPENS_PER_S,
+    SIGNALS_PER_S,
+    WATCH_BURST,
+    WATCHES_PER_S,
+    TokenBucket,
+)
 from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
 from openproctor.live.runtime import SessionRuntime
 from openproctor.security import SESSION_COOKIE
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 1024 * 1024
 MAX_AUDIO_BYTES = 128 * 1024
@@ -77,16 +87,20 @@ async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
 
 
 async def _both_ways(
-    forward: Coroutine[Any, Any, None], receive: Coroutine[Any, Any, None]
+    receive: Coroutine[Any, Any, None], *alongside: Coroutine[Any, Any, None]
 ) -> None:
-    """Forwards bus messages to the socket while reading from it; ends when reading ends."""
-    task = asyncio.create_task(forward)
+    """Reads from the socket while the others run (forwarding bus messages, guarding the
+    sign-in); ends when reading ends, which it does once one of them closes the socket."""
+    tasks = [asyncio.create_task(coroutine) for coroutine in alongside]
     try:
         await receive
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            # What Starlette raises for a send racing a close made by another task.
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError, WebSocketDisconnect):
+                await task
 
 
 async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
@@ -124,6 +138,10 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
         await _refuse(websocket, code, str(error.detail))
         return
     runtime = await hub.runtime_for(session_id)
+    if not runtime.open_budget.take(time.monotonic(), OPENS_PER_S):
+        # Before replacing the open socket: a storm of new ones must not take turns.
+        await _refuse(websocket, CloseCode.FLOODING, "reconnecting too fast: wait a few seconds")
+        return
     await websocket.accept()
     socket_id = hub.connect(runtime)
     connections = hub.metrics.connections.labels("candidate")
@@ -143,8 +161,8 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
                 }
             )
             await _both_ways(
-                _forward_to_candidate(websocket, subscription, socket_id, hub.node_id),
                 _receive_from_candidate(websocket, hub, runtime),
+                _forward_to_candidate(websocket, subscription, socket_id, hub.node_id),
             )
     except WebSocketDisconnect:
         pass
@@ -210,12 +228,15 @@ def _media(hub: LiveHub, runtime: SessionRuntime, data: bytes) -> None:
         runtime.counters.add("rejected")
         raise ProtocolError(f"sequence went back from {last} to {media.seq}: replayed or reordered")
     runtime.last_seq[media.kind] = media.seq
-    if not runtime.allow_message(time.monotonic()):
+    if not runtime.media_budget.take(time.monotonic(), runtime.media_rate):
         raise _Closing(CloseCode.FLOODING, "too many messages: slow down")
     hub.on_media(runtime, media)
 
 
 def _text(hub: LiveHub, runtime: SessionRuntime, text: str) -> None:
+    # Counted before anything is parsed: a flood costs one subtraction a message.
+    if not runtime.signal_budget.take(time.monotonic(), SIGNALS_PER_S):
+        raise _Closing(CloseCode.FLOODING, "too many signals: slow down")
     if len(text) > MAX_TEXT_BYTES:
         raise _Closing(CloseCode.TOO_LARGE, f"text message larger than {MAX_TEXT_BYTES} bytes")
     try:
@@ -239,10 +260,10 @@ def _text(hub: LiveHub, runtime: SessionRuntime, text: str) -> None:
 
 def _proctor(
     context: AppContext, token: str | None, exam_id: uuid.UUID
-) -> tuple[User, list[dict[str, Any]]]:
+) -> tuple[User, users.SignIn, list[dict[str, Any]]]:
     with context.session_factory() as db:
         user = users.user_for_session(db=db, token=token) if token else None
-        if user is None:
+        if user is None or token is None:
             raise HTTPException(401, "sign in first")
         if user.role not in (Role.ADMIN, Role.PROCTOR):
             raise HTTPException(403, "this needs the admin or proctor role")
@@ -251,8 +272,34 @@ def _proctor(
         roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
         latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
         rows = [roster_row(c, latest.get(c.id), policy) for c in roster]
+        sign_in = users.SignIn.of(db=db, user=user, token=token)
         db.expunge(user)
-        return user, rows
+        return user, sign_in, rows
+
+
+def _sign_in_ended(context: AppContext, sign_in: users.SignIn) -> str | None:
+    with context.session_factory() as db:
+        return users.sign_in_ended(db=db, sign_in=sign_in, now=utcnow())
+
+
+async def _guard_sign_in(websocket: WebSocket, context: AppContext, sign_in: users.SignIn) -> None:
+    """Closes the socket once its sign-in ends: at once when a sign-out or account change is
+    announced on the bus (any node), else at the next periodic check or at expiry."""
+    interval = context.settings.staff_session_check_seconds
+    async with context.hub.bus.subscribe(staff_topic(sign_in.user_id)) as announcements:
+        while True:
+            # Checked first too: a change made while this socket was opening is not missed.
+            try:
+                ended = await asyncio.to_thread(_sign_in_ended, context, sign_in)
+            except SQLAlchemyError as error:  # the database is back by the next check
+                log.warning("could not check a staff socket's sign-in: %s", error)
+                ended = None
+            if ended is not None:
+                await _close(websocket, CloseCode.SIGNED_OUT, f"You were signed out: {ended}")
+                return
+            until_expiry = (sign_in.expires_at - utcnow()).total_seconds()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(announcements.get(), max(0.0, min(interval, until_expiry)))
 
 
 @router.websocket("/ws/proctor/exams/{exam_id}")
@@ -263,19 +310,24 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
         await _refuse(websocket, CloseCode.FORBIDDEN, "cross-site socket refused")
         return
     try:
-        user, rows = await asyncio.to_thread(
+        user, sign_in, rows = await asyncio.to_thread(
             _proctor, context, websocket.cookies.get(SESSION_COOKIE), exam_id
         )
     except HTTPException as error:
         code = CloseCode.BAD_INVITE if error.status_code == 401 else CloseCode.FORBIDDEN
         await _refuse(websocket, code, str(error.detail))
         return
+    limit = context.settings.staff_sockets_per_user
+    if not context.staff_sockets.acquire(user.id, limit):
+        reason = f"this account has {limit} live pages open already: close one"
+        await _refuse(websocket, CloseCode.TOO_MANY_SOCKETS, reason)
+        return
     scope = str(user.id) if user.role is Role.PROCTOR else None
-    await websocket.accept()
     watching: list[SessionRuntime] = []
     connections = hub.metrics.connections.labels("proctor")
     connections.inc()
     try:
+        await websocket.accept()
         async with hub.bus.subscribe(exam_topic(exam_id)) as subscription:
             for row in rows:
                 live = hub.runtimes.get(uuid.UUID(row["session_id"])) if row["session_id"] else None
@@ -284,12 +336,14 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
             await websocket.send_json({"type": "snapshot", "candidates": rows})
             await websocket.send_json(hub.load_message(exam_id))
             await _both_ways(
-                _forward_to_proctor(websocket, subscription, scope, watching),
                 _receive_from_proctor(websocket, hub, exam_id, scope, watching),
+                _forward_to_proctor(websocket, subscription, scope, watching),
+                _guard_sign_in(websocket, context, sign_in),
             )
     except WebSocketDisconnect:
         pass
     finally:
+        context.staff_sockets.release(user.id)
         connections.dec()
         for runtime in watching:
             runtime.watched_by -= 1
@@ -332,8 +386,12 @@ async def _receive_from_proctor(
     scope: str | None,
     watching: list[SessionRuntime],
 ) -> None:
+    budget = TokenBucket(WATCH_BURST)
     while True:
         text = await websocket.receive_text()
+        if not budget.take(time.monotonic(), WATCHES_PER_S):
+            await _close(websocket, CloseCode.FLOODING, "too many messages: slow down")
+            return
         try:
             body = json.loads(text)
         except json.JSONDecodeError:

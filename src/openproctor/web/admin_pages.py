@@ -29,6 +29,7 @@ from openproctor.domains.sessions import service as sessions
 from openproctor.domains.tokens import service as api_tokens
 from openproctor.domains.tokens.models import TokenCreate
 from openproctor.domains.tokens.scopes import SCOPE_DESCRIPTIONS
+from openproctor.domains.users import flows as user_flows
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, UserCreate
 from openproctor.domains.webhooks import service as webhooks
@@ -386,7 +387,12 @@ def create_staff(
 
 @router.post("/staff/{user_id}/deactivate")
 def deactivate_staff(
-    user_id: uuid.UUID, request: Request, db: DbSession, user: AdminUser, audit: Audit
+    user_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
 ) -> Response:
     target = users.get(db=db, user_id=user_id)
     if target is None:
@@ -396,6 +402,7 @@ def deactivate_staff(
     users.deactivate(db=db, user=target)
     audit("user.deactivate", "user", target.id, email=target.email)
     db.commit()
+    user_flows.sign_ins_changed(context.hub.bus, target.id)
     return _see_other("/admin/staff")
 
 

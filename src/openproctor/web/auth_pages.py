@@ -71,7 +71,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, db: DbSession) -> Response:
+def logout(request: Request, db: DbSession, context: Context) -> Response:
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
-    sign_out(db=db, request=request, response=response)
+    sign_out(db=db, context=context, request=request, response=response)
     return response

@@ -62,6 +62,17 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=10, max_length=200)
 
 
+class UserUpdate(BaseModel):
+    """An admin's change to a staff account; what is left out stays. A new role, a new password
+    or deactivation signs the user out everywhere, open sockets included."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    is_active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -10,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from openproctor.deps import AdminUser, Audit, Context, CurrentUser, DbSession, client_ip
 from openproctor.domains.audit import service as audit_log
 from openproctor.domains.audit.models import AuditRead
-from openproctor.domains.users import service
-from openproctor.domains.users.models import User, UserCreate, UserRead
+from openproctor.domains.users import flows, service
+from openproctor.domains.users.models import User, UserCreate, UserRead, UserUpdate
 from openproctor.security import DEVICE_COOKIE, SESSION_COOKIE, is_device_of, new_device_token
 from openproctor.settings import Settings
 
@@ -134,8 +135,9 @@ def login(
     return UserRead.model_validate(user)
 
 
-def sign_out(*, db: DbSession, request: Request, response: Response) -> None:
-    """Ends the server-side session behind the cookie, audited, and clears the cookie."""
+def sign_out(*, db: DbSession, context: Context, request: Request, response: Response) -> None:
+    """Ends the server-side session behind the cookie, audited, clears the cookie, and closes
+    the staff sockets opened with it."""
     token = request.cookies.get(SESSION_COOKIE)
     user = service.user_for_session(db=db, token=token) if token else None
     if token:
@@ -150,12 +152,14 @@ def sign_out(*, db: DbSession, request: Request, response: Response) -> None:
             client_ip=client_ip(request),
         )
     db.commit()
+    if user is not None:
+        flows.sign_ins_changed(context.hub.bus, user.id)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(request: Request, response: Response, db: DbSession) -> None:
-    sign_out(db=db, request=request, response=response)
+def logout(request: Request, response: Response, db: DbSession, context: Context) -> None:
+    sign_out(db=db, context=context, request=request, response=response)
 
 
 @router.get("/auth/me", response_model=UserRead)
@@ -176,6 +180,41 @@ def create_user(user_in: UserCreate, db: DbSession, _: AdminUser, audit: Audit) 
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     audit("user.create", "user", user.id, email=user.email, role=user.role.value)
     db.commit()
+    return UserRead.model_validate(user)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+def update_user(
+    user_id: uuid.UUID,
+    change: UserUpdate,
+    db: DbSession,
+    admin: AdminUser,
+    audit: Audit,
+    context: Context,
+) -> UserRead:
+    """Changes a staff account's role, password or active flag (admins only)."""
+    user = service.get(db=db, user_id=user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such staff account")
+    if user.id == admin.id and (change.role not in (None, user.role) or change.is_active is False):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "you cannot change your own role or deactivate yourself"
+        )
+    changed: dict[str, object] = {}
+    if change.role is not None and change.role != user.role:
+        user.role = changed["role"] = change.role
+    if change.password is not None:
+        service.set_password(user=user, password=change.password)
+        changed["password_changed"] = True
+    if change.is_active is not None and change.is_active != user.is_active:
+        user.is_active = changed["is_active"] = change.is_active
+    signed_out = bool(changed.keys() & {"role", "password_changed"}) or change.is_active is False
+    if signed_out:
+        service.end_sessions(db=db, user=user)
+    audit("user.update", "user", user.id, **changed)
+    db.commit()
+    if signed_out:
+        flows.sign_ins_changed(context.hub.bus, user.id)
     return UserRead.model_validate(user)
 
 

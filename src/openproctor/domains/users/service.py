@@ -83,6 +83,13 @@ def set_password(*, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
 
 
+def end_sessions(*, db: Session, user: User) -> None:
+    """Signs the user out everywhere (the caller commits, then announces it to open sockets
+    with flows.sign_ins_changed)."""
+    for staff_session in db.scalars(select(StaffSession).where(StaffSession.user_id == user.id)):
+        db.delete(staff_session)
+
+
 def authenticate(
     *,
     db: Session,
@@ -183,6 +190,44 @@ def user_for_session(*, db: Session, token: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """What a long-lived connection (a staff socket) was opened with, to check it still holds."""
+
+    user_id: uuid.UUID
+    role: Role
+    password_hash: str
+    token_hash: str
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, *, db: Session, user: User, token: str) -> SignIn:
+        expires_at = db.scalar(
+            select(StaffSession.expires_at).where(StaffSession.token_hash == token_digest(token))
+        )
+        assert expires_at is not None, "a signed-in user has a session"
+        return cls(user.id, user.role, user.password_hash, token_digest(token), expires_at)
+
+
+def sign_in_ended(*, db: Session, sign_in: SignIn, now: datetime) -> str | None:
+    """Why this sign-in no longer holds, or None while it does. Two indexed lookups."""
+    user = db.get(User, sign_in.user_id)
+    if user is None or not user.is_active:
+        return "your account was deactivated"
+    if user.role != sign_in.role:
+        return f"your role was changed to {user.role.value}"
+    if user.password_hash != sign_in.password_hash:
+        return "your password was changed"
+    expires_at = db.scalar(
+        select(StaffSession.expires_at).where(StaffSession.token_hash == sign_in.token_hash)
+    )
+    if expires_at is None:
+        return "the sign-in was ended by a sign-out"
+    if expires_at <= now:
+        return "your sign-in expired"
+    return None
+
+
 def close_session(*, db: Session, token: str) -> None:
     staff_session = db.scalar(
         select(StaffSession).where(StaffSession.token_hash == token_digest(token))
@@ -193,5 +238,4 @@ def close_session(*, db: Session, token: str) -> None:
 
 def deactivate(*, db: Session, user: User) -> None:
     user.is_active = False
-    for staff_session in db.scalars(select(StaffSession).where(StaffSession.user_id == user.id)):
-        db.delete(staff_session)
+    end_sessions(db=db, user=user)

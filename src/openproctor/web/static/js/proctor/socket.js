@@ -1,6 +1,7 @@
 // A WebSocket that reconnects with back-off (1 s doubling to 10 s) until closed on purpose
-// or refused for good (4401 signed out, 4403 not allowed).
-const FINAL_CLOSES = new Set([4401, 4403]);
+// or refused for good (4401 not signed in, 4403 not allowed, 4430 too many pages open for
+// this account, 4440 the sign-in ended; see openproctor/live/protocol.py).
+const FINAL_CLOSES = new Set([4401, 4403, 4430, 4440]);
 
 export function connectSocket(path, { open, text, binary, status }) {
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;

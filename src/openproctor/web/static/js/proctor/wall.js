@@ -140,6 +140,13 @@ const STATUS_TEXT = {
   refused: "Disconnected",
 };
 
+// The server's close reason says why (e.g. "You were signed out: your sign-in expired").
+const REFUSED_TEXT = {
+  4401: () => "Signed out: reload the page to sign in again",
+  4430: (reason) => reason,
+  4440: (reason) => `${reason}. Reload the page to sign in again.`,
+};
+
 const socket = connectSocket(`/ws/proctor/exams/${examId}`, {
   text: receive,
   binary: receiveFrame,
@@ -148,7 +155,7 @@ const socket = connectSocket(`/ws/proctor/exams/${examId}`, {
     let text = STATUS_TEXT[state] ?? state;
     wall.dataset.link = state;
     if (state === "refused") {
-      text = detailCode === 4401 ? "Signed out: reload the page to sign in again" : `Not allowed${reason ? `: ${reason}` : ""}`;
+      text = REFUSED_TEXT[detailCode]?.(reason) ?? `Not allowed${reason ? `: ${reason}` : ""}`;
     }
     liveIndicator.querySelector(".text").textContent = text;
   },
