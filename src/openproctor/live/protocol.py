@@ -56,8 +56,10 @@ candidate's frames at the full analysed rate (the detail view); null goes back t
 Actions (message, warn, pause, resume, terminate, auto-termination) are REST calls under
 /api/v1/sessions/{id}/... so they are authorised and audited like every other change.
 
-Close codes: 4400 bad message, 4401 bad or expired invite, 4403 not allowed, 4408 replaced by a
-newer socket, 4409 session already ended, 4413 message too large, 4429 flooding.
+Close codes: 4400 bad message (also a frame whose JPEG header cannot be read), 4401 bad or
+expired invite, 4403 not allowed, 4408 replaced by a newer socket, 4409 session already ended,
+4413 message too large (also a frame whose header declares more pixels than the hello's width x
+height, either way round: it is never decoded), 4429 flooding. Refused frames count as rejected.
 """
 
 from __future__ import annotations

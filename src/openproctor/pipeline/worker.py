@@ -26,6 +26,7 @@ from openproctor.detectors.base import FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
+from openproctor.pipeline import images
 from openproctor.pipeline.gates import Gate, Small, check, shrink
 
 log = logging.getLogger(__name__)
@@ -131,9 +132,14 @@ def _the_worker() -> _Worker:
     return _worker
 
 
-def decode(jpeg: bytes) -> np.ndarray | None:
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    return None if image is None else np.asarray(image, np.uint8)
+def decode(image: bytes) -> np.ndarray | None:
+    """The pixels, or None for an image that is refused (see images.py) or damaged. The web
+    node checked live frames against the exam's frame size already; this is the last line for
+    every job, including those that come through Redis."""
+    try:
+        return images.decode(image, images.STILL_LIMIT)
+    except images.ImageRefused:
+        return None
 
 
 def thumbnail(frame: np.ndarray) -> bytes:
