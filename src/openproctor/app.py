@@ -54,7 +54,12 @@ def create_app(settings: Settings) -> FastAPI:
         pool, bus = RedisAnalysis(settings.redis_url), RedisBus(settings.redis_url)
     elif settings.analysis_workers:
         models = install.models_dir(settings.data_dir)
-        pool = AnalysisPool(models, settings.detectors, settings.analysis_workers)
+        pool = AnalysisPool(
+            models,
+            settings.detectors,
+            settings.analysis_workers,
+            job_timeout_s=settings.analysis_job_timeout_s,
+        )
     metrics = Metrics()
     webhooks = WebhookDeliverer(session_factory)
     hub = LiveHub(

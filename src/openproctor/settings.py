@@ -121,6 +121,15 @@ class Settings(BaseSettings):
         description="Processes that run the models, each with its own copy (default: one a "
         "core). 0 runs no analysis: frames are counted as skipped.",
     )
+    # A job that overruns this is stuck (or under attack): its worker is killed and replaced.
+    analysis_job_timeout_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=30.0,
+        title="Analysis job time limit",
+        description="Seconds an analysis job (a frame, an enrolment photo, an audio chunk) may "
+        "take in a local worker, counted from when it is handed to the worker (which has at "
+        "most one job before it), not counting model loading. A worker that overruns it is "
+        "killed and replaced by a fresh process; the job is counted as a skipped frame.",
+    )
 
     @field_validator("database_url")
     @classmethod
