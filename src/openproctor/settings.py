@@ -126,9 +126,11 @@ class Settings(BaseSettings):
         default=30.0,
         title="Analysis job time limit",
         description="Seconds an analysis job (a frame, an enrolment photo, an audio chunk) may "
-        "take in a local worker, counted from when it is handed to the worker (which has at "
-        "most one job before it), not counting model loading. A worker that overruns it is "
-        "killed and replaced by a fresh process; the job is counted as a skipped frame.",
+        "take, not counting model loading. A local worker is timed from when the job is handed "
+        "to it (it has at most one job before it); one that overruns is killed and replaced by "
+        "a fresh process and the frame counted as skipped. An `openproctor worker` (Redis) that "
+        "overruns exits with status 3 for its supervisor to restart; its job goes to at most one "
+        "other worker.",
     )
 
     @field_validator("database_url")
