@@ -1,5 +1,5 @@
 """Hostile frames on a real server: a decompression bomb is refused from its header, counted and
-its socket closed, while another candidate's socket carries on."""
+its socket closed, while another candidate's socket carries on; nor is it decoded for evidence."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import asyncio
 import json
 from typing import Any
 
+import cv2
+import numpy as np
 from websockets.asyncio.client import connect
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.users.models import Role
+from openproctor.live.evidence import annotate
 from openproctor.live.protocol import CloseCode, MediaKind, pack_media
 from tests.conftest import Factory
 from tests.hostile_images import jpeg_declaring
@@ -80,3 +83,11 @@ def test_a_decompression_bomb_frame_is_refused_counted_and_closed(
             await proctor.wait_for(frames_of("Cleo", received=2, rejected=0))
 
     asyncio.run(scenario())
+
+
+def test_evidence_is_not_decoded_again_when_it_exceeds_the_cap() -> None:
+    # Larger than STILL_LIMIT, small enough that the landed code decoded it quickly.
+    bomb = jpeg_declaring(4000, 4000)
+    assert annotate(bomb, [(1.0, 1.0, 5.0, 5.0)], []) == bomb  # kept as it came, undrawn
+    frame = cv2.imencode(".jpg", np.full((480, 640, 3), 90, np.uint8))[1].tobytes()
+    assert annotate(frame, [(10.0, 10.0, 50.0, 50.0)], []) != frame  # boxes drawn
