@@ -14,6 +14,7 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.users.models import Role
 from tests.conftest import Factory, login
+from tests.hostile_images import jpeg_declaring
 
 
 @pytest.fixture
@@ -230,3 +231,29 @@ def test_exam_form_errors_are_shown_and_nothing_is_saved(
     assert "closes_at must be after opens_at" in response.text
     assert 'value="Chemistry"' in response.text  # what was typed is kept
     assert rows(factory, Exam) == 0
+
+
+def test_a_decompression_bomb_is_refused_at_enrolment(client: TestClient, factory: Factory) -> None:
+    candidate = factory.candidate(factory.exam())
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    base = f"/api/v1/take/{candidate.invite_token}"
+    session_id = client.get(base).json()["session"]["id"]
+    moved = client.post(f"{base}/sessions/{session_id}/state", json={"state": "checking"})
+    assert moved.status_code == 200, moved.text
+
+    def enrol(photo: bytes) -> tuple[int, str]:
+        answer = client.post(
+            f"{base}/sessions/{session_id}/enrol",
+            content=photo,
+            headers={"content-type": "image/jpeg"},
+        )
+        return answer.status_code, answer.json()["detail"]
+
+    assert enrol(jpeg_declaring(30000, 30000)) == (
+        413,
+        "the image declares 30000x30000 pixels; at most 640x480 is accepted",
+    )
+    assert enrol(b"\xff\xd8\xff\xdb\x00\x43" + b"\x01" * 20) == (
+        422,
+        "the JPEG header is truncated or damaged",
+    )

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from openproctor.app import create_app
 from openproctor.db import make_engine
 from openproctor.domains.users.models import StaffSession
+from openproctor.loadtest import local_server
 from openproctor.settings import load_settings
 from tests.conftest import PASSWORD, login_with
 from tests.servers import free_port
@@ -171,3 +175,56 @@ def _wait_until_up(http: httpx.Client, server: subprocess.Popen[bytes]) -> None:
                 return
         time.sleep(0.2)
     raise AssertionError("openproctor serve did not answer within 60 s")
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    queue = list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.add(child)
+        queue += children.get(child, [])
+    return found
+
+
+def _running(pid: int) -> bool:
+    """A zombie has ended; it only waits for its new parent to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.analysis
+def test_kill_9_of_the_server_leaves_no_worker_or_tracker_behind(model_dir: Path) -> None:
+    children: set[int] = set()
+
+    async def scenario() -> None:
+        async with local_server(model_dir, workers=2) as server:
+            assert server.process is not None
+            children.update(_descendants(server.process.pid))
+            commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children]
+            assert sum(b"resource_tracker" in command for command in commands) == 1
+            assert sum(b"spawn_main" in command for command in commands) == 2
+            server.process.kill()
+            server.process.wait()
+            deadline = time.monotonic() + 5
+            while any(map(_running, children)) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+
+    try:
+        asyncio.run(scenario())
+        survivors = {
+            pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if _running(pid)
+        }
+        assert not survivors, f"still running 5 s after the server was killed: {survivors}"
+    finally:
+        for pid in children:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -26,6 +26,7 @@ from openproctor.domains.violations.models import ReviewStatus
 from openproctor.settings import Settings
 from openproctor.storage import open_store
 from tests.conftest import Factory
+from tests.hostile_images import jpeg_declaring
 from tests.test_retention import Seeded, seed_session
 
 Login = Callable[[User], TestClient]
@@ -220,3 +221,19 @@ def test_pdf_is_reproducible_and_readable_uncompressed(
     assert b"Proctoring report: Ada" in first
     assert b"2 of 3 evidence images shown" in first
     assert b"1 missing or unreadable" in first
+
+
+def test_a_decompression_bomb_in_storage_is_an_unreadable_image_not_a_failed_report(
+    scene: dict[str, object], db: Session, settings: Settings
+) -> None:
+    seeded = scene["ada_s"]
+    assert isinstance(seeded, Seeded)
+    store = open_store(settings.resolved_storage_url)
+    session = db.get(ExamSession, seeded.session_id)
+    assert session is not None
+    key = f"sessions/{session.id}/evidence/{seeded.violation_ids[0]}.jpg"
+    store.put(key, jpeg_declaring(30000, 30000), "image/jpeg")
+    report = session_report(db=db, store=store, session=session)
+    pdf = session_pdf(report, now=utcnow(), invariant=True, compress=False)
+    assert b"2 of 3 evidence images shown" in pdf
+    assert b"1 missing or unreadable" in pdf

@@ -74,7 +74,12 @@ def create_app(settings: Settings) -> FastAPI:
         pool, bus = RedisAnalysis(settings.redis_url), RedisBus(settings.redis_url)
     elif settings.analysis_workers:
         models = install.models_dir(settings.data_dir)
-        pool = AnalysisPool(models, settings.detectors, settings.analysis_workers)
+        pool = AnalysisPool(
+            models,
+            settings.detectors,
+            settings.analysis_workers,
+            job_timeout_s=settings.analysis_job_timeout_s,
+        )
     metrics = Metrics()
     metrics.watch_free_space(lambda: free_space(settings, store))
     webhooks = WebhookDeliverer(session_factory, outbound_policy=settings.outbound_policy)

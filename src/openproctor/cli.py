@@ -302,6 +302,7 @@ def worker(name: str | None) -> None:
             settings.detectors,
             name or default_name(),
             settings.secret_key,
+            job_timeout_s=settings.analysis_job_timeout_s,
         )
     except ModelError as error:
         raise click.ClickException(str(error)) from None

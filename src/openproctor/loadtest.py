@@ -203,12 +203,13 @@ async def local_server(models_dir: Path, workers: int | None) -> AsyncIterator[T
             ),
         )
     engine.dispose()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "openproctor.cli", "serve", "--port", str(port), "--no-migrate"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "server.log", "wb"),  # noqa: SIM115 - closed with the process
-    )
+    with (workdir / "server.log").open("wb") as log:  # the server writes to its own copy
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "openproctor.cli", "serve", "--port", str(port), "--no-migrate"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     target = Target(
         f"http://127.0.0.1:{port}", "loadtest-admin@example.com", password, process, workdir
     )

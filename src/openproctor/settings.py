@@ -194,6 +194,17 @@ class Settings(BaseSettings):
         description="Processes that run the models, each with its own copy (default: one a "
         "core). 0 runs no analysis: frames are counted as skipped.",
     )
+    # A job that overruns this is stuck (or under attack): its worker is killed and replaced.
+    analysis_job_timeout_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=30.0,
+        title="Analysis job time limit",
+        description="Seconds an analysis job (a frame, an enrolment photo, an audio chunk) may "
+        "take, not counting model loading. A local worker is timed from when the job is handed "
+        "to it (it has at most one job before it); one that overruns is killed and replaced by "
+        "a fresh process and the frame counted as skipped. An `openproctor worker` (Redis) that "
+        "overruns exits with status 3 for its supervisor to restart; its job goes to at most one "
+        "other worker.",
+    )
 
     # --- outbound requests: webhooks, exam completion callbacks, LTI platform key sets ---
     outbound_allow: Annotated[list[str], NoDecode] = Field(

@@ -17,6 +17,7 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.users.models import Role
 from openproctor.settings import Settings
 from tests.conftest import Factory, login
+from tests.hostile_images import jpeg_declaring, png_declaring
 from tests.integrations.test_tokens import bearer, make_token
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -149,3 +150,32 @@ def test_seed_routes_count_faces_keep_evidence_and_check_admins(
         "/detect_faces/", json={**screen, "base64_img": "bm90IGFuIGltYWdl"}, headers=bearer(detect)
     )
     assert garbage.status_code == 422
+
+
+def test_a_decompression_bomb_is_refused_before_any_analysis(
+    app_client: TestClient, factory: Factory
+) -> None:
+    client = app_client
+    login(client, factory.user(Role.ADMIN))
+    exam = factory.exam()
+    put = client.put(f"/api/v1/exams/{exam.id}/integration", json={"meeting_id": "m-1"})
+    assert put.status_code == 200, put.text
+    detect = make_token(client, "detect", "candidates:write", name="detect")
+    screen = {"meeting_id": "m-1", "participant_id": "p-1", "participant_name": "Ada"}
+    for bomb in (jpeg_declaring(30000, 30000), png_declaring(30000, 30000)):
+        refused = client.post(
+            "/detect_faces/",
+            json={**screen, "base64_img": base64.b64encode(bomb).decode()},
+            headers=bearer(detect),
+        )
+        assert refused.status_code == 413, refused.text
+        assert refused.json()["detail"] == (
+            "base64_img: the image declares 30000x30000 pixels; at most 3840x2160 is accepted"
+        )
+    damaged = client.post(
+        "/detect_faces/",
+        json={**screen, "base64_img": base64.b64encode(b"\xff\xd8\xff\x00garbage").decode()},
+        headers=bearer(detect),
+    )
+    assert damaged.status_code == 422
+    assert damaged.json()["detail"] == "base64_img: the JPEG header is truncated or damaged"

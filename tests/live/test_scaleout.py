@@ -7,6 +7,7 @@ worker takes its unfinished job over."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from websockets.asyncio.client import connect
 
 from openproctor.domains.users.models import Role
 from openproctor.pipeline.redis_queue import GROUP, JOBS_STREAM, WORKERS_PREFIX
+from openproctor.pipeline.redis_worker import EXIT_STUCK
 from openproctor.settings import Settings
 from tests.conftest import Factory, serving
 from tests.live.clients import (
@@ -63,10 +65,10 @@ class Workers:
         self.client = redis_client.Redis.from_url(redis_url)
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, name: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, **settings: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             [sys.executable, "-m", "openproctor.cli", "worker", "--name", name],
-            env=self.env,
+            env={**self.env, **settings},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -205,3 +207,55 @@ def test_workers_need_redis(settings: Settings, tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "OPENPROCTOR_REDIS_URL" in result.stderr
+
+
+def _queue_frame(queue: redis_client.Redis, reply: str) -> bytes:
+    """One frame job as a web node queues it (see RedisAnalysis.analyse); its entry id."""
+    job = {"kind": "frame", "id": "job-1", "reply": reply, "session_id": "s-1", "seq": 0}
+    job |= {"ts_ms": 0.0, "objects": False, "identity": False, "thumbnail": False}
+    entry_id: bytes = queue.xadd(JOBS_STREAM, {"job": json.dumps(job), "data": ONE_FACE})
+    return entry_id
+
+
+def test_a_job_two_workers_took_and_never_finished_is_given_up(
+    settings: Settings, redis_url: str, workers: Workers
+) -> None:
+    queue = redis_client.Redis.from_url(redis_url)
+    queue.xgroup_create(JOBS_STREAM, GROUP, id="0", mkstream=True)
+    entry_id = _queue_frame(queue, "results:test")
+    # Taken by one worker, then by another after the first hung; both hung on it too.
+    assert queue.xreadgroup(GROUP, "hung-1", {JOBS_STREAM: ">"}, count=1)
+    queue.xclaim(JOBS_STREAM, GROUP, "hung-2", 0, [entry_id], idle=60_000, retrycount=2)
+
+    workers.start("third")
+    deadline = time.monotonic() + 30
+    while not (answers := queue.xrange("results:test")):
+        assert time.monotonic() < deadline, "no answer to the job"
+        time.sleep(0.2)
+    [(_, fields)] = answers
+    assert json.loads(fields[b"result"]) == {
+        "id": "job-1",
+        "error": "given up after 3 workers took it and none finished it",
+    }
+    assert queue.xpending(JOBS_STREAM, GROUP)["pending"] == 0
+    assert queue.xrange(JOBS_STREAM) == []
+
+
+def test_a_worker_whose_job_overruns_exits_and_leaves_the_job_to_another(
+    settings: Settings, redis_url: str, workers: Workers
+) -> None:
+    # Analysing a real frame takes longer than a hundredth of a second: a stuck job here.
+    stuck = workers.start("stuck", OPENPROCTOR_ANALYSIS_JOB_TIMEOUT_S="0.01")
+    queue = redis_client.Redis.from_url(redis_url)
+    _queue_frame(queue, "results:test")
+    assert stuck.wait(30) == EXIT_STUCK
+    [pending] = queue.xpending_range(JOBS_STREAM, GROUP, "-", "+", 10)
+    assert pending["consumer"] == b"stuck"
+
+    workers.start("fresh")  # takes the job over once it has been idle for RECLAIM_IDLE_MS
+    deadline = time.monotonic() + 30
+    while not (answers := queue.xrange("results:test")):
+        assert time.monotonic() < deadline, "no answer to the job"
+        time.sleep(0.2)
+    [(_, fields)] = answers
+    assert json.loads(fields[b"result"])["gate"] == "analysed"

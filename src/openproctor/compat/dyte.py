@@ -51,6 +51,7 @@ from openproctor.domains.tokens.scopes import Scope
 from openproctor.domains.violations.models import Violation
 from openproctor.domains.webhooks import service as webhooks
 from openproctor.domains.webhooks.models import WebhookEvent
+from openproctor.pipeline import images
 
 router = APIRouter(tags=["detection"])
 
@@ -270,6 +271,10 @@ async def detect_faces(
     image, content_type, extension = _image(screen.base64_img)
     if len(image) > MAX_IMAGE_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "the image is too large")
+    try:
+        images.check(image, images.STILL_LIMIT)
+    except images.ImageRefused as error:
+        raise HTTPException(error.status_code, f"base64_img: {error}") from None
     with context.session_factory() as db:
         _exam(db, screen.meeting_id)  # an unknown meeting is refused before any analysis
     pool = context.hub.pool

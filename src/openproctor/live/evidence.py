@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import cv2
-import numpy as np
 
+from openproctor.pipeline import images
 from openproctor.pipeline.worker import BoxTuple, DetectedObject
 
 FACE_COLOUR = (80, 200, 80)  # BGR
@@ -17,10 +17,12 @@ OBJECT_COLOUR = (0, 160, 255)
 def annotate(jpeg: bytes, faces: Sequence[BoxTuple], objects: Sequence[DetectedObject]) -> bytes:
     """The frame with face boxes (the candidate green, others red) and labelled objects.
 
-    Returns the raw JPEG unchanged if it cannot be decoded, so evidence is never lost.
+    Returns the raw JPEG unchanged if it is refused or cannot be decoded, so evidence is never
+    lost (a live frame was checked against the exam's frame size when it arrived).
     """
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
+    try:
+        image = images.decode(jpeg, images.STILL_LIMIT)
+    except images.ImageRefused:
         return jpeg
     thickness = max(2, image.shape[1] // 320)
     for index, (x1, y1, x2, y2) in enumerate(faces):

@@ -58,12 +58,14 @@ candidate's frames at the full analysed rate (the detail view); null goes back t
 Actions (message, warn, pause, resume, terminate, auto-termination) are REST calls under
 /api/v1/sessions/{id}/... so they are authorised and audited like every other change.
 
-Close codes: 4400 bad message, 4401 bad or expired invite (proctor socket: not signed in),
-4403 not allowed, 4408 replaced by a newer socket, 4409 session already ended, 4413 message too
-large, 4429 flooding (more messages than the budgets of live/limits.py, or a candidate opening
-sockets too fast), 4430 too many staff sockets open for one account, 4440 the staff sign-in
-ended (signed out, expired, account deactivated, role or password changed). The reason says
-which.
+Close codes: 4400 bad message (also a frame whose JPEG header cannot be read), 4401 bad or
+expired invite (proctor socket: not signed in), 4403 not allowed, 4408 replaced by a newer
+socket, 4409 session already ended, 4413 message too large (also a frame whose header declares
+more pixels than the hello's width x height, either way round: it is never decoded), 4429
+flooding (more messages than the budgets of live/limits.py, or a candidate opening sockets too
+fast), 4430 too many staff sockets open for one account, 4440 the staff sign-in ended (signed
+out, expired, account deactivated, role or password changed). The reason says which. Refused
+frames count as rejected.
 """
 
 from __future__ import annotations

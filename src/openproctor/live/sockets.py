@@ -37,6 +37,7 @@ from openproctor.live.limits import (
 )
 from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
 from openproctor.live.runtime import SessionRuntime
+from openproctor.pipeline import images
 from openproctor.security import SESSION_COOKIE
 
 router = APIRouter()
@@ -220,9 +221,8 @@ def _media(hub: LiveHub, runtime: SessionRuntime, data: bytes) -> None:
     limit = MAX_FRAME_BYTES if media.kind is MediaKind.FRAME else MAX_AUDIO_BYTES
     if len(media.payload) > limit:
         raise _Closing(CloseCode.TOO_LARGE, f"{media.kind.name.lower()} larger than {limit} bytes")
-    if media.kind is MediaKind.FRAME and not media.payload.startswith(b"\xff\xd8"):
-        runtime.counters.add("rejected")
-        raise ProtocolError("frames must be JPEG")
+    if media.kind is MediaKind.FRAME:
+        _check_frame(runtime, media.payload)
     last = runtime.last_seq.get(media.kind)
     if last is not None and media.seq <= last:
         runtime.counters.add("rejected")
@@ -231,6 +231,24 @@ def _media(hub: LiveHub, runtime: SessionRuntime, data: bytes) -> None:
     if not runtime.media_budget.take(time.monotonic(), runtime.media_rate):
         raise _Closing(CloseCode.FLOODING, "too many messages: slow down")
     hub.on_media(runtime, media)
+
+
+def _check_frame(runtime: SessionRuntime, jpeg: bytes) -> None:
+    """A frame is a JPEG no larger than the hello's width x height (either way round), read
+    from its header: one that declares more is a decompression bomb and is never decoded."""
+    policy = runtime.policy
+    limit = images.ImageSize(policy.frame_width, policy.frame_height)
+    if not jpeg.startswith(images.JPEG_START):
+        runtime.counters.add("rejected")
+        raise ProtocolError("frames must be JPEG")
+    try:
+        images.check(jpeg, limit)
+    except images.ImageTooLarge as error:
+        runtime.counters.add("rejected")
+        raise _Closing(CloseCode.TOO_LARGE, f"frame refused: {error}") from None
+    except images.ImageRefused as error:
+        runtime.counters.add("rejected")
+        raise ProtocolError(f"frame refused: {error}") from None
 
 
 def _text(hub: LiveHub, runtime: SessionRuntime, text: str) -> None:

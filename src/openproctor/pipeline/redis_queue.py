@@ -3,7 +3,9 @@
 A job is one stream entry: its description as JSON and its bytes (a JPEG or audio) beside it.
 Workers read with a consumer group, so each job goes to one worker; a job a worker took but
 never acknowledged (it died) is claimed by another after RECLAIM_IDLE_MS, so nothing it held
-is lost. Each web node reads its answers from its own result stream.
+is lost; but only once (MAX_DELIVERIES in redis_worker.py), so a job that stops every worker
+that runs it stops two at most, and a worker whose job overruns the time limit exits for its
+supervisor to restart. Each web node reads its answers from its own result stream.
 
 The web node keeps the same discipline as with local workers: a bounded number of jobs in
 flight, and a session takes its newest frame only once it has a place, so older frames are

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
 RECLAIM_EVERY_S = 5.0
 RESULT_MAXLEN = 10_000
+# A job is run by at most two workers: the one that took it and one that took it over when
+# the first died or hung. A job that stopped both would stop every worker it reached.
+MAX_DELIVERIES = 2
+# The exit status of a worker that ended itself because a job overran its time limit.
+EXIT_STUCK = 3
 
 
 def default_name() -> str:
@@ -62,14 +68,54 @@ def handle(
 
 class Worker:
     def __init__(
-        self, url: str, model_dir: Path, config: DetectorConfig, name: str, secret: str
+        self,
+        url: str,
+        model_dir: Path,
+        config: DetectorConfig,
+        name: str,
+        secret: str,
+        *,
+        job_timeout_s: float,
     ) -> None:
         self.url = url
         self.name = name
         self.key = worker.state_key(secret)
+        self.job_timeout_s = job_timeout_s
         worker.init_worker(str(model_dir), config.model_dump_json())
         self.client = redis.Redis.from_url(url)
         self.processed = 0
+        self._job_started: float | None = None
+
+    def _exit_when_stuck(self) -> None:
+        """A job cannot be interrupted from inside (a model or a decoder may hang in C code),
+        so a worker whose job overruns ends itself; its supervisor starts a fresh one, and the
+        job goes to one other worker at most (MAX_DELIVERIES)."""
+        while True:
+            time.sleep(min(1.0, self.job_timeout_s / 2))
+            started = self._job_started
+            if started is not None and time.monotonic() - started > self.job_timeout_s:
+                log.error(
+                    "a job took longer than %.0f s: this worker exits so a fresh one takes over",
+                    self.job_timeout_s,
+                )
+                os._exit(EXIT_STUCK)
+
+    def _give_up(self, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int) -> None:
+        job = json.loads(fields[b"job"])
+        log.error("job %s given up: %d workers took it and none finished", job["id"], deliveries)
+        error = f"given up after {deliveries} workers took it and none finished it"
+        self.client.xadd(
+            job["reply"],
+            {"result": json.dumps({"error": error, "id": job["id"]})},
+            maxlen=RESULT_MAXLEN,
+            approximate=True,
+        )
+        self.client.xack(JOBS_STREAM, GROUP, entry_id)
+        self.client.xdel(JOBS_STREAM, entry_id)
+
+    def _deliveries(self, entry_id: bytes) -> int:
+        pending: Any = self.client.xpending_range(JOBS_STREAM, GROUP, entry_id, entry_id, 1)
+        return int(pending[0]["times_delivered"]) if pending else 0
 
     def _ensure_group(self) -> None:
         with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
@@ -78,6 +124,7 @@ class Worker:
     def _process(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         job = json.loads(fields[b"job"])
         job_id, reply = job.pop("id"), job.pop("reply")
+        self._job_started = time.monotonic()
         try:
             body, data, state = handle(
                 job, fields.get(b"data", b""), fields.get(b"state", b""), self.key
@@ -85,6 +132,8 @@ class Worker:
         except Exception as error:
             log.exception("job %s failed", job_id)
             body, data, state = {"error": str(error)}, b"", b""
+        finally:
+            self._job_started = None
         self.client.xadd(
             reply,
             {"result": json.dumps({**body, "id": job_id}), "data": data, "state": state},
@@ -99,6 +148,7 @@ class Worker:
         """Takes jobs until stopped; survives Redis restarts by retrying."""
         started = time.monotonic()
         last_beat = last_reclaim = 0.0
+        threading.Thread(target=self._exit_when_stuck, name="job-watch", daemon=True).start()
         while stop_after is None or time.monotonic() - started < stop_after:
             try:
                 now = time.monotonic()
@@ -113,7 +163,12 @@ class Worker:
                         JOBS_STREAM, GROUP, self.name, RECLAIM_IDLE_MS, "0-0", count=10
                     )
                     for entry_id, fields in reclaimed[1]:
-                        if fields:
+                        if not fields:
+                            continue
+                        deliveries = self._deliveries(entry_id)
+                        if deliveries > MAX_DELIVERIES:
+                            self._give_up(entry_id, fields, deliveries)
+                        else:
                             self._process(entry_id, fields)
                     last_reclaim = now
                 answer: Any = self.client.xreadgroup(

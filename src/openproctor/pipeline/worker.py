@@ -9,11 +9,17 @@ return plain picklable values; pixels never leave the worker except as a small t
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import hmac
 import logging
+import multiprocessing
 import os
 import pickle
+import signal
+import sys
+import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +32,7 @@ from openproctor.detectors.base import FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
+from openproctor.pipeline import images
 from openproctor.pipeline.gates import Gate, Small, check, shrink
 
 log = logging.getLogger(__name__)
@@ -119,10 +126,41 @@ _worker: _Worker | None = None
 def init_worker(model_dir: str, config_json: str) -> None:
     """Process initializer: load every model once, single-threaded (workers scale by process)."""
     global _worker
+    _die_with_parent()
     cv2.setNumThreads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     config = DetectorConfig.model_validate_json(config_json)
     _worker = _Worker(Path(model_dir), config.model_copy(update={"threads": 1}))
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+ORPHAN_CHECK_S = 1.0
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive the server: after `kill -9` of the server no clean-up runs,
+    and each orphan would keep its models (~330 MB) and the multiprocessing resource tracker
+    (which exits when the last holder of its pipe does). On Linux the kernel sends SIGKILL when
+    the parent dies; elsewhere a thread notices the new parent and exits."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not started by the pool: `openproctor worker`, tests
+        return
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent.pid:  # the parent died before the line above
+            os._exit(1)
+        return
+    threading.Thread(
+        target=_exit_when_orphaned, args=(parent.pid,), name="orphan-check", daemon=True
+    ).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(1)
 
 
 def _the_worker() -> _Worker:
@@ -131,9 +169,14 @@ def _the_worker() -> _Worker:
     return _worker
 
 
-def decode(jpeg: bytes) -> np.ndarray | None:
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    return None if image is None else np.asarray(image, np.uint8)
+def decode(image: bytes) -> np.ndarray | None:
+    """The pixels, or None for an image that is refused (see images.py) or damaged. The web
+    node checked live frames against the exam's frame size already; this is the last line for
+    every job, including those that come through Redis."""
+    try:
+        return images.decode(image, images.STILL_LIMIT)
+    except images.ImageRefused:
+        return None
 
 
 def thumbnail(frame: np.ndarray) -> bytes:

@@ -24,6 +24,7 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import Flowable
 
 from openproctor.domains.reports.service import SessionReport, Thumbnail
+from openproctor.pipeline import images
 
 THUMB_PX = (320, 240)
 THUMB_WIDTH = 8.2 * cm
@@ -147,14 +148,16 @@ def _timeline(report: SessionReport) -> Flowable:
 
 
 def _thumbnail(item: Thumbnail) -> Image | None:
-    """The evidence JPEG scaled down (a 640x480 frame becomes 320x240), or None if damaged."""
+    """The evidence JPEG scaled down (a 640x480 frame becomes 320x240), or None if damaged or
+    larger than any evidence we keep (see images.py)."""
     try:
+        images.check(item.jpeg, images.STILL_LIMIT)
         with PILImage.open(io.BytesIO(item.jpeg)) as image:
             image.thumbnail(THUMB_PX)
             small = io.BytesIO()
             image.convert("RGB").save(small, "JPEG", quality=80)
             width, height = image.size
-    except (UnidentifiedImageError, OSError):
+    except (images.ImageRefused, UnidentifiedImageError, OSError):
         return None
     small.seek(0)
     return Image(small, width=THUMB_WIDTH, height=THUMB_WIDTH * height / width)

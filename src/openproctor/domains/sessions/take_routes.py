@@ -27,6 +27,7 @@ from openproctor.domains.sessions.models import (
     SessionRead,
     SessionState,
 )
+from openproctor.pipeline import images
 from openproctor.pipeline.worker import EnrolOutcome
 
 # What a candidate may do to their own session; pausing and ending it is the proctor's.
@@ -206,13 +207,17 @@ def submit(
 ENROL_PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
 
-def _enrol_target(context: AppContext, token: str, session_id: uuid.UUID) -> None:
+def _enrol_target(context: AppContext, token: str, session_id: uuid.UUID) -> images.ImageSize:
+    """Refuses enrolment once it is over; returns the largest photo the exam takes: its frame
+    size, which the page captures at."""
     with context.session_factory() as db:
-        session, _ = _own(db, token, session_id)
+        session, exam = _own(db, token, session_id)
         if session.state not in (SessionState.CHECKING, SessionState.ENROLLED):
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"enrolment is over: the session is {session.state}"
             )
+        policy = exam.parsed_policy
+        return images.ImageSize(policy.frame_width, policy.frame_height)
 
 
 def _save_enrolment(
@@ -249,7 +254,10 @@ def _save_enrolment(
 @router.post(
     "/sessions/{session_id}/enrol",
     response_model=SessionRead,
-    responses={422: {"description": "The photo cannot be enrolled; detail says what to do."}},
+    responses={
+        413: {"description": "The photo declares more pixels than the exam's frame size."},
+        422: {"description": "The photo cannot be enrolled; detail says what to do."},
+    },
 )
 async def enrol(
     token: str, session_id: uuid.UUID, request: Request, context: Context
@@ -257,13 +265,17 @@ async def enrol(
     """Body: one JPEG from the webcam. Checks it shows exactly one well-lit, frontal face,
     keeps its identity embedding and pose as the candidate's reference, and moves the
     session to enrolled."""
-    await asyncio.to_thread(_enrol_target, context, token, session_id)
+    limit = await asyncio.to_thread(_enrol_target, context, token, session_id)
     photo = await request.body()
-    if len(photo) > ENROL_PHOTO_MAX_BYTES or not photo.startswith(b"\xff\xd8"):
+    if len(photo) > ENROL_PHOTO_MAX_BYTES or not photo.startswith(images.JPEG_START):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"send one JPEG photo of at most {ENROL_PHOTO_MAX_BYTES // 1024} KiB",
         )
+    try:
+        images.check(photo, limit)
+    except images.ImageRefused as error:
+        raise HTTPException(error.status_code, str(error)) from None
     pool = context.hub.pool
     if pool is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "face analysis is not running")
