@@ -65,3 +65,18 @@ def test_invalid_settings_give_one_clear_message(
     with pytest.raises(SettingsError, match=message) as raised:
         load_settings(data_dir=tmp_path, **{field: value})
     assert str(raised.value).startswith("invalid settings: ")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"public_url": "http://x.example.com"}, "OPENPROCTOR_PUBLIC_URL must be https://"),
+        ({"public_url": "https://x.example.com", "secret_key": "short"}, "at least"),
+    ],
+)
+def test_production_refuses_plain_http_and_a_short_secret(
+    tmp_path: Path, overrides: dict[str, str], message: str
+) -> None:
+    settings = {"secret_key": "k" * 40, **overrides}
+    with pytest.raises(SettingsError, match=message):
+        load_settings(data_dir=tmp_path, env="production", **settings)
