@@ -45,7 +45,7 @@ def test_sqlite_takes_300_concurrent_writers_and_loses_nothing(
         invites.append((candidate.invite_token, str(session.id)))
     factory.db.commit()
 
-    async def candidate(http: httpx2.AsyncClient, csrf: str, token: str, session: str) -> int:
+    async def one_candidate(http: httpx2.AsyncClient, csrf: str, token: str, session: str) -> int:
         async with connect(ws_url(live_server, f"/ws/take/{token}"), open_timeout=60) as socket:
             assert json.loads(await socket.recv())["type"] == "hello"
             await socket.send(json.dumps({"type": "signal", "name": "paste"}))
@@ -61,7 +61,7 @@ def test_sqlite_takes_300_concurrent_writers_and_loses_nothing(
         limits = httpx2.Limits(max_connections=WRITERS)
         async with httpx2.AsyncClient(base_url=live_server, limits=limits, timeout=60) as http:
             csrf = (await http.get("/api/v1/auth/csrf")).json()["csrf_token"]
-            return await asyncio.gather(*(candidate(http, csrf, *i) for i in invites))
+            return await asyncio.gather(*(one_candidate(http, csrf, *i) for i in invites))
 
     started = time.monotonic()
     statuses = asyncio.run(burst())

@@ -32,3 +32,23 @@ def test_keys_cannot_escape_the_store(tmp_path: Path, key: str) -> None:
 def test_unknown_schemes_are_refused_clearly() -> None:
     with pytest.raises(StorageError, match="not supported"):
         open_store("gopher://x/y")
+
+
+@pytest.mark.parametrize(
+    "key", ["..", "a/..", "sessions/../../secret", "a//../../secret", "..\\secret", "%2e%2e/x"]
+)
+def test_no_operation_reaches_a_file_beside_the_store(tmp_path: Path, key: str) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"not yours")
+    store = open_store((tmp_path / "store").as_uri())
+    operations = (
+        lambda: store.get(key),
+        lambda: store.exists(key),
+        lambda: store.delete(key),
+        lambda: store.local_path(key),
+        lambda: store.put(key, b"overwritten", "text/plain"),
+    )
+    for operation in operations:
+        with pytest.raises(StorageError, match="invalid storage key"):
+            operation()
+    assert secret.read_bytes() == b"not yours"
