@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.routing import APIWebSocketRoute, iter_route_contexts
@@ -22,7 +23,7 @@ from openproctor.live.protocol import CloseCode
 from openproctor.settings import Settings
 from openproctor.storage import open_store
 from tests.conftest import Factory, login
-from tests.test_auth import CSRF_EXEMPT, fill_path, state_changing_routes
+from tests.test_auth import CSRF_EXEMPT, PATH_VALUES, fill_path, state_changing_routes
 from tests.test_retention import seed_session
 
 ANON, ADMIN, PROCTOR, REVIEWER = "anonymous", Role.ADMIN, Role.PROCTOR, Role.REVIEWER
@@ -402,3 +403,68 @@ def test_a_terminated_candidates_token_changes_nothing_and_opens_no_socket(
     stored = factory.db.get(ExamSession, session.id)
     assert stored is not None
     assert (stored.state, stored.answers) == (SessionState.TERMINATED, {"0": 1})
+
+
+# Bodies and headers valid enough to reach the ownership check of each candidate route.
+TAKE_REQUESTS: dict[str, dict[str, Any]] = {
+    "/state": {"json": {"state": "checking"}},
+    "/answers": {"json": {"answers": {"0": 1}}},
+    "/submit": {"json": {"answers": {"0": 1}}},
+    "/enrol": {"content": b"\xff\xd8jpeg"},
+    "/chunks/{index}": {"content": b"webm", "headers": {"X-Chunk-SHA256": "0" * 64}},
+    "/complete": {"json": {"chunks": 1, "recorded_s": 1.0}},
+}
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_an_invite_token_acts_on_no_other_session_on_any_route(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    """Every candidate route that names a session, from the route table: with Cy's token
+    and Ada's (running) session id, each is refused and Ada's session is untouched."""
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(world.session, state)
+    factory.db.commit()
+    intruder = factory.candidate(world.exam, name="Cy")
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    values = {"token": intruder.invite_token, "session_id": str(world.session.id)}
+    checked = 0
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        template = route.path or ""
+        if "/take/{token}/sessions/{session_id}" not in template:
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            request = next((r for end, r in TAKE_REQUESTS.items() if template.endswith(end)), {})
+            path = fill_path(template, {**PATH_VALUES, **values})
+            response = client.request(method, path, **request)
+            assert response.status_code == 403, f"{method} {template}: {response.text[:200]}"
+            assert response.json()["detail"] == "this session is not yours"
+            checked += 1
+    assert checked >= 7
+    factory.db.expire_all()
+    untouched = factory.db.get(ExamSession, world.session.id)
+    assert untouched is not None
+    assert (untouched.state, untouched.answers) == (SessionState.RUNNING, {})
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_after_the_window_a_token_opens_no_socket_and_saves_nothing(
+    client: TestClient, factory: Factory
+) -> None:
+    exam = factory.exam(opens_in=timedelta(hours=-5))  # closed two hours ago
+    candidate = factory.candidate(exam)
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    factory.db.commit()
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    answers = f"/api/v1/take/{candidate.invite_token}/sessions/{session.id}/answers"
+    refused = client.put(answers, json={"answers": {"0": 1}})
+    assert refused.status_code == 403
+    assert "closed at" in refused.json()["detail"]
+    path = f"/ws/take/{candidate.invite_token}"
+    assert socket_close_code(client, path) == CloseCode.BAD_INVITE
+    factory.db.expire_all()
+    kept = factory.db.get(ExamSession, session.id)
+    assert kept is not None
+    assert kept.answers == {}
