@@ -1,5 +1,6 @@
-"""The proctor wall socket (live/sockets.py) on a real server: a proctor's wall carries
-nothing of another proctor's candidate in the same exam, not even when it asks to watch them."""
+"""The proctor wall socket (live/sockets.py): a proctor's wall carries nothing of another
+proctor's candidate in the same exam, not even when it asks to watch them; junk from a wall
+is ignored."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import asyncio
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from websockets.asyncio.client import connect
 
 from openproctor.domains.users.models import Role
-from tests.conftest import Factory
+from tests.conftest import Factory, login
 from tests.live.clients import (
     ONE_FACE,
     Proctor,
@@ -21,9 +23,8 @@ from tests.live.clients import (
     ws_url,
 )
 
-pytestmark = pytest.mark.analysis
 
-
+@pytest.mark.analysis
 @pytest.mark.parametrize("database_kind", ["sqlite"])
 def test_a_wall_gets_no_event_or_webcam_frame_of_another_proctors_candidate(
     live_server: str, factory: Factory
@@ -70,3 +71,25 @@ def test_a_wall_gets_no_event_or_webcam_frame_of_another_proctors_candidate(
     ]
     assert about_ada == []
     assert not any(str(session.id) in json.dumps(e) for e in intruder.events)
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_junk_from_a_wall_is_ignored_and_the_wall_keeps_working(
+    client: TestClient, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    candidate = factory.candidate(exam, proctor)
+    running_session(factory, candidate)
+    login(client, proctor)
+    with client.websocket_connect(f"/ws/proctor/exams/{exam.id}") as wall:
+        assert wall.receive_json()["type"] == "snapshot"
+        for junk in ("{not json", "[1, 2]", '{"type": "watch", "session_id": {"a": 1}}', "null"):
+            wall.send_text(junk)
+        wall.send_bytes(b"\x00\x01 not a text message")
+        # Still served: the candidate coming online reaches this wall.
+        with client.websocket_connect(f"/ws/take/{candidate.invite_token}") as socket:
+            assert socket.receive_json()["type"] == "hello"
+            while (event := wall.receive_json())["type"] != "candidate":
+                pass
+            assert event["candidate"]["connected"] is True

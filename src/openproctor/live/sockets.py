@@ -333,7 +333,12 @@ async def _receive_from_proctor(
     watching: list[SessionRuntime],
 ) -> None:
     while True:
-        text = await websocket.receive_text()
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None:  # the wall sends JSON text only: bytes are ignored like other junk
+            continue
         try:
             body = json.loads(text)
         except json.JSONDecodeError:
