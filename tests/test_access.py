@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from fastapi.routing import APIWebSocketRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from starlette.websockets import WebSocketDisconnect
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.objects.models import ObjectPurpose, Recording, StoredObject
 from openproctor.domains.sessions import service as sessions
-from openproctor.domains.sessions.models import ExamSession
+from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.users.models import Role, User
+from openproctor.live.protocol import CloseCode
+from openproctor.settings import Settings
+from openproctor.storage import open_store
 from tests.conftest import Factory, login
+from tests.test_auth import CSRF_EXEMPT, PATH_VALUES, fill_path, state_changing_routes
+from tests.test_retention import seed_session
 
 ANON, ADMIN, PROCTOR, REVIEWER = "anonymous", Role.ADMIN, Role.PROCTOR, Role.REVIEWER
 
@@ -240,3 +251,262 @@ def test_invite_tokens_carry_at_least_128_random_bits(factory: Factory) -> None:
     assert len(tokens) == 20
     # token_urlsafe: 6 bits per character.
     assert all(len(token) * 6 >= 128 for token in tokens)
+
+
+# --- isolation and limits over the whole route table ----------------------------------------
+
+# What an id in a route's path stands for, in IsolationScene; other ids get a fresh uuid.
+OWNED_IDS = ("exam_id", "candidate_id", "session_id", "violation_id", "recording_id", "object_id")
+# Bodies valid enough to reach the access check (an invalid one would answer 422 first).
+ACTION_BODIES: dict[str, dict[str, object]] = {
+    "/api/v1/sessions/{session_id}/messages": {"body": "hello"},
+    "/api/v1/sessions/{session_id}/terminate": {"reason": "taken over"},
+    "/api/v1/sessions/{session_id}/auto-terminate": {"enabled": True},
+    "/api/v1/exams/{exam_id}/auto-terminate": {"enabled": True},
+    "/api/v1/sessions/{session_id}/decision": {"decision": "suspicious"},
+    "/api/v1/violations/{violation_id}/review": {"status": "confirmed"},
+}
+# Not staff routes: the candidate's own (by invite token, tested above and in
+# tests/domains/test_recordings.py) and the seed project's signed evidence links.
+NOT_STAFF_ROUTES = ("/take/{token}", "/detect_faces/evidence/")
+
+
+@dataclass
+class IsolationScene:
+    """Proctor A's running candidate with violations, evidence and a recording, in an exam
+    where proctor B has nobody; B proctors another exam."""
+
+    owner: User
+    intruder: User
+    ids: dict[str, str]
+    session_id: uuid.UUID
+
+    def path(self, template: str) -> str:
+        return fill_path(template, self.ids)
+
+
+@pytest.fixture
+def isolation(factory: Factory, settings: Settings) -> IsolationScene:
+    owner, intruder = factory.user(Role.PROCTOR), factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, owner, name="Ada")
+    factory.candidate(factory.exam(title="Other exam"), intruder, name="Bob")
+    seeded = seed_session(
+        factory.db,
+        open_store(settings.resolved_storage_url),
+        ada,
+        ended_at=None,
+        state=SessionState.RUNNING,
+    )
+    evidence = factory.db.scalar(
+        select(StoredObject.id).where(
+            StoredObject.session_id == seeded.session_id,
+            StoredObject.purpose == ObjectPurpose.EVIDENCE,
+        )
+    )
+    recording = factory.db.scalar(
+        select(Recording.id).where(Recording.session_id == seeded.session_id)
+    )
+    ids = {
+        "exam_id": exam.id,
+        "candidate_id": ada.id,
+        "session_id": seeded.session_id,
+        "violation_id": seeded.violation_ids[0],
+        "recording_id": recording,
+        "object_id": evidence,
+    }
+    return IsolationScene(owner, intruder, {k: str(v) for k, v in ids.items()}, seeded.session_id)
+
+
+def routes_with_owned_ids(client: TestClient) -> list[tuple[str, str]]:
+    """(method or "WS", path template) of every route that names something of a candidate."""
+    found = []
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        path = route.path or ""
+        if not any(f"{{{name}}}" in path for name in OWNED_IDS):
+            continue
+        if any(part in path for part in NOT_STAFF_ROUTES):
+            continue
+        if isinstance(route.original_route, APIWebSocketRoute):
+            found.append(("WS", path))
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            found.append((method, path))
+    return found
+
+
+def socket_close_code(client: TestClient, path: str) -> int:
+    with client.websocket_connect(path) as socket, pytest.raises(WebSocketDisconnect) as closed:
+        socket.receive_json()
+    return closed.value.code
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_another_proctor_reaches_nothing_of_a_candidate_on_any_route(
+    client: TestClient, factory: Factory, isolation: IsolationScene
+) -> None:
+    """REST, pages, sockets, reports, evidence and recordings, enumerated from the route
+    table: a route added later with an exam, candidate, session, violation, recording or
+    object id is checked too."""
+    login(client, isolation.owner)
+    own = client.get(isolation.path("/api/v1/recordings/{recording_id}/media"))
+    assert own.status_code == 200  # the scene is reachable by its own proctor
+    client.post("/api/v1/auth/logout")
+    login(client, isolation.intruder)
+    routes = routes_with_owned_ids(client)
+    assert len(routes) > 30
+    for method, template in routes:
+        path = isolation.path(template)
+        if method == "WS":
+            assert socket_close_code(client, path) == CloseCode.FORBIDDEN, template
+            continue
+        body = ACTION_BODIES.get(template, {})
+        if template.startswith("/api/"):
+            response = client.request(method, path, json=body if method != "GET" else None)
+        else:
+            response = client.request(method, path, headers={"accept": "text/html"})
+        assert response.status_code in (403, 404), (
+            f"{method} {template}: {response.status_code} {response.text[:200]}"
+        )
+        assert "Ada" not in response.text, f"{method} {template} leaked the candidate"
+    factory.db.expire_all()
+    session = factory.db.get(ExamSession, isolation.session_id)
+    assert session is not None
+    assert session.state is SessionState.RUNNING
+    assert session.decision is None
+
+
+# A reviewer judges finished sessions and changes nothing else.
+REVIEWER_MAY_CHANGE = {
+    ("PUT", "/api/v1/sessions/{session_id}/decision"),
+    ("PUT", "/api/v1/violations/{violation_id}/review"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+}
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_a_reviewer_changes_nothing_but_decisions_and_reviews(
+    client: TestClient, factory: Factory, isolation: IsolationScene
+) -> None:
+    login(client, factory.user(Role.REVIEWER))
+    for method, template in state_changing_routes(client):
+        if (method, template) in REVIEWER_MAY_CHANGE or (method, template) in CSRF_EXEMPT:
+            continue
+        if "/take/{token}" in template:  # the candidate's own routes
+            continue
+        path = isolation.path(template)
+        body = ACTION_BODIES.get(template, {})
+        if template.startswith("/api/"):
+            response = client.request(method, path, json=body)
+        else:
+            response = client.request(method, path, data={"x": "1"})
+        assert response.status_code == 403, (
+            f"reviewer {method} {template}: {response.status_code} {response.text[:200]}"
+        )
+    wall = isolation.path("/ws/proctor/exams/{exam_id}")
+    assert socket_close_code(client, wall) == CloseCode.FORBIDDEN
+    decided = client.put(
+        isolation.path("/api/v1/sessions/{session_id}/decision"), json={"decision": "clear"}
+    )
+    assert decided.status_code == 200, decided.text
+
+
+# --- the invite token after the end ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_a_terminated_candidates_token_changes_nothing_and_opens_no_socket(
+    client: TestClient, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    candidate = factory.candidate(exam, proctor)
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    session.answers = {"0": 1}
+    factory.db.commit()
+    login(client, proctor)
+    ended = client.post(f"/api/v1/sessions/{session.id}/terminate", json={"reason": "phone"})
+    assert ended.status_code == 200, ended.text
+    client.post("/api/v1/auth/logout")
+
+    base = f"/api/v1/take/{candidate.invite_token}/sessions/{session.id}"
+    assert client.put(f"{base}/answers", json={"answers": {"0": 0}}).status_code == 409
+    assert client.post(f"{base}/submit", json={"answers": {"0": 0}}).status_code == 409
+    for wanted in ("checking", "running"):
+        assert client.post(f"{base}/state", json={"state": wanted}).status_code == 409
+    view = client.get(f"/api/v1/take/{candidate.invite_token}").json()
+    assert (view["session"]["id"], view["session"]["state"]) == (str(session.id), "terminated")
+    assert socket_close_code(client, f"/ws/take/{candidate.invite_token}") == CloseCode.ENDED
+    factory.db.expire_all()
+    stored = factory.db.get(ExamSession, session.id)
+    assert stored is not None
+    assert (stored.state, stored.answers) == (SessionState.TERMINATED, {"0": 1})
+
+
+# Bodies and headers valid enough to reach the ownership check of each candidate route.
+TAKE_REQUESTS: dict[str, dict[str, Any]] = {
+    "/state": {"json": {"state": "checking"}},
+    "/answers": {"json": {"answers": {"0": 1}}},
+    "/submit": {"json": {"answers": {"0": 1}}},
+    "/enrol": {"content": b"\xff\xd8jpeg"},
+    "/chunks/{index}": {"content": b"webm", "headers": {"X-Chunk-SHA256": "0" * 64}},
+    "/complete": {"json": {"chunks": 1, "recorded_s": 1.0}},
+}
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_an_invite_token_acts_on_no_other_session_on_any_route(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    """Every candidate route that names a session, from the route table: with Cy's token
+    and Ada's (running) session id, each is refused and Ada's session is untouched."""
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(world.session, state)
+    factory.db.commit()
+    intruder = factory.candidate(world.exam, name="Cy")
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    values = {"token": intruder.invite_token, "session_id": str(world.session.id)}
+    checked = 0
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        template = route.path or ""
+        if "/take/{token}/sessions/{session_id}" not in template:
+            continue
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            request = next((r for end, r in TAKE_REQUESTS.items() if template.endswith(end)), {})
+            path = fill_path(template, {**PATH_VALUES, **values})
+            response = client.request(method, path, **request)
+            assert response.status_code == 403, f"{method} {template}: {response.text[:200]}"
+            assert response.json()["detail"] == "this session is not yours"
+            checked += 1
+    assert checked >= 7
+    factory.db.expire_all()
+    untouched = factory.db.get(ExamSession, world.session.id)
+    assert untouched is not None
+    assert (untouched.state, untouched.answers) == (SessionState.RUNNING, {})
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_after_the_window_a_token_opens_no_socket_and_saves_nothing(
+    client: TestClient, factory: Factory
+) -> None:
+    exam = factory.exam(opens_in=timedelta(hours=-5))  # closed two hours ago
+    candidate = factory.candidate(exam)
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    factory.db.commit()
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    answers = f"/api/v1/take/{candidate.invite_token}/sessions/{session.id}/answers"
+    refused = client.put(answers, json={"answers": {"0": 1}})
+    assert refused.status_code == 403
+    assert "closed at" in refused.json()["detail"]
+    path = f"/ws/take/{candidate.invite_token}"
+    assert socket_close_code(client, path) == CloseCode.BAD_INVITE
+    factory.db.expire_all()
+    kept = factory.db.get(ExamSession, session.id)
+    assert kept is not None
+    assert kept.answers == {}

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
+import uuid
+from collections.abc import Mapping
+from urllib.parse import urljoin
 
+import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
@@ -287,3 +293,162 @@ def test_login_form_needs_the_csrf_cookie_too(client: TestClient, factory: Facto
     user = factory.user(Role.ADMIN)
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 403
+
+
+# --- CSRF on every state-changing route -----------------------------------------------------
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Routes a browser on another site may post to: each is protected by something a forged
+# request cannot carry, and a staff cookie alone gets nothing from them (checked below).
+CSRF_EXEMPT = {
+    # The learning platform posts these from its own site (LTI 1.3): the launch is a signed
+    # id_token bound to the state cookie and a one-time nonce (tests/integrations/test_lti.py).
+    ("POST", "/lti/login"): "LTI login initiation",
+    ("POST", "/lti/launch"): "LTI launch",
+    # The seed project's routes: authorised only by an API token (header or admin_id field).
+    ("POST", "/detect_faces/"): "API token",
+    ("POST", "/multiple_faces_list/"): "API token",
+    ("POST", "/is_admin/"): "API token",
+}
+PATH_VALUES = {"kind": "webcam", "index": "0"}
+
+
+def fill_path(template: str, values: Mapping[str, str]) -> str:
+    """The route's path with each {name} from values and any other id a fresh uuid."""
+    return re.sub(r"{(\w+)}", lambda m: values.get(m.group(1), str(uuid.uuid4())), template)
+
+
+def state_changing_routes(client: TestClient) -> list[tuple[str, str]]:
+    """Every (method, path template) of the app that changes state, from its route table."""
+    routes = []
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        for method in sorted((route.methods or set()) & STATE_CHANGING):
+            assert route.path is not None
+            routes.append((method, route.path))
+    return routes
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(
+    client: TestClient, factory: Factory
+) -> None:
+    """Enumerates the app's routes, so a new route outside the CSRF-checked routers fails
+    here unless it is added to CSRF_EXEMPT with its reason."""
+    exam = factory.exam()
+    invite = factory.candidate(exam).invite_token
+    login(client, factory.user(Role.ADMIN))
+    del client.headers["X-CSRF-Token"]
+    routes = state_changing_routes(client)
+    assert len(routes) > 50  # the enumeration found the app's routes
+    assert set(CSRF_EXEMPT) <= set(routes), "an exemption names a route that is gone"
+    checked = 0
+    for method, template in routes:
+        if (method, template) in CSRF_EXEMPT:
+            continue
+        path = fill_path(template, {**PATH_VALUES, "token": invite})
+        attempts = {
+            "no token": {},
+            "a wrong token": {"X-CSRF-Token": "forged"},
+            # A bearer header does not excuse a request that also rides the session cookie.
+            "a bearer header beside the cookie": {"Authorization": "Bearer opk_forged"},
+        }
+        for what, headers in attempts.items():
+            if template.startswith("/api/"):
+                response = client.request(method, path, json={}, headers=headers)
+            else:
+                response = client.request(method, path, data={"x": "1"}, headers=headers)
+            problem = f"{method} {template} with {what}: {response.text[:200]}"
+            assert response.status_code == 403, problem
+            assert "CSRF check failed" in response.text, problem
+        checked += 1
+    assert checked == len(routes) - len(CSRF_EXEMPT)
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_csrf_exempt_routes_give_a_staff_cookie_nothing(
+    client: TestClient, factory: Factory
+) -> None:
+    exam = factory.exam()
+    login(client, factory.user(Role.ADMIN))
+    del client.headers["X-CSRF-Token"]
+    meeting = {"meeting_id": str(exam.id)}
+    screen = {**meeting, "participant_id": "p1", "base64_img": "/9j/4AAQ"}
+    assert client.post("/detect_faces/", json=screen).status_code == 401
+    assert client.post("/multiple_faces_list/", json=meeting).status_code == 401
+    assert client.post("/is_admin/", json=meeting).json() == {"admin": False}
+    launch = client.post("/lti/launch", data={"state": "forged"})
+    assert 400 <= launch.status_code < 500
+    assert not any(c.startswith("op_session=") for c in launch.headers.get_list("set-cookie"))
+
+
+# --- the login form's `next` ------------------------------------------------------------------
+
+
+OFF_SITE_TARGETS = (
+    "//evil.example/",
+    "https://evil.example/",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "javascript:alert(1)",
+    "http:evil.example",
+)
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_login_never_redirects_off_site(client: TestClient, factory: Factory) -> None:
+    user = factory.user(Role.PROCTOR)
+    for target in OFF_SITE_TARGETS:
+        page = client.get("/login", params={"next": target})
+        form = {"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+        response = client.post("/login", data={**form, "next": target})
+        assert response.status_code == 303
+        location = response.headers["location"]
+        # As a browser follows it: backslashes count as slashes, tabs and newlines vanish.
+        followed = re.sub(r"[\t\n\r]", "", location).replace("\\", "/")
+        assert urljoin("http://testserver/login", followed).startswith("http://testserver/"), (
+            f"next={target!r} redirected to {location!r}"
+        )
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_login_keeps_a_same_site_next(client: TestClient, factory: Factory) -> None:
+    user = factory.user(Role.ADMIN)
+    page = client.get("/login", params={"next": "/admin/staff?tab=1"})
+    form = {"email": user.email, "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+    response = client.post("/login", data={**form, "next": "/admin/staff?tab=1"})
+    assert response.headers["location"] == "/admin/staff?tab=1"
+
+
+# --- user enumeration ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_an_unknown_email_costs_as_much_as_a_wrong_password(
+    client: TestClient, factory: Factory
+) -> None:
+    """Same answer, and about the same time (a password hash is checked either way), so the
+    login cannot tell which staff emails exist."""
+    user = factory.user(Role.ADMIN)
+    token = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+
+    def attempt(email: str) -> tuple[float, int, str]:
+        started = time.perf_counter()
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"email": email, "password": "wrong password"},
+            headers={"X-CSRF-Token": token},
+        )
+        return time.perf_counter() - started, response.status_code, response.text
+
+    # Fewer attempts per email than the lock-out (3 in tests), alternated.
+    known, unknown = [], []
+    for _ in range(2):
+        known.append(attempt(user.email))
+        unknown.append(attempt(f"nobody-{uuid.uuid4().hex[:6]}@example.com"))
+    assert {(status, text) for _, status, text in known + unknown} == {
+        (401, '{"detail":"wrong email or password"}')
+    }
+    fastest_known = min(seconds for seconds, _, _ in known)
+    fastest_unknown = min(seconds for seconds, _, _ in unknown)
+    assert fastest_unknown > 0.5 * fastest_known, (fastest_unknown, fastest_known)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.candidates.service import MAX_ROSTER_ROWS
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.users.models import Role
 from tests.conftest import Factory, login
@@ -257,3 +259,44 @@ def test_a_decompression_bomb_is_refused_at_enrolment(client: TestClient, factor
         422,
         "the JPEG header is truncated or damaged",
     )
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_a_streamed_body_without_a_length_is_cut_at_the_limit(
+    admin_client: TestClient, factory: Factory
+) -> None:
+    """No Content-Length to refuse by: the limit is counted while the body arrives."""
+
+    def six_mebibytes() -> Iterator[bytes]:
+        for _ in range(6):
+            yield b" " * (1024 * 1024)
+
+    for path, content_type in (
+        ("/api/v1/exams", "application/json"),
+        ("/admin/exams/new", "application/x-www-form-urlencoded"),
+    ):
+        response = admin_client.post(
+            path, content=six_mebibytes(), headers={"content-type": content_type}
+        )
+        assert "content-length" not in response.request.headers
+        assert response.status_code == 413, f"{path}: {response.text[:200]}"
+        assert "request body larger than" in response.json()["detail"]
+    assert rows(factory, Exam) == 0
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_a_roster_over_the_row_limit_imports_nothing(
+    admin_client: TestClient, factory: Factory
+) -> None:
+    exam = factory.exam()
+    lines = [f"C{n},c{n}@example.com" for n in range(MAX_ROSTER_ROWS + 1)]
+    response = admin_client.post(
+        f"/api/v1/exams/{exam.id}/candidates/import",
+        content="name,email\n" + "\n".join(lines) + "\n",
+        headers={"content-type": "text/csv"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {"line": MAX_ROSTER_ROWS + 2, "message": f"more than {MAX_ROSTER_ROWS} rows"}
+    ]
+    assert rows(factory, Candidate) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -13,17 +14,26 @@ import time
 from pathlib import Path
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from websockets.asyncio.client import connect
 
 from openproctor.app import create_app
 from openproctor.db import make_engine
-from openproctor.domains.users.models import StaffSession
+from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.users.models import Role, StaffSession
+from openproctor.domains.violations.models import Violation
 from openproctor.loadtest import local_server
-from openproctor.settings import load_settings
-from tests.conftest import PASSWORD, login_with
-from tests.servers import free_port
+from openproctor.settings import Settings, load_settings
+from openproctor.storage import open_store
+from tests.conftest import PASSWORD, Factory, login_with
+from tests.domains.test_recordings import split, webm
+from tests.live.clients import ONE_FACE, running_session, staff_cookie, stream, ws_url
+from tests.servers import free_port, wait_for_port
 
 
 def run(
@@ -228,3 +238,178 @@ def test_kill_9_of_the_server_leaves_no_worker_or_tracker_behind(model_dir: Path
         for pid in children:
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+class Server:
+    """`openproctor serve` as an operator runs it: its own process group, so that what it
+    leaves behind after a kill -9 (its analysis workers) can be ended at the end."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.base_url = f"http://127.0.0.1:{port}"
+        with log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "openproctor.cli", "serve", "--port", str(port)],
+                env={**os.environ, **env},
+                stdout=output,
+                stderr=output,
+                start_new_session=True,
+            )
+        wait_for_port(port, timeout_s=120)
+        with httpx2.Client(base_url=self.base_url) as http:
+            deadline = time.monotonic() + 120
+            while http.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(0.2)
+
+    def kill_9(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def end(self) -> None:
+        """Stops the server and anything left of its process group."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@pytest.mark.analysis
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_kill_9_mid_exam_keeps_answers_violations_evidence_and_chunks(
+    settings: Settings, factory: Factory, tmp_path: Path
+) -> None:
+    """A candidate with saved answers, an open violation with its evidence and uploaded
+    recording chunks; the server gets kill -9 and is started again: all of it is there and
+    the candidate carries on and finishes."""
+    exam = factory.exam(
+        questions=[
+            {"prompt": "1 + 1?", "choices": ["1", "2"], "answer": 1},
+            {"prompt": "2 + 2?", "choices": ["4", "5"], "answer": 0},
+        ]
+    )
+    proctor_user = factory.user(Role.PROCTOR)
+    candidate = factory.candidate(exam, proctor_user)
+    session = running_session(factory, candidate)
+    token = candidate.invite_token
+    port = free_port()
+    env = {
+        "OPENPROCTOR_ENV": "test",
+        "OPENPROCTOR_DATA_DIR": str(settings.data_dir),
+        "OPENPROCTOR_DATABASE_URL": settings.resolved_database_url,
+        "OPENPROCTOR_ANALYSIS_WORKERS": "1",
+        "OPENPROCTOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    store = open_store(settings.resolved_storage_url)
+    chunks = split(webm(4.0), 4)
+    take = f"/api/v1/take/{token}/sessions/{session.id}"
+
+    def upload(http: httpx2.Client, csrf: str, index: int) -> None:
+        response = http.put(
+            f"{take}/recordings/webcam/chunks/{index}",
+            content=chunks[index],
+            headers={
+                "Content-Type": "video/webm;codecs=vp8",
+                "X-Chunk-SHA256": hashlib.sha256(chunks[index]).hexdigest(),
+                "X-CSRF-Token": csrf,
+            },
+        )
+        assert response.status_code == 201, response.text
+
+    def violation_with_evidence() -> tuple[Violation, StoredObject] | None:
+        factory.db.expire_all()
+        row = factory.db.execute(
+            select(Violation, StoredObject)
+            .join(StoredObject, StoredObject.violation_id == Violation.id)
+            .where(
+                Violation.kind == ViolationKind.TAB_SWITCH,
+                StoredObject.purpose == ObjectPurpose.EVIDENCE,
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def before_the_crash(server: Server) -> None:
+        url = ws_url(server.base_url, f"/ws/take/{token}")
+        async with connect(url) as socket:
+            assert json.loads(await socket.recv())["type"] == "hello"
+            seq = await stream(socket, ONE_FACE, 2.0, 0)  # a frame analysed: evidence to keep
+            await socket.send(json.dumps({"type": "signal", "name": "tab_hidden"}))
+            deadline = time.monotonic() + 30
+            while violation_with_evidence() is None:
+                assert time.monotonic() < deadline, "no tab_switch violation with evidence"
+                seq = await stream(socket, ONE_FACE, 0.5, seq)
+            server.kill_9()  # with the socket open and the violation open
+
+    first = Server(env, port, tmp_path / "serve.log")
+    try:
+        with httpx2.Client(base_url=first.base_url) as http:
+            csrf = http.get("/api/v1/auth/csrf").json()["csrf_token"]
+            saved = http.put(
+                f"{take}/answers", json={"answers": {"0": 1}}, headers={"X-CSRF-Token": csrf}
+            )
+            assert saved.status_code == 200, saved.text
+            for index in range(3):
+                upload(http, csrf, index)
+        asyncio.run(before_the_crash(first))
+    finally:
+        first.end()
+
+    # What the crash left: the answers, the open violation, its evidence and three chunks.
+    kept = violation_with_evidence()
+    assert kept is not None
+    violation, evidence = kept
+    assert violation.ended_at is None
+    assert hashlib.sha256(store.get(evidence.storage_key)).hexdigest() == evidence.sha256
+    stored_chunks = factory.db.scalars(
+        select(StoredObject)
+        .where(StoredObject.purpose == ObjectPurpose.RECORDING_CHUNK)
+        .order_by(StoredObject.chunk_index)
+    ).all()
+    assert [store.get(c.storage_key) for c in stored_chunks] == chunks[:3]
+    factory.db.expire_all()
+    crashed = factory.db.get(ExamSession, session.id)
+    assert crashed is not None
+    assert (crashed.state, crashed.answers) == (SessionState.RUNNING, {"0": 1})
+
+    second = Server(env, port, tmp_path / "serve.log")
+    try:
+        with httpx2.Client(base_url=second.base_url) as http:
+            csrf = http.get("/api/v1/auth/csrf").json()["csrf_token"]
+            view = http.get(f"/api/v1/take/{token}").json()
+            assert (view["session"]["state"], view["answers"]) == ("running", {"0": 1})
+            status = http.get(f"{take}/recordings").json()["streams"][0]
+            assert status["received"] == [0, 1, 2], status
+            upload(http, csrf, 3)
+
+            async def reconnect() -> None:
+                async with connect(ws_url(second.base_url, f"/ws/take/{token}")) as socket:
+                    assert json.loads(await socket.recv())["state"] == "running"
+
+            asyncio.run(reconnect())
+            submitted = http.post(
+                f"{take}/submit", json={"answers": {"1": 0}}, headers={"X-CSRF-Token": csrf}
+            )
+            assert submitted.status_code == 200, submitted.text
+            done = http.post(
+                f"{take}/recordings/webcam/complete",
+                json={"chunks": 4, "recorded_s": 4.0},
+                headers={"X-CSRF-Token": csrf},
+            )
+            assert done.status_code == 200, done.text
+            http.cookies.update(staff_cookie(second.base_url, proctor_user)[0])
+            image = http.get(f"/api/v1/evidence/{evidence.id}")
+            assert image.status_code == 200
+            assert image.content == store.get(evidence.storage_key)
+            deadline = time.monotonic() + 60
+            recordings = f"/api/v1/sessions/{session.id}/recordings"
+            while not (recording := http.get(recordings).json()[0])["ready"]:
+                assert time.monotonic() < deadline, recording
+                time.sleep(0.5)
+            assert (recording["missing_chunks"], recording["error"]) == ([], None), recording
+    finally:
+        second.end()
+    factory.db.expire_all()
+    finished = factory.db.get(ExamSession, session.id)
+    assert finished is not None
+    assert (finished.state, finished.answers) == (SessionState.SUBMITTED, {"0": 1, "1": 0})
+    assert finished.score == 2

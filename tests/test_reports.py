@@ -237,3 +237,26 @@ def test_a_decompression_bomb_in_storage_is_an_unreadable_image_not_a_failed_rep
     pdf = session_pdf(report, now=utcnow(), invariant=True, compress=False)
     assert b"2 of 3 evidence images shown" in pdf
     assert b"1 missing or unreadable" in pdf
+
+
+FORMULAS = ("=1+2", "+1+2", "-1+2", "@SUM(A1)", "\t=1+2", "\r=1+2")
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_every_formula_start_in_candidate_text_is_defused(
+    factory: Factory, db: Session, login_as: Login
+) -> None:
+    """Names and external ids come from rosters and integrations: a cell a spreadsheet would
+    run (=, +, -, @, tab, carriage return) is prefixed with ' in the CSV."""
+    exam = factory.exam()
+    for number, formula in enumerate(FORMULAS):
+        candidate = factory.candidate(exam, name=f"C{number}")
+        candidate.name = formula
+        candidate.external_id = f'{formula[0]}HYPERLINK("http://evil.example")'
+    db.commit()
+    client = login_as(factory.user(Role.ADMIN))
+    response = client.get(f"/api/v1/exams/{exam.id}/report.csv")
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert sorted(row["name"] for row in rows) == sorted("'" + f for f in FORMULAS)
+    assert all(row["external_id"].startswith("'") for row in rows)

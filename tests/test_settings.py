@@ -108,3 +108,18 @@ def test_the_outbound_allow_list_is_read_from_one_comma_separated_variable(
     monkeypatch.setenv("OPENPROCTOR_OUTBOUND_ALLOW", "http://hooks.internal/")
     with pytest.raises(SettingsError, match="neither a host name nor an address or network"):
         load_settings(data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"public_url": "http://x.example.com"}, "OPENPROCTOR_PUBLIC_URL must be https://"),
+        ({"public_url": "https://x.example.com", "secret_key": "short"}, "at least"),
+    ],
+)
+def test_production_refuses_plain_http_and_a_short_secret(
+    tmp_path: Path, overrides: dict[str, str], message: str
+) -> None:
+    settings = {"secret_key": "k" * 40, **overrides}
+    with pytest.raises(SettingsError, match=message):
+        load_settings(data_dir=tmp_path, env="production", **settings)

@@ -8,14 +8,23 @@ import json
 import re
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openproctor.security import CSRF_COOKIE, expected_csrf_token, new_token
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised while a body without a declared length arrives. An HTTPException, because
+    FastAPI's body parsing passes those on and turns any other error into a bare 400."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _too_large(max_bytes))
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"request body larger than {max_bytes} bytes"
 
 
 class BodyLimitMiddleware:
@@ -42,7 +51,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -57,7 +66,7 @@ class BodyLimitMiddleware:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
+        body = json.dumps({"detail": _too_large(self.max_bytes)}).encode()
         await send(
             {
                 "type": "http.response.start",

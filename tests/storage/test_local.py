@@ -46,3 +46,23 @@ def test_a_full_disk_is_storage_full_and_leaves_no_partial_file(small_disk: Smal
     assert not [*small_disk.storage.rglob("*.webm"), *small_disk.storage.rglob(".partial-*")]
     small_disk.free_up()
     assert store.put("sessions/a/chunk.webm", b"x" * MIB, "video/webm").size_bytes == MIB
+
+
+@pytest.mark.parametrize(
+    "key", ["..", "a/..", "sessions/../../secret", "a//../../secret", "..\\secret", "%2e%2e/x"]
+)
+def test_no_operation_reaches_a_file_beside_the_store(tmp_path: Path, key: str) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"not yours")
+    store = open_store((tmp_path / "store").as_uri())
+    operations = (
+        lambda: store.get(key),
+        lambda: store.exists(key),
+        lambda: store.delete(key),
+        lambda: store.local_path(key),
+        lambda: store.put(key, b"overwritten", "text/plain"),
+    )
+    for operation in operations:
+        with pytest.raises(StorageError, match="invalid storage key"):
+            operation()
+    assert secret.read_bytes() == b"not yours"

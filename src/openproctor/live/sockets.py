@@ -406,10 +406,15 @@ async def _receive_from_proctor(
 ) -> None:
     budget = TokenBucket(WATCH_BURST)
     while True:
-        text = await websocket.receive_text()
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
         if not budget.take(time.monotonic(), WATCHES_PER_S):
             await _close(websocket, CloseCode.FLOODING, "too many messages: slow down")
             return
+        text = message.get("text")
+        if text is None:  # the wall sends JSON text only: bytes are ignored like other junk
+            continue
         try:
             body = json.loads(text)
         except json.JSONDecodeError:
