@@ -218,6 +218,13 @@ def login(client: TestClient, user: User) -> None:
     login_with(client, user.email, PASSWORD)
 
 
+def logout(client: TestClient) -> None:
+    """Signs the test client out and takes the signed-out browser's CSRF token for later calls
+    (the signed-in one is bound to the sign-in that ended)."""
+    assert client.post("/api/v1/auth/logout").status_code == 204
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+
+
 @pytest.fixture
 def login_as(client: TestClient) -> Callable[[User], TestClient]:
     def sign_in(user: User) -> TestClient:

@@ -22,7 +22,7 @@ from openproctor.domains.users.models import Role, User
 from openproctor.live.protocol import CloseCode
 from openproctor.settings import Settings
 from openproctor.storage import open_store
-from tests.conftest import Factory, login
+from tests.conftest import Factory, login, logout
 from tests.test_auth import CSRF_EXEMPT, PATH_VALUES, fill_path, state_changing_routes
 from tests.test_retention import seed_session
 
@@ -109,7 +109,7 @@ def test_only_admins_change_exams_and_staff(
         assert client.post("/api/v1/users", json=new_user).status_code == 403
         assert client.post(f"/api/v1/exams/{exam_id}/candidates/auto-assign").status_code == 403
         assert client.post("/admin/exams/new", data={"title": "x"}).status_code == 403
-        client.post("/api/v1/auth/logout")
+        logout(client)
 
 
 def test_a_proctor_sees_only_their_candidates(
@@ -155,7 +155,7 @@ def test_a_proctors_auto_termination_reaches_only_their_candidates(
     assert exam.parsed_policy.auto_terminate is False  # other proctors' candidates keep it
     assert world.session.auto_terminate is True
     assert theirs.auto_terminate is None
-    client.post("/api/v1/auth/logout")
+    logout(client)
 
     login(client, factory.user(Role.ADMIN))
     audited = [
@@ -263,6 +263,7 @@ ACTION_BODIES: dict[str, dict[str, object]] = {
     "/api/v1/sessions/{session_id}/terminate": {"reason": "taken over"},
     "/api/v1/sessions/{session_id}/auto-terminate": {"enabled": True},
     "/api/v1/exams/{exam_id}/auto-terminate": {"enabled": True},
+    "/api/v1/exams/{exam_id}/my-sessions/auto-terminate": {"enabled": True},
     "/api/v1/sessions/{session_id}/decision": {"decision": "suspicious"},
     "/api/v1/violations/{violation_id}/review": {"status": "confirmed"},
 }
@@ -350,7 +351,7 @@ def test_another_proctor_reaches_nothing_of_a_candidate_on_any_route(
     login(client, isolation.owner)
     own = client.get(isolation.path("/api/v1/recordings/{recording_id}/media"))
     assert own.status_code == 200  # the scene is reachable by its own proctor
-    client.post("/api/v1/auth/logout")
+    logout(client)
     login(client, isolation.intruder)
     routes = routes_with_owned_ids(client)
     assert len(routes) > 30
@@ -431,7 +432,7 @@ def test_a_terminated_candidates_token_changes_nothing_and_opens_no_socket(
     login(client, proctor)
     ended = client.post(f"/api/v1/sessions/{session.id}/terminate", json={"reason": "phone"})
     assert ended.status_code == 200, ended.text
-    client.post("/api/v1/auth/logout")
+    logout(client)
 
     base = f"/api/v1/take/{candidate.invite_token}/sessions/{session.id}"
     assert client.put(f"{base}/answers", json={"answers": {"0": 0}}).status_code == 409

@@ -30,7 +30,7 @@ from openproctor.domains.violations.models import Violation
 from openproctor.loadtest import local_server
 from openproctor.settings import Settings, load_settings
 from openproctor.storage import open_store
-from tests.conftest import PASSWORD, Factory, login_with
+from tests.conftest import PASSWORD, Factory, login_with, logout
 from tests.domains.test_recordings import split, webm
 from tests.live.clients import ONE_FACE, running_session, staff_cookie, stream, ws_url
 from tests.servers import free_port, wait_for_port
@@ -78,7 +78,7 @@ def test_demo_is_idempotent_and_its_credentials_work(database_url: str, tmp_path
         sessions = client.get(f"/api/v1/exams/{info['exam_id']}/candidates").json()
         assert [c["email"] for c in sessions] == ["candidate@demo.example.com"]
         assert client.get(info["proctor_url"].removeprefix(info["base_url"])).status_code == 200
-        client.post("/api/v1/auth/logout")
+        logout(client)
         login_with(client, info["admin_email"], info["admin_password"])
         assert client.get(f"/admin/exams/{info['exam_id']}").status_code == 200
         candidate = client.get(info["candidate_url"].removeprefix(info["base_url"]))

@@ -25,7 +25,7 @@ from openproctor.domains.users.models import Role, User
 from openproctor.domains.violations.models import ReviewStatus
 from openproctor.settings import Settings
 from openproctor.storage import open_store
-from tests.conftest import Factory
+from tests.conftest import Factory, logout
 from tests.hostile_images import jpeg_declaring
 from tests.test_retention import Seeded, seed_session
 
@@ -198,7 +198,7 @@ def test_a_proctor_gets_only_their_own_candidates_pdf(
     client = login_as(theirs)
     response = client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf")
     assert response.status_code == 403
-    client.post("/api/v1/auth/logout")
+    logout(client)
     assert isinstance(mine, User)
     client = login_as(mine)
     assert client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf").status_code == 200
