@@ -22,15 +22,14 @@ export class ReconnectingSocket {
   //   "connecting" {retry: false on the first attempt}, "open", "reconnecting" {code, reason,
   //   delayMs} and "closed" {code, reason} (a final code; nothing follows), never a close made
   //   with close(). onOpen() runs on every (re)connect after queued messages went out; onJson
-  //   gets each text message parsed, onBinary each binary one (a Blob, or an ArrayBuffer with
-  //   binaryType "arraybuffer"). queueLimit: how many JSON messages sendJson keeps, in order,
-  //   while the socket is down, to send on reconnect (0: they are dropped).
-  constructor(url, { finalCodes, onState, onOpen, onJson, onBinary, queueLimit = 0, binaryType = "blob" }) {
+  //   gets each text message parsed, onBinary each binary one (a Blob). queueLimit: how many
+  //   JSON messages sendJson keeps, in order, while the socket is down, to send on reconnect
+  //   (0: they are dropped).
+  constructor(url, { finalCodes, onState, onOpen, onJson, onBinary, queueLimit = 0 }) {
     this.url = url;
     this.finalCodes = new Set(finalCodes);
     this.handlers = { onState, onOpen, onJson, onBinary };
     this.queueLimit = queueLimit;
-    this.binaryType = binaryType;
     this.queue = [];
     this.socket = null;
     this.connections = 0; // sockets opened so far: tells one connection from the next
@@ -83,7 +82,6 @@ export class ReconnectingSocket {
   connect(retry) {
     this.handlers.onState?.("connecting", { retry });
     const socket = new WebSocket(this.url);
-    socket.binaryType = this.binaryType;
     this.socket = socket;
     this.connections += 1;
     socket.addEventListener("open", () => {
