@@ -26,7 +26,8 @@ from tests.web.pages import enrolled_earlier, set_visibility, sign_in
 
 pytestmark = pytest.mark.browser
 
-# The pages retry at 1 s, 3 s, 7 s... after the drop: a restart within a few seconds is seen.
+# The pages retry after 0.5-1 s, then wait twice as long each time (lib/socket.js): a restart
+# within a few seconds is seen.
 RECONNECT_MS = 15_000
 
 

@@ -1,6 +1,6 @@
 """Budgets for live sockets: how many messages a socket may send and how many sockets may open.
 
-Sized well above what the real pages do (web/static/js/take/stream.js and proctor/socket.js),
+Sized well above what the real pages do (web/static/js/take/stream.js and proctor/wall.js),
 so only a flood or a broken client reaches them:
 
 - candidate media: frames at the asked rate (at most 10 fps by policy, 2 while confirming)
@@ -8,7 +8,8 @@ so only a flood or a broken client reaches them:
 - candidate text: a heartbeat every 5 s and browser signals, which come in bursts (a window
   switch is 2-4 signals, a held Ctrl+V repeats at ~30/s) and up to 200 queued while offline,
   sent at once on reconnect.
-- candidate sockets: the page reconnects after 1 s, doubling to 10 s; a reload opens one more.
+- candidate sockets: the page reconnects after 0.5-1 s, doubling to 5-10 s (web/static/js/lib/
+  socket.js); a reload opens one more.
 - proctor text: a "watch" message when the proctor opens or closes a candidate's detail view.
 
 These budgets live in one node's memory: behind a load balancer each web node enforces its own.

@@ -1,7 +1,8 @@
 // One candidate up close: live frames at the full analysed rate, the violation timeline,
 // the message history, and the proctor's actions (REST calls with the CSRF header).
-import { sendJson } from "../http.js";
-import { clock, duration, el, FINAL_STATES, kindLabel, riskLevel, violationLabel } from "./format.js";
+import { clock, duration, el } from "../lib/format.js";
+import { sendJson } from "../lib/http.js";
+import { FINAL_STATES, kindLabel, riskLevel, violationLabel } from "./format.js";
 
 const DEFAULT_WARNING =
   "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";

@@ -1,4 +1,4 @@
-// Labels and formats shared by the proctor wall's parts.
+// The violation vocabulary of the wall and the review page: kind labels, risk levels, final states.
 const KIND_LABELS = {
   no_face: "No face",
   multiple_faces: "Several faces",
@@ -35,25 +35,4 @@ export function riskLevel(score) {
   return "low";
 }
 
-export const clock = (iso) =>
-  new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-
-export function duration(startIso, endIso) {
-  const seconds = Math.max(Math.round((Date.parse(endIso) - Date.parse(startIso)) / 1000), 0);
-  if (seconds < 60) return `${seconds} s`;
-  return seconds % 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds / 60} min`;
-}
-
 export const FINAL_STATES = new Set(["submitted", "terminated", "expired"]);
-
-// A small element helper: el("span", {className: "x", textContent: "y"}, child...).
-export function el(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "dataset") Object.assign(element.dataset, value);
-    else if (key in element) element[key] = value;
-    else element.setAttribute(key, value);
-  }
-  element.append(...children.filter((child) => child !== null && child !== undefined));
-  return element;
-}

@@ -1,5 +1,6 @@
 // The wall's grid: one tile per candidate, highest risk first, updated only by pushed messages.
-import { el, FINAL_STATES, kindLabel, riskLevel } from "./format.js";
+import { el } from "../lib/format.js";
+import { FINAL_STATES, kindLabel, riskLevel } from "./format.js";
 
 export class Grid {
   constructor(root, { select }) {

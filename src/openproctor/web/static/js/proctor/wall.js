@@ -1,10 +1,10 @@
 // The proctor wall: candidates sorted by risk, the alert feed and the detail view, all fed by
 // pushes on /ws/proctor/exams/{exam_id} (no polling). See openproctor/live/protocol.py.
-import { sendJson } from "../http.js";
+import { sendJson } from "../lib/http.js";
+import { ReconnectingSocket, socketUrl } from "../lib/socket.js";
 import { AlertFeed } from "./alerts.js";
 import { Detail } from "./detail.js";
 import { Grid } from "./grid.js";
-import { connectSocket } from "./socket.js";
 
 const wall = document.getElementById("wall");
 const examId = wall.dataset.examId;
@@ -20,7 +20,7 @@ const alerts = new AlertFeed($("[data-testid=alerts]"), {
   select,
 });
 const detail = new Detail(document.getElementById("detail"), document.getElementById("terminate-dialog"), {
-  watch: (sessionId) => socket.send({ type: "watch", session_id: sessionId }),
+  watch: (sessionId) => socket.sendJson({ type: "watch", session_id: sessionId }),
   patch(sessionId, fields) {
     const candidate = grid.get(sessionId);
     if (candidate) updateCandidate({ ...candidate, ...fields });
@@ -81,7 +81,7 @@ function receive(message) {
         const current = grid.get(detail.sessionId);
         if (current) {
           detail.update(current);
-          socket.send({ type: "watch", session_id: detail.sessionId }); // a new socket forgets
+          socket.sendJson({ type: "watch", session_id: detail.sessionId }); // a new socket forgets
         }
       }
       summarise();
@@ -133,33 +133,37 @@ function receiveFrame(blob) {
   if (previous) setTimeout(() => URL.revokeObjectURL(previous), 1000);
 }
 
+// The socket's states as the page names them (data-state, data-link) and says them.
+const LINK_STATE = { connecting: "connecting", open: "live", reconnecting: "reconnecting", closed: "refused" };
 const STATUS_TEXT = {
   connecting: "Connecting…",
   live: "Live",
   reconnecting: "Reconnecting…",
-  refused: "Disconnected",
 };
 
-// The server's close reason says why (e.g. "You were signed out: your sign-in expired").
+// Close codes after which reconnecting cannot help (4401 not signed in, 4403 not allowed, 4430
+// too many pages open for this account, 4440 the sign-in ended), with what the page says: the
+// server's close reason says why (e.g. "You were signed out: your sign-in expired").
 const REFUSED_TEXT = {
   4401: () => "Signed out: reload the page to sign in again",
+  4403: (reason) => `Not allowed${reason ? `: ${reason}` : ""}`,
   4430: (reason) => reason,
   4440: (reason) => `${reason}. Reload the page to sign in again.`,
 };
 
-const socket = connectSocket(`/ws/proctor/exams/${examId}`, {
-  text: receive,
-  binary: receiveFrame,
-  status(state, detailCode, reason) {
-    liveIndicator.dataset.state = state;
-    let text = STATUS_TEXT[state] ?? state;
-    wall.dataset.link = state;
-    if (state === "refused") {
-      text = REFUSED_TEXT[detailCode]?.(reason) ?? `Not allowed${reason ? `: ${reason}` : ""}`;
-    }
-    liveIndicator.querySelector(".text").textContent = text;
+const socket = new ReconnectingSocket(socketUrl(`/ws/proctor/exams/${examId}`), {
+  finalCodes: Object.keys(REFUSED_TEXT).map(Number),
+  onJson: receive,
+  onBinary: receiveFrame, // a Blob
+  onState(state, { code, reason }) {
+    const link = LINK_STATE[state];
+    liveIndicator.dataset.state = link;
+    wall.dataset.link = link;
+    liveIndicator.querySelector(".text").textContent =
+      state === "closed" ? REFUSED_TEXT[code](reason) : STATUS_TEXT[link];
   },
 });
+socket.start();
 
 // The feed starts with what happened before the socket connected; pushes do the rest, and the
 // feed shows each violation once. After a reconnect, what opened meanwhile is new to the proctor.

@@ -3,7 +3,7 @@
 // recording started. A recording is made of parts (a reload or a camera restart starts a new
 // one) with nothing recorded between them, so each part sits on the timeline at its own start;
 // the first video is the clock the others follow.
-import { el } from "../proctor/format.js";
+import { el } from "../lib/format.js";
 
 const DRIFT_S = 0.25; // a follower further off than this is put back in step
 const LABELS = { webcam: "Webcam and microphone", screen: "Screen" };

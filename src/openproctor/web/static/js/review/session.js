@@ -2,8 +2,9 @@
 // the evidence, a verdict per flag and the decision on the attempt. Everything is read from
 // and written to the REST API (verdicts and decisions are audited there). Built for the
 // keyboard: j/k walk the flags, c/d decide them, space plays.
-import { sendJson } from "../http.js";
-import { clock, duration, el, violationLabel } from "../proctor/format.js";
+import { clock, duration, el } from "../lib/format.js";
+import { getJson, sendJson } from "../lib/http.js";
+import { violationLabel } from "../proctor/format.js";
 import { SyncedPlayers, Timeline, formatTime } from "./player.js";
 
 const page = document.getElementById("review");
@@ -21,12 +22,6 @@ const timeline = new Timeline($("[data-testid=timeline]"), {
   seek: (seconds) => players?.seek(seconds),
   select: (id, options) => select(id, options),
 });
-
-async function getJson(url) {
-  const response = await fetch(url, { credentials: "same-origin" });
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  return response.json();
-}
 
 async function load() {
   let recordings;

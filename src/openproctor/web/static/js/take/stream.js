@@ -1,6 +1,7 @@
 // The candidate's one live socket (see openproctor/live/protocol.py): webcam frames and
 // microphone audio as binary messages, browser signals and heartbeats as JSON, and the
-// proctor's messages and state changes coming back. Reconnects with back-off.
+// proctor's messages and state changes coming back. Reconnects with back-off (lib/socket.js).
+import { ReconnectingSocket, socketUrl } from "../lib/socket.js";
 import * as media from "./media.js";
 
 const FRAME = 1;
@@ -9,8 +10,9 @@ const HEADER_BYTES = 13; // u8 kind, u32 seq, f64 ts_ms, big-endian
 const HEARTBEAT_MS = 5000;
 const MAX_BUFFERED = 512 * 1024; // skip frames rather than queue them behind a slow link
 const MAX_QUEUED_SIGNALS = 200;
-// Close codes after which reconnecting cannot help.
-const FINAL_CLOSES = new Set([4401, 4403, 4408, 4409]);
+// Close codes after which reconnecting cannot help: 4401 bad or expired invite, 4403 not
+// allowed, 4408 replaced by a newer socket (another tab), 4409 the session already ended.
+const FINAL_CLOSES = [4401, 4403, 4408, 4409];
 
 export const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -25,35 +27,39 @@ function header(kind, seq, tsMs) {
 export class LiveLink {
   // handlers: {hello, rate, message, state, status(kind, detail), closed(code, reason)}
   constructor(token, handlers) {
-    this.url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/take/${token}`;
     this.on = handlers;
-    this.socket = null;
     this.fps = 1;
     this.size = { width: 640, height: 480 };
     this.paused = false;
-    this.stopped = false;
-    this.retryMs = 1000;
     this.seq = { [FRAME]: 0, [AUDIO]: 0 };
-    this.queue = [];
     this.frameTimer = null;
     this.heartbeatTimer = null;
+    this.socket = new ReconnectingSocket(socketUrl(`/ws/take/${token}`), {
+      finalCodes: FINAL_CLOSES,
+      queueLimit: MAX_QUEUED_SIGNALS, // signals seen while offline go out on reconnect
+      onState: (state, detail) => this.changed(state, detail),
+      onOpen: () => {
+        this.seq = { [FRAME]: 0, [AUDIO]: 0 };
+        clearInterval(this.heartbeatTimer);
+        this.heartbeatTimer = setInterval(() => {
+          if (this.open) this.socket.sendJson({ type: "heartbeat", ts: nowMs() }); // never queued
+        }, HEARTBEAT_MS);
+      },
+      onJson: (message) => this.receive(message),
+    });
   }
 
   get open() {
-    return this.socket?.readyState === WebSocket.OPEN;
+    return this.socket.isOpen;
   }
 
   start() {
-    this.stopped = false;
-    this.connect();
+    this.socket.start();
   }
 
   stop() {
-    this.stopped = true;
-    clearTimeout(this.frameTimer);
-    clearInterval(this.heartbeatTimer);
-    this.socket?.close(1000, "exam finished");
-    this.socket = null;
+    this.stopTimers();
+    this.socket.close(1000, "exam finished");
   }
 
   setPaused(paused) {
@@ -61,9 +67,7 @@ export class LiveLink {
   }
 
   signal(name, value = null) {
-    const message = { type: "signal", name, ts: nowMs(), value };
-    if (this.open) this.socket.send(JSON.stringify(message));
-    else if (this.queue.length < MAX_QUEUED_SIGNALS) this.queue.push(message);
+    this.socket.sendJson({ type: "signal", name, ts: nowMs(), value });
   }
 
   sendAudio(pcm, tsMs) {
@@ -76,48 +80,28 @@ export class LiveLink {
     const message = new Uint8Array(HEADER_BYTES + bytes.byteLength);
     message.set(new Uint8Array(header(kind, this.seq[kind]++, tsMs)), 0);
     message.set(bytes, HEADER_BYTES);
-    this.socket.send(message.buffer);
+    this.socket.sendBinary(message.buffer);
   }
 
-  connect() {
-    this.on.status?.(this.socket ? "reconnecting" : "connecting");
-    const socket = new WebSocket(this.url);
-    this.socket = socket;
-    socket.addEventListener("open", () => {
-      this.seq = { [FRAME]: 0, [AUDIO]: 0 };
-      this.retryMs = 1000;
-      for (const message of this.queue.splice(0)) socket.send(JSON.stringify(message));
-      clearInterval(this.heartbeatTimer);
-      this.heartbeatTimer = setInterval(() => {
-        if (this.open) socket.send(JSON.stringify({ type: "heartbeat", ts: nowMs() }));
-      }, HEARTBEAT_MS);
-    });
-    socket.addEventListener("message", (event) => {
-      if (typeof event.data === "string") this.receive(event.data);
-    });
-    socket.addEventListener("close", (event) => {
-      if (socket !== this.socket) return;
-      clearInterval(this.heartbeatTimer);
-      clearTimeout(this.frameTimer);
-      if (this.stopped) return;
-      if (FINAL_CLOSES.has(event.code)) {
-        this.stopped = true;
-        this.on.closed?.(event.code, event.reason);
-        return;
-      }
-      this.on.status?.("reconnecting", Math.round(this.retryMs / 1000));
-      setTimeout(() => this.stopped || this.connect(), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, 10000);
-    });
+  stopTimers() {
+    clearTimeout(this.frameTimer);
+    clearInterval(this.heartbeatTimer);
   }
 
-  receive(text) {
-    let message;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      return;
+  // "live" waits for the server's hello (in receive): an open socket is not yet a session.
+  changed(state, { retry, code, reason }) {
+    if (state === "connecting") {
+      this.on.status?.(retry ? "reconnecting" : "connecting");
+    } else if (state === "reconnecting") {
+      this.stopTimers();
+      this.on.status?.("reconnecting");
+    } else if (state === "closed") {
+      this.stopTimers();
+      this.on.closed?.(code, reason);
     }
+  }
+
+  receive(message) {
     switch (message.type) {
       case "hello":
         this.fps = message.fps || 1;
@@ -153,17 +137,17 @@ export class LiveLink {
   }
 
   async sendFrame() {
-    const socket = this.socket;
+    const connection = this.socket.connections; // a reconnect while capturing drops the frame
     const started = performance.now();
-    if (this.open && !this.paused && socket.bufferedAmount < MAX_BUFFERED) {
+    if (this.open && !this.paused && this.socket.bufferedAmount < MAX_BUFFERED) {
       const tsMs = nowMs();
       const jpeg = await media.captureJpeg({ ...this.size, quality: 0.7 });
       const bytes = jpeg && new Uint8Array(await jpeg.arrayBuffer());
-      if (bytes && socket === this.socket && this.open && !this.paused) {
+      if (bytes && connection === this.socket.connections && this.open && !this.paused) {
         this.send(FRAME, bytes, tsMs);
       }
     }
-    if (socket === this.socket && this.open) {
+    if (connection === this.socket.connections && this.open) {
       this.scheduleFrame(Math.max(1000 / this.fps - (performance.now() - started), 0));
     }
   }

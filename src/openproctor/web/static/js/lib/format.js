@@ -1,0 +1,21 @@
+// Formats and the element helper shared by the staff pages (the wall and the review pages).
+export const clock = (iso) =>
+  new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+export function duration(startIso, endIso) {
+  const seconds = Math.max(Math.round((Date.parse(endIso) - Date.parse(startIso)) / 1000), 0);
+  if (seconds < 60) return `${seconds} s`;
+  return seconds % 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds / 60} min`;
+}
+
+// A small element helper: el("span", {className: "x", textContent: "y"}, child...).
+export function el(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "dataset") Object.assign(element.dataset, value);
+    else if (key in element) element[key] = value;
+    else element.setAttribute(key, value);
+  }
+  element.append(...children.filter((child) => child !== null && child !== undefined));
+  return element;
+}
