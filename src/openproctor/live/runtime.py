@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
+from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.domains.sessions.models import SessionState
 from openproctor.live.limits import (
     MEDIA_BURST,
@@ -19,6 +19,9 @@ from openproctor.live.limits import (
     SIGNAL_BURST,
     TokenBucket,
 )
+from openproctor.live.messages import CandidateSummary
+from openproctor.live.schedule import PassSchedule
+from openproctor.rules.conditions import BrowserSignals
 from openproctor.rules.engine import SessionRules
 
 
@@ -54,15 +57,6 @@ class FrameCounters:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What became of a violation's evidence image: the stored picture's object id, and why
-    (some of) it could not be stored."""
-
-    object_id: uuid.UUID | None = None
-    error: str | None = None
-
-
 @dataclass(eq=False)
 class SessionRuntime:
     session_id: uuid.UUID
@@ -87,17 +81,10 @@ class SessionRuntime:
     frame_ready: asyncio.Event = field(default_factory=asyncio.Event)
     last_analysed: Frame | None = None
     last_boxes: dict[str, Any] = field(default_factory=dict)
-    # The costly passes run when due; each session has its own schedule (see LiveHub._job).
-    last_objects_at: float = 0.0
-    next_objects_at: float = 0.0
-    scene_changed: bool = False
-    next_identity_at: float = 0.0
-    last_thumbnail_at: float = 0.0
+    # The costly passes run when due; each session has its own schedule (live/schedule.py).
+    schedule: PassSchedule = field(default_factory=PassSchedule)
     thumbnail: bytes = b""
-    signals: dict[str, Any] = field(default_factory=dict)
-    open_violations: dict[tuple[ViolationKind, str | None], uuid.UUID] = field(default_factory=dict)
-    # Open violations' evidence being stored: a close waits for it, so it never overtakes.
-    evidence: dict[uuid.UUID, asyncio.Task[Evidence]] = field(default_factory=dict)
+    signals: BrowserSignals = field(default_factory=BrowserSignals)
     apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Per session, not per socket, so reconnecting does not refill them (see live/limits.py).
     media_budget: TokenBucket = field(default_factory=lambda: TokenBucket(MEDIA_BURST))
@@ -106,7 +93,6 @@ class SessionRuntime:
     requested_fps: float = 0.0
     # Below 1 while the analysis workers fall behind: the hub asks everyone for fewer frames.
     load_factor: float = 1.0
-    watched_by: int = 0
     task: asyncio.Task[None] | None = None
 
     @property
@@ -132,18 +118,20 @@ class SessionRuntime:
         """Media messages a second the budget refills: twice the frame rate, plus audio."""
         return self.fps * 2 + MEDIA_EXTRA_PER_S
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "candidate_id": str(self.candidate_id),
-            "session_id": str(self.session_id),
-            "name": self.name,
-            "email": self.email,
-            "state": self.state.value,
-            "risk_score": self.rules.risk_score,
-            "open_violations": sorted(
-                kind.value + (f":{label}" if label else "") for kind, label in self.open_violations
+    def summary(self) -> CandidateSummary:
+        """The candidate's tile on the proctor wall, live."""
+        return CandidateSummary(
+            candidate_id=str(self.candidate_id),
+            session_id=str(self.session_id),
+            name=self.name,
+            email=self.email,
+            state=self.state.value,
+            risk_score=self.rules.risk_score,
+            auto_terminate=self.rules.auto_terminate,
+            connected=self.connected,
+            open_violations=sorted(
+                kind.value + (f":{label}" if label else "")
+                for kind, label in self.rules.open_kinds()
             ),
-            "connected": self.connected,
-            "frames": self.counters.to_dict(),
-            "auto_terminate": self.rules.auto_terminate,
-        }
+            frames=self.counters.to_dict(),
+        )
