@@ -14,11 +14,17 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from openproctor.domains.candidates.models import Candidate
-from openproctor.domains.exams.policy import ExamPolicy
-from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
+from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
 from openproctor.domains.violations.models import ViolationRead
 
 ViolationChange = Literal["opened", "evidence", "closed"]
+# The words the pages need to read these messages, rendered into every page (base.html) so
+# that no script keeps its own copy: each kind's label, and the states a session ends in.
+VOCABULARY: dict[str, Any] = {
+    "kinds": {kind.value: label for kind, label in KIND_LABELS.items()},
+    "final_states": sorted(state.value for state in FINAL_STATES),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,28 +1,12 @@
 // Labels and formats shared by the proctor wall's parts.
-const KIND_LABELS = {
-  no_face: "No face",
-  multiple_faces: "Several faces",
-  identity_mismatch: "Different person",
-  prohibited_object: "Prohibited object",
-  extra_person: "Extra person",
-  looking_away: "Looking away",
-  eyes_closed: "Eyes closed",
-  speech: "Speech",
-  tab_switch: "Left the tab",
-  fullscreen_exit: "Left fullscreen",
-  copy_paste: "Copy / paste",
-  multiple_screens: "Several screens",
-  camera_off: "Camera off",
-  camera_covered: "Camera covered",
-  frozen_video: "Frozen video",
-  connection_lost: "Connection lost",
-  screen_share_stopped: "Screen share stopped",
-};
+// Kind labels and final states come from the server (openproctor/live/messages.py VOCABULARY,
+// rendered into every page by base.html): the pages keep no copy of their own.
+const VOCABULARY = JSON.parse(document.getElementById("live-vocabulary").textContent);
 
 // "prohibited_object:cell phone" (an open violation with its label) reads "Prohibited object: cell phone".
 export function kindLabel(kind) {
   const [base, label] = kind.split(/:(.*)/s);
-  const name = KIND_LABELS[base] ?? base.replaceAll("_", " ");
+  const name = VOCABULARY.kinds[base] ?? base.replaceAll("_", " ");
   return label ? `${name}: ${label}` : name;
 }
 
@@ -44,7 +28,7 @@ export function duration(startIso, endIso) {
   return seconds % 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds / 60} min`;
 }
 
-export const FINAL_STATES = new Set(["submitted", "terminated", "expired"]);
+export const FINAL_STATES = new Set(VOCABULARY.final_states);
 
 // A small element helper: el("span", {className: "x", textContent: "y"}, child...).
 export function el(tag, props = {}, ...children) {
