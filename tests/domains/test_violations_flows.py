@@ -78,7 +78,8 @@ def run_flow(
 
 async def next_change(wall: Subscription) -> dict[str, Any]:
     message = await asyncio.wait_for(wall.get(), 10)
-    assert isinstance(message, dict) and message["type"] == "violation"
+    assert isinstance(message, dict)
+    assert message["type"] == "violation"
     return message
 
 
@@ -92,9 +93,11 @@ def test_the_row_exists_when_the_wall_hears_and_the_evidence_follows(
         violation_id = uuid.UUID(opened["violation"]["id"])
         with session_factory() as db:  # written before anyone heard of it
             row = db.get(Violation, violation_id)
-            assert row is not None and row.ended_at is None
+            assert row is not None
+            assert row.ended_at is None
             session = db.get(ExamSession, subject.session_id)
-            assert session is not None and session.risk_score == 25.0
+            assert session is not None
+            assert session.risk_score == 25.0
         assert opened["violation"]["evidence_url"] is None
         assert opened["violation"]["frame_ts_ms"] == 1234.5
         assert opened["violation"]["candidate_name"] == subject.candidate_name
@@ -120,7 +123,8 @@ def test_the_row_exists_when_the_wall_hears_and_the_evidence_follows(
         assert closed["violation"]["evidence_url"] == stored["violation"]["evidence_url"]
         with session_factory() as db:
             row = db.get(Violation, violation_id)
-            assert row is not None and row.ended_at is not None
+            assert row is not None
+            assert row.ended_at is not None
 
     run_flow(session_factory, factory, tmp_path / "objects", scenario)
 
@@ -151,7 +155,8 @@ def test_a_full_disk_keeps_the_violation_and_says_why_there_is_no_picture(
         assert failed["violation"]["evidence_error"].startswith("no space left to store")
         with session_factory() as db:
             row = db.get(Violation, uuid.UUID(opened["violation"]["id"]))
-            assert row is not None and row.evidence_error == failed["violation"]["evidence_error"]
+            assert row is not None
+            assert row.evidence_error == failed["violation"]["evidence_error"]
 
     run_flow(session_factory, factory, small_disk.storage, scenario)
 

@@ -92,7 +92,8 @@ def test_objects_follow_the_exam_list_best_score_per_label() -> None:
     assert {K.PROHIBITED_OBJECT, K.EXTRA_PERSON} <= evaluated
     # Without an object pass the same boxes (repeated from an earlier frame) decide nothing.
     conditions, evaluated = frame_conditions(replace(outcome, objects_ran=False), ["cell phone"])
-    assert conditions == [] and K.PROHIBITED_OBJECT not in evaluated
+    assert conditions == []
+    assert K.PROHIBITED_OBJECT not in evaluated
 
 
 def test_a_covered_camera_decides_only_covered_and_frozen() -> None:
@@ -123,7 +124,11 @@ def test_signals_switch_conditions_on_and_off() -> None:
     assert held(signals) == []
     for signal in (Signal.TAB_HIDDEN, Signal.WINDOW_BLUR, Signal.FULLSCREEN_EXIT):
         assert signals.heard(signal, None) is None
-    assert held(signals) == [("tab_switch", "tab"), ("tab_switch", "window"), ("fullscreen_exit", None)]
+    assert held(signals) == [
+        ("tab_switch", "tab"),
+        ("tab_switch", "window"),
+        ("fullscreen_exit", None),
+    ]
     for signal in (Signal.TAB_VISIBLE, Signal.WINDOW_FOCUS, Signal.FULLSCREEN_ENTER):
         signals.heard(signal, None)
     assert held(signals) == []

@@ -51,9 +51,16 @@ class Budget(Enum):
 
 
 class Registry:
-    def __init__(self, *, session_factory: sessionmaker[Session], bus: EventBus) -> None:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        bus: EventBus,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.session_factory = session_factory
         self.bus = bus
+        self.clock = clock  # when watches lapse
         # Identifies this web node on the bus.
         self.node_id = uuid.uuid4().hex
         self.runtimes: dict[uuid.UUID, SessionRuntime] = {}
@@ -227,12 +234,12 @@ class Registry:
             self._hub({"event": "watch", "session_id": str(session_id), "watcher": watcher})
 
     def watched(self, session_id: uuid.UUID) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         return any(lapses > now for lapses in self._watches.get(session_id, {}).values())
 
     def renew_watches(self) -> None:
         """Tells the other nodes again what this node's proctors watch; forgets lapsed ones."""
-        now = time.monotonic()
+        now = self.clock()
         for session_id in list(self._watches):
             live = {w: at for w, at in self._watches[session_id].items() if at > now}
             if live:
@@ -275,7 +282,7 @@ class Registry:
                         self._replace_socket(held)
                         on_claimed(held)
                 elif event == "watch":
-                    lapses = time.monotonic() + WATCH_TTL_S
+                    lapses = self.clock() + WATCH_TTL_S
                     self._watches.setdefault(session_id, {})[message["watcher"]] = lapses
                 elif event == "unwatch":
                     self._watches.get(session_id, {}).pop(message["watcher"], None)
