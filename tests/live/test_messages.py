@@ -7,6 +7,7 @@ import uuid
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy, ViolationKind
 from openproctor.domains.sessions.models import SessionState
 from openproctor.live import messages
+from openproctor.live.runtime import CandidateSummary
 
 
 def test_every_kind_has_a_label_and_the_pages_get_the_final_states() -> None:
@@ -47,7 +48,7 @@ def test_load_is_degraded_below_the_full_rate() -> None:
 
 
 def test_a_not_connected_tile_has_no_frames_and_no_open_violations() -> None:
-    tile = messages.CandidateSummary(
+    tile = CandidateSummary(
         candidate_id="c",
         session_id=None,
         name="Ada",

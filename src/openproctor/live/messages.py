@@ -9,14 +9,13 @@ thumbnail, which follows as one binary message.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
-from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
-from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
+from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
+from openproctor.live.runtime import CandidateSummary
 
 ViolationChange = Literal["opened", "evidence", "closed"]
 # The words the pages need to read these messages, rendered into every page (base.html) so
@@ -25,43 +24,6 @@ VOCABULARY: dict[str, Any] = {
     "kinds": {kind.value: label for kind, label in KIND_LABELS.items()},
     "final_states": sorted(state.value for state in FINAL_STATES),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class CandidateSummary:
-    """A candidate's tile on the proctor wall (CANDIDATE). A live session's runtime fills it
-    (SessionRuntime.summary); a candidate not connected to this node keeps the defaults."""
-
-    candidate_id: str
-    session_id: str | None
-    name: str
-    email: str
-    state: str
-    risk_score: float
-    auto_terminate: bool
-    connected: bool = False
-    open_violations: list[str] = field(default_factory=list)
-    frames: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(("received", "analysed", "skipped", "rejected"), 0)
-    )
-
-    @classmethod
-    def offline(
-        cls, candidate: Candidate, session: ExamSession | None, policy: ExamPolicy
-    ) -> CandidateSummary:
-        auto_terminate = session.auto_terminate if session is not None else None
-        return cls(
-            candidate_id=str(candidate.id),
-            session_id=str(session.id) if session else None,
-            name=candidate.name,
-            email=candidate.email,
-            state=session.state.value if session else SessionState.INVITED.value,
-            risk_score=session.risk_score if session else 0.0,
-            auto_terminate=policy.auto_terminate if auto_terminate is None else auto_terminate,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class LiveViolation(ViolationRead):

@@ -49,7 +49,7 @@ candidates). Server -> client text messages::
         fewer frames (factor of the policy's rate, fps per candidate), deferring while object
         and identity passes run later than the policy sets
 
-    CANDIDATE = live/messages.py CandidateSummary: {"candidate_id", "session_id", "name",
+    CANDIDATE = live/runtime.py CandidateSummary: {"candidate_id", "session_id", "name",
                  "email", "state", "risk_score", "auto_terminate": bool, "connected": bool,
                  "open_violations": ["kind" or "kind:label"...],
                  "frames": {"received", "analysed", "skipped", "rejected"}}

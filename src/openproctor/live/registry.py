@@ -32,9 +32,8 @@ from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
 from openproctor.live import messages
 from openproctor.live.limits import OPENS_PER_S, SIGNALS_PER_S
-from openproctor.live.messages import CandidateSummary
 from openproctor.live.protocol import MediaKind
-from openproctor.live.runtime import SessionRuntime
+from openproctor.live.runtime import CandidateSummary, SessionRuntime
 from openproctor.live.schedule import PassSchedule
 from openproctor.rules.engine import SessionRules
 

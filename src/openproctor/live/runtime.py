@@ -1,17 +1,20 @@
-"""What the server keeps in memory for one live session. Nothing here touches the database:
-the per-frame path only updates these counters and the rule engine."""
+"""What the server keeps in memory for one live session, and its tile on the proctor wall
+(CandidateSummary: a field added there and filled in SessionRuntime.summary reaches every
+wall). Nothing here touches the database: the per-frame path only updates these counters and
+the rule engine."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from prometheus_client import Counter
 
+from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.policy import ExamPolicy
-from openproctor.domains.sessions.models import SessionState
+from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.live.limits import (
     MEDIA_BURST,
     MEDIA_EXTRA_PER_S,
@@ -19,7 +22,6 @@ from openproctor.live.limits import (
     SIGNAL_BURST,
     TokenBucket,
 )
-from openproctor.live.messages import CandidateSummary
 from openproctor.live.schedule import PassSchedule
 from openproctor.rules.conditions import BrowserSignals
 from openproctor.rules.engine import SessionRules
@@ -55,6 +57,44 @@ class FrameCounters:
             "skipped": self.skipped,
             "rejected": self.rejected,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateSummary:
+    """A candidate's tile on the proctor wall (CANDIDATE of live/protocol.py). A live
+    session's runtime fills it (SessionRuntime.summary); a candidate not connected to this
+    node keeps the defaults."""
+
+    candidate_id: str
+    session_id: str | None
+    name: str
+    email: str
+    state: str
+    risk_score: float
+    auto_terminate: bool
+    connected: bool = False
+    open_violations: list[str] = field(default_factory=list)
+    frames: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("received", "analysed", "skipped", "rejected"), 0)
+    )
+
+    @classmethod
+    def offline(
+        cls, candidate: Candidate, session: ExamSession | None, policy: ExamPolicy
+    ) -> CandidateSummary:
+        auto_terminate = session.auto_terminate if session is not None else None
+        return cls(
+            candidate_id=str(candidate.id),
+            session_id=str(session.id) if session else None,
+            name=candidate.name,
+            email=candidate.email,
+            state=session.state.value if session else SessionState.INVITED.value,
+            risk_score=session.risk_score if session else 0.0,
+            auto_terminate=policy.auto_terminate if auto_terminate is None else auto_terminate,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(eq=False)

@@ -31,10 +31,9 @@ from openproctor.domains.users.models import Role, User
 from openproctor.live import messages as wire
 from openproctor.live.hub import LiveHub
 from openproctor.live.limits import WATCH_BURST, WATCHES_PER_S, TokenBucket
-from openproctor.live.messages import CandidateSummary
 from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
 from openproctor.live.registry import Budget
-from openproctor.live.runtime import SessionRuntime
+from openproctor.live.runtime import CandidateSummary, SessionRuntime
 from openproctor.pipeline import images
 from openproctor.security import SESSION_COOKIE
 

@@ -21,7 +21,7 @@ from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import User
 from openproctor.domains.violations import service as violations
 from openproctor.domains.violations.models import ReviewStatus
-from openproctor.live.messages import CandidateSummary
+from openproctor.live.runtime import CandidateSummary
 from openproctor.web.templating import render
 
 router = APIRouter(include_in_schema=False)
