@@ -20,9 +20,9 @@ from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import Role
 from openproctor.domains.violations.flows import Evidence, Seen, Subject, ViolationFlow
 from openproctor.domains.violations.models import Violation
-from openproctor.live.runtime import Frame
+from openproctor.live.runtime import Frame, SessionRuntime
 from openproctor.metrics import Metrics
-from openproctor.rules.engine import EventType, RuleEvent
+from openproctor.rules.engine import EventType, RuleEvent, SessionRules
 from openproctor.storage.local import LocalStore
 from tests.conftest import Factory
 from tests.disks import SmallDisk
@@ -47,7 +47,18 @@ def run_flow(
     exam = factory.exam()
     candidate = factory.candidate(exam, factory.user(Role.PROCTOR))
     session = running_session(factory, candidate)
-    subject = Subject(session.id, candidate.id, exam.id, candidate.name, candidate.proctor_id)
+    policy = exam.parsed_policy
+    subject = SessionRuntime(
+        session_id=session.id,
+        candidate_id=candidate.id,
+        exam_id=exam.id,
+        proctor_id=candidate.proctor_id,
+        name=candidate.name,
+        email=candidate.email,
+        policy=policy,
+        state=session.state,
+        rules=SessionRules(policy),
+    )
 
     async def main() -> None:
         bus = LocalBus()
@@ -100,7 +111,7 @@ def test_the_row_exists_when_the_wall_hears_and_the_evidence_follows(
             assert session.risk_score == 25.0
         assert opened["violation"]["evidence_url"] is None
         assert opened["violation"]["frame_ts_ms"] == 1234.5
-        assert opened["violation"]["candidate_name"] == subject.candidate_name
+        assert opened["violation"]["candidate_name"] == subject.name
         assert opened["proctor_id"] == str(subject.proctor_id)
 
         stored = await next_change(wall)

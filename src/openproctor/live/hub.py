@@ -28,7 +28,7 @@ from openproctor.background import Sweeps, end_session_row, time_is_up
 from openproctor.bus.base import EventBus
 from openproctor.bus.local import exam_topic, session_topic
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
-from openproctor.domains.violations.flows import Seen, Subject, ViolationFlow
+from openproctor.domains.violations.flows import Seen, ViolationFlow
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live import messages
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
@@ -302,16 +302,9 @@ class LiveHub:
         # One session's events are written in the order they happened: a violation's close
         # never overtakes its open.
         async with runtime.apply_lock:
-            subject = Subject(
-                session_id=runtime.session_id,
-                candidate_id=runtime.candidate_id,
-                exam_id=runtime.exam_id,
-                candidate_name=runtime.name,
-                proctor_id=runtime.proctor_id,
-            )
             frame = runtime.last_analysed
             seen = Seen(frame, dict(runtime.last_boxes)) if frame else None
-            await self.violations.apply(subject, outcome.events, outcome.risk_score, seen)
+            await self.violations.apply(runtime, outcome.events, outcome.risk_score, seen)
             if outcome.terminate and runtime.state not in FINAL_STATES:
                 reason = (
                     f"ended automatically: risk score {outcome.risk_score:.0f} reached "

@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,15 +55,19 @@ class Evidence:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """Whose violation it is, and which proctor's wall hears of it."""
+class Subject(Protocol):
+    """Whose violation it is, and which proctor's wall hears of it (a live session)."""
 
-    session_id: uuid.UUID
-    candidate_id: uuid.UUID
-    exam_id: uuid.UUID
-    candidate_name: str
-    proctor_id: uuid.UUID | None
+    @property
+    def session_id(self) -> uuid.UUID: ...
+    @property
+    def candidate_id(self) -> uuid.UUID: ...
+    @property
+    def exam_id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def proctor_id(self) -> uuid.UUID | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +199,7 @@ class ViolationFlow:
             id=violation_id,
             session_id=subject.session_id,
             candidate_id=subject.candidate_id,
-            candidate_name=subject.candidate_name,
+            candidate_name=subject.name,
             kind=event.kind,
             label=event.label,
             severity=event.severity,
