@@ -8,8 +8,9 @@ server's event loop.
 
 Browser signals and audio take the same way from on_signal and on_media. The per-frame path
 only touches memory; rows are written when a violation opens or closes and on state changes.
-The hub is the only writer of SessionRuntime; the registry keeps which runtimes this node
-holds and what the nodes tell each other.
+SessionRuntime is written here, and by the registry (live/registry.py) for what the sockets
+and the other nodes change: connection, claims, assignment, message budgets. The sockets
+only read it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openproctor.background import Sweeps, end_session_row, time_is_up
 from openproctor.bus.base import EventBus
 from openproctor.bus.local import exam_topic, session_topic
+from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.flows import Seen, ViolationFlow
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
@@ -194,7 +196,7 @@ class LiveHub:
         if conditions.loudness(pcm) >= conditions.SPEECH_RMS_FLOOR and self.pool is not None:
             probability = await self.pool.speech(str(runtime.session_id), pcm) or 0.0
         held = conditions.speech_conditions(probability, self.min_speech)
-        kinds = {conditions.K.SPEECH}
+        kinds = {ViolationKind.SPEECH}
         await self._apply(runtime, runtime.rules.observe(time.time(), held, kinds))
 
     # --- frames ----------------------------------------------------------------------------
