@@ -77,7 +77,7 @@ def test_a_reassigned_candidate_moves_to_the_new_proctors_wall(
         ({"type": "candidate", "proctor_id": "p2"}, "p1", False),
         ({"type": "candidate", "proctor_id": None}, "p1", False),
         ({"type": "candidate", "proctor_id": "p2"}, None, True),
-        ({"type": "recording", "session_id": "s"}, "p1", False),
+        ({"type": "thumbnail", "session_id": "s"}, "p1", False),
         ({"type": "assigned", "proctor_id": "p1"}, "p1", True),
         ({"type": "assigned", "proctor_id": "p1"}, None, False),
         ({"type": "unassigned", "proctor_id": "p2"}, "p1", False),

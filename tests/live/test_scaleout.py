@@ -21,6 +21,7 @@ import redis as redis_client
 from websockets.asyncio.client import connect
 
 from openproctor.domains.users.models import Role
+from openproctor.live.schedule import CONFIRM_FPS
 from openproctor.pipeline.redis_queue import GROUP, JOBS_STREAM, WORKERS_PREFIX
 from openproctor.pipeline.redis_worker import EXIT_STUCK
 from openproctor.settings import Settings
@@ -131,6 +132,67 @@ def test_a_proctor_on_node_a_sees_a_candidate_on_node_b(
                     assert state["state"] == "terminated"
 
         asyncio.run(scenario())
+
+
+def test_a_proctor_on_node_a_watches_a_candidate_on_node_b_at_the_full_rate(
+    settings: Settings, redis_url: str, workers: Workers, factory: Factory
+) -> None:
+    workers.start("w1")
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    candidate = factory.candidate(exam, proctor_user)
+    session = running_session(factory, candidate)
+    scaled = settings.model_copy(update={"redis_url": redis_url})
+
+    with serving(scaled) as node_a, serving(scaled) as node_b:
+        proctor = Proctor(node_a, proctor_user)
+
+        async def scenario() -> None:
+            async with proctor_socket(proctor, exam.id):
+                await proctor.wait_for(lambda e: e["type"] == "snapshot")
+                url = ws_url(node_b, f"/ws/take/{candidate.invite_token}")
+                async with connect(url) as socket:
+                    hello = json.loads(await socket.recv())
+                    assert hello["fps"] == 1.0  # the policy's rate
+                    seq = await stream(socket, ONE_FACE, 2.0, 0)
+                    assert proctor.socket is not None
+                    await proctor.socket.send(
+                        json.dumps({"type": "watch", "session_id": str(session.id)})
+                    )
+                    # Node B hears of the watch on the hub topic: it asks for the confirming
+                    # rate, and every analysed frame goes to node A's wall at full size.
+                    streaming = asyncio.create_task(stream(socket, ONE_FACE, 6.0, seq))
+                    rate = await candidate_messages(socket, "rate", timeout=6)
+                    assert rate["fps"] == CONFIRM_FPS
+                    pictures = await full_frames(proctor, str(session.id), 5, timeout=8)
+                    await streaming
+                    assert all(jpeg == ONE_FACE for jpeg in pictures)
+                    assert proctor.socket is not None
+                    await proctor.socket.send(json.dumps({"type": "watch", "session_id": None}))
+
+        asyncio.run(scenario())
+
+
+async def full_frames(proctor: Proctor, session_id: str, count: int, timeout: float) -> list[bytes]:
+    """The JPEGs of the next `count` full frames of the watched session on the proctor socket."""
+    assert proctor.socket is not None
+    deadline = time.monotonic() + timeout
+    pictures: list[bytes] = []
+    expecting = False
+    while len(pictures) < count:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{len(pictures)} full frames in {timeout} s, expected {count}"
+        raw = await asyncio.wait_for(proctor.socket.recv(), left)
+        if isinstance(raw, bytes):
+            if expecting:
+                pictures.append(raw)
+            expecting = False
+            continue
+        event = json.loads(raw)
+        expecting = event["type"] == "frame"
+        if expecting:
+            assert event["session_id"] == session_id
+    return pictures
 
 
 def test_killing_a_worker_loses_no_violation(

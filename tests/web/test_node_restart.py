@@ -62,7 +62,7 @@ def node(settings: Settings, port: int) -> Iterator[FastAPI]:
 def frames_received(app: FastAPI, session_id: uuid.UUID) -> int:
     """Frames this node took in from the session's candidate (0 before they connect here)."""
     context: AppContext = app.state.context
-    runtime = context.hub.runtimes.get(session_id)
+    runtime = context.hub.registry.get(session_id)
     return runtime.counters.received if runtime is not None else 0
 
 

@@ -6,7 +6,7 @@ import asyncio
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from openproctor.bus.local import Message, Subscription
+from openproctor.bus.local import Outgoing, Subscription
 
 
 class EventBus(Protocol):
@@ -14,6 +14,6 @@ class EventBus(Protocol):
 
     async def close(self) -> None: ...
 
-    def publish(self, topic: str, *messages: Message) -> None: ...
+    def publish(self, topic: str, *messages: Outgoing) -> None: ...
 
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[Subscription]: ...

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 Message = dict[str, Any] | bytes
+# What may be published: a message, or a typed one (the TypedDicts of live/messages.py).
+Outgoing = Mapping[str, Any] | bytes
 
 SUBSCRIBER_QUEUE = 512
 
@@ -45,11 +47,12 @@ class LocalBus:
     async def close(self) -> None:
         """Nothing to release: subscriptions end with their context managers."""
 
-    def publish(self, topic: str, *messages: Message) -> None:
+    def publish(self, topic: str, *outgoing: Outgoing) -> None:
         """Delivers messages in order to every subscriber of the topic, from any thread."""
         loop = self._loop
         if loop is None:
             return
+        messages = tuple(m if isinstance(m, bytes) else dict(m) for m in outgoing)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

@@ -21,7 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from openproctor.bus.local import Message, Subscription
+from openproctor.bus.local import Message, Outgoing, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ RETRY_S = 0.5
 SUBSCRIBE_WAIT_S = 2.0
 
 
-def encode(message: Message) -> bytes:
+def encode(message: Outgoing) -> bytes:
     if isinstance(message, bytes):
         return json.dumps({"__bytes__": base64.b64encode(message).decode()}).encode()
     body = dict(message)
@@ -71,7 +71,7 @@ class RedisBus:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def publish(self, topic: str, *messages: Message) -> None:
+    def publish(self, topic: str, *messages: Outgoing) -> None:
         """Queues messages for Redis, in order, from any thread."""
         loop, outbox = self._loop, self._outbox
         if loop is None or outbox is None:

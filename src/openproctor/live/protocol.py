@@ -18,7 +18,7 @@ Client -> server, text messages (JSON objects)::
 Answers and submission go over REST (PUT .../answers, POST .../submit), which answers with the
 saved state, so nothing depends on a socket being up at that moment.
 
-Server -> client, text messages::
+Server -> client, text messages (each typed and built in live/messages.py)::
 
     {"type": "hello", "session_id": ..., "state": ..., "fps": 1.0, "width": 640, "height": 480,
      "ends_at": iso8601 | null, "messages": [MESSAGE...]}
@@ -28,7 +28,9 @@ Server -> client, text messages::
     {"type": "warnings_cleared"}                             the proctor cleared the warnings
     {"type": "state", "state": "running" | "paused" | "submitted" | "terminated" | "expired",
      "reason": str | null, "score": float | null}
-    {"type": "error", "reason": ...}                         then the server closes the socket
+
+A refused or broken socket is closed with a close code and a reason (below), never with a
+message.
 
 Proctor socket: ``/ws/proctor/exams/{exam_id}`` (staff session cookie; proctors get only their
 candidates). Server -> client text messages::
@@ -47,14 +49,20 @@ candidates). Server -> client text messages::
         fewer frames (factor of the policy's rate, fps per candidate), deferring while object
         and identity passes run later than the policy sets
 
-    CANDIDATE = {"candidate_id", "session_id", "name", "email", "state", "risk_score",
-                 "open_violations": ["kind" or "kind:label"...], "connected": bool,
-                 "frames": {"received", "analysed", "skipped", "rejected"},
-                 "auto_terminate": bool}
-    VIOLATION = the VIOLATION JSON of GET /api/v1/exams/{id}/violations
+    CANDIDATE = live/runtime.py CandidateSummary: {"candidate_id", "session_id", "name",
+                 "email", "state", "risk_score", "auto_terminate": bool, "connected": bool,
+                 "open_violations": ["kind" or "kind:label"...],
+                 "frames": {"received", "analysed", "skipped", "rejected"}}
+    VIOLATION = the VIOLATION JSON of GET /api/v1/exams/{id}/violations, with "candidate_name"
+                and "frame_ts_ms" (live/messages.py LiveViolation)
+
+Pages read kinds' labels and the final states from the JSON block "live-vocabulary" every
+page carries (live/messages.py VOCABULARY), not from copies of their own.
 
 Proctor -> server: text ``{"type": "watch", "session_id": ... | null}`` asks for that one
 candidate's frames at the full analysed rate (the detail view); null goes back to thumbnails.
+The watch travels to every node (live/registry.py), so it works whichever node the candidate
+streams to.
 Actions (message, warn, pause, resume, terminate, auto-termination) are REST calls under
 /api/v1/sessions/{id}/... so they are authorised and audited like every other change.
 

@@ -1,17 +1,20 @@
-"""What the server keeps in memory for one live session. Nothing here touches the database:
-the per-frame path only updates these counters and the rule engine."""
+"""What the server keeps in memory for one live session, and its tile on the proctor wall
+(CandidateSummary: a field added there and filled in SessionRuntime.summary reaches every
+wall). Nothing here touches the database: the per-frame path only updates these counters and
+the rule engine."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from prometheus_client import Counter
 
-from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
-from openproctor.domains.sessions.models import SessionState
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.exams.policy import ExamPolicy
+from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.live.limits import (
     MEDIA_BURST,
     MEDIA_EXTRA_PER_S,
@@ -19,6 +22,8 @@ from openproctor.live.limits import (
     SIGNAL_BURST,
     TokenBucket,
 )
+from openproctor.live.schedule import PassSchedule
+from openproctor.rules.conditions import BrowserSignals
 from openproctor.rules.engine import SessionRules
 
 
@@ -55,12 +60,41 @@ class FrameCounters:
 
 
 @dataclass(frozen=True, slots=True)
-class Evidence:
-    """What became of a violation's evidence image: the stored picture's object id, and why
-    (some of) it could not be stored."""
+class CandidateSummary:
+    """A candidate's tile on the proctor wall (CANDIDATE of live/protocol.py). A live
+    session's runtime fills it (SessionRuntime.summary); a candidate not connected to this
+    node keeps the defaults."""
 
-    object_id: uuid.UUID | None = None
-    error: str | None = None
+    candidate_id: str
+    session_id: str | None
+    name: str
+    email: str
+    state: str
+    risk_score: float
+    auto_terminate: bool
+    connected: bool = False
+    open_violations: list[str] = field(default_factory=list)
+    frames: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("received", "analysed", "skipped", "rejected"), 0)
+    )
+
+    @classmethod
+    def offline(
+        cls, candidate: Candidate, session: ExamSession | None, policy: ExamPolicy
+    ) -> CandidateSummary:
+        auto_terminate = session.auto_terminate if session is not None else None
+        return cls(
+            candidate_id=str(candidate.id),
+            session_id=str(session.id) if session else None,
+            name=candidate.name,
+            email=candidate.email,
+            state=session.state.value if session else SessionState.INVITED.value,
+            risk_score=session.risk_score if session else 0.0,
+            auto_terminate=policy.auto_terminate if auto_terminate is None else auto_terminate,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(eq=False)
@@ -87,17 +121,10 @@ class SessionRuntime:
     frame_ready: asyncio.Event = field(default_factory=asyncio.Event)
     last_analysed: Frame | None = None
     last_boxes: dict[str, Any] = field(default_factory=dict)
-    # The costly passes run when due; each session has its own schedule (see LiveHub._job).
-    last_objects_at: float = 0.0
-    next_objects_at: float = 0.0
-    scene_changed: bool = False
-    next_identity_at: float = 0.0
-    last_thumbnail_at: float = 0.0
+    # The costly passes run when due; each session has its own schedule (live/schedule.py).
+    schedule: PassSchedule = field(default_factory=PassSchedule)
     thumbnail: bytes = b""
-    signals: dict[str, Any] = field(default_factory=dict)
-    open_violations: dict[tuple[ViolationKind, str | None], uuid.UUID] = field(default_factory=dict)
-    # Open violations' evidence being stored: a close waits for it, so it never overtakes.
-    evidence: dict[uuid.UUID, asyncio.Task[Evidence]] = field(default_factory=dict)
+    signals: BrowserSignals = field(default_factory=BrowserSignals)
     apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Per session, not per socket, so reconnecting does not refill them (see live/limits.py).
     media_budget: TokenBucket = field(default_factory=lambda: TokenBucket(MEDIA_BURST))
@@ -106,7 +133,6 @@ class SessionRuntime:
     requested_fps: float = 0.0
     # Below 1 while the analysis workers fall behind: the hub asks everyone for fewer frames.
     load_factor: float = 1.0
-    watched_by: int = 0
     task: asyncio.Task[None] | None = None
 
     @property
@@ -132,18 +158,20 @@ class SessionRuntime:
         """Media messages a second the budget refills: twice the frame rate, plus audio."""
         return self.fps * 2 + MEDIA_EXTRA_PER_S
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "candidate_id": str(self.candidate_id),
-            "session_id": str(self.session_id),
-            "name": self.name,
-            "email": self.email,
-            "state": self.state.value,
-            "risk_score": self.rules.risk_score,
-            "open_violations": sorted(
-                kind.value + (f":{label}" if label else "") for kind, label in self.open_violations
+    def summary(self) -> CandidateSummary:
+        """The candidate's tile on the proctor wall, live."""
+        return CandidateSummary(
+            candidate_id=str(self.candidate_id),
+            session_id=str(self.session_id),
+            name=self.name,
+            email=self.email,
+            state=self.state.value,
+            risk_score=self.rules.risk_score,
+            auto_terminate=self.rules.auto_terminate,
+            connected=self.connected,
+            open_violations=sorted(
+                kind.value + (f":{label}" if label else "")
+                for kind, label in self.rules.open_kinds()
             ),
-            "connected": self.connected,
-            "frames": self.counters.to_dict(),
-            "auto_terminate": self.rules.auto_terminate,
-        }
+            frames=self.counters.to_dict(),
+        )

@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,21 +22,18 @@ from openproctor.bus.local import Subscription, exam_topic, session_topic, staff
 from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.domains.candidates import service as candidates
+from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.messages import service as messages
 from openproctor.domains.sessions import service as sessions
-from openproctor.domains.sessions.models import FINAL_STATES, SessionState
+from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
-from openproctor.live.hub import LiveHub, roster_row
-from openproctor.live.limits import (
-    OPENS_PER_S,
-    SIGNALS_PER_S,
-    WATCH_BURST,
-    WATCHES_PER_S,
-    TokenBucket,
-)
+from openproctor.live import messages as wire
+from openproctor.live.hub import LiveHub
+from openproctor.live.limits import WATCH_BURST, WATCHES_PER_S, TokenBucket
 from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
-from openproctor.live.runtime import SessionRuntime
+from openproctor.live.registry import Budget
+from openproctor.live.runtime import CandidateSummary, SessionRuntime
 from openproctor.pipeline import images
 from openproctor.security import SESSION_COOKIE
 
@@ -74,12 +71,6 @@ def same_origin(websocket: WebSocket) -> bool:
     host = websocket.headers.get("host", "")
     public = urlsplit(_context(websocket).settings.public_url).netloc
     return urlsplit(origin).netloc in {host, public}
-
-
-def _iso(epoch_seconds: float | None) -> str | None:
-    if epoch_seconds is None:
-        return None
-    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
 
 
 async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
@@ -139,37 +130,34 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
         await _refuse(websocket, code, str(error.detail))
         return
     runtime = await hub.runtime_for(session_id)
-    if not runtime.open_budget.take(time.monotonic(), OPENS_PER_S):
+    if not hub.registry.admit(runtime, Budget.OPEN):
         # Before replacing the open socket: a storm of new ones must not take turns.
         await _refuse(websocket, CloseCode.FLOODING, "reconnecting too fast: wait a few seconds")
         return
     await websocket.accept()
-    socket_id = hub.connect(runtime)
+    socket_id = hub.registry.connect(runtime)
     connections = hub.metrics.connections.labels("candidate")
     connections.inc()
     try:
         async with hub.bus.subscribe(session_topic(session_id)) as subscription:
-            await websocket.send_json(
-                {
-                    "type": "hello",
-                    "session_id": str(session_id),
-                    "state": runtime.state.value,
-                    "fps": runtime.fps,
-                    "width": runtime.policy.frame_width,
-                    "height": runtime.policy.frame_height,
-                    "ends_at": _iso(runtime.ends_at),
-                    "messages": history,
-                }
+            hello = wire.hello(
+                session_id=session_id,
+                state=runtime.state,
+                fps=runtime.fps,
+                policy=runtime.policy,
+                ends_at=runtime.ends_at,
+                history=history,
             )
+            await websocket.send_json(hello)
             await _both_ways(
                 _receive_from_candidate(websocket, hub, runtime),
-                _forward_to_candidate(websocket, subscription, socket_id, hub.node_id),
+                _forward_to_candidate(websocket, subscription, socket_id, hub.registry.node_id),
             )
     except WebSocketDisconnect:
         pass
     finally:
         connections.dec()
-        hub.disconnect(runtime, socket_id)
+        hub.registry.disconnect(runtime, socket_id)
 
 
 async def _forward_to_candidate(
@@ -222,38 +210,36 @@ def _media(hub: LiveHub, runtime: SessionRuntime, data: bytes) -> None:
     if len(media.payload) > limit:
         raise _Closing(CloseCode.TOO_LARGE, f"{media.kind.name.lower()} larger than {limit} bytes")
     if media.kind is MediaKind.FRAME:
-        _check_frame(runtime, media.payload)
+        _check_frame(hub, runtime, media.payload)
     last = runtime.last_seq.get(media.kind)
-    if last is not None and media.seq <= last:
-        runtime.counters.add("rejected")
+    if not hub.registry.accept_seq(runtime, media.kind, media.seq):
         raise ProtocolError(f"sequence went back from {last} to {media.seq}: replayed or reordered")
-    runtime.last_seq[media.kind] = media.seq
-    if not runtime.media_budget.take(time.monotonic(), runtime.media_rate):
+    if not hub.registry.admit(runtime, Budget.MEDIA):
         raise _Closing(CloseCode.FLOODING, "too many messages: slow down")
     hub.on_media(runtime, media)
 
 
-def _check_frame(runtime: SessionRuntime, jpeg: bytes) -> None:
+def _check_frame(hub: LiveHub, runtime: SessionRuntime, jpeg: bytes) -> None:
     """A frame is a JPEG no larger than the hello's width x height (either way round), read
     from its header: one that declares more is a decompression bomb and is never decoded."""
     policy = runtime.policy
     limit = images.ImageSize(policy.frame_width, policy.frame_height)
     if not jpeg.startswith(images.JPEG_START):
-        runtime.counters.add("rejected")
+        hub.registry.reject(runtime)
         raise ProtocolError("frames must be JPEG")
     try:
         images.check(jpeg, limit)
     except images.ImageTooLarge as error:
-        runtime.counters.add("rejected")
+        hub.registry.reject(runtime)
         raise _Closing(CloseCode.TOO_LARGE, f"frame refused: {error}") from None
     except images.ImageRefused as error:
-        runtime.counters.add("rejected")
+        hub.registry.reject(runtime)
         raise ProtocolError(f"frame refused: {error}") from None
 
 
 def _text(hub: LiveHub, runtime: SessionRuntime, text: str) -> None:
     # Counted before anything is parsed: a flood costs one subtraction a message.
-    if not runtime.signal_budget.take(time.monotonic(), SIGNALS_PER_S):
+    if not hub.registry.admit(runtime, Budget.SIGNAL):
         raise _Closing(CloseCode.FLOODING, "too many signals: slow down")
     if len(text) > MAX_TEXT_BYTES:
         raise _Closing(CloseCode.TOO_LARGE, f"text message larger than {MAX_TEXT_BYTES} bytes")
@@ -278,7 +264,7 @@ def _text(hub: LiveHub, runtime: SessionRuntime, text: str) -> None:
 
 def _proctor(
     context: AppContext, token: str | None, exam_id: uuid.UUID
-) -> tuple[User, users.SignIn, list[dict[str, Any]]]:
+) -> tuple[User, users.SignIn, list[CandidateSummary]]:
     with context.session_factory() as db:
         user = users.user_for_session(db=db, token=token) if token else None
         if user is None or token is None:
@@ -289,7 +275,7 @@ def _proctor(
         policy = exam.parsed_policy
         roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
         latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
-        rows = [roster_row(c, latest.get(c.id), policy) for c in roster]
+        rows = [CandidateSummary.offline(c, latest.get(c.id), policy) for c in roster]
         sign_in = users.SignIn.of(db=db, user=user, token=token)
         db.expunge(user)
         return user, sign_in, rows
@@ -341,21 +327,21 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
         await _refuse(websocket, CloseCode.TOO_MANY_SOCKETS, reason)
         return
     scope = str(user.id) if user.role is Role.PROCTOR else None
-    watching: list[SessionRuntime] = []
+    watch = _Watch(hub.registry.new_watcher())
     connections = hub.metrics.connections.labels("proctor")
     connections.inc()
     try:
         await websocket.accept()
         async with hub.bus.subscribe(exam_topic(exam_id)) as subscription:
-            for row in rows:
-                live = hub.runtimes.get(uuid.UUID(row["session_id"])) if row["session_id"] else None
-                if live is not None:
-                    row.update(live.summary())
-            await websocket.send_json({"type": "snapshot", "candidates": rows})
+            live = [
+                hub.registry.get(uuid.UUID(r.session_id)) if r.session_id else None for r in rows
+            ]
+            tiles = [held.summary() if held else row for row, held in zip(rows, live, strict=True)]
+            await websocket.send_json(wire.snapshot(tiles))
             await websocket.send_json(hub.load_message(exam_id))
             await _both_ways(
-                _receive_from_proctor(websocket, hub, exam_id, scope, watching),
-                _forward_to_proctor(websocket, subscription, scope, watching),
+                _receive_from_proctor(websocket, context, exam_id, scope, watch),
+                _forward_to_proctor(websocket, subscription, scope, watch),
                 _guard_sign_in(websocket, context, sign_in),
             )
     except WebSocketDisconnect:
@@ -363,8 +349,7 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
     finally:
         context.staff_sockets.release(user.id)
         connections.dec()
-        for runtime in watching:
-            runtime.watched_by -= 1
+        hub.registry.watch(watch.watcher, None)
 
 
 def for_proctor(message: dict[str, Any], scope: str | None) -> bool:
@@ -380,7 +365,7 @@ async def _forward_to_proctor(
     websocket: WebSocket,
     subscription: Subscription,
     scope: str | None,
-    watching: list[SessionRuntime],
+    watch: _Watch,
 ) -> None:
     while True:
         message = await subscription.get()
@@ -389,7 +374,10 @@ async def _forward_to_proctor(
         if not for_proctor(message, scope):
             continue
         outgoing = {k: v for k, v in message.items() if k not in ("proctor_id", "jpeg")}
-        watched = any(str(r.session_id) == message.get("session_id") for r in watching)
+        # Frames come from whichever node holds the session: matched by its id.
+        watched = watch.session_id is not None and message.get("session_id") == str(
+            watch.session_id
+        )
         if message["type"] == "frame" and not watched:
             continue
         await websocket.send_json(outgoing)
@@ -397,12 +385,32 @@ async def _forward_to_proctor(
             await websocket.send_bytes(message["jpeg"])
 
 
+@dataclass(slots=True)
+class _Watch:
+    """Which candidate one proctor socket watches closely (its detail view), if any."""
+
+    watcher: str
+    session_id: uuid.UUID | None = None
+
+
+def _may_watch(
+    context: AppContext, exam_id: uuid.UUID, scope: str | None, session_id: uuid.UUID
+) -> bool:
+    """A session of this exam, and (for a proctor) of one of their candidates."""
+    with context.session_factory() as db:
+        session = db.get(ExamSession, session_id)
+        if session is None or session.exam_id != exam_id:
+            return False
+        candidate = db.get(Candidate, session.candidate_id)
+        return scope is None or (candidate is not None and str(candidate.proctor_id) == scope)
+
+
 async def _receive_from_proctor(
     websocket: WebSocket,
-    hub: LiveHub,
+    context: AppContext,
     exam_id: uuid.UUID,
     scope: str | None,
-    watching: list[SessionRuntime],
+    watch: _Watch,
 ) -> None:
     budget = TokenBucket(WATCH_BURST)
     while True:
@@ -421,19 +429,13 @@ async def _receive_from_proctor(
             continue
         if not isinstance(body, dict) or body.get("type") != "watch":
             continue
-        for runtime in watching:
-            runtime.watched_by -= 1
-        watching.clear()
         wanted = _uuid(body.get("session_id"))
-        live = hub.runtimes.get(wanted) if wanted else None
         # Asked when watching starts, not at connect: assignments change during an exam.
-        if (
-            live is not None
-            and live.exam_id == exam_id
-            and (scope is None or str(live.proctor_id) == scope)
-        ):
-            live.watched_by += 1
-            watching.append(live)
+        allowed = wanted is not None and await asyncio.to_thread(
+            _may_watch, context, exam_id, scope, wanted
+        )
+        watch.session_id = wanted if allowed else None
+        context.hub.registry.watch(watch.watcher, watch.session_id)
 
 
 def _uuid(value: object) -> uuid.UUID | None:

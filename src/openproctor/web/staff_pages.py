@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -17,12 +16,12 @@ from openproctor.deps import DbSession, ProctorUser, ReviewerUser
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams import service as exams
-from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import User
 from openproctor.domains.violations import service as violations
 from openproctor.domains.violations.models import ReviewStatus
+from openproctor.live.runtime import CandidateSummary
 from openproctor.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -86,24 +85,6 @@ def _review_rows(db: DbSession, user: User, exam_id: uuid.UUID) -> list[ReviewRo
     return rows
 
 
-def _wall_entry(candidate: Candidate, session: ExamSession, policy: ExamPolicy) -> dict[str, Any]:
-    """A candidate as the proctor socket describes one (CANDIDATE in live/protocol.py)."""
-    return {
-        "candidate_id": str(candidate.id),
-        "session_id": str(session.id),
-        "name": candidate.name,
-        "email": candidate.email,
-        "state": session.state.value,
-        "risk_score": session.risk_score,
-        "open_violations": [],
-        "connected": False,
-        "frames": {"received": 0, "analysed": 0, "skipped": 0},
-        "auto_terminate": policy.auto_terminate
-        if session.auto_terminate is None
-        else session.auto_terminate,
-    }
-
-
 @router.get("/proctor")
 def proctor_exams(request: Request, db: DbSession, user: ProctorUser) -> Response:
     return _exam_list(request, db, user, "proctor")
@@ -119,7 +100,11 @@ def proctor_exam(
     roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
     latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
     policy = exam.parsed_policy
-    start = [_wall_entry(c, latest[c.id], policy) for c in roster if c.id in latest]
+    start = [
+        CandidateSummary.offline(c, latest[c.id], policy).to_json()
+        for c in roster
+        if c.id in latest
+    ]
     # The proctor's "my candidates" toggle is on when every one of their candidates is.
     mine_on = all(entry["auto_terminate"] for entry in start) if start else policy.auto_terminate
     return render(

@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from openproctor.domains.users.models import User
+from openproctor.live.messages import VOCABULARY
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
+templates.env.globals["live_vocabulary"] = VOCABULARY
 
 
 def form_status(problems: object) -> int:

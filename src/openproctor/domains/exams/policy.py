@@ -34,6 +34,28 @@ class ViolationKind(StrEnum):
     SCREEN_SHARE_STOPPED = "screen_share_stopped"
 
 
+# What staff pages call each kind (the proctor wall and review pages get these from the server).
+KIND_LABELS: dict[ViolationKind, str] = {
+    ViolationKind.NO_FACE: "No face",
+    ViolationKind.MULTIPLE_FACES: "Several faces",
+    ViolationKind.IDENTITY_MISMATCH: "Different person",
+    ViolationKind.PROHIBITED_OBJECT: "Prohibited object",
+    ViolationKind.EXTRA_PERSON: "Extra person",
+    ViolationKind.LOOKING_AWAY: "Looking away",
+    ViolationKind.EYES_CLOSED: "Eyes closed",
+    ViolationKind.SPEECH: "Speech",
+    ViolationKind.TAB_SWITCH: "Left the tab",
+    ViolationKind.FULLSCREEN_EXIT: "Left fullscreen",
+    ViolationKind.COPY_PASTE: "Copy / paste",
+    ViolationKind.MULTIPLE_SCREENS: "Several screens",
+    ViolationKind.CAMERA_OFF: "Camera off",
+    ViolationKind.CAMERA_COVERED: "Camera covered",
+    ViolationKind.FROZEN_VIDEO: "Frozen video",
+    ViolationKind.CONNECTION_LOST: "Connection lost",
+    ViolationKind.SCREEN_SHARE_STOPPED: "Screen share stopped",
+}
+
+
 class RuleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

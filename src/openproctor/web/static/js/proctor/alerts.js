@@ -1,6 +1,6 @@
 // The alert feed: one item per violation, newest first, with its evidence picture.
 import { clock, duration, el } from "../lib/format.js";
-import { violationLabel } from "./format.js";
+import { violationLabel } from "../lib/vocabulary.js";
 
 const MAX_ALERTS = 150;
 

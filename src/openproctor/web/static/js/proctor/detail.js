@@ -2,7 +2,8 @@
 // the message history, and the proctor's actions (REST calls with the CSRF header).
 import { clock, duration, el } from "../lib/format.js";
 import { sendJson } from "../lib/http.js";
-import { FINAL_STATES, kindLabel, riskLevel, violationLabel } from "./format.js";
+import { FINAL_STATES, kindLabel, violationLabel } from "../lib/vocabulary.js";
+import { riskLevel } from "./format.js";
 
 const DEFAULT_WARNING =
   "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";

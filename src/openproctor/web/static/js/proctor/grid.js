@@ -1,6 +1,7 @@
 // The wall's grid: one tile per candidate, highest risk first, updated only by pushed messages.
 import { el } from "../lib/format.js";
-import { FINAL_STATES, kindLabel, riskLevel } from "./format.js";
+import { FINAL_STATES, kindLabel } from "../lib/vocabulary.js";
+import { riskLevel } from "./format.js";
 
 export class Grid {
   constructor(root, { select }) {

@@ -4,7 +4,7 @@
 // keyboard: j/k walk the flags, c/d decide them, space plays.
 import { clock, duration, el } from "../lib/format.js";
 import { getJson, sendJson } from "../lib/http.js";
-import { violationLabel } from "../proctor/format.js";
+import { violationLabel } from "../lib/vocabulary.js";
 import { SyncedPlayers, Timeline, formatTime } from "./player.js";
 
 const page = document.getElementById("review");

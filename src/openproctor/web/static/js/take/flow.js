@@ -3,6 +3,7 @@
 // reload resumes at the step that matches the session's state on the server. The recording
 // (recording.js) runs from the start of the exam to its end; what is not sent by then is sent
 // on the ended page, which says how far it is.
+import { FINAL_STATES as ENDED } from "../lib/vocabulary.js";
 import * as api from "./api.js";
 import { runChecks } from "./checks.js";
 import { captureUntilEnrolled } from "./enrol.js";
@@ -14,7 +15,6 @@ import { SERVER_FULL_TEXT, SessionRecording, showProgress } from "./recording.js
 const stepRoot = document.getElementById("step");
 const take = document.getElementById("take");
 const $ = (id) => document.getElementById(id);
-const ENDED = new Set(["submitted", "terminated", "expired"]);
 const STEP_OF_STATE = {
   invited: "consent", checking: "checks", enrolled: "intro", running: "exam", paused: "exam",
 };

@@ -1,0 +1,206 @@
+"""Every message the server sends on the live sockets: one typed definition and one builder
+each (the wire format and close codes are in live/protocol.py).
+
+Wall messages travel on the exam's topic with the proctor whose candidate they are about
+(`proctor_id`, None for none); the proctor socket drops that field, and the JPEG of a frame or
+thumbnail, which follows as one binary message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal, TypedDict
+
+from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
+from openproctor.domains.sessions.models import FINAL_STATES, SessionState
+from openproctor.domains.violations.models import ViolationRead
+from openproctor.live.runtime import CandidateSummary
+
+ViolationChange = Literal["opened", "evidence", "closed"]
+# The words the pages need to read these messages, rendered into every page (base.html) so
+# that no script keeps its own copy: each kind's label, and the states a session ends in.
+VOCABULARY: dict[str, Any] = {
+    "kinds": {kind.value: label for kind, label in KIND_LABELS.items()},
+    "final_states": sorted(state.value for state in FINAL_STATES),
+}
+
+
+class LiveViolation(ViolationRead):
+    """VIOLATION: the violation as the REST API reads it, with who it is about and, for
+    measuring frame -> alert latency, the browser's capture time of the frame that opened it."""
+
+    candidate_name: str
+    frame_ts_ms: float | None = None
+
+
+# --- to the candidate -----------------------------------------------------------------------
+
+
+class Hello(TypedDict):
+    type: Literal["hello"]
+    session_id: str
+    state: str
+    fps: float
+    width: int
+    height: int
+    ends_at: str | None
+    messages: list[dict[str, Any]]
+
+
+class Rate(TypedDict):
+    type: Literal["rate"]
+    fps: float
+
+
+class State(TypedDict):
+    type: Literal["state"]
+    state: str
+    reason: str | None
+    score: float | None
+
+
+class Replaced(TypedDict):
+    """Not sent: tells the socket `socket` of node `node` that a newer one took over."""
+
+    type: Literal["_replaced"]
+    socket: int
+    node: str
+
+
+def hello(
+    *,
+    session_id: uuid.UUID,
+    state: SessionState,
+    fps: float,
+    policy: ExamPolicy,
+    ends_at: float | None,
+    history: list[dict[str, Any]],
+) -> Hello:
+    return {
+        "type": "hello",
+        "session_id": str(session_id),
+        "state": state.value,
+        "fps": fps,
+        "width": policy.frame_width,
+        "height": policy.frame_height,
+        "ends_at": datetime.fromtimestamp(ends_at, UTC).isoformat() if ends_at else None,
+        "messages": history,
+    }
+
+
+def rate(fps: float) -> Rate:
+    return {"type": "rate", "fps": fps}
+
+
+def state(state: SessionState, reason: str | None, score: float | None) -> State:
+    return {"type": "state", "state": state.value, "reason": reason, "score": score}
+
+
+def replaced(socket_id: int, node_id: str) -> Replaced:
+    return {"type": "_replaced", "socket": socket_id, "node": node_id}
+
+
+# --- to the proctor wall --------------------------------------------------------------------
+
+
+class Snapshot(TypedDict):
+    type: Literal["snapshot"]
+    candidates: list[dict[str, Any]]
+
+
+class CandidateChanged(TypedDict):
+    type: Literal["candidate"]
+    candidate: dict[str, Any]
+    proctor_id: str | None
+
+
+class ViolationChanged(TypedDict):
+    type: Literal["violation"]
+    event: ViolationChange
+    violation: dict[str, Any]
+    proctor_id: str | None
+
+
+class Picture(TypedDict):
+    """A thumbnail (every candidate) or a full frame (the watched one); then the JPEG."""
+
+    type: Literal["thumbnail", "frame"]
+    session_id: str
+    proctor_id: str | None
+    jpeg: bytes
+
+
+class Assigned(TypedDict):
+    type: Literal["assigned"]
+    candidate: dict[str, Any]
+    proctor_id: str | None
+
+
+class Unassigned(TypedDict):
+    type: Literal["unassigned"]
+    candidate_id: str
+    proctor_id: str | None
+
+
+class Load(TypedDict):
+    type: Literal["load"]
+    degraded: bool
+    factor: float
+    fps: float | None
+    deferring: bool
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
+
+
+def snapshot(summaries: list[CandidateSummary]) -> Snapshot:
+    return {"type": "snapshot", "candidates": [summary.to_json() for summary in summaries]}
+
+
+def candidate(summary: CandidateSummary, proctor_id: uuid.UUID | None) -> CandidateChanged:
+    return {"type": "candidate", "candidate": summary.to_json(), "proctor_id": _str(proctor_id)}
+
+
+def violation(
+    change: ViolationChange, read: LiveViolation, proctor_id: uuid.UUID | None
+) -> ViolationChanged:
+    return {
+        "type": "violation",
+        "event": change,
+        "violation": read.model_dump(mode="json"),
+        "proctor_id": _str(proctor_id),
+    }
+
+
+def picture(
+    kind: Literal["thumbnail", "frame"],
+    session_id: uuid.UUID,
+    proctor_id: uuid.UUID | None,
+    jpeg: bytes,
+) -> Picture:
+    return {
+        "type": kind,
+        "session_id": str(session_id),
+        "proctor_id": _str(proctor_id),
+        "jpeg": jpeg,
+    }
+
+
+def assigned(summary: CandidateSummary, proctor_id: uuid.UUID | None) -> Assigned:
+    return {"type": "assigned", "candidate": summary.to_json(), "proctor_id": _str(proctor_id)}
+
+
+def unassigned(candidate_id: uuid.UUID, proctor_id: uuid.UUID) -> Unassigned:
+    return {"type": "unassigned", "candidate_id": str(candidate_id), "proctor_id": str(proctor_id)}
+
+
+def load(*, factor: float, fps: float | None, deferring: bool) -> Load:
+    return {
+        "type": "load",
+        "degraded": factor < 1.0,
+        "factor": round(factor, 2),
+        "fps": fps,
+        "deferring": deferring,
+    }

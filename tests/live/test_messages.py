@@ -1,0 +1,62 @@
+"""The live messages' builders and the vocabulary the pages read."""
+
+from __future__ import annotations
+
+import uuid
+
+from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy, ViolationKind
+from openproctor.domains.sessions.models import SessionState
+from openproctor.live import messages
+from openproctor.live.runtime import CandidateSummary
+
+
+def test_every_kind_has_a_label_and_the_pages_get_the_final_states() -> None:
+    assert set(KIND_LABELS) == set(ViolationKind)
+    assert len(set(KIND_LABELS.values())) == len(KIND_LABELS)  # no two kinds read the same
+    assert messages.VOCABULARY["final_states"] == ["expired", "submitted", "terminated"]
+    assert messages.VOCABULARY["kinds"]["tab_switch"] == "Left the tab"
+
+
+def test_hello_gives_the_frame_size_and_the_end_in_iso() -> None:
+    session_id = uuid.uuid4()
+    hello = messages.hello(
+        session_id=session_id,
+        state=SessionState.RUNNING,
+        fps=1.0,
+        policy=ExamPolicy(frame_width=320, frame_height=240),
+        ends_at=0.0 + 3600,
+        history=[],
+    )
+    assert (hello["width"], hello["height"]) == (320, 240)
+    assert hello["ends_at"] == "1970-01-01T01:00:00+00:00"
+    assert hello["session_id"] == str(session_id)
+    no_end = messages.hello(
+        session_id=session_id,
+        state=SessionState.RUNNING,
+        fps=1.0,
+        policy=ExamPolicy(),
+        ends_at=None,
+        history=[],
+    )
+    assert no_end["ends_at"] is None
+
+
+def test_load_is_degraded_below_the_full_rate() -> None:
+    assert messages.load(factor=1.0, fps=1.0, deferring=False)["degraded"] is False
+    slowed = messages.load(factor=0.48999, fps=0.49, deferring=True)
+    assert (slowed["degraded"], slowed["factor"], slowed["deferring"]) == (True, 0.49, True)
+
+
+def test_a_not_connected_tile_has_no_frames_and_no_open_violations() -> None:
+    tile = CandidateSummary(
+        candidate_id="c",
+        session_id=None,
+        name="Ada",
+        email="a@x",
+        state="invited",
+        risk_score=0.0,
+        auto_terminate=False,
+    ).to_json()
+    assert tile["connected"] is False
+    assert tile["open_violations"] == []
+    assert tile["frames"] == {"received": 0, "analysed": 0, "skipped": 0, "rejected": 0}

@@ -1,0 +1,193 @@
+"""Frame outcomes, browser signals and audio as the rule engine's conditions: no database."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import replace
+
+import pytest
+
+from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
+from openproctor.live.protocol import Signal
+from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.worker import DetectedObject, FrameOutcome
+from openproctor.rules.conditions import (
+    BrowserSignals,
+    camera_stalled,
+    frame_conditions,
+    loudness,
+    signal_conditions,
+    speech_conditions,
+)
+from openproctor.rules.engine import Condition
+
+K = ViolationKind
+BOX = (0.0, 0.0, 10.0, 10.0)
+ANALYSED = FrameOutcome("s", 1, 0.0, Gate.ANALYSED, face_boxes=(BOX,))
+FACE_PASS = {
+    K.NO_FACE,
+    K.MULTIPLE_FACES,
+    K.LOOKING_AWAY,
+    K.EYES_CLOSED,
+    K.CAMERA_COVERED,
+    K.FROZEN_VIDEO,
+}
+
+
+def kinds(conditions: list[Condition]) -> list[tuple[str, str | None]]:
+    return [(c.kind.value, c.label) for c in conditions]
+
+
+def test_a_plain_frame_decides_the_face_kinds_only() -> None:
+    conditions, evaluated = frame_conditions(ANALYSED, ["cell phone"])
+    assert conditions == []
+    assert evaluated == FACE_PASS
+
+
+@pytest.mark.parametrize(
+    ("flag", "kind"),
+    [
+        ("no_face", "no_face"),
+        ("multiple_faces", "multiple_faces"),
+        ("looking_away", "looking_away"),
+        ("eyes_closed", "eyes_closed"),
+        ("identity_mismatch", "identity_mismatch"),
+    ],
+)
+def test_face_and_identity_flags_raise_their_kind(flag: str, kind: str) -> None:
+    outcome = replace(ANALYSED, flags=(flag,), identity_distance=0.9)
+    conditions, _ = frame_conditions(outcome, [])
+    assert kinds(conditions) == [(kind, None)]
+    assert conditions[0].details["faces"] == 1
+
+
+def test_the_worker_object_and_speech_flags_are_not_taken() -> None:
+    # The exam's own list decides objects (below); speech comes with the audio.
+    outcome = replace(ANALYSED, flags=("prohibited_object", "extra_person", "speech", "odd"))
+    assert frame_conditions(outcome, ["cell phone"])[0] == []
+
+
+def test_identity_closes_only_when_it_ran() -> None:
+    mismatch = replace(ANALYSED, flags=("identity_mismatch",), identity_distance=0.8)
+    conditions, evaluated = frame_conditions(mismatch, [])
+    assert K.IDENTITY_MISMATCH not in evaluated  # an unchanged frame repeats the last flags
+    assert conditions[0].details["distance"] == 0.8
+    _, evaluated = frame_conditions(replace(ANALYSED, identity_ran=True), [])
+    assert K.IDENTITY_MISMATCH in evaluated
+
+
+def test_objects_follow_the_exam_list_best_score_per_label() -> None:
+    found = (
+        DetectedObject("cell phone", 0.61, BOX),
+        DetectedObject("cell phone", 0.8123, BOX),
+        DetectedObject("cup", 0.9, BOX),
+        DetectedObject("person", 0.9, BOX),
+        DetectedObject("person", 0.7, BOX),
+    )
+    outcome = replace(ANALYSED, objects=found, objects_ran=True)
+    conditions, evaluated = frame_conditions(outcome, ["cell phone", "book"])
+    assert kinds(conditions) == [("prohibited_object", "cell phone"), ("extra_person", None)]
+    assert conditions[0].details == {"score": 0.812}
+    assert conditions[1].details == {"persons": 2}
+    assert {K.PROHIBITED_OBJECT, K.EXTRA_PERSON} <= evaluated
+    # Without an object pass the same boxes (repeated from an earlier frame) decide nothing.
+    conditions, evaluated = frame_conditions(replace(outcome, objects_ran=False), ["cell phone"])
+    assert conditions == []
+    assert K.PROHIBITED_OBJECT not in evaluated
+
+
+def test_a_covered_camera_decides_only_covered_and_frozen() -> None:
+    covered = replace(ANALYSED, gate=Gate.COVERED, flags=("no_face",), frozen=True)
+    conditions, evaluated = frame_conditions(covered, [])
+    assert kinds(conditions) == [("camera_covered", None)]
+    assert evaluated == {K.CAMERA_COVERED, K.FROZEN_VIDEO}
+    conditions, _ = frame_conditions(replace(ANALYSED, frozen=True), [])
+    assert kinds(conditions) == [("frozen_video", None)]
+
+
+def held(
+    signals: BrowserSignals,
+    policy: ExamPolicy | None = None,
+    *,
+    connected: bool = True,
+    stalled: bool = False,
+) -> list[tuple[str, str | None]]:
+    return kinds(
+        signal_conditions(
+            signals, policy or ExamPolicy(), connected=connected, camera_stalled=stalled
+        )
+    )
+
+
+def test_signals_switch_conditions_on_and_off() -> None:
+    signals = BrowserSignals()
+    assert held(signals) == []
+    for signal in (Signal.TAB_HIDDEN, Signal.WINDOW_BLUR, Signal.FULLSCREEN_EXIT):
+        assert signals.heard(signal, None) is None
+    assert held(signals) == [
+        ("tab_switch", "tab"),
+        ("tab_switch", "window"),
+        ("fullscreen_exit", None),
+    ]
+    for signal in (Signal.TAB_VISIBLE, Signal.WINDOW_FOCUS, Signal.FULLSCREEN_ENTER):
+        signals.heard(signal, None)
+    assert held(signals) == []
+
+
+def test_devices_screens_and_the_connection() -> None:
+    signals = BrowserSignals()
+    signals.heard(Signal.SCREENS, 2)
+    signals.heard(Signal.CAMERA_ENDED, None)
+    signals.heard(Signal.MICROPHONE_ENDED, None)
+    signals.heard(Signal.SCREEN_SHARE_STOPPED, None)
+    recorded = ExamPolicy(record_screen=True)
+    assert held(signals, recorded, connected=False) == [
+        ("multiple_screens", None),
+        ("camera_off", "camera"),
+        ("camera_off", "microphone"),
+        ("screen_share_stopped", None),
+        ("connection_lost", None),
+    ]
+    signals.heard(Signal.SCREENS, 1)
+    signals.heard(Signal.CAMERA_RESTORED, None)
+    signals.heard(Signal.SCREEN_SHARE_STARTED, None)
+    assert held(signals, recorded) == [("camera_off", "microphone")]
+    assert held(BrowserSignals(), stalled=True) == [("camera_off", "camera")]
+
+
+def test_what_the_policy_does_not_ask_for_raises_nothing() -> None:
+    signals = BrowserSignals()
+    signals.heard(Signal.FULLSCREEN_EXIT, None)
+    signals.heard(Signal.SCREEN_SHARE_STOPPED, None)
+    signals.heard(Signal.SCREENS, True)  # not a count
+    relaxed = ExamPolicy(require_fullscreen=False, record_screen=False)
+    assert held(signals, relaxed) == []
+
+
+def test_copy_cut_and_paste_are_pulses() -> None:
+    signals = BrowserSignals()
+    pulses = [signals.heard(s, None) for s in (Signal.COPY, Signal.CUT, Signal.PASTE)]
+    assert [(p.kind, p.label) for p in pulses if p] == [
+        (K.COPY_PASTE, "copy"),
+        (K.COPY_PASTE, "cut"),
+        (K.COPY_PASTE, "paste"),
+    ]
+    assert held(signals) == []
+
+
+def test_the_camera_stalls_after_five_seconds_or_three_frame_intervals() -> None:
+    assert not camera_stalled(now=104.9, last_frame_at=100.0, fps=1.0)
+    assert camera_stalled(now=105.1, last_frame_at=100.0, fps=1.0)
+    assert not camera_stalled(now=105.1, last_frame_at=100.0, fps=0.5)  # 6 s at 0.5 fps
+    assert not camera_stalled(now=500.0, last_frame_at=None, fps=1.0)  # no frame yet
+
+
+def test_loudness_and_speech() -> None:
+    silence = struct.pack("<4h", 0, 0, 0, 0)
+    loud = struct.pack("<4h", 16384, -16384, 16384, -16384)
+    assert loudness(silence) == 0.0
+    assert loudness(loud) == pytest.approx(0.5)
+    assert loudness(loud + b"\x01") == pytest.approx(0.5)  # an odd trailing byte is dropped
+    assert loudness(b"") == 0.0
+    assert kinds(speech_conditions(0.7, 0.5)) == [("speech", None)]
+    assert speech_conditions(0.4, 0.5) == []
