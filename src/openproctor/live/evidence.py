@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import cv2
 
 from openproctor.pipeline import images
-from openproctor.pipeline.worker import BoxTuple, DetectedObject
+from openproctor.pipeline.jobs import BoxTuple, DetectedObject
 
 FACE_COLOUR = (80, 200, 80)  # BGR
 EXTRA_FACE_COLOUR = (60, 60, 230)

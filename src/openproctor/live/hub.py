@@ -40,9 +40,7 @@ from openproctor.live.protocol import MediaKind, MediaMessage, Signal
 from openproctor.live.runtime import Evidence, Frame, SessionRuntime
 from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.pool import AnalysisPool
-from openproctor.pipeline.redis_queue import RedisAnalysis
-from openproctor.pipeline.worker import FrameJob, FrameOutcome
+from openproctor.pipeline.jobs import Analysis, FrameJob, FrameOutcome
 from openproctor.rules.engine import Condition, EventType, Outcome, RuleEvent, SessionRules
 from openproctor.storage import ObjectStore, StorageError, StoredBlob
 
@@ -131,7 +129,7 @@ class LiveHub:
         session_factory: sessionmaker[Session],
         store: ObjectStore,
         bus: EventBus,
-        pool: AnalysisPool | RedisAnalysis | None,
+        pool: Analysis | None,
         min_speech: float,
         metrics: Metrics,
         webhooks: WebhookDeliverer | None = None,

@@ -30,13 +30,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.jobs import DetectedObject, EnrolOutcome, FrameJob, FrameOutcome
 from openproctor.pipeline.slots import Slots
-from openproctor.pipeline.worker import (
-    DetectedObject,
-    EnrolOutcome,
-    FrameJob,
-    FrameOutcome,
-)
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +81,7 @@ async def ensure_group(client: aioredis.Redis) -> None:
 
 
 class RedisAnalysis:
-    """The web node's side; same interface as AnalysisPool."""
+    """The web node's side: an Analysis (see jobs.py) whose workers are behind Redis."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -97,7 +92,6 @@ class RedisAnalysis:
         # Each live session's state as its last frame left it, sealed by the worker.
         self._states: dict[str, bytes] = {}
         self._reader: asyncio.Task[None] | None = None
-        self.restarts = 0
 
     async def start(self) -> None:
         self._client = aioredis.from_url(self.url)

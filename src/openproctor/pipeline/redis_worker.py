@@ -18,6 +18,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from openproctor.detectors.config import DetectorConfig
 from openproctor.pipeline import worker
+from openproctor.pipeline.jobs import FrameJob
 from openproctor.pipeline.redis_queue import (
     GROUP,
     JOBS_STREAM,
@@ -26,7 +27,6 @@ from openproctor.pipeline.redis_queue import (
     WORKERS_PREFIX,
     outcome_to_wire,
 )
-from openproctor.pipeline.worker import FrameJob
 
 log = logging.getLogger(__name__)
 
