@@ -1,4 +1,4 @@
-"""The detector plugin interface and the typed results every stage returns.
+"""The typed results every detector stage returns, and the frames it takes.
 
 A detector is built once per worker process from its model files and then called once per frame.
 Frames are BGR uint8 arrays (what OpenCV decodes), timestamps are monotonic milliseconds that
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -30,17 +30,9 @@ Flag = Literal[
     "speech",
 ]
 
-ResultT_co = TypeVar("ResultT_co", covariant=True)
-
 
 class ModelError(RuntimeError):
     """A model file is missing or damaged; the message names the fix."""
-
-
-class Detector(Protocol[ResultT_co]):
-    """One model. Build it with the model directory; it keeps no state between frames."""
-
-    def detect(self, frame: Frame, ts_ms: int) -> ResultT_co: ...
 
 
 def as_bgr(frame: object) -> Frame:

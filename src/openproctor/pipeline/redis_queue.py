@@ -94,18 +94,28 @@ class RedisAnalysis:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._client = aioredis.from_url(self.url)
-        await ensure_group(self._client)
-        self._reader = asyncio.create_task(self._read_results())
+        client = aioredis.from_url(self.url)
+        try:
+            await ensure_group(client)
+        except BaseException:
+            await client.aclose()
+            raise
+        self._client = client
+        self._reader = asyncio.create_task(self._read_results(client))
 
     async def close(self) -> None:
-        if self._reader:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self._client is not None:
-            with contextlib.suppress(RedisError):
-                await self._client.delete(self.results)
-            await self._client.aclose()
+        """Stops the result reader (it retries until then, through Redis restarts) and drops
+        this node's result stream. The app's shutdown runs this; so must anything else that
+        started it."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await client.delete(self.results)
+            await client.aclose()
 
     async def workers_alive(self) -> int:
         assert self._client is not None
@@ -144,13 +154,12 @@ class RedisAnalysis:
         finally:
             self._futures.pop(job_id, None)
 
-    async def _read_results(self) -> None:
+    async def _read_results(self, client: aioredis.Redis) -> None:
         last = "0-0"
         while True:
             try:
-                assert self._client is not None
                 # redis-py types stream replies loosely; they are [(stream, [(id, fields)])].
-                answer: Any = await self._client.xread({self.results: last}, count=100, block=1000)
+                answer: Any = await client.xread({self.results: last}, count=100, block=1000)
                 for _, entries in answer:
                     for entry_id, fields in entries:
                         last = entry_id
@@ -164,7 +173,7 @@ class RedisAnalysis:
                             future.set_result(
                                 (body, fields.get(b"data", b""), fields.get(b"state", b""))
                             )
-                    await self._client.xtrim(self.results, minid=last)
+                    await client.xtrim(self.results, minid=last)
             except (RedisError, OSError) as error:
                 log.warning("reading analysis results failed (%s); retrying", error)
                 await asyncio.sleep(RETRY_S)

@@ -144,12 +144,11 @@ class Worker:
         self.client.xdel(JOBS_STREAM, entry_id)
         self.processed += 1
 
-    def run(self, *, stop_after: float | None = None) -> None:
-        """Takes jobs until stopped; survives Redis restarts by retrying."""
-        started = time.monotonic()
+    def run(self) -> None:
+        """Takes jobs until the process ends; survives Redis restarts by retrying."""
         last_beat = last_reclaim = 0.0
         threading.Thread(target=self._exit_when_stuck, name="job-watch", daemon=True).start()
-        while stop_after is None or time.monotonic() - started < stop_after:
+        while True:
             try:
                 now = time.monotonic()
                 if now - last_beat >= HEARTBEAT_S:

@@ -7,11 +7,15 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from openproctor.detectors.analyzer import Analyzer, build_objects
+from openproctor.detectors.analyzer import Analyzer
 from openproctor.detectors.base import Box, Frame
-from openproctor.detectors.config import NanoDetConfig
-from openproctor.detectors.objects_nanodet import NanoDetDetector, decode_nanodet
-from openproctor.detectors.objects_onnx import COCO_LABELS
+from openproctor.detectors.objects import build as build_objects
+from openproctor.detectors.objects.coco import COCO_LABELS
+from openproctor.detectors.objects.plugins.nanodet import (
+    NanoDetConfig,
+    NanoDetDetector,
+    decode_nanodet,
+)
 from openproctor.settings import Settings
 
 
