@@ -17,7 +17,7 @@ from openproctor.live.hub import DEFER_AFTER_S, LOAD_FACTOR_MIN, LOAD_MIN_FRAMES
 from openproctor.live.runtime import Frame, SessionRuntime
 from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.worker import FrameOutcome
+from openproctor.pipeline.jobs import FrameOutcome
 from openproctor.rules.engine import SessionRules
 from openproctor.storage.local import LocalStore
 

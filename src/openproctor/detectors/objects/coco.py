@@ -3,7 +3,6 @@ score floors, the magnified face-region pass, merging passes, and onnxruntime se
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -161,9 +160,6 @@ class CocoDetector(ObjectDetector[CocoConfigT]):
         super().__init__(model_dir, config, threads)
         floor = [config.class_min_score.get(label, config.min_score) for label in COCO_LABELS]
         self._min_score = np.array(floor, np.float32)
-
-    @abstractmethod
-    def detect(self, frame: Frame, ts_ms: int) -> tuple[ObjectResult, ...]: ...
 
     def detect_region(self, frame: Frame, region: Box) -> tuple[ObjectResult, ...]:
         """`crop_labels` objects in `region`, seen magnified; boxes in frame pixels.
