@@ -7,10 +7,10 @@ import pickle
 from pathlib import Path
 
 from openproctor.detectors.config import DetectorConfig
+from openproctor.detectors.detections import Detections
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.jobs import (
     Analysis,
-    DetectedObject,
     EnrolOutcome,
     FrameJob,
     FrameOutcome,
@@ -28,7 +28,7 @@ def test_jobs_and_outcomes_cross_a_process_boundary_unchanged() -> None:
         99.5,
         Gate.ANALYSED,
         face_boxes=((1.0, 2.0, 3.0, 4.0),),
-        objects=(DetectedObject("book", 0.5, (0.0, 0.0, 9.0, 9.0)),),
+        objects=Detections.of([[0.0, 0.0, 9.0, 9.0]], [0.5], ["book"]),
         thumbnail=b"thumb",
         timings_ms={"face": 1.0},
     )

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from openproctor.detectors.detections import Detections
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.jobs import DetectedObject, FrameOutcome
+from openproctor.pipeline.jobs import FrameOutcome
 from openproctor.pipeline.redis_queue import RedisAnalysis, outcome_from_wire, outcome_to_wire
 from tests.servers import RedisServer, redis_server
 
@@ -29,7 +30,7 @@ def test_an_outcome_survives_the_wire() -> None:
         Gate.ANALYSED,
         changed_a_lot=True,
         face_boxes=((1.0, 2.0, 30.0, 40.0), (50.0, 60.0, 70.0, 80.0)),
-        objects=(DetectedObject("cell phone", 0.61, (5.0, 6.0, 7.0, 8.0)),),
+        objects=Detections.of([[5.0, 6.0, 7.5, 8.25]], [0.6109999], ["cell phone"]),
         flags=("multiple_faces",),
         identity_distance=0.42,
         objects_ran=True,

@@ -26,10 +26,10 @@ from openproctor.detectors.base import (
     FloatArray,
     Frame,
     FrameAnalysis,
-    ObjectResult,
     as_bgr,
 )
 from openproctor.detectors.config import DetectorConfig
+from openproctor.detectors.detections import Detections
 from openproctor.detectors.face_mediapipe import FaceDetector, same_face
 from openproctor.detectors.face_mesh import FaceMeshDetector, Roi, face_of_mesh, roi_of_landmarks
 from openproctor.detectors.identity_dlib import IdentityEmbedder, distance
@@ -154,7 +154,7 @@ class Analyzer:
                     faces[0], embedding=embedding, identity_distance=distance(embedding, reference)
                 )
                 faces = (main, *faces[1:])
-        found: tuple[ObjectResult, ...] = ()
+        found = Detections.empty()
         if objects and self._objects is not None:
             with stage("objects"):
                 found = self._objects.detect(image, ts_ms)
@@ -220,7 +220,7 @@ class Analyzer:
             flags.append("no_face")
         if len(a.faces) >= 2:
             flags.append("multiple_faces")
-        if any(o.label in cfg.prohibited for o in a.objects):
+        if any(label in cfg.prohibited for label in a.objects.label):
             flags.append("prohibited_object")
         if a.persons >= 2:
             flags.append("extra_person")

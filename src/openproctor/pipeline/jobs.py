@@ -11,9 +11,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from openproctor.detectors.detections import BoxTuple, Detections
 from openproctor.pipeline.gates import Gate
-
-BoxTuple = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +30,6 @@ class FrameJob:
 
 
 @dataclass(frozen=True, slots=True)
-class DetectedObject:
-    label: str
-    score: float
-    box: BoxTuple
-
-
-@dataclass(frozen=True, slots=True)
 class FrameOutcome:
     session_id: str
     seq: int
@@ -46,7 +38,7 @@ class FrameOutcome:
     frozen: bool = False
     changed_a_lot: bool = False
     face_boxes: tuple[BoxTuple, ...] = ()
-    objects: tuple[DetectedObject, ...] = ()
+    objects: Detections = field(default_factory=Detections.empty)
     flags: tuple[str, ...] = ()
     identity_distance: float | None = None
     objects_ran: bool = False

@@ -23,14 +23,15 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from openproctor.detectors.detections import Detections
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.jobs import DetectedObject, EnrolOutcome, FrameJob, FrameOutcome
+from openproctor.pipeline.jobs import EnrolOutcome, FrameJob, FrameOutcome
 from openproctor.pipeline.slots import Slots
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ RETRY_S = 0.5
 
 
 def outcome_to_wire(outcome: FrameOutcome) -> tuple[dict[str, Any], bytes]:
-    body = asdict(outcome)
+    """The outcome as JSON-ready values, and its thumbnail's bytes to send beside them."""
+    body = {field.name: getattr(outcome, field.name) for field in fields(outcome)}
     body.pop("thumbnail")
+    body["objects"] = outcome.objects.to_wire()
     return body, outcome.thumbnail
 
 
@@ -63,9 +66,7 @@ def outcome_from_wire(body: dict[str, Any], thumbnail: bytes) -> FrameOutcome:
         frozen=body["frozen"],
         changed_a_lot=body["changed_a_lot"],
         face_boxes=tuple(tuple(box) for box in body["face_boxes"]),
-        objects=tuple(
-            DetectedObject(o["label"], o["score"], tuple(o["box"])) for o in body["objects"]
-        ),
+        objects=Detections.from_wire(body["objects"]),
         flags=tuple(body["flags"]),
         identity_distance=body["identity_distance"],
         objects_ran=body["objects_ran"],

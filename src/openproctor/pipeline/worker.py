@@ -30,13 +30,12 @@ import numpy as np
 from openproctor.detectors.analyzer import Analyzer, Baseline, EnrolmentError
 from openproctor.detectors.base import FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
+from openproctor.detectors.detections import BoxTuple
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 from openproctor.pipeline import images
 from openproctor.pipeline.gates import Gate, Small, check, shrink
 from openproctor.pipeline.jobs import (
-    BoxTuple,
-    DetectedObject,
     EnrolOutcome,
     FrameJob,
     FrameOutcome,
@@ -151,7 +150,7 @@ def _outcome(job: FrameJob, analysis: FrameAnalysis, **extra: object) -> FrameOu
         seq=job.seq,
         ts_ms=job.ts_ms,
         face_boxes=tuple(_box(face.box) for face in analysis.faces),
-        objects=tuple(DetectedObject(o.label, o.score, _box(o.box)) for o in analysis.objects),
+        objects=analysis.objects,
         flags=analysis.flags,
         identity_distance=main.identity_distance if main else None,
         timings_ms=dict(analysis.timings_ms),

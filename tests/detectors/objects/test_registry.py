@@ -24,7 +24,8 @@ FAKE_PLUGIN = """
 
     from typing import Literal
 
-    from openproctor.detectors.base import Box, Frame, ObjectResult
+    from openproctor.detectors.base import Frame
+    from openproctor.detectors.detections import Detections
     from openproctor.detectors.objects.api import ObjectDetector, ObjectsPluginConfig
 
 
@@ -36,9 +37,9 @@ FAKE_PLUGIN = """
     class Everywhere(ObjectDetector[EverywhereConfig]):
         config_type = EverywhereConfig
 
-        def detect(self, frame: Frame, ts_ms: int) -> tuple[ObjectResult, ...]:
+        def detect(self, frame: Frame, ts_ms: int) -> Detections:
             h, w = frame.shape[:2]
-            return (ObjectResult(self.config.label, 1.0, Box(0, 0, w, h)),)
+            return Detections.of([[0, 0, w, h]], [1.0], [self.config.label])
 """
 
 
@@ -68,7 +69,7 @@ def test_a_new_module_in_plugins_is_a_new_detector(more_plugins: Path) -> None:
     config = found["all"].config_type.model_validate({"label": "book"})
     detector = found["all"](more_plugins, config, 1)
     (hit,) = detector.detect(np.zeros((48, 64, 3), np.uint8), 0)
-    assert (hit.label, hit.box.to_list()) == ("book", [0, 0, 64, 48])
+    assert (hit.label, hit.box) == ("book", (0.0, 0.0, 64.0, 48.0))
 
 
 def test_a_plugin_may_not_take_another_plugins_type(more_plugins: Path) -> None:

@@ -12,7 +12,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
-from openproctor.detectors.base import Frame, ObjectResult
+from openproctor.detectors.base import Frame
+from openproctor.detectors.detections import Detections
 from openproctor.detectors.fields import DetectorSettings
 
 
@@ -34,5 +35,5 @@ class ObjectDetector(ABC, Generic[ConfigT]):
         self.config = config
 
     @abstractmethod
-    def detect(self, frame: Frame, ts_ms: int) -> tuple[ObjectResult, ...]:
+    def detect(self, frame: Frame, ts_ms: int) -> Detections:
         """Objects in a BGR frame, most confident first; boxes in frame pixels."""

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from pydantic import Field
 
-from openproctor.detectors.base import Box, Frame, ObjectResult
+from openproctor.detectors.base import Box, Frame
+from openproctor.detectors.detections import Detections
 from openproctor.detectors.fields import Score
 from openproctor.detectors.objects.api import ObjectDetector, ObjectsPluginConfig
 
@@ -161,7 +162,7 @@ class CocoDetector(ObjectDetector[CocoConfigT]):
         floor = [config.class_min_score.get(label, config.min_score) for label in COCO_LABELS]
         self._min_score = np.array(floor, np.float32)
 
-    def detect_region(self, frame: Frame, region: Box) -> tuple[ObjectResult, ...]:
+    def detect_region(self, frame: Frame, region: Box) -> Detections:
         """`crop_labels` objects in `region`, seen magnified; boxes in frame pixels.
 
         Objects touching a cut edge of the region (not the frame's own edge) are dropped: the
@@ -172,27 +173,21 @@ class CocoDetector(ObjectDetector[CocoConfigT]):
         x1, y1 = max(int(region.x1), 0), max(int(region.y1), 0)
         x2, y2 = min(int(np.ceil(region.x2)), w), min(int(np.ceil(region.y2)), h)
         if x2 - x1 < 16 or y2 - y1 < 16:
-            return ()
+            return Detections.empty()
         found = self.detect(frame[y1:y2, x1:x2], 0)
         margin = 2.0
-        return tuple(
-            ObjectResult(
-                o.label, o.score, Box(o.box.x1 + x1, o.box.y1 + y1, o.box.x2 + x1, o.box.y2 + y1)
-            )
-            for o in found
-            if o.label in cfg.crop_labels
-            and o.score >= cfg.crop_min_score
-            and (x1 == 0 or o.box.x1 > margin)
-            and (y1 == 0 or o.box.y1 > margin)
-            and (x2 == w or o.box.x2 < x2 - x1 - margin)
-            and (y2 == h or o.box.y2 < y2 - y1 - margin)
+        left, top, right, bottom = found.xyxy.T
+        wanted = (
+            np.isin(found.label, list(cfg.crop_labels))
+            & (found.confidence >= cfg.crop_min_score)
+            & ((x1 == 0) | (left > margin))
+            & ((y1 == 0) | (top > margin))
+            & ((x2 == w) | (right < x2 - x1 - margin))
+            & ((y2 == h) | (bottom < y2 - y1 - margin))
         )
+        return found[wanted].shifted(x1, y1)
 
 
-def merge_objects(*passes: tuple[ObjectResult, ...]) -> tuple[ObjectResult, ...]:
+def merge_objects(*passes: Detections) -> Detections:
     """Objects from several passes with same-label overlaps (IoU >= NMS_IOU) suppressed."""
-    kept: list[ObjectResult] = []
-    for obj in sorted((o for p in passes for o in p), key=lambda o: -o.score):
-        if not any(k.label == obj.label and k.box.iou(obj.box) >= NMS_IOU for k in kept):
-            kept.append(obj)
-    return tuple(kept)
+    return Detections.merge(*passes).without_overlaps(NMS_IOU)

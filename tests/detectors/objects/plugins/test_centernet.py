@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openproctor.detectors.base import Box, Frame, ObjectResult
+from openproctor.detectors.base import Box, Frame
+from openproctor.detectors.detections import Detections
 from openproctor.detectors.objects.coco import merge_objects
 from openproctor.detectors.objects.plugins.centernet import CenterNetConfig, CenterNetDetector
 
@@ -23,7 +24,7 @@ def test_centernet_finds_the_person(
     objects = centernet.detect(frame, 0)
     people = [o for o in objects if o.label == "person"]
     assert len(people) == 1
-    box = people[0].box
+    box = Box(*people[0].box)
     assert 0 <= box.x1 < box.x2 <= frame.shape[1]
     assert box.area > 0.3 * frame.shape[0] * frame.shape[1]
 
@@ -45,14 +46,14 @@ def test_region_pass_returns_frame_pixels(
     # The region reaches the frame's bottom edge, so the body cut there still counts.
     (found,) = person_crops.detect_region(frame, Box(600, 200, 1312, 1200))
     assert found.label == "person"
-    shifted = Box(alone.box.x1 + 700, alone.box.y1 + 300, alone.box.x2 + 700, alone.box.y2 + 300)
-    assert found.box.iou(shifted) > 0.7
+    x1, y1, x2, y2 = alone.box
+    assert Box(*found.box).iou(Box(x1 + 700, y1 + 300, x2 + 700, y2 + 300)) > 0.7
 
 
 def test_region_pass_skips_regions_too_small_to_see(
     person_crops: CenterNetDetector, image: Callable[[str], Frame]
 ) -> None:
-    assert person_crops.detect_region(image("astronaut"), Box(0, 0, 10, 10)) == ()
+    assert len(person_crops.detect_region(image("astronaut"), Box(0, 0, 10, 10))) == 0
 
 
 def test_region_pass_keeps_only_its_labels(
@@ -64,11 +65,16 @@ def test_region_pass_keeps_only_its_labels(
 
 
 def test_merge_suppresses_overlaps_of_one_label() -> None:
-    phone = ObjectResult("cell phone", 0.3, Box(10, 10, 50, 90))
-    closer = ObjectResult("cell phone", 0.5, Box(12, 12, 52, 92))
-    elsewhere = ObjectResult("cell phone", 0.28, Box(200, 10, 240, 90))
-    book = ObjectResult("book", 0.4, Box(10, 10, 50, 90))
-    assert merge_objects((phone, book), (closer, elsewhere)) == (closer, book, elsewhere)
+    first = Detections.of([[10, 10, 50, 90], [10, 10, 50, 90]], [0.3, 0.4], ["cell phone", "book"])
+    second = Detections.of(
+        [[12, 12, 52, 92], [200, 10, 240, 90]], [0.5, 0.28], ["cell phone", "cell phone"]
+    )
+    merged = merge_objects(first, second)
+    assert [(o.label, o.score) for o in merged] == [
+        ("cell phone", 0.5),  # the closer phone, over the first pass's one
+        ("book", 0.4),  # on the same spot, but another label
+        ("cell phone", 0.28),  # elsewhere
+    ]
 
 
 def test_centernet_sees_a_cup_and_no_person_in_a_still_life(
@@ -80,4 +86,4 @@ def test_centernet_sees_a_cup_and_no_person_in_a_still_life(
 
 
 def test_centernet_on_a_blank_frame(centernet: CenterNetDetector) -> None:
-    assert centernet.detect(np.zeros((480, 640, 3), np.uint8), 0) == ()
+    assert len(centernet.detect(np.zeros((480, 640, 3), np.uint8), 0)) == 0

@@ -54,17 +54,14 @@ def test_yolo_plugin_decodes_letterboxed_output(tmp_path: Path) -> None:
     # A 128x64 frame letterboxes into 64x64 at scale 0.5 with 16 px of padding top and bottom.
     objects = detector.detect(np.zeros((64, 128, 3), np.uint8), 0)
     assert [(o.label, round(o.score, 2)) for o in objects] == [("cell phone", 0.9), ("book", 0.7)]
-    phone = objects[0].box
-    assert phone.to_list() == [30.0, 12.0, 50.0, 52.0]
-    book = objects[1].box
-    assert book.to_list() == [78.0, 20.0, 102.0, 44.0]
+    assert objects.xyxy.tolist() == [[30.0, 12.0, 50.0, 52.0], [78.0, 20.0, 102.0, 44.0]]
 
 
 def test_yolo_decoder_without_hits() -> None:
     empty = decode_yolo(
         _yolo_output()[0], ("cell phone", "book"), 0.95, 0.45, (0, 0), 1.0, (64, 64)
     )
-    assert empty == ()
+    assert len(empty) == 0
 
 
 def test_yolo_plugin_checks_its_model(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from openproctor.detectors.base import Box, FloatArray, Frame, ObjectResult, as_bgr
+from openproctor.detectors.base import FloatArray, Frame, as_bgr
 from openproctor.detectors.catalog import model_path
+from openproctor.detectors.detections import Detections
 from openproctor.detectors.fields import Score
 from openproctor.detectors.objects.coco import (
     COCO_LABELS,
@@ -60,7 +61,7 @@ class CenterNetDetector(CocoDetector[CenterNetConfig]):
         self._input = self._session.get_inputs()[0].name
         self._size = int(self._session.get_inputs()[0].shape[1])
 
-    def detect(self, frame: Frame, ts_ms: int) -> tuple[ObjectResult, ...]:
+    def detect(self, frame: Frame, ts_ms: int) -> Detections:
         frame = as_bgr(frame)
         h, w = frame.shape[:2]
         # The model was trained on plain resizes (no letterbox), as human's TF.js code feeds it.
@@ -68,13 +69,11 @@ class CenterNetDetector(CocoDetector[CenterNetConfig]):
         heat, extents = self._session.run(None, {self._input: x[None].astype(np.float32)})
         return self.decode(heat[0], extents[0], w / self._size, h / self._size)
 
-    def decode(
-        self, heat: FloatArray, extents: FloatArray, sx: float, sy: float
-    ) -> tuple[ObjectResult, ...]:
+    def decode(self, heat: FloatArray, extents: FloatArray, sx: float, sy: float) -> Detections:
         """Objects at heatmap cells that clear their class floor and are 3x3 local maxima."""
         ys, xs, cs = np.nonzero(heat >= self._min_score)
         if ys.size == 0:
-            return ()
+            return Detections.empty()
         padded = np.pad(heat, ((1, 1), (1, 1), (0, 0)))
         scores = heat[ys, xs, cs]
         peak = np.ones(ys.size, bool)
@@ -95,12 +94,10 @@ class CenterNetDetector(CocoDetector[CenterNetConfig]):
             0.0,
             NMS_IOU,
         )
-        return tuple(
-            ObjectResult(
-                COCO_LABELS[cs[i]],
-                float(scores[i]),
-                Box(float(x1[i]), float(y1[i]), float(x2[i]), float(y2[i])),
-            )
-            for i in np.asarray(chosen, dtype=int).reshape(-1)
-            if x2[i] > x1[i] and y2[i] > y1[i]
+        kept = np.asarray(chosen, dtype=np.intp).reshape(-1)
+        kept = kept[(x2[kept] > x1[kept]) & (y2[kept] > y1[kept])]
+        return Detections.of(
+            np.stack([x1, y1, x2, y2], axis=1)[kept],
+            scores[kept],
+            [COCO_LABELS[c] for c in cs[kept]],
         )

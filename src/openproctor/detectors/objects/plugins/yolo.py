@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from openproctor.detectors.base import Box, FloatArray, Frame, ModelError, ObjectResult, as_bgr
+from openproctor.detectors.base import FloatArray, Frame, ModelError, as_bgr
+from openproctor.detectors.detections import Detections
 from openproctor.detectors.fields import Score
 from openproctor.detectors.objects.api import ObjectDetector, ObjectsPluginConfig
 from openproctor.detectors.objects.coco import onnx_session
@@ -48,7 +49,7 @@ class YoloDetector(ObjectDetector[YoloConfig]):
                 f"{config.path} has {n_out - 4} classes but {len(config.class_names)} names"
             )
 
-    def detect(self, frame: Frame, ts_ms: int) -> tuple[ObjectResult, ...]:
+    def detect(self, frame: Frame, ts_ms: int) -> Detections:
         frame = as_bgr(frame)
         (th, tw), (h, w) = self._hw, frame.shape[:2]
         scale = min(th / h, tw / w)
@@ -77,14 +78,14 @@ def decode_yolo(
     pad: tuple[float, float],
     scale: float,
     frame_wh: tuple[int, int],
-) -> tuple[ObjectResult, ...]:
+) -> Detections:
     """Decode one (4+C)xN YOLO output: centre-size boxes in input pixels, then class scores."""
     scores_all = out[4:].T
     classes = scores_all.argmax(axis=1)
     scores = scores_all[np.arange(classes.size), classes]
     keep = np.flatnonzero(scores >= min_score)
     if keep.size == 0:
-        return ()
+        return Detections.empty()
     cx, cy, bw, bh = out[:4, keep]
     x1 = (cx - bw / 2 - pad[0]) / scale
     y1 = (cy - bh / 2 - pad[1]) / scale
@@ -93,17 +94,14 @@ def decode_yolo(
         boxes.tolist(), scores[keep].tolist(), classes[keep].tolist(), min_score, iou
     )
     w, h = frame_wh
-    result = []
-    for i in np.asarray(chosen, dtype=int).reshape(-1):
-        bx1, by1, bw_, bh_ = boxes[i]
-        x2, y2 = min(bx1 + bw_, w), min(by1 + bh_, h)
-        bx1, by1 = max(bx1, 0.0), max(by1, 0.0)
-        if x2 > bx1 and y2 > by1:
-            result.append(
-                ObjectResult(
-                    names[classes[keep][i]],
-                    float(scores[keep][i]),
-                    Box(float(bx1), float(by1), float(x2), float(y2)),
-                )
-            )
-    return tuple(sorted(result, key=lambda o: -o.score))
+    kept = np.asarray(chosen, dtype=np.intp).reshape(-1)
+    bx1, by1, bw_, bh_ = boxes[kept].T
+    x2, y2 = np.minimum(bx1 + bw_, w), np.minimum(by1 + bh_, h)
+    bx1, by1 = np.maximum(bx1, 0.0), np.maximum(by1, 0.0)
+    seen = (x2 > bx1) & (y2 > by1)
+    found = Detections.of(
+        np.stack([bx1, by1, x2, y2], axis=1)[seen],
+        scores[keep][kept][seen],
+        [names[c] for c in classes[keep][kept][seen]],
+    )
+    return found.by_confidence()
