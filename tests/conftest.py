@@ -250,9 +250,16 @@ def serving(settings: Settings, log_level: str = "warning") -> Iterator[str]:
         server.should_exit = True
         thread.join(SERVER_STOP_S)
         # Tests stop what they start: a server left running would keep its tasks going (a
-        # Redis result reader retrying against a Redis that is gone) after the suite ends.
+        # Redis result reader retrying against a Redis that is gone) after the suite ends. One
+        # that does not stop in time is stopped without waiting for its connections (its
+        # shutdown, which closes the analysis and the bus, still runs), and the test fails.
         if thread.is_alive():
-            raise RuntimeError(f"the test server at {base_url} did not stop in {SERVER_STOP_S} s")
+            server.force_exit = True
+            thread.join(SERVER_STOP_S)
+            raise RuntimeError(
+                f"the test server at {base_url} did not stop within {SERVER_STOP_S} s"
+                + (" even when forced" if thread.is_alive() else "; it was forced to")
+            )
 
 
 @pytest.fixture
