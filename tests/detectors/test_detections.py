@@ -53,6 +53,7 @@ def test_overlaps_of_one_label_go_and_the_most_confident_stays() -> None:
     # The same as comparing Box by Box.
     a, b = Box(0, 0, 10, 10), Box(1, 1, 11, 11)
     assert a.iou(b) >= 0.45
+    assert len(three().without_overlaps(a.iou(b))) == 2  # an overlap of exactly iou goes
     assert len(three().without_overlaps(a.iou(b) + 1e-9)) == 3
 
 
