@@ -36,6 +36,8 @@ from tests.servers import free_port, postgres_server
 
 PASSWORD = "correct horse battery"
 TEMPLATE_DB = "openproctor_template"
+# How long a test server may take to stop once asked.
+SERVER_STOP_S = 20
 
 
 @pytest.fixture(scope="session")
@@ -253,7 +255,18 @@ def serving(settings: Settings, log_level: str = "warning") -> Iterator[str]:
         yield base_url
     finally:
         server.should_exit = True
-        thread.join(20)
+        thread.join(SERVER_STOP_S)
+        # Tests stop what they start: a server left running would keep its tasks going (a
+        # Redis result reader retrying against a Redis that is gone) after the suite ends. One
+        # that does not stop in time is stopped without waiting for its connections (its
+        # shutdown, which closes the analysis and the bus, still runs), and the test fails.
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(SERVER_STOP_S)
+            raise RuntimeError(
+                f"the test server at {base_url} did not stop within {SERVER_STOP_S} s"
+                + (" even when forced" if thread.is_alive() else "; it was forced to")
+            )
 
 
 @pytest.fixture

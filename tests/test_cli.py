@@ -27,9 +27,9 @@ from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.users.models import Role, StaffSession
 from openproctor.domains.violations.models import Violation
-from openproctor.loadtest import local_server
 from openproctor.settings import Settings, load_settings
 from openproctor.storage import open_store
+from openproctor.tools.loadtest.server import local_server
 from tests.conftest import PASSWORD, Factory, login_with, logout
 from tests.domains.test_recordings import split, webm
 from tests.live.clients import ONE_FACE, running_session, staff_cookie, stream, ws_url

@@ -46,6 +46,7 @@ from openproctor.middleware import (
     docs_policy,
     page_policy,
 )
+from openproctor.pipeline.jobs import Analysis
 from openproctor.pipeline.pool import AnalysisPool
 from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.security import tokens_match
@@ -67,11 +68,14 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.resolved_database_url)
     session_factory = make_session_factory(engine)
     store = store_from_settings(settings)
-    pool: AnalysisPool | RedisAnalysis | None = None
+    pool: Analysis | None = None
+    # Only Redis analysis can say whether any worker is there to take jobs (see readyz).
+    redis_analysis: RedisAnalysis | None = None
     bus: LocalBus | RedisBus = LocalBus()
     if settings.redis_url:
         # Scale-out: events through Redis pub/sub, frames to `openproctor worker` processes.
-        pool, bus = RedisAnalysis(settings.redis_url), RedisBus(settings.redis_url)
+        pool = redis_analysis = RedisAnalysis(settings.redis_url)
+        bus = RedisBus(settings.redis_url)
     elif settings.analysis_workers:
         models = install.models_dir(settings.data_dir)
         pool = AnalysisPool(
@@ -164,9 +168,9 @@ def create_app(settings: Settings) -> FastAPI:
         """Ready to serve: database, storage, models (when analysing) all answer, and the
         disks written to have OPENPROCTOR_MIN_FREE_BYTES free."""
         checks = await asyncio.to_thread(readiness, context)
-        if isinstance(pool, RedisAnalysis):
+        if redis_analysis is not None:
             try:
-                alive = await pool.workers_alive()
+                alive = await redis_analysis.workers_alive()
                 checks["redis"] = "ok"
                 checks["models"] = "ok" if alive else "no analysis worker is running"
             except (RedisError, OSError) as error:

@@ -1,28 +1,21 @@
-"""The `openproctor` command: serve, migrate, user create, demo."""
+"""The `openproctor` command: serve, worker, migrate, users, tokens, models, retention, demo;
+the offline tools (analyze, verify, eval, bench, loadtest) are in tools/commands.py."""
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import ValidationError
 
 from openproctor import __version__
+from openproctor.console import command_settings, model_dir
 from openproctor.db import make_engine, make_session_factory, transaction
 from openproctor.detectors.base import ModelError
-from openproctor.settings import Settings, SettingsError, load_settings
-
-DEFAULT_BENCH_VIDEOS = Path("../shared/eval/video")
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+from openproctor.settings import Settings
+from openproctor.tools import commands as offline
 
 
 def _migrate(settings: Settings) -> None:
@@ -39,6 +32,10 @@ def _migrate(settings: Settings) -> None:
 @click.version_option(__version__)
 def main() -> None:
     """OpenProctor: self-hosted live proctoring for online exams."""
+
+
+for command in (offline.analyze, offline.verify, offline.evaluate, offline.bench, offline.loadtest):
+    main.add_command(command)
 
 
 @main.command()
@@ -59,7 +56,7 @@ def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | Non
     from openproctor.app import check_models, create_app
     from openproctor.server import uvicorn_config
 
-    settings = _settings()
+    settings = command_settings()
     if not no_migrate:
         _migrate(settings)
     if settings.analysis_workers:
@@ -77,7 +74,7 @@ def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | Non
 @main.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    settings = _settings()
+    settings = command_settings()
     _migrate(settings)
     click.echo(f"database is up to date: {settings.resolved_database_url}")
 
@@ -98,7 +95,7 @@ def user_create(email: str, name: str, role: str, password: str) -> None:
     from openproctor.domains.users import service as users
     from openproctor.domains.users.models import UserCreate
 
-    settings = _settings()
+    settings = command_settings()
     try:
         user_in = UserCreate.model_validate(
             {"email": email, "name": name, "role": role, "password": password}
@@ -133,7 +130,7 @@ def demo(as_json: bool) -> None:
     """Create (or refresh) the demo exam, staff accounts and candidate."""
     from openproctor.demo import create_demo
 
-    settings = _settings()
+    settings = command_settings()
     _migrate(settings)
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -171,7 +168,7 @@ def models_install() -> None:
     """Copy every model into DATA_DIR/models and verify it (safe to run again)."""
     from openproctor.detectors import install
 
-    settings = _settings()
+    settings = command_settings()
     try:
         install.install(settings.data_dir, echo=click.echo)
     except ModelError as error:
@@ -184,7 +181,7 @@ def models_status(as_json: bool) -> None:
     """Each model: file, licence, size, whether it verifies, and its load time."""
     from openproctor.detectors import install
 
-    rows = install.status(_settings().data_dir)
+    rows = install.status(command_settings().data_dir)
     for row in rows:
         if as_json:
             click.echo(json.dumps(row.to_dict()))
@@ -198,89 +195,6 @@ def models_status(as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _model_dir(settings: Settings) -> Path:
-    from openproctor.detectors import install
-
-    return install.models_dir(settings.data_dir)
-
-
-@main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--fps", default=1.0, show_default=True, type=click.FloatRange(0.01, 60))
-def analyze(paths: tuple[Path, ...], fps: float) -> None:
-    """Analyse images or videos: one JSON object per image or sampled frame."""
-    from openproctor.detectors.commands import analyze_paths
-
-    settings = _settings()
-    failed = False
-    try:
-        for row in analyze_paths(
-            paths, model_dir=_model_dir(settings), config=settings.detectors, fps=fps
-        ):
-            failed = failed or "error" in row
-            click.echo(json.dumps(row))
-    except ModelError as error:
-        raise click.ClickException(str(error)) from None
-    if failed:
-        raise SystemExit(1)
-
-
-@main.command()
-@click.argument("a", type=click.Path(path_type=Path))
-@click.argument("b", type=click.Path(path_type=Path))
-def verify(a: Path, b: Path) -> None:
-    """Are the faces in two photos the same person? One JSON object."""
-    from openproctor.detectors.commands import verify as verify_pair
-
-    settings = _settings()
-    try:
-        result = verify_pair(a, b, model_dir=_model_dir(settings), config=settings.detectors)
-    except ModelError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(json.dumps(result))
-    if "error" in result:
-        raise SystemExit(1)
-
-
-@main.command("eval")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(directory: Path, as_json: bool) -> None:
-    """Accuracy per capability on DIR/labels.csv (the format of shared/eval)."""
-    from openproctor.detectors.commands import evaluate as run_eval
-
-    settings = _settings()
-    try:
-        report = run_eval(directory, model_dir=_model_dir(settings), config=settings.detectors)
-    except ModelError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
-
-
-@main.command()
-@click.argument("videos", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--frames", default=60, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench(videos: tuple[Path, ...], frames: int, as_json: bool) -> None:
-    """Median ms per stage on real webcam frames, one core, and the face_recognition baseline.
-
-    VIDEOS default to the evaluation videos in ../shared/eval/video.
-    """
-    from openproctor.detectors.commands import bench as run_bench
-
-    settings = _settings()
-    sources = list(videos) or sorted(DEFAULT_BENCH_VIDEOS.glob("*.mjpeg"))
-    if not sources:
-        raise click.ClickException(f"no videos given and none in {DEFAULT_BENCH_VIDEOS}")
-    try:
-        report = run_bench(
-            sources, model_dir=_model_dir(settings), config=settings.detectors, frames=frames
-        )
-    except ModelError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
-
-
 @main.command()
 @click.option("--name", default=None, help="Consumer name in Redis (default: host-pid).")
 def worker(name: str | None) -> None:
@@ -290,7 +204,7 @@ def worker(name: str | None) -> None:
     from openproctor.logs import install_redaction, redact
     from openproctor.pipeline.redis_worker import Worker, default_name
 
-    settings = _settings()
+    settings = command_settings()
     if not settings.redis_url:
         raise click.ClickException("set OPENPROCTOR_REDIS_URL: workers take their jobs from Redis")
     logging.basicConfig(level=logging.INFO)
@@ -298,7 +212,7 @@ def worker(name: str | None) -> None:
     try:
         runner = Worker(
             settings.redis_url,
-            _model_dir(settings),
+            model_dir(settings),
             settings.detectors,
             name or default_name(),
             settings.secret_key,
@@ -308,65 +222,6 @@ def worker(name: str | None) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"worker {runner.name} taking jobs from {redact(settings.redis_url)}")
     runner.run()
-
-
-@main.command()
-@click.option("--candidates", default=50, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--fps", default=1.0, show_default=True, type=click.FloatRange(0.1, 10))
-@click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(5, 86_400))
-@click.option("--proctors", default=2, show_default=True, type=click.IntRange(0, 1000))
-@click.option("--url", default=None, help="A running server; without it one is started here.")
-@click.option("--admin-email", default=None, help="With --url: an admin to set the exam up.")
-@click.option("--admin-password", default=None, help="With --url: that admin's password.")
-@click.option(
-    "--workers",
-    default=None,
-    type=click.IntRange(0, 64),
-    help="Analysis workers of the server started here (default: its own default).",
-)
-@click.option(
-    "--fixed-rate",
-    is_flag=True,
-    help="Keep sending --fps even when the server "
-    "asks for fewer frames (measures a server that cannot shed load).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def loadtest(
-    candidates: int,
-    fps: float,
-    duration: float,
-    proctors: int,
-    url: str | None,
-    admin_email: str | None,
-    admin_password: str | None,
-    workers: int | None,
-    fixed_rate: bool,
-    as_json: bool,
-) -> None:
-    """Real candidate sessions and proctor dashboards against a server; what arrived, how fast."""
-    import asyncio
-
-    from openproctor.loadtest import loadtest as run_loadtest
-
-    settings = _settings()
-    try:
-        report = asyncio.run(
-            run_loadtest(
-                candidates=candidates,
-                fps=fps,
-                duration=duration,
-                proctors=proctors,
-                url=url,
-                admin_email=admin_email,
-                admin_password=admin_password,
-                models_dir=_model_dir(settings),
-                workers=workers,
-                fixed_rate=fixed_rate,
-            )
-        )
-    except (ValueError, RuntimeError) as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
 
 
 def _store(settings: Settings) -> Any:
@@ -393,7 +248,7 @@ def retention_run(limit: int, as_json: bool) -> None:
     from openproctor.db import utcnow
     from openproctor.retention import run_retention
 
-    settings = _settings()
+    settings = command_settings()
     store = _store(settings)
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -429,7 +284,7 @@ def erase(candidate_id: Any, yes: bool) -> None:
 
     if not yes:
         click.confirm(f"Erase candidate {candidate_id} and all of their data?", abort=True)
-    settings = _settings()
+    settings = command_settings()
     store = _store(settings)
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -487,7 +342,7 @@ def token_create(name: str, scopes: tuple[str, ...], as_json: bool) -> None:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise click.ClickException(problems) from None
-    settings = _settings()
+    settings = command_settings()
     _migrate(settings)
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -519,7 +374,7 @@ def token_list(as_json: bool) -> None:
     from openproctor.domains.tokens import service as tokens
     from openproctor.domains.tokens.models import TokenRead
 
-    settings = _settings()
+    settings = command_settings()
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_session_factory(engine)() as db:
@@ -541,7 +396,7 @@ def token_revoke(token_id: Any) -> None:
     from openproctor.domains.audit import service as audit
     from openproctor.domains.tokens import service as tokens
 
-    settings = _settings()
+    settings = command_settings()
     engine = make_engine(settings.resolved_database_url)
     try:
         with transaction(make_session_factory(engine)) as db:

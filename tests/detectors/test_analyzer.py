@@ -100,7 +100,7 @@ def test_lean_config_skips_optional_stages(model_dir: Path, image: Callable[[str
         audio=np.zeros(16_000, np.float32),
         reference=np.zeros(128, np.float32),
     )
-    assert result.objects == ()
+    assert len(result.objects) == 0
     assert result.speech_prob is None
     assert set(result.timings_ms) == {"face", "face_recheck", "mesh"}
     with pytest.raises(EnrolmentError, match="disabled"):

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from openproctor.detectors.base import Box, FaceResult, FrameAnalysis, ObjectResult, as_bgr
+from openproctor.detectors.base import Box, FaceResult, FrameAnalysis, as_bgr
+from openproctor.detectors.detections import Detections
 
 
 @pytest.mark.parametrize(
@@ -53,9 +54,8 @@ def test_frame_analysis_serialises_to_json() -> None:
         width=640,
         height=480,
         faces=(face,),
-        objects=(
-            ObjectResult("person", 0.8, Box(0, 0, 100, 200)),
-            ObjectResult("cell phone", 0.3, Box(5, 5, 10, 10)),
+        objects=Detections.of(
+            [[0, 0, 100, 200], [5, 5, 10, 10]], [0.8, 0.3], ["person", "cell phone"]
         ),
         speech_prob=None,
         timings_ms={"face": 3.14159},

@@ -5,12 +5,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from openproctor.detectors.config import (
-    CenterNetConfig,
-    DetectorConfig,
-    NanoDetConfig,
-    YoloConfig,
-)
+from openproctor.detectors.config import DetectorConfig
+from openproctor.detectors.objects.plugins.centernet import CenterNetConfig
+from openproctor.detectors.objects.plugins.nanodet import NanoDetConfig
+from openproctor.detectors.objects.plugins.yolo import YoloConfig
 from openproctor.settings import Settings
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from openproctor.detectors.config import DetectorConfig
 from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.jobs import FrameJob
 from openproctor.pipeline.pool import AnalysisPool, JobTimedOut
-from openproctor.pipeline.worker import FrameJob
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TIME_LIMIT_S = 3.0

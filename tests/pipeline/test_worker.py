@@ -12,8 +12,8 @@ import pytest
 from openproctor.detectors.config import DetectorConfig
 from openproctor.pipeline import worker
 from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.jobs import FrameJob
 from openproctor.pipeline.redis_worker import handle
-from openproctor.pipeline.worker import FrameJob
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import pytest
 
+from openproctor.detectors.detections import Detections
 from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
 from openproctor.live.protocol import Signal
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.worker import DetectedObject, FrameOutcome
+from openproctor.pipeline.jobs import FrameOutcome
 from openproctor.rules.conditions import (
     BrowserSignals,
     camera_stalled,
@@ -77,12 +78,10 @@ def test_identity_closes_only_when_it_ran() -> None:
 
 
 def test_objects_follow_the_exam_list_best_score_per_label() -> None:
-    found = (
-        DetectedObject("cell phone", 0.61, BOX),
-        DetectedObject("cell phone", 0.8123, BOX),
-        DetectedObject("cup", 0.9, BOX),
-        DetectedObject("person", 0.9, BOX),
-        DetectedObject("person", 0.7, BOX),
+    found = Detections.of(
+        [BOX] * 5,
+        [0.61, 0.8123, 0.9, 0.9, 0.7],
+        ["cell phone", "cell phone", "cup", "person", "person"],
     )
     outcome = replace(ANALYSED, objects=found, objects_ran=True)
     conditions, evaluated = frame_conditions(outcome, ["cell phone", "book"])

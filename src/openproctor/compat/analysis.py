@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from openproctor.pipeline.pool import AnalysisPool
-from openproctor.pipeline.redis_queue import RedisAnalysis
-from openproctor.pipeline.worker import FrameJob, FrameOutcome
+from openproctor.pipeline.jobs import Analysis, FrameJob, FrameOutcome
 
 
-async def analyse_image(pool: AnalysisPool | RedisAnalysis, image: bytes) -> FrameOutcome:
+async def analyse_image(pool: Analysis, image: bytes) -> FrameOutcome:
     """Faces (and gates) of one image, under a throwaway session id: no tracking state from
     any live session is used or changed."""
     session_id = f"still-{uuid.uuid4().hex}"

@@ -26,26 +26,15 @@ from openproctor.detectors.base import (
     FloatArray,
     Frame,
     FrameAnalysis,
-    ObjectResult,
     as_bgr,
 )
-from openproctor.detectors.config import (
-    CenterNetConfig,
-    DetectorConfig,
-    NanoDetConfig,
-    ObjectsConfig,
-    YoloConfig,
-)
+from openproctor.detectors.config import DetectorConfig
+from openproctor.detectors.detections import Detections
 from openproctor.detectors.face_mediapipe import FaceDetector, same_face
 from openproctor.detectors.face_mesh import FaceMeshDetector, Roi, face_of_mesh, roi_of_landmarks
 from openproctor.detectors.identity_dlib import IdentityEmbedder, distance
-from openproctor.detectors.objects_nanodet import NanoDetDetector
-from openproctor.detectors.objects_onnx import (
-    CenterNetDetector,
-    CocoDetector,
-    YoloDetector,
-    merge_objects,
-)
+from openproctor.detectors.objects import build as build_objects
+from openproctor.detectors.objects.coco import CocoDetector, merge_objects
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 
@@ -72,19 +61,6 @@ class Enrolment:
 
 class EnrolmentError(ValueError):
     """The enrolment photo does not show exactly one usable face."""
-
-
-def build_objects(
-    config: ObjectsConfig, model_dir: Path, threads: int
-) -> CocoDetector | YoloDetector:
-    """The object detector plugin a config names."""
-    match config:
-        case CenterNetConfig():
-            return CenterNetDetector(model_dir, config, threads)
-        case NanoDetConfig():
-            return NanoDetDetector(model_dir, config, threads)
-        case YoloConfig():
-            return YoloDetector(config, threads)
 
 
 # The face-region object pass: face widths either side, face heights above and below the face
@@ -178,7 +154,7 @@ class Analyzer:
                     faces[0], embedding=embedding, identity_distance=distance(embedding, reference)
                 )
                 faces = (main, *faces[1:])
-        found: tuple[ObjectResult, ...] = ()
+        found = Detections.empty()
         if objects and self._objects is not None:
             with stage("objects"):
                 found = self._objects.detect(image, ts_ms)
@@ -244,7 +220,7 @@ class Analyzer:
             flags.append("no_face")
         if len(a.faces) >= 2:
             flags.append("multiple_faces")
-        if any(o.label in cfg.prohibited for o in a.objects):
+        if any(label in cfg.prohibited for label in a.objects.label):
             flags.append("prohibited_object")
         if a.persons >= 2:
             flags.append("extra_person")

@@ -1,4 +1,4 @@
-"""The detector plugin interface and the typed results every stage returns.
+"""The typed results every detector stage returns, and the frames it takes.
 
 A detector is built once per worker process from its model files and then called once per frame.
 Frames are BGR uint8 arrays (what OpenCV decodes), timestamps are monotonic milliseconds that
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from openproctor.detectors.detections import Detections
 
 Frame = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float32]
@@ -30,17 +32,9 @@ Flag = Literal[
     "speech",
 ]
 
-ResultT_co = TypeVar("ResultT_co", covariant=True)
-
 
 class ModelError(RuntimeError):
     """A model file is missing or damaged; the message names the fix."""
-
-
-class Detector(Protocol[ResultT_co]):
-    """One model. Build it with the model directory; it keeps no state between frames."""
-
-    def detect(self, frame: Frame, ts_ms: int) -> ResultT_co: ...
 
 
 def as_bgr(frame: object) -> Frame:
@@ -160,16 +154,6 @@ class FaceResult:
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectResult:
-    label: str
-    score: float
-    box: Box
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": round(self.score, 3), "box": self.box.to_list()}
-
-
-@dataclass(frozen=True, slots=True)
 class FrameAnalysis:
     """Everything one frame (and the audio that came with it) showed, and what it cost."""
 
@@ -177,14 +161,14 @@ class FrameAnalysis:
     width: int
     height: int
     faces: tuple[FaceResult, ...]
-    objects: tuple[ObjectResult, ...]
+    objects: Detections
     speech_prob: float | None
     timings_ms: dict[str, float]
     flags: tuple[Flag, ...]
 
     @property
     def persons(self) -> int:
-        return sum(1 for o in self.objects if o.label == "person")
+        return self.objects.count("person")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -192,7 +176,7 @@ class FrameAnalysis:
             "width": self.width,
             "height": self.height,
             "faces": [f.to_dict() for f in self.faces],
-            "objects": [o.to_dict() for o in self.objects],
+            "objects": self.objects.to_dicts(),
             "persons": self.persons,
             "speech_prob": None if self.speech_prob is None else round(self.speech_prob, 3),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

@@ -5,19 +5,15 @@ Importing this module must stay cheap: it is read by the web process, which neve
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import Field
 
-Score = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from openproctor.detectors.fields import DetectorSettings, Score
+from openproctor.detectors.objects import ObjectsConfig, default_objects_config
 
 
-class TrackingConfig(_Config):
+class TrackingConfig(DetectorSettings):
     """How a FaceTracker follows faces across consecutive frames of one video stream."""
 
     detect_every: Annotated[int, Field(ge=1, le=100)] = Field(
@@ -65,7 +61,7 @@ class TrackingConfig(_Config):
     )
 
 
-class FaceConfig(_Config):
+class FaceConfig(DetectorSettings):
     first_pass: Literal["full_range", "short_range"] = Field(
         default="full_range",
         title="First-pass face model",
@@ -122,7 +118,7 @@ class FaceConfig(_Config):
     )
 
 
-class IdentityConfig(_Config):
+class IdentityConfig(DetectorSettings):
     enabled: bool = Field(
         default=True,
         title="Identity check",
@@ -138,120 +134,7 @@ class IdentityConfig(_Config):
     )
 
 
-class CocoConfig(_Config):
-    """What the bundled COCO detectors share: score floors and the face-region pass."""
-
-    min_score: Score = Field(
-        default=0.3,
-        title="Object score",
-        description="Objects scored below this are dropped.",
-    )
-    class_min_score: dict[str, Score] = Field(
-        default_factory=dict,
-        title="Per-class scores",
-        description="Overrides min_score per COCO label.",
-    )
-
-    crop_pass: bool = Field(
-        default=True,
-        title="Face-region pass",
-        description=(
-            "Run the detector a second time, magnified, on the region around and below the "
-            "main face (a phone at the ear or in the hand); costs one more pass on frames with "
-            "a face."
-        ),
-    )
-    crop_labels: frozenset[str] = Field(
-        default=frozenset({"cell phone"}),
-        title="Face-region labels",
-        description=(
-            "Labels kept from the face-region pass; people and furniture cut by the crop's "
-            "edges are better judged on the whole frame."
-        ),
-    )
-    crop_min_score: Score = Field(
-        default=0.3,
-        title="Face-region score",
-        description="Floor for the face-region pass, usually above the whole-frame floor.",
-    )
-
-
-class CenterNetConfig(CocoConfig):
-    """CenterNet-MobileNetV3 at 512 px (~47 ms a pass on one core): the default."""
-
-    type: Literal["centernet"] = "centernet"
-    class_min_score: dict[str, Score] = Field(
-        default_factory=lambda: {"person": 0.4, "cell phone": 0.27, "book": 0.24},
-        title="Per-class scores",
-        description=(
-            "Overrides min_score per COCO label: phones in hand score 0.24-0.35, and weak "
-            "second 'person' peaks on one body reach 0.33."
-        ),
-    )
-    crop_min_score: Score = Field(
-        default=0.3,
-        title="Face-region score",
-        description=(
-            "Floor for the face-region pass, above the whole-frame floor: objects cut by the "
-            "crop edge and magnified texture score up to 0.28 there on frames without a phone."
-        ),
-    )
-
-
-class NanoDetConfig(CocoConfig):
-    """NanoDet at 416 px (~43 ms a pass on one core), the alternative bundled COCO detector."""
-
-    type: Literal["nanodet"] = "nanodet"
-    class_min_score: dict[str, Score] = Field(
-        default_factory=lambda: {"person": 0.5, "cell phone": 0.27, "book": 0.24},
-        title="Per-class scores",
-        description=(
-            "Overrides min_score per COCO label: phones in hand score 0.19-0.28 on the whole "
-            "frame (a phone drawn on a book cover 0.44), and people cut by the frame's edge or "
-            "half hidden behind the candidate reach 0.49."
-        ),
-    )
-    crop_min_score: Score = Field(
-        default=0.3,
-        title="Face-region score",
-        description=(
-            "Floor for the face-region pass, above the whole-frame floor: on frames without a "
-            "phone it scores up to 0.24 there, a phone held up 0.47."
-        ),
-    )
-
-
-class YoloConfig(_Config):
-    type: Literal["yolo"] = "yolo"
-    path: Path = Field(
-        title="ONNX file",
-        description="A YOLOv8/YOLO11-format export: input 1x3xHxW in 0..1, output 1x(4+C)xN.",
-    )
-    class_names: tuple[str, ...] = Field(
-        title="Class names",
-        description="One label per class channel, in the model's order.",
-    )
-    min_score: Score = Field(default=0.35, title="Object score", description="Drop below this.")
-    iou: Score = Field(default=0.45, title="NMS overlap", description="Suppression IoU.")
-
-
-def _objects_type(value: object) -> str:
-    """The plugin an objects config names; without a type (say one environment variable that
-    changes a threshold) it is the default detector's."""
-    if isinstance(value, dict):
-        return str(value.get("type", "centernet"))
-    return str(getattr(value, "type", "centernet"))
-
-
-ObjectsConfig = Annotated[
-    Annotated[CenterNetConfig, Tag("centernet")]
-    | Annotated[NanoDetConfig, Tag("nanodet")]
-    | Annotated[YoloConfig, Tag("yolo")],
-    Discriminator(_objects_type),
-]
-
-
-class DetectorConfig(_Config):
+class DetectorConfig(DetectorSettings):
     """The detector set one analyzer builds; one analyzer per worker process."""
 
     threads: Annotated[int, Field(ge=1, le=64)] = Field(
@@ -266,11 +149,11 @@ class DetectorConfig(_Config):
         default_factory=IdentityConfig, title="Identity", description="1:1 face verification."
     )
     objects: ObjectsConfig | None = Field(
-        default_factory=CenterNetConfig,
+        default_factory=default_objects_config,
         title="Objects",
         description=(
-            "COCO object detector: centernet (default), nanodet, or yolo with your own ONNX "
-            "file; null turns it off."
+            "Object detector, a plugin chosen by its type (detectors/objects/plugins/): "
+            "centernet (default), nanodet, or yolo with your own ONNX file; null turns it off."
         ),
     )
     prohibited: frozenset[str] = Field(

@@ -89,7 +89,7 @@ def _loader(name: str, model_dir: Path) -> Callable[[], object]:
 
         return lambda: VoiceActivityDetector(model_dir)
     if path.suffix == ".onnx":
-        from openproctor.detectors.objects_onnx import onnx_session
+        from openproctor.detectors.objects.coco import onnx_session
 
         return lambda: onnx_session(path, 1)
     import dlib

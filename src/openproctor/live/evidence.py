@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 
+from openproctor.detectors.detections import BoxTuple, DetectedObject
 from openproctor.pipeline import images
-from openproctor.pipeline.worker import BoxTuple, DetectedObject
 
 FACE_COLOUR = (80, 200, 80)  # BGR
 EXTRA_FACE_COLOUR = (60, 60, 230)
 OBJECT_COLOUR = (0, 160, 255)
 
 
-def annotate(jpeg: bytes, faces: Sequence[BoxTuple], objects: Sequence[DetectedObject]) -> bytes:
+def annotate(jpeg: bytes, faces: Sequence[BoxTuple], objects: Iterable[DetectedObject]) -> bytes:
     """The frame with face boxes (the candidate green, others red) and labelled objects.
 
     Returns the raw JPEG unchanged if it is refused or cannot be decoded, so evidence is never

@@ -39,9 +39,7 @@ from openproctor.live.runtime import Frame, SessionRuntime
 from openproctor.live.schedule import LOAD_CHECK_S, LoadShedder, confirm_fps
 from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.pool import AnalysisPool
-from openproctor.pipeline.redis_queue import RedisAnalysis
-from openproctor.pipeline.worker import FrameJob, FrameOutcome
+from openproctor.pipeline.jobs import Analysis, FrameJob, FrameOutcome
 from openproctor.rules import conditions
 from openproctor.rules.engine import Outcome
 from openproctor.storage import ObjectStore
@@ -59,7 +57,7 @@ class LiveHub:
         session_factory: sessionmaker[Session],
         store: ObjectStore,
         bus: EventBus,
-        pool: AnalysisPool | RedisAnalysis | None,
+        pool: Analysis | None,
         min_speech: float,
         metrics: Metrics,
         webhooks: WebhookDeliverer | None = None,

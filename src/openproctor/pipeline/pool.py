@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from openproctor.detectors.config import DetectorConfig
-from openproctor.pipeline import worker
+from openproctor.pipeline.jobs import EnrolOutcome, FrameJob, FrameOutcome
 from openproctor.pipeline.slots import Slots
-from openproctor.pipeline.worker import EnrolOutcome, FrameJob, FrameOutcome
 
 IN_FLIGHT = 2
 
@@ -35,6 +34,32 @@ log = logging.getLogger(__name__)
 
 class JobTimedOut(RuntimeError):
     """A job overran the time limit; its worker was killed and replaced."""
+
+
+# These run in the worker process. The models' code (worker.py) is imported there, and never
+# in the server process, which only pickles references to these functions.
+def _init_in_worker(model_dir: str, config_json: str) -> None:
+    from openproctor.pipeline import worker
+
+    worker.init_worker(model_dir, config_json)
+
+
+def _analyse_in_worker(job: FrameJob) -> FrameOutcome:
+    from openproctor.pipeline import worker
+
+    return worker.analyse_frame(job)
+
+
+def _enrol_in_worker(jpeg: bytes) -> EnrolOutcome:
+    from openproctor.pipeline import worker
+
+    return worker.enrol(jpeg)
+
+
+def _speech_in_worker(pcm: bytes) -> float | None:
+    from openproctor.pipeline import worker
+
+    return worker.speech_probability(pcm)
 
 
 class _Process:
@@ -47,7 +72,7 @@ class _Process:
         self.executor = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.init_worker,
+            initializer=_init_in_worker,
             initargs=initargs,
         )
         self._pid: Future[int] | None = None
@@ -73,6 +98,8 @@ class _Process:
 
 
 class AnalysisPool:
+    """An Analysis (see jobs.py) on worker processes of this node."""
+
     def __init__(
         self, model_dir: Path, config: DetectorConfig, workers: int, *, job_timeout_s: float
     ) -> None:
@@ -160,15 +187,15 @@ class AnalysisPool:
         return self._processes[index]
 
     async def analyse(self, job: FrameJob) -> FrameOutcome:
-        outcome: FrameOutcome = await self.run(job.session_id, worker.analyse_frame, job)
+        outcome: FrameOutcome = await self.run(job.session_id, _analyse_in_worker, job)
         return outcome
 
     async def enrol(self, session_id: str, jpeg: bytes) -> EnrolOutcome:
         async with self.slot(session_id):
-            outcome: EnrolOutcome = await self.run(session_id, worker.enrol, jpeg)
+            outcome: EnrolOutcome = await self.run(session_id, _enrol_in_worker, jpeg)
             return outcome
 
     async def speech(self, session_id: str, pcm: bytes) -> float | None:
         async with self.slot(session_id):
-            probability: float | None = await self.run(session_id, worker.speech_probability, pcm)
+            probability: float | None = await self.run(session_id, _speech_in_worker, pcm)
             return probability

@@ -23,20 +23,16 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from openproctor.detectors.detections import Detections
 from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.jobs import EnrolOutcome, FrameJob, FrameOutcome
 from openproctor.pipeline.slots import Slots
-from openproctor.pipeline.worker import (
-    DetectedObject,
-    EnrolOutcome,
-    FrameJob,
-    FrameOutcome,
-)
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +50,10 @@ RETRY_S = 0.5
 
 
 def outcome_to_wire(outcome: FrameOutcome) -> tuple[dict[str, Any], bytes]:
-    body = asdict(outcome)
+    """The outcome as JSON-ready values, and its thumbnail's bytes to send beside them."""
+    body = {field.name: getattr(outcome, field.name) for field in fields(outcome)}
     body.pop("thumbnail")
+    body["objects"] = outcome.objects.to_wire()
     return body, outcome.thumbnail
 
 
@@ -68,9 +66,7 @@ def outcome_from_wire(body: dict[str, Any], thumbnail: bytes) -> FrameOutcome:
         frozen=body["frozen"],
         changed_a_lot=body["changed_a_lot"],
         face_boxes=tuple(tuple(box) for box in body["face_boxes"]),
-        objects=tuple(
-            DetectedObject(o["label"], o["score"], tuple(o["box"])) for o in body["objects"]
-        ),
+        objects=Detections.from_wire(body["objects"]),
         flags=tuple(body["flags"]),
         identity_distance=body["identity_distance"],
         objects_ran=body["objects_ran"],
@@ -86,7 +82,7 @@ async def ensure_group(client: aioredis.Redis) -> None:
 
 
 class RedisAnalysis:
-    """The web node's side; same interface as AnalysisPool."""
+    """The web node's side: an Analysis (see jobs.py) whose workers are behind Redis."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -97,21 +93,30 @@ class RedisAnalysis:
         # Each live session's state as its last frame left it, sealed by the worker.
         self._states: dict[str, bytes] = {}
         self._reader: asyncio.Task[None] | None = None
-        self.restarts = 0
 
     async def start(self) -> None:
-        self._client = aioredis.from_url(self.url)
-        await ensure_group(self._client)
-        self._reader = asyncio.create_task(self._read_results())
+        client = aioredis.from_url(self.url)
+        try:
+            await ensure_group(client)
+        except BaseException:
+            await client.aclose()
+            raise
+        self._client = client
+        self._reader = asyncio.create_task(self._read_results(client))
 
     async def close(self) -> None:
-        if self._reader:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self._client is not None:
-            with contextlib.suppress(RedisError):
-                await self._client.delete(self.results)
-            await self._client.aclose()
+        """Stops the result reader (it retries until then, through Redis restarts) and drops
+        this node's result stream. The app's shutdown runs this; so must anything else that
+        started it."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await client.delete(self.results)
+            await client.aclose()
 
     async def workers_alive(self) -> int:
         assert self._client is not None
@@ -150,13 +155,12 @@ class RedisAnalysis:
         finally:
             self._futures.pop(job_id, None)
 
-    async def _read_results(self) -> None:
+    async def _read_results(self, client: aioredis.Redis) -> None:
         last = "0-0"
         while True:
             try:
-                assert self._client is not None
                 # redis-py types stream replies loosely; they are [(stream, [(id, fields)])].
-                answer: Any = await self._client.xread({self.results: last}, count=100, block=1000)
+                answer: Any = await client.xread({self.results: last}, count=100, block=1000)
                 for _, entries in answer:
                     for entry_id, fields in entries:
                         last = entry_id
@@ -170,7 +174,7 @@ class RedisAnalysis:
                             future.set_result(
                                 (body, fields.get(b"data", b""), fields.get(b"state", b""))
                             )
-                    await self._client.xtrim(self.results, minid=last)
+                    await client.xtrim(self.results, minid=last)
             except (RedisError, OSError) as error:
                 log.warning("reading analysis results failed (%s); retrying", error)
                 await asyncio.sleep(RETRY_S)

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from openproctor.detectors.config import DetectorConfig
 from openproctor.pipeline import worker
+from openproctor.pipeline.jobs import FrameJob
 from openproctor.pipeline.redis_queue import (
     GROUP,
     JOBS_STREAM,
@@ -26,7 +27,6 @@ from openproctor.pipeline.redis_queue import (
     WORKERS_PREFIX,
     outcome_to_wire,
 )
-from openproctor.pipeline.worker import FrameJob
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +144,11 @@ class Worker:
         self.client.xdel(JOBS_STREAM, entry_id)
         self.processed += 1
 
-    def run(self, *, stop_after: float | None = None) -> None:
-        """Takes jobs until stopped; survives Redis restarts by retrying."""
-        started = time.monotonic()
+    def run(self) -> None:
+        """Takes jobs until the process ends; survives Redis restarts by retrying."""
         last_beat = last_reclaim = 0.0
         threading.Thread(target=self._exit_when_stuck, name="job-watch", daemon=True).start()
-        while stop_after is None or time.monotonic() - started < stop_after:
+        while True:
             try:
                 now = time.monotonic()
                 if now - last_beat >= HEARTBEAT_S:

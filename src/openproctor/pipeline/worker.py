@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -30,67 +30,21 @@ import numpy as np
 from openproctor.detectors.analyzer import Analyzer, Baseline, EnrolmentError
 from openproctor.detectors.base import FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
+from openproctor.detectors.detections import BoxTuple
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 from openproctor.pipeline import images
 from openproctor.pipeline.gates import Gate, Small, check, shrink
+from openproctor.pipeline.jobs import (
+    EnrolOutcome,
+    FrameJob,
+    FrameOutcome,
+)
 
 log = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = (160, 120)
 MAX_SESSIONS_PER_WORKER = 5000
-BoxTuple = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True, slots=True)
-class FrameJob:
-    session_id: str
-    seq: int
-    ts_ms: float
-    jpeg: bytes
-    objects: bool
-    identity: bool
-    reference: tuple[float, ...] | None = None
-    baseline: tuple[float, float, float] | None = None
-    # The proctor wall's tile picture is refreshed every few seconds, not every frame.
-    thumbnail: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class DetectedObject:
-    label: str
-    score: float
-    box: BoxTuple
-
-
-@dataclass(frozen=True, slots=True)
-class FrameOutcome:
-    session_id: str
-    seq: int
-    ts_ms: float
-    gate: Gate
-    frozen: bool = False
-    changed_a_lot: bool = False
-    face_boxes: tuple[BoxTuple, ...] = ()
-    objects: tuple[DetectedObject, ...] = ()
-    flags: tuple[str, ...] = ()
-    identity_distance: float | None = None
-    objects_ran: bool = False
-    identity_ran: bool = False
-    thumbnail: bytes = b""
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def faces(self) -> int:
-        return len(self.face_boxes)
-
-
-@dataclass(frozen=True, slots=True)
-class EnrolOutcome:
-    ok: bool
-    guidance: str
-    embedding: tuple[float, ...] = ()
-    baseline: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(slots=True)
@@ -196,7 +150,7 @@ def _outcome(job: FrameJob, analysis: FrameAnalysis, **extra: object) -> FrameOu
         seq=job.seq,
         ts_ms=job.ts_ms,
         face_boxes=tuple(_box(face.box) for face in analysis.faces),
-        objects=tuple(DetectedObject(o.label, o.score, _box(o.box)) for o in analysis.objects),
+        objects=analysis.objects,
         flags=analysis.flags,
         identity_distance=main.identity_distance if main else None,
         timings_ms=dict(analysis.timings_ms),

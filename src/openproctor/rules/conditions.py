@@ -16,7 +16,7 @@ from openproctor.detectors.base import Flag
 from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
 from openproctor.live.protocol import Signal
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.worker import FrameOutcome
+from openproctor.pipeline.jobs import FrameOutcome
 from openproctor.rules.engine import Condition
 
 K = ViolationKind
@@ -145,7 +145,7 @@ def frame_conditions(
             Condition(K.PROHIBITED_OBJECT, label, {"score": round(score, 3)})
             for label, score in best.items()
         ]
-        persons = sum(1 for found in outcome.objects if found.label == "person")
+        persons = outcome.objects.count("person")
         if persons >= 2:
             conditions.append(Condition(K.EXTRA_PERSON, details={"persons": persons}))
     return conditions, evaluated

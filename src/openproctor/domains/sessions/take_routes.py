@@ -28,7 +28,7 @@ from openproctor.domains.sessions.models import (
     SessionState,
 )
 from openproctor.pipeline import images
-from openproctor.pipeline.worker import EnrolOutcome
+from openproctor.pipeline.jobs import EnrolOutcome
 
 # What a candidate may do to their own session; pausing and ending it is the proctor's.
 CANDIDATE_STEPS = frozenset(

@@ -7,11 +7,15 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from openproctor.detectors.analyzer import Analyzer, build_objects
+from openproctor.detectors.analyzer import Analyzer
 from openproctor.detectors.base import Box, Frame
-from openproctor.detectors.config import NanoDetConfig
-from openproctor.detectors.objects_nanodet import NanoDetDetector, decode_nanodet
-from openproctor.detectors.objects_onnx import COCO_LABELS
+from openproctor.detectors.objects import build as build_objects
+from openproctor.detectors.objects.coco import COCO_LABELS
+from openproctor.detectors.objects.plugins.nanodet import (
+    NanoDetConfig,
+    NanoDetDetector,
+    decode_nanodet,
+)
 from openproctor.settings import Settings
 
 
@@ -22,13 +26,13 @@ def nanodet(model_dir: Path) -> NanoDetDetector:
 
 def test_nanodet_finds_both_people(nanodet: NanoDetDetector, image: Callable[[str], Frame]) -> None:
     frame = image("fr_two_people")
-    people = sorted(
-        (o for o in nanodet.detect(frame, 0) if o.label == "person"), key=lambda o: o.box.x1
-    )
+    found = nanodet.detect(frame, 0)
+    people = found[found.label == "person"]
+    left, right = people.xyxy[:, 0], people.xyxy[:, 2]
     assert len(people) >= 2
     width = frame.shape[1]
-    assert people[0].box.x2 < 0.6 * width < people[-1].box.x2
-    assert all(0 <= o.box.x1 < o.box.x2 <= width for o in people)
+    assert right[np.argmin(left)] < 0.6 * width < right[np.argmax(left)]
+    assert np.all((left >= 0) & (left < right) & (right <= width))
 
 
 def test_nanodet_sees_a_cup_and_no_person_in_a_still_life(
@@ -40,7 +44,7 @@ def test_nanodet_sees_a_cup_and_no_person_in_a_still_life(
 
 
 def test_nanodet_on_a_blank_frame(nanodet: NanoDetDetector) -> None:
-    assert nanodet.detect(np.zeros((480, 640, 3), np.uint8), 0) == ()
+    assert len(nanodet.detect(np.zeros((480, 640, 3), np.uint8), 0)) == 0
 
 
 def test_nanodet_region_pass_returns_frame_pixels(
@@ -53,9 +57,9 @@ def test_nanodet_region_pass_returns_frame_pixels(
     frame[300:812, 700:1212] = astronaut
     (alone,) = [o for o in detector.detect(astronaut, 0) if o.label == "person"]
     (found,) = detector.detect_region(frame, Box(600, 200, 1312, 1200))
-    shifted = Box(alone.box.x1 + 700, alone.box.y1 + 300, alone.box.x2 + 700, alone.box.y2 + 300)
+    x1, y1, x2, y2 = alone.box
     assert found.label == "person"
-    assert found.box.iou(shifted) > 0.7
+    assert Box(*found.box).iou(Box(x1 + 700, y1 + 300, x2 + 700, y2 + 300)) > 0.7
 
 
 def _level(side: int, bins: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
@@ -78,9 +82,9 @@ def test_decoder_reads_distances_from_the_cell_centre() -> None:
     floors = np.full(80, 0.5, np.float32)
     objects = decode_nanodet([*fine, *coarse], floors, 64, (2.0, 1.0))
     assert [(o.label, round(o.score, 2)) for o in objects] == [("cell phone", 0.9), ("person", 0.8)]
-    assert objects[0].box.to_list() == [24.0, 4.0, 72.0, 36.0]
+    assert objects.xyxy[0].tolist() == [24.0, 4.0, 72.0, 36.0]
     # The person's box is clipped to the 128x64 frame.
-    assert objects[1].box.to_list() == [32.0, 16.0, 128.0, 64.0]
+    assert objects.xyxy[1].tolist() == [32.0, 16.0, 128.0, 64.0]
     floors[phone] = 0.95
     assert [o.label for o in decode_nanodet([*fine, *coarse], floors, 64, (1.0, 1.0))] == ["person"]
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from openproctor.detectors.base import Frame
-from openproctor.detectors.commands import (
+from openproctor.detectors.config import DetectorConfig
+from openproctor.tools.detection import (
     InputError,
     analyze_paths,
     bench,
@@ -18,7 +19,6 @@ from openproctor.detectors.commands import (
     read_image,
     verify,
 )
-from openproctor.detectors.config import DetectorConfig
 from tests.detectors.conftest import FIXTURES
 
 

@@ -1,0 +1,1 @@
+"""Object detector plugins, one module each (see ../api.py); every module here is one."""

@@ -1,0 +1,93 @@
+"""What crosses between the web process and the analysis workers: jobs, their outcomes, and
+the Analysis interface both ways of running them (local processes, Redis) implement.
+
+Nothing here loads a model, so the web process can import it; the code that runs the models
+(worker.py, the detectors) is imported only inside the worker processes.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from openproctor.detectors.detections import BoxTuple, Detections
+from openproctor.pipeline.gates import Gate
+
+
+@dataclass(frozen=True, slots=True)
+class FrameJob:
+    session_id: str
+    seq: int
+    ts_ms: float
+    jpeg: bytes
+    objects: bool
+    identity: bool
+    reference: tuple[float, ...] | None = None
+    baseline: tuple[float, float, float] | None = None
+    # The proctor wall's tile picture is refreshed every few seconds, not every frame.
+    thumbnail: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FrameOutcome:
+    session_id: str
+    seq: int
+    ts_ms: float
+    gate: Gate
+    frozen: bool = False
+    changed_a_lot: bool = False
+    face_boxes: tuple[BoxTuple, ...] = ()
+    objects: Detections = field(default_factory=Detections.empty)
+    flags: tuple[str, ...] = ()
+    identity_distance: float | None = None
+    objects_ran: bool = False
+    identity_ran: bool = False
+    thumbnail: bytes = b""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def faces(self) -> int:
+        return len(self.face_boxes)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolOutcome:
+    ok: bool
+    guidance: str
+    embedding: tuple[float, ...] = ()
+    baseline: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+class Analysis(Protocol):
+    """Where the live layer sends frames, enrolment photos and audio: the local worker
+    processes (pool.AnalysisPool) or `openproctor worker` processes behind Redis
+    (redis_queue.RedisAnalysis). A session takes a slot, then its newest frame, so a busy
+    analysis means older frames are skipped (and counted by the caller), never queued."""
+
+    @property
+    def waiting(self) -> int:
+        """Sessions waiting for a slot: the queue depth."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def slot(self, session_id: str, *, urgent: bool = False) -> AbstractAsyncContextManager[None]:
+        """Waits for room (urgent sessions first); take the newest frame only once inside."""
+        ...
+
+    def release(self, session_id: str) -> None:
+        """The session ended: whatever was kept for it goes."""
+        ...
+
+    async def analyse(self, job: FrameJob) -> FrameOutcome:
+        """One frame; call it inside the session's slot."""
+        ...
+
+    async def enrol(self, session_id: str, jpeg: bytes) -> EnrolOutcome: ...
+
+    async def speech(self, session_id: str, pcm: bytes) -> float | None:
+        """Speech probability of 16 kHz mono s16le audio; None when voice activity is off."""
+        ...

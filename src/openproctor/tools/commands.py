@@ -1,0 +1,151 @@
+"""The offline tools' commands: analyze, verify, eval, bench, loadtest (cli.py adds them to
+`openproctor`). Each imports its tool (models, test clients) only when it runs, so no other
+command, and never the server, loads them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from openproctor.console import command_settings, model_dir
+from openproctor.detectors.base import ModelError
+
+DEFAULT_BENCH_VIDEOS = Path("../shared/eval/video")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--fps", default=1.0, show_default=True, type=click.FloatRange(0.01, 60))
+def analyze(paths: tuple[Path, ...], fps: float) -> None:
+    """Analyse images or videos: one JSON object per image or sampled frame."""
+    from openproctor.tools.detection import analyze_paths
+
+    settings = command_settings()
+    failed = False
+    try:
+        for row in analyze_paths(
+            paths, model_dir=model_dir(settings), config=settings.detectors, fps=fps
+        ):
+            failed = failed or "error" in row
+            click.echo(json.dumps(row))
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+def verify(a: Path, b: Path) -> None:
+    """Are the faces in two photos the same person? One JSON object."""
+    from openproctor.tools.detection import verify as verify_pair
+
+    settings = command_settings()
+    try:
+        result = verify_pair(a, b, model_dir=model_dir(settings), config=settings.detectors)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(result))
+    if "error" in result:
+        raise SystemExit(1)
+
+
+@click.command("eval")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate(directory: Path, as_json: bool) -> None:
+    """Accuracy per capability on DIR/labels.csv (the format of shared/eval)."""
+    from openproctor.tools.detection import evaluate as run_eval
+
+    settings = command_settings()
+    try:
+        report = run_eval(directory, model_dir=model_dir(settings), config=settings.detectors)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
+
+
+@click.command()
+@click.argument("videos", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--frames", default=60, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench(videos: tuple[Path, ...], frames: int, as_json: bool) -> None:
+    """Median ms per stage on real webcam frames, one core, and the face_recognition baseline.
+
+    VIDEOS default to the evaluation videos in ../shared/eval/video.
+    """
+    from openproctor.tools.detection import bench as run_bench
+
+    settings = command_settings()
+    sources = list(videos) or sorted(DEFAULT_BENCH_VIDEOS.glob("*.mjpeg"))
+    if not sources:
+        raise click.ClickException(f"no videos given and none in {DEFAULT_BENCH_VIDEOS}")
+    try:
+        report = run_bench(
+            sources, model_dir=model_dir(settings), config=settings.detectors, frames=frames
+        )
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
+
+
+@click.command()
+@click.option("--candidates", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--fps", default=1.0, show_default=True, type=click.FloatRange(0.1, 10))
+@click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(5, 86_400))
+@click.option("--proctors", default=2, show_default=True, type=click.IntRange(0, 1000))
+@click.option("--url", default=None, help="A running server; without it one is started here.")
+@click.option("--admin-email", default=None, help="With --url: an admin to set the exam up.")
+@click.option("--admin-password", default=None, help="With --url: that admin's password.")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(0, 64),
+    help="Analysis workers of the server started here (default: its own default).",
+)
+@click.option(
+    "--fixed-rate",
+    is_flag=True,
+    help="Keep sending --fps even when the server "
+    "asks for fewer frames (measures a server that cannot shed load).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def loadtest(
+    candidates: int,
+    fps: float,
+    duration: float,
+    proctors: int,
+    url: str | None,
+    admin_email: str | None,
+    admin_password: str | None,
+    workers: int | None,
+    fixed_rate: bool,
+    as_json: bool,
+) -> None:
+    """Real candidate sessions and proctor dashboards against a server; what arrived, how fast."""
+    import asyncio
+
+    from openproctor.tools.loadtest.run import loadtest as run_loadtest
+
+    settings = command_settings()
+    try:
+        report = asyncio.run(
+            run_loadtest(
+                candidates=candidates,
+                fps=fps,
+                duration=duration,
+                proctors=proctors,
+                url=url,
+                admin_email=admin_email,
+                admin_password=admin_password,
+                models_dir=model_dir(settings),
+                workers=workers,
+                fixed_rate=fixed_rate,
+            )
+        )
+    except (ValueError, RuntimeError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
