@@ -6,13 +6,18 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from openproctor.access import visible_exam
-from openproctor.deps import AdminUser, Audit, DbSession, StaffUser
+from openproctor.access import proctor_scope, visible_exam
+from openproctor.deps import AdminUser, Audit, DbSession, Hub, ProctorUser, StaffUser
 from openproctor.domains.exams import service
 from openproctor.domains.exams.models import ExamRead, ExamWrite
 from openproctor.domains.exams.policy import ExamPolicy
+from openproctor.domains.sessions.flows import set_exam_auto_terminate, set_proctor_auto_terminate
+from openproctor.domains.sessions.models import AutoTerminateChange, Toggle
 
 router = APIRouter(prefix="/exams", tags=["exams"])
+# The automatic-termination switches act on the exam's sessions, as the proctor's other
+# interventions do: tagged proctoring, they need the sessions scope, not the exams one.
+proctoring_router = APIRouter(prefix="/exams", tags=["proctoring"])
 
 
 @router.get("", response_model=list[ExamRead])
@@ -47,3 +52,32 @@ def replace_exam(
     audit("exam.update", "exam", exam.id, title=exam.title)
     db.commit()
     return ExamRead.model_validate(exam)
+
+
+@proctoring_router.put("/{exam_id}/auto-terminate", response_model=AutoTerminateChange)
+def exam_auto_terminate(
+    exam_id: uuid.UUID, toggle: Toggle, db: DbSession, user: AdminUser, audit: Audit, hub: Hub
+) -> AutoTerminateChange:
+    """Turns automatic termination on or off in the exam's policy (admins only: it is an
+    exam-wide setting). Every session drops its own setting and follows the exam's."""
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    return set_exam_auto_terminate(db=db, audit=audit, hub=hub, exam=exam, enabled=toggle.enabled)
+
+
+@proctoring_router.put("/{exam_id}/my-sessions/auto-terminate", response_model=AutoTerminateChange)
+def my_sessions_auto_terminate(
+    exam_id: uuid.UUID, toggle: Toggle, db: DbSession, user: ProctorUser, audit: Audit, hub: Hub
+) -> AutoTerminateChange:
+    """Turns automatic termination on or off for every session of the caller's candidates in
+    this exam (an admin's: every session), as each candidate's own toggle does; the exam's
+    policy, and so other proctors' candidates, stay as they are. Candidates who open their
+    invite later start with the exam's setting."""
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    return set_proctor_auto_terminate(
+        db=db,
+        audit=audit,
+        hub=hub,
+        exam=exam,
+        proctor_id=proctor_scope(user),
+        enabled=toggle.enabled,
+    )
