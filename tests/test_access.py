@@ -263,6 +263,7 @@ ACTION_BODIES: dict[str, dict[str, object]] = {
     "/api/v1/sessions/{session_id}/terminate": {"reason": "taken over"},
     "/api/v1/sessions/{session_id}/auto-terminate": {"enabled": True},
     "/api/v1/exams/{exam_id}/auto-terminate": {"enabled": True},
+    "/api/v1/exams/{exam_id}/my-sessions/auto-terminate": {"enabled": True},
     "/api/v1/sessions/{session_id}/decision": {"decision": "suspicious"},
     "/api/v1/violations/{violation_id}/review": {"status": "confirmed"},
 }
