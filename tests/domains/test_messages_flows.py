@@ -46,7 +46,8 @@ def test_a_warning_is_stored_audited_and_pushed_to_the_candidate(
     }
     factory.db.expire_all()
     row = factory.db.get(Message, message.id)
-    assert row is not None and row.sender_user_id == proctor.id
+    assert row is not None
+    assert row.sender_user_id == proctor.id
     [entry] = factory.db.scalars(select(AuditEntry).where(AuditEntry.action == "session.warning"))
     assert (entry.target_id, entry.details) == (str(session.id), {"body": "eyes on your screen"})
 

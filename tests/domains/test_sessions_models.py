@@ -34,7 +34,8 @@ def walk(*states: SessionState) -> ExamSession:
 def test_a_candidate_checks_enrols_starts_and_submits() -> None:
     session = walk(S.CHECKING, S.ENROLLED, S.RUNNING, S.SUBMITTED)
     assert session.state is S.SUBMITTED
-    assert session.started_at is not None and session.ended_at is not None
+    assert session.started_at is not None
+    assert session.ended_at is not None
     assert session.ended_at - session.started_at == timedelta(minutes=1)
 
 
@@ -70,7 +71,8 @@ def test_a_proctor_can_terminate_an_attempt_at_any_stage_before_it_ends(
 def test_time_runs_out_while_running_or_paused() -> None:
     for path in ((S.RUNNING,), (S.RUNNING, S.PAUSED)):
         session = walk(S.CHECKING, S.ENROLLED, *path, S.EXPIRED)
-        assert session.state is S.EXPIRED and session.ended_at is not None
+        assert session.state is S.EXPIRED
+        assert session.ended_at is not None
 
 
 @pytest.mark.parametrize(
