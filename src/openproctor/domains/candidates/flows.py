@@ -66,6 +66,18 @@ def auto_assign(
     return assigned
 
 
+def import_roster(*, db: Session, audit: Auditor, exam: Exam, text: str) -> service.RosterResult:
+    """Adds every line of a CSV roster, audited and committed, or none: with errors the
+    transaction is rolled back and the result lists them."""
+    result = service.import_roster(db=db, exam=exam, text=text)
+    if result.errors:
+        db.rollback()
+        return result
+    audit("candidate.import", "exam", exam.id, created=len(result.created))
+    db.commit()
+    return result
+
+
 def _str(value: uuid.UUID | None) -> str | None:
     return str(value) if value is not None else None
 

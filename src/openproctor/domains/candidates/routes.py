@@ -91,16 +91,13 @@ def import_roster(
     context: Context,
 ) -> RosterImported:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    result = service.import_roster(db=db, exam=exam, text=roster)
+    result = flows.import_roster(db=db, audit=audit, exam=exam, text=roster)
     if result.errors:
-        db.rollback()
         errors = [RosterLineError(line=e.line, message=e.message) for e in result.errors]
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [error.model_dump() for error in errors],
         )
-    audit("candidate.import", "exam", exam.id, created=len(result.created))
-    db.commit()
     return RosterImported(
         created=len(result.created),
         candidates=[_read(c, user, context.settings.public_url) for c in result.created],

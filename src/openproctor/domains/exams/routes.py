@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from openproctor.access import proctor_scope, visible_exam
 from openproctor.deps import AdminUser, Audit, DbSession, Hub, ProctorUser, StaffUser
-from openproctor.domains.exams import service
+from openproctor.domains.exams import flows, service
 from openproctor.domains.exams.models import ExamRead, ExamWrite
 from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.domains.sessions.flows import set_exam_auto_terminate, set_proctor_auto_terminate
@@ -32,10 +32,7 @@ def policy_defaults(_: StaffUser) -> ExamPolicy:
 
 @router.post("", response_model=ExamRead, status_code=status.HTTP_201_CREATED)
 def create_exam(exam_in: ExamWrite, db: DbSession, user: AdminUser, audit: Audit) -> ExamRead:
-    exam = service.create(db=db, exam_in=exam_in, creator=user)
-    audit("exam.create", "exam", exam.id, title=exam.title)
-    db.commit()
-    return ExamRead.model_validate(exam)
+    return ExamRead.model_validate(flows.create(db=db, audit=audit, exam_in=exam_in, creator=user))
 
 
 @router.get("/{exam_id}", response_model=ExamRead)
@@ -48,10 +45,7 @@ def replace_exam(
     exam_id: uuid.UUID, exam_in: ExamWrite, db: DbSession, user: AdminUser, audit: Audit
 ) -> ExamRead:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    service.update(db=db, exam=exam, exam_in=exam_in)
-    audit("exam.update", "exam", exam.id, title=exam.title)
-    db.commit()
-    return ExamRead.model_validate(exam)
+    return ExamRead.model_validate(flows.update(db=db, audit=audit, exam=exam, exam_in=exam_in))
 
 
 @proctoring_router.put("/{exam_id}/auto-terminate", response_model=AutoTerminateChange)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from openproctor.bus.local import staff_topic
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.users import service
-from openproctor.domains.users.models import User, UserUpdate
+from openproctor.domains.users.models import User, UserCreate, UserUpdate
 
 if TYPE_CHECKING:
     from openproctor.live.hub import LiveHub
@@ -50,3 +50,11 @@ def deactivate(*, db: Session, audit: Auditor, hub: LiveHub, user: User) -> None
     audit("user.deactivate", "user", user.id, email=user.email)
     db.commit()
     sign_ins_changed(hub, user.id)
+
+
+def create(*, db: Session, audit: Auditor, user_in: UserCreate) -> User:
+    """Raises EmailTaken (nothing written) for an address another account has."""
+    user = service.create(db=db, user_in=user_in)
+    audit("user.create", "user", user.id, email=user.email, role=user.role.value)
+    db.commit()
+    return user

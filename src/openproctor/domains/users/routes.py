@@ -175,11 +175,9 @@ def list_users(db: DbSession, _: AdminUser) -> list[UserRead]:
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
 def create_user(user_in: UserCreate, db: DbSession, _: AdminUser, audit: Audit) -> UserRead:
     try:
-        user = service.create(db=db, user_in=user_in)
+        user = flows.create(db=db, audit=audit, user_in=user_in)
     except service.EmailTaken as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    audit("user.create", "user", user.id, email=user.email, role=user.role.value)
-    db.commit()
     return UserRead.model_validate(user)
 
 

@@ -17,6 +17,7 @@ from openproctor.db import utcnow
 from openproctor.deps import AdminUser, Audit, Context, DbSession, Hub
 from openproctor.domains.candidates import flows as candidate_flows
 from openproctor.domains.candidates import service as candidates
+from openproctor.domains.exams import flows as exam_flows
 from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.models import Exam, ExamWrite
 from openproctor.domains.exams.policy import ExamPolicy, policy_field_docs
@@ -154,9 +155,7 @@ def create_exam(
     exam_in, errors = _parse_exam_form(values)
     if exam_in is None:
         return _exam_form(request, user, values=values, exam=None, errors=errors)
-    exam = exams.create(db=db, exam_in=exam_in, creator=user)
-    audit("exam.create", "exam", exam.id, title=exam.title)
-    db.commit()
+    exam = exam_flows.create(db=db, audit=audit, exam_in=exam_in, creator=user)
     return see_other(f"/admin/exams/{exam.id}")
 
 
@@ -179,9 +178,7 @@ def update_exam(
     exam_in, errors = _parse_exam_form(values)
     if exam_in is None:
         return _exam_form(request, user, values=values, exam=exam, errors=errors)
-    exams.update(db=db, exam=exam, exam_in=exam_in)
-    audit("exam.update", "exam", exam.id, title=exam.title)
-    db.commit()
+    exam_flows.update(db=db, audit=audit, exam=exam, exam_in=exam_in)
     return see_other(f"/admin/exams/{exam.id}")
 
 
@@ -255,12 +252,9 @@ async def import_roster(
         problem = "the roster file is not UTF-8 text; save it as CSV UTF-8"
     if problem:
         return _exam_page(request, db, user, context, exam, error=problem)
-    result = candidates.import_roster(db=db, exam=exam, text=text)
+    result = candidate_flows.import_roster(db=db, audit=audit, exam=exam, text=text)
     if result.errors:
-        db.rollback()
         return _exam_page(request, db, user, context, exam, roster_errors=result.errors)
-    audit("candidate.import", "exam", exam.id, created=len(result.created))
-    db.commit()
     return see_other(f"/admin/exams/{exam.id}?notice=Imported+{len(result.created)}+candidates")
 
 

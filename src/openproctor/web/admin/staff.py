@@ -59,13 +59,11 @@ def create_staff(
     values = {"name": name, "email": email, "role": role}
     try:
         user_in = UserCreate.model_validate({**values, "password": password})
-        created = users.create(db=db, user_in=user_in)
+        user_flows.create(db=db, audit=audit, user_in=user_in)
     except ValidationError as error:
         return _staff_page(request, db, user, errors=validation_messages(error), values=values)
     except users.EmailTaken as error:
         return _staff_page(request, db, user, errors=[str(error)], values=values)
-    audit("user.create", "user", created.id, email=created.email, role=created.role.value)
-    db.commit()
     return see_other("/admin/staff")
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from openproctor.deps import AdminUser, Audit, DbSession
+from openproctor.domains.tokens import flows as token_flows
 from openproctor.domains.tokens import service as api_tokens
 from openproctor.domains.tokens.models import TokenCreate
 from openproctor.domains.tokens.scopes import SCOPE_DESCRIPTIONS
@@ -58,9 +59,7 @@ async def create_token(
         token_in = TokenCreate.model_validate({"name": name, "scopes": chosen})
     except ValidationError as error:
         return _tokens_page(request, db, user, errors=validation_messages(error))
-    row, token = api_tokens.create(db=db, token_in=token_in, creator=user)
-    audit("token.create", "api_token", row.id, name=row.name, scopes=row.scopes)
-    db.commit()
+    _, token = token_flows.create(db=db, audit=audit, token_in=token_in, creator=user)
     return _tokens_page(request, db, user, created=token)
 
 
@@ -71,7 +70,5 @@ def revoke_token(
     row = api_tokens.get(db=db, token_id=token_id)
     if row is None:
         return _tokens_page(request, db, user, errors=["no such API token"])
-    api_tokens.revoke(token=row)
-    audit("token.revoke", "api_token", row.id, name=row.name)
-    db.commit()
+    token_flows.revoke(db=db, audit=audit, token=row)
     return see_other("/admin/tokens")

@@ -15,8 +15,10 @@ from openproctor.access import visible_exam
 from openproctor.deps import AdminUser, Audit, Context, DbSession
 from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.integrations import flows as integration_flows
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.integrations.models import IntegrationWrite
+from openproctor.domains.webhooks import flows as webhook_flows
 from openproctor.domains.webhooks import service as webhooks
 from openproctor.domains.webhooks.models import Webhook, WebhookCreate, WebhookEvent
 from openproctor.outbound import OutboundRefused
@@ -79,16 +81,15 @@ async def create_webhook(
     try:
         # Off the event loop: the URL's host name is resolved.
         webhook = await run_in_threadpool(
-            webhooks.create,
+            webhook_flows.create,
             db=db,
+            audit=audit,
             webhook_in=webhook_in,
             creator_id=user.id,
             outbound_policy=context.settings.outbound_policy,
         )
     except OutboundRefused as refusal:
         return _webhooks_page(request, db, user, errors=[refusal.message])
-    audit("webhook.create", "webhook", webhook.id, url=webhook.url, events=webhook.events)
-    db.commit()
     return _webhooks_page(request, db, user, created=webhook)
 
 
@@ -99,9 +100,7 @@ def delete_webhook(
     webhook = webhooks.get(db=db, webhook_id=webhook_id)
     if webhook is None:
         return _webhooks_page(request, db, user, errors=["no such webhook"])
-    audit("webhook.delete", "webhook", webhook.id, url=webhook.url)
-    webhooks.delete(db=db, webhook=webhook)
-    db.commit()
+    webhook_flows.delete(db=db, audit=audit, webhook=webhook)
     return see_other("/admin/webhooks")
 
 
@@ -128,9 +127,7 @@ def redeliver_webhook(
     delivery = webhooks.get_delivery(db=db, delivery_id=delivery_id)
     if delivery is None:
         return _webhooks_page(request, db, user, errors=["no such delivery"])
-    webhooks.redeliver(delivery=delivery)
-    audit("webhook.redeliver", "webhook_delivery", delivery.id, event_type=delivery.event_type)
-    db.commit()
+    webhook_flows.redeliver(db=db, audit=audit, delivery=delivery)
     if delivery.webhook_id is None:
         return see_other(f"/admin/exams/{delivery.exam_id}/integration")
     return see_other(f"/admin/webhooks/{delivery.webhook_id}")
@@ -192,8 +189,12 @@ def save_exam_integration(
                 "rotate_secret": rotate_secret,
             }
         )
-        row = integrations.write(
-            db=db, exam=exam, settings=settings_in, outbound_policy=context.settings.outbound_policy
+        integration_flows.save(
+            db=db,
+            audit=audit,
+            exam=exam,
+            settings=settings_in,
+            outbound_policy=context.settings.outbound_policy,
         )
     except ValidationError as error:
         return _integration_page(request, db, user, exam, errors=validation_messages(error))
@@ -201,13 +202,4 @@ def save_exam_integration(
         return _integration_page(request, db, user, exam, errors=[refusal.message])
     except integrations.MeetingIdTaken as error:
         return _integration_page(request, db, user, exam, errors=[str(error)])
-    audit(
-        "exam.integration",
-        "exam",
-        exam.id,
-        meeting_id=row.meeting_id,
-        callback_url=row.callback_url,
-        return_url=row.return_url,
-    )
-    db.commit()
     return _integration_page(request, db, user, exam, notice="Saved")
