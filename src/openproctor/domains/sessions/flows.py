@@ -1,6 +1,7 @@
 """Proctor interventions on sessions, with their effects beyond the sessions domain: each is
 audited, committed, then told to the live hub, which pushes it to the candidate's page and
-the proctors' walls on every node. The JSON routes and the HTML pages both call these."""
+the proctors' walls on every node. The REST routes (which the wall's script calls) and the
+candidate's own routes go through these; nothing else tells the hub about sessions."""
 
 from __future__ import annotations
 
