@@ -3,21 +3,22 @@
 from fastapi import APIRouter, Depends
 
 from openproctor.deps import csrf_protect
-from openproctor.domains.candidates.erasure_routes import router as erasure
 from openproctor.domains.candidates.routes import router as candidates
+from openproctor.domains.exams.routes import proctoring_router as exam_switches
 from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.integrations.routes import router as integrations
 from openproctor.domains.lti.routes import router as lti
+from openproctor.domains.messages.routes import router as messages
 from openproctor.domains.recordings.routes import router as recordings
 from openproctor.domains.recordings.routes import take_router as uploads
 from openproctor.domains.reports.routes import router as reports
+from openproctor.domains.sessions.actions import router as session_actions
 from openproctor.domains.sessions.routes import router as sessions
 from openproctor.domains.sessions.take_routes import router as take
 from openproctor.domains.tokens.routes import router as tokens
 from openproctor.domains.users.routes import router as staff
 from openproctor.domains.violations.routes import router as violations
 from openproctor.domains.webhooks.routes import router as webhooks
-from openproctor.live.actions import router as proctoring
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)])
 for domain_router in (
@@ -29,9 +30,10 @@ for domain_router in (
     take,
     uploads,
     recordings,
-    proctoring,
+    session_actions,
+    messages,
+    exam_switches,
     reports,
-    erasure,
     tokens,
     webhooks,
     integrations,

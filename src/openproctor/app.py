@@ -31,7 +31,6 @@ from openproctor.db import make_engine, make_session_factory
 from openproctor.deps import LoginRequired
 from openproctor.detectors import install
 from openproctor.detectors.base import ModelError
-from openproctor.domains.lti.routes import tool_router as lti_tool_router
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live.hub import LiveHub
@@ -52,6 +51,7 @@ from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.security import tokens_match
 from openproctor.settings import Environment, Settings
 from openproctor.storage import ObjectStore, StorageError, StorageFull, store_from_settings
+from openproctor.web.lti_pages import router as lti_tool_router
 from openproctor.web.pages import router as pages_router
 from openproctor.web.templating import WEB_DIR, render
 

@@ -279,7 +279,7 @@ def erase(candidate_id: Any, yes: bool) -> None:
     """Erase one candidate: sessions, violations, messages, recordings, evidence and files."""
     from openproctor.db import utcnow
     from openproctor.domains.audit import service as audit
-    from openproctor.domains.candidates.erasure import ErasureRefused, erase_candidate
+    from openproctor.domains.candidates.flows import ErasureRefused, erase_candidate
     from openproctor.storage import StorageError
 
     if not yes:

@@ -17,6 +17,7 @@ from openproctor.domains.tokens.models import ApiToken
 from openproctor.domains.tokens.scopes import Scope, required_scope
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
+from openproctor.live.hub import LiveHub
 from openproctor.outbound import OutboundRefused
 from openproctor.security import (
     CSRF_FIELD,
@@ -36,6 +37,14 @@ def get_context(request: Request) -> AppContext:
 
 
 Context = Annotated[AppContext, Depends(get_context)]
+
+
+def get_hub(context: Context) -> LiveHub:
+    """The live hub, for the flows: routes and pages hand it on and never call it."""
+    return context.hub
+
+
+Hub = Annotated[LiveHub, Depends(get_hub)]
 
 
 def get_db(context: Context) -> Iterator[Session]:

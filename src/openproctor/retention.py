@@ -5,7 +5,7 @@ What stays: the session, its violations (without evidence) and the reviewers' de
 The enrolment embedding (biometric) is cleared with the photo. Every deletion is audited
 (actor "retention"). A run is idempotent: sessions with nothing left are not looked at again,
 and files already missing from storage are not an error. `purge_media` is shared with the
-erasure of one candidate (domains/candidates/erasure.py).
+erasure of one candidate (domains/candidates/flows.py).
 """
 
 from __future__ import annotations

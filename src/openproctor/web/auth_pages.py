@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from openproctor.deps import Context, DbSession, OptionalUser
+from openproctor.deps import Context, DbSession, Hub, OptionalUser
 from openproctor.domains.users.models import Role
 from openproctor.domains.users.routes import (
     set_device_cookie,
@@ -71,7 +71,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, db: DbSession, context: Context) -> Response:
+def logout(request: Request, db: DbSession, hub: Hub) -> Response:
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
-    sign_out(db=db, context=context, request=request, response=response)
+    sign_out(db=db, hub=hub, request=request, response=response)
     return response

@@ -3,8 +3,8 @@
 from fastapi import APIRouter, Depends
 
 from openproctor.deps import csrf_protect
-from openproctor.web import admin_pages, auth_pages, staff_pages, take_pages
+from openproctor.web import admin, auth_pages, staff_pages, take_pages
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
-for page_router in (auth_pages.router, admin_pages.router, staff_pages.router, take_pages.router):
+for page_router in (auth_pages.router, admin.router, staff_pages.router, take_pages.router):
     router.include_router(page_router)

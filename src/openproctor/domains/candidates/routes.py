@@ -1,16 +1,17 @@
-"""/api/v1/exams/{exam_id}/candidates and /api/v1/candidates"""
+"""/api/v1/exams/{exam_id}/candidates and /api/v1/candidates (erasure included)"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, status
 from pydantic import BaseModel
 
 from openproctor.access import proctor_scope, visible_candidate, visible_exam
-from openproctor.deps import AdminUser, Audit, Context, DbSession, StaffUser
-from openproctor.domains.candidates import service
+from openproctor.db import utcnow
+from openproctor.deps import AdminUser, Audit, Context, DbSession, Hub, StaffUser
+from openproctor.domains.candidates import flows, service
 from openproctor.domains.candidates.models import (
     Candidate,
     CandidateAssign,
@@ -19,6 +20,7 @@ from openproctor.domains.candidates.models import (
     CandidateRead,
 )
 from openproctor.domains.users.models import Role, User
+from openproctor.storage import StorageError
 
 router = APIRouter(tags=["candidates"])
 
@@ -89,16 +91,13 @@ def import_roster(
     context: Context,
 ) -> RosterImported:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    result = service.import_roster(db=db, exam=exam, text=roster)
+    result = flows.import_roster(db=db, audit=audit, exam=exam, text=roster)
     if result.errors:
-        db.rollback()
         errors = [RosterLineError(line=e.line, message=e.message) for e in result.errors]
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [error.model_dump() for error in errors],
         )
-    audit("candidate.import", "exam", exam.id, created=len(result.created))
-    db.commit()
     return RosterImported(
         created=len(result.created),
         candidates=[_read(c, user, context.settings.public_url) for c in result.created],
@@ -120,17 +119,16 @@ def assign_proctor(
     db: DbSession,
     user: AdminUser,
     audit: Audit,
+    hub: Hub,
     context: Context,
 ) -> CandidateRead:
     candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
-    before = candidate.proctor_id
     try:
-        service.assign(db=db, candidate=candidate, proctor_id=assignment.proctor_id)
+        flows.assign(
+            db=db, audit=audit, hub=hub, candidate=candidate, proctor_id=assignment.proctor_id
+        )
     except service.CandidateError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-    audit("candidate.assign", "candidate", candidate.id, proctor_id=str(assignment.proctor_id))
-    db.commit()
-    context.hub.candidate_assigned(candidate.id, before, assignment.proctor_id)
     return _read(candidate, user, context.settings.public_url)
 
 
@@ -144,16 +142,42 @@ def auto_assign(
     db: DbSession,
     user: AdminUser,
     audit: Audit,
-    context: Context,
+    hub: Hub,
     max_per_proctor: Annotated[int, Query(ge=1, le=1000)] = service.DEFAULT_MAX_PER_PROCTOR,
 ) -> AutoBalanced:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     try:
-        assigned = service.auto_balance(db=db, exam=exam, max_per_proctor=max_per_proctor)
+        assigned = flows.auto_assign(
+            db=db, audit=audit, hub=hub, exam=exam, max_per_proctor=max_per_proctor
+        )
     except service.CandidateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    audit("candidate.auto_assign", "exam", exam.id, assigned=len(assigned))
-    db.commit()
-    for candidate in assigned:
-        context.hub.candidate_assigned(candidate.id, None, candidate.proctor_id)
     return AutoBalanced(assigned=len(assigned))
+
+
+@router.delete(
+    "/candidates/{candidate_id}",
+    responses={
+        409: {"description": "A session of this candidate is live: terminate it first."},
+        503: {"description": "Storage refused; nothing was erased from the database."},
+    },
+)
+def erase(
+    candidate_id: uuid.UUID, db: DbSession, user: AdminUser, audit: Audit, context: Context
+) -> dict[str, Any]:
+    """Erases the candidate with their sessions, violations, messages, recordings, evidence
+    and files. The audit log keeps the counts and the candidate's id, nothing personal."""
+    try:
+        erased = flows.erase(
+            db=db, audit=audit, store=context.store, candidate_id=candidate_id, now=utcnow()
+        )
+    except LookupError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "candidate not found") from None
+    except flows.ErasureRefused as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except StorageError as error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"storage refused, nothing was erased; try again: {error}",
+        ) from None
+    return {"candidate_id": str(candidate_id), **erased.details()}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from openproctor.access import visible_exam
 from openproctor.deps import AdminUser, Audit, Context, DbSession, refused_url
-from openproctor.domains.integrations import service
+from openproctor.domains.integrations import flows, service
 from openproctor.domains.integrations.models import IntegrationRead, IntegrationWrite
 from openproctor.outbound import OutboundRefused
 
@@ -39,20 +39,15 @@ def put_integration(
     OPENPROCTOR_OUTBOUND_ALLOW) and the return URL for candidates."""
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     try:
-        row = service.write(
-            db=db, exam=exam, settings=body, outbound_policy=context.settings.outbound_policy
+        row = flows.save(
+            db=db,
+            audit=audit,
+            exam=exam,
+            settings=body,
+            outbound_policy=context.settings.outbound_policy,
         )
     except service.MeetingIdTaken as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     except OutboundRefused as refusal:
         raise refused_url(refusal) from None
-    audit(
-        "exam.integration",
-        "exam",
-        exam.id,
-        meeting_id=row.meeting_id,
-        callback_url=row.callback_url,
-        return_url=row.return_url,
-    )
-    db.commit()
     return IntegrationRead.model_validate(row)

@@ -23,11 +23,13 @@ from openproctor.domains.lti.models import (
     LtiLogin,
     LtiPlatform,
     PlatformWrite,
+    ToolConfiguration,
 )
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.users.service import get_by_email, normalize_email
 from openproctor.outbound import OutboundPolicy
 from openproctor.security import token_digest
+from openproctor.settings import Settings
 
 # How long a login initiation waits for its launch.
 LOGIN_LIFETIME = timedelta(minutes=10)
@@ -35,6 +37,17 @@ EXAM_PARAMETER = "exam_id"
 EXTERNAL_ID_PREFIX = "lti:"
 SYNTHETIC_EMAIL_DOMAIN = "users.lti.example"
 MAX_EXTERNAL_ID = 200
+
+
+def tool_configuration(settings: Settings) -> ToolConfiguration:
+    """The URLs an admin enters on the platform when registering this tool."""
+    base = settings.public_url.rstrip("/")
+    return ToolConfiguration(
+        login_url=f"{base}/lti/login",
+        launch_url=f"{base}/lti/launch",
+        jwks_url=f"{base}/lti/jwks",
+        custom_parameters="exam_id=<exam id> (optional; else the platform's default exam)",
+    )
 
 
 class PlatformError(Exception):

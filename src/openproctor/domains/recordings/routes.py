@@ -14,10 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from openproctor.access import uploading_candidate, visible_session
 from openproctor.context import AppContext
 from openproctor.db import utcnow
-from openproctor.deps import Context, DbSession, StaffUser
+from openproctor.deps import Context, DbSession, Hub, StaffUser
 from openproctor.domains.objects.models import Recording, StreamKind
-from openproctor.domains.recordings import service
-from openproctor.domains.sessions.models import FINAL_STATES
+from openproctor.domains.recordings import flows, service
 from openproctor.storage import StorageError
 
 MEDIA_LINK_S = 300
@@ -151,14 +150,15 @@ def complete(
     kind: StreamKind,
     completion: Completion,
     db: DbSession,
-    context: Context,
+    hub: Hub,
 ) -> dict[str, Any]:
     """The browser recorded `chunks` chunks in all: the recording can be assembled once they
     are all here and the session has ended."""
     _, session = uploading_candidate(db=db, token=token, session_id=session_id, now=utcnow())
     try:
-        recording = service.complete(
+        recording = flows.complete(
             db=db,
+            hub=hub,
             session=session,
             kind=kind,
             chunks=completion.chunks,
@@ -166,9 +166,6 @@ def complete(
         )
     except service.ChunkRefused as error:
         raise HTTPException(error.status_code, str(error)) from None
-    db.commit()
-    if session.state in FINAL_STATES:
-        context.hub.assemble_recordings()
     return service.describe(db=db, recording=recording)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -115,3 +115,20 @@ class SessionRead(BaseModel):
     decision: Decision | None
     decision_note: str | None
     decided_at: datetime | None
+
+
+class Toggle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool
+
+
+class AutoTerminateScope(StrEnum):
+    EXAM = "exam"  # the exam's policy: every session follows it
+    MY_SESSIONS = "my_sessions"  # an override on each session of the caller's candidates
+
+
+class AutoTerminateChange(BaseModel):
+    enabled: bool
+    scope: AutoTerminateScope
+    sessions: int = Field(description="Sessions whose setting changed.")

@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import proctor_scope, visible_exam, visible_session
-from openproctor.deps import Audit, DbSession, ReviewerUser, StaffUser
+from openproctor.deps import Audit, Context, DbSession, ReviewerUser, StaffUser
+from openproctor.domains.objects.service import file_response
 from openproctor.domains.sessions import service
 from openproctor.domains.sessions.models import Decision, SessionRead
 from openproctor.domains.webhooks import events as webhook_events
@@ -67,6 +68,20 @@ def session_evidence(session_id: uuid.UUID, db: DbSession, user: StaffUser) -> l
         )
         for item in service.evidence(db=db, session_id=session.id)
     ]
+
+
+@router.get(
+    "/evidence/{object_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def evidence(object_id: uuid.UUID, db: DbSession, user: StaffUser, context: Context) -> Response:
+    """One evidence image or enrolment photo, to staff who may see its session."""
+    stored = service.evidence_object(db=db, object_id=object_id)
+    if stored is None or stored.session_id is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "evidence not found")
+    visible_session(db=db, user=user, session_id=stored.session_id)
+    return file_response(context.store, stored)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)

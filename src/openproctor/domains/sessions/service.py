@@ -143,3 +143,11 @@ def evidence(*, db: Session, session_id: uuid.UUID) -> Sequence[StoredObject]:
         .order_by(StoredObject.created_at)
     )
     return db.scalars(query).all()
+
+
+def evidence_object(*, db: Session, object_id: uuid.UUID) -> StoredObject | None:
+    """One of the images `evidence` lists, by its id; None for any other stored object."""
+    query = select(StoredObject).where(
+        StoredObject.id == object_id, StoredObject.purpose.in_(EVIDENCE_PURPOSES)
+    )
+    return db.scalar(query)

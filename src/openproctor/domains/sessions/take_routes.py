@@ -16,17 +16,18 @@ from sqlalchemy.orm import Session
 from openproctor.access import invited_candidate, own_session
 from openproctor.context import AppContext
 from openproctor.db import utcnow
-from openproctor.deps import Context, DbSession
+from openproctor.deps import Context, DbSession, Hub
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
-from openproctor.domains.sessions import service
+from openproctor.domains.sessions import flows, service
 from openproctor.domains.sessions.models import (
     ExamSession,
     IllegalTransition,
     SessionRead,
     SessionState,
 )
+from openproctor.live.hub import LiveHub
 from openproctor.pipeline import images
 from openproctor.pipeline.jobs import EnrolOutcome
 
@@ -132,33 +133,21 @@ def _own(db: Session, token: str, session_id: uuid.UUID) -> tuple[ExamSession, E
     return own_session(db=db, candidate=candidate, session_id=session_id), exam
 
 
-def _changed(context: Context, session: ExamSession, exam: Exam) -> None:
-    """Tells the live loop (and through it the proctors) what this request changed."""
-    end = service.ends_at(session=session, exam=exam)
-    context.hub.session_changed(
-        session.id,
-        session.state,
-        reason=session.end_reason,
-        score=session.score,
-        ends_at=end.timestamp() if end else None,
-    )
-
-
 @router.post("/sessions/{session_id}/state", response_model=SessionRead)
 def candidate_step(
-    token: str, session_id: uuid.UUID, change: StateChange, db: DbSession, context: Context
+    token: str, session_id: uuid.UUID, change: StateChange, db: DbSession, hub: Hub
 ) -> SessionRead:
     session, exam = _own(db, token, session_id)
     if (session.state, change.state) not in CANDIDATE_STEPS:
         raise IllegalTransition(session.state, change.state)
     service.move(session, change.state)
     db.commit()
-    _changed(context, session, exam)
+    flows.candidate_changed(hub=hub, session=session, exam=exam)
     return SessionRead.model_validate(session)
 
 
 def _while_running(
-    db: DbSession, context: Context, session: ExamSession, exam: Exam, change: Callable[[], None]
+    db: DbSession, hub: LiveHub, session: ExamSession, exam: Exam, change: Callable[[], None]
 ) -> None:
     """Applies an answers change while the attempt's time lasts; once it is up, the saved
     answers were submitted (auto-submit) and the change is refused with 409."""
@@ -168,19 +157,19 @@ def _while_running(
         change()
     except service.AnswersRefused as error:
         db.commit()
-        _changed(context, session, exam)
+        flows.candidate_changed(hub=hub, session=session, exam=exam)
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     db.commit()
 
 
 @router.put("/sessions/{session_id}/answers", response_model=Answers)
 def save_answers(
-    token: str, session_id: uuid.UUID, body: Answers, db: DbSession, context: Context
+    token: str, session_id: uuid.UUID, body: Answers, db: DbSession, hub: Hub
 ) -> Answers:
     session, exam = _own(db, token, session_id)
     _while_running(
         db,
-        context,
+        hub,
         session,
         exam,
         lambda: service.save_answers(session=session, exam=exam, answers=body.answers),
@@ -190,17 +179,17 @@ def save_answers(
 
 @router.post("/sessions/{session_id}/submit", response_model=SessionRead)
 def submit(
-    token: str, session_id: uuid.UUID, body: Answers, db: DbSession, context: Context
+    token: str, session_id: uuid.UUID, body: Answers, db: DbSession, hub: Hub
 ) -> SessionRead:
     session, exam = _own(db, token, session_id)
     _while_running(
         db,
-        context,
+        hub,
         session,
         exam,
         lambda: service.submit(session=session, exam=exam, answers=body.answers),
     )
-    _changed(context, session, exam)
+    flows.candidate_changed(hub=hub, session=session, exam=exam)
     return SessionRead.model_validate(session)
 
 
@@ -221,7 +210,12 @@ def _enrol_target(context: AppContext, token: str, session_id: uuid.UUID) -> ima
 
 
 def _save_enrolment(
-    context: AppContext, token: str, session_id: uuid.UUID, photo: bytes, outcome: EnrolOutcome
+    context: AppContext,
+    hub: LiveHub,
+    token: str,
+    session_id: uuid.UUID,
+    photo: bytes,
+    outcome: EnrolOutcome,
 ) -> ExamSession:
     blob = context.store.put(f"sessions/{session_id}/enrolment.jpg", photo, "image/jpeg")
     with context.session_factory() as db:
@@ -247,7 +241,7 @@ def _save_enrolment(
         if session.state is SessionState.CHECKING:
             service.move(session, SessionState.ENROLLED)
         db.commit()
-        _changed(context, session, exam)
+        flows.candidate_changed(hub=hub, session=session, exam=exam)
         return session
 
 
@@ -260,7 +254,7 @@ def _save_enrolment(
     },
 )
 async def enrol(
-    token: str, session_id: uuid.UUID, request: Request, context: Context
+    token: str, session_id: uuid.UUID, request: Request, context: Context, hub: Hub
 ) -> SessionRead:
     """Body: one JPEG from the webcam. Checks it shows exactly one well-lit, frontal face,
     keeps its identity embedding and pose as the candidate's reference, and moves the
@@ -276,13 +270,15 @@ async def enrol(
         images.check(photo, limit)
     except images.ImageRefused as error:
         raise HTTPException(error.status_code, str(error)) from None
-    pool = context.hub.pool
+    pool = hub.pool
     if pool is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "face analysis is not running")
     outcome = await pool.enrol(str(session_id), photo)
     if not outcome.ok:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, outcome.guidance)
-    session = await asyncio.to_thread(_save_enrolment, context, token, session_id, photo, outcome)
+    session = await asyncio.to_thread(
+        _save_enrolment, context, hub, token, session_id, photo, outcome
+    )
     return SessionRead.model_validate(session)
 
 

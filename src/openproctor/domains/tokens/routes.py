@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, HTTPException, status
 
 from openproctor.deps import AdminUser, Audit, DbSession
-from openproctor.domains.tokens import service
+from openproctor.domains.tokens import flows, service
 from openproctor.domains.tokens.models import TokenCreate, TokenCreated, TokenRead
 from openproctor.domains.tokens.scopes import SCOPE_DESCRIPTIONS
 
@@ -30,9 +30,7 @@ def create_token(
     token_in: TokenCreate, db: DbSession, user: AdminUser, audit: Audit
 ) -> TokenCreated:
     """Creates a token; the response holds the token itself, the only time it is shown."""
-    row, token = service.create(db=db, token_in=token_in, creator=user)
-    audit("token.create", "api_token", row.id, name=row.name, scopes=row.scopes)
-    db.commit()
+    row, token = flows.create(db=db, audit=audit, token_in=token_in, creator=user)
     return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
 
 
@@ -41,7 +39,4 @@ def revoke_token(token_id: uuid.UUID, db: DbSession, _: AdminUser, audit: Audit)
     row = service.get(db=db, token_id=token_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "API token not found")
-    service.revoke(token=row)
-    audit("token.revoke", "api_token", row.id, name=row.name)
-    db.commit()
-    return TokenRead.model_validate(row)
+    return TokenRead.model_validate(flows.revoke(db=db, audit=audit, token=row))

@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from openproctor.deps import AdminUser, Audit, Context, CurrentUser, DbSession, client_ip
+from openproctor.deps import AdminUser, Audit, Context, CurrentUser, DbSession, Hub, client_ip
 from openproctor.domains.audit import service as audit_log
 from openproctor.domains.audit.models import AuditRead
 from openproctor.domains.users import flows, service
@@ -135,7 +135,7 @@ def login(
     return UserRead.model_validate(user)
 
 
-def sign_out(*, db: DbSession, context: Context, request: Request, response: Response) -> None:
+def sign_out(*, db: DbSession, hub: Hub, request: Request, response: Response) -> None:
     """Ends the server-side session behind the cookie, audited, clears the cookie, and closes
     the staff sockets opened with it."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -153,13 +153,13 @@ def sign_out(*, db: DbSession, context: Context, request: Request, response: Res
         )
     db.commit()
     if user is not None:
-        flows.sign_ins_changed(context.hub.bus, user.id)
+        flows.sign_ins_changed(hub, user.id)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(request: Request, response: Response, db: DbSession, context: Context) -> None:
-    sign_out(db=db, context=context, request=request, response=response)
+def logout(request: Request, response: Response, db: DbSession, hub: Hub) -> None:
+    sign_out(db=db, hub=hub, request=request, response=response)
 
 
 @router.get("/auth/me", response_model=UserRead)
@@ -175,11 +175,9 @@ def list_users(db: DbSession, _: AdminUser) -> list[UserRead]:
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
 def create_user(user_in: UserCreate, db: DbSession, _: AdminUser, audit: Audit) -> UserRead:
     try:
-        user = service.create(db=db, user_in=user_in)
+        user = flows.create(db=db, audit=audit, user_in=user_in)
     except service.EmailTaken as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    audit("user.create", "user", user.id, email=user.email, role=user.role.value)
-    db.commit()
     return UserRead.model_validate(user)
 
 
@@ -190,7 +188,7 @@ def update_user(
     db: DbSession,
     admin: AdminUser,
     audit: Audit,
-    context: Context,
+    hub: Hub,
 ) -> UserRead:
     """Changes a staff account's role, password or active flag (admins only)."""
     user = service.get(db=db, user_id=user_id)
@@ -200,21 +198,7 @@ def update_user(
         raise HTTPException(
             status.HTTP_409_CONFLICT, "you cannot change your own role or deactivate yourself"
         )
-    changed: dict[str, object] = {}
-    if change.role is not None and change.role != user.role:
-        user.role = changed["role"] = change.role
-    if change.password is not None:
-        service.set_password(user=user, password=change.password)
-        changed["password_changed"] = True
-    if change.is_active is not None and change.is_active != user.is_active:
-        user.is_active = changed["is_active"] = change.is_active
-    signed_out = bool(changed.keys() & {"role", "password_changed"}) or change.is_active is False
-    if signed_out:
-        service.end_sessions(db=db, user=user)
-    audit("user.update", "user", user.id, **changed)
-    db.commit()
-    if signed_out:
-        flows.sign_ins_changed(context.hub.bus, user.id)
+    flows.update(db=db, audit=audit, hub=hub, user=user, change=change)
     return UserRead.model_validate(user)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from openproctor.access import visible_exam
 from openproctor.deps import AdminUser, Audit, Context, DbSession, refused_url
-from openproctor.domains.webhooks import service
+from openproctor.domains.webhooks import flows, service
 from openproctor.domains.webhooks.models import (
     DeliveryRead,
     Webhook,
@@ -55,16 +55,15 @@ def create_webhook(
     if webhook_in.exam_id is not None:
         visible_exam(db=db, user=user, exam_id=webhook_in.exam_id)
     try:
-        webhook = service.create(
+        webhook = flows.create(
             db=db,
+            audit=audit,
             webhook_in=webhook_in,
             creator_id=user.id,
             outbound_policy=context.settings.outbound_policy,
         )
     except OutboundRefused as refusal:
         raise refused_url(refusal) from None
-    audit("webhook.create", "webhook", webhook.id, url=webhook.url, events=webhook.events)
-    db.commit()
     return WebhookCreated(**WebhookRead.model_validate(webhook).model_dump(), secret=webhook.secret)
 
 
@@ -76,10 +75,7 @@ def get_webhook(webhook_id: uuid.UUID, db: DbSession, _: AdminUser) -> WebhookRe
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_webhook(webhook_id: uuid.UUID, db: DbSession, _: AdminUser, audit: Audit) -> None:
     """Unsubscribes; its pending deliveries are dropped with it."""
-    webhook = _found(db, webhook_id)
-    audit("webhook.delete", "webhook", webhook.id, url=webhook.url)
-    service.delete(db=db, webhook=webhook)
-    db.commit()
+    flows.delete(db=db, audit=audit, webhook=_found(db, webhook_id))
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryRead])
@@ -101,7 +97,4 @@ def redeliver(delivery_id: uuid.UUID, db: DbSession, _: AdminUser, audit: Audit)
     delivery = service.get_delivery(db=db, delivery_id=delivery_id)
     if delivery is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "delivery not found")
-    service.redeliver(delivery=delivery)
-    audit("webhook.redeliver", "webhook_delivery", delivery.id, event_type=delivery.event_type)
-    db.commit()
-    return DeliveryRead.model_validate(delivery)
+    return DeliveryRead.model_validate(flows.redeliver(db=db, audit=audit, delivery=delivery))

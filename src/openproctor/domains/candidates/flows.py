@@ -1,10 +1,13 @@
-"""Erasing one candidate on request: the candidate, their sessions, violations, messages,
-recordings and stored objects, and the files in storage.
+"""Candidate changes with effects across domains.
 
-The audit log keeps that it happened (who, when, how much) and the candidate's id, nothing
-personal: earlier entries about this candidate, their sessions and violations keep their
-action and actor, but their personal fields (email, name, message bodies, notes, reasons)
-are replaced by "[erased]".
+Assignment: audited, committed, then the hub moves the candidate's tile between the proctors'
+walls and sends the live session's events to the new proctor.
+
+Erasure on request: the candidate, their sessions, violations, messages, recordings and
+stored objects, and the files in storage. The audit log keeps that it happened (who, when,
+how much) and the candidate's id, nothing personal: earlier entries about this candidate,
+their sessions and violations keep their action and actor, but their personal fields
+(email, name, message bodies, notes, reasons) are replaced by "[erased]".
 """
 
 from __future__ import annotations
@@ -12,19 +15,72 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from openproctor.domains.audit.models import AuditEntry
+from openproctor.domains.audit.service import Auditor
+from openproctor.domains.candidates import service
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.messages.models import Message
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
 from openproctor.retention import Purged, purge_media
-from openproctor.storage import ObjectStore
+from openproctor.storage import ObjectStore, StorageError
+
+if TYPE_CHECKING:
+    from openproctor.live.hub import LiveHub
+
+
+def assign(
+    *,
+    db: Session,
+    audit: Auditor,
+    hub: LiveHub,
+    candidate: Candidate,
+    proctor_id: uuid.UUID | None,
+) -> Candidate:
+    """Gives the candidate to a proctor (None: to nobody); raises CandidateError (nothing
+    written) for an account that is not an active proctor."""
+    before = candidate.proctor_id
+    service.assign(db=db, candidate=candidate, proctor_id=proctor_id)
+    audit("candidate.assign", "candidate", candidate.id, proctor_id=_str(proctor_id))
+    db.commit()
+    hub.candidate_assigned(candidate.id, before, proctor_id)
+    return candidate
+
+
+def auto_assign(
+    *, db: Session, audit: Auditor, hub: LiveHub, exam: Exam, max_per_proctor: int
+) -> list[Candidate]:
+    """Assigns every unassigned candidate to the least-loaded proctor, or none of them (then
+    CandidateError, nothing written)."""
+    assigned = service.auto_balance(db=db, exam=exam, max_per_proctor=max_per_proctor)
+    audit("candidate.auto_assign", "exam", exam.id, assigned=len(assigned))
+    db.commit()
+    for candidate in assigned:
+        hub.candidate_assigned(candidate.id, None, candidate.proctor_id)
+    return assigned
+
+
+def import_roster(*, db: Session, audit: Auditor, exam: Exam, text: str) -> service.RosterResult:
+    """Adds every line of a CSV roster, audited and committed, or none: with errors the
+    transaction is rolled back and the result lists them."""
+    result = service.import_roster(db=db, exam=exam, text=text)
+    if result.errors:
+        db.rollback()
+        return result
+    audit("candidate.import", "exam", exam.id, created=len(result.created))
+    db.commit()
+    return result
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
 
 # Audit details that may hold personal data about the candidate.
 PERSONAL_DETAILS = frozenset({"email", "name", "body", "note", "reason", "external_id"})
@@ -59,6 +115,21 @@ class Erased:
             **self.media.to_dict(),
             "audit_entries_redacted": self.audit_entries_redacted,
         }
+
+
+def erase(
+    *, db: Session, audit: Auditor, store: ObjectStore, candidate_id: uuid.UUID, now: datetime
+) -> Erased:
+    """Erases the candidate (see erase_candidate), audited with counts and ids only, and
+    commits. On StorageError the database is rolled back and the error raised again."""
+    try:
+        erased = erase_candidate(db=db, store=store, candidate_id=candidate_id, now=now)
+    except StorageError:
+        db.rollback()
+        raise
+    audit("candidate.erase", "candidate", candidate_id, **erased.details())
+    db.commit()
+    return erased
 
 
 def erase_candidate(

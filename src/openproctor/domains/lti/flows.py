@@ -1,0 +1,66 @@
+"""LTI platform registrations, audited and committed: the API and the admin pages both
+change them through these."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from openproctor.domains.audit.service import Auditor
+from openproctor.domains.lti import service
+from openproctor.domains.lti.models import LtiPlatform, PlatformWrite
+from openproctor.outbound import OutboundPolicy
+
+
+def _audit(audit: Auditor, action: str, platform: LtiPlatform) -> None:
+    audit(
+        action,
+        "lti_platform",
+        platform.id,
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        deployment_ids=platform.deployment_ids,
+        default_exam_id=str(platform.default_exam_id) if platform.default_exam_id else None,
+    )
+
+
+def register(
+    *, db: Session, audit: Auditor, platform_in: PlatformWrite, outbound_policy: OutboundPolicy
+) -> LtiPlatform:
+    """Raises PlatformError (rolled back) for a taken issuer and client id or an unknown
+    default exam, OutboundRefused for a key set URL that is not a public address."""
+    try:
+        platform = service.create(db=db, platform_in=platform_in, outbound_policy=outbound_policy)
+    except service.PlatformError:
+        db.rollback()
+        raise
+    _audit(audit, "lti.platform.create", platform)
+    db.commit()
+    return platform
+
+
+def update(
+    *,
+    db: Session,
+    audit: Auditor,
+    platform: LtiPlatform,
+    platform_in: PlatformWrite,
+    outbound_policy: OutboundPolicy,
+) -> LtiPlatform:
+    """Raises as `register` does."""
+    try:
+        service.update(
+            db=db, platform=platform, platform_in=platform_in, outbound_policy=outbound_policy
+        )
+    except service.PlatformError:
+        db.rollback()
+        raise
+    _audit(audit, "lti.platform.update", platform)
+    db.commit()
+    return platform
+
+
+def delete(*, db: Session, audit: Auditor, platform: LtiPlatform) -> None:
+    """Removes the registration; accounts and candidates made by its launches stay."""
+    _audit(audit, "lti.platform.delete", platform)
+    service.delete_platform(db=db, platform=platform)
+    db.commit()

@@ -1,0 +1,159 @@
+"""Proctor interventions on sessions, with their effects beyond the sessions domain: each is
+audited, committed, then told to the live hub, which pushes it to the candidate's page and
+the proctors' walls on every node. The REST routes (which the wall's script calls) and the
+candidate's own routes go through these; nothing else tells the hub about sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from openproctor.domains.audit.service import Auditor
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.sessions import service
+from openproctor.domains.sessions.models import (
+    AutoTerminateChange,
+    AutoTerminateScope,
+    ExamSession,
+    SessionState,
+)
+
+if TYPE_CHECKING:
+    from openproctor.live.hub import LiveHub
+
+PAUSED_REASON = "paused by the proctor"
+RESUMED_REASON = "resumed by the proctor"
+TERMINATED_REASON = "ended by the proctor"
+
+
+def _move(
+    *,
+    db: Session,
+    audit: Auditor,
+    hub: LiveHub,
+    session: ExamSession,
+    wanted: SessionState,
+    reason: str,
+) -> ExamSession:
+    """Raises IllegalTransition (nothing written) when the session cannot move there."""
+    service.move(session, wanted, reason=reason)
+    audit(f"session.{wanted.value}", "session", session.id, reason=reason)
+    db.commit()
+    hub.session_changed(session.id, session.state, reason=reason)
+    return session
+
+
+def pause(*, db: Session, audit: Auditor, hub: LiveHub, session: ExamSession) -> ExamSession:
+    return _move(
+        db=db,
+        audit=audit,
+        hub=hub,
+        session=session,
+        wanted=SessionState.PAUSED,
+        reason=PAUSED_REASON,
+    )
+
+
+def resume(*, db: Session, audit: Auditor, hub: LiveHub, session: ExamSession) -> ExamSession:
+    return _move(
+        db=db,
+        audit=audit,
+        hub=hub,
+        session=session,
+        wanted=SessionState.RUNNING,
+        reason=RESUMED_REASON,
+    )
+
+
+def terminate(
+    *, db: Session, audit: Auditor, hub: LiveHub, session: ExamSession, reason: str
+) -> ExamSession:
+    return _move(
+        db=db,
+        audit=audit,
+        hub=hub,
+        session=session,
+        wanted=SessionState.TERMINATED,
+        reason=reason,
+    )
+
+
+def set_auto_terminate(
+    *, db: Session, audit: Auditor, hub: LiveHub, session: ExamSession, enabled: bool
+) -> ExamSession:
+    """The session's own override of the exam's automatic termination."""
+    session.auto_terminate = enabled
+    audit("session.auto_terminate", "session", session.id, enabled=enabled)
+    db.commit()
+    hub.session_changed(session.id, session.state, auto_terminate=enabled)
+    return session
+
+
+def _announce_auto_terminate(
+    *,
+    db: Session,
+    audit: Auditor,
+    hub: LiveHub,
+    exam: Exam,
+    changed: Sequence[ExamSession],
+    change: AutoTerminateChange,
+) -> AutoTerminateChange:
+    audit("exam.auto_terminate", "exam", exam.id, **change.model_dump(mode="json"))
+    db.commit()
+    for session in changed:
+        hub.session_changed(session.id, session.state, auto_terminate=change.enabled)
+    return change
+
+
+def set_exam_auto_terminate(
+    *, db: Session, audit: Auditor, hub: LiveHub, exam: Exam, enabled: bool
+) -> AutoTerminateChange:
+    """Sets the exam's policy; every session drops its own setting and follows the exam's."""
+    exam.policy = {**exam.policy, "auto_terminate": enabled}
+    followers = service.list_for_exam(db=db, exam_id=exam.id)
+    for session in followers:
+        session.auto_terminate = None
+    change = AutoTerminateChange(
+        enabled=enabled, scope=AutoTerminateScope.EXAM, sessions=len(followers)
+    )
+    return _announce_auto_terminate(
+        db=db, audit=audit, hub=hub, exam=exam, changed=followers, change=change
+    )
+
+
+def set_proctor_auto_terminate(
+    *,
+    db: Session,
+    audit: Auditor,
+    hub: LiveHub,
+    exam: Exam,
+    proctor_id: uuid.UUID | None,
+    enabled: bool,
+) -> AutoTerminateChange:
+    """Sets the override on every session of the proctor's candidates in the exam (None:
+    every session); the exam's policy stays as it is."""
+    mine = service.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_id)
+    for session in mine:
+        session.auto_terminate = enabled
+    change = AutoTerminateChange(
+        enabled=enabled, scope=AutoTerminateScope.MY_SESSIONS, sessions=len(mine)
+    )
+    return _announce_auto_terminate(
+        db=db, audit=audit, hub=hub, exam=exam, changed=mine, change=change
+    )
+
+
+def candidate_changed(*, hub: LiveHub, session: ExamSession, exam: Exam) -> None:
+    """After the candidate's own committed change (a step, answers, enrolment): the live loop,
+    and through it the proctors, hear the session's state, score and end time."""
+    end = service.ends_at(session=session, exam=exam)
+    hub.session_changed(
+        session.id,
+        session.state,
+        reason=session.end_reason,
+        score=session.score,
+        ends_at=end.timestamp() if end else None,
+    )

@@ -1,0 +1,10 @@
+"""Admin pages under /admin, one module per area; each is thin over the domains' flows and
+services."""
+
+from fastapi import APIRouter
+
+from openproctor.web.admin import exams, lti, staff, tokens, webhooks
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+for area in (exams, staff, tokens, webhooks, lti):
+    router.include_router(area.router)

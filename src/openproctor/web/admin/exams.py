@@ -1,0 +1,303 @@
+"""Admin pages for exams: the list, the exam and policy editor, and an exam's page with its
+roster import, invite links and assignment to proctors."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from openproctor.access import visible_exam
+from openproctor.db import utcnow
+from openproctor.deps import AdminUser, Audit, Context, DbSession, Hub
+from openproctor.domains.candidates import flows as candidate_flows
+from openproctor.domains.candidates import service as candidates
+from openproctor.domains.exams import flows as exam_flows
+from openproctor.domains.exams import service as exams
+from openproctor.domains.exams.models import Exam, ExamWrite
+from openproctor.domains.exams.policy import ExamPolicy, policy_field_docs
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.users import service as users
+from openproctor.web.admin.forms import see_other, validation_messages
+from openproctor.web.templating import form_status, render
+
+router = APIRouter(include_in_schema=False)
+
+LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+MAX_ROSTER_BYTES = 2 * 1024 * 1024
+
+
+@router.get("/exams")
+def exam_list(request: Request, db: DbSession, user: AdminUser) -> Response:
+    return render(
+        request, "admin/exams.html", user=user, exams=exams.list_visible(db=db, user=user)
+    )
+
+
+def _form_values(exam: ExamWrite | None) -> dict[str, Any]:
+    if exam is None:
+        start = utcnow().replace(second=0, microsecond=0)
+        return {
+            "title": "",
+            "instructions": "",
+            "opens_at": start.strftime(LOCAL_INPUT_FORMAT),
+            "closes_at": (start + timedelta(days=1)).strftime(LOCAL_INPUT_FORMAT),
+            "duration_minutes": 60,
+            "external_url": "",
+            "questions": "[]",
+            "policy": ExamPolicy().model_dump_json(indent=2),
+        }
+    return {
+        "title": exam.title,
+        "instructions": exam.instructions,
+        "opens_at": exam.opens_at.astimezone(UTC).strftime(LOCAL_INPUT_FORMAT),
+        "closes_at": exam.closes_at.astimezone(UTC).strftime(LOCAL_INPUT_FORMAT),
+        "duration_minutes": exam.duration_minutes,
+        "external_url": str(exam.external_url or ""),
+        "questions": json.dumps([question.model_dump() for question in exam.questions], indent=2),
+        "policy": exam.policy.model_dump_json(indent=2),
+    }
+
+
+def _exam_form(
+    request: Request,
+    user: AdminUser,
+    *,
+    values: dict[str, Any],
+    exam: Exam | None,
+    errors: list[str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "admin/exam_form.html",
+        user=user,
+        exam=exam,
+        values=values,
+        errors=errors or [],
+        policy_docs=policy_field_docs(),
+        status_code=form_status(errors),
+    )
+
+
+def _parse_exam_form(values: dict[str, Any]) -> tuple[ExamWrite | None, list[str]]:
+    """The form as an exam document; datetime inputs are read as UTC."""
+    document: dict[str, Any] = {
+        "title": values["title"],
+        "instructions": values["instructions"],
+        "duration_minutes": values["duration_minutes"],
+        "external_url": values["external_url"] or None,
+    }
+    errors = []
+    for name in ("opens_at", "closes_at"):
+        try:
+            document[name] = datetime.strptime(values[name], LOCAL_INPUT_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            errors.append(f"{name}: give a date and time")
+    for name in ("questions", "policy"):
+        try:
+            document[name] = json.loads(values[name] or ("[]" if name == "questions" else "{}"))
+        except json.JSONDecodeError as error:
+            errors.append(f"{name}: not valid JSON ({error.msg} at line {error.lineno})")
+    if errors:
+        return None, errors
+    try:
+        return ExamWrite.model_validate(document), []
+    except ValidationError as error:
+        return None, validation_messages(error)
+
+
+ExamFormField = Annotated[str, Form(max_length=200_000)]
+
+
+def exam_form_values(
+    title: ExamFormField,
+    opens_at: ExamFormField,
+    closes_at: ExamFormField,
+    duration_minutes: ExamFormField,
+    instructions: ExamFormField = "",
+    external_url: ExamFormField = "",
+    questions: ExamFormField = "",
+    policy: ExamFormField = "",
+) -> dict[str, Any]:
+    return {
+        "title": title,
+        "instructions": instructions,
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "duration_minutes": duration_minutes,
+        "external_url": external_url,
+        "questions": questions,
+        "policy": policy,
+    }
+
+
+ExamFormValues = Annotated[dict[str, Any], Depends(exam_form_values)]
+
+
+@router.get("/exams/new")
+def new_exam(request: Request, user: AdminUser) -> Response:
+    return _exam_form(request, user, values=_form_values(None), exam=None)
+
+
+@router.post("/exams/new")
+def create_exam(
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    values: ExamFormValues,
+) -> Response:
+    exam_in, errors = _parse_exam_form(values)
+    if exam_in is None:
+        return _exam_form(request, user, values=values, exam=None, errors=errors)
+    exam = exam_flows.create(db=db, audit=audit, exam_in=exam_in, creator=user)
+    return see_other(f"/admin/exams/{exam.id}")
+
+
+@router.get("/exams/{exam_id}/edit")
+def edit_exam(exam_id: uuid.UUID, request: Request, db: DbSession, user: AdminUser) -> Response:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    return _exam_form(request, user, values=_form_values(exams.to_write(exam)), exam=exam)
+
+
+@router.post("/exams/{exam_id}/edit")
+def update_exam(
+    exam_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    values: ExamFormValues,
+) -> Response:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    exam_in, errors = _parse_exam_form(values)
+    if exam_in is None:
+        return _exam_form(request, user, values=values, exam=exam, errors=errors)
+    exam_flows.update(db=db, audit=audit, exam=exam, exam_in=exam_in)
+    return see_other(f"/admin/exams/{exam.id}")
+
+
+def _exam_page(
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    context: Context,
+    exam: Exam,
+    *,
+    roster_errors: list[candidates.RosterError] | None = None,
+    notice: str | None = None,
+    error: str | None = None,
+) -> Response:
+    roster = candidates.list_for_exam(db=db, exam_id=exam.id)
+    latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
+    proctors = users.list_proctors(db=db)
+    has_errors = bool(roster_errors or error)
+    return render(
+        request,
+        "admin/exam_detail.html",
+        user=user,
+        exam=exam,
+        candidates=roster,
+        sessions=latest,
+        proctors=proctors,
+        proctor_names={p.id: p.name for p in proctors},
+        invite_urls={
+            c.id: candidates.invite_url(public_url=context.settings.public_url, candidate=c)
+            for c in roster
+        },
+        roster_errors=roster_errors or [],
+        notice=notice,
+        error=error,
+        default_max=candidates.DEFAULT_MAX_PER_PROCTOR,
+        status_code=form_status(has_errors),
+    )
+
+
+@router.get("/exams/{exam_id}")
+def exam_detail(
+    exam_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    context: Context,
+    notice: str | None = None,
+) -> Response:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    return _exam_page(request, db, user, context, exam, notice=notice)
+
+
+@router.post("/exams/{exam_id}/roster")
+async def import_roster(
+    exam_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
+    roster: UploadFile,
+) -> Response:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    data = await roster.read(MAX_ROSTER_BYTES + 1)
+    problem = None
+    if len(data) > MAX_ROSTER_BYTES:
+        problem = f"the roster file is larger than {MAX_ROSTER_BYTES // 1024} KiB"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        problem = "the roster file is not UTF-8 text; save it as CSV UTF-8"
+    if problem:
+        return _exam_page(request, db, user, context, exam, error=problem)
+    result = candidate_flows.import_roster(db=db, audit=audit, exam=exam, text=text)
+    if result.errors:
+        return _exam_page(request, db, user, context, exam, roster_errors=result.errors)
+    return see_other(f"/admin/exams/{exam.id}?notice=Imported+{len(result.created)}+candidates")
+
+
+@router.post("/exams/{exam_id}/assign")
+def assign_candidate(
+    exam_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    hub: Hub,
+    context: Context,
+    candidate_id: Annotated[uuid.UUID, Form()],
+    proctor_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    candidate = candidates.get(db=db, candidate_id=candidate_id)
+    if candidate is None or candidate.exam_id != exam.id:
+        return _exam_page(request, db, user, context, exam, error="no such candidate in this exam")
+    try:
+        target = uuid.UUID(proctor_id) if proctor_id else None
+        candidate_flows.assign(db=db, audit=audit, hub=hub, candidate=candidate, proctor_id=target)
+    except (ValueError, candidates.CandidateError) as error:
+        return _exam_page(request, db, user, context, exam, error=str(error))
+    return see_other(f"/admin/exams/{exam.id}?notice=Assignment+saved")
+
+
+@router.post("/exams/{exam_id}/auto-assign")
+def auto_assign(
+    exam_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    hub: Hub,
+    context: Context,
+    max_per_proctor: Annotated[int, Form(ge=1, le=1000)] = candidates.DEFAULT_MAX_PER_PROCTOR,
+) -> Response:
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    try:
+        assigned = candidate_flows.auto_assign(
+            db=db, audit=audit, hub=hub, exam=exam, max_per_proctor=max_per_proctor
+        )
+    except candidates.CandidateError as error:
+        return _exam_page(request, db, user, context, exam, error=str(error))
+    return see_other(f"/admin/exams/{exam.id}?notice=Assigned+{len(assigned)}+candidates")

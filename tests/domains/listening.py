@@ -1,0 +1,44 @@
+"""Hearing what a flow told the live hub: a real subscription on the running app's bus, made
+on the app's event loop through the TestClient's portal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from openproctor.bus.local import Subscription
+from openproctor.live.hub import LiveHub
+
+QUIET = {"type": "test_marker"}
+
+
+@dataclass
+class Listener:
+    client: TestClient
+    hub: LiveHub
+    subscription: Subscription
+
+    def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message on the topic; fails the test if none comes within the timeout."""
+        assert self.client.portal is not None
+        message = self.client.portal.call(asyncio.wait_for, self.subscription.get(), timeout)
+        assert isinstance(message, dict), message
+        return message
+
+    def assert_silent(self) -> None:
+        """Nothing was published before this call: a marker published now arrives first."""
+        self.hub.bus.publish(self.subscription.topic, QUIET)
+        assert self.next() == QUIET
+
+
+@contextmanager
+def listening(client: TestClient, topic: str) -> Iterator[Listener]:
+    hub: LiveHub = client.app.state.context.hub  # type: ignore[attr-defined]
+    assert client.portal is not None
+    with client.portal.wrap_async_context_manager(hub.bus.subscribe(topic)) as subscription:
+        yield Listener(client, hub, subscription)
