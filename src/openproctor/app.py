@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
         session_factory=session_factory,
         store=store,
         hub=hub,
+        analysis=pool,
     )
 
     @asynccontextmanager

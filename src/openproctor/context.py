@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor.live.limits import StaffSockets
+from openproctor.pipeline.jobs import Analysis
 from openproctor.settings import Settings
 from openproctor.storage import ObjectStore
 
@@ -23,4 +24,5 @@ class AppContext:
     session_factory: sessionmaker[Session]
     store: ObjectStore
     hub: LiveHub
+    analysis: Analysis | None  # None: this server analyses nothing
     staff_sockets: StaffSockets = field(default_factory=StaffSockets)

@@ -19,6 +19,7 @@ from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
 from openproctor.live.hub import LiveHub
 from openproctor.outbound import OutboundRefused
+from openproctor.pipeline.jobs import Analysis
 from openproctor.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -45,6 +46,14 @@ def get_hub(context: Context) -> LiveHub:
 
 
 Hub = Annotated[LiveHub, Depends(get_hub)]
+
+
+def get_analysis(context: Context) -> Analysis | None:
+    """The model workers (local pool or Redis queue), or None where nothing is analysed."""
+    return context.analysis
+
+
+AnalysisDep = Annotated[Analysis | None, Depends(get_analysis)]
 
 
 def get_db(context: Context) -> Iterator[Session]:

@@ -16,7 +16,7 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.candidates.service import CandidateError
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.users.models import Role
-from openproctor.live.hub import HUB_TOPIC
+from openproctor.live.registry import HUB_TOPIC
 from tests.conftest import Factory
 from tests.domains.listening import listening
 from tests.domains.test_sessions_flows import auditor, hub_of

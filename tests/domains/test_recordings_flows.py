@@ -8,11 +8,12 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from openproctor.background import ASSEMBLY_SWEEP_S
 from openproctor.domains.objects.models import Recording, StreamKind
 from openproctor.domains.recordings import flows
 from openproctor.domains.recordings.service import ChunkRefused
 from openproctor.domains.sessions.models import SessionState
-from openproctor.live.hub import ASSEMBLY_SWEEP_S, TICK_S
+from openproctor.live.hub import TICK_S
 from tests.conftest import Factory
 from tests.domains.test_recordings import Uploader, end, split, webm
 from tests.domains.test_sessions_flows import hub_of

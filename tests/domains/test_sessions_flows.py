@@ -19,7 +19,8 @@ from openproctor.domains.sessions.models import (
     SessionState,
 )
 from openproctor.domains.users.models import Role, User
-from openproctor.live.hub import HUB_TOPIC, LiveHub
+from openproctor.live.hub import LiveHub
+from openproctor.live.registry import HUB_TOPIC
 from tests.conftest import Factory
 from tests.domains.listening import listening
 from tests.live.clients import running_session

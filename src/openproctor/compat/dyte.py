@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from openproctor.compat.analysis import analyse_image
 from openproctor.context import AppContext
 from openproctor.db import transaction, utcnow
-from openproctor.deps import BearerCredentials, Context, DbSession, checked_token
+from openproctor.deps import AnalysisDep, BearerCredentials, Context, DbSession, checked_token
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
@@ -264,7 +264,7 @@ def _violation_data(violation: Violation, candidate: Candidate, faces: int) -> d
 
 @router.post("/detect_faces/", response_model=DetectResult)
 async def detect_faces(
-    screen: ParticipantScreen, token: DetectToken, context: Context
+    screen: ParticipantScreen, token: DetectToken, context: Context, analysis: AnalysisDep
 ) -> DetectResult:
     """Counts the faces in one webcam image; several faces open a multiple_faces violation
     (the same one again within ten minutes) with the image as evidence."""
@@ -277,12 +277,11 @@ async def detect_faces(
         raise HTTPException(error.status_code, f"base64_img: {error}") from None
     with context.session_factory() as db:
         _exam(db, screen.meeting_id)  # an unknown meeting is refused before any analysis
-    pool = context.hub.pool
-    if pool is None:
+    if analysis is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "face detection is off on this server"
         )
-    outcome = await analyse_image(pool, image)
+    outcome = await analyse_image(analysis, image)
     faces = outcome.faces
     violation_id, evidence_id = await asyncio.to_thread(
         _record, context, screen, token.id, image, content_type, extension, faces

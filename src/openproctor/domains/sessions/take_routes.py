@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from openproctor.access import invited_candidate, own_session
 from openproctor.context import AppContext
 from openproctor.db import utcnow
-from openproctor.deps import Context, DbSession, Hub
+from openproctor.deps import AnalysisDep, Context, DbSession, Hub
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
@@ -254,7 +254,12 @@ def _save_enrolment(
     },
 )
 async def enrol(
-    token: str, session_id: uuid.UUID, request: Request, context: Context, hub: Hub
+    token: str,
+    session_id: uuid.UUID,
+    request: Request,
+    context: Context,
+    hub: Hub,
+    analysis: AnalysisDep,
 ) -> SessionRead:
     """Body: one JPEG from the webcam. Checks it shows exactly one well-lit, frontal face,
     keeps its identity embedding and pose as the candidate's reference, and moves the
@@ -270,10 +275,9 @@ async def enrol(
         images.check(photo, limit)
     except images.ImageRefused as error:
         raise HTTPException(error.status_code, str(error)) from None
-    pool = hub.pool
-    if pool is None:
+    if analysis is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "face analysis is not running")
-    outcome = await pool.enrol(str(session_id), photo)
+    outcome = await analysis.enrol(str(session_id), photo)
     if not outcome.ok:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, outcome.guidance)
     session = await asyncio.to_thread(
