@@ -47,6 +47,7 @@ from openproctor.storage import ObjectStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TICK_S = 1.0
+STOP_WAIT_S = 5.0  # how long shutdown waits for each of its steps
 FORGET_ENDED_S = 60.0  # an ended session's runtime stays this long after its socket closed
 
 
@@ -107,10 +108,12 @@ class LiveHub:
         tasks = [r.task for r in self.registry.runtimes.values() if r.task] + self._tasks
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, *self._background, return_exceptions=True)
-        await self.bus.close()
+        # Violation writes and sweeps in flight may finish, but nothing holds the shutdown up
+        # for long: what still runs then is named in the log and cancelled.
+        await _settle({*tasks, *self._background})
+        await _bounded("the event bus", self.bus.close())
         if self.pool is not None:
-            await self.pool.close()
+            await _bounded("the analysis", self.pool.close())
         self._writer.shutdown(wait=True)
         self.sweeps.close()
 
@@ -403,3 +406,19 @@ class LiveHub:
         for exam_id in {runtime.exam_id for runtime in runtimes}:
             self.bus.publish(exam_topic(exam_id), self.load_message(exam_id))
         self.metrics.rate_factor.set(self.load.factor)
+
+
+async def _settle(tasks: set[asyncio.Task[Any]]) -> None:
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+    for task in pending:
+        log.warning("still running %.0f s into shutdown, cancelled: %r", STOP_WAIT_S, task)
+        task.cancel()
+
+
+async def _bounded(what: str, closing: Coroutine[Any, Any, None]) -> None:
+    try:
+        await asyncio.wait_for(closing, STOP_WAIT_S)
+    except TimeoutError:
+        log.warning("closing %s took longer than %.0f s; shutdown goes on", what, STOP_WAIT_S)
