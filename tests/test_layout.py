@@ -1,5 +1,5 @@
 """The shape of the code: the web process loads no model runtime, no import circle among
-openproctor's modules, and no module longer than a reader can take in."""
+openproctor's modules, no module longer than a reader can take in, and no route in live/."""
 
 from __future__ import annotations
 
@@ -159,3 +159,17 @@ def test_no_module_is_longer_than_a_reader_can_take_in() -> None:
     # The allow-list lists only modules that exist and are still over the limit.
     stale = {path for path in DATA_TABLES if lengths.get(path, 0) <= MAX_LINES}
     assert not stale, f"no longer over {MAX_LINES} lines (or gone), drop from the list: {stale}"
+
+
+def test_the_live_layer_serves_no_route() -> None:
+    """Routes live in the domains, the pages and sockets.py; live/ is the loop they call."""
+    routers = [
+        path.relative_to(SRC).as_posix()
+        for path in sorted((PACKAGE / "live").rglob("*.py"))
+        if any(
+            isinstance(node, ast.Name | ast.Attribute)
+            and (node.id if isinstance(node, ast.Name) else node.attr) == "APIRouter"
+            for node in ast.walk(ast.parse(path.read_text()))
+        )
+    ]
+    assert routers == []

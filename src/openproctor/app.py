@@ -34,7 +34,6 @@ from openproctor.detectors.base import ModelError
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live.hub import LiveHub
-from openproctor.live.sockets import router as sockets_router
 from openproctor.logs import install_redaction
 from openproctor.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from openproctor.metrics import Metrics
@@ -50,6 +49,7 @@ from openproctor.pipeline.pool import AnalysisPool
 from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.security import tokens_match
 from openproctor.settings import Environment, Settings
+from openproctor.sockets import router as sockets_router
 from openproctor.storage import ObjectStore, StorageError, StorageFull, store_from_settings
 from openproctor.web.lti_pages import router as lti_tool_router
 from openproctor.web.pages import router as pages_router

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from openproctor.domains.users.models import Role
-from openproctor.live.sockets import for_proctor
+from openproctor.sockets import for_proctor
 from tests.conftest import Factory
 from tests.live.clients import Proctor, opened, proctor_socket, running_session, ws_url
 

@@ -1,4 +1,4 @@
-"""The proctor wall socket (live/sockets.py): a proctor's wall carries nothing of another
+"""The proctor wall socket (sockets.py): a proctor's wall carries nothing of another
 proctor's candidate in the same exam, not even when it asks to watch them; junk from a wall
 is ignored."""
 
