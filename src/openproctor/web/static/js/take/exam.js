@@ -72,7 +72,10 @@ function renderQuestions(form, questions, answers, onChange) {
     const fieldset = document.createElement("fieldset");
     fieldset.className = "question";
     const legend = document.createElement("legend");
-    legend.innerHTML = `<span class="meta">Question ${index + 1} of ${questions.length}</span>`;
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = `Question ${index + 1} of ${questions.length}`;
+    legend.append(meta);
     const prompt = document.createElement("p");
     prompt.className = "prompt";
     prompt.textContent = question.prompt;
