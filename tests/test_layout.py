@@ -162,7 +162,7 @@ def test_no_module_is_longer_than_a_reader_can_take_in() -> None:
 
 
 def test_the_live_layer_serves_no_route() -> None:
-    """Routes live in the domains, the pages and sockets.py; live/ is the loop they call."""
+    """Routes live in the domains, the pages and sockets/; live/ is the loop they call."""
     routers = [
         path.relative_to(SRC).as_posix()
         for path in sorted((PACKAGE / "live").rglob("*.py"))
