@@ -206,6 +206,36 @@ class Settings(BaseSettings):
         "other worker.",
     )
 
+    # --- live video (WebRTC, issue 13): how browsers reach each other, and what one candidate's
+    # uplink carries. Media goes browser to browser (or through TURN), never through this server.
+    ice_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        title="ICE servers",
+        description="STUN and TURN URLs the browsers use to connect live video, comma-separated "
+        "(e.g. stun:turn.example.org:3478,turn:turn.example.org:3478?transport=udp). Empty: "
+        "direct connections only, enough on one network.",
+    )
+    turn_secret: SecretStr = Field(
+        default=SecretStr(""),
+        title="TURN shared secret",
+        description="coturn's static-auth-secret: each page gets a TURN username and password "
+        "made from it (the TURN REST API scheme), valid for turn_ttl_seconds. Needed when "
+        "ice_servers lists a turn: URL.",
+    )
+    turn_ttl_seconds: Annotated[int, Field(ge=60, le=86400)] = Field(
+        default=6 * 3600,
+        title="TURN credential lifetime",
+        description="Seconds a minted TURN password stays valid; open pages get a new one at "
+        "half this age.",
+    )
+    live_viewer_budget: Annotated[int, Field(ge=1)] = Field(
+        default=12,
+        title="Live viewers per candidate",
+        description="How much live video one candidate sends at once, in wall tiles: a tile "
+        "costs 1 and a close (full-rate) view 4, whoever watches (proctor, admin, reviewer). "
+        "Viewers beyond it are refused and see the analysed pictures instead.",
+    )
+
     # --- outbound requests: webhooks, exam completion callbacks, LTI platform key sets ---
     outbound_allow: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -226,6 +256,21 @@ class Settings(BaseSettings):
     @classmethod
     def _known_allow(cls, value: list[str]) -> list[str]:
         OutboundPolicy.from_entries(value)  # raises naming a bad entry
+        return value
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _split_ice(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [entry for entry in re.split(r"[,\s]+", value) if entry]
+        return value
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _known_ice(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if url.split(":", 1)[0] not in ("stun", "stuns", "turn", "turns"):
+                raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
         return value
 
     @field_validator("database_url")
@@ -255,6 +300,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @model_validator(mode="after")
+    def _turn_secret(self) -> Settings:
+        turn = [url for url in self.ice_servers if url.startswith(("turn:", "turns:"))]
+        if turn and not self.turn_secret.get_secret_value():
+            raise ValueError(
+                "OPENPROCTOR_ICE_SERVERS lists a TURN URL: set OPENPROCTOR_TURN_SECRET "
+                "(coturn's static-auth-secret)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_secret(self) -> Settings:

@@ -11,6 +11,9 @@ so only a flood or a broken client reaches them:
 - candidate sockets: the page reconnects after 0.5-1 s, doubling to 5-10 s (web/static/js/lib/
   socket.js); a reload opens one more.
 - proctor text: a "watch" message when the proctor opens or closes a candidate's detail view.
+- proctor signalling (WebRTC, live/signalling.py): a join, an answer and a few ICE candidates
+  per candidate on the wall, all at once when the wall opens (30 tiles: ~250 messages); ICE
+  candidates are also limited per connection there.
 
 These budgets live in one node's memory: behind a load balancer each web node enforces its own.
 """
@@ -30,6 +33,8 @@ OPEN_BURST = 10.0
 OPENS_PER_S = 0.5
 WATCH_BURST = 50.0
 WATCHES_PER_S = 10.0
+RTC_BURST = 600.0
+RTC_PER_S = 60.0
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openproctor.access import invited_candidate
-from openproctor.bus.local import Subscription, session_topic
+from openproctor.bus.local import Subscription, exam_topic, session_topic
 from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.domains.messages import service as messages
@@ -23,7 +23,9 @@ from openproctor.live.hub import LiveHub
 from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
 from openproctor.live.registry import Budget
 from openproctor.live.runtime import SessionRuntime
+from openproctor.live.signalling import MAX_RTC_TEXT_BYTES, Publisher
 from openproctor.pipeline import images
+from openproctor.sockets import rtc
 from openproctor.sockets.shared import Closing, both_ways, close, context_of, refuse, same_origin
 
 router = APIRouter()
@@ -87,9 +89,15 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
                 history=history,
             )
             await websocket.send_json(hello)
+            # Viewers joined to the page this one replaces join again (live/signalling.py).
+            publisher = Publisher(context.settings.live_viewer_budget)
+            hub.bus.publish(exam_topic(runtime.exam_id), wire.rtc_ready(session_id))
             await both_ways(
-                _receive_from_candidate(websocket, hub, runtime),
-                _forward_to_candidate(websocket, subscription, socket_id, hub.registry.node_id),
+                _receive_from_candidate(websocket, context, runtime, publisher),
+                _forward_to_candidate(
+                    websocket, subscription, socket_id, context, runtime, publisher
+                ),
+                rtc.send_ice_config(websocket, context, f"session-{session_id}"),
             )
     except WebSocketDisconnect:
         pass
@@ -99,8 +107,14 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
 
 
 async def _forward_to_candidate(
-    websocket: WebSocket, subscription: Subscription, socket_id: int, node_id: str
+    websocket: WebSocket,
+    subscription: Subscription,
+    socket_id: int,
+    context: AppContext,
+    runtime: SessionRuntime,
+    publisher: Publisher,
 ) -> None:
+    node_id = context.hub.registry.node_id
     while True:
         message = await subscription.get()
         if not isinstance(message, dict):
@@ -109,6 +123,11 @@ async def _forward_to_candidate(
             if message.get("socket") == socket_id and message.get("node") == node_id:
                 await close(websocket, CloseCode.REPLACED, "opened in another window")
                 return
+            continue
+        if message.get("type") == "rtc":
+            relayed = rtc.to_candidate(context, runtime, publisher, message)
+            if relayed is not None:
+                await websocket.send_json(relayed)
             continue
         await websocket.send_json(message)
         if message.get("type") == "state" and message.get("state") in {
@@ -119,8 +138,9 @@ async def _forward_to_candidate(
 
 
 async def _receive_from_candidate(
-    websocket: WebSocket, hub: LiveHub, runtime: SessionRuntime
+    websocket: WebSocket, context: AppContext, runtime: SessionRuntime, publisher: Publisher
 ) -> None:
+    hub = context.hub
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -129,7 +149,9 @@ async def _receive_from_candidate(
             if message.get("bytes") is not None:
                 _media(hub, runtime, message["bytes"])
             elif message.get("text") is not None:
-                _text(hub, runtime, message["text"])
+                refusal = _text(context, runtime, publisher, message["text"])
+                if refusal is not None:
+                    await websocket.send_json(refusal)
         except ProtocolError as error:
             code = getattr(error, "code", CloseCode.BAD_MESSAGE)
             await close(websocket, code, str(error))
@@ -169,19 +191,27 @@ def _check_frame(hub: LiveHub, runtime: SessionRuntime, jpeg: bytes) -> None:
         raise ProtocolError(f"frame refused: {error}") from None
 
 
-def _text(hub: LiveHub, runtime: SessionRuntime, text: str) -> None:
+def _text(
+    context: AppContext, runtime: SessionRuntime, publisher: Publisher, text: str
+) -> wire.RtcRefused | None:
+    """Handles one text message; a refused signalling step comes back to be answered."""
+    hub = context.hub
     # Counted before anything is parsed: a flood costs one subtraction a message.
     if not hub.registry.admit(runtime, Budget.SIGNAL):
         raise Closing(CloseCode.FLOODING, "too many signals: slow down")
-    if len(text) > MAX_TEXT_BYTES:
-        raise Closing(CloseCode.TOO_LARGE, f"text message larger than {MAX_TEXT_BYTES} bytes")
+    if len(text) > MAX_RTC_TEXT_BYTES:
+        raise Closing(CloseCode.TOO_LARGE, f"text message larger than {MAX_RTC_TEXT_BYTES} bytes")
     try:
         body = json.loads(text)
     except json.JSONDecodeError:
         raise ProtocolError("text messages must be JSON") from None
     kind = body.get("type") if isinstance(body, dict) else None
+    if kind == "rtc":  # the only kind that carries an SDP, so the only one this long
+        return rtc.from_candidate(context, runtime, publisher, body)
+    if len(text) > MAX_TEXT_BYTES:
+        raise Closing(CloseCode.TOO_LARGE, f"text message larger than {MAX_TEXT_BYTES} bytes")
     if kind == "heartbeat":
-        return
+        return None
     if kind != "signal":
         raise ProtocolError(f"unknown message type {kind!r}")
     try:
@@ -189,3 +219,4 @@ def _text(hub: LiveHub, runtime: SessionRuntime, text: str) -> None:
     except ValidationError as error:
         raise ProtocolError(f"bad signal: {error.errors()[0]['msg']}") from None
     hub.on_signal(runtime, signal.name, signal.value)
+    return None

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +27,11 @@ from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
 from openproctor.live import messages as wire
-from openproctor.live.limits import WATCH_BURST, WATCHES_PER_S, TokenBucket
+from openproctor.live.limits import RTC_BURST, RTC_PER_S, WATCH_BURST, WATCHES_PER_S, TokenBucket
 from openproctor.live.protocol import CloseCode
 from openproctor.live.runtime import CandidateSummary
 from openproctor.security import SESSION_COOKIE
+from openproctor.sockets import rtc
 from openproctor.sockets.shared import as_uuid, both_ways, close, context_of, refuse, same_origin
 
 router = APIRouter()
@@ -106,6 +108,12 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
         return
     scope = str(user.id) if user.role is Role.PROCTOR else None
     watch = _Watch(hub.registry.new_watcher())
+
+    async def may_watch(session_id: uuid.UUID) -> bool:
+        return await asyncio.to_thread(_may_watch, context, exam_id, scope, session_id)
+
+    client_ip = websocket.client.host if websocket.client else ""
+    signalling = rtc.StaffSignalling(context, watch.watcher, user, client_ip, may_watch)
     connections = hub.metrics.connections.labels("proctor")
     connections.inc()
     try:
@@ -118,9 +126,10 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
             await websocket.send_json(wire.snapshot(tiles))
             await websocket.send_json(hub.load_message(exam_id))
             await both_ways(
-                _receive_from_proctor(websocket, context, exam_id, scope, watch),
-                _forward_to_proctor(websocket, subscription, scope, watch),
+                _receive_from_proctor(websocket, context, watch, may_watch, signalling),
+                _forward_to_proctor(websocket, subscription, scope, watch, signalling),
                 _guard_sign_in(websocket, context, sign_in),
+                rtc.send_ice_config(websocket, context, f"staff-{user.id}"),
             )
     except WebSocketDisconnect:
         pass
@@ -128,6 +137,7 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
         context.staff_sockets.release(user.id)
         connections.dec()
         hub.registry.watch(watch.watcher, None)
+        await signalling.leave_all()
 
 
 def for_proctor(message: dict[str, Any], scope: str | None) -> bool:
@@ -144,10 +154,15 @@ async def _forward_to_proctor(
     subscription: Subscription,
     scope: str | None,
     watch: _Watch,
+    signalling: rtc.StaffSignalling,
 ) -> None:
     while True:
         message = await subscription.get()
         if not isinstance(message, dict):
+            continue
+        if message["type"] in rtc.RTC_TYPES:  # addressed to one viewer, whoever's candidate
+            if rtc.for_viewer(message, watch.watcher, signalling.subscriber):
+                await websocket.send_json({k: v for k, v in message.items() if k != "viewer"})
             continue
         if not for_proctor(message, scope):
             continue
@@ -186,31 +201,35 @@ def _may_watch(
 async def _receive_from_proctor(
     websocket: WebSocket,
     context: AppContext,
-    exam_id: uuid.UUID,
-    scope: str | None,
     watch: _Watch,
+    may_watch: Callable[[uuid.UUID], Awaitable[bool]],
+    signalling: rtc.StaffSignalling,
 ) -> None:
     budget = TokenBucket(WATCH_BURST)
+    rtc_budget = TokenBucket(RTC_BURST)
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
-        if not budget.take(time.monotonic(), WATCHES_PER_S):
+        text = message.get("text")
+        try:
+            body = json.loads(text) if text is not None else None
+        except json.JSONDecodeError:
+            body = None
+        kind = body.get("type") if isinstance(body, dict) else None
+        # Signalling has its own budget: a wall of 30 tiles sends a few hundred ICE candidates.
+        bucket, rate = (rtc_budget, RTC_PER_S) if kind == "rtc" else (budget, WATCHES_PER_S)
+        if not bucket.take(time.monotonic(), rate):
             await close(websocket, CloseCode.FLOODING, "too many messages: slow down")
             return
-        text = message.get("text")
-        if text is None:  # the wall sends JSON text only: bytes are ignored like other junk
+        if kind == "rtc" and isinstance(body, dict):
+            await signalling.receive(websocket, body)
             continue
-        try:
-            body = json.loads(text)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(body, dict) or body.get("type") != "watch":
+        # The wall sends JSON text only: bytes and other junk are ignored.
+        if kind != "watch" or not isinstance(body, dict):
             continue
         wanted = as_uuid(body.get("session_id"))
         # Asked when watching starts, not at connect: assignments change during an exam.
-        allowed = wanted is not None and await asyncio.to_thread(
-            _may_watch, context, exam_id, scope, wanted
-        )
+        allowed = wanted is not None and await may_watch(wanted)
         watch.session_id = wanted if allowed else None
         context.hub.registry.watch(watch.watcher, watch.session_id)
