@@ -79,6 +79,7 @@ def test_signalling_reaches_only_the_two_ends_and_bad_input_is_refused_with_a_re
         ):
             config = await next_json(candidate, lambda m: m["type"] == "rtc_config")
             assert config["ice_servers"] == []  # none set: direct connections
+            assert config["ice_transport_policy"] == "all"
             await staff.wait_for(lambda e: e["type"] == "rtc_config")
             assert staff.socket is not None
             await staff.socket.send(rtc("join", session_id=str(ada_session.id), quality="full"))

@@ -228,6 +228,12 @@ class Settings(BaseSettings):
         description="Seconds a minted TURN password stays valid; open pages get a new one at "
         "half this age.",
     )
+    ice_relay_only: bool = Field(
+        default=False,
+        title="Live video through TURN only",
+        description="Browsers connect only through the TURN relay (iceTransportPolicy relay): "
+        "staff and candidates never learn each other's addresses. Needs a turn: URL.",
+    )
     live_viewer_budget: Annotated[int, Field(ge=1)] = Field(
         default=12,
         title="Live viewers per candidate",
@@ -304,6 +310,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _turn_secret(self) -> Settings:
         turn = [url for url in self.ice_servers if url.startswith(("turn:", "turns:"))]
+        if self.ice_relay_only and not turn:
+            raise ValueError("OPENPROCTOR_ICE_RELAY_ONLY needs a turn: URL in ICE_SERVERS")
         if turn and not self.turn_secret.get_secret_value():
             raise ValueError(
                 "OPENPROCTOR_ICE_SERVERS lists a TURN URL: set OPENPROCTOR_TURN_SECRET "

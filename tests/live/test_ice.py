@@ -39,5 +39,7 @@ def test_pages_get_stun_as_is_and_turn_with_a_short_lived_credential() -> None:
 def test_turn_without_a_secret_and_unknown_schemes_are_refused_at_start() -> None:
     with pytest.raises(ValidationError, match="OPENPROCTOR_TURN_SECRET"):
         Settings(ice_servers="turn:turn.example.org")
+    with pytest.raises(ValidationError, match="ICE_RELAY_ONLY needs a turn: URL"):
+        Settings(ice_servers="stun:stun.example.org", ice_relay_only=True)
     with pytest.raises(ValidationError, match="not a stun:, stuns:, turn: or turns: URL"):
         Settings(ice_servers="http://turn.example.org")

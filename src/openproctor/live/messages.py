@@ -215,6 +215,7 @@ class RtcConfig(TypedDict):
 
     type: Literal["rtc_config"]
     ice_servers: list[IceServer]
+    ice_transport_policy: Literal["all", "relay"]
 
 
 class RtcSignal(TypedDict):
@@ -241,8 +242,12 @@ class RtcRefused(TypedDict):
     reason: str
 
 
-def rtc_config(ice_servers: list[IceServer]) -> RtcConfig:
-    return {"type": "rtc_config", "ice_servers": ice_servers}
+def rtc_config(ice_servers: list[IceServer], *, relay_only: bool) -> RtcConfig:
+    return {
+        "type": "rtc_config",
+        "ice_servers": ice_servers,
+        "ice_transport_policy": "relay" if relay_only else "all",
+    }
 
 
 def rtc_join(session_id: uuid.UUID, viewer: str, quality: str) -> RtcSignal:

@@ -44,7 +44,7 @@ async def send_ice_config(websocket: WebSocket, context: AppContext, label: str)
     settings = context.settings
     while True:
         servers = ice_servers(settings, label, time.time())
-        await websocket.send_json(wire.rtc_config(servers))
+        await websocket.send_json(wire.rtc_config(servers, relay_only=settings.ice_relay_only))
         await asyncio.sleep(settings.turn_ttl_seconds / 2)
 
 

@@ -4,13 +4,14 @@ import { clock, duration, el } from "../lib/format.js";
 import { sendJson } from "../lib/http.js";
 import { FINAL_STATES, kindLabel, violationLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
+import { holdToTalk } from "./live.js";
 
 const DEFAULT_WARNING =
   "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";
 const SENDERS = { proctor: "Proctor", candidate: "Candidate", system: "System" };
 
 export class Detail {
-  // hooks: {watch(sessionId | null), patch(sessionId, fields), closed()}
+  // hooks: {watch(sessionId | null), patch(sessionId, fields), closed(), talk(sessionId, on)}
   constructor(root, terminateDialog, hooks) {
     this.root = root;
     this.dialog = terminateDialog;
@@ -34,6 +35,15 @@ export class Detail {
     $("[data-testid=auto-terminate]").addEventListener("change", (event) => this.setAutoTerminate(event.target));
     $("[data-testid=terminate]").addEventListener("click", () => this.askTerminate());
     this.dialog.addEventListener("close", () => this.terminateClosed());
+    const listen = $("[data-testid=detail-listen]");
+    listen.addEventListener("click", () => {
+      const video = $(".live-video");
+      video.muted = !video.muted;
+      listen.ariaPressed = String(!video.muted);
+      listen.textContent = video.muted ? "Listen" : "Mute";
+    });
+    holdToTalk($("[data-testid=talk]"), (on) => hooks.talk(this.sessionId, on),
+      (error) => this.status(`Your microphone could not be used: ${error.message}`, "error"));
   }
 
   get isOpen() {
@@ -48,6 +58,7 @@ export class Detail {
       this.violations.clear();
       this.$(".live-frame").removeAttribute("src");
       this.$(".live").dataset.hasFrame = "no";
+      this.live(null);
       this.$("[data-testid=message-text]").value = "";
       this.status("");
       this.$(".messages").replaceChildren(el("li", { className: "empty", textContent: "Loading…" }));
@@ -95,6 +106,27 @@ export class Detail {
       this.$(selector).disabled = ended;
     }
     this.$("[data-testid=auto-terminate]").checked = Boolean(candidate.auto_terminate);
+  }
+
+  // The candidate's live media (proctor/live.js view), or the analysed frames with a note.
+  live(view) {
+    const video = this.$(".live-video");
+    const screen = this.$(".live-screen");
+    const playing = view?.state === "live" && view.camera?.getVideoTracks().length > 0;
+    this.$(".live").dataset.media = playing ? "video" : "frames";
+    this.$(".live").dataset.live = view?.state ?? "off";
+    this.$("[data-testid=detail-live-note]").textContent = view?.state === "unavailable"
+      ? `No live video (${view.reason}): showing the analysed pictures.`
+      : view?.state === "connecting" ? "Connecting live video…" : "";
+    if (video.srcObject !== (view?.camera ?? null)) {
+      video.srcObject = view?.camera ?? null;
+      video.play().catch(() => {});
+    }
+    screen.hidden = !view?.screen;
+    if (screen.srcObject !== (view?.screen ?? null)) {
+      screen.srcObject = view?.screen ?? null;
+      screen.play().catch(() => {});
+    }
   }
 
   frame(url) {

@@ -4,9 +4,10 @@ import { FINAL_STATES, kindLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
 
 export class Grid {
-  constructor(root, { select }) {
+  constructor(root, { select, meters }) {
     this.root = root;
     this.select = select; // called with a session id when a tile is opened
+    this.meters = meters; // live.js LevelMeters: each tile's sound level
     this.tiles = new Map(); // candidate id -> {element, candidate} (invited ones have no session yet)
   }
 
@@ -62,17 +63,31 @@ export class Grid {
     },
     el("div", { className: "tile-frame" },
       el("img", { className: "thumb", alt: "", decoding: "async" }),
+      el("video", { className: "tile-video", muted: true, autoplay: true, playsInline: true, dataset: { testid: "tile-video" } }),
       el("span", { className: "no-frame", textContent: "No picture yet" }),
+      el("span", { className: "live-note", dataset: { testid: "live-note" } }),
       el("span", { className: "conn", title: "" }),
       el("span", { className: "risk", title: "Risk score" }),
       el("span", { className: "state" })),
     el("div", { className: "tile-body" },
       el("strong", { className: "name" }),
+      el("div", { className: "tile-audio" },
+        el("meter", { className: "level", min: 0, max: 1, value: 0, title: "Sound level", "aria-label": "Sound level" }),
+        el("button", { type: "button", className: "small secondary listen", textContent: "Listen", ariaPressed: "false", dataset: { testid: "listen" } })),
       el("ul", { className: "badges", "aria-label": "Open violations" }),
       el("div", { className: "counters meta" })));
     const open = () => element.dataset.sessionId && this.select(element.dataset.sessionId);
     element.addEventListener("click", open);
+    const listen = element.querySelector(".listen");
+    listen.addEventListener("click", (event) => {
+      event.stopPropagation(); // listening is not opening
+      const video = element.querySelector(".tile-video");
+      video.muted = !video.muted;
+      listen.ariaPressed = String(!video.muted);
+      listen.textContent = video.muted ? "Listen" : "Mute";
+    });
     element.addEventListener("keydown", (event) => {
+      if (event.target !== element) return; // a key on the Listen button
       if (event.key === "Enter" || event.key === " ") {
         event.preventDefault();
         open();
@@ -120,6 +135,27 @@ export class Grid {
     if (!element) return;
     element.querySelector(".thumb").src = url;
     element.dataset.hasFrame = "yes";
+  }
+
+  // The candidate's live video on the tile (live.js view), or the analysed thumbnail with a
+  // note saying why there is no live video.
+  live(sessionId, view) {
+    const element = this.tileOf(sessionId)?.element;
+    if (!element) return;
+    const video = element.querySelector(".tile-video");
+    const meter = element.querySelector(".level");
+    const state = view?.state ?? "off";
+    element.dataset.live = state;
+    element.querySelector(".live-note").textContent = state === "unavailable"
+      ? `No live video (${view.reason}): analysed pictures` : "";
+    if (view?.camera && video.srcObject !== view.camera) {
+      video.srcObject = view.camera;
+      video.play().catch(() => {});
+      this.meters.attach(meter, view.camera);
+    } else if (!view?.camera && video.srcObject) {
+      video.srcObject = null;
+      this.meters.detach(meter);
+    }
   }
 
   // Highest risk first; ties: more open violations, then still running, then by name.

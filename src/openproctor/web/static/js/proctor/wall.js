@@ -2,9 +2,11 @@
 // pushes on /ws/proctor/exams/{exam_id} (no polling). See openproctor/live/protocol.py.
 import { sendJson } from "../lib/http.js";
 import { ReconnectingSocket, socketUrl } from "../lib/socket.js";
+import { FINAL_STATES } from "../lib/vocabulary.js";
 import { AlertFeed } from "./alerts.js";
 import { Detail } from "./detail.js";
 import { Grid } from "./grid.js";
+import { holdToTalk, LevelMeters, LiveViewer } from "./live.js";
 
 const wall = document.getElementById("wall");
 const examId = wall.dataset.examId;
@@ -14,19 +16,26 @@ const degraded = $("[data-testid=degraded]");
 const frames = new Map(); // session id -> object URL of the latest JPEG
 let pendingThumbnail = null; // session id announced by the last "thumbnail" message
 
-const grid = new Grid($("[data-testid=candidate-grid]"), { select });
+const grid = new Grid($("[data-testid=candidate-grid]"), { select, meters: new LevelMeters() });
+const viewer = new LiveViewer((message) => socket.sendJson(message), (sessionId, view) => {
+  grid.live(sessionId, view);
+  if (detail.sessionId === sessionId) detail.live(view);
+});
+let liveConfigured = false; // joins wait for the first rtc_config (the ICE servers)
 const alerts = new AlertFeed($("[data-testid=alerts]"), {
   nameOf: (sessionId) => grid.get(sessionId)?.name,
   select,
 });
 const detail = new Detail(document.getElementById("detail"), document.getElementById("terminate-dialog"), {
   watch: (sessionId) => socket.sendJson({ type: "watch", session_id: sessionId }),
+  talk: (sessionId, on) => viewer.talk([sessionId], on),
   patch(sessionId, fields) {
     const candidate = grid.get(sessionId);
     if (candidate) updateCandidate({ ...candidate, ...fields });
   },
   closed() {
     wall.dataset.view = "grid";
+    syncLive();
     grid.root.querySelector(`[data-session-id="${CSS.escape(lastOpened ?? "")}"]`)?.focus();
   },
 });
@@ -54,12 +63,41 @@ function select(sessionId) {
   wall.dataset.view = "detail";
   detail.open(candidate);
   if (frames.has(sessionId)) detail.frame(frames.get(sessionId));
+  syncLive();
+  detail.live(viewer.views.get(sessionId) ?? null);
 }
+
+// Live video from every candidate on the wall whose page is connected: a tile's worth, the
+// open one in full; the others leave (their tiles show the analysed thumbnails).
+function syncLive() {
+  if (!liveConfigured) return;
+  const wanted = new Map();
+  for (const candidate of grid.candidates()) {
+    if (candidate.session_id && candidate.connected && !FINAL_STATES.has(candidate.state)) {
+      wanted.set(candidate.session_id, detail.sessionId === candidate.session_id ? "full" : "tile");
+    }
+  }
+  for (const sessionId of viewer.sessions()) {
+    if (!wanted.has(sessionId)) {
+      viewer.leave(sessionId);
+      grid.live(sessionId, null);
+      if (detail.sessionId === sessionId) detail.live(null);
+    }
+  }
+  for (const [sessionId, quality] of wanted) viewer.join(sessionId, quality);
+}
+
+const talkStatus = $(".talk-status");
+holdToTalk($("[data-testid=talk-all]"), async (on) => {
+  await viewer.talk(viewer.sessions(), on);
+  talkStatus.textContent = on ? `Talking to ${viewer.sessions().length} candidates…` : "";
+}, (error) => (talkStatus.textContent = `Your microphone could not be used: ${error.message}`));
 
 function updateCandidate(candidate) {
   grid.upsert(candidate);
   detail.update(candidate);
   summarise();
+  syncLive();
 }
 
 function summarise() {
@@ -75,6 +113,8 @@ function receive(message) {
   switch (message.type) {
     case "snapshot": // on every (re)connect
       grid.replaceAll(message.candidates ?? []);
+      viewer.rejoinAll(); // this socket is a new viewer: the candidates' pages must hear of it
+      syncLive();
       loadAlerts(); // what opened while the socket was down, too
       alerts.renameAll();
       if (detail.isOpen) {
@@ -97,6 +137,7 @@ function receive(message) {
       if (leaving && detail.isOpen && detail.sessionId === leaving.session_id) detail.close();
       grid.remove(message.candidate_id);
       summarise();
+      syncLive();
       break;
     }
     case "violation":
@@ -107,6 +148,17 @@ function receive(message) {
     case "thumbnail": // the binary JPEG follows: a tile picture
     case "frame": // the binary JPEG follows: a full frame of the watched candidate
       pendingThumbnail = message.session_id;
+      break;
+    case "rtc_config":
+      viewer.configure(message);
+      if (!liveConfigured) {
+        liveConfigured = true;
+        syncLive();
+      }
+      break;
+    case "rtc":
+    case "rtc_refused":
+      viewer.receive(message);
       break;
     case "load":
       degraded.hidden = !message.degraded && !message.deferring;

@@ -1,6 +1,7 @@
 // Everything live while the exam runs: the socket with frames, audio and signals, the
 // connection and camera banners, the fullscreen banner and the paused overlay.
 import { startMicrophone } from "./audio.js";
+import { LivePublisher } from "./live.js";
 import * as media from "./media.js";
 import { showMessage, warningsCleared } from "./messages.js";
 import { watchBrowser, watchTracks } from "./signals.js";
@@ -21,6 +22,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
   const connectionBanner = $("banner-connection");
   const cameraBanner = $("banner-camera");
   const fullscreenBanner = $("banner-fullscreen");
+  const speaking = root.querySelector(".proctor-speaking");
   let microphone = null;
   let paused = false;
   let wasLive = false;
@@ -30,6 +32,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
   const link = new LiveLink(token, {
     status(kind, detail) {
       linkStatus.dataset.state = kind;
+      if (kind === "live" || kind === "reconnecting") publisher.stop(); // viewers join afresh
       if (kind === "live") {
         linkText.textContent = "Connected to your proctor.";
         connectionBanner.hidden = true;
@@ -49,6 +52,11 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
       handlers.hello?.(message);
     },
     message: (message) => showMessage(message),
+    rtc(message) {
+      if (message.type === "rtc") publisher.receive(message);
+      else console.warn("live: signalling refused:", message.reason);
+    },
+    rtcConfig: (message) => publisher.configure(message),
     warningsCleared,
     state(message) {
       handlers.state?.(message);
@@ -61,6 +69,11 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
         connectionBanner.hidden = true;
       }
       handlers.ended?.(code, reason);
+    },
+  });
+  const publisher = new LivePublisher((message) => link.sendRtc(message), {
+    speaking(on) {
+      speaking.hidden = !on;
     },
   });
   link.start();
@@ -83,6 +96,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
       await media.openCamera({ width: policy.frame_width, height: policy.frame_height });
       await media.openMicrophone();
       media.attachPreview(selfView);
+      publisher.replaceTracks();
       microphone?.stop();
       microphone = await startMicrophone(media.microphoneStream(), (pcm, ts) => link.sendAudio(pcm, ts));
       watchTracks((target, type, handler) => target.addEventListener(type, handler), send, cameraEnded);
@@ -129,6 +143,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
       stopped = true;
       clearTimeout(fullscreenTimer);
       link.stop();
+      publisher.stop();
       microphone?.stop();
       unwatch();
       removeEventListener("offline", offline);

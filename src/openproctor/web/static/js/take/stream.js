@@ -25,7 +25,8 @@ function header(kind, seq, tsMs) {
 }
 
 export class LiveLink {
-  // handlers: {hello, rate, message, state, status(kind, detail), closed(code, reason)}
+  // handlers: {hello, rate, message, state, status(kind, detail), closed(code, reason),
+  //   rtc(message), rtcConfig(message)}
   constructor(token, handlers) {
     this.on = handlers;
     this.fps = 1;
@@ -64,6 +65,11 @@ export class LiveLink {
 
   setPaused(paused) {
     this.paused = paused;
+  }
+
+  // A WebRTC signalling step: never queued, it means nothing after a reconnect.
+  sendRtc(message) {
+    if (this.open) this.socket.sendJson(message);
   }
 
   signal(name, value = null) {
@@ -124,6 +130,13 @@ export class LiveLink {
         break;
       case "warnings_cleared":
         this.on.warningsCleared?.();
+        break;
+      case "rtc":
+      case "rtc_refused":
+        this.on.rtc?.(message);
+        break;
+      case "rtc_config":
+        this.on.rtcConfig?.(message);
         break;
       case "error":
         this.on.status?.("error", message.reason);
