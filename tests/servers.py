@@ -136,3 +136,39 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def turn_server(secret: str) -> Iterator[str]:
+    """coturn's turnserver on loopback, checking TURN REST API credentials made with `secret`
+    (as OPENPROCTOR_TURN_SECRET makes them), relaying between loopback peers, without TLS;
+    yields its turn: URL."""
+    binary = shutil.which("turnserver")
+    if binary is None:
+        raise RuntimeError("coturn is not installed: run `make test`, which installs it")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "-n",  # no configuration file: only these options
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            f"--listening-port={port}",
+            "--use-auth-secret",
+            f"--static-auth-secret={secret}",
+            "--realm=openproctor.test",
+            "--allow-loopback-peers",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            "--fingerprint",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"turn:127.0.0.1:{port}?transport=udp"
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -1,7 +1,8 @@
 """Live video and audio peer to peer in Chromium (take/live.js, proctor/live.js): the
 candidate's fake camera plays photos and the fake microphone speech; the proctor's page gets
 the video (framesDecoded grows, videoWidth > 0) and audio (totalAudioEnergy grows) within 5 s
-of opening the candidate, and the candidate hears push-to-talk."""
+of opening the candidate, and the candidate hears push-to-talk: on one node with analysis
+off, across two nodes through Redis, relayed only through a real coturn; six live tiles."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
+from pydantic import SecretStr
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.users.models import Role, User
-from tests.conftest import Factory
+from openproctor.settings import Settings
+from tests.conftest import Factory, serving
+from tests.servers import redis_server, turn_server
 from tests.web.live_media import media_browser, stats, watched_context
 from tests.web.pages import enrolled_earlier, sign_in
 
@@ -72,29 +76,24 @@ def video_width(page: Page, selector: str) -> int:
     return width
 
 
-def test_the_proctor_sees_and_hears_the_candidate_and_the_candidate_hears_push_to_talk(
-    browser: Browser, candidate_browser: Browser, live_server: str, factory: Factory
-) -> None:
-    proctor = factory.user(Role.PROCTOR)
-    exam = factory.exam()
-    ada = factory.candidate(exam, proctor, name="Ada")
-    candidate = candidate_page(candidate_browser, live_server, factory, ada)
-    staff = wall(browser, live_server, proctor, exam.id)
-
+def sees_hears_and_talks(staff: Page, candidate: Page) -> dict[str, float]:
+    """The acceptance steps on a wall with one candidate: a live tile at tile size, then the
+    opened candidate's full video and audio within 5 s, then push-to-talk heard by the
+    candidate. Returns how many seconds video and audio took after opening."""
     tile = staff.get_by_test_id("candidate-tile")
     expect(tile).to_have_attribute("data-live", "live", timeout=15000)
     staff.wait_for_function(
         "() => document.querySelector('[data-testid=tile-video]').videoWidth > 0"
     )
     grows(staff, "framesDecoded", 5.0)
-    assert 0 < stats(staff)["frameHeight"] <= TILE_LINES  # a tile gets a quarter of 480 lines
+    assert 0 < stats(staff)["frameHeight"] <= TILE_LINES  # a tile gets a quarter of the lines
     tile.click()
     opened = time.monotonic()
     expect(staff.locator("#detail .live")).to_have_attribute("data-media", "video")
     video_s, _ = grows(staff, "framesDecoded", OPENED_WITHIN_S)
-    staff.get_by_test_id("detail-listen").click()  # audio is muted until the proctor listens
+    staff.get_by_test_id("detail-listen").click()  # muted until the proctor listens
     audio_s, _ = grows(staff, "audioEnergy", OPENED_WITHIN_S)
-    assert time.monotonic() - opened < OPENED_WITHIN_S + 1
+    assert time.monotonic() - opened < OPENED_WITHIN_S
     assert video_width(staff, "[data-testid=live-video]") > 0
     # The close view asks the same connection for the full picture: more than twice a tile's
     # lines (the encoder may start below 480 while its rate ramps up).
@@ -102,9 +101,8 @@ def test_the_proctor_sees_and_hears_the_candidate_and_the_candidate_hears_push_t
     while stats(staff)["frameHeight"] <= 2 * TILE_LINES and time.monotonic() < deadline:
         staff.wait_for_timeout(250)
     assert stats(staff)["frameHeight"] > 2 * TILE_LINES
-    print(f"after opening: video in {video_s:.2f} s, audio in {audio_s:.2f} s")
 
-    # Push-to-talk: the candidate is told and hears it; the proctor's fake mic is a beep.
+    # Push-to-talk: the candidate is told and hears it (the proctor's fake mic is a beep).
     speaking = candidate.get_by_test_id("proctor-speaking")
     expect(speaking).to_be_hidden()
     talk = staff.get_by_test_id("talk")
@@ -116,9 +114,104 @@ def test_the_proctor_sees_and_hears_the_candidate_and_the_candidate_hears_push_t
     grows(candidate, "audioEnergy", 5.0)
     staff.mouse.up()
     expect(speaking).to_be_hidden()
+    return {"video_s": video_s, "audio_s": audio_s}
+
+
+def test_the_proctor_sees_and_hears_the_candidate_with_analysis_off_and_talks_back(
+    browser: Browser,
+    candidate_browser: Browser,
+    live_server: str,
+    settings: Settings,
+    factory: Factory,
+) -> None:
+    assert settings.analysis_workers == 0  # live media does not wait for analysis
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, proctor, name="Ada")
+    candidate = candidate_page(candidate_browser, live_server, factory, ada)
+    staff = wall(browser, live_server, proctor, exam.id)
+
+    timings = sees_hears_and_talks(staff, candidate)
+    print(
+        f"after opening: video in {timings['video_s']:.2f} s, audio in {timings['audio_s']:.2f} s"
+    )
+    # No analysed picture ever came: what played was the live video alone.
+    expect(staff.get_by_test_id("candidate-tile")).not_to_have_attribute("data-has-frame", "yes")
+    expect(staff.locator("#detail .live")).to_have_attribute("data-has-frame", "no")
     # Leaving the wall frees the candidate's uplink: its page closes the connection.
     staff.context.close()
     candidate.wait_for_function(
         "() => window.__connections.every(pc => pc.connectionState === 'closed')"
     )
     candidate.context.close()
+
+
+def test_the_same_across_two_web_nodes_through_redis(
+    browser: Browser, candidate_browser: Browser, settings: Settings, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, proctor, name="Ada")
+    with redis_server() as redis:
+        scaled = settings.model_copy(update={"redis_url": redis.url})
+        with serving(scaled) as node_a, serving(scaled) as node_b:
+            candidate = candidate_page(candidate_browser, node_b, factory, ada)
+            staff = wall(browser, node_a, proctor, exam.id)
+            sees_hears_and_talks(staff, candidate)
+            staff.context.close()
+            candidate.context.close()
+
+
+def test_the_same_relayed_only_through_a_real_coturn(
+    browser: Browser, candidate_browser: Browser, settings: Settings, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, proctor, name="Ada")
+    secret = "turn-test-secret-" + uuid.uuid4().hex
+    with turn_server(secret) as turn_url:
+        relayed = settings.model_copy(
+            update={
+                "ice_servers": [turn_url],
+                "turn_secret": SecretStr(secret),
+                "ice_relay_only": True,
+            }
+        )
+        with serving(relayed) as base_url:
+            candidate = candidate_page(candidate_browser, base_url, factory, ada)
+            staff = wall(browser, base_url, proctor, exam.id)
+            sees_hears_and_talks(staff, candidate)
+            # Every connection of both pages went through the relay.
+            for page in (staff, candidate):
+                totals = stats(page)
+                assert totals["connections"] >= 1
+                assert totals["relayed"] == totals["connections"]
+            staff.context.close()
+            candidate.context.close()
+
+
+def test_six_candidates_live_tiles_at_once(
+    browser: Browser, candidate_browser: Browser, live_server: str, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    people = [factory.candidate(exam, proctor, name=f"Cand{n}") for n in range(6)]
+    pages = [candidate_page(candidate_browser, live_server, factory, who) for who in people]
+    staff = wall(browser, live_server, proctor, exam.id)
+    tiles = staff.get_by_test_id("candidate-tile")
+    expect(tiles).to_have_count(6)
+    for index in range(6):
+        expect(tiles.nth(index)).to_have_attribute("data-live", "live", timeout=20000)
+    staff.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid=tile-video]')]
+            .every(video => video.videoWidth > 0)"""
+    )
+    before = stats(staff)
+    assert before["connections"] == 6
+    staff.wait_for_timeout(2000)
+    after = stats(staff)
+    # About 5 frames/s each: all six play, not one.
+    assert after["framesDecoded"] - before["framesDecoded"] >= 6 * 5
+    staff.context.close()
+    for page in pages:
+        page.context.close()

@@ -5,7 +5,7 @@
 
 // A connection not up by then is given up on: the tile and detail show the analysed pictures.
 export const CONNECT_TIMEOUT_MS = 10000;
-const RETRY_MS = 5000;
+const RETRY_MS = 15000;
 
 export class LiveViewer {
   // send(message): JSON on the wall's socket. changed(sessionId, view): a session's media or
@@ -33,7 +33,11 @@ export class LiveViewer {
       this.views.set(sessionId, view);
     }
     view.quality = quality;
-    if (view.state === "unavailable") this.reset(sessionId, view);
+    if (view.state === "unavailable") {
+      // The candidate's page may still count the failed connection: leave it, then join anew.
+      this.send({ type: "rtc", action: "leave", session_id: sessionId });
+      this.reset(sessionId, view);
+    }
     this.send({ type: "rtc", action: "join", session_id: sessionId, quality });
     if (view.state === "connecting") this.armTimeout(sessionId, view);
   }
@@ -142,12 +146,13 @@ export class LiveViewer {
   armTimeout(sessionId, view) {
     clearTimeout(view.timer);
     view.timer = setTimeout(() => {
-      if (view.state === "connecting") this.unavailable(sessionId, view, "no connection could be made in time");
+      if (view.state === "connecting") this.unavailable(sessionId, view, "the candidate's page did not answer");
     }, CONNECT_TIMEOUT_MS);
   }
 
   // Shows the analysed pictures instead, says why, and tries again a little later (a refused
-  // viewer may fit once another leaves; a network may come back).
+  // viewer may fit once another leaves; a network may come back). A page that connects
+  // meanwhile says "ready", which joins at once.
   unavailable(sessionId, view, reason) {
     clearTimeout(view.timer);
     view.pc?.close();

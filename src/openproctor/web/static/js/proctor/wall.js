@@ -67,13 +67,15 @@ function select(sessionId) {
   detail.live(viewer.views.get(sessionId) ?? null);
 }
 
-// Live video from every candidate on the wall whose page is connected: a tile's worth, the
-// open one in full; the others leave (their tiles show the analysed thumbnails).
+// Live video from every candidate on the wall whose exam is not over: a tile's worth, the open
+// one in full; ended ones leave (their tiles show the analysed thumbnails). Not asked whether
+// the page is connected: a page that connects later (on any node) tells the viewers that
+// joined it to join again.
 function syncLive() {
   if (!liveConfigured) return;
   const wanted = new Map();
   for (const candidate of grid.candidates()) {
-    if (candidate.session_id && candidate.connected && !FINAL_STATES.has(candidate.state)) {
+    if (candidate.session_id && !FINAL_STATES.has(candidate.state)) {
       wanted.set(candidate.session_id, detail.sessionId === candidate.session_id ? "full" : "tile");
     }
   }
