@@ -11,7 +11,7 @@ TEST_DEBS := postgresql redis-server chromium ffmpeg nodejs coturn
 APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint system-deps clean
+.PHONY: run test lint system-deps clean bench-live
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ lint: $(VENV)/.test
 
 test: system-deps $(VENV)/.test lint
 	$(BIN)/python -m pytest
+
+# Live video figures on this machine (tests/web/bench_live.py): first-frame times, the
+# candidate's uplink, the proctor's downlink and CPU with 30 live tiles.
+bench-live: system-deps $(VENV)/.test
+	$(BIN)/python -m tests.web.bench_live
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -38,10 +38,19 @@ def candidate_browser(
     browser.close()
 
 
-def candidate_page(browser: Browser, base_url: str, factory: Factory, who: Candidate) -> Page:
-    """The candidate's page with the exam running (their photo was taken earlier)."""
+def candidate_page(
+    browser: Browser,
+    base_url: str,
+    factory: Factory,
+    who: Candidate,
+    opened: Callable[[Page], object] | None = None,
+) -> Page:
+    """The candidate's page with the exam running (their photo was taken earlier); `opened`
+    sees the page before it loads."""
     enrolled_earlier(factory, who)
     page = watched_context(browser, base_url).new_page()
+    if opened:
+        opened(page)
     page.goto(f"/take/{who.invite_token}")
     page.get_by_test_id("next").click()  # the system check
     expect(page.get_by_test_id("step-intro")).to_be_visible()

@@ -1,0 +1,219 @@
+"""Live-media figures on this machine (`make bench-live`), printed, not asserted:
+
+- time from opening a candidate on the wall to its first full-rate video frame, and from
+  opening the wall to a tile's first frame (p50/p95 over --opens);
+- the candidate's uplink in kbit/s, split into live video (WebRTC), the analysis socket and
+  the recording uploads: with the wall open (a tile) and with one proctor watching closely;
+- the proctor's downlink and its browser's CPU with --tiles live tiles.
+
+One server (SQLite, analysis off), candidates in one Chromium with a fake camera and speech on
+the fake microphone, the proctor in another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from openproctor.db import make_engine, make_session_factory
+from openproctor.domains.users.models import Role
+from openproctor.migrations import upgrade
+from openproctor.settings import load_settings
+from tests.conftest import Factory, serving
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.web.live_media import media_browser, stats
+from tests.web.test_live_media import candidate_page, wall
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _tree_cpu_seconds(marker: str) -> float:
+    """User + system CPU of the Chromium whose command line has `marker`, and its children."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    root = None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if marker.encode() in cmdline and root is None:
+            root = pid
+    if root is None:
+        raise RuntimeError("the proctor's browser process was not found")
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return sum(cpu[pid] for pid in tree)
+
+
+class Uplink:
+    """Bytes a candidate's page sends: WebRTC (from getStats), its socket (every frame sent)
+    and its recording (what the server stored: the browser does not report blob bodies)."""
+
+    def __init__(self, page: Page, stored: Path) -> None:
+        self.page = page
+        self.stored = stored
+        self.socket = 0
+        page.on("websocket", lambda ws: ws.on("framesent", self._frame))
+
+    def _frame(self, payload: str | bytes) -> None:
+        self.socket += len(payload)
+
+    @property
+    def uploads(self) -> int:
+        return sum(path.stat().st_size for path in self.stored.rglob("*") if path.is_file())
+
+    def measure(self, seconds: float) -> dict[str, float]:
+        start = (stats(self.page)["bytesSent"], self.socket, self.uploads)
+        self.page.wait_for_timeout(seconds * 1000)
+        end = (stats(self.page)["bytesSent"], self.socket, self.uploads)
+        kbps = [(b - a) * 8 / seconds / 1000 for a, b in zip(start, end, strict=True)]
+        return {"webrtc": kbps[0], "socket": kbps[1], "recording": kbps[2], "total": sum(kbps)}
+
+
+def first_frames(staff: Page, opens: int) -> dict[str, list[float]]:
+    """Seconds to the first frame: after opening the candidate (the tile's connection asks
+    for full quality), and after opening the wall (a new connection)."""
+    detail_video = "[data-testid=live-video]"
+    opened, walls = [], []
+    for _ in range(opens):
+        started = time.monotonic()
+        staff.reload()
+        staff.wait_for_function(
+            "() => document.querySelector('[data-testid=tile-video]')?.videoWidth > 0",
+            timeout=30000,
+        )
+        walls.append(time.monotonic() - started)
+        staff.get_by_test_id("candidate-tile").click()
+        started = time.monotonic()
+        # The first frame the detail's own video element presents once the view is full.
+        staff.locator(detail_video).evaluate(
+            "video => new Promise(done => video.requestVideoFrameCallback(() => done()))"
+        )
+        opened.append(time.monotonic() - started)
+        staff.locator("[data-action=close]").click()
+    return {"open candidate": opened, "open wall": walls}
+
+
+def run(opens: int, tiles: int, seconds: float) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as scratch:
+        measure(Path(scratch), opens, tiles, seconds)
+
+
+def measure(workdir: Path, opens: int, tiles: int, seconds: float) -> None:
+    database = workdir / "bench.db"
+    settings = load_settings(
+        env="test",
+        data_dir=workdir / "data",
+        database_url=f"sqlite:///{database}",
+        analysis_workers=0,
+    )
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    db = make_session_factory(engine)()
+    factory = Factory(db)
+    marker = f"--openproctor-bench-staff={uuid.uuid4().hex}"
+    with sync_playwright() as playwright, serving(settings) as base_url:
+        candidates = media_browser(playwright, workdir)
+        staff_browser: Browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, marker]
+        )
+        proctor = factory.user(Role.PROCTOR)
+
+        # One candidate: first frames, and their uplink.
+        exam = factory.exam()
+        ada = factory.candidate(exam, proctor, name="Ada")
+        uplinks: list[Uplink] = []
+        candidate = candidate_page(
+            candidates,
+            base_url,
+            factory,
+            ada,
+            lambda page: uplinks.append(Uplink(page, settings.data_dir)),
+        )
+        uplink = uplinks[0]
+        candidate.wait_for_timeout(3000)  # the recording's first chunks
+        alone = uplink.measure(seconds)
+        staff = wall(staff_browser, base_url, proctor, exam.id)
+        expect(staff.get_by_test_id("candidate-tile")).to_have_attribute("data-live", "live")
+        frames = first_frames(staff, opens)
+        tile_up = uplink.measure(seconds)
+        staff.get_by_test_id("candidate-tile").click()
+        staff.wait_for_timeout(3000)  # the encoder ramps up to the full rate
+        close_up = uplink.measure(seconds)
+        staff.context.close()
+        candidate.context.close()
+
+        # Many candidates: the proctor's downlink and CPU with every tile live.
+        crowd = factory.exam()
+        people = [factory.candidate(crowd, proctor, name=f"Bench{n}") for n in range(tiles)]
+        pages = [candidate_page(candidates, base_url, factory, who) for who in people]
+        staff = wall(staff_browser, base_url, proctor, crowd.id)
+        live = staff.locator("[data-testid=candidate-tile][data-live=live]")
+        deadline = time.monotonic() + 120
+        while live.count() < tiles and time.monotonic() < deadline:
+            staff.wait_for_timeout(500)
+        connected = live.count()
+        staff.wait_for_timeout(3000)
+        before, cpu_before, started = stats(staff), _tree_cpu_seconds(marker), time.monotonic()
+        staff.wait_for_timeout(seconds * 1000)
+        after, cpu_after = stats(staff), _tree_cpu_seconds(marker)
+        elapsed = time.monotonic() - started
+        downlink = (after["bytesReceived"] - before["bytesReceived"]) * 8 / elapsed / 1000
+        fps = (after["framesDecoded"] - before["framesDecoded"]) / elapsed
+        cpu = (cpu_after - cpu_before) / elapsed * 100
+        for page in [staff, *pages]:
+            page.context.close()
+        staff_browser.close()
+        candidates.close()
+    db.close()
+    engine.dispose()
+
+    print(f"first frame, {opens} opens (s):")
+    for name, values in frames.items():
+        print(
+            f"  {name:15s} p50 {statistics.median(values):.2f}  "
+            f"p95 {percentile(values, 0.95):.2f}  max {max(values):.2f}"
+        )
+    print("candidate uplink (kbit/s; webrtc + analysis socket + recording uploads):")
+    for name, figures in (("no viewer", alone), ("wall tile", tile_up), ("close view", close_up)):
+        parts = "  ".join(f"{key} {value:.0f}" for key, value in figures.items())
+        print(f"  {name:12s} {parts}")
+    print(
+        f"proctor with {connected}/{tiles} live tiles: downlink {downlink:.0f} kbit/s, "
+        f"{fps:.0f} frames/s decoded, browser CPU {cpu:.0f} % of one core"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--opens", type=int, default=20)
+    parser.add_argument("--tiles", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    arguments = parser.parse_args()
+    run(arguments.opens, arguments.tiles, arguments.seconds)
+
+
+if __name__ == "__main__":
+    main()
