@@ -80,6 +80,29 @@ def grows(page: Page, key: str, within_s: float) -> tuple[float, dict[str, Any]]
     raise AssertionError(f"{key} did not grow within {within_s} s: {stats(page)}")
 
 
+def video_streams_playing(page: Page) -> int:
+    """Received video streams whose decoded frames grew over the last second."""
+    count = """async () => {
+      const decoded = async () => {
+        const frames = new Map();
+        for (const pc of window.__connections) {
+          (await pc.getStats()).forEach((report) => {
+            if (report.type === "inbound-rtp" && report.kind === "video") {
+              frames.set(report.id, report.framesDecoded ?? 0);
+            }
+          });
+        }
+        return frames;
+      };
+      const before = await decoded();
+      await new Promise((done) => setTimeout(done, 1000));
+      const after = await decoded();
+      return [...after].filter(([id, frames]) => frames > (before.get(id) ?? 0)).length;
+    }"""
+    playing: int = page.evaluate(count)
+    return playing
+
+
 def video_width(page: Page, selector: str) -> int:
     width: int = page.locator(selector).evaluate("video => video.videoWidth")
     return width
@@ -103,6 +126,10 @@ def sees_hears_and_talks(staff: Page, candidate: Page) -> dict[str, float]:
     staff.get_by_test_id("detail-listen").click()  # muted until the proctor listens
     audio_s, _ = grows(staff, "audioEnergy", OPENED_WITHIN_S)
     assert time.monotonic() - opened < OPENED_WITHIN_S
+    # The tile's level meter moves with the candidate's speech, without playing it.
+    staff.wait_for_function(
+        "() => document.querySelector('[data-testid=candidate-tile] .level').value > 0.3"
+    )
     assert video_width(staff, "[data-testid=live-video]") > 0
     # The close view asks the same connection for the full picture: more than twice a tile's
     # lines (the encoder may start below 480 while its rate ramps up).
@@ -224,3 +251,36 @@ def test_six_candidates_live_tiles_at_once(
     staff.context.close()
     for page in pages:
         page.context.close()
+
+
+def test_a_close_view_shows_the_shared_screen_and_a_tile_does_not(
+    browser: Browser, candidate_browser: Browser, live_server: str, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam(policy={"require_fullscreen": False, "record_screen": True})
+    ada = factory.candidate(exam, proctor, name="Ada")
+    enrolled_earlier(factory, ada)
+    candidate = watched_context(candidate_browser, live_server).new_page()
+    candidate.goto(f"/take/{ada.invite_token}")
+    candidate.get_by_test_id("next").click()  # the system check
+    expect(candidate.get_by_test_id("step-screen")).to_be_visible(timeout=20000)
+    candidate.get_by_test_id("next").click()  # shares the (fake) screen
+    expect(candidate.get_by_test_id("step-intro")).to_be_visible()
+    candidate.get_by_test_id("next").click()
+    expect(candidate.get_by_test_id("exam-running")).to_be_visible()
+
+    staff = wall(browser, live_server, proctor, exam.id)
+    tile = staff.get_by_test_id("candidate-tile")
+    expect(tile).to_have_attribute("data-live", "live", timeout=15000)
+    grows(staff, "framesDecoded", 5.0)
+    staff.wait_for_timeout(1000)
+    assert video_streams_playing(staff) == 1  # a tile: the camera only
+    tile.click()
+    screen = staff.get_by_test_id("live-screen")
+    expect(screen).to_be_visible()
+    staff.wait_for_function(
+        "() => document.querySelector('[data-testid=live-screen]').videoWidth > 0"
+    )
+    assert video_streams_playing(staff) == 2  # camera and screen
+    staff.context.close()
+    candidate.context.close()

@@ -15,6 +15,9 @@ Client -> server, text messages (JSON objects)::
     {"type": "signal", "name": SIGNAL, "ts": ms, "value": optional detail}
     {"type": "heartbeat", "ts": ms}
 
+    {"type": "rtc", "action": "offer", "viewer": VIEWER, "sdp": str}     WebRTC, see below
+    {"type": "rtc", "action": "ice", "viewer": VIEWER, "candidate": ICE | null}
+
 Answers and submission go over REST (PUT .../answers, POST .../submit), which answers with the
 saved state, so nothing depends on a socket being up at that moment.
 
@@ -28,6 +31,7 @@ Server -> client, text messages (each typed and built in live/messages.py)::
     {"type": "warnings_cleared"}                             the proctor cleared the warnings
     {"type": "state", "state": "running" | "paused" | "submitted" | "terminated" | "expired",
      "reason": str | null, "score": float | null}
+    {"type": "rtc_config", ...}, {"type": "rtc", ...}, {"type": "rtc_refused", ...}  below
 
 A refused or broken socket is closed with a close code and a reason (below), never with a
 message.
@@ -65,6 +69,44 @@ The watch travels to every node (live/registry.py), so it works whichever node t
 streams to.
 Actions (message, warn, pause, resume, terminate, auto-termination) are REST calls under
 /api/v1/sessions/{id}/... so they are authorised and audited like every other change.
+
+Live media (WebRTC, live/signalling.py; media goes browser to browser or through TURN, never
+through this server). Both sockets get, on connect and again at half the TURN credential's
+lifetime::
+
+    {"type": "rtc_config", "ice_servers": [{"urls": [...], "username"?, "credential"?}],
+     "ice_transport_policy": "all" | "relay"}
+
+Proctor -> server (the wall joins every unfinished session at "tile" quality, the open one at
+"full"; a join again with the other quality changes it on the same connection)::
+
+    {"type": "rtc", "action": "join", "session_id": ..., "quality": "tile" | "full"}
+    {"type": "rtc", "action": "answer", "session_id": ..., "sdp": str}
+    {"type": "rtc", "action": "ice", "session_id": ..., "candidate": ICE | null}
+    {"type": "rtc", "action": "talk", "session_id": ..., "on": bool}     push-to-talk
+    {"type": "rtc", "action": "leave", "session_id": ...}
+
+The server stamps each with the socket's viewer id (VIEWER) and relays it on the session's
+topic; the candidate's socket admits a join within settings.live_viewer_budget (a tile costs
+1, a close view 4) and passes the rest only from viewers it admitted. The candidate's page gets
+{"type": "rtc", "action": "join" | "answer" | "ice" | "talk" | "leave", "session_id", "viewer",
+...the fields above} and offers to each viewer (camera, microphone both ways for talk-back,
+then the screen when shared, in that order). Its offers and ICE candidates reach only that
+viewer's socket, as {"type": "rtc", "action": "offer" | "ice", "session_id", "sdp" |
+"candidate"}. A candidate's page that (re)connects sends {"type": "rtc", "action": "ready",
+"session_id"} to the viewers that joined it, which join again.
+Refused steps are answered to their sender only, and nothing else happens::
+
+    {"type": "rtc_refused", "session_id": ... | null, "viewer": ... | null, "reason": str}
+
+for: a session not the proctor's (or not in this exam), a step for a session not joined, a
+join over the viewer budget, an SDP over 32 KiB or not starting with v=0, ICE candidates over
+40 at once or 5 a second per connection, a candidate's page joining or answering (it only
+publishes), a candidate addressing a viewer that did not join it. Text messages longer than
+33 KiB close the candidate's socket with 4413; a proctor socket sending more than its
+signalling budget (live/limits.py) is closed with 4429. Talk-back is audited at its end as
+"session.talk" with started_at and seconds (also when the wall closes while talking).
+ICE = RTCIceCandidateInit {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}.
 
 Close codes: 4400 bad message (also a frame whose JPEG header cannot be read), 4401 bad or
 expired invite (proctor socket: not signed in), 4403 not allowed, 4408 replaced by a newer

@@ -122,7 +122,7 @@ export class Detail {
       video.srcObject = view?.camera ?? null;
       video.play().catch(() => {});
     }
-    screen.hidden = !view?.screen;
+    screen.hidden = !view?.screen || view.screen.getVideoTracks()[0].muted;
     if (screen.srcObject !== (view?.screen ?? null)) {
       screen.srcObject = view?.screen ?? null;
       screen.play().catch(() => {});

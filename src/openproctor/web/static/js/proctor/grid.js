@@ -148,11 +148,13 @@ export class Grid {
     element.dataset.live = state;
     element.querySelector(".live-note").textContent = state === "unavailable"
       ? `No live video (${view.reason}): analysed pictures` : "";
-    if (view?.camera && video.srcObject !== view.camera) {
-      video.srcObject = view.camera;
-      video.play().catch(() => {});
-      this.meters.attach(meter, view.camera);
-    } else if (!view?.camera && video.srcObject) {
+    if (view?.camera) {
+      if (video.srcObject !== view.camera) {
+        video.srcObject = view.camera;
+        video.play().catch(() => {});
+      }
+      this.meters.attach(meter, view.camera); // its audio track may come after the video
+    } else if (video.srcObject) {
       video.srcObject = null;
       this.meters.detach(meter);
     }

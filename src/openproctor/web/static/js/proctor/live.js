@@ -98,8 +98,13 @@ export class LiveViewer {
     pc.addEventListener("track", ({ track, transceiver }) => {
       // The candidate's page sends camera, audio, then screen: the second video is the screen.
       const videos = pc.getTransceivers().filter((t) => t.receiver.track.kind === "video");
-      if (track.kind === "video" && videos.indexOf(transceiver) > 0) view.screen = new MediaStream([track]);
-      else view.camera.addTrack(track);
+      if (track.kind === "video" && videos.indexOf(transceiver) > 0) {
+        view.screen = new MediaStream([track]);
+        // Muted while nothing comes: not shared yet, or a tile's connection (no screen).
+        for (const type of ["mute", "unmute"]) track.addEventListener(type, () => this.changed(sessionId, view));
+      } else {
+        view.camera.addTrack(track);
+      }
       this.changed(sessionId, view);
     });
     pc.addEventListener("icecandidate", ({ candidate }) =>
@@ -184,19 +189,23 @@ export class LevelMeters {
     this.meters = new Map(); // meter element -> {source, analyser, samples}
     this.intervalMs = intervalMs;
     this.timer = null;
+    // Browsers start audio suspended until the page is used: resume on the first touch.
+    const resume = () => this.context?.state === "suspended" && this.context.resume().catch(() => {});
+    for (const type of ["pointerdown", "keydown"]) addEventListener(type, resume, { capture: true });
   }
 
+  // Meters the stream's audio track (again only if it is another track than before).
   attach(meter, stream) {
-    this.detach(meter);
     const track = stream?.getAudioTracks()[0];
+    if (this.meters.get(meter)?.track === track) return;
+    this.detach(meter);
     if (!track) return;
     this.context ??= new AudioContext();
-    this.context.resume().catch(() => {}); // runs from the first click on the page
     const source = this.context.createMediaStreamSource(new MediaStream([track]));
     const analyser = this.context.createAnalyser();
     analyser.fftSize = 512;
     source.connect(analyser); // not to the speakers: listening is the video element's job
-    this.meters.set(meter, { source, analyser, samples: new Float32Array(analyser.fftSize) });
+    this.meters.set(meter, { track, source, analyser, samples: new Float32Array(analyser.fftSize) });
     this.timer ??= setInterval(() => this.read(), this.intervalMs);
   }
 

@@ -237,6 +237,7 @@ async function exam({ resumed = true } = {}) {
     policy: policy(),
     root,
     resumed,
+    recordsScreen: wants("recordScreen"),
     handlers: {
       hello(message) {
         examRunner.setEndsAt(message.ends_at);
@@ -290,6 +291,7 @@ async function startRecording(proctoring) {
     try {
       await media.openScreen();
       await startScreen();
+      proctoring.mediaChanged();
       screenBanner.hidden = true;
       text.textContent = "Your screen is no longer shared. This exam needs your whole screen to be shared until you submit.";
       proctoring.signal("screen_share_started");

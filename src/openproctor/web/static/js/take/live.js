@@ -18,10 +18,12 @@ export const ENCODINGS = {
 
 export class LivePublisher {
   // send(message): a JSON message on the candidate's socket. speaking(on): the proctor started
-  // or stopped talking to this candidate.
-  constructor(send, { speaking }) {
+  // or stopped talking to this candidate. screen: the exam records the screen, so it is sent
+  // too (once shared: a share that starts or restarts later takes the same place).
+  constructor(send, { speaking, screen }) {
     this.send = send;
     this.speaking = speaking;
+    this.sendsScreen = screen;
     this.config = { iceServers: [], iceTransportPolicy: "all" };
     this.viewers = new Map(); // viewer id -> {pc, quality, senders: {camera, screen, microphone}}
     this.talking = new Set(); // viewers talking to this candidate right now
@@ -64,11 +66,12 @@ export class LivePublisher {
     const camera = media.cameraStream()?.getVideoTracks()[0];
     const microphone = media.microphoneStream()?.getAudioTracks()[0];
     const screen = media.screenStream()?.getVideoTracks()[0];
-    // Always one camera, one audio and (when shared) one screen transceiver, in this order:
-    // the staff page tells camera from screen by it. The audio goes both ways for talk-back.
+    // Always one camera, one audio and (when the exam records it) one screen transceiver, in
+    // this order: the staff page tells camera from screen by it. The audio goes both ways for
+    // talk-back. A device not open yet sends nothing until replaceTracks().
     viewer.senders.camera = pc.addTransceiver(camera ?? "video", { direction: "sendonly" }).sender;
     viewer.senders.microphone = pc.addTransceiver(microphone ?? "audio", { direction: "sendrecv" }).sender;
-    if (screen) viewer.senders.screen = pc.addTransceiver(screen, { direction: "sendonly" }).sender;
+    if (this.sendsScreen) viewer.senders.screen = pc.addTransceiver(screen ?? "video", { direction: "sendonly" }).sender;
     pc.addEventListener("track", ({ track }) => {
       if (track.kind === "audio") this.voice.srcObject.addTrack(track);
       this.voice.play().catch(() => {});
@@ -97,13 +100,15 @@ export class LivePublisher {
     }
   }
 
-  // The camera or microphone was opened again (after it stopped): send the new tracks.
+  // The camera, microphone or screen was opened again (after it stopped): send the new tracks.
   replaceTracks() {
     const camera = media.cameraStream()?.getVideoTracks()[0] ?? null;
     const microphone = media.microphoneStream()?.getAudioTracks()[0] ?? null;
+    const screen = media.screenStream()?.getVideoTracks()[0] ?? null;
     for (const viewer of this.viewers.values()) {
       viewer.senders.camera?.replaceTrack(camera).catch(() => {});
       viewer.senders.microphone?.replaceTrack(microphone).catch(() => {});
+      viewer.senders.screen?.replaceTrack(screen).catch(() => {});
     }
   }
 

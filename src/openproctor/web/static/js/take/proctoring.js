@@ -15,7 +15,7 @@ export function requestFullscreen() {
 }
 
 // handlers: {state(message), hello(message), ended(code, reason), cameraRestored()}
-export function startProctoring({ token, policy, root, resumed, handlers }) {
+export function startProctoring({ token, policy, root, resumed, recordsScreen, handlers }) {
   const selfView = root.querySelector(".self-view");
   const linkStatus = root.querySelector(".link-status");
   const linkText = linkStatus.querySelector(".link-text");
@@ -75,6 +75,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
     speaking(on) {
       speaking.hidden = !on;
     },
+    screen: recordsScreen,
   });
   link.start();
 
@@ -133,6 +134,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
 
   return {
     signal: send,
+    mediaChanged: () => publisher.replaceTracks(), // a device or the screen opened again
     setPaused(value) {
       paused = value;
       link.setPaused(value);
