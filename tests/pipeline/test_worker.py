@@ -176,8 +176,10 @@ def test_where_the_face_looks_travels_with_the_outcome_against_the_baseline() ->
     assert (ahead.width, ahead.height) == (aside.width, aside.height)
     assert ahead.width > 0
     centre, left = ahead.looks[0], aside.looks[0]
-    assert centre is not None and left is not None
-    assert centre.eyes_open and left.eyes_open
+    assert centre is not None
+    assert left is not None
+    assert centre.eyes_open
+    assert left.eyes_open
     # Eyes turned to the side move the iris by more than a glance across the screen does.
     assert abs(left.gaze_x - centre.gaze_x) > 0.08
     # Against a baseline taken from the frontal picture, the frontal picture looks ahead.
@@ -187,6 +189,8 @@ def test_where_the_face_looks_travels_with_the_outcome_against_the_baseline() ->
     )
     look = again.looks[0]
     assert look is not None
-    assert abs(look.yaw) < 0.2 and abs(look.pitch) < 0.2 and abs(look.gaze_x) < 0.002
+    assert abs(look.yaw) < 0.2
+    assert abs(look.pitch) < 0.2
+    assert abs(look.gaze_x) < 0.002
     two = worker.analyse_frame(job("look-4", 0, jpeg("fr_two_people.jpg"), objects=False))
     assert len(two.looks) == len(two.face_boxes) == 2

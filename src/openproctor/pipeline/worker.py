@@ -193,7 +193,7 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
         "height": frame.shape[0],
     }
     if gate.gate is Gate.COVERED:
-        return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.COVERED, **common)  # type: ignore[arg-type]
+        return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.COVERED, **common)
     if gate.gate is Gate.UNCHANGED and state.last is not None and not job.identity:
         previous = state.last
         return FrameOutcome(
@@ -206,7 +206,7 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
             objects=previous.objects,
             flags=previous.flags,
             identity_distance=previous.identity_distance,
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     reference = np.asarray(job.reference, np.float32) if job.reference else None
     baseline = Baseline(*job.baseline) if job.baseline else Baseline()

@@ -62,9 +62,7 @@ def _ramp(value: float, tolerance_and_limit: tuple[float, float]) -> float:
     return min(max((limit - abs(value)) / (limit - tolerance), 0.0), 1.0)
 
 
-def glance(
-    at: float, *, faces: int, look: FaceLook | None, page_in_front: bool
-) -> Glance:
+def glance(at: float, *, faces: int, look: FaceLook | None, page_in_front: bool) -> Glance:
     """What one frame says. `look` is the main face's (None without a mesh: then only its
     presence is known, and presence is what counts)."""
     if faces == 0 or not page_in_front:

@@ -45,7 +45,13 @@ def score_frames(
 
 
 def score_video(
-    path: Path, *, model_dir: Path, config: DetectorConfig, fps: float, loops: int, enrol: Path | None
+    path: Path,
+    *,
+    model_dir: Path,
+    config: DetectorConfig,
+    fps: float,
+    loops: int,
+    enrol: Path | None,
 ) -> Iterator[dict[str, Any]]:
     """The video played `loops` times in a row (Chromium's fake camera loops it too)."""
     analyzer = Analyzer(model_dir, config)

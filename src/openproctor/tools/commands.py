@@ -1,5 +1,5 @@
-"""The offline tools' commands: analyze, verify, eval, bench, loadtest, attention (cli.py adds them to
-`openproctor`). Each imports its tool (models, test clients) only when it runs, so no other
+"""The offline tools' commands: analyze, verify, eval, bench, loadtest, attention (cli.py adds
+them to `openproctor`). Each imports its tool (models, test clients) only when it runs, so no other
 command, and never the server, loads them."""
 
 from __future__ import annotations
@@ -167,7 +167,11 @@ def attention(video: Path, fps: float, loops: int, enrol: Path | None) -> None:
 
     settings = command_settings()
     rows = score_video(
-        video, model_dir=model_dir(settings), config=settings.detectors, fps=fps, loops=loops,
+        video,
+        model_dir=model_dir(settings),
+        config=settings.detectors,
+        fps=fps,
+        loops=loops,
         enrol=enrol,
     )
     try:
