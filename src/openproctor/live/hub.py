@@ -294,7 +294,9 @@ class LiveHub:
         self.attention.on_frame(runtime, frame, outcome, watched=watched)
         topic = exam_topic(runtime.exam_id)
         if watched:
-            picture = messages.picture("frame", runtime.session_id, runtime.proctor_id, frame.jpeg)
+            picture = messages.picture(
+                "frame", runtime.session_id, runtime.proctor_id, frame.jpeg, frame.ts_ms
+            )
             self.bus.publish(topic, picture)
         if outcome.thumbnail and runtime.schedule.thumbnail_due(frame.received_at):
             runtime.schedule.last_thumbnail_at = frame.received_at

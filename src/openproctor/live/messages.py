@@ -126,11 +126,13 @@ class ViolationChanged(TypedDict):
 
 
 class Picture(TypedDict):
-    """A thumbnail (every candidate) or a full frame (the watched one); then the JPEG."""
+    """A thumbnail (every candidate) or a full frame (the watched one); then the JPEG. A frame
+    says when it was captured (ts_ms), so the overlay draws that frame's analysis on it."""
 
     type: Literal["thumbnail", "frame"]
     session_id: str
     proctor_id: str | None
+    ts_ms: float | None
     jpeg: bytes
 
 
@@ -222,11 +224,13 @@ def picture(
     session_id: uuid.UUID,
     proctor_id: uuid.UUID | None,
     jpeg: bytes,
+    ts_ms: float | None = None,
 ) -> Picture:
     return {
         "type": kind,
         "session_id": str(session_id),
         "proctor_id": _str(proctor_id),
+        "ts_ms": ts_ms,
         "jpeg": jpeg,
     }
 

@@ -41,7 +41,8 @@ candidates). Server -> client text messages::
         "opened" once its row is written (evidence_url still null), "evidence" once its
         evidence image is stored (evidence_url) or could not be (evidence_error), "closed"
     {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
-    {"type": "frame", "session_id": ...}                      the same, full size, for "watch"
+    {"type": "frame", "session_id": ..., "ts_ms": ...}       the same, full size, for "watch",
+        with its capture time (its "analysis" came just before, with the same ts_ms)
     {"type": "analysis", "session_id": ..., "ts_ms": capture time of the analysed frame,
      "width": ..., "height": ... (its pixels; boxes are in them),
      "faces": [{"box": [x1, y1, x2, y2], "look": LOOK | null}...],

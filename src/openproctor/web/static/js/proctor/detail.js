@@ -4,6 +4,7 @@ import { clock, duration, el } from "../lib/format.js";
 import { sendJson } from "../lib/http.js";
 import { FINAL_STATES, kindLabel, violationLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
+import { Overlay } from "./overlay.js";
 
 const DEFAULT_WARNING =
   "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";
@@ -20,6 +21,7 @@ export class Detail {
     this.violations = new Map();
     const $ = (selector) => root.querySelector(selector);
     this.$ = $;
+    this.overlay = new Overlay($(".live"), $("[data-testid=overlay-toggle]"));
     $("[data-action=close]").addEventListener("click", () => this.close());
     root.addEventListener("keydown", (event) => event.key === "Escape" && !this.dialog.open && this.close());
     $(".message-form").addEventListener("submit", (event) => {
@@ -48,6 +50,7 @@ export class Detail {
       this.violations.clear();
       this.$(".live-frame").removeAttribute("src");
       this.$(".live").dataset.hasFrame = "no";
+      this.overlay.clear();
       this.$("[data-testid=message-text]").value = "";
       this.status("");
       this.$(".messages").replaceChildren(el("li", { className: "empty", textContent: "Loading…" }));
@@ -81,6 +84,11 @@ export class Detail {
     this.$(".conn-text").textContent = FINAL_STATES.has(candidate.state)
       ? "session ended" : candidate.connected ? "connected" : "not connected";
     this.$(".conn-text").dataset.live = candidate.connected ? "yes" : "no";
+    const attention = this.$(".attention");
+    attention.hidden = !candidate.attention;
+    attention.dataset.label = candidate.attention?.label ?? "";
+    attention.textContent = candidate.attention
+      ? `${candidate.attention.label} · attention ${candidate.attention.score}` : "";
     const frames = candidate.frames ?? {};
     this.$(".frames").textContent =
       `Frames: ${frames.received ?? 0} received · ${frames.analysed ?? 0} analysed · ${frames.skipped ?? 0} skipped`
@@ -97,9 +105,15 @@ export class Detail {
     this.$("[data-testid=auto-terminate]").checked = Boolean(candidate.auto_terminate);
   }
 
-  frame(url) {
+  // tsMs: the frame's capture time, which the overlay matches with its analysis.
+  frame(url, tsMs = null) {
+    this.overlay.shown(tsMs);
     this.$(".live-frame").src = url;
     this.$(".live").dataset.hasFrame = "yes";
+  }
+
+  analysis(result) {
+    if (result.session_id === this.sessionId) this.overlay.add(result);
   }
 
   async load(sessionId) {
