@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ForeignKey, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openproctor.db import Base
+from openproctor.rules.attention import Label
 
 
 class AttentionSample(Base):
@@ -30,4 +30,4 @@ class AttentionRead(BaseModel):
 
     at: datetime
     score: int
-    label: Literal["focused", "distracted", "away"]
+    label: Label
