@@ -5,18 +5,28 @@ the score, and the samples are in the session's record once it ends (SQLite and 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from websockets.asyncio.client import connect
 
+from openproctor.bus.local import LocalBus, exam_topic
 from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.users.models import Role
-from openproctor.live.attention import tile_moved
+from openproctor.live.attention import AttentionFlow, tile_moved
+from openproctor.live.registry import Registry
+from openproctor.live.runtime import Frame
+from openproctor.pipeline.gates import Gate
+from openproctor.pipeline.jobs import FaceLook, FrameOutcome
 from openproctor.rules.attention import Attention
 from tests.conftest import Factory
 from tests.live.clients import (
@@ -30,6 +40,7 @@ from tests.live.clients import (
     stream,
     ws_url,
 )
+from tests.live.test_registry import runtime as registry_runtime
 
 pytestmark = pytest.mark.analysis
 TWO_FACES_MIRRORED = cv2.imencode(
@@ -54,9 +65,10 @@ def test_the_watched_candidate_gets_overlays_and_the_score_is_on_the_tile_and_re
     candidate = factory.candidate(exam, proctor_user)
     session = running_session(factory, candidate)
     proctor = Proctor(live_server, proctor_user)
+    admin = Proctor(live_server, factory.user(Role.ADMIN))  # on the same exam, not watching
 
     async def scenario() -> None:
-        async with proctor_socket(proctor, exam.id) as wall:
+        async with proctor_socket(proctor, exam.id) as wall, proctor_socket(admin, exam.id):
             await wall.wait_for(lambda e: e["type"] == "snapshot")
             assert wall.socket is not None
             async with connect(ws_url(live_server, f"/ws/take/{candidate.invite_token}")) as cand:
@@ -105,6 +117,9 @@ def test_the_watched_candidate_gets_overlays_and_the_score_is_on_the_tile_and_re
 
                 await stream(cand, NO_FACE, 9.0, seq)
                 await wall.wait_for(tile_label("away"))
+                # Only the socket watching the candidate gets the overlay's messages.
+                await admin.wait_for(tile_label("away"))
+                assert [e["type"] for e in admin.events if e["type"] in ("analysis", "frame")] == []
                 ended = proctor.post(f"/api/v1/sessions/{session.id}/terminate", {"reason": "x"})
                 assert ended.status_code == 200, ended.text
                 await candidate_messages(cand, "state")
@@ -126,6 +141,84 @@ def test_the_watched_candidate_gets_overlays_and_the_score_is_on_the_tile_and_re
     # Another proctor's candidate is not this proctor's business.
     stranger = Proctor(live_server, factory.user(Role.PROCTOR))
     assert stranger.get(f"/api/v1/sessions/{session.id}/attention").status_code == 403
+
+
+def outcome(session_id: uuid.UUID, seq: int, *, faces: int) -> FrameOutcome:
+    ahead = FaceLook(yaw=1.0, pitch=0.0, gaze_x=0.0, gaze_y=0.0, eyes_open=True)
+    return FrameOutcome(
+        str(session_id),
+        seq,
+        seq * 500.0,
+        Gate.ANALYSED,
+        face_boxes=((10.0, 10.0, 50.0, 50.0),) * faces,
+        looks=(ahead,) * faces,
+        width=640,
+        height=480,
+    )
+
+
+def test_the_flow_publishes_the_tile_in_steps_and_writes_samples_in_batches(
+    session_factory: sessionmaker[Session], factory: Factory
+) -> None:
+    """A minute and a half of frames (2 a second) through AttentionFlow on a real bus,
+    registry and writer thread: 45 s in view, then nobody."""
+    exam = factory.exam()
+    session = running_session(factory, factory.candidate(exam, factory.user(Role.PROCTOR)))
+    runtime = registry_runtime(exam.id)
+    runtime.session_id = session.id
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[int]]:
+        bus = LocalBus()
+        bus.bind(asyncio.get_running_loop())
+        writer = ThreadPoolExecutor(1)
+        spawned: list[asyncio.Task[None]] = []
+
+        def spawn(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+            spawned.append(asyncio.ensure_future(coroutine))
+            return spawned[-1]
+
+        flow = AttentionFlow(
+            session_factory=session_factory,
+            bus=bus,
+            registry=Registry(session_factory=session_factory, bus=bus),
+            writer=writer,
+            spawn=spawn,
+        )
+        written = []
+        start = 1_000_000.0
+        async with bus.subscribe(exam_topic(exam.id)) as wall:
+            for seq in range(180):
+                faces = 1 if seq < 90 else 0
+                frame = Frame(seq, seq * 500.0, start + seq / 2, b"")
+                flow.on_frame(runtime, frame, outcome(session.id, seq, faces=faces), watched=False)
+                if seq % 30 == 29:  # every 15 s: what is in the database so far
+                    await asyncio.gather(*spawned)
+                    written.append(count_samples(session_factory))
+            await flow.flush(session.id)
+            written.append(count_samples(session_factory))
+            writer.shutdown(wait=True)
+            tiles = []
+            while not wall.queue.empty():
+                message = await wall.get()
+                assert isinstance(message, dict)
+                tiles.append(message)
+        return tiles, written
+
+    tiles, written = asyncio.run(scenario())
+    shown = [tile["candidate"]["attention"] for tile in tiles]
+    assert shown[0] == {"score": 100, "label": "focused"}
+    assert shown[-1] == {"score": 0, "label": "away"}
+    for before, after in itertools.pairwise(shown):
+        assert after["label"] != before["label"] or abs(after["score"] - before["score"]) >= 5
+    assert len(tiles) < 30  # not one per frame (90 frames changed the score)
+    # One sample per 5 s (18 in 90 s), written a minute's worth (12) at a time, the rest at
+    # the end.
+    assert written == [0, 0, 0, 12, 12, 12, 18]
+
+
+def count_samples(session_factory: sessionmaker[Session]) -> int:
+    with session_factory() as db:
+        return len(db.scalars(select(AttentionSample)).all())
 
 
 def test_the_tile_follows_the_score_in_steps_and_every_label_change() -> None:
