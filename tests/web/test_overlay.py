@@ -1,7 +1,8 @@
 """The detail view's detection overlay in Chromium: the candidate's fake webcam shows two
 people (a clean fixture photo); the proctor opens the candidate and the canvas over the live
 picture draws both faces, from the analysis of the very frame on screen; toggled off, nothing
-is drawn, and the choice is remembered after a reload."""
+is drawn, and the choice is remembered after a reload. On live video the newest result is
+drawn and fades once no newer one follows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Locator, Playwright, expect
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 
 from openproctor.domains.users.models import Role
 from tests.conftest import Factory
@@ -46,9 +47,10 @@ def painted(overlay: Locator) -> int:
     return count
 
 
-def test_overlays_appear_for_a_two_face_scene_and_not_when_toggled_off(
+def watching(
     two_people_browser: Browser, browser: Browser, live_server: str, factory: Factory
-) -> None:
+) -> tuple[Page, Page]:
+    """The candidate's exam running, and the proctor's detail view of them: (staff, candidate)."""
     proctor = factory.user(Role.PROCTOR)
     exam = factory.exam(policy={"require_fullscreen": False})
     ada = factory.candidate(exam, proctor, name="Ada")
@@ -57,8 +59,14 @@ def test_overlays_appear_for_a_two_face_scene_and_not_when_toggled_off(
     tile = staff.get_by_test_id("candidate-tile")
     expect(tile).to_have_attribute("data-connected", "yes")
     expect(staff.get_by_test_id("tile-attention")).to_be_visible(timeout=20_000)
-
     tile.click()
+    return staff, candidate
+
+
+def test_overlays_appear_for_a_two_face_scene_and_not_when_toggled_off(
+    two_people_browser: Browser, browser: Browser, live_server: str, factory: Factory
+) -> None:
+    staff, candidate = watching(two_people_browser, browser, live_server, factory)
     overlay = staff.get_by_test_id("overlay")
     expect(overlay).to_have_attribute("data-faces", "2", timeout=20_000)
     expect(overlay).to_be_visible()
@@ -89,3 +97,35 @@ def test_overlays_appear_for_a_two_face_scene_and_not_when_toggled_off(
     assert painted(overlay) > 500
     staff.context.close()
     candidate.context.close()
+
+
+# A live stream where the detail view shows one: a <video class="live-video"> in the same
+# .live area, playing a canvas (the live-media pages put the candidate's WebRTC track there).
+PLAY_A_STREAM = """live => {
+    const source = document.createElement("canvas");
+    source.width = 640;
+    source.height = 376;
+    source.getContext("2d").fillRect(0, 0, 640, 376);
+    const video = document.createElement("video");
+    video.className = "live-video";
+    video.muted = true;
+    video.srcObject = source.captureStream(5);
+    live.append(video);
+    return video.play().then(() => video.videoWidth);
+}"""
+
+
+def test_on_live_video_the_newest_analysis_is_drawn_and_fades_when_none_follows(
+    two_people_browser: Browser, browser: Browser, live_server: str, factory: Factory
+) -> None:
+    staff, candidate = watching(two_people_browser, browser, live_server, factory)
+    overlay = staff.get_by_test_id("overlay")
+    expect(overlay).to_have_attribute("data-faces", "2", timeout=20_000)
+    assert staff.locator("#detail .live").evaluate(PLAY_A_STREAM) == 640
+    staff.wait_for_timeout(1000)
+    expect(overlay).to_have_attribute("data-faces", "2")  # drawn on the video, newest first
+    assert painted(overlay) > 500
+    candidate.context.close()  # no more analysis: what is drawn fades and goes within 3 s
+    expect(overlay).to_have_attribute("data-faces", "0", timeout=6_000)
+    assert painted(overlay) == 0
+    staff.context.close()
