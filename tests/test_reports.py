@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
+from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.reports.pdf import session_pdf
@@ -70,6 +71,13 @@ def scene(factory: Factory, db: Session, settings: Settings) -> dict[str, object
     session.decision = Decision.SUSPICIOUS
     session.decision_note = "looked away a lot"
     session.decided_at = utcnow()
+    # Four attention samples, 5 s apart: two focused, one distracted, one away.
+    start = utcnow() - timedelta(minutes=30)
+    for index, (score, label) in enumerate(
+        ((90, "focused"), (80, "focused"), (50, "distracted"), (0, "away"))
+    ):
+        at = start + timedelta(seconds=5 * index)
+        db.add(AttentionSample(session_id=session.id, at=at, score=score, label=label))
     db.commit()
     return {"exam": exam, "mine": mine, "theirs": theirs, "ada": ada, "bob": bob, "ada_s": seeded}
 
@@ -102,7 +110,10 @@ def test_csv_has_one_line_per_candidate_with_counts(
     )
     assert ada["decision"] == "suspicious"
     assert all(ada[name] for name in ("decided_at", "started_at", "ended_at"))
+    assert (ada["attention_mean"], ada["attention_focused"]) == ("55.0", "0.5")
+    assert (ada["attention_distracted"], ada["attention_away"]) == ("0.25", "0.25")
     bob = by_name["Bob"]
+    assert (bob["attention_mean"], bob["attention_focused"]) == ("", "")
     assert (bob["state"], bob["violations"], bob["decision"], bob["started_at"]) == (
         "",
         "0",
@@ -132,6 +143,13 @@ def test_json_nests_the_same_counts_and_proctors_see_only_theirs(
     assert set(ada["violations"]["by_kind"]) == {kind.value for kind in ViolationKind}
     assert ada["violations"]["by_review_status"] == {"pending": 1, "confirmed": 1, "dismissed": 1}
     assert ada["decision"] == "suspicious"
+    assert ada["attention"] == {
+        "samples": 4,
+        "mean": 55.0,
+        "shares": {"focused": 0.5, "distracted": 0.25, "away": 0.25},
+    }
+    other = next(row for row in report["candidates"] if row["name"] == "=1+2")
+    assert other["attention"] is None
     csv_rows = list(
         csv.DictReader(io.StringIO(client.get(f"/api/v1/exams/{exam.id}/report.csv").text))
     )
@@ -174,8 +192,13 @@ def test_the_pdf_shows_summary_timeline_and_evidence(
         "confirmed",
         "nobody at the desk",
         "a calculator",
+        "Average attention 55 / 100 over 4 samples",
+        "focused 50 %, distracted 25 %, away 25 % of the time",
     ):
         assert expected in text, expected
+    # The attention chart: one bar per sample, each filled with its label's colour.
+    assert text.count(".184314 .560784 .27451 rg") == 2  # focused, #2f8f46
+    assert text.count(".752941 .223529 .168627 rg") == 1  # away, #c0392b
     # The three annotated evidence frames (the same picture here: embedded once, drawn three
     # times), scaled down to thumbnails.
     assert data.count(b"/Subtype /Image") == 1

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor.cli import main as cli
 from openproctor.db import utcnow
+from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.policy import Severity, ViolationKind
@@ -329,6 +330,11 @@ def test_an_admin_erases_a_candidate_and_everything_of_theirs(
     ada_id, bob_id = ada.id, bob.id
     erased = seed_session(db, store, ada, ended_at=utcnow() - timedelta(minutes=5))
     kept = seed_session(db, store, bob, ended_at=utcnow() - timedelta(minutes=5))
+    for seeded in (erased, kept):
+        db.add(
+            AttentionSample(session_id=seeded.session_id, at=utcnow(), score=80, label="focused")
+        )
+    db.commit()
     sent = client.post(
         f"/api/v1/sessions/{erased.session_id}/messages",
         json={"kind": "message", "body": "Ada, your phone"},
@@ -353,6 +359,8 @@ def test_an_admin_erases_a_candidate_and_everything_of_theirs(
         ("candidates", "sessions", "violations", "messages", "objects", "recordings"), 0
     )
     assert not any(store.exists(key) for key in erased.keys)
+    samples = db.scalars(select(AttentionSample.session_id)).all()
+    assert samples == [kept.session_id]
     assert client.get(f"/api/v1/candidates/{ada_id}").status_code == 404
     # Bob is untouched.
     assert _everything_of(db, kept, bob_id)["objects"] == 9

@@ -34,7 +34,14 @@ def main() -> None:
     """OpenProctor: self-hosted live proctoring for online exams."""
 
 
-for command in (offline.analyze, offline.verify, offline.evaluate, offline.bench, offline.loadtest):
+for command in (
+    offline.analyze,
+    offline.verify,
+    offline.evaluate,
+    offline.bench,
+    offline.loadtest,
+    offline.attention,
+):
     main.add_command(command)
 
 

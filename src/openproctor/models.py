@@ -1,6 +1,7 @@
 """Imports every table so that Base.metadata is complete (for Alembic and tests)."""
 
 from openproctor.db import Base
+from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
@@ -22,6 +23,7 @@ from openproctor.domains.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
+    "AttentionSample",
     "AuditEntry",
     "Base",
     "Candidate",

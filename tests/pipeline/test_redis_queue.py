@@ -11,7 +11,7 @@ import pytest
 
 from openproctor.detectors.detections import Detections
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.jobs import FrameOutcome
+from openproctor.pipeline.jobs import FaceLook, FrameOutcome
 from openproctor.pipeline.redis_queue import RedisAnalysis, outcome_from_wire, outcome_to_wire
 from tests.servers import RedisServer, redis_server
 
@@ -30,6 +30,9 @@ def test_an_outcome_survives_the_wire() -> None:
         Gate.ANALYSED,
         changed_a_lot=True,
         face_boxes=((1.0, 2.0, 30.0, 40.0), (50.0, 60.0, 70.0, 80.0)),
+        looks=(FaceLook(-3.5, 2.0, 0.125, -0.01, True), None),
+        width=640,
+        height=480,
         objects=Detections.of([[5.0, 6.0, 7.5, 8.25]], [0.6109999], ["cell phone"]),
         flags=("multiple_faces",),
         identity_distance=0.42,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import cv2
@@ -167,3 +167,30 @@ def test_redis_workers_continue_a_session_from_its_sealed_state() -> None:
     tampered = state[:-1] + bytes([state[-1] ^ 1])
     assert frame(1, tampered)[0] == Gate.ANALYSED
     assert frame(1, state, worker.state_key("another secret"))[0] == Gate.ANALYSED
+
+
+@pytest.mark.usefixtures("loaded")
+def test_where_the_face_looks_travels_with_the_outcome_against_the_baseline() -> None:
+    ahead = worker.analyse_frame(job("look", 0, jpeg("pai_webcam_center.jpg"), objects=False))
+    aside = worker.analyse_frame(job("look-2", 0, jpeg("pai_webcam_eyes_left.jpg"), objects=False))
+    assert (ahead.width, ahead.height) == (aside.width, aside.height)
+    assert ahead.width > 0
+    centre, left = ahead.looks[0], aside.looks[0]
+    assert centre is not None
+    assert left is not None
+    assert centre.eyes_open
+    assert left.eyes_open
+    # Eyes turned to the side move the iris by more than a glance across the screen does.
+    assert abs(left.gaze_x - centre.gaze_x) > 0.08
+    # Against a baseline taken from the frontal picture, the frontal picture looks ahead.
+    baseline = (centre.yaw, centre.pitch, centre.gaze_x)
+    again = worker.analyse_frame(
+        replace(job("look-3", 0, jpeg("pai_webcam_center.jpg"), objects=False), baseline=baseline)
+    )
+    look = again.looks[0]
+    assert look is not None
+    assert abs(look.yaw) < 0.2
+    assert abs(look.pitch) < 0.2
+    assert abs(look.gaze_x) < 0.002
+    two = worker.analyse_frame(job("look-4", 0, jpeg("fr_two_people.jpg"), objects=False))
+    assert len(two.looks) == len(two.face_boxes) == 2

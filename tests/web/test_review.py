@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 
 from openproctor.db import utcnow
+from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.exams.policy import Severity, ViolationKind
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
@@ -349,3 +350,45 @@ def test_a_flag_after_a_reload_plays_where_it_was_recorded(
     marker(in_break).click()
     wait_until(lambda: abs(video_time(page) - resumed_at) < 0.3, 5, "the seek to the resumption")
     expect(playhead).to_have_attribute("aria-valuenow", "16")
+
+
+def test_the_attention_lane_shows_the_recorded_score_and_sums_it_up(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    exam = factory.exam()
+    session = sessions.current_for_candidate(db=factory.db, candidate=factory.candidate(exam))
+    start = utcnow() - timedelta(minutes=5)
+    samples = [(90, "focused"), (80, "focused"), (0, "away"), (50, "distracted")]
+    for index, (score, label) in enumerate(samples):
+        at = start + timedelta(seconds=5 * index)
+        factory.db.add(AttentionSample(session_id=session.id, at=at, score=score, label=label))
+    factory.db.commit()
+    reviewer = browser.new_context(base_url=live_server).new_page()
+    sign_in(reviewer, factory.user(Role.REVIEWER))
+    reviewer.goto(f"/review/sessions/{session.id}")
+    bars = reviewer.get_by_test_id("attention-sample")
+    expect(bars).to_have_count(4)
+    expect(bars.nth(2)).to_have_attribute("data-label", "away")
+    expect(bars.nth(0)).to_have_attribute("data-score", "90")
+    # Without a recording the lane spans the samples: the third starts half way.
+    lane = reviewer.get_by_test_id("attention-lane").bounding_box()
+    third = bars.nth(2).bounding_box()
+    assert lane is not None
+    assert third is not None
+    assert abs(third["x"] - lane["x"] - lane["width"] / 2) < 2
+    expect(reviewer.get_by_test_id("attention-summary")).to_have_text(
+        "Focused 50% · distracted 25% · away 25% of the time; average attention 55"
+    )
+
+
+def test_an_attempt_without_attention_samples_has_no_lane(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    exam = factory.exam()
+    session = sessions.current_for_candidate(db=factory.db, candidate=factory.candidate(exam))
+    factory.db.commit()
+    reviewer = browser.new_context(base_url=live_server).new_page()
+    sign_in(reviewer, factory.user(Role.REVIEWER))
+    reviewer.goto(f"/review/sessions/{session.id}")
+    expect(reviewer.get_by_test_id("flags")).to_contain_text("No flags for this attempt.")
+    expect(reviewer.get_by_test_id("attention")).to_be_hidden()

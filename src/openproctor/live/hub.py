@@ -33,6 +33,7 @@ from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.flows import Seen, ViolationFlow
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live import messages
+from openproctor.live.attention import AttentionFlow
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
 from openproctor.live.registry import WATCH_RENEW_S, Registry
 from openproctor.live.runtime import Frame, SessionRuntime
@@ -81,6 +82,13 @@ class LiveHub:
             writer=self._writer,
             spawn=self._spawn,
         )
+        self.attention = AttentionFlow(
+            session_factory=session_factory,
+            bus=bus,
+            registry=self.registry,
+            writer=self._writer,
+            spawn=self._spawn,
+        )
         self.sweeps = Sweeps(session_factory=session_factory, store=store, webhooks=webhooks)
         if pool is not None:
             metrics.watch_queue(lambda: pool.waiting)
@@ -111,6 +119,7 @@ class LiveHub:
         # Violation writes and sweeps in flight may finish, but nothing holds the shutdown up
         # for long: what still runs then is named in the log and cancelled.
         await _settle({*tasks, *self._background})
+        await _bounded("the attention samples", self.attention.flush_all())
         await _bounded("the event bus", self.bus.close())
         if self.pool is not None:
             await _bounded("the analysis", self.pool.close())
@@ -282,9 +291,12 @@ class LiveHub:
         if wanted != runtime.requested_fps:
             runtime.requested_fps = wanted
             self.bus.publish(session_topic(runtime.session_id), messages.rate(runtime.fps))
+        self.attention.on_frame(runtime, frame, outcome, watched=watched)
         topic = exam_topic(runtime.exam_id)
         if watched:
-            picture = messages.picture("frame", runtime.session_id, runtime.proctor_id, frame.jpeg)
+            picture = messages.picture(
+                "frame", runtime.session_id, runtime.proctor_id, frame.jpeg, frame.ts_ms
+            )
             self.bus.publish(topic, picture)
         if outcome.thumbnail and runtime.schedule.thumbnail_due(frame.received_at):
             runtime.schedule.last_thumbnail_at = frame.received_at
@@ -338,6 +350,7 @@ class LiveHub:
             runtime.ends_at = extra["ends_at"]
         if state in FINAL_STATES:
             await self._apply(runtime, runtime.rules.close_all(time.time()))
+            await self.attention.flush(session_id)
         self.registry.publish_candidate(runtime)
         told = messages.state(state, extra.get("reason"), extra.get("score"))
         self.bus.publish(session_topic(session_id), told)
@@ -357,6 +370,7 @@ class LiveHub:
         if self.pool is not None:
             self.pool.release(str(runtime.session_id))
         self.violations.forget(runtime.session_id)
+        self.attention.forget(runtime.session_id)
         self.registry.forget(runtime)
 
     # --- every second ----------------------------------------------------------------------

@@ -12,11 +12,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
+from openproctor.detectors.detections import Detections
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
 from openproctor.live.ice import IceServer
 from openproctor.live.runtime import CandidateSummary
+from openproctor.pipeline.jobs import FaceLook, FrameOutcome
+from openproctor.rules.attention import Attention
 
 ViolationChange = Literal["opened", "evidence", "closed"]
 # The words the pages need to read these messages, rendered into every page (base.html) so
@@ -124,12 +127,54 @@ class ViolationChanged(TypedDict):
 
 
 class Picture(TypedDict):
-    """A thumbnail (every candidate) or a full frame (the watched one); then the JPEG."""
+    """A thumbnail (every candidate) or a full frame (the watched one); then the JPEG. A frame
+    says when it was captured (ts_ms), so the overlay draws that frame's analysis on it."""
 
     type: Literal["thumbnail", "frame"]
     session_id: str
     proctor_id: str | None
+    ts_ms: float | None
     jpeg: bytes
+
+
+class LookJson(TypedDict):
+    yaw: float
+    pitch: float
+    gaze_x: float
+    gaze_y: float
+    eyes_open: bool
+
+
+class FaceJson(TypedDict):
+    box: list[float]
+    look: LookJson | None
+
+
+class ObjectJson(TypedDict):
+    label: str
+    score: float
+    box: list[float]
+
+
+class Analysis(TypedDict):
+    """What one analysed frame of the watched candidate showed, for the detail view's overlay
+    (sent, like "frame", only to the socket watching that candidate)."""
+
+    type: Literal["analysis"]
+    session_id: str
+    proctor_id: str | None
+    ts_ms: float
+    width: int
+    height: int
+    faces: list[FaceJson]
+    objects: list[ObjectJson]
+    objects_ts_ms: float | None
+    flags: list[str]
+    attention: dict[str, Any] | None
+
+
+# Wall messages only the socket watching that candidate closely gets.
+WATCHED_ONLY = frozenset({"frame", "analysis"})
 
 
 class Assigned(TypedDict):
@@ -180,12 +225,59 @@ def picture(
     session_id: uuid.UUID,
     proctor_id: uuid.UUID | None,
     jpeg: bytes,
+    ts_ms: float | None = None,
 ) -> Picture:
     return {
         "type": kind,
         "session_id": str(session_id),
         "proctor_id": _str(proctor_id),
+        "ts_ms": ts_ms,
         "jpeg": jpeg,
+    }
+
+
+def analysis(
+    session_id: uuid.UUID,
+    proctor_id: uuid.UUID | None,
+    outcome: FrameOutcome,
+    *,
+    objects: tuple[Detections, float] | None,
+    attention: Attention | None,
+) -> Analysis:
+    """`objects`: the newest object pass's detections and the capture time of its frame (the
+    object pass runs on some frames only)."""
+    faces: list[FaceJson] = [
+        {"box": [round(v, 1) for v in box], "look": _look(look)}
+        for box, look in zip(outcome.face_boxes, outcome.looks, strict=False)
+    ]
+    found: list[ObjectJson] = [
+        {"label": o.label, "score": round(o.score, 3), "box": [round(v, 1) for v in o.box]}
+        for o in (objects[0] if objects else ())
+    ]
+    return {
+        "type": "analysis",
+        "session_id": str(session_id),
+        "proctor_id": _str(proctor_id),
+        "ts_ms": outcome.ts_ms,
+        "width": outcome.width,
+        "height": outcome.height,
+        "faces": faces,
+        "objects": found,
+        "objects_ts_ms": objects[1] if objects else None,
+        "flags": list(outcome.flags),
+        "attention": attention.to_json() if attention else None,
+    }
+
+
+def _look(look: FaceLook | None) -> LookJson | None:
+    if look is None:
+        return None
+    return {
+        "yaw": look.yaw,
+        "pitch": look.pitch,
+        "gaze_x": look.gaze_x,
+        "gaze_y": look.gaze_y,
+        "eyes_open": look.eyes_open,
     }
 
 

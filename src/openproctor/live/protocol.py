@@ -45,7 +45,21 @@ candidates). Server -> client text messages::
         "opened" once its row is written (evidence_url still null), "evidence" once its
         evidence image is stored (evidence_url) or could not be (evidence_error), "closed"
     {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
-    {"type": "frame", "session_id": ...}                      the same, full size, for "watch"
+    {"type": "frame", "session_id": ..., "ts_ms": ...}       the same, full size, for "watch",
+        with its capture time (its "analysis" came just before, with the same ts_ms)
+    {"type": "analysis", "session_id": ..., "ts_ms": capture time of the analysed frame,
+     "width": ..., "height": ... (its pixels; boxes are in them),
+     "faces": [{"box": [x1, y1, x2, y2], "look": LOOK | null}...],
+     "objects": [{"label": "cell phone", "score": 0.8, "box": [...]}...] (the newest object
+     pass, taken from the frame of "objects_ts_ms"; null before the first),
+     "flags": [what this frame showed: "multiple_faces", "looking_away"...],
+     "attention": ATTENTION | null}
+        for "watch" too: one per analysed frame, for the detail view's overlay
+    LOOK = {"yaw", "pitch" (degrees; yaw + to the image right, pitch + up), "gaze_x",
+            "gaze_y" (iris offset in eye widths, x + to the image right, y + down),
+            "eyes_open": bool}; yaw, pitch and gaze_x against the enrolment baseline
+    ATTENTION = {"score": 0-100, "label": "focused" | "distracted" | "away"}
+                (rules/attention.py; null while no frame was analysed in its window)
     {"type": "assigned", "candidate": CANDIDATE}             an admin gave you this candidate
     {"type": "unassigned", "candidate_id": ...}               ... or gave yours to someone else
     {"type": "load", "degraded": bool, "factor": float, "fps": float | null, "deferring": bool}
@@ -56,7 +70,8 @@ candidates). Server -> client text messages::
     CANDIDATE = live/runtime.py CandidateSummary: {"candidate_id", "session_id", "name",
                  "email", "state", "risk_score", "auto_terminate": bool, "connected": bool,
                  "open_violations": ["kind" or "kind:label"...],
-                 "frames": {"received", "analysed", "skipped", "rejected"}}
+                 "frames": {"received", "analysed", "skipped", "rejected"},
+                 "attention": ATTENTION | null}
     VIOLATION = the VIOLATION JSON of GET /api/v1/exams/{id}/violations, with "candidate_name"
                 and "frame_ts_ms" (live/messages.py LiveViolation)
 
@@ -64,7 +79,8 @@ Pages read kinds' labels and the final states from the JSON block "live-vocabula
 page carries (live/messages.py VOCABULARY), not from copies of their own.
 
 Proctor -> server: text ``{"type": "watch", "session_id": ... | null}`` asks for that one
-candidate's frames at the full analysed rate (the detail view); null goes back to thumbnails.
+candidate's frames and analysis at the full analysed rate (the detail view); null goes back to
+thumbnails.
 The watch travels to every node (live/registry.py), so it works whichever node the candidate
 streams to.
 Actions (message, warn, pause, resume, terminate, auto-termination) are REST calls under

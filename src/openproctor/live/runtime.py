@@ -23,6 +23,7 @@ from openproctor.live.limits import (
     TokenBucket,
 )
 from openproctor.live.schedule import PassSchedule
+from openproctor.rules.attention import Attention, AttentionWindow
 from openproctor.rules.conditions import BrowserSignals
 from openproctor.rules.engine import SessionRules
 
@@ -77,6 +78,9 @@ class CandidateSummary:
     frames: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("received", "analysed", "skipped", "rejected"), 0)
     )
+    # {"score": 0-100, "label": "focused" | "distracted" | "away"} (rules/attention.py); None
+    # while nothing was analysed in the window.
+    attention: dict[str, Any] | None = None
 
     @classmethod
     def offline(
@@ -134,6 +138,9 @@ class SessionRuntime:
     # Below 1 while the analysis workers fall behind: the hub asks everyone for fewer frames.
     load_factor: float = 1.0
     task: asyncio.Task[None] | None = None
+    # Kept by live/attention.py from each analysed frame.
+    glances: AttentionWindow = field(default_factory=AttentionWindow)
+    attention: Attention | None = None
 
     @property
     def fps(self) -> float:
@@ -174,4 +181,5 @@ class SessionRuntime:
                 for kind, label in self.rules.open_kinds()
             ),
             frames=self.counters.to_dict(),
+            attention=self.attention.to_json() if self.attention else None,
         )

@@ -30,6 +30,19 @@ class FrameJob:
 
 
 @dataclass(frozen=True, slots=True)
+class FaceLook:
+    """Where one face looks, from its mesh: head yaw and pitch (degrees; yaw positive to the
+    image right, pitch positive up) and the iris offset in eye widths (x to the image right,
+    y down), yaw, pitch and gaze x relative to the candidate's enrolment baseline."""
+
+    yaw: float
+    pitch: float
+    gaze_x: float
+    gaze_y: float
+    eyes_open: bool
+
+
+@dataclass(frozen=True, slots=True)
 class FrameOutcome:
     session_id: str
     seq: int
@@ -38,6 +51,10 @@ class FrameOutcome:
     frozen: bool = False
     changed_a_lot: bool = False
     face_boxes: tuple[BoxTuple, ...] = ()
+    # One per face box, None for a face without a mesh (config.face.mesh_faces).
+    looks: tuple[FaceLook | None, ...] = ()
+    width: int = 0
+    height: int = 0
     objects: Detections = field(default_factory=Detections.empty)
     flags: tuple[str, ...] = ()
     identity_distance: float | None = None

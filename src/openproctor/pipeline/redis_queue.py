@@ -31,7 +31,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from openproctor.detectors.detections import Detections
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.jobs import EnrolOutcome, FrameJob, FrameOutcome
+from openproctor.pipeline.jobs import EnrolOutcome, FaceLook, FrameJob, FrameOutcome
 from openproctor.pipeline.slots import Slots
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ def outcome_to_wire(outcome: FrameOutcome) -> tuple[dict[str, Any], bytes]:
     body = {field.name: getattr(outcome, field.name) for field in fields(outcome)}
     body.pop("thumbnail")
     body["objects"] = outcome.objects.to_wire()
+    body["looks"] = [asdict(look) if look else None for look in outcome.looks]
     return body, outcome.thumbnail
 
 
@@ -66,6 +67,9 @@ def outcome_from_wire(body: dict[str, Any], thumbnail: bytes) -> FrameOutcome:
         frozen=body["frozen"],
         changed_a_lot=body["changed_a_lot"],
         face_boxes=tuple(tuple(box) for box in body["face_boxes"]),
+        looks=tuple(FaceLook(**look) if look else None for look in body["looks"]),
+        width=body["width"],
+        height=body["height"],
         objects=Detections.from_wire(body["objects"]),
         flags=tuple(body["flags"]),
         identity_distance=body["identity_distance"],

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from openproctor.detectors.analyzer import Analyzer, Baseline, EnrolmentError
-from openproctor.detectors.base import FrameAnalysis
+from openproctor.detectors.base import FaceResult, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.detections import BoxTuple
 from openproctor.detectors.tracking import FaceTracker
@@ -37,6 +37,7 @@ from openproctor.pipeline import images
 from openproctor.pipeline.gates import Gate, Small, check, shrink
 from openproctor.pipeline.jobs import (
     EnrolOutcome,
+    FaceLook,
     FrameJob,
     FrameOutcome,
 )
@@ -143,13 +144,30 @@ def _box(box: object) -> BoxTuple:
     return (box.x1, box.y1, box.x2, box.y2)  # type: ignore[attr-defined]
 
 
-def _outcome(job: FrameJob, analysis: FrameAnalysis, **extra: object) -> FrameOutcome:
+def look(face: FaceResult, baseline: Baseline) -> FaceLook | None:
+    """Where the face looks, against the enrolment baseline; None without a mesh."""
+    mesh = face.mesh
+    if mesh is None:
+        return None
+    return FaceLook(
+        yaw=round(mesh.pose.yaw - baseline.yaw, 1),
+        pitch=round(mesh.pose.pitch - baseline.pitch, 1),
+        gaze_x=round(mesh.gaze.x - baseline.gaze_x, 3),
+        gaze_y=round(mesh.gaze.y, 3),
+        eyes_open=not mesh.eyes.closed,
+    )
+
+
+def _outcome(
+    job: FrameJob, analysis: FrameAnalysis, baseline: Baseline, **extra: object
+) -> FrameOutcome:
     main = analysis.faces[0] if analysis.faces else None
     return FrameOutcome(
         session_id=job.session_id,
         seq=job.seq,
         ts_ms=job.ts_ms,
         face_boxes=tuple(_box(face.box) for face in analysis.faces),
+        looks=tuple(look(face, baseline) for face in analysis.faces),
         objects=analysis.objects,
         flags=analysis.flags,
         identity_distance=main.identity_distance if main else None,
@@ -167,9 +185,15 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
     gate = check(frame, last_seen=state.last_seen, last_analysed=state.last_analysed)
     state.last_seen = gate.small
     thumb = thumbnail(frame) if job.thumbnail else b""
-    common = {"frozen": gate.frozen, "changed_a_lot": gate.changed_a_lot, "thumbnail": thumb}
+    common = {
+        "frozen": gate.frozen,
+        "changed_a_lot": gate.changed_a_lot,
+        "thumbnail": thumb,
+        "width": frame.shape[1],
+        "height": frame.shape[0],
+    }
     if gate.gate is Gate.COVERED:
-        return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.COVERED, **common)  # type: ignore[arg-type]
+        return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.COVERED, **common)
     if gate.gate is Gate.UNCHANGED and state.last is not None and not job.identity:
         previous = state.last
         return FrameOutcome(
@@ -178,13 +202,14 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
             job.ts_ms,
             Gate.UNCHANGED,
             face_boxes=previous.face_boxes,
+            looks=previous.looks,
             objects=previous.objects,
             flags=previous.flags,
             identity_distance=previous.identity_distance,
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     reference = np.asarray(job.reference, np.float32) if job.reference else None
-    baseline = Baseline(*job.baseline) if job.baseline else None
+    baseline = Baseline(*job.baseline) if job.baseline else Baseline()
     analysis = worker.analyzer.analyze(
         frame,
         int(job.ts_ms),
@@ -197,6 +222,7 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
     outcome = _outcome(
         job,
         analysis,
+        baseline,
         gate=Gate.ANALYSED,
         objects_ran=job.objects,
         identity_ran=reference is not None,

@@ -171,7 +171,7 @@ async def _forward_to_proctor(
         watched = watch.session_id is not None and message.get("session_id") == str(
             watch.session_id
         )
-        if message["type"] == "frame" and not watched:
+        if message["type"] in wire.WATCHED_ONLY and not watched:
             continue
         await websocket.send_json(outgoing)
         if "jpeg" in message:

@@ -1,5 +1,5 @@
-"""The offline tools' commands: analyze, verify, eval, bench, loadtest (cli.py adds them to
-`openproctor`). Each imports its tool (models, test clients) only when it runs, so no other
+"""The offline tools' commands: analyze, verify, eval, bench, loadtest, attention (cli.py adds
+them to `openproctor`). Each imports its tool (models, test clients) only when it runs, so no other
 command, and never the server, loads them."""
 
 from __future__ import annotations
@@ -149,3 +149,33 @@ def loadtest(
     except (ValueError, RuntimeError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
+
+
+@click.command()
+@click.argument("video", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--fps", default=2.0, show_default=True, type=click.FloatRange(0.1, 30))
+@click.option("--loops", default=1, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--enrol",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A photo for the baseline pose (default: the video's first face).",
+)
+def attention(video: Path, fps: float, loops: int, enrol: Path | None) -> None:
+    """The attention score frame by frame over a video: one JSON object per sampled frame."""
+    from openproctor.tools.attention import score_video
+    from openproctor.tools.detection import InputError
+
+    settings = command_settings()
+    rows = score_video(
+        video,
+        model_dir=model_dir(settings),
+        config=settings.detectors,
+        fps=fps,
+        loops=loops,
+        enrol=enrol,
+    )
+    try:
+        for row in rows:
+            click.echo(json.dumps(row))
+    except (ModelError, InputError, ValueError) as error:
+        raise click.ClickException(str(error)) from None

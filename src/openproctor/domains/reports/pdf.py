@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
+from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -78,6 +79,9 @@ def session_pdf(
         Paragraph(f"Proctoring report: {_text(candidate.name)}", _STYLES["Title"]),
         _summary(report),
         Spacer(1, 0.5 * cm),
+        Paragraph("Attention", _STYLES["Heading2"]),
+        *_attention(report),
+        Spacer(1, 0.5 * cm),
         Paragraph("Violations", _STYLES["Heading2"]),
         _timeline(report),
         Spacer(1, 0.5 * cm),
@@ -145,6 +149,44 @@ def _timeline(report: SessionReport) -> Flowable:
     table.setStyle(_GRID)
     table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
     return table
+
+
+ATTENTION_COLOURS = {
+    "focused": colors.HexColor("#2f8f46"),
+    "distracted": colors.HexColor("#d08a00"),
+    "away": colors.HexColor("#c0392b"),
+}
+CHART_WIDTH, CHART_HEIGHT = 17.7 * cm, 2.2 * cm
+
+
+def _attention(report: SessionReport) -> list[Flowable]:
+    """The attention score over the session: a summary line and one bar per sample, as tall as
+    the score and coloured by label (the review page's lane)."""
+    samples = report.attention
+    if not samples:
+        return [_p("No attention samples (the session was not analysed live).")]
+    count = len(samples)
+    shares = ", ".join(
+        f"{label} {100 * sum(s.label == label for s in samples) / count:.0f} %"
+        for label in ATTENTION_COLOURS
+    )
+    mean = sum(s.score for s in samples) / count
+    line = (
+        f"Average attention {mean:.0f} / 100 over {count} samples "
+        f"({_clock(samples[0].at)} to {_clock(samples[-1].at)}); {shares} of the time. "
+        "It describes where the candidate looked; it is not a verdict."
+    )
+    start = samples[0].at.timestamp()
+    span = max(samples[-1].at.timestamp() - start, 1.0)
+    bar = max(CHART_WIDTH / count, 0.5)
+    chart = Drawing(CHART_WIDTH, CHART_HEIGHT)
+    chart.add(Rect(0, 0, CHART_WIDTH, CHART_HEIGHT, fillColor=colors.whitesmoke, strokeWidth=0))
+    for sample in samples:
+        x = (sample.at.timestamp() - start) / span * (CHART_WIDTH - bar)
+        height = max(sample.score, 3) / 100 * CHART_HEIGHT
+        colour = ATTENTION_COLOURS.get(sample.label, colors.grey)
+        chart.add(Rect(x, 0, bar, height, fillColor=colour, strokeWidth=0))
+    return [_p(line), Spacer(1, 0.2 * cm), chart]
 
 
 def _thumbnail(item: Thumbnail) -> Image | None:

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openproctor.domains.attention import service as attention
+from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
@@ -40,6 +42,8 @@ CSV_COLUMNS = (
     "decided_at",
     "started_at",
     "ended_at",
+    "attention_mean",
+    *(f"attention_{label}" for label in attention.LABELS),
 )
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -86,14 +90,17 @@ def exam_rows(
     """One row per candidate (only a proctor's own when proctor_id is given), by name."""
     people = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_id)
     sessions = latest_sessions(db=db, exam_id=exam.id)
-    counts = violation_counts(db=db, session_ids=[s.id for s in sessions.values()])
-    return [_row(candidate, sessions.get(candidate.id), counts) for candidate in people]
+    session_ids = [s.id for s in sessions.values()]
+    counts = violation_counts(db=db, session_ids=session_ids)
+    looked = attention.summaries(db=db, session_ids=session_ids)
+    return [_row(candidate, sessions.get(candidate.id), counts, looked) for candidate in people]
 
 
 def _row(
     candidate: Candidate,
     session: ExamSession | None,
     counts: dict[uuid.UUID, tuple[Counter[str], Counter[str]]],
+    looked: dict[uuid.UUID, attention.AttentionSummary],
 ) -> dict[str, Any]:
     empty: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     by_kind, by_status = counts.get(session.id, empty) if session else empty
@@ -115,6 +122,8 @@ def _row(
         "decided_at": _iso(session.decided_at) if session else None,
         "started_at": _iso(session.started_at) if session else None,
         "ended_at": _iso(session.ended_at) if session else None,
+        # The attention score's samples summed up (None without any): see the README.
+        "attention": looked[session.id].to_json() if session and session.id in looked else None,
     }
 
 
@@ -141,6 +150,7 @@ def exam_csv(rows: list[dict[str, Any]]) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         violations = row["violations"]
+        looked = row["attention"] or {"mean": None, "shares": {}}
         writer.writerow(
             [
                 _cell(value)
@@ -160,6 +170,8 @@ def exam_csv(rows: list[dict[str, Any]]) -> str:
                     row["decided_at"],
                     row["started_at"],
                     row["ended_at"],
+                    looked["mean"],
+                    *(looked["shares"].get(label) for label in attention.LABELS),
                 )
             ]
         )
@@ -182,6 +194,7 @@ class SessionReport:
     exam: Exam
     violations: list[Violation]
     thumbnails: list[Thumbnail] = field(default_factory=list)
+    attention: list[AttentionSample] = field(default_factory=list)
     evidence_total: int = 0
     evidence_missing: int = 0
 
@@ -207,7 +220,14 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         )
         .order_by(Violation.started_at)
     ).all()
-    report = SessionReport(session, candidate, exam, violations, evidence_total=len(evidence))
+    report = SessionReport(
+        session,
+        candidate,
+        exam,
+        violations,
+        evidence_total=len(evidence),
+        attention=list(attention.for_session(db=db, session_id=session.id)),
+    )
     by_id = {violation.id: violation for violation in violations}
     for violation_id, key in evidence[:MAX_THUMBNAILS]:
         violation = by_id.get(violation_id) if violation_id else None

@@ -5,6 +5,7 @@ import { sendJson } from "../lib/http.js";
 import { FINAL_STATES, kindLabel, violationLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
 import { holdToTalk } from "./live.js";
+import { Overlay } from "./overlay.js";
 
 const DEFAULT_WARNING =
   "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";
@@ -21,6 +22,7 @@ export class Detail {
     this.violations = new Map();
     const $ = (selector) => root.querySelector(selector);
     this.$ = $;
+    this.overlay = new Overlay($(".live"), $("[data-testid=overlay-toggle]"));
     $("[data-action=close]").addEventListener("click", () => this.close());
     root.addEventListener("keydown", (event) => event.key === "Escape" && !this.dialog.open && this.close());
     $(".message-form").addEventListener("submit", (event) => {
@@ -59,6 +61,7 @@ export class Detail {
       this.$(".live-frame").removeAttribute("src");
       this.$(".live").dataset.hasFrame = "no";
       this.live(null);
+      this.overlay.clear();
       this.$("[data-testid=message-text]").value = "";
       this.status("");
       this.$(".messages").replaceChildren(el("li", { className: "empty", textContent: "Loading…" }));
@@ -92,6 +95,11 @@ export class Detail {
     this.$(".conn-text").textContent = FINAL_STATES.has(candidate.state)
       ? "session ended" : candidate.connected ? "connected" : "not connected";
     this.$(".conn-text").dataset.live = candidate.connected ? "yes" : "no";
+    const attention = this.$(".attention");
+    attention.hidden = !candidate.attention;
+    attention.dataset.label = candidate.attention?.label ?? "";
+    attention.textContent = candidate.attention
+      ? `${candidate.attention.label} · attention ${candidate.attention.score}` : "";
     const frames = candidate.frames ?? {};
     this.$(".frames").textContent =
       `Frames: ${frames.received ?? 0} received · ${frames.analysed ?? 0} analysed · ${frames.skipped ?? 0} skipped`
@@ -129,9 +137,15 @@ export class Detail {
     }
   }
 
-  frame(url) {
+  // tsMs: the frame's capture time, which the overlay matches with its analysis.
+  frame(url, tsMs = null) {
+    this.overlay.shown(tsMs);
     this.$(".live-frame").src = url;
     this.$(".live").dataset.hasFrame = "yes";
+  }
+
+  analysis(result) {
+    if (result.session_id === this.sessionId) this.overlay.add(result);
   }
 
   async load(sessionId) {

@@ -74,6 +74,7 @@ export class Grid {
       el("div", { className: "tile-audio" },
         el("meter", { className: "level", min: 0, max: 1, value: 0, title: "Sound level", "aria-label": "Sound level" }),
         el("button", { type: "button", className: "small secondary listen", textContent: "Listen", ariaPressed: "false", dataset: { testid: "listen" } })),
+      el("span", { className: "attention chip", title: "Attention over the last 20 s", dataset: { testid: "tile-attention" } }),
       el("ul", { className: "badges", "aria-label": "Open violations" }),
       el("div", { className: "counters meta" })));
     const open = () => element.dataset.sessionId && this.select(element.dataset.sessionId);
@@ -104,7 +105,13 @@ export class Grid {
     element.dataset.riskScore = String(candidate.risk_score ?? 0);
     element.dataset.state = candidate.state;
     element.dataset.connected = candidate.connected ? "yes" : "no";
-    element.setAttribute("aria-label", `${candidate.name}, ${candidate.state}, risk ${risk}`);
+    const attention = candidate.attention; // null while nothing was analysed lately
+    element.setAttribute("aria-label", `${candidate.name}, ${candidate.state}, risk ${risk}`
+      + (attention ? `, ${attention.label} (attention ${attention.score})` : ""));
+    const attentionChip = element.querySelector(".attention");
+    attentionChip.hidden = !attention;
+    attentionChip.dataset.label = attention?.label ?? "";
+    attentionChip.textContent = attention ? `${attention.label} ${attention.score}` : "";
     element.querySelector(".name").textContent = candidate.name;
     element.querySelector(".name").title = candidate.email ?? "";
     element.querySelector(".state").textContent = candidate.state;

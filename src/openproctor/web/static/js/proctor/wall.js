@@ -14,7 +14,7 @@ const $ = (selector) => wall.querySelector(selector);
 const liveIndicator = $("[data-testid=live]");
 const degraded = $("[data-testid=degraded]");
 const frames = new Map(); // session id -> object URL of the latest JPEG
-let pendingThumbnail = null; // session id announced by the last "thumbnail" message
+let pendingPicture = null; // the last "thumbnail" or "frame" message: its JPEG comes next
 
 const grid = new Grid($("[data-testid=candidate-grid]"), { select, meters: new LevelMeters() });
 const viewer = new LiveViewer((message) => socket.sendJson(message), (sessionId, view) => {
@@ -149,7 +149,10 @@ function receive(message) {
       break;
     case "thumbnail": // the binary JPEG follows: a tile picture
     case "frame": // the binary JPEG follows: a full frame of the watched candidate
-      pendingThumbnail = message.session_id;
+      pendingPicture = message;
+      break;
+    case "analysis": // what the watched candidate's frame showed: the detail view's overlay
+      detail.analysis(message);
       break;
     case "rtc_config":
       viewer.configure(message);
@@ -176,14 +179,15 @@ function receive(message) {
 }
 
 function receiveFrame(blob) {
-  const sessionId = pendingThumbnail;
-  pendingThumbnail = null;
+  const sessionId = pendingPicture?.session_id;
+  const tsMs = pendingPicture?.ts_ms ?? null;
+  pendingPicture = null;
   if (!sessionId) return;
   const url = URL.createObjectURL(blob);
   const previous = frames.get(sessionId);
   frames.set(sessionId, url);
   grid.thumbnail(sessionId, url);
-  if (detail.sessionId === sessionId) detail.frame(url);
+  if (detail.sessionId === sessionId) detail.frame(url, tsMs);
   if (previous) setTimeout(() => URL.revokeObjectURL(previous), 1000);
 }
 

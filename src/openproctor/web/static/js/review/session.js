@@ -5,6 +5,7 @@
 import { clock, duration, el } from "../lib/format.js";
 import { getJson, sendJson } from "../lib/http.js";
 import { violationLabel } from "../lib/vocabulary.js";
+import { AttentionLane } from "./attention.js";
 import { SyncedPlayers, Timeline, formatTime } from "./player.js";
 
 const page = document.getElementById("review");
@@ -22,6 +23,8 @@ const timeline = new Timeline($("[data-testid=timeline]"), {
   seek: (seconds) => players?.seek(seconds),
   select: (id, options) => select(id, options),
 });
+const attentionLane = new AttentionLane($("[data-testid=attention]"), { seek: (seconds) => players?.seek(seconds) });
+let attention = [];
 
 async function load() {
   let recordings;
@@ -31,11 +34,14 @@ async function load() {
       getJson(`/api/v1/sessions/${sessionId}/recordings`),
       getJson(`/api/v1/sessions/${sessionId}/evidence`),
     ]);
+    // The attempt can be reviewed without it: a failure leaves the lane out.
+    attention = await getJson(`/api/v1/sessions/${sessionId}/attention`).catch(() => []);
   } catch (error) {
     $(".players").replaceChildren(el("p", { className: "error", textContent: `Could not load this attempt (${error.message}). Reload the page to try again.` }));
     return;
   }
   showPlayers(recordings);
+  if (!players) attentionLane.draw(attention);
   renderFlags();
   renderGallery();
   const first = violations.find((v) => v.review_status === "pending") ?? violations[0];
@@ -90,6 +96,7 @@ function flagSpan(violation) {
 function drawTimeline() {
   if (!players) return;
   timeline.draw(violations.map(flagSpan), players.duration || 1);
+  attentionLane.draw(attention, { at: (iso) => players.at(iso), duration: players.duration || 1, recording: true });
   const selected = violations.find((v) => v.id === selectedId);
   if (selected) timeline.mark(selected);
   showTime(players.time);

@@ -1,0 +1,1 @@
+"""The attention score's time series: samples of each live session (rules/attention.py)."""
