@@ -25,7 +25,7 @@ from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.messages import service as messages
 from openproctor.domains.sessions import service as sessions
-from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
+from openproctor.domains.sessions.models import FINAL_STATES, IN_ROOM_STATES, ExamSession
 from openproctor.domains.users import service as users
 from openproctor.domains.users.models import Role, User
 from openproctor.live import messages as wire
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 1024 * 1024
 MAX_AUDIO_BYTES = 128 * 1024
 MAX_TEXT_BYTES = 4096
-LIVE_STATES = frozenset({SessionState.ENROLLED, SessionState.RUNNING, SessionState.PAUSED})
 # Wall messages about the exam as a whole, for everyone watching it; the others name the
 # proctor whose candidate they are about.
 EXAM_WIDE = frozenset({"load"})
@@ -110,7 +109,7 @@ def _candidate_session(context: AppContext, token: str) -> tuple[uuid.UUID, list
         candidate, _ = invited_candidate(db=db, token=token, now=utcnow())
         session = sessions.current_for_candidate(db=db, candidate=candidate)
         db.commit()
-        if session.state not in LIVE_STATES:
+        if session.state not in IN_ROOM_STATES:
             raise HTTPException(409, f"this exam session is {session.state.value}")
         history = [messages.to_wire(m) for m in messages.for_session(db=db, session_id=session.id)]
         return session.id, history
@@ -275,7 +274,8 @@ def _proctor(
         policy = exam.parsed_policy
         roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
         latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
-        rows = [CandidateSummary.offline(c, latest.get(c.id), policy) for c in roster]
+        talks = messages.conversations(db=db, session_ids=[s.id for s in latest.values()])
+        rows = [CandidateSummary.offline(c, latest.get(c.id), policy, talks) for c in roster]
         sign_in = users.SignIn.of(db=db, user=user, token=token)
         db.expunge(user)
         return user, sign_in, rows

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
+from openproctor.domains.messages.models import Conversation
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
 from openproctor.live.runtime import CandidateSummary
@@ -143,6 +144,18 @@ class Unassigned(TypedDict):
     proctor_id: str | None
 
 
+class ConversationChanged(TypedDict):
+    """A message between the candidate and the proctors was written (either way, MESSAGE as
+    GET .../messages reads it) or read (message None); with the tile's count and hand."""
+
+    type: Literal["conversation"]
+    session_id: str
+    message: dict[str, Any] | None
+    unread: int
+    hand_raised: bool
+    proctor_id: str | None
+
+
 class Load(TypedDict):
     type: Literal["load"]
     degraded: bool
@@ -194,6 +207,22 @@ def assigned(summary: CandidateSummary, proctor_id: uuid.UUID | None) -> Assigne
 
 def unassigned(candidate_id: uuid.UUID, proctor_id: uuid.UUID) -> Unassigned:
     return {"type": "unassigned", "candidate_id": str(candidate_id), "proctor_id": str(proctor_id)}
+
+
+def conversation(
+    session_id: uuid.UUID,
+    message: dict[str, Any] | None,
+    now: Conversation,
+    proctor_id: uuid.UUID | None,
+) -> ConversationChanged:
+    return {
+        "type": "conversation",
+        "session_id": str(session_id),
+        "message": message,
+        "unread": now.unread,
+        "hand_raised": now.hand_raised,
+        "proctor_id": _str(proctor_id),
+    }
 
 
 def load(*, factor: float, fps: float | None, deferring: bool) -> Load:
