@@ -8,6 +8,18 @@ import { riskLevel } from "./format.js";
 const DEFAULT_WARNING =
   "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";
 const SENDERS = { proctor: "Proctor", candidate: "Candidate", system: "System" };
+const HAND_WORDS = { hand_raised: "raised their hand", hand_lowered: "hand lowered" };
+
+function messageHeading(message) {
+  const who = SENDERS[message.sender] ?? message.sender;
+  if (message.kind === "hand_raised") return `${who} ${HAND_WORDS.hand_raised}`;
+  if (message.kind === "hand_lowered") {
+    return message.sender === "candidate" ? "Candidate lowered their hand" : "Hand lowered: answered";
+  }
+  if (message.kind === "warning") return `${who} · warning`;
+  if (message.kind === "broadcast") return `${who} · to everyone`;
+  return who;
+}
 
 export class Detail {
   // hooks: {watch(sessionId | null), patch(sessionId, fields), closed()}
@@ -18,6 +30,7 @@ export class Detail {
     this.sessionId = null;
     this.candidate = null;
     this.violations = new Map();
+    this.messageIds = new Set(); // a message comes back on the socket too: shown once
     const $ = (selector) => root.querySelector(selector);
     this.$ = $;
     $("[data-action=close]").addEventListener("click", () => this.close());
@@ -46,6 +59,7 @@ export class Detail {
     this.root.hidden = false;
     if (switching) {
       this.violations.clear();
+      this.messageIds.clear();
       this.$(".live-frame").removeAttribute("src");
       this.$(".live").dataset.hasFrame = "no";
       this.$("[data-testid=message-text]").value = "";
@@ -111,7 +125,9 @@ export class Detail {
     const list = this.$(".messages");
     if (messages.status === "fulfilled") {
       list.replaceChildren();
+      this.messageIds.clear();
       for (const message of messages.value) this.addMessage(message);
+      this.markRead();
       if (!messages.value.length) list.append(el("li", { className: "empty", textContent: "No messages yet." }));
     } else {
       list.replaceChildren(el("li", { className: "error", textContent: `Could not load messages: ${messages.reason.message}` }));
@@ -127,13 +143,29 @@ export class Detail {
   }
 
   addMessage(message) {
+    if (message.id && this.messageIds.has(message.id)) return;
+    if (message.id) this.messageIds.add(message.id);
     const list = this.$(".messages");
     list.querySelector(".empty")?.remove();
-    list.prepend(el("li", { className: `msg msg-${message.kind}`, dataset: { kind: message.kind } },
-      el("strong", { textContent: `${SENDERS[message.sender] ?? message.sender}${message.kind === "warning" ? " · warning" : ""}` }),
+    const hand = message.kind in HAND_WORDS;
+    list.prepend(el("li", { className: `msg msg-${message.kind}`, dataset: { kind: message.kind, sender: message.sender } },
+      el("strong", { textContent: messageHeading(message) }),
       " ",
       el("time", { textContent: clock(message.created_at ?? message.at ?? new Date().toISOString()) }),
-      el("p", { textContent: message.body })));
+      ...(hand ? [] : [el("p", { textContent: message.body })])));
+  }
+
+  // A message between this candidate and the proctors, pushed on the wall's socket: shown if
+  // the candidate is open here, and then read (the tiles' unread count clears on every wall).
+  conversation(sessionId, message) {
+    if (sessionId !== this.sessionId || this.$(".messages .empty")?.textContent === "Loading…") return;
+    this.addMessage(message);
+    if (message.sender === "candidate") this.markRead();
+  }
+
+  markRead() {
+    if (!this.candidate?.unread && this.candidate?.session_id === this.sessionId) return;
+    sendJson("POST", `/api/v1/sessions/${this.sessionId}/messages/read`).catch(() => {});
   }
 
   // Adds or updates a violation of the open candidate in the timeline (newest first).

@@ -68,6 +68,8 @@ export class Grid {
       el("span", { className: "state" })),
     el("div", { className: "tile-body" },
       el("strong", { className: "name" }),
+      el("span", { className: "hand", textContent: "✋ Hand raised", dataset: { testid: "hand-raised" }, hidden: true }),
+      el("span", { className: "unread", dataset: { testid: "unread" }, hidden: true }),
       el("ul", { className: "badges", "aria-label": "Open violations" }),
       el("div", { className: "counters meta" })));
     const open = () => element.dataset.sessionId && this.select(element.dataset.sessionId);
@@ -89,7 +91,14 @@ export class Grid {
     element.dataset.riskScore = String(candidate.risk_score ?? 0);
     element.dataset.state = candidate.state;
     element.dataset.connected = candidate.connected ? "yes" : "no";
-    element.setAttribute("aria-label", `${candidate.name}, ${candidate.state}, risk ${risk}`);
+    const unread = candidate.unread ?? 0;
+    const asking = [candidate.hand_raised ? "hand raised" : "", unread ? `${unread} unread message${unread === 1 ? "" : "s"}` : ""];
+    element.setAttribute("aria-label", [`${candidate.name}, ${candidate.state}, risk ${risk}`, ...asking].filter(Boolean).join(", "));
+    element.dataset.hand = candidate.hand_raised ? "yes" : "no";
+    element.querySelector(".hand").hidden = !candidate.hand_raised;
+    const unreadBadge = element.querySelector(".unread");
+    unreadBadge.hidden = !unread;
+    unreadBadge.textContent = `${unread} unread`;
     element.querySelector(".name").textContent = candidate.name;
     element.querySelector(".name").title = candidate.email ?? "";
     element.querySelector(".state").textContent = candidate.state;
@@ -122,12 +131,14 @@ export class Grid {
     element.dataset.hasFrame = "yes";
   }
 
-  // Highest risk first; ties: more open violations, then still running, then by name.
+  // Raised hands first, then highest risk; ties: more open violations, then still running,
+  // then by name.
   sort() {
     const order = [...this.tiles.values()].sort((a, b) => {
       const x = a.candidate;
       const y = b.candidate;
-      return (y.risk_score ?? 0) - (x.risk_score ?? 0)
+      return Boolean(y.hand_raised) - Boolean(x.hand_raised)
+        || (y.risk_score ?? 0) - (x.risk_score ?? 0)
         || (y.open_violations?.length ?? 0) - (x.open_violations?.length ?? 0)
         || (FINAL_STATES.has(x.state) - FINAL_STATES.has(y.state))
         || x.name.localeCompare(y.name);

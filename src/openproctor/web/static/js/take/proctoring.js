@@ -1,6 +1,7 @@
 // Everything live while the exam runs: the socket with frames, audio and signals, the
 // connection and camera banners, the fullscreen banner and the paused overlay.
 import { startMicrophone } from "./audio.js";
+import { startChat } from "./chat.js";
 import * as media from "./media.js";
 import { showMessage, warningsCleared } from "./messages.js";
 import { watchBrowser, watchTracks } from "./signals.js";
@@ -14,7 +15,7 @@ export function requestFullscreen() {
 }
 
 // handlers: {state(message), hello(message), ended(code, reason), cameraRestored()}
-export function startProctoring({ token, policy, root, resumed, handlers }) {
+export function startProctoring({ token, sessionId, policy, root, resumed, handlers }) {
   const selfView = root.querySelector(".self-view");
   const linkStatus = root.querySelector(".link-status");
   const linkText = linkStatus.querySelector(".link-text");
@@ -26,6 +27,7 @@ export function startProctoring({ token, policy, root, resumed, handlers }) {
   let wasLive = false;
 
   if (media.cameraStream()) media.attachPreview(selfView);
+  startChat(root.querySelector(".proctor-panel"), sessionId);
 
   const link = new LiveLink(token, {
     status(kind, detail) {
