@@ -21,6 +21,8 @@ from sqlalchemy import select
 from openproctor.db import utcnow
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.exams.policy import Severity, ViolationKind
+from openproctor.domains.messages import service as messages
+from openproctor.domains.messages.models import MessageKind, Sender
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
@@ -349,3 +351,27 @@ def test_a_flag_after_a_reload_plays_where_it_was_recorded(
     marker(in_break).click()
     wait_until(lambda: abs(video_time(page) - resumed_at) < 0.3, 5, "the seek to the resumption")
     expect(playhead).to_have_attribute("aria-valuenow", "16")
+
+
+def test_the_review_page_shows_the_conversation_both_ways(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    exam = factory.exam()
+    session = sessions.current_for_candidate(db=factory.db, candidate=factory.candidate(exam))
+    for sender, kind, body in (
+        (Sender.CANDIDATE, MessageKind.HAND_RAISED, "Raised their hand"),
+        (Sender.CANDIDATE, MessageKind.MESSAGE, "Can I go to the bathroom?"),
+        (Sender.PROCTOR, MessageKind.MESSAGE, "Yes, the timer keeps running."),
+        (Sender.PROCTOR, MessageKind.BROADCAST, "Five minutes left."),
+    ):
+        messages.write(db=factory.db, session_id=session.id, sender=sender, kind=kind, body=body)
+    factory.db.commit()
+    reviewer = browser.new_context(base_url=live_server).new_page()
+    sign_in(reviewer, factory.user(Role.REVIEWER))
+    reviewer.goto(f"/review/sessions/{session.id}")
+    items = reviewer.get_by_test_id("conversation").locator("li")
+    expect(items).to_have_count(4)
+    expect(items.nth(0)).to_contain_text("Candidate raised their hand")
+    expect(items.nth(1)).to_contain_text("Can I go to the bathroom?")
+    expect(items.nth(2)).to_contain_text("Yes, the timer keeps running.")
+    expect(items.nth(3)).to_contain_text("Proctor · to everyone")

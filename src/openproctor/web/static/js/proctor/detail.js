@@ -1,25 +1,12 @@
 // One candidate up close: live frames at the full analysed rate, the violation timeline,
 // the message history, and the proctor's actions (REST calls with the CSRF header).
-import { clock, duration, el } from "../lib/format.js";
+import { clock, duration, el, messageHeading } from "../lib/format.js";
 import { sendJson } from "../lib/http.js";
 import { FINAL_STATES, kindLabel, violationLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
 
 const DEFAULT_WARNING =
   "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";
-const SENDERS = { proctor: "Proctor", candidate: "Candidate", system: "System" };
-const HAND_WORDS = { hand_raised: "raised their hand", hand_lowered: "hand lowered" };
-
-function messageHeading(message) {
-  const who = SENDERS[message.sender] ?? message.sender;
-  if (message.kind === "hand_raised") return `${who} ${HAND_WORDS.hand_raised}`;
-  if (message.kind === "hand_lowered") {
-    return message.sender === "candidate" ? "Candidate lowered their hand" : "Hand lowered: answered";
-  }
-  if (message.kind === "warning") return `${who} · warning`;
-  if (message.kind === "broadcast") return `${who} · to everyone`;
-  return who;
-}
 
 export class Detail {
   // hooks: {watch(sessionId | null), patch(sessionId, fields), closed()}
@@ -147,7 +134,7 @@ export class Detail {
     if (message.id) this.messageIds.add(message.id);
     const list = this.$(".messages");
     list.querySelector(".empty")?.remove();
-    const hand = message.kind in HAND_WORDS;
+    const hand = message.kind === "hand_raised" || message.kind === "hand_lowered";
     list.prepend(el("li", { className: `msg msg-${message.kind}`, dataset: { kind: message.kind, sender: message.sender } },
       el("strong", { textContent: messageHeading(message) }),
       " ",
