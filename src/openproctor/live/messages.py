@@ -17,6 +17,12 @@ from openproctor.domains.messages.models import Conversation
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
 from openproctor.live.runtime import CandidateSummary
+from openproctor.rules.conditions import SPEECH_RMS_FLOOR
+from openproctor.rules.engine import QUIET_S
+
+# The page keeps sending audio this long after its last chunk above the floor: the rules
+# need a quiet observation QUIET_S after speech to close a speech violation.
+SPEECH_HANGOVER_S = QUIET_S + 0.5
 
 ViolationChange = Literal["opened", "evidence", "closed"]
 # The words the pages need to read these messages, rendered into every page (base.html) so
@@ -47,6 +53,8 @@ class Hello(TypedDict):
     height: int
     ends_at: str | None
     messages: list[dict[str, Any]]
+    speech_rms_floor: float
+    speech_hangover_s: float
 
 
 class Rate(TypedDict):
@@ -87,6 +95,8 @@ def hello(
         "height": policy.frame_height,
         "ends_at": datetime.fromtimestamp(ends_at, UTC).isoformat() if ends_at else None,
         "messages": history,
+        "speech_rms_floor": SPEECH_RMS_FLOOR,
+        "speech_hangover_s": SPEECH_HANGOVER_S,
     }
 
 

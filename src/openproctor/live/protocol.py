@@ -21,7 +21,11 @@ saved state, so nothing depends on a socket being up at that moment.
 Server -> client, text messages (each typed and built in live/messages.py)::
 
     {"type": "hello", "session_id": ..., "state": ..., "fps": 1.0, "width": 640, "height": 480,
-     "ends_at": iso8601 | null, "messages": [MESSAGE...]}
+     "ends_at": iso8601 | null, "messages": [MESSAGE...], "speech_rms_floor": 0.01,
+     "speech_hangover_s": 2.5}
+        the page sends audio only while a chunk's RMS (samples / 32768) is at or above the
+        floor the server applies (rules/conditions.py SPEECH_RMS_FLOOR), plus the chunk
+        before and speech_hangover_s after, so onsets are kept and speech violations close
     {"type": "rate", "fps": 2.0}                             send frames at this rate from now on
     {"type": "message", "id": ..., "sender": "proctor" | "candidate", "kind": KIND,
      "body": ..., "at": iso8601, "cleared": bool}

@@ -1,6 +1,6 @@
 // Everything live while the exam runs: the socket with frames, audio and signals, the
 // connection and camera banners, the fullscreen banner and the paused overlay.
-import { startMicrophone } from "./audio.js";
+import { SilenceGate, startMicrophone } from "./audio.js";
 import { startChat } from "./chat.js";
 import * as media from "./media.js";
 import { showMessage, warningsCleared } from "./messages.js";
@@ -47,6 +47,7 @@ export function startProctoring({ token, sessionId, policy, root, resumed, handl
       }
     },
     hello(message) {
+      audioGate.configure(message);
       for (const item of message.messages ?? []) showMessage(item, { quiet: true });
       handlers.hello?.(message);
     },
@@ -65,10 +66,12 @@ export function startProctoring({ token, sessionId, policy, root, resumed, handl
       handlers.ended?.(code, reason);
     },
   });
+  const audioGate = new SilenceGate((pcm, tsMs) => link.sendAudio(pcm, tsMs));
+  const hearAudio = (pcm, tsMs) => audioGate.push(pcm, tsMs);
   link.start();
 
   if (media.microphoneStream()) {
-    startMicrophone(media.microphoneStream(), (pcm, tsMs) => link.sendAudio(pcm, tsMs))
+    startMicrophone(media.microphoneStream(), hearAudio)
       .then((running) => (microphone = running))
       .catch(() => link.signal("microphone_ended", "audio processing failed"));
   }
@@ -86,7 +89,7 @@ export function startProctoring({ token, sessionId, policy, root, resumed, handl
       await media.openMicrophone();
       media.attachPreview(selfView);
       microphone?.stop();
-      microphone = await startMicrophone(media.microphoneStream(), (pcm, ts) => link.sendAudio(pcm, ts));
+      microphone = await startMicrophone(media.microphoneStream(), hearAudio);
       watchTracks((target, type, handler) => target.addEventListener(type, handler), send, cameraEnded);
       cameraBanner.hidden = true;
       link.signal("camera_restored");
