@@ -104,14 +104,14 @@ async def _refuse(websocket: WebSocket, code: CloseCode, reason: str) -> None:
 # --- candidate ------------------------------------------------------------------------------
 
 
-def _candidate_session(context: AppContext, token: str) -> tuple[uuid.UUID, list[dict[str, Any]]]:
+def _candidate_session(context: AppContext, token: str) -> tuple[uuid.UUID, list[wire.MessageOut]]:
     with context.session_factory() as db:
         candidate, _ = invited_candidate(db=db, token=token, now=utcnow())
         session = sessions.current_for_candidate(db=db, candidate=candidate)
         db.commit()
         if session.state not in IN_ROOM_STATES:
             raise HTTPException(409, f"this exam session is {session.state.value}")
-        history = [messages.to_wire(m) for m in messages.for_session(db=db, session_id=session.id)]
+        history = [wire.message(m) for m in messages.for_session(db=db, session_id=session.id)]
         return session.id, history
 
 

@@ -259,6 +259,8 @@ def test_a_broadcast_reaches_the_proctors_candidates_or_an_admins_all_one_row_ea
         {"body": "Ten minutes left", "candidates": 2},
         {"body": "Five minutes left", "candidates": 3},
     ]
+    blank = _broadcast(client, admin, exam.id, "   ")
+    assert (blank.status_code, blank.json()["detail"]) == (422, "write a message first")
     # A proctor with no candidates in this exam may not broadcast to it.
     stranger = factory.user(Role.PROCTOR)
     assert _broadcast(client, stranger, exam.id, "hello").status_code == 403

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
-from openproctor.domains.messages.models import Conversation
+from openproctor.domains.messages.models import Conversation, Message
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
 from openproctor.live.runtime import CandidateSummary
@@ -52,9 +52,21 @@ class Hello(TypedDict):
     width: int
     height: int
     ends_at: str | None
-    messages: list[dict[str, Any]]
+    messages: list[MessageOut]
     speech_rms_floor: float
     speech_hangover_s: float
+
+
+class MessageOut(TypedDict):
+    """A message written between the candidate and the proctors (either way)."""
+
+    type: Literal["message"]
+    id: str
+    sender: str
+    kind: str
+    body: str
+    at: str
+    cleared: bool
 
 
 class Rate(TypedDict):
@@ -84,7 +96,7 @@ def hello(
     fps: float,
     policy: ExamPolicy,
     ends_at: float | None,
-    history: list[dict[str, Any]],
+    history: list[MessageOut],
 ) -> Hello:
     return {
         "type": "hello",
@@ -97,6 +109,18 @@ def hello(
         "messages": history,
         "speech_rms_floor": SPEECH_RMS_FLOOR,
         "speech_hangover_s": SPEECH_HANGOVER_S,
+    }
+
+
+def message(message: Message) -> MessageOut:
+    return {
+        "type": "message",
+        "id": str(message.id),
+        "sender": message.sender.value,
+        "kind": message.kind.value,
+        "body": message.body,
+        "at": message.created_at.isoformat(),
+        "cleared": message.read_at is not None,
     }
 
 

@@ -69,6 +69,8 @@ def broadcast(
     """One message to every candidate in the exam room (a proctor's own candidates; an
     admin's: all), one row per session so each session's record is complete, audited once
     as exam.broadcast. Returns how many candidates it went to."""
+    if not body.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "write a message first")
     in_room = [
         session
         for session in sessions.list_for_exam(
@@ -190,11 +192,12 @@ def _announce(
         candidate = db.get(Candidate, session.candidate_id)
         proctor_id = candidate.proctor_id if candidate else None
         now = conversations[session.id]
+        # The node holding the session first, so tiles it sends from now on agree.
+        hub.registry.conversation_changed(session.id, now)
         topic = exam_topic(session.exam_id)
         for message in messages:
-            hub.bus.publish(session_topic(session.id), service.to_wire(message))
+            hub.bus.publish(session_topic(session.id), wire.message(message))
             read = MessageRead.model_validate(message).model_dump(mode="json")
             hub.bus.publish(topic, wire.conversation(session.id, read, now, proctor_id))
         if not messages:
             hub.bus.publish(topic, wire.conversation(session.id, None, now, proctor_id))
-        hub.registry.conversation_changed(session.id, now)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
@@ -58,7 +57,7 @@ def mark_read(*, db: Session, session_id: uuid.UUID) -> int:
     return _mark_read(db, session_id, Message.sender == Sender.CANDIDATE)
 
 
-def _mark_read(db: Session, session_id: uuid.UUID, which: Any) -> int:
+def _mark_read(db: Session, session_id: uuid.UUID, which: ColumnElement[bool]) -> int:
     unread = db.scalars(
         select(Message).where(Message.session_id == session_id, which, Message.read_at.is_(None))
     ).all()
@@ -111,16 +110,3 @@ def conversations(
 
 def conversation(*, db: Session, session_id: uuid.UUID) -> Conversation:
     return conversations(db=db, session_ids=[session_id])[session_id]
-
-
-def to_wire(message: Message) -> dict[str, Any]:
-    """The message as the candidate's socket sends it."""
-    return {
-        "type": "message",
-        "id": str(message.id),
-        "sender": message.sender.value,
-        "kind": message.kind.value,
-        "body": message.body,
-        "at": message.created_at.isoformat(),
-        "cleared": message.read_at is not None,
-    }
