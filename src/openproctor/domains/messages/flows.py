@@ -5,6 +5,7 @@ on the exam topic with the candidate's unread count and hand (on whichever nodes
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -100,54 +101,72 @@ def broadcast(
     return len(sent)
 
 
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """What a candidate may write (settings chat_max_chars, chat_messages_per_minute)."""
+
+    max_chars: int
+    per_minute: int
+
+
 def candidate_writes(
+    *, db: Session, hub: LiveHub, session: ExamSession, body: str, limits: ChatLimits, now: datetime
+) -> Message:
+    """The candidate's message to the proctors. Refused with 422 when blank or longer than
+    the limit, and as _check_candidate_may_write says."""
+    if not body.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "write a message first")
+    if len(body.strip()) > limits.max_chars:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"a message may have at most {limits.max_chars} characters",
+        )
+    _check_candidate_may_write(db, session, limits, now)
+    message = service.write(
+        db=db, session_id=session.id, sender=Sender.CANDIDATE, kind=MessageKind.MESSAGE, body=body
+    )
+    db.commit()
+    _announce(db, hub, [(session, [message])])
+    return message
+
+
+def candidate_hand(
     *,
     db: Session,
     hub: LiveHub,
     session: ExamSession,
-    kind: MessageKind,
-    body: str,
-    max_chars: int,
-    per_minute: int,
+    raised: bool,
+    limits: ChatLimits,
     now: datetime,
-) -> Message | None:
-    """The candidate's message, or their hand raised or lowered (None when it already was).
-    Refused with 409 once the session left the exam room, 422 when too long, 429 when more
-    than `per_minute` in the last minute."""
+) -> None:
+    """The candidate raises or lowers their hand: a row when it changes, nothing when it
+    already was so. Refused as _check_candidate_may_write says."""
+    _check_candidate_may_write(db, session, limits, now)
+    if service.conversation(db=db, session_id=session.id).hand_raised == raised:
+        return
+    kind = MessageKind.HAND_RAISED if raised else MessageKind.HAND_LOWERED
+    message = _hand(db, session, Sender.CANDIDATE, kind, None)
+    db.commit()
+    _announce(db, hub, [(session, [message])])
+
+
+def _check_candidate_may_write(
+    db: Session, session: ExamSession, limits: ChatLimits, now: datetime
+) -> None:
+    """409 once the session left the exam room; 429 after `limits.per_minute` messages (hands
+    included) in the last minute, counted in the database so every node agrees."""
     if session.state not in IN_ROOM_STATES:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"this exam session is {session.state.value}: messages can no longer be sent",
         )
-    if kind is MessageKind.MESSAGE:
-        if not body.strip():
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "write a message first")
-        if len(body.strip()) > max_chars:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"a message may have at most {max_chars} characters",
-            )
-    elif (kind is MessageKind.HAND_RAISED) == service.conversation(
-        db=db, session_id=session.id
-    ).hand_raised:
-        return None  # already so: nothing to record
-    sent = service.sent_by_candidate_since(
-        db=db, session_id=session.id, since=now - service.RATE_WINDOW
-    )
-    if sent >= per_minute:
+    since = now - service.RATE_WINDOW
+    sent = service.sent_by_candidate_since(db=db, session_id=session.id, since=since)
+    if sent >= limits.per_minute:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"you sent {sent} messages in the last minute: please wait a moment",
         )
-    if kind is MessageKind.MESSAGE:
-        message = service.write(
-            db=db, session_id=session.id, sender=Sender.CANDIDATE, kind=kind, body=body
-        )
-    else:
-        message = _hand(db, session, Sender.CANDIDATE, kind, None)
-    db.commit()
-    _announce(db, hub, [(session, [message])])
-    return message
 
 
 def mark_read(*, db: Session, hub: LiveHub, session: ExamSession) -> int:

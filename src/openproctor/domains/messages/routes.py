@@ -17,7 +17,8 @@ from openproctor.access import invited_candidate, own_session, visible_exam, vis
 from openproctor.db import utcnow
 from openproctor.deps import Audit, Context, DbSession, Hub, ProctorUser, StaffUser
 from openproctor.domains.messages import flows, service
-from openproctor.domains.messages.models import PROCTOR_KINDS, Message, MessageKind, MessageRead
+from openproctor.domains.messages.models import PROCTOR_KINDS, MessageKind, MessageRead
+from openproctor.domains.sessions.models import ExamSession
 
 router = APIRouter(tags=["proctoring"])
 take_router = APIRouter(prefix="/take/{token}", tags=["candidate"])
@@ -143,10 +144,15 @@ def candidate_message(
     hub: Hub,
     context: Context,
 ) -> MessageRead:
-    message = _candidate_writes(
-        token, session_id, MessageKind.MESSAGE, message_in.body, db, hub, context
+    session = _own_session(db, token, session_id)
+    message = flows.candidate_writes(
+        db=db,
+        hub=hub,
+        session=session,
+        body=message_in.body,
+        limits=_limits(context),
+        now=utcnow(),
     )
-    assert message is not None  # a message is always written
     return MessageRead.model_validate(message)
 
 
@@ -155,30 +161,23 @@ def hand(
     token: str, session_id: uuid.UUID, hand_in: HandIn, db: DbSession, hub: Hub, context: Context
 ) -> HandRead:
     """Raises or lowers the candidate's hand (a row each time it changes)."""
-    kind = MessageKind.HAND_RAISED if hand_in.raised else MessageKind.HAND_LOWERED
-    _candidate_writes(token, session_id, kind, "", db, hub, context)
-    return HandRead(raised=hand_in.raised)
-
-
-def _candidate_writes(
-    token: str,
-    session_id: uuid.UUID,
-    kind: MessageKind,
-    body: str,
-    db: DbSession,
-    hub: Hub,
-    context: Context,
-) -> Message | None:
-    now = utcnow()
-    candidate, _ = invited_candidate(db=db, token=token, now=now)
-    session = own_session(db=db, candidate=candidate, session_id=session_id)
-    return flows.candidate_writes(
+    session = _own_session(db, token, session_id)
+    flows.candidate_hand(
         db=db,
         hub=hub,
         session=session,
-        kind=kind,
-        body=body,
-        max_chars=context.settings.chat_max_chars,
-        per_minute=context.settings.chat_messages_per_minute,
-        now=now,
+        raised=hand_in.raised,
+        limits=_limits(context),
+        now=utcnow(),
     )
+    return HandRead(raised=hand_in.raised)
+
+
+def _own_session(db: DbSession, token: str, session_id: uuid.UUID) -> ExamSession:
+    candidate, _ = invited_candidate(db=db, token=token, now=utcnow())
+    return own_session(db=db, candidate=candidate, session_id=session_id)
+
+
+def _limits(context: Context) -> flows.ChatLimits:
+    settings = context.settings
+    return flows.ChatLimits(settings.chat_max_chars, settings.chat_messages_per_minute)
