@@ -32,6 +32,7 @@ def test_the_candidate_writes_and_raises_a_hand_and_the_proctors_answer_comes_ba
     candidate.get_by_label("Write to your proctor").fill("My calculator froze.")
     candidate.get_by_label("Write to your proctor").press("Enter")
     expect(tile.get_by_test_id("unread")).to_have_text("1 unread", timeout=WITHIN_MS)
+    expect(tile.get_by_test_id("said")).to_have_text("“My calculator froze.”")
     expect(candidate.get_by_test_id("chat-status")).to_have_text("Sent to your proctor.")
     expect(candidate.get_by_test_id("messages")).to_contain_text("You wrote")
     expect(candidate.get_by_label("Write to your proctor")).to_have_value("")
@@ -49,6 +50,7 @@ def test_the_candidate_writes_and_raises_a_hand_and_the_proctors_answer_comes_ba
     expect(history).to_contain_text("My calculator froze.")
     expect(history).to_contain_text("Candidate raised their hand")
     expect(tile.get_by_test_id("unread")).to_be_hidden()
+    expect(tile.get_by_test_id("said")).to_be_hidden()
     # With the conversation open, the next one shows at once and is read at once.
     candidate.get_by_label("Write to your proctor").fill("It works again, sorry.")
     candidate.get_by_test_id("chat-send").click()

@@ -70,6 +70,7 @@ export class Grid {
       el("strong", { className: "name" }),
       el("span", { className: "hand", textContent: "✋ Hand raised", dataset: { testid: "hand-raised" }, hidden: true }),
       el("span", { className: "unread", dataset: { testid: "unread" }, hidden: true }),
+      el("p", { className: "said", dataset: { testid: "said" }, hidden: true }),
       el("ul", { className: "badges", "aria-label": "Open violations" }),
       el("div", { className: "counters meta" })));
     const open = () => element.dataset.sessionId && this.select(element.dataset.sessionId);
@@ -99,6 +100,7 @@ export class Grid {
     const unreadBadge = element.querySelector(".unread");
     unreadBadge.hidden = !unread;
     unreadBadge.textContent = `${unread} unread`;
+    element.querySelector(".said").hidden = !unread || !element.querySelector(".said").textContent;
     element.querySelector(".name").textContent = candidate.name;
     element.querySelector(".name").title = candidate.email ?? "";
     element.querySelector(".state").textContent = candidate.state;
@@ -114,6 +116,17 @@ export class Grid {
     counters.textContent = `${frames.received ?? 0} in · ${frames.analysed ?? 0} analysed`
       + (frames.skipped ? ` · ${frames.skipped} skipped` : "");
     counters.title = `Frames received ${frames.received ?? 0}, analysed ${frames.analysed ?? 0}, skipped ${frames.skipped ?? 0}`;
+  }
+
+  // The candidate's latest message, on the tile while it is unread (pushes only: a wall
+  // opened later shows the count, and the text in the detail view).
+  said(sessionId, body) {
+    const element = this.tileOf(sessionId)?.element;
+    if (!element) return;
+    const said = element.querySelector(".said");
+    said.textContent = `“${body}”`;
+    said.title = body;
+    said.hidden = false;
   }
 
   flash(sessionId) {

@@ -123,6 +123,9 @@ function receive(message) {
     }
     case "conversation": { // a message either way, or the candidate's were read
       const candidate = grid.get(message.session_id);
+      if (message.message?.sender === "candidate" && message.message.kind === "message") {
+        grid.said(message.session_id, message.message.body);
+      }
       if (candidate) updateCandidate({ ...candidate, unread: message.unread, hand_raised: message.hand_raised });
       if (message.message) detail.conversation(message.session_id, message.message);
       break;
