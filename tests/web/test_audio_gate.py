@@ -1,10 +1,13 @@
-"""Speech audio leaves the candidate's page only above the server's silence floor: Chromium's
-fake microphone plays a silent WAV, then a speech WAV (clean fixtures), and the bytes the page
-sends on its live socket are counted by kind as they leave (Playwright's framesent). Silence
-sends (almost) no audio; speech is still sent and still raises a speech violation."""
+"""Speech audio leaves the candidate's page only above the server's silence floor: the gate's
+onset and hangover under node's test runner; then Chromium's fake microphone plays a silent
+WAV, then a speech WAV (clean fixtures), and the bytes the page sends on its live socket are
+counted by kind as they leave (Playwright's framesent). Silence sends (almost) no audio; speech
+is still sent and still raises a speech violation."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -25,13 +28,26 @@ from tests.conftest import Factory
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.web.test_proctor_wall import running_exam_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.analysis]
-
 FIXTURES = Path(__file__).parent.parent / "fixtures"
+NODE_TESTS = Path(__file__).parent / "js" / "silence.test.mjs"
 SETTLE_S = 2.0  # after the exam starts: the hello (with the floor) has arrived
 MEASURE_S = 8.0
 # Chunks a page may send before it knows the floor, or the one chunk it keeps before speech.
 SILENCE_AUDIO_MAX_KBITS = 4.0
+
+
+def test_the_gate_keeps_the_onset_and_a_hangover_under_node() -> None:
+    node = shutil.which("node")
+    assert node, "node is needed for the JS unit tests (Debian package nodejs, see the Makefile)"
+    run = subprocess.run(
+        [node, "--test", "--test-reporter=tap", str(NODE_TESTS)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "# pass 4" in run.stdout
 
 
 @contextmanager
@@ -89,6 +105,8 @@ def uplink_kbits(
     return kbits, session.id
 
 
+@pytest.mark.browser
+@pytest.mark.analysis
 def test_silence_sends_almost_no_audio_and_speech_still_raises_speech(
     playwright: Playwright, live_server: str, factory: Factory
 ) -> None:

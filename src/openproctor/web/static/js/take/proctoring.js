@@ -1,10 +1,11 @@
 // Everything live while the exam runs: the socket with frames, audio and signals, the
 // connection and camera banners, the fullscreen banner and the paused overlay.
-import { SilenceGate, startMicrophone } from "./audio.js";
+import { startMicrophone } from "./audio.js";
 import { startChat } from "./chat.js";
 import * as media from "./media.js";
 import { showMessage, warningsCleared } from "./messages.js";
 import { watchBrowser, watchTracks } from "./signals.js";
+import { SilenceGate } from "./silence.js";
 import { LiveLink } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
