@@ -38,6 +38,7 @@ pytestmark = pytest.mark.browser
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SECONDS = 12
 FLAG_AT_S = 6.0
+MESSAGE_AT_S = 9.0
 SCREEN_LATER_S = 2
 
 
@@ -63,7 +64,8 @@ def webm(seconds: float, fps: int = 10) -> bytes:
 
 
 def recorded_session(factory: Factory, settings: Settings, live_server: str) -> ExamSession:
-    """A submitted attempt with one flag (with evidence) 6 s into an assembled recording."""
+    """A submitted attempt with one flag (with evidence) 6 s and a candidate's message 9 s into
+    an assembled recording."""
     exam = factory.exam()
     candidate = factory.candidate(exam, name="Grace")
     session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
@@ -104,6 +106,14 @@ def recorded_session(factory: Factory, settings: Settings, live_server: str) -> 
             )
             assert answer.status_code == 200, answer.text
 
+    message = messages.write(
+        db=factory.db,
+        session_id=session.id,
+        sender=Sender.CANDIDATE,
+        kind=MessageKind.MESSAGE,
+        body="Is the calculator allowed?",
+    )
+    message.created_at = started + timedelta(seconds=MESSAGE_AT_S)
     # The flag and its evidence, as the live loop stores them.
     violation = phone_flag(session.id, started + timedelta(seconds=FLAG_AT_S), 2)
     factory.db.add(violation)
@@ -188,6 +198,13 @@ def test_a_reviewer_plays_the_recording_confirms_a_flag_and_decides(
     wait_until(lambda: abs(video_time(page) - (FLAG_AT_S - 3)) < 0.3, 5, "the seek to the flag")
     # The screen started later: it shows the same moment, from its own start.
     assert abs(video_time(page, "screen") - (FLAG_AT_S - 3 - SCREEN_LATER_S)) < 0.3
+
+    # A message of the conversation plays from a little before it was written, too.
+    said = page.get_by_test_id("conversation").locator("li", has_text="calculator allowed")
+    said.get_by_role("button").click()
+    wait_until(
+        lambda: abs(video_time(page) - (MESSAGE_AT_S - 3)) < 0.3, 5, "the seek to the message"
+    )
 
     flag = page.get_by_test_id("flag")
     expect(flag).to_have_class("flag selected")
