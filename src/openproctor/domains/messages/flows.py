@@ -79,22 +79,17 @@ def broadcast(
         )
         if session.state in IN_ROOM_STATES
     ]
-    sent = [
-        (
-            session,
-            [
-                service.write(
-                    db=db,
-                    session_id=session.id,
-                    sender=Sender.PROCTOR,
-                    sender_user_id=user.id,
-                    kind=MessageKind.BROADCAST,
-                    body=body,
-                )
-            ],
+    sent: list[tuple[ExamSession, list[Message]]] = []
+    for session in in_room:
+        message = service.write(
+            db=db,
+            session_id=session.id,
+            sender=Sender.PROCTOR,
+            sender_user_id=user.id,
+            kind=MessageKind.BROADCAST,
+            body=body,
         )
-        for session in in_room
-    ]
+        sent.append((session, [message]))
     audit("exam.broadcast", "exam", exam.id, body=body.strip(), candidates=len(sent))
     db.commit()
     _announce(db, hub, sent)
