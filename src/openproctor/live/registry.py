@@ -1,6 +1,6 @@
 """Which live sessions this node holds, and what every node tells the others on the hub topic:
-state changes, which node holds a session (a claim), assignments, and which sessions proctors
-watch closely.
+state changes, which node holds a session (a claim), assignments, which sessions proctors
+watch closely, and a candidate's unread count and hand (written by requests on any node).
 
 Several web nodes run behind a load balancer with Redis: a candidate streams to one node, a
 proctor may watch from another. So a watch travels on the hub topic like an assignment does,
