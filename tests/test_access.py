@@ -260,6 +260,7 @@ OWNED_IDS = ("exam_id", "candidate_id", "session_id", "violation_id", "recording
 # Bodies valid enough to reach the access check (an invalid one would answer 422 first).
 ACTION_BODIES: dict[str, dict[str, object]] = {
     "/api/v1/sessions/{session_id}/messages": {"body": "hello"},
+    "/api/v1/exams/{exam_id}/messages": {"body": "hello"},
     "/api/v1/sessions/{session_id}/terminate": {"reason": "taken over"},
     "/api/v1/sessions/{session_id}/auto-terminate": {"enabled": True},
     "/api/v1/exams/{exam_id}/auto-terminate": {"enabled": True},
@@ -456,6 +457,8 @@ TAKE_REQUESTS: dict[str, dict[str, Any]] = {
     "/enrol": {"content": b"\xff\xd8jpeg"},
     "/chunks/{index}": {"content": b"webm", "headers": {"X-Chunk-SHA256": "0" * 64}},
     "/complete": {"json": {"chunks": 1, "recorded_s": 1.0}},
+    "/messages": {"json": {"body": "hello"}},
+    "/hand": {"json": {"raised": True}},
 }
 
 
@@ -483,7 +486,7 @@ def test_an_invite_token_acts_on_no_other_session_on_any_route(
             assert response.status_code == 403, f"{method} {template}: {response.text[:200]}"
             assert response.json()["detail"] == "this session is not yours"
             checked += 1
-    assert checked >= 7
+    assert checked >= 9
     factory.db.expire_all()
     untouched = factory.db.get(ExamSession, world.session.id)
     assert untouched is not None

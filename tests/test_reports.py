@@ -19,6 +19,8 @@ from openproctor.db import utcnow
 from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.messages import service as messages
+from openproctor.domains.messages.models import MessageKind, Sender
 from openproctor.domains.reports.pdf import session_pdf
 from openproctor.domains.reports.service import CSV_COLUMNS, session_report
 from openproctor.domains.sessions.models import Decision, ExamSession
@@ -283,3 +285,54 @@ def test_every_formula_start_in_candidate_text_is_defused(
     rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
     assert sorted(row["name"] for row in rows) == sorted("'" + f for f in FORMULAS)
     assert all(row["external_id"].startswith("'") for row in rows)
+
+
+def test_every_message_both_ways_is_in_the_json_the_csv_and_the_pdf(
+    scene: dict[str, object], factory: Factory, login_as: Login
+) -> None:
+    exam, seeded, mine = scene["exam"], scene["ada_s"], scene["mine"]
+    assert isinstance(exam, Exam)
+    assert isinstance(seeded, Seeded)
+    assert isinstance(mine, User)
+    said = (
+        (Sender.CANDIDATE, MessageKind.HAND_RAISED, "Raised their hand"),
+        (Sender.CANDIDATE, MessageKind.MESSAGE, "My screen went black"),
+        (Sender.PROCTOR, MessageKind.MESSAGE, "Press F5 please"),
+        (Sender.PROCTOR, MessageKind.HAND_LOWERED, "Hand lowered: the proctor answered"),
+        (Sender.PROCTOR, MessageKind.BROADCAST, "Five minutes left"),
+        (Sender.PROCTOR, MessageKind.WARNING, "Eyes on your own screen"),
+    )
+    for sender, kind, body in said:
+        messages.write(
+            db=factory.db, session_id=seeded.session_id, sender=sender, kind=kind, body=body
+        )
+    factory.db.commit()
+    client = login_as(mine)
+
+    report = client.get(f"/api/v1/exams/{exam.id}/report.json").json()
+    ada = next(row for row in report["candidates"] if row["name"] == "Ada")
+    conversation = ada["messages"]["conversation"]
+    seeded_warning = ("proctor", "warning", "Please keep your face in view")
+    assert [(m["sender"], m["kind"], m["body"]) for m in conversation] == [
+        seeded_warning,
+        *((sender.value, kind.value, body) for sender, kind, body in said),
+    ]
+    assert (ada["messages"]["from_candidate"], ada["messages"]["from_proctors"]) == (1, 4)
+    assert ada["messages"]["hands_raised"] == 1
+
+    rows = csv.DictReader(io.StringIO(client.get(f"/api/v1/exams/{exam.id}/report.csv").text))
+    by_name = {row["name"]: row for row in rows}
+    counts = ("messages_from_candidate", "messages_from_proctors", "hands_raised")
+    assert tuple(by_name["Ada"][column] for column in counts) == ("1", "4", "1")
+    assert tuple(by_name["'=1+2"][column] for column in counts) == ("0", "0", "0")
+
+    text = pdf_text(client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf").content)
+    for expected in (
+        "Conversation",
+        "hand raised",
+        "My screen went black",
+        "Press F5 please",
+        "Five minutes left",
+        "Eyes on your own screen",
+    ):
+        assert expected in text, expected

@@ -10,6 +10,7 @@ from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.integrations.routes import router as integrations
 from openproctor.domains.lti.routes import router as lti
 from openproctor.domains.messages.routes import router as messages
+from openproctor.domains.messages.routes import take_router as chat
 from openproctor.domains.recordings.routes import router as recordings
 from openproctor.domains.recordings.routes import take_router as uploads
 from openproctor.domains.reports.routes import router as reports
@@ -29,6 +30,7 @@ for domain_router in (
     sessions,
     violations,
     take,
+    chat,
     uploads,
     recordings,
     session_actions,

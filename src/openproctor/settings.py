@@ -135,6 +135,20 @@ class Settings(BaseSettings):
         "close sockets at once; this catches what the bus lost.",
     )
 
+    # Chat between a candidate and the proctors (issue 13): what a candidate may write.
+    chat_max_chars: Annotated[int, Field(ge=1, le=10000)] = Field(
+        default=1000,
+        title="Chat message length",
+        description="Characters a candidate's message may have; a longer one is refused with 422.",
+    )
+    chat_messages_per_minute: Annotated[int, Field(ge=1)] = Field(
+        default=10,
+        title="Chat messages per minute",
+        description="Messages (hand raised or lowered included) a candidate may send in any "
+        "60 s of one session, counted in the database so every web node agrees; the next is "
+        "refused with 429.",
+    )
+
     # HTTP server limits and what production exposes (issue 11).
     header_timeout_s: Annotated[float, Field(gt=0, le=300)] = Field(
         default=10.0,

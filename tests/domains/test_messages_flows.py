@@ -39,6 +39,7 @@ def test_a_warning_is_stored_audited_and_pushed_to_the_candidate(
     assert pushed == {
         "type": "message",
         "id": str(message.id),
+        "sender": "proctor",
         "kind": "warning",
         "body": "eyes on your screen",
         "at": message.created_at.isoformat(),

@@ -8,7 +8,7 @@ import uuid
 
 import httpx2
 import pytest
-from playwright.sync_api import Browser, Page, WebSocket, expect
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.sessions import service as sessions
@@ -20,11 +20,16 @@ pytestmark = pytest.mark.browser
 
 
 def running_exam_page(
-    browser: Browser, live_server: str, factory: Factory, candidate: Candidate
+    browser: Browser,
+    live_server: str,
+    factory: Factory,
+    candidate: Candidate,
+    context: BrowserContext | None = None,
 ) -> Page:
-    """The candidate's page with the exam running (their photo was taken earlier)."""
+    """The candidate's page with the exam running (their photo was taken earlier), in a new
+    context of the browser unless one is given."""
     enrolled_earlier(factory, candidate)
-    page = browser.new_context(base_url=live_server).new_page()
+    page = (context or browser.new_context(base_url=live_server)).new_page()
     page.goto(f"/take/{candidate.invite_token}")
     page.get_by_test_id("next").click()  # the system check, once more after a reload
     expect(page.get_by_test_id("step-intro")).to_be_visible()

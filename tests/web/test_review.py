@@ -22,6 +22,8 @@ from openproctor.db import utcnow
 from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.exams.policy import Severity, ViolationKind
+from openproctor.domains.messages import service as messages
+from openproctor.domains.messages.models import MessageKind, Sender
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.browser
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SECONDS = 12
 FLAG_AT_S = 6.0
+MESSAGE_AT_S = 9.0
 SCREEN_LATER_S = 2
 
 
@@ -62,7 +65,8 @@ def webm(seconds: float, fps: int = 10) -> bytes:
 
 
 def recorded_session(factory: Factory, settings: Settings, live_server: str) -> ExamSession:
-    """A submitted attempt with one flag (with evidence) 6 s into an assembled recording."""
+    """A submitted attempt with one flag (with evidence) 6 s and a candidate's message 9 s into
+    an assembled recording."""
     exam = factory.exam()
     candidate = factory.candidate(exam, name="Grace")
     session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
@@ -103,6 +107,14 @@ def recorded_session(factory: Factory, settings: Settings, live_server: str) -> 
             )
             assert answer.status_code == 200, answer.text
 
+    message = messages.write(
+        db=factory.db,
+        session_id=session.id,
+        sender=Sender.CANDIDATE,
+        kind=MessageKind.MESSAGE,
+        body="Is the calculator allowed?",
+    )
+    message.created_at = started + timedelta(seconds=MESSAGE_AT_S)
     # The flag and its evidence, as the live loop stores them.
     violation = phone_flag(session.id, started + timedelta(seconds=FLAG_AT_S), 2)
     factory.db.add(violation)
@@ -187,6 +199,13 @@ def test_a_reviewer_plays_the_recording_confirms_a_flag_and_decides(
     wait_until(lambda: abs(video_time(page) - (FLAG_AT_S - 3)) < 0.3, 5, "the seek to the flag")
     # The screen started later: it shows the same moment, from its own start.
     assert abs(video_time(page, "screen") - (FLAG_AT_S - 3 - SCREEN_LATER_S)) < 0.3
+
+    # A message of the conversation plays from a little before it was written, too.
+    said = page.get_by_test_id("conversation").locator("li", has_text="calculator allowed")
+    said.get_by_role("button").click()
+    wait_until(
+        lambda: abs(video_time(page) - (MESSAGE_AT_S - 3)) < 0.3, 5, "the seek to the message"
+    )
 
     flag = page.get_by_test_id("flag")
     expect(flag).to_have_class("flag selected")
@@ -350,6 +369,30 @@ def test_a_flag_after_a_reload_plays_where_it_was_recorded(
     marker(in_break).click()
     wait_until(lambda: abs(video_time(page) - resumed_at) < 0.3, 5, "the seek to the resumption")
     expect(playhead).to_have_attribute("aria-valuenow", "16")
+
+
+def test_the_review_page_shows_the_conversation_both_ways(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    exam = factory.exam()
+    session = sessions.current_for_candidate(db=factory.db, candidate=factory.candidate(exam))
+    for sender, kind, body in (
+        (Sender.CANDIDATE, MessageKind.HAND_RAISED, "Raised their hand"),
+        (Sender.CANDIDATE, MessageKind.MESSAGE, "Can I go to the bathroom?"),
+        (Sender.PROCTOR, MessageKind.MESSAGE, "Yes, the timer keeps running."),
+        (Sender.PROCTOR, MessageKind.BROADCAST, "Five minutes left."),
+    ):
+        messages.write(db=factory.db, session_id=session.id, sender=sender, kind=kind, body=body)
+    factory.db.commit()
+    reviewer = browser.new_context(base_url=live_server).new_page()
+    sign_in(reviewer, factory.user(Role.REVIEWER))
+    reviewer.goto(f"/review/sessions/{session.id}")
+    items = reviewer.get_by_test_id("conversation").locator("li")
+    expect(items).to_have_count(4)
+    expect(items.nth(0)).to_contain_text("Candidate raised their hand")
+    expect(items.nth(1)).to_contain_text("Can I go to the bathroom?")
+    expect(items.nth(2)).to_contain_text("Yes, the timer keeps running.")
+    expect(items.nth(3)).to_contain_text("Proctor · to everyone")
 
 
 def test_the_attention_lane_shows_the_recorded_score_and_sums_it_up(

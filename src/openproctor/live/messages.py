@@ -14,12 +14,19 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from openproctor.detectors.detections import Detections
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
+from openproctor.domains.messages.models import Conversation, Message
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
 from openproctor.live.ice import IceServer
 from openproctor.live.runtime import CandidateSummary
 from openproctor.pipeline.jobs import FaceLook, FrameOutcome
 from openproctor.rules.attention import Attention
+from openproctor.rules.conditions import SPEECH_RMS_FLOOR
+from openproctor.rules.engine import QUIET_S
+
+# The page keeps sending audio this long after its last chunk above the floor: the rules
+# need a quiet observation QUIET_S after speech to close a speech violation.
+SPEECH_HANGOVER_S = QUIET_S + 0.5
 
 ViolationChange = Literal["opened", "evidence", "closed"]
 # The words the pages need to read these messages, rendered into every page (base.html) so
@@ -49,7 +56,21 @@ class Hello(TypedDict):
     width: int
     height: int
     ends_at: str | None
-    messages: list[dict[str, Any]]
+    messages: list[MessageOut]
+    speech_rms_floor: float
+    speech_hangover_s: float
+
+
+class MessageOut(TypedDict):
+    """A message written between the candidate and the proctors (either way)."""
+
+    type: Literal["message"]
+    id: str
+    sender: str
+    kind: str
+    body: str
+    at: str
+    cleared: bool
 
 
 class Rate(TypedDict):
@@ -79,7 +100,7 @@ def hello(
     fps: float,
     policy: ExamPolicy,
     ends_at: float | None,
-    history: list[dict[str, Any]],
+    history: list[MessageOut],
 ) -> Hello:
     return {
         "type": "hello",
@@ -90,6 +111,20 @@ def hello(
         "height": policy.frame_height,
         "ends_at": datetime.fromtimestamp(ends_at, UTC).isoformat() if ends_at else None,
         "messages": history,
+        "speech_rms_floor": SPEECH_RMS_FLOOR,
+        "speech_hangover_s": SPEECH_HANGOVER_S,
+    }
+
+
+def message(message: Message) -> MessageOut:
+    return {
+        "type": "message",
+        "id": str(message.id),
+        "sender": message.sender.value,
+        "kind": message.kind.value,
+        "body": message.body,
+        "at": message.created_at.isoformat(),
+        "cleared": message.read_at is not None,
     }
 
 
@@ -186,6 +221,18 @@ class Assigned(TypedDict):
 class Unassigned(TypedDict):
     type: Literal["unassigned"]
     candidate_id: str
+    proctor_id: str | None
+
+
+class ConversationChanged(TypedDict):
+    """A message between the candidate and the proctors was written (either way, MESSAGE as
+    GET .../messages reads it) or read (message None); with the tile's count and hand."""
+
+    type: Literal["conversation"]
+    session_id: str
+    message: dict[str, Any] | None
+    unread: int
+    hand_raised: bool
     proctor_id: str | None
 
 
@@ -287,6 +334,22 @@ def assigned(summary: CandidateSummary, proctor_id: uuid.UUID | None) -> Assigne
 
 def unassigned(candidate_id: uuid.UUID, proctor_id: uuid.UUID) -> Unassigned:
     return {"type": "unassigned", "candidate_id": str(candidate_id), "proctor_id": str(proctor_id)}
+
+
+def conversation(
+    session_id: uuid.UUID,
+    message: dict[str, Any] | None,
+    now: Conversation,
+    proctor_id: uuid.UUID | None,
+) -> ConversationChanged:
+    return {
+        "type": "conversation",
+        "session_id": str(session_id),
+        "message": message,
+        "unread": now.unread,
+        "hand_raised": now.hand_raised,
+        "proctor_id": _str(proctor_id),
+    }
 
 
 def load(*, factor: float, fps: float | None, deferring: bool) -> Load:

@@ -24,10 +24,17 @@ saved state, so nothing depends on a socket being up at that moment.
 Server -> client, text messages (each typed and built in live/messages.py)::
 
     {"type": "hello", "session_id": ..., "state": ..., "fps": 1.0, "width": 640, "height": 480,
-     "ends_at": iso8601 | null, "messages": [MESSAGE...]}
+     "ends_at": iso8601 | null, "messages": [MESSAGE...], "speech_rms_floor": 0.01,
+     "speech_hangover_s": 2.5}
+        the page sends audio only while a chunk's RMS (samples / 32768) is at or above the
+        floor the server applies (rules/conditions.py SPEECH_RMS_FLOOR), plus the chunk
+        before and speech_hangover_s after, so onsets are kept and speech violations close
     {"type": "rate", "fps": 2.0}                             send frames at this rate from now on
-    {"type": "message", "id": ..., "kind": "message" | "warning", "body": ..., "at": iso8601,
-     "cleared": bool}
+    {"type": "message", "id": ..., "sender": "proctor" | "candidate", "kind": KIND,
+     "body": ..., "at": iso8601, "cleared": bool}
+        a message written (by a proctor, or by the candidate, also from another tab);
+        KIND = "message" | "warning" | "broadcast" (to the whole exam) | "hand_raised" |
+        "hand_lowered" (by the candidate, or by a proctor's answer)
     {"type": "warnings_cleared"}                             the proctor cleared the warnings
     {"type": "state", "state": "running" | "paused" | "submitted" | "terminated" | "expired",
      "reason": str | null, "score": float | null}
@@ -62,6 +69,11 @@ candidates). Server -> client text messages::
                 (rules/attention.py; null while no frame was analysed in its window)
     {"type": "assigned", "candidate": CANDIDATE}             an admin gave you this candidate
     {"type": "unassigned", "candidate_id": ...}               ... or gave yours to someone else
+    {"type": "conversation", "session_id": ..., "message": MESSAGE | null, "unread": int,
+     "hand_raised": bool}
+        a message between the candidate and the proctors was written (either way, MESSAGE
+        as GET /api/v1/sessions/{id}/messages reads it) or the candidate's were read (null);
+        unread and hand_raised are the tile's after it
     {"type": "load", "degraded": bool, "factor": float, "fps": float | null, "deferring": bool}
         after the snapshot and whenever it changes: degraded while candidates are asked for
         fewer frames (factor of the policy's rate, fps per candidate), deferring while object
@@ -69,7 +81,8 @@ candidates). Server -> client text messages::
 
     CANDIDATE = live/runtime.py CandidateSummary: {"candidate_id", "session_id", "name",
                  "email", "state", "risk_score", "auto_terminate": bool, "connected": bool,
-                 "open_violations": ["kind" or "kind:label"...],
+                 "open_violations": ["kind" or "kind:label"...], "unread": int,
+                 "hand_raised": bool,
                  "frames": {"received", "analysed", "skipped", "rejected"},
                  "attention": ATTENTION | null}
     VIOLATION = the VIOLATION JSON of GET /api/v1/exams/{id}/violations, with "candidate_name"
@@ -84,7 +97,9 @@ thumbnails.
 The watch travels to every node (live/registry.py), so it works whichever node the candidate
 streams to.
 Actions (message, warn, pause, resume, terminate, auto-termination) are REST calls under
-/api/v1/sessions/{id}/... so they are authorised and audited like every other change.
+/api/v1/sessions/{id}/... so they are authorised and audited like every other change; so are
+a broadcast (POST /api/v1/exams/{id}/messages) and the candidate's messages and hand (POST
+/api/v1/take/{token}/sessions/{id}/messages and .../hand).
 
 Live media (WebRTC, live/signalling.py; media goes browser to browser or through TURN, never
 through this server). Both sockets get, on connect and again at half the TURN credential's

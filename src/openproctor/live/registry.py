@@ -1,6 +1,6 @@
 """Which live sessions this node holds, and what every node tells the others on the hub topic:
-state changes, which node holds a session (a claim), assignments, and which sessions proctors
-watch closely.
+state changes, which node holds a session (a claim), assignments, which sessions proctors
+watch closely, and a candidate's unread count and hand (written by requests on any node).
 
 Several web nodes run behind a load balancer with Redis: a candidate streams to one node, a
 proctor may watch from another. So a watch travels on the hub topic like an assignment does,
@@ -27,6 +27,8 @@ from openproctor.bus.local import exam_topic, session_topic
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.messages import service as messages_service
+from openproctor.domains.messages.models import Conversation
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
@@ -138,6 +140,7 @@ class Registry:
                 stale.ended_at = utcnow()
             db.commit()
             runtime.rules.risk_score = session.risk_score
+            runtime.conversation = messages_service.conversation(db=db, session_id=session.id)
             return runtime
 
     # --- the candidate's socket ------------------------------------------------------------
@@ -220,6 +223,18 @@ class Registry:
         proctor = str(after) if after else None
         self._hub({"event": "assigned", "candidate_id": str(candidate_id), "proctor_id": proctor})
 
+    def conversation_changed(self, session_id: uuid.UUID, now: Conversation) -> None:
+        """The candidate's unread count or hand changed (committed): the node holding the
+        session keeps it for the tile. Safe from request threads."""
+        self._hub(
+            {
+                "event": "conversation",
+                "session_id": str(session_id),
+                "unread": now.unread,
+                "hand_raised": now.hand_raised,
+            }
+        )
+
     def new_watcher(self) -> str:
         return f"{self.node_id}:{next(self._watchers)}"
 
@@ -283,6 +298,9 @@ class Registry:
                 elif event == "watch":
                     lapses = self.clock() + WATCH_TTL_S
                     self._watches.setdefault(session_id, {})[message["watcher"]] = lapses
+                elif event == "conversation" and session_id in self.runtimes:
+                    now = Conversation(message["unread"], message["hand_raised"])
+                    self.runtimes[session_id].conversation = now
                 elif event == "unwatch":
                     self._watches.get(session_id, {}).pop(message["watcher"], None)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from prometheus_client import Counter
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.policy import ExamPolicy
+from openproctor.domains.messages.models import Conversation
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.live.limits import (
     MEDIA_BURST,
@@ -75,6 +77,8 @@ class CandidateSummary:
     auto_terminate: bool
     connected: bool = False
     open_violations: list[str] = field(default_factory=list)
+    unread: int = 0  # the candidate's messages no proctor has read
+    hand_raised: bool = False
     frames: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("received", "analysed", "skipped", "rejected"), 0)
     )
@@ -84,9 +88,14 @@ class CandidateSummary:
 
     @classmethod
     def offline(
-        cls, candidate: Candidate, session: ExamSession | None, policy: ExamPolicy
+        cls,
+        candidate: Candidate,
+        session: ExamSession | None,
+        policy: ExamPolicy,
+        conversations: Mapping[uuid.UUID, Conversation] | None = None,
     ) -> CandidateSummary:
         auto_terminate = session.auto_terminate if session is not None else None
+        talk = (conversations or {}).get(session.id) if session else None
         return cls(
             candidate_id=str(candidate.id),
             session_id=str(session.id) if session else None,
@@ -95,6 +104,8 @@ class CandidateSummary:
             state=session.state.value if session else SessionState.INVITED.value,
             risk_score=session.risk_score if session else 0.0,
             auto_terminate=policy.auto_terminate if auto_terminate is None else auto_terminate,
+            unread=talk.unread if talk else 0,
+            hand_raised=talk.hand_raised if talk else False,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -128,6 +139,8 @@ class SessionRuntime:
     # The costly passes run when due; each session has its own schedule (live/schedule.py).
     schedule: PassSchedule = field(default_factory=PassSchedule)
     thumbnail: bytes = b""
+    # Read with the runtime, then kept by what the nodes announce (live/registry.py).
+    conversation: Conversation = field(default_factory=Conversation)
     signals: BrowserSignals = field(default_factory=BrowserSignals)
     apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Per session, not per socket, so reconnecting does not refill them (see live/limits.py).
@@ -180,6 +193,8 @@ class SessionRuntime:
                 kind.value + (f":{label}" if label else "")
                 for kind, label in self.rules.open_kinds()
             ),
+            unread=self.conversation.unread,
+            hand_raised=self.conversation.hand_raised,
             frames=self.counters.to_dict(),
             attention=self.attention.to_json() if self.attention else None,
         )

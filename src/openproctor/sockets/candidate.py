@@ -17,7 +17,7 @@ from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.domains.messages import service as messages
 from openproctor.domains.sessions import service as sessions
-from openproctor.domains.sessions.models import FINAL_STATES, SessionState
+from openproctor.domains.sessions.models import FINAL_STATES, IN_ROOM_STATES
 from openproctor.live import messages as wire
 from openproctor.live.hub import LiveHub
 from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
@@ -33,7 +33,6 @@ router = APIRouter()
 MAX_FRAME_BYTES = 1024 * 1024
 MAX_AUDIO_BYTES = 128 * 1024
 MAX_TEXT_BYTES = 4096
-LIVE_STATES = frozenset({SessionState.ENROLLED, SessionState.RUNNING, SessionState.PAUSED})
 
 
 class SignalMessage(BaseModel):
@@ -45,14 +44,14 @@ class SignalMessage(BaseModel):
     value: int | str | bool | None = None
 
 
-def _candidate_session(context: AppContext, token: str) -> tuple[uuid.UUID, list[dict[str, Any]]]:
+def _candidate_session(context: AppContext, token: str) -> tuple[uuid.UUID, list[wire.MessageOut]]:
     with context.session_factory() as db:
         candidate, _ = invited_candidate(db=db, token=token, now=utcnow())
         session = sessions.current_for_candidate(db=db, candidate=candidate)
         db.commit()
-        if session.state not in LIVE_STATES:
+        if session.state not in IN_ROOM_STATES:
             raise HTTPException(409, f"this exam session is {session.state.value}")
-        history = [messages.to_wire(m) for m in messages.for_session(db=db, session_id=session.id)]
+        history = [wire.message(m) for m in messages.for_session(db=db, session_id=session.id)]
         return session.id, history
 
 

@@ -22,6 +22,7 @@ from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.messages import service as messages
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users import service as users
@@ -55,7 +56,8 @@ def _proctor(
         policy = exam.parsed_policy
         roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
         latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
-        rows = [CandidateSummary.offline(c, latest.get(c.id), policy) for c in roster]
+        talks = messages.conversations(db=db, session_ids=[s.id for s in latest.values()])
+        rows = [CandidateSummary.offline(c, latest.get(c.id), policy, talks) for c in roster]
         sign_in = users.SignIn.of(db=db, user=user, token=token)
         db.expunge(user)
         return user, sign_in, rows

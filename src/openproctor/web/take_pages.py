@@ -44,6 +44,7 @@ def welcome(token: str, request: Request, db: DbSession) -> Response:
         session=session,
         token=token,
         room_scan_seconds=ROOM_SCAN_SECONDS,
+        chat_max_chars=request.app.state.context.settings.chat_max_chars,
     )
 
 

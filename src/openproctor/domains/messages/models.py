@@ -1,8 +1,11 @@
-"""Messages and warnings between a proctor and a candidate."""
+"""Messages between proctors and a candidate, both ways: a proctor's messages and warnings,
+messages to the whole exam (one row per session), the candidate's messages, and the
+candidate's raised hand (a row when raised and one when lowered, so the record shows both)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -16,6 +19,14 @@ from openproctor.db import Base, IdMixin, str_enum
 class MessageKind(StrEnum):
     MESSAGE = "message"
     WARNING = "warning"
+    BROADCAST = "broadcast"  # from a proctor to every candidate of the exam
+    HAND_RAISED = "hand_raised"
+    HAND_LOWERED = "hand_lowered"  # by the candidate, or by a proctor's answer
+
+
+# What a proctor may send to one candidate.
+PROCTOR_KINDS = frozenset({MessageKind.MESSAGE, MessageKind.WARNING})
+HAND_KINDS = frozenset({MessageKind.HAND_RAISED, MessageKind.HAND_LOWERED})
 
 
 class Sender(StrEnum):
@@ -36,6 +47,7 @@ class Message(IdMixin, Base):
     )
     kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind))
     body: Mapped[str] = mapped_column(Text)
+    # A warning: when it was cleared; a candidate's message: when a proctor read it.
     read_at: Mapped[datetime | None]
 
 
@@ -49,3 +61,12 @@ class MessageRead(BaseModel):
     body: str
     created_at: datetime
     read_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """What a candidate's tile shows of the conversation: messages no proctor has read yet,
+    and whether the candidate's hand is up."""
+
+    unread: int = 0
+    hand_raised: bool = False

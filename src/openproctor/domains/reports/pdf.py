@@ -1,4 +1,5 @@
-"""The per-session PDF: summary, timeline of violations, evidence thumbnails (reportlab)."""
+"""The per-session PDF: summary, timeline of violations, the conversation between the
+candidate and the proctors, evidence thumbnails (reportlab)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
+from openproctor.domains.messages.models import Sender
 from openproctor.domains.reports.service import SessionReport, Thumbnail
 from openproctor.pipeline import images
 
@@ -84,6 +86,9 @@ def session_pdf(
         Spacer(1, 0.5 * cm),
         Paragraph("Violations", _STYLES["Heading2"]),
         _timeline(report),
+        Spacer(1, 0.5 * cm),
+        Paragraph("Conversation", _STYLES["Heading2"]),
+        _conversation(report),
         Spacer(1, 0.5 * cm),
         Paragraph("Evidence", _STYLES["Heading2"]),
         *_evidence(report),
@@ -187,6 +192,21 @@ def _attention(report: SessionReport) -> list[Flowable]:
         colour = ATTENTION_COLOURS.get(sample.label, colors.grey)
         chart.add(Rect(x, 0, bar, height, fillColor=colour, strokeWidth=0))
     return [_p(line), Spacer(1, 0.2 * cm), chart]
+
+
+def _conversation(report: SessionReport) -> Flowable:
+    if not report.messages:
+        return _p("No messages.")
+    rows = [[_p(cell) for cell in ("Time", "From", "Kind", "Text")]]
+    for message in report.messages:
+        who = "Candidate" if message.sender is Sender.CANDIDATE else "Proctor"
+        kind = message.kind.value.replace("_", " ")
+        rows.append([_p(_clock(message.created_at)), _p(who), _p(kind), _p(message.body)])
+    widths = [1.7, 2.2, 2.6, 11.2]
+    table = Table(rows, colWidths=[w * cm for w in widths], repeatRows=1)
+    table.setStyle(_GRID)
+    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
+    return table
 
 
 def _thumbnail(item: Thumbnail) -> Image | None:

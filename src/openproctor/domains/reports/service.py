@@ -19,6 +19,7 @@ from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.messages.models import Message, MessageKind, Sender
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.violations.models import ReviewStatus, Violation
@@ -38,6 +39,9 @@ CSV_COLUMNS = (
     "violations",
     *(f"violations_{kind.value}" for kind in KINDS),
     *(f"review_{status.value}" for status in REVIEW_STATUSES),
+    "messages_from_candidate",
+    "messages_from_proctors",
+    "hands_raised",
     "decision",
     "decided_at",
     "started_at",
@@ -84,6 +88,44 @@ def violation_counts(
     return counts
 
 
+def _message_tally(message: Message) -> str | None:
+    """Which count of the report a message adds to, if any (a lowered hand adds to none)."""
+    if message.kind is MessageKind.HAND_RAISED:
+        return "hands_raised"
+    if message.kind is MessageKind.HAND_LOWERED:
+        return None
+    return "from_candidate" if message.sender is Sender.CANDIDATE else "from_proctors"
+
+
+def conversations(*, db: Session, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Message]]:
+    """Per session: every message both ways (broadcasts and the hand too), oldest first."""
+    found: dict[uuid.UUID, list[Message]] = {}
+    if not session_ids:
+        return found
+    query = select(Message).where(Message.session_id.in_(session_ids)).order_by(Message.created_at)
+    for message in db.scalars(query):
+        found.setdefault(message.session_id, []).append(message)
+    return found
+
+
+def _messages(messages: list[Message]) -> dict[str, Any]:
+    tally = Counter(_message_tally(message) for message in messages)
+    return {
+        "from_candidate": tally["from_candidate"],
+        "from_proctors": tally["from_proctors"],
+        "hands_raised": tally["hands_raised"],
+        "conversation": [
+            {
+                "at": message.created_at.isoformat(),
+                "sender": message.sender.value,
+                "kind": message.kind.value,
+                "body": message.body,
+            }
+            for message in messages
+        ],
+    }
+
+
 def exam_rows(
     *, db: Session, exam: Exam, proctor_id: uuid.UUID | None = None
 ) -> list[dict[str, Any]]:
@@ -93,7 +135,10 @@ def exam_rows(
     session_ids = [s.id for s in sessions.values()]
     counts = violation_counts(db=db, session_ids=session_ids)
     looked = attention.summaries(db=db, session_ids=session_ids)
-    return [_row(candidate, sessions.get(candidate.id), counts, looked) for candidate in people]
+    talks = conversations(db=db, session_ids=session_ids)
+    return [
+        _row(candidate, sessions.get(candidate.id), counts, looked, talks) for candidate in people
+    ]
 
 
 def _row(
@@ -101,6 +146,7 @@ def _row(
     session: ExamSession | None,
     counts: dict[uuid.UUID, tuple[Counter[str], Counter[str]]],
     looked: dict[uuid.UUID, attention.AttentionSummary],
+    talks: dict[uuid.UUID, list[Message]],
 ) -> dict[str, Any]:
     empty: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     by_kind, by_status = counts.get(session.id, empty) if session else empty
@@ -118,6 +164,7 @@ def _row(
             "by_kind": {kind.value: by_kind.get(kind.value, 0) for kind in KINDS},
             "by_review_status": {s.value: by_status.get(s.value, 0) for s in REVIEW_STATUSES},
         },
+        "messages": _messages(talks.get(session.id, []) if session else []),
         "decision": session.decision.value if session and session.decision else None,
         "decided_at": _iso(session.decided_at) if session else None,
         "started_at": _iso(session.started_at) if session else None,
@@ -166,6 +213,9 @@ def exam_csv(rows: list[dict[str, Any]]) -> str:
                     violations["total"],
                     *(violations["by_kind"][kind.value] for kind in KINDS),
                     *(violations["by_review_status"][s.value] for s in REVIEW_STATUSES),
+                    row["messages"]["from_candidate"],
+                    row["messages"]["from_proctors"],
+                    row["messages"]["hands_raised"],
                     row["decision"],
                     row["decided_at"],
                     row["started_at"],
@@ -193,6 +243,7 @@ class SessionReport:
     candidate: Candidate
     exam: Exam
     violations: list[Violation]
+    messages: list[Message] = field(default_factory=list)
     thumbnails: list[Thumbnail] = field(default_factory=list)
     attention: list[AttentionSample] = field(default_factory=list)
     evidence_total: int = 0
@@ -225,6 +276,7 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         candidate,
         exam,
         violations,
+        messages=conversations(db=db, session_ids=[session.id]).get(session.id, []),
         evidence_total=len(evidence),
         attention=list(attention.for_session(db=db, session_id=session.id)),
     )

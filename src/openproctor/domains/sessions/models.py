@@ -45,6 +45,8 @@ ALLOWED_TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
     SessionState.EXPIRED: frozenset(),
 }
 FINAL_STATES = frozenset(state for state, nexts in ALLOWED_TRANSITIONS.items() if not nexts)
+# A candidate's live socket is open, and candidate and proctors may chat, in these states.
+IN_ROOM_STATES = frozenset({SessionState.ENROLLED, SessionState.RUNNING, SessionState.PAUSED})
 
 
 class IllegalTransition(Exception):

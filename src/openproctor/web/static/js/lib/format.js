@@ -19,3 +19,18 @@ export function el(tag, props = {}, ...children) {
   element.append(...children.filter((child) => child !== null && child !== undefined));
   return element;
 }
+
+// A message between a candidate and the proctors (MESSAGE of GET .../messages), as staff read
+// it: who, and what kind when it is not a plain message.
+const SENDERS = { proctor: "Proctor", candidate: "Candidate", system: "System" };
+
+export function messageHeading(message) {
+  const who = SENDERS[message.sender] ?? message.sender;
+  if (message.kind === "hand_raised") return `${who} raised their hand`;
+  if (message.kind === "hand_lowered") {
+    return message.sender === "candidate" ? "Candidate lowered their hand" : "Hand lowered: answered";
+  }
+  if (message.kind === "warning") return `${who} · warning`;
+  if (message.kind === "broadcast") return `${who} · to everyone`;
+  return who;
+}

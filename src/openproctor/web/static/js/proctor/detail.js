@@ -1,6 +1,6 @@
 // One candidate up close: live frames at the full analysed rate, the violation timeline,
 // the message history, and the proctor's actions (REST calls with the CSRF header).
-import { clock, duration, el } from "../lib/format.js";
+import { clock, duration, el, messageHeading } from "../lib/format.js";
 import { sendJson } from "../lib/http.js";
 import { FINAL_STATES, kindLabel, violationLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
@@ -9,7 +9,6 @@ import { Overlay } from "./overlay.js";
 
 const DEFAULT_WARNING =
   "Your proctor noticed something that is against the exam rules. Please follow the rules you agreed to.";
-const SENDERS = { proctor: "Proctor", candidate: "Candidate", system: "System" };
 
 export class Detail {
   // hooks: {watch(sessionId | null), patch(sessionId, fields), closed(), talk(sessionId, on)}
@@ -20,6 +19,7 @@ export class Detail {
     this.sessionId = null;
     this.candidate = null;
     this.violations = new Map();
+    this.messageIds = new Set(); // a message comes back on the socket too: shown once
     const $ = (selector) => root.querySelector(selector);
     this.$ = $;
     this.overlay = new Overlay($(".live"), $("[data-testid=overlay-toggle]"));
@@ -58,6 +58,7 @@ export class Detail {
     this.root.hidden = false;
     if (switching) {
       this.violations.clear();
+      this.messageIds.clear();
       this.$(".live-frame").removeAttribute("src");
       this.$(".live").dataset.hasFrame = "no";
       this.live(null);
@@ -157,7 +158,9 @@ export class Detail {
     const list = this.$(".messages");
     if (messages.status === "fulfilled") {
       list.replaceChildren();
+      this.messageIds.clear();
       for (const message of messages.value) this.addMessage(message);
+      this.markRead();
       if (!messages.value.length) list.append(el("li", { className: "empty", textContent: "No messages yet." }));
     } else {
       list.replaceChildren(el("li", { className: "error", textContent: `Could not load messages: ${messages.reason.message}` }));
@@ -173,13 +176,29 @@ export class Detail {
   }
 
   addMessage(message) {
+    if (message.id && this.messageIds.has(message.id)) return;
+    if (message.id) this.messageIds.add(message.id);
     const list = this.$(".messages");
     list.querySelector(".empty")?.remove();
-    list.prepend(el("li", { className: `msg msg-${message.kind}`, dataset: { kind: message.kind } },
-      el("strong", { textContent: `${SENDERS[message.sender] ?? message.sender}${message.kind === "warning" ? " · warning" : ""}` }),
+    const hand = message.kind === "hand_raised" || message.kind === "hand_lowered";
+    list.prepend(el("li", { className: `msg msg-${message.kind}`, dataset: { kind: message.kind, sender: message.sender } },
+      el("strong", { textContent: messageHeading(message) }),
       " ",
       el("time", { textContent: clock(message.created_at ?? message.at ?? new Date().toISOString()) }),
-      el("p", { textContent: message.body })));
+      ...(hand ? [] : [el("p", { textContent: message.body })])));
+  }
+
+  // A message between this candidate and the proctors, pushed on the wall's socket: shown if
+  // the candidate is open here, and then read (the tiles' unread count clears on every wall).
+  conversation(sessionId, message) {
+    if (sessionId !== this.sessionId || this.$(".messages .empty")?.textContent === "Loading…") return;
+    this.addMessage(message);
+    if (message.sender === "candidate") this.markRead();
+  }
+
+  markRead() {
+    if (!this.candidate?.unread && this.candidate?.session_id === this.sessionId) return;
+    sendJson("POST", `/api/v1/sessions/${this.sessionId}/messages/read`).catch(() => {});
   }
 
   // Adds or updates a violation of the open candidate in the timeline (newest first).

@@ -75,6 +75,9 @@ export class Grid {
         el("meter", { className: "level", min: 0, max: 1, value: 0, title: "Sound level", "aria-label": "Sound level" }),
         el("button", { type: "button", className: "small secondary listen", textContent: "Listen", ariaPressed: "false", dataset: { testid: "listen" } })),
       el("span", { className: "attention chip", title: "Attention over the last 20 s", dataset: { testid: "tile-attention" } }),
+      el("span", { className: "hand", textContent: "✋ Hand raised", dataset: { testid: "hand-raised" }, hidden: true }),
+      el("span", { className: "unread", dataset: { testid: "unread" }, hidden: true }),
+      el("p", { className: "said", dataset: { testid: "said" }, hidden: true }),
       el("ul", { className: "badges", "aria-label": "Open violations" }),
       el("div", { className: "counters meta" })));
     const open = () => element.dataset.sessionId && this.select(element.dataset.sessionId);
@@ -106,12 +109,20 @@ export class Grid {
     element.dataset.state = candidate.state;
     element.dataset.connected = candidate.connected ? "yes" : "no";
     const attention = candidate.attention; // null while nothing was analysed lately
-    element.setAttribute("aria-label", `${candidate.name}, ${candidate.state}, risk ${risk}`
-      + (attention ? `, ${attention.label} (attention ${attention.score})` : ""));
     const attentionChip = element.querySelector(".attention");
     attentionChip.hidden = !attention;
     attentionChip.dataset.label = attention?.label ?? "";
     attentionChip.textContent = attention ? `${attention.label} ${attention.score}` : "";
+    const unread = candidate.unread ?? 0;
+    const asking = [candidate.hand_raised ? "hand raised" : "", unread ? `${unread} unread message${unread === 1 ? "" : "s"}` : ""];
+    const attentionSaid = attention ? `${attention.label} (attention ${attention.score})` : "";
+    element.setAttribute("aria-label", [`${candidate.name}, ${candidate.state}, risk ${risk}`, attentionSaid, ...asking].filter(Boolean).join(", "));
+    element.dataset.hand = candidate.hand_raised ? "yes" : "no";
+    element.querySelector(".hand").hidden = !candidate.hand_raised;
+    const unreadBadge = element.querySelector(".unread");
+    unreadBadge.hidden = !unread;
+    unreadBadge.textContent = `${unread} unread`;
+    element.querySelector(".said").hidden = !unread || !element.querySelector(".said").textContent;
     element.querySelector(".name").textContent = candidate.name;
     element.querySelector(".name").title = candidate.email ?? "";
     element.querySelector(".state").textContent = candidate.state;
@@ -127,6 +138,17 @@ export class Grid {
     counters.textContent = `${frames.received ?? 0} in · ${frames.analysed ?? 0} analysed`
       + (frames.skipped ? ` · ${frames.skipped} skipped` : "");
     counters.title = `Frames received ${frames.received ?? 0}, analysed ${frames.analysed ?? 0}, skipped ${frames.skipped ?? 0}`;
+  }
+
+  // The candidate's latest message, on the tile while it is unread (pushes only: a wall
+  // opened later shows the count, and the text in the detail view).
+  said(sessionId, body) {
+    const element = this.tileOf(sessionId)?.element;
+    if (!element) return;
+    const said = element.querySelector(".said");
+    said.textContent = `“${body}”`;
+    said.title = body;
+    said.hidden = false;
   }
 
   flash(sessionId) {
@@ -167,12 +189,14 @@ export class Grid {
     }
   }
 
-  // Highest risk first; ties: more open violations, then still running, then by name.
+  // Raised hands first, then highest risk; ties: more open violations, then still running,
+  // then by name.
   sort() {
     const order = [...this.tiles.values()].sort((a, b) => {
       const x = a.candidate;
       const y = b.candidate;
-      return (y.risk_score ?? 0) - (x.risk_score ?? 0)
+      return Boolean(y.hand_raised) - Boolean(x.hand_raised)
+        || (y.risk_score ?? 0) - (x.risk_score ?? 0)
         || (y.open_violations?.length ?? 0) - (x.open_violations?.length ?? 0)
         || (FINAL_STATES.has(x.state) - FINAL_STATES.has(y.state))
         || x.name.localeCompare(y.name);

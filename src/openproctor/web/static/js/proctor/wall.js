@@ -56,6 +56,28 @@ bulkAuto.addEventListener("change", async () => {
   }
 });
 
+// A message to every candidate in the room (the server picks whom: a proctor's, or all).
+const broadcast = $("[data-testid=broadcast-form]");
+broadcast.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = broadcast.querySelector("textarea");
+  const status = broadcast.querySelector("[role=status]");
+  const body = input.value.trim();
+  if (!body) {
+    status.textContent = "Write the message first.";
+    return;
+  }
+  try {
+    const { candidates } = await sendJson("POST", `/api/v1/exams/${examId}/messages`, { body });
+    input.value = "";
+    status.textContent = candidates
+      ? `Sent to ${candidates} candidate${candidates === 1 ? "" : "s"}.`
+      : "No candidate is in the exam right now: nobody got it.";
+  } catch (error) {
+    status.textContent = `Not sent: ${error.message}`;
+  }
+});
+
 function select(sessionId) {
   const candidate = grid.get(sessionId);
   if (!candidate) return;
@@ -140,6 +162,15 @@ function receive(message) {
       grid.remove(message.candidate_id);
       summarise();
       syncLive();
+      break;
+    }
+    case "conversation": { // a message either way, or the candidate's were read
+      const candidate = grid.get(message.session_id);
+      if (message.message?.sender === "candidate" && message.message.kind === "message") {
+        grid.said(message.session_id, message.message.body);
+      }
+      if (candidate) updateCandidate({ ...candidate, unread: message.unread, hand_raised: message.hand_raised });
+      if (message.message) detail.conversation(message.session_id, message.message);
       break;
     }
     case "violation":

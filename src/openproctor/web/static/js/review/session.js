@@ -6,6 +6,7 @@ import { clock, duration, el } from "../lib/format.js";
 import { getJson, sendJson } from "../lib/http.js";
 import { violationLabel } from "../lib/vocabulary.js";
 import { AttentionLane } from "./attention.js";
+import { showConversation } from "./conversation.js";
 import { SyncedPlayers, Timeline, formatTime } from "./player.js";
 
 const page = document.getElementById("review");
@@ -44,6 +45,11 @@ async function load() {
   if (!players) attentionLane.draw(attention);
   renderFlags();
   renderGallery();
+  getJson(`/api/v1/sessions/${sessionId}/messages`)
+    .then((messages) => showConversation($("[data-testid=conversation]"), messages,
+      players ? (iso) => players.seek(Math.max(players.at(iso) - LEAD_S, 0)) : null))
+    .catch((error) => $("[data-testid=conversation]").replaceChildren(
+      el("li", { className: "error", textContent: `Could not load the conversation: ${error.message}` })));
   const first = violations.find((v) => v.review_status === "pending") ?? violations[0];
   if (first) select(first.id, { seek: false, scroll: false });
 }

@@ -28,6 +28,11 @@ export const submit = (sessionId, answers) =>
   request("POST", `/sessions/${sessionId}/submit`, { json: { answers } });
 export const enrol = (sessionId, jpeg) =>
   request("POST", `/sessions/${sessionId}/enrol`, { body: jpeg, type: "image/jpeg" });
+// The chat: the candidate's message to the proctor, and their hand.
+export const sendMessage = (sessionId, body) =>
+  request("POST", `/sessions/${sessionId}/messages`, { json: { body } });
+export const setHand = (sessionId, raised) =>
+  request("POST", `/sessions/${sessionId}/hand`, { json: { raised } });
 export const bandwidth = (blob, timeoutMs) =>
   request("POST", "/bandwidth", { body: blob, type: "application/octet-stream", timeoutMs });
 

@@ -234,6 +234,7 @@ async function exam({ resumed = true } = {}) {
   });
   const proctoring = startProctoring({
     token: api.token,
+    sessionId: view.session.id,
     policy: policy(),
     root,
     resumed,

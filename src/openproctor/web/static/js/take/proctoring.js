@@ -2,9 +2,11 @@
 // connection and camera banners, the fullscreen banner and the paused overlay.
 import { startMicrophone } from "./audio.js";
 import { LivePublisher } from "./live.js";
+import { startChat } from "./chat.js";
 import * as media from "./media.js";
 import { showMessage, warningsCleared } from "./messages.js";
 import { watchBrowser, watchTracks } from "./signals.js";
+import { SilenceGate } from "./silence.js";
 import { LiveLink } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,7 +17,7 @@ export function requestFullscreen() {
 }
 
 // handlers: {state(message), hello(message), ended(code, reason), cameraRestored()}
-export function startProctoring({ token, policy, root, resumed, recordsScreen, handlers }) {
+export function startProctoring({ token, sessionId, policy, root, resumed, recordsScreen, handlers }) {
   const selfView = root.querySelector(".self-view");
   const linkStatus = root.querySelector(".link-status");
   const linkText = linkStatus.querySelector(".link-text");
@@ -28,6 +30,7 @@ export function startProctoring({ token, policy, root, resumed, recordsScreen, h
   let wasLive = false;
 
   if (media.cameraStream()) media.attachPreview(selfView);
+  startChat(root.querySelector(".proctor-panel"), sessionId);
 
   const link = new LiveLink(token, {
     status(kind, detail) {
@@ -48,6 +51,7 @@ export function startProctoring({ token, policy, root, resumed, recordsScreen, h
       }
     },
     hello(message) {
+      audioGate.configure(message);
       for (const item of message.messages ?? []) showMessage(item, { quiet: true });
       handlers.hello?.(message);
     },
@@ -77,10 +81,12 @@ export function startProctoring({ token, policy, root, resumed, recordsScreen, h
     },
     screen: recordsScreen,
   });
+  const audioGate = new SilenceGate((pcm, tsMs) => link.sendAudio(pcm, tsMs));
+  const hearAudio = (pcm, tsMs) => audioGate.push(pcm, tsMs);
   link.start();
 
   if (media.microphoneStream()) {
-    startMicrophone(media.microphoneStream(), (pcm, tsMs) => link.sendAudio(pcm, tsMs))
+    startMicrophone(media.microphoneStream(), hearAudio)
       .then((running) => (microphone = running))
       .catch(() => link.signal("microphone_ended", "audio processing failed"));
   }
@@ -99,7 +105,7 @@ export function startProctoring({ token, policy, root, resumed, recordsScreen, h
       media.attachPreview(selfView);
       publisher.replaceTracks();
       microphone?.stop();
-      microphone = await startMicrophone(media.microphoneStream(), (pcm, ts) => link.sendAudio(pcm, ts));
+      microphone = await startMicrophone(media.microphoneStream(), hearAudio);
       watchTracks((target, type, handler) => target.addEventListener(type, handler), send, cameraEnded);
       cameraBanner.hidden = true;
       link.signal("camera_restored");
