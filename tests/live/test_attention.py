@@ -27,7 +27,7 @@ from openproctor.live.registry import Registry
 from openproctor.live.runtime import Frame
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.jobs import FaceLook, FrameOutcome
-from openproctor.rules.attention import Attention
+from openproctor.rules.attention import WINDOW_S, Attention
 from tests.conftest import Factory
 from tests.live.clients import (
     NO_FACE,
@@ -161,7 +161,7 @@ def test_the_flow_publishes_the_tile_in_steps_and_writes_samples_in_batches(
     session_factory: sessionmaker[Session], factory: Factory
 ) -> None:
     """A minute and a half of frames (2 a second) through AttentionFlow on a real bus,
-    registry and writer thread: 45 s in view, then nobody."""
+    registry and writer thread: 45 s in view, then nobody; then no frames at all."""
     exam = factory.exam()
     session = running_session(factory, factory.candidate(exam, factory.user(Role.PROCTOR)))
     runtime = registry_runtime(exam.id)
@@ -196,6 +196,8 @@ def test_the_flow_publishes_the_tile_in_steps_and_writes_samples_in_batches(
                     written.append(count_samples(session_factory))
             await flow.flush(session.id)
             written.append(count_samples(session_factory))
+            flow.tick(runtime, start + 89.5 + 10)  # no frame for 10 s: the score holds
+            flow.tick(runtime, start + 89.5 + WINDOW_S)  # ... and runs out after the window
             writer.shutdown(wait=True)
             tiles = []
             while not wall.queue.empty():
@@ -207,8 +209,9 @@ def test_the_flow_publishes_the_tile_in_steps_and_writes_samples_in_batches(
     tiles, written = asyncio.run(scenario())
     shown = [tile["candidate"]["attention"] for tile in tiles]
     assert shown[0] == {"score": 100, "label": "focused"}
-    assert shown[-1] == {"score": 0, "label": "away"}
-    for before, after in itertools.pairwise(shown):
+    assert shown[-2] == {"score": 0, "label": "away"}
+    assert shown[-1] is None
+    for before, after in itertools.pairwise(shown[:-1]):
         assert after["label"] != before["label"] or abs(after["score"] - before["score"]) >= 5
     assert len(tiles) < 30  # not one per frame (90 frames changed the score)
     # One sample per 5 s (18 in 90 s), written a minute's worth (12) at a time, the rest at

@@ -2,7 +2,8 @@
 session's record, and the overlay of the watched candidate's detail view.
 
     on_frame (every analysed frame, memory only) -> the session's window of glances
-      -> the tile, when the label changes or the score moves by TILE_STEP
+      -> the tile, when the label changes or the score moves by TILE_STEP (tick, every
+         second, checks this too, so a score without frames runs out)
       -> an "analysis" message, while a proctor watches the candidate
       -> a sample every SAMPLE_S, kept until BATCH of them are written in one go
     flush (the session ended, was forgotten, or the server stops) -> the rest is written
@@ -76,10 +77,7 @@ class AttentionFlow:
                 page_in_front=not (signals.tab_hidden or signals.window_blur),
             )
         )
-        attention = runtime.attention = runtime.glances.score(frame.received_at)
-        if tile_moved(self._on_tile.get(session_id), attention):
-            self._on_tile[session_id] = attention
-            self.registry.publish_candidate(runtime)
+        attention = self._score(runtime, frame.received_at)
         if outcome.objects_ran:
             self._objects[session_id] = (outcome.objects, outcome.ts_ms)
         if watched:
@@ -103,6 +101,18 @@ class AttentionFlow:
             )
             if len(kept) >= BATCH:
                 self.spawn(self.flush(session_id))
+
+    def tick(self, runtime: SessionRuntime, now: float) -> None:
+        """Every second: the score moves on without frames too (none analysed for the window
+        is unknown, as when the camera or the analysis stops)."""
+        self._score(runtime, now)
+
+    def _score(self, runtime: SessionRuntime, now: float) -> Attention | None:
+        attention = runtime.attention = runtime.glances.score(now)
+        if tile_moved(self._on_tile.get(runtime.session_id), attention):
+            self._on_tile[runtime.session_id] = attention
+            self.registry.publish_candidate(runtime)
+        return attention
 
     async def flush(self, session_id: uuid.UUID) -> None:
         """Writes the samples the session has kept."""

@@ -400,6 +400,7 @@ class LiveHub:
                     self._forget(runtime)
                 continue
             self._observe_signals(runtime, now)
+            self.attention.tick(runtime, now)
             if time_is_up(state=runtime.state, ends_at=runtime.ends_at, now=now):
                 await self.end_session(runtime, SessionState.SUBMITTED, "time is up")
 

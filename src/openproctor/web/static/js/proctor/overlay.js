@@ -103,13 +103,16 @@ export class Overlay {
     context.beginPath();
     context.rect(area.x, area.y, area.width, area.height); // object-fit: cover crops
     context.clip();
+    // The object pass runs every few seconds: its boxes say how old they are.
+    const objectsAge = Math.round((result.ts_ms - (result.objects_ts_ms ?? result.ts_ms)) / 1000);
+    const age = objectsAge >= 1 ? ` · ${objectsAge} s ago` : "";
     for (const found of result.objects) {
       const [x, y, w, h] = at(found.box);
       context.setLineDash([6, 4]);
       context.strokeStyle = OBJECT;
       context.strokeRect(x, y, w, h);
       context.setLineDash([]);
-      tag(context, `${found.label} ${Math.round(found.score * 100)}%`, x, y, OBJECT);
+      tag(context, `${found.label} ${Math.round(found.score * 100)}%${age}`, x, y, OBJECT);
     }
     result.faces.forEach((face, index) => {
       const [x, y, w, h] = at(face.box);
