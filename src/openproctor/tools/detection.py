@@ -225,9 +225,11 @@ def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dic
 
     threshold = config.identity.max_distance
     pairs, wrong_pairs = 0, []
+    by_kind: dict[bool, list[float]] = {True: [], False: []}
     for (a, ida, ea), (b, idb, eb) in itertools.combinations(identities, 2):
         pairs += 1
         dist = distance(ea, eb)
+        by_kind[ida == idb].append(dist)
         if (dist <= threshold) != (ida == idb):
             wrong_pairs.append({"a": a, "b": b, "same": ida == idb, "distance": round(dist, 3)})
     faces["accuracy"] = _ratio(faces["exact"], faces["images"])
@@ -243,6 +245,9 @@ def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dic
             "accuracy": _ratio(pairs - len(wrong_pairs), pairs),
             "threshold": threshold,
             "wrong": wrong_pairs,
+            # The gap a threshold has to fall into: the wider, the safer any threshold in it.
+            "same_max": round(max(by_kind[True]), 3) if by_kind[True] else None,
+            "different_min": round(min(by_kind[False]), 3) if by_kind[False] else None,
         },
         "median_ms": {k: round(statistics.median(v), 2) for k, v in timings.items()},
     }
