@@ -128,8 +128,8 @@ class IdentityConfig(DetectorSettings):
         default="resnet_onnx",
         title="Identity model",
         description=(
-            "dlib's face ResNet run by ONNX Runtime (resnet_onnx, ~7 ms a face, 14 with flip) "
-            "or by dlib itself (dlib, ~90 ms); both embed dlib's aligned 150-px face chip and "
+            "dlib's face ResNet run by ONNX Runtime (resnet_onnx, ~9 ms a face, ~15 with flip) "
+            "or by dlib itself (dlib, ~80 ms); both embed dlib's aligned 150-px face chip and "
             "share the distance scale."
         ),
     )

@@ -1,12 +1,12 @@
 """1:1 identity: dlib's ResNet 128-d face embedding and the L2 distance between two of them.
 
 Faces come from our face detector; dlib's 5-point shape predictor aligns the 150-px chip the
-network takes (~1 ms), so where the face sits in the frame (letterboxing, leaning back) does not
-reach the embedding. The network runs either in dlib (`dlib`, ~90 ms a face on one core) or, the
-default, converted to ONNX (`resnet_onnx`, tools/convert_face_api.py: the same weights, 8-bit
-quantised by face-api.js, embeddings within 0.04 of dlib's) in ~7 ms. The ONNX model also
-embeds the chip's mirror image and averages the two, which on the evaluation set widens the
-gap between same- and different-person distances (README, "Identity").
+network takes (~1 ms), so where the face sits in the frame (letterboxing, leaning back) changes
+only the chip's sharpness. The network runs either in dlib (`dlib`, ~80 ms a face on one core)
+or, the default, converted to ONNX (`resnet_onnx`, tools/convert_face_api.py: the same weights,
+8-bit quantised by face-api.js, embeddings within 0.04 of dlib's) in ~9 ms. The ONNX model also
+embeds the chip's mirror image and averages the two (~15 ms in all), which on the evaluation
+set widens the gap between same- and different-person distances (README, "Identity").
 """
 
 from __future__ import annotations
