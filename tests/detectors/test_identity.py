@@ -10,7 +10,12 @@ import pytest
 from openproctor.detectors.base import Box, FloatArray, Frame
 from openproctor.detectors.config import FaceConfig, IdentityConfig
 from openproctor.detectors.face_mediapipe import FaceDetector
-from openproctor.detectors.identity_dlib import DlibEmbedder, OnnxEmbedder, distance
+from openproctor.detectors.identity_dlib import (
+    DlibEmbedder,
+    OnnxEmbedder,
+    build_embedder,
+    distance,
+)
 
 Embed = Callable[[Frame], FloatArray]
 
@@ -90,3 +95,8 @@ def test_the_onnx_network_gives_dlibs_embedding(
         frame = image(name)
         box = main_face(faces, frame)
         assert distance(dlib_net.embed(frame, box), onnx_net.embed(frame, box)) < 0.06, name
+
+
+def test_the_config_selects_the_embedder(model_dir: Path) -> None:
+    assert isinstance(build_embedder(model_dir, IdentityConfig(), 1), OnnxEmbedder)
+    assert isinstance(build_embedder(model_dir, IdentityConfig(model="dlib"), 1), DlibEmbedder)
