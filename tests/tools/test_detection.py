@@ -143,7 +143,8 @@ def test_bench_reports_stages_and_baseline(model_dir: Path, video: Path) -> None
     )
     assert report["frames"] == 4
     assert report["size"] == [640, 480]
-    assert {"decode", "track", "face", "mesh", "face_stage", "baseline"} <= set(report["stages"])
+    stages = {"decode", "track", "face", "mesh", "face_stage", "baseline", "identity"}
+    assert stages <= set(report["stages"])
     assert report["face_stage_ms"] == report["stages"]["face_stage"]
     assert report["ratio"] == round(report["baseline_ms"] / report["face_stage_ms"], 1)
     assert report["ratio"] > 1
