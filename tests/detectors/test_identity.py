@@ -3,8 +3,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from openproctor.detectors.base import Box, FloatArray, Frame
@@ -16,6 +14,7 @@ from openproctor.detectors.identity_dlib import (
     build_embedder,
     distance,
 )
+from openproctor.tools.identity_eval import letterboxed
 
 Embed = Callable[[Frame], FloatArray]
 
@@ -41,21 +40,6 @@ def embed(request: pytest.FixtureRequest, model_dir: Path, faces: FaceDetector) 
     return lambda frame: embedder.embed(frame, main_face(faces, frame))
 
 
-def letterboxed(frame: Frame, box: Box, face_width: float) -> Frame:
-    """The photo scaled so the face is `face_width` px wide, centred on a black 640x480 frame
-    (cut if it does not fit): a candidate who leant back, on a camera that letterboxes."""
-    scale = face_width / (box.x2 - box.x1)
-    small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    cx, cy = (box.x1 + box.x2) / 2 * scale, (box.y1 + box.y2) / 2 * scale
-    canvas = np.zeros((480, 640, 3), np.uint8)
-    # Put the face at the centre of the canvas: source window around it, clipped to both.
-    x0, y0 = round(cx) - 320, round(cy) - 240
-    sx1, sy1 = max(x0, 0), max(y0, 0)
-    sx2, sy2 = min(x0 + 640, small.shape[1]), min(y0 + 480, small.shape[0])
-    canvas[sy1 - y0 : sy2 - y0, sx1 - x0 : sx2 - x0] = small[sy1:sy2, sx1:sx2]
-    return canvas
-
-
 def test_same_person_is_close_and_different_people_are_far(
     embed: Embed, image: Callable[[str], Frame]
 ) -> None:
@@ -73,8 +57,9 @@ def test_same_person_is_close_and_different_people_are_far(
 def test_a_pose_change_letterboxed_and_leaning_back_still_matches(
     face_width: int, embed: Embed, faces: FaceDetector, image: Callable[[str], Frame]
 ) -> None:
-    """Enrolled from the portrait, checked at the podium (head turned and lit differently),
-    with the portrait letterboxed into 640x480 down to a 40-px face; Biden the same way."""
+    """Enrolled from the podium photo (head turned, lit differently), checked on the portrait
+    letterboxed into a 640x480 frame with the face down to 40 px wide (a candidate who leant
+    back); Biden the same way."""
     threshold = IdentityConfig().max_distance
     portrait, biden = image("id_obama_1"), image("id_biden_1")
     small = letterboxed(portrait, main_face(faces, portrait), face_width)

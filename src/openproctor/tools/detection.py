@@ -27,6 +27,7 @@ from openproctor.detectors.base import FloatArray, Frame, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.identity_dlib import distance
 from openproctor.detectors.tracking import FaceTracker
+from openproctor.tools.identity_eval import Sample, score, variants
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_FILE_BYTES = 2 * 1024**3
@@ -176,8 +177,14 @@ def verify(a: Path, b: Path, *, model_dir: Path, config: DetectorConfig) -> dict
     }
 
 
-def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dict[str, Any]:
-    """Score every capability against DIR/labels.csv (columns as in shared/eval)."""
+def evaluate(
+    directory: Path, *, model_dir: Path, config: DetectorConfig, with_variants: bool = False
+) -> dict[str, Any]:
+    """Score every capability against DIR/labels.csv (columns as in shared/eval).
+
+    with_variants adds `identity_variants`: the identity pairs again with letterboxed and
+    small-face copies of each photo (tools/identity_eval.py).
+    """
     analyzer = Analyzer(model_dir, config)
     with (directory / "labels.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -187,7 +194,8 @@ def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dic
     single_as_multi: list[str] = []
     noface_with_face: list[str] = []
     objects = {k: _Hits() for k in OBJECT_LABELS}
-    identities: list[tuple[str, str, Any]] = []
+    samples: list[Sample] = []
+    copies: list[Sample] = []
     for row in rows:
         name = row["file"]
         start = time.perf_counter()
@@ -221,17 +229,12 @@ def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dic
                 hits.fn += 1
                 hits.missed.append(name)
         if want == 1 and row["identity"] and ";" not in row["identity"]:
-            identities.append((name, row["identity"], analyzer.enrol(frame).embedding))
+            enrolment = analyzer.enrol(frame)
+            samples.append(Sample(name, row["identity"], enrolment.embedding, name))
+            if with_variants:
+                copies += variants(analyzer, samples[-1], frame, enrolment.face.box)
 
     threshold = config.identity.max_distance
-    pairs, wrong_pairs = 0, []
-    by_kind: dict[bool, list[float]] = {True: [], False: []}
-    for (a, ida, ea), (b, idb, eb) in itertools.combinations(identities, 2):
-        pairs += 1
-        dist = distance(ea, eb)
-        by_kind[ida == idb].append(dist)
-        if (dist <= threshold) != (ida == idb):
-            wrong_pairs.append({"a": a, "b": b, "same": ida == idb, "distance": round(dist, 3)})
     faces["accuracy"] = _ratio(faces["exact"], faces["images"])
     faces["multi_face_missed"] = multi_missed
     faces["single_counted_as_multi"] = single_as_multi
@@ -239,16 +242,8 @@ def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dic
     return {
         "faces": faces,
         "objects": {k: v.to_dict() for k, v in objects.items()},
-        "identity": {
-            "pairs": pairs,
-            "correct": pairs - len(wrong_pairs),
-            "accuracy": _ratio(pairs - len(wrong_pairs), pairs),
-            "threshold": threshold,
-            "wrong": wrong_pairs,
-            # The gap a threshold has to fall into: the wider, the safer any threshold in it.
-            "same_max": round(max(by_kind[True]), 3) if by_kind[True] else None,
-            "different_min": round(min(by_kind[False]), 3) if by_kind[False] else None,
-        },
+        "identity": score(samples, threshold),
+        **({"identity_variants": score(samples + copies, threshold)} if with_variants else {}),
         "median_ms": {k: round(statistics.median(v), 2) for k, v in timings.items()},
     }
 
