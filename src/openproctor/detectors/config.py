@@ -146,7 +146,7 @@ class IdentityConfig(DetectorSettings):
         title="Same-person distance",
         description=(
             "L2 distance at or below which two embeddings are the same person: the middle of "
-            "the gap between same-person pairs (up to 0.43) and different people (from 0.58) "
+            "the gap between same-person pairs (up to 0.44) and different people (from 0.58) "
             "on the evaluation set with letterboxed and 40-px-face variants (resnet_onnx, flip)."
         ),
     )
