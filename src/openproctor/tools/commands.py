@@ -55,14 +55,24 @@ def verify(a: Path, b: Path) -> None:
 
 @click.command("eval")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--variants",
+    is_flag=True,
+    help="Also score identity on letterboxed and 60/40-px-face copies of each photo.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(directory: Path, as_json: bool) -> None:
+def evaluate(directory: Path, variants: bool, as_json: bool) -> None:
     """Accuracy per capability on DIR/labels.csv (the format of shared/eval)."""
     from openproctor.tools.detection import evaluate as run_eval
 
     settings = command_settings()
     try:
-        report = run_eval(directory, model_dir=model_dir(settings), config=settings.detectors)
+        report = run_eval(
+            directory,
+            model_dir=model_dir(settings),
+            config=settings.detectors,
+            with_variants=variants,
+        )
     except ModelError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))

@@ -23,10 +23,11 @@ import numpy as np
 import numpy.typing as npt
 
 from openproctor.detectors.analyzer import Analyzer, EnrolmentError
-from openproctor.detectors.base import Frame, FrameAnalysis
+from openproctor.detectors.base import FloatArray, Frame, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.identity_dlib import distance
 from openproctor.detectors.tracking import FaceTracker
+from openproctor.tools.identity_eval import Sample, score, variants
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_FILE_BYTES = 2 * 1024**3
@@ -176,8 +177,14 @@ def verify(a: Path, b: Path, *, model_dir: Path, config: DetectorConfig) -> dict
     }
 
 
-def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dict[str, Any]:
-    """Score every capability against DIR/labels.csv (columns as in shared/eval)."""
+def evaluate(
+    directory: Path, *, model_dir: Path, config: DetectorConfig, with_variants: bool = False
+) -> dict[str, Any]:
+    """Score every capability against DIR/labels.csv (columns as in shared/eval).
+
+    with_variants adds `identity_variants`: the identity pairs again with letterboxed and
+    small-face copies of each photo (tools/identity_eval.py).
+    """
     analyzer = Analyzer(model_dir, config)
     with (directory / "labels.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -187,7 +194,8 @@ def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dic
     single_as_multi: list[str] = []
     noface_with_face: list[str] = []
     objects = {k: _Hits() for k in OBJECT_LABELS}
-    identities: list[tuple[str, str, Any]] = []
+    samples: list[Sample] = []
+    copies: list[Sample] = []
     for row in rows:
         name = row["file"]
         start = time.perf_counter()
@@ -221,15 +229,12 @@ def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dic
                 hits.fn += 1
                 hits.missed.append(name)
         if want == 1 and row["identity"] and ";" not in row["identity"]:
-            identities.append((name, row["identity"], analyzer.enrol(frame).embedding))
+            enrolment = analyzer.enrol(frame)
+            samples.append(Sample(name, row["identity"], enrolment.embedding, name))
+            if with_variants:
+                copies += variants(analyzer, samples[-1], frame, enrolment.face.box)
 
     threshold = config.identity.max_distance
-    pairs, wrong_pairs = 0, []
-    for (a, ida, ea), (b, idb, eb) in itertools.combinations(identities, 2):
-        pairs += 1
-        dist = distance(ea, eb)
-        if (dist <= threshold) != (ida == idb):
-            wrong_pairs.append({"a": a, "b": b, "same": ida == idb, "distance": round(dist, 3)})
     faces["accuracy"] = _ratio(faces["exact"], faces["images"])
     faces["multi_face_missed"] = multi_missed
     faces["single_counted_as_multi"] = single_as_multi
@@ -237,13 +242,8 @@ def evaluate(directory: Path, *, model_dir: Path, config: DetectorConfig) -> dic
     return {
         "faces": faces,
         "objects": {k: v.to_dict() for k, v in objects.items()},
-        "identity": {
-            "pairs": pairs,
-            "correct": pairs - len(wrong_pairs),
-            "accuracy": _ratio(pairs - len(wrong_pairs), pairs),
-            "threshold": threshold,
-            "wrong": wrong_pairs,
-        },
+        "identity": score(samples, threshold),
+        **({"identity_variants": score(samples + copies, threshold)} if with_variants else {}),
         "median_ms": {k: round(statistics.median(v), 2) for k, v in timings.items()},
     }
 
@@ -311,7 +311,8 @@ def bench(
     detector runs only on the frames the tracker asks for. The face stage is decode + track +
     face + mesh; `untracked` is the same frames analysed one by one. `at_fps` repeats the face
     stage at the live loop's lower rates, where tracking has less to gain. The baseline is the
-    seed tutorial's face_recognition.face_locations(image) on the same frames.
+    seed tutorial's face_recognition.face_locations(image) on the same frames. `identity` is one
+    check of the main face against the video's first frame (the live loop runs it every 30 s).
     """
     videos = list(videos)
     clips = _clips(videos, fps, frames)
@@ -367,12 +368,15 @@ def _run_clips(
     detections = 0
     for clip in clips:
         tracker = FaceTracker(analyzer.config.face.tracking)
+        reference = _reference(analyzer, clip) if stages is not None else None
         for ts_ms, buf in clip:
             start = time.perf_counter()
             frame = np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR), np.uint8)
             decode_ms = (time.perf_counter() - start) * 1000
             full = stages is not None
-            result = analyzer.analyze(frame, ts_ms, tracker=tracker, objects=full, recheck=full)
+            result = analyzer.analyze(
+                frame, ts_ms, tracker=tracker, objects=full, recheck=full, reference=reference
+            )
             alone = analyzer.analyze(frame, ts_ms, objects=False, recheck=False)
             detections += tracker.reason != "tracked"
             tracked.append(decode_ms + _face_ms(result.timings_ms))
@@ -394,6 +398,18 @@ def _run_clips(
         "untracked_face_stage_ms": _median(untracked),
         "detector_share": round(detections / len(tracked), 3),
     }
+
+
+def _reference(
+    analyzer: Analyzer, clip: list[tuple[int, npt.NDArray[np.uint8]]]
+) -> FloatArray | None:
+    """The clip's first frame as enrolment photo, so that the identity stage is timed on every
+    frame as the live loop's check would run; None when that frame shows no single face."""
+    first = np.asarray(cv2.imdecode(clip[0][1], cv2.IMREAD_COLOR), np.uint8)
+    try:
+        return analyzer.enrol(first).embedding
+    except EnrolmentError:
+        return None
 
 
 def _face_ms(timings: dict[str, float]) -> float:
