@@ -54,7 +54,7 @@ def test_rate_falls_while_frames_are_skipped_and_recovers(
         ):
             for _ in range(6):
                 await send_frames(10)
-                hub.adapt_to_load()
+                hub.load.adapt()
             assert all(p.counters.skipped == p.counters.received == 60 for p in people)
             assert people[0].fps == LOAD_FACTOR_MIN * policy_fps
             rates = [m["fps"] for m in drain(candidate) if m["type"] == "rate"]
@@ -67,7 +67,7 @@ def test_rate_falls_while_frames_are_skipped_and_recovers(
             for _ in range(12):  # the workers keep up again: frames arrive, none skipped
                 for person in people:
                     person.counters.received += 10
-                hub.adapt_to_load()
+                hub.load.adapt()
             assert people[0].fps == policy_fps
             assert [m["fps"] for m in drain(candidate) if m["type"] == "rate"][-1] == policy_fps
             assert [m for m in drain(wall) if m["type"] == "load"][-1]["degraded"] is False

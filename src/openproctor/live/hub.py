@@ -34,10 +34,11 @@ from openproctor.domains.violations.flows import Seen, ViolationFlow
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live import messages
 from openproctor.live.attention import AttentionFlow
+from openproctor.live.load import LoadControl
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
 from openproctor.live.registry import WATCH_RENEW_S, Registry
 from openproctor.live.runtime import Frame, SessionRuntime
-from openproctor.live.schedule import LOAD_CHECK_S, LoadShedder, confirm_fps
+from openproctor.live.schedule import LOAD_CHECK_S, confirm_fps
 from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.jobs import Analysis, FrameJob, FrameOutcome
@@ -70,8 +71,8 @@ class LiveHub:
         self.metrics = metrics
         self.webhooks = webhooks
         self.analysis_ready = False
-        self.load = LoadShedder()
         self.registry = Registry(session_factory=session_factory, bus=bus)
+        self.load = LoadControl(registry=self.registry, bus=bus, metrics=metrics)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="live-writer")
         self.violations = ViolationFlow(
             session_factory=session_factory,
@@ -160,14 +161,6 @@ class LiveHub:
         """Asks for an assembly sweep soon; safe from request threads."""
         self.sweeps.assemble_soon()
 
-    def load_message(self, exam_id: uuid.UUID) -> messages.Load:
-        """How far analysis keeps up, for the proctor walls of an exam."""
-        policy = next(
-            (r.policy for r in self.registry.runtimes.values() if r.exam_id == exam_id), None
-        )
-        fps = policy.frames_per_second * self.load.factor if policy else None
-        return messages.load(factor=self.load.factor, fps=fps, deferring=self.load.deferring)
-
     # --- what the candidate sends ----------------------------------------------------------
 
     def on_media(self, runtime: SessionRuntime, message: MediaMessage) -> None:
@@ -247,8 +240,7 @@ class LiveHub:
             waited=waited,
         )
         for stage in plan.deferred:
-            self.load.deferred += 1
-            self.metrics.deferred.labels(stage).inc()
+            self.load.deferred(stage)
         return FrameJob(
             session_id=str(runtime.session_id),
             seq=frame.seq,
@@ -384,7 +376,7 @@ class LiveHub:
                 self._spawn(self.sweeps.run_due(now))
                 if now - last_load_check >= LOAD_CHECK_S:
                     last_load_check = now
-                    self.adapt_to_load()
+                    self.load.adapt()
                 if now - last_renewal >= WATCH_RENEW_S:
                     last_renewal = now
                     self.registry.renew_watches()
@@ -403,24 +395,6 @@ class LiveHub:
             self.attention.tick(runtime, now)
             if time_is_up(state=runtime.state, ends_at=runtime.ends_at, now=now):
                 await self.end_session(runtime, SessionState.SUBMITTED, "time is up")
-
-    def adapt_to_load(self) -> None:
-        """Asks every candidate for fewer frames while the workers skip many, and for more
-        again once they keep up; proctors see it on their wall, operators in the metrics.
-        The wall also says when object and identity passes are being put off."""
-        runtimes = list(self.registry.runtimes.values())
-        received = sum(r.counters.received for r in runtimes)
-        skipped = sum(r.counters.skipped for r in runtimes)
-        if not self.load.check(received=received, skipped=skipped):
-            return
-        for runtime in runtimes:
-            before = runtime.fps
-            runtime.load_factor = self.load.factor
-            if runtime.fps != before:
-                self.bus.publish(session_topic(runtime.session_id), messages.rate(runtime.fps))
-        for exam_id in {runtime.exam_id for runtime in runtimes}:
-            self.bus.publish(exam_topic(exam_id), self.load_message(exam_id))
-        self.metrics.rate_factor.set(self.load.factor)
 
 
 async def _settle(tasks: set[asyncio.Task[Any]]) -> None:

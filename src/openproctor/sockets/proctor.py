@@ -126,7 +126,7 @@ async def proctor_socket(websocket: WebSocket, exam_id: uuid.UUID) -> None:
             ]
             tiles = [held.summary() if held else row for row, held in zip(rows, live, strict=True)]
             await websocket.send_json(wire.snapshot(tiles))
-            await websocket.send_json(hub.load_message(exam_id))
+            await websocket.send_json(hub.load.message(exam_id))
             await both_ways(
                 _receive_from_proctor(websocket, context, watch, may_watch, signalling),
                 _forward_to_proctor(websocket, subscription, scope, watch, signalling),
