@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, TypedDict
 
 from openproctor.detectors.detections import Detections
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
 from openproctor.domains.messages.models import Conversation, Message
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
-from openproctor.live.ice import IceServer
 from openproctor.live.runtime import CandidateSummary
 from openproctor.pipeline.jobs import FaceLook, FrameOutcome
 from openproctor.rules.attention import Attention
@@ -359,106 +358,4 @@ def load(*, factor: float, fps: float | None, deferring: bool) -> Load:
         "factor": round(factor, 2),
         "fps": fps,
         "deferring": deferring,
-    }
-
-
-# --- WebRTC signalling, both ways (live/signalling.py) ----------------------------------------
-
-
-class RtcConfig(TypedDict):
-    """The ICE servers for the page's peer connections, TURN credentials included."""
-
-    type: Literal["rtc_config"]
-    ice_servers: list[IceServer]
-    ice_transport_policy: Literal["all", "relay"]
-
-
-class RtcSignal(TypedDict):
-    """A signalling step relayed between the candidate's page and one viewer (`viewer`, stamped
-    by the server): join, answer, ice, leave, talk reach the candidate; offer, ice the viewer;
-    ready (no viewer) tells every viewer of the session to join again (the page reconnected)."""
-
-    type: Literal["rtc"]
-    action: Literal["join", "offer", "answer", "ice", "leave", "talk", "ready"]
-    session_id: str
-    viewer: str | None
-    quality: NotRequired[str]
-    sdp: NotRequired[str]
-    candidate: NotRequired[dict[str, Any] | None]
-    on: NotRequired[bool]
-
-
-class RtcRefused(TypedDict):
-    """A signalling message refused, with why; to its sender only."""
-
-    type: Literal["rtc_refused"]
-    session_id: str | None
-    viewer: str | None
-    reason: str
-
-
-def rtc_config(ice_servers: list[IceServer], *, relay_only: bool) -> RtcConfig:
-    return {
-        "type": "rtc_config",
-        "ice_servers": ice_servers,
-        "ice_transport_policy": "relay" if relay_only else "all",
-    }
-
-
-def rtc_join(session_id: uuid.UUID, viewer: str, quality: str) -> RtcSignal:
-    return {
-        "type": "rtc",
-        "action": "join",
-        "session_id": str(session_id),
-        "viewer": viewer,
-        "quality": quality,
-    }
-
-
-def rtc_sdp(
-    action: Literal["offer", "answer"], session_id: uuid.UUID, viewer: str, sdp: str
-) -> RtcSignal:
-    return {
-        "type": "rtc",
-        "action": action,
-        "session_id": str(session_id),
-        "viewer": viewer,
-        "sdp": sdp,
-    }
-
-
-def rtc_ice(session_id: uuid.UUID, viewer: str, candidate: dict[str, Any] | None) -> RtcSignal:
-    return {
-        "type": "rtc",
-        "action": "ice",
-        "session_id": str(session_id),
-        "viewer": viewer,
-        "candidate": candidate,
-    }
-
-
-def rtc_leave(session_id: uuid.UUID, viewer: str) -> RtcSignal:
-    return {"type": "rtc", "action": "leave", "session_id": str(session_id), "viewer": viewer}
-
-
-def rtc_talk(session_id: uuid.UUID, viewer: str, on: bool) -> RtcSignal:
-    return {
-        "type": "rtc",
-        "action": "talk",
-        "session_id": str(session_id),
-        "viewer": viewer,
-        "on": on,
-    }
-
-
-def rtc_ready(session_id: uuid.UUID) -> RtcSignal:
-    return {"type": "rtc", "action": "ready", "session_id": str(session_id), "viewer": None}
-
-
-def rtc_refused(session_id: uuid.UUID | None, viewer: str | None, reason: str) -> RtcRefused:
-    return {
-        "type": "rtc_refused",
-        "session_id": _str(session_id),
-        "viewer": viewer,
-        "reason": reason,
     }

@@ -101,9 +101,9 @@ Actions (message, warn, pause, resume, terminate, auto-termination) are REST cal
 a broadcast (POST /api/v1/exams/{id}/messages) and the candidate's messages and hand (POST
 /api/v1/take/{token}/sessions/{id}/messages and .../hand).
 
-Live media (WebRTC, live/signalling.py; media goes browser to browser or through TURN, never
-through this server). Both sockets get, on connect and again at half the TURN credential's
-lifetime::
+Live media (WebRTC: live/signalling.py decides what passes, live/rtc_messages.py builds the
+messages; media goes browser to browser or through TURN, never through this server). Both
+sockets get, on connect and again at half the TURN credential's lifetime::
 
     {"type": "rtc_config", "ice_servers": [{"urls": [...], "username"?, "credential"?}],
      "ice_transport_policy": "all" | "relay"}

@@ -18,6 +18,7 @@ from openproctor.domains.messages import service as messages
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import FINAL_STATES, IN_ROOM_STATES
 from openproctor.live import messages as wire
+from openproctor.live import rtc_messages
 from openproctor.live.hub import LiveHub
 from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
 from openproctor.live.registry import Budget
@@ -89,7 +90,7 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
             await websocket.send_json(hello)
             # Viewers joined to the page this one replaces join again (live/signalling.py).
             publisher = Publisher(context.settings.live_viewer_budget)
-            hub.bus.publish(exam_topic(runtime.exam_id), wire.rtc_ready(session_id))
+            hub.bus.publish(exam_topic(runtime.exam_id), rtc_messages.rtc_ready(session_id))
             await both_ways(
                 _receive_from_candidate(websocket, context, runtime, publisher),
                 _forward_to_candidate(
@@ -191,7 +192,7 @@ def _check_frame(hub: LiveHub, runtime: SessionRuntime, jpeg: bytes) -> None:
 
 def _text(
     context: AppContext, runtime: SessionRuntime, publisher: Publisher, text: str
-) -> wire.RtcRefused | None:
+) -> rtc_messages.RtcRefused | None:
     """Handles one text message; a refused signalling step comes back to be answered."""
     hub = context.hub
     # Counted before anything is parsed: a flood costs one subtraction a message.

@@ -17,7 +17,7 @@ from openproctor.bus.local import exam_topic, session_topic
 from openproctor.context import AppContext
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.users.models import User
-from openproctor.live import messages as wire
+from openproctor.live import rtc_messages
 from openproctor.live.ice import ice_servers
 from openproctor.live.runtime import SessionRuntime
 from openproctor.live.signalling import (
@@ -44,7 +44,9 @@ async def send_ice_config(websocket: WebSocket, context: AppContext, label: str)
     settings = context.settings
     while True:
         servers = ice_servers(settings, label, time.time())
-        await websocket.send_json(wire.rtc_config(servers, relay_only=settings.ice_relay_only))
+        await websocket.send_json(
+            rtc_messages.rtc_config(servers, relay_only=settings.ice_relay_only)
+        )
         await asyncio.sleep(settings.turn_ttl_seconds / 2)
 
 
@@ -53,7 +55,7 @@ async def send_ice_config(websocket: WebSocket, context: AppContext, label: str)
 
 def from_candidate(
     context: AppContext, runtime: SessionRuntime, publisher: Publisher, body: dict[str, Any]
-) -> wire.RtcRefused | None:
+) -> rtc_messages.RtcRefused | None:
     """Relays the candidate page's offer or ICE candidate to the viewer it names; returns the
     refusal to send back when it may not."""
     try:
@@ -61,15 +63,15 @@ def from_candidate(
         publisher.check_outgoing(message)
     except RtcRefused as error:
         viewer = body.get("viewer")
-        return wire.rtc_refused(
+        return rtc_messages.rtc_refused(
             runtime.session_id, viewer if isinstance(viewer, str) else None, str(error)
         )
     topic = exam_topic(runtime.exam_id)
     if isinstance(message, Offer):
-        relayed = wire.rtc_sdp("offer", runtime.session_id, message.viewer, message.sdp)
+        relayed = rtc_messages.rtc_sdp("offer", runtime.session_id, message.viewer, message.sdp)
     else:
         candidate = message.candidate.model_dump() if message.candidate else None
-        relayed = wire.rtc_ice(runtime.session_id, message.viewer, candidate)
+        relayed = rtc_messages.rtc_ice(runtime.session_id, message.viewer, candidate)
     context.hub.bus.publish(topic, relayed)
     return None
 
@@ -86,7 +88,7 @@ def to_candidate(
         try:
             publisher.join(viewer, Quality(message["quality"]))
         except RtcRefused as error:
-            refusal = wire.rtc_refused(runtime.session_id, viewer, str(error))
+            refusal = rtc_messages.rtc_refused(runtime.session_id, viewer, str(error))
             context.hub.bus.publish(exam_topic(runtime.exam_id), refusal)
             return None
         return message
@@ -155,25 +157,25 @@ class StaffSignalling:
                 self.subscriber.check_outgoing(message)
         except RtcRefused as error:
             session_id = as_uuid(body.get("session_id"))
-            await websocket.send_json(wire.rtc_refused(session_id, None, str(error)))
+            await websocket.send_json(rtc_messages.rtc_refused(session_id, None, str(error)))
             return
         session_id = message.session_id
-        relayed: wire.RtcSignal
+        relayed: rtc_messages.RtcSignal
         talked: float | None = None
         if isinstance(message, Join):
-            relayed = wire.rtc_join(session_id, self.viewer, message.quality.value)
+            relayed = rtc_messages.rtc_join(session_id, self.viewer, message.quality.value)
         elif isinstance(message, Answer):
-            relayed = wire.rtc_sdp("answer", session_id, self.viewer, message.sdp)
+            relayed = rtc_messages.rtc_sdp("answer", session_id, self.viewer, message.sdp)
         elif isinstance(message, StaffIce):
             candidate = message.candidate.model_dump() if message.candidate else None
-            relayed = wire.rtc_ice(session_id, self.viewer, candidate)
+            relayed = rtc_messages.rtc_ice(session_id, self.viewer, candidate)
         elif isinstance(message, Leave):
             talked = self.subscriber.leave(session_id, time.time())
-            relayed = wire.rtc_leave(session_id, self.viewer)
+            relayed = rtc_messages.rtc_leave(session_id, self.viewer)
         else:
             assert isinstance(message, Talk)
             talked = self.subscriber.talk(session_id, message.on, time.time())
-            relayed = wire.rtc_talk(session_id, self.viewer, message.on)
+            relayed = rtc_messages.rtc_talk(session_id, self.viewer, message.on)
         self.context.hub.bus.publish(session_topic(session_id), relayed)
         if talked is not None:
             await self._audit(session_id, talked)
@@ -183,7 +185,7 @@ class StaffSignalling:
         for session_id in list(self.subscriber.joined):
             talked = self.subscriber.leave(session_id, time.time())
             self.context.hub.bus.publish(
-                session_topic(session_id), wire.rtc_leave(session_id, self.viewer)
+                session_topic(session_id), rtc_messages.rtc_leave(session_id, self.viewer)
             )
             if talked is not None:
                 await self._audit(session_id, talked)
