@@ -7,6 +7,7 @@ audited with its length."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -14,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.users.models import Role
+from openproctor.live.limits import RTC_BURST
 from openproctor.live.signalling import ICE_BURST, MAX_RTC_TEXT_BYTES, MAX_SDP_BYTES
 from openproctor.settings import Settings
 from tests.conftest import Factory, serving
@@ -227,3 +230,26 @@ def test_talk_back_is_audited_with_who_and_how_long(live_server: str, factory: F
     assert 1.1 <= entries[0].details["seconds"] <= 2.5
     assert entries[1].details["seconds"] < 1.0
     assert entries[0].details["started_at"] < entries[1].details["started_at"]
+
+
+def test_a_staff_socket_flooding_signalling_is_closed_with_4429(
+    live_server: str, factory: Factory
+) -> None:
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, proctor_user, name="Ada")
+    session = running_session(factory, ada)
+    proctor = Proctor(live_server, proctor_user)
+
+    async def scenario() -> tuple[int, str]:
+        async with proctor_socket(proctor, exam.id) as staff:
+            assert staff.socket is not None
+            await staff.socket.send(rtc("join", session_id=str(session.id), quality="tile"))
+            # A repeated "talk on" is relayed and answers nothing: the budget alone stops it.
+            talk = rtc("talk", session_id=str(session.id), on=True)
+            with contextlib.suppress(ConnectionClosed):
+                for _ in range(int(RTC_BURST) * 3):
+                    await staff.socket.send(talk)
+            return await close_of(staff.socket)
+
+    assert asyncio.run(scenario()) == (4429, "too many messages: slow down")

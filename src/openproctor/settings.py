@@ -249,7 +249,7 @@ class Settings(BaseSettings):
         "staff and candidates never learn each other's addresses. Needs a turn: URL.",
     )
     live_viewer_budget: Annotated[int, Field(ge=1)] = Field(
-        default=12,
+        default=8,
         title="Live viewers per candidate",
         description="How much live video one candidate sends at once, in wall tiles: a tile "
         "costs 1 and a close (full-rate) view 4, whoever watches (proctor, admin, reviewer). "

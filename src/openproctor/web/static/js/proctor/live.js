@@ -4,7 +4,7 @@
 // same connection for "full". Talk-back sends this page's microphone on the connection's audio.
 
 // A connection not up by then is given up on: the tile and detail show the analysed pictures.
-export const CONNECT_TIMEOUT_MS = 10000;
+const CONNECT_TIMEOUT_MS = 10000;
 const RETRY_MS = 15000;
 
 export class LiveViewer {

@@ -5,7 +5,7 @@
 import * as media from "./media.js";
 
 // Sent to one viewer, by the quality it joined with. The screen goes to close views only.
-export const ENCODINGS = {
+const ENCODINGS = {
   tile: {
     camera: { active: true, scaleResolutionDownBy: 4, maxFramerate: 5, maxBitrate: 80_000 },
     screen: { active: false },
