@@ -135,3 +135,29 @@ def test_a_broadcast_reaches_every_candidate_within_a_second(
     staff.context.close()
     for page in pages:
         page.context.close()
+
+
+def test_a_paused_candidate_can_still_write_to_the_proctor(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, proctor, name="Ada")
+    candidate = running_exam_page(browser, live_server, factory, ada)
+    staff = wall_page(browser, live_server, proctor, exam.id)
+    tile = staff.get_by_test_id("candidate-tile")
+    expect(tile).to_have_attribute("data-connected", "yes")
+    tile.click()
+    staff.get_by_test_id("pause").click()
+    expect(candidate.locator("#paused")).to_be_visible()
+    # The chat stays in reach above the notice (a click on something covered times out)...
+    candidate.get_by_label("Write to your proctor").fill("Why was my exam paused?")
+    candidate.get_by_test_id("chat-send").click(timeout=5000)
+    expect(candidate.get_by_test_id("chat-status")).to_have_text("Sent to your proctor.")
+    expect(staff.get_by_test_id("message-history")).to_contain_text("Why was my exam paused?")
+    candidate.get_by_test_id("raise-hand").click(timeout=5000)
+    expect(tile).to_have_attribute("data-hand", "yes")
+    # ... while the questions are out of reach behind it.
+    assert candidate.locator(".exam-main").evaluate("e => e.inert") is True
+    staff.context.close()
+    candidate.context.close()

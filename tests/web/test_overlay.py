@@ -71,6 +71,9 @@ def test_overlays_appear_for_a_two_face_scene_and_not_when_toggled_off(
     expect(overlay).to_have_attribute("data-faces", "2", timeout=20_000)
     expect(overlay).to_be_visible()
     assert painted(overlay) > 500
+    # Only the detections are drawn: the picture under them is not dimmed or padded.
+    assert overlay.evaluate("c => getComputedStyle(c).backgroundColor") == "rgba(0, 0, 0, 0)"
+    assert overlay.evaluate("c => getComputedStyle(c).paddingTop") == "0px"
     # The JPEG on screen is drawn with its own frame's analysis.
     expect(overlay).not_to_have_attribute("data-ts-ms", "")
     expect(staff.get_by_test_id("detail-attention")).to_have_text(

@@ -24,7 +24,7 @@ export class Overlay {
     this.results = []; // {result, arrivedAt}, oldest first
     this.shownTs = null; // capture time of the JPEG on screen
     this.canvas = el("canvas", {
-      className: "overlay", "aria-hidden": "true", dataset: { testid: "overlay", faces: "0", objects: "0" },
+      className: "detections", "aria-hidden": "true", dataset: { testid: "overlay", faces: "0", objects: "0" },
     });
     container.append(this.canvas);
     this.context = this.canvas.getContext("2d");

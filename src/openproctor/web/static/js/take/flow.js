@@ -259,7 +259,10 @@ async function exam({ resumed = true } = {}) {
     const wasPaused = paused;
     paused = state === "paused";
     root.dataset.testid = paused ? "exam-paused" : "exam-running";
-    root.inert = paused; // nothing to answer behind the pause notice, by mouse or keyboard
+    // Nothing to answer behind the pause notice, by mouse or keyboard; the proctor panel stays
+    // usable above it, so a paused candidate can still ask why.
+    root.querySelector(".exam-main").inert = paused;
+    root.classList.toggle("paused", paused);
     proctoring.setPaused(paused);
     if (wasPaused && !paused) {
       // Resumed: the end time may have moved, and answers changed while paused need saving.
