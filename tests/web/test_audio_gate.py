@@ -6,8 +6,6 @@ is still sent and still raises a speech violation."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 import uuid
 from collections import Counter
@@ -26,10 +24,10 @@ from openproctor.domains.violations.models import Violation
 from openproctor.live.protocol import MediaKind
 from tests.conftest import Factory
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.web.js import assert_node_tests_pass
 from tests.web.test_proctor_wall import running_exam_page
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-NODE_TESTS = Path(__file__).parent / "js" / "silence.test.mjs"
 SETTLE_S = 2.0  # after the exam starts: the hello (with the floor) has arrived
 MEASURE_S = 8.0
 # Chunks a page may send before it knows the floor, or the one chunk it keeps before speech.
@@ -37,17 +35,7 @@ SILENCE_AUDIO_MAX_KBITS = 4.0
 
 
 def test_the_gate_keeps_the_onset_and_a_hangover_under_node() -> None:
-    node = shutil.which("node")
-    assert node, "node is needed for the JS unit tests (Debian package nodejs, see the Makefile)"
-    run = subprocess.run(
-        [node, "--test", "--test-reporter=tap", str(NODE_TESTS)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "# pass 4" in run.stdout
+    assert_node_tests_pass("silence.test.mjs", 4)
 
 
 @contextmanager

@@ -4,11 +4,8 @@ candidate's page does with them (signals queued while the link is down, a final 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,26 +18,15 @@ from openproctor.domains.violations.models import Violation
 from openproctor.settings import Settings
 from tests.conftest import Factory
 from tests.servers import free_port
+from tests.web.js import assert_node_tests_pass
 from tests.web.pages import enrolled_earlier, set_visibility
 from tests.web.test_node_restart import RECONNECT_MS, node
 
 pytestmark = pytest.mark.browser
 
-NODE_TESTS = Path(__file__).parent / "js" / "socket.test.mjs"
-
 
 def test_back_off_under_node() -> None:
-    node = shutil.which("node")
-    assert node, "node is needed for the JS unit tests (Debian package nodejs, see the Makefile)"
-    run = subprocess.run(
-        [node, "--test", "--test-reporter=tap", str(NODE_TESTS)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "# pass 4" in run.stdout
+    assert_node_tests_pass("socket.test.mjs", 4)
 
 
 def open_socket(page: Page, path: str, final_codes: list[int]) -> None:
