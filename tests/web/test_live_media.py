@@ -242,12 +242,17 @@ def test_six_candidates_live_tiles_at_once(
         """() => [...document.querySelectorAll('[data-testid=tile-video]')]
             .every(video => video.videoWidth > 0)"""
     )
-    before = stats(staff)
-    assert before["connections"] == 6
-    staff.wait_for_timeout(2000)
-    after = stats(staff)
-    # About 5 frames/s each: all six play, not one.
-    assert after["framesDecoded"] - before["framesDecoded"] >= 6 * 5
+    assert stats(staff)["connections"] == 6
+    # Every tile's own video keeps presenting new frames: all six play, not one. (How many a
+    # second depends on the candidates' encoders, which share this machine's two cores.)
+    presented = """() => [...document.querySelectorAll('[data-testid=tile-video]')]
+        .map(video => video.getVideoPlaybackQuality().totalVideoFrames)"""
+    before = staff.evaluate(presented)
+    staff.wait_for_function(
+        f"(before) => ({presented})().every((count, tile) => count >= before[tile] + 3)",
+        arg=before,
+        timeout=10000,
+    )
     staff.context.close()
     for page in pages:
         page.context.close()
