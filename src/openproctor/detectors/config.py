@@ -89,8 +89,8 @@ class FaceConfig(DetectorSettings):
         description=(
             "A detected face counts only if the face-mesh model's presence score reaches this "
             "(real faces 0.63-1.0 on the evaluation set and its 40-px variants, a cat, a clock "
-            "or a cup held over the face 0.00-0.24) or its landmarks show a bowed head; "
-            "0 counts every detection."
+            "or a cup held over the face 0.00-0.24; 0.45 is the middle of that gap) or its "
+            "landmarks show a bowed head; 0 counts every detection."
         ),
     )
     head_down_deg: Annotated[float, Field(gt=0.0, le=90.0)] = Field(
