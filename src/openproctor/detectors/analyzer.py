@@ -31,7 +31,15 @@ from openproctor.detectors.base import (
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.detections import Detections
 from openproctor.detectors.face_mediapipe import FaceDetector, same_face
-from openproctor.detectors.face_mesh import FaceMeshDetector, Roi, face_of_mesh, roi_of_landmarks
+from openproctor.detectors.face_mesh import (
+    FaceMeshDetector,
+    Roi,
+    face_of_mesh,
+    head_pose,
+    is_face,
+    roi_of_face,
+    roi_of_landmarks,
+)
 from openproctor.detectors.identity_dlib import build_embedder, distance
 from openproctor.detectors.objects import build as build_objects
 from openproctor.detectors.objects.coco import CocoDetector, merge_objects
@@ -139,13 +147,9 @@ class Analyzer:
             if recheck:
                 with stage("face_recheck"):
                     faces = self._faces.recheck(image, faces)
-            if faces and self.config.face.mesh_faces:
+            if faces:
                 with stage("mesh"):
-                    n = self.config.face.mesh_faces
-                    faces = tuple(
-                        replace(f, mesh=self._mesh.measure(image, f)) if i < n else f
-                        for i, f in enumerate(faces)
-                    )
+                    faces = self._plausible(image, faces)
         if tracker is not None:
             with stage("track"):
                 tracker.update(image, ts_ms, faces)
@@ -182,6 +186,22 @@ class Analyzer:
         )
         return replace(analysis, flags=self._flags(analysis, baseline or Baseline()))
 
+    def _plausible(self, image: Frame, faces: tuple[FaceResult, ...]) -> tuple[FaceResult, ...]:
+        """The detections the face-mesh model also takes for faces (`is_face`); the first
+        `mesh_faces` of them keep their mesh (pose, eyes, gaze)."""
+        cfg = self.config.face
+        kept: list[FaceResult] = []
+        for face in faces:
+            measured = sum(f.mesh is not None for f in kept) < cfg.mesh_faces
+            if not measured and cfg.min_presence == 0:
+                kept.append(face)  # nothing to check and nothing to measure: skip the mesh run
+                continue
+            landmarks, presence = self._mesh.landmarks(image, roi_of_face(face))
+            if is_face(presence, head_pose(landmarks), cfg.min_presence, cfg.head_down_deg):
+                mesh = self._mesh.complete(image, landmarks, presence) if measured else None
+                kept.append(replace(face, mesh=mesh))
+        return tuple(kept)
+
     def _follow(
         self, image: Frame, rois: tuple[Roi, ...], tracker: FaceTracker
     ) -> tuple[FaceResult, ...] | None:
@@ -207,12 +227,13 @@ class Analyzer:
         if self._identity is None:
             raise EnrolmentError("identity is disabled in the detector config")
         image = as_bgr(frame)
-        faces = self._faces.recheck(image, self._faces.detect(image, 0))
+        faces = self._plausible(image, self._faces.recheck(image, self._faces.detect(image, 0)))
         if len(faces) != 1:
             raise EnrolmentError(f"the photo must show exactly one face, it shows {len(faces)}")
-        mesh = self._mesh.measure(image, faces[0])
-        embedding = self._identity.embed(image, faces[0].box)
-        face = replace(faces[0], mesh=mesh, embedding=embedding)
+        face = faces[0]
+        mesh = face.mesh or self._mesh.measure(image, face)
+        embedding = self._identity.embed(image, face.box)
+        face = replace(face, mesh=mesh, embedding=embedding)
         return Enrolment(embedding, Baseline.of(mesh), face)
 
     def _flags(self, a: FrameAnalysis, baseline: Baseline) -> tuple[Flag, ...]:

@@ -83,6 +83,25 @@ class FaceConfig(DetectorSettings):
             "bar: it scores a coffee cup 0.71."
         ),
     )
+    min_presence: Score = Field(
+        default=0.45,
+        title="Face plausibility",
+        description=(
+            "A detected face counts only if the face-mesh model's presence score reaches this "
+            "(real faces 0.63-1.0 on the evaluation set and its 40-px variants, a cat, a clock "
+            "or a cup held over the face 0.00-0.24; 0.45 is the middle of that gap) or its "
+            "landmarks show a bowed head; 0 counts every detection."
+        ),
+    )
+    head_down_deg: Annotated[float, Field(gt=0.0, le=90.0)] = Field(
+        default=40.0,
+        title="Bowed-head pitch",
+        description=(
+            "A face whose mesh reads the head pitched down further than this counts even at a "
+            "low presence score (writing on the desk: presence 0.04-0.15, pitch -50; non-faces "
+            "-25 to +27, upright faces -36 to +14)."
+        ),
+    )
     mesh_faces: Annotated[int, Field(ge=0, le=8)] = Field(
         default=1,
         title="Faces with a mesh",
