@@ -93,6 +93,7 @@ def test_identity_against_the_enrolled_face() -> None:
     enrolled = worker.enrol(jpeg("id_obama_1.jpg"))
     assert enrolled.ok, enrolled.guidance
     assert len(enrolled.embedding) == 128
+    assert enrolled.embedder == "resnet_onnx+flip"  # stored with the enrolment
     same = worker.analyse_frame(
         job("g", 0, jpeg("id_obama_2.jpg"), identity=True, reference=enrolled.embedding)
     )

@@ -74,6 +74,7 @@ class EnrolOutcome:
     guidance: str
     embedding: tuple[float, ...] = ()
     baseline: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    embedder: str = ""  # IdentityConfig.embedder of the worker that made the embedding
 
 
 class Analysis(Protocol):

@@ -309,6 +309,7 @@ def enrol(jpeg: bytes) -> EnrolOutcome:
         "Thank you, your face is enrolled.",
         tuple(float(x) for x in enrolment.embedding),
         (baseline.yaw, baseline.pitch, baseline.gaze_x),
+        worker.analyzer.config.identity.embedder,
     )
 
 
