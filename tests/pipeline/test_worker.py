@@ -195,3 +195,29 @@ def test_where_the_face_looks_travels_with_the_outcome_against_the_baseline() ->
     assert abs(look.gaze_x) < 0.002
     two = worker.analyse_frame(job("look-4", 0, jpeg("fr_two_people.jpg"), objects=False))
     assert len(two.looks) == len(two.face_boxes) == 2
+
+
+@pytest.mark.usefixtures("loaded")
+def test_a_turned_head_that_matches_joins_the_sessions_references() -> None:
+    enrolled = worker.enrol(jpeg("id_obama_1.jpg"))  # frontal (yaw ~0)
+    check = {"identity": True, "reference": enrolled.embedding, "objects": False}
+    turned = worker.analyse_frame(job("r", 0, jpeg("id_obama_2.jpg"), **check))  # yaw ~-14
+    assert turned.identity_distance is not None
+    assert turned.identity_distance < 0.4  # a same-person pair with a pose change matches
+    assert "identity_mismatch" not in turned.flags
+    references = worker._the_worker().state("r").references
+    assert references is not None
+    assert len(references.learnt) == 1  # a new pose matching well: it joins
+    # The same photo again comes from a pose already kept: nothing more joins.
+    worker.analyse_frame(job("r", 1, jpeg("id_obama_2.jpg"), **check))
+    assert len(references.learnt) == 1
+    # Someone else is still a mismatch against every reference.
+    other = worker.analyse_frame(job("r", 2, jpeg("id_biden_1.jpg"), **check))
+    assert "identity_mismatch" in other.flags
+    assert len(references.learnt) == 1
+    # A new enrolment embedding starts the references afresh.
+    again = worker.enrol(jpeg("id_biden_1.jpg"))
+    worker.analyse_frame(
+        job("r", 3, jpeg("id_obama_1.jpg"), identity=True, reference=again.embedding)
+    )
+    assert worker._the_worker().state("r").references is not references
