@@ -221,3 +221,17 @@ def test_a_turned_head_that_matches_joins_the_sessions_references() -> None:
         job("r", 3, jpeg("id_obama_1.jpg"), identity=True, reference=again.embedding)
     )
     assert worker._the_worker().state("r").references is not references
+
+
+@pytest.mark.usefixtures("loaded")
+def test_a_worker_never_compares_with_another_models_enrolment() -> None:
+    enrolled = worker.enrol(jpeg("id_obama_1.jpg"))
+    frame = jpeg("id_biden_1.jpg")
+    mine = job("x", 0, frame, identity=True, reference=enrolled.embedding)
+    checked = worker.analyse_frame(replace(mine, reference_embedder=enrolled.embedder))
+    assert checked.identity_ran
+    assert "identity_mismatch" in checked.flags
+    other_model = worker.analyse_frame(replace(mine, seq=1, reference_embedder="dlib"))
+    assert not other_model.identity_ran
+    assert other_model.identity_distance is None
+    assert "identity_mismatch" not in other_model.flags

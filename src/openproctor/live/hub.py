@@ -264,6 +264,7 @@ class LiveHub:
             objects=plan.objects,
             identity=plan.identity,
             reference=runtime.reference if plan.identity else None,
+            reference_embedder=runtime.reference_embedder,
             baseline=runtime.baseline,
             thumbnail=runtime.schedule.thumbnail_due(frame.received_at),
         )

@@ -225,6 +225,17 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
         )
     baseline = Baseline(*job.baseline) if job.baseline else Baseline()
     reference = state.references_for(job, baseline)
+    running = worker.analyzer.config.identity.embedder
+    if reference is not None and job.reference_embedder not in (None, running):
+        # Another model's embedding is 0.07-0.12 away on the same face: no check beats a false
+        # mismatch. The hub re-embeds enrolments for the model it is configured with.
+        log.warning(
+            "session %s: enrolled with %s but this worker runs %s; identity not checked",
+            job.session_id,
+            job.reference_embedder,
+            running,
+        )
+        reference = None
     analysis = worker.analyzer.analyze(
         frame,
         int(job.ts_ms),
