@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
         min_speech=settings.detectors.min_speech,
         metrics=metrics,
         webhooks=webhooks,
+        embedder=settings.detectors.identity.embedder,
     )
     context = AppContext(
         settings=settings,

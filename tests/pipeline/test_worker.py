@@ -93,6 +93,7 @@ def test_identity_against_the_enrolled_face() -> None:
     enrolled = worker.enrol(jpeg("id_obama_1.jpg"))
     assert enrolled.ok, enrolled.guidance
     assert len(enrolled.embedding) == 128
+    assert enrolled.embedder == "resnet_onnx+flip"  # stored with the enrolment
     same = worker.analyse_frame(
         job("g", 0, jpeg("id_obama_2.jpg"), identity=True, reference=enrolled.embedding)
     )
@@ -194,3 +195,43 @@ def test_where_the_face_looks_travels_with_the_outcome_against_the_baseline() ->
     assert abs(look.gaze_x) < 0.002
     two = worker.analyse_frame(job("look-4", 0, jpeg("fr_two_people.jpg"), objects=False))
     assert len(two.looks) == len(two.face_boxes) == 2
+
+
+@pytest.mark.usefixtures("loaded")
+def test_a_turned_head_that_matches_joins_the_sessions_references() -> None:
+    enrolled = worker.enrol(jpeg("id_obama_1.jpg"))  # frontal (yaw ~0)
+    check = {"identity": True, "reference": enrolled.embedding, "objects": False}
+    turned = worker.analyse_frame(job("r", 0, jpeg("id_obama_2.jpg"), **check))  # yaw ~-14
+    assert turned.identity_distance is not None
+    assert turned.identity_distance < 0.4  # a same-person pair with a pose change matches
+    assert "identity_mismatch" not in turned.flags
+    references = worker._the_worker().state("r").references
+    assert references is not None
+    assert len(references.learnt) == 1  # a new pose matching well: it joins
+    # The same photo again comes from a pose already kept: nothing more joins.
+    worker.analyse_frame(job("r", 1, jpeg("id_obama_2.jpg"), **check))
+    assert len(references.learnt) == 1
+    # Someone else is still a mismatch against every reference.
+    other = worker.analyse_frame(job("r", 2, jpeg("id_biden_1.jpg"), **check))
+    assert "identity_mismatch" in other.flags
+    assert len(references.learnt) == 1
+    # A new enrolment embedding starts the references afresh.
+    again = worker.enrol(jpeg("id_biden_1.jpg"))
+    worker.analyse_frame(
+        job("r", 3, jpeg("id_obama_1.jpg"), identity=True, reference=again.embedding)
+    )
+    assert worker._the_worker().state("r").references is not references
+
+
+@pytest.mark.usefixtures("loaded")
+def test_a_worker_never_compares_with_another_models_enrolment() -> None:
+    enrolled = worker.enrol(jpeg("id_obama_1.jpg"))
+    frame = jpeg("id_biden_1.jpg")
+    mine = job("x", 0, frame, identity=True, reference=enrolled.embedding)
+    checked = worker.analyse_frame(replace(mine, reference_embedder=enrolled.embedder))
+    assert checked.identity_ran
+    assert "identity_mismatch" in checked.flags
+    other_model = worker.analyse_frame(replace(mine, seq=1, reference_embedder="dlib"))
+    assert not other_model.identity_ran
+    assert other_model.identity_distance is None
+    assert "identity_mismatch" not in other_model.flags

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from openproctor.detectors.detections import Detections
-from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
+from openproctor.domains.exams.policy import IDENTITY_CHECKS, ExamPolicy, ViolationKind
 from openproctor.live.protocol import Signal
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.jobs import FrameOutcome
@@ -20,7 +20,7 @@ from openproctor.rules.conditions import (
     signal_conditions,
     speech_conditions,
 )
-from openproctor.rules.engine import Condition
+from openproctor.rules.engine import Condition, EventType, SessionRules
 
 K = ViolationKind
 BOX = (0.0, 0.0, 10.0, 10.0)
@@ -56,7 +56,7 @@ def test_a_plain_frame_decides_the_face_kinds_only() -> None:
     ],
 )
 def test_face_and_identity_flags_raise_their_kind(flag: str, kind: str) -> None:
-    outcome = replace(ANALYSED, flags=(flag,), identity_distance=0.9)
+    outcome = replace(ANALYSED, flags=(flag,), identity_distance=0.9, identity_ran=True)
     conditions, _ = frame_conditions(outcome, [])
     assert kinds(conditions) == [(kind, None)]
     assert conditions[0].details["faces"] == 1
@@ -68,13 +68,13 @@ def test_the_worker_object_and_speech_flags_are_not_taken() -> None:
     assert frame_conditions(outcome, ["cell phone"])[0] == []
 
 
-def test_identity_closes_only_when_it_ran() -> None:
+def test_identity_holds_and_closes_only_when_it_ran() -> None:
     mismatch = replace(ANALYSED, flags=("identity_mismatch",), identity_distance=0.8)
-    conditions, evaluated = frame_conditions(mismatch, [])
-    assert K.IDENTITY_MISMATCH not in evaluated  # an unchanged frame repeats the last flags
-    assert conditions[0].details["distance"] == 0.8
-    _, evaluated = frame_conditions(replace(ANALYSED, identity_ran=True), [])
+    # An unchanged frame repeats the last check's flags: neither a condition nor evaluated.
+    assert frame_conditions(mismatch, []) == ([], FACE_PASS)
+    conditions, evaluated = frame_conditions(replace(mismatch, identity_ran=True), [])
     assert K.IDENTITY_MISMATCH in evaluated
+    assert conditions[0].details["distance"] == 0.8
 
 
 def test_objects_follow_the_exam_list_best_score_per_label() -> None:
@@ -190,3 +190,41 @@ def test_loudness_and_speech() -> None:
     assert loudness(b"") == 0.0
     assert kinds(speech_conditions(0.7, 0.5)) == [("speech", None)]
     assert speech_conditions(0.4, 0.5) == []
+
+
+def _identity_run(
+    distances: list[float | None], policy: ExamPolicy, *, interval_s: float = 30.0
+) -> list[float]:
+    """Feeds an identity check every interval_s (None: a passing one) with a still frame each
+    second in between that repeats the last check's flags; returns when mismatches opened."""
+    rules = SessionRules(policy)
+    opened = []
+    last = ANALYSED
+    for i, distance in enumerate(distances):
+        failed = distance is not None
+        last = replace(
+            ANALYSED,
+            flags=("identity_mismatch",) if failed else (),
+            identity_distance=distance if failed else 0.3,
+            identity_ran=True,
+        )
+        for second in range(int(interval_s)):
+            outcome = last if second == 0 else replace(last, identity_ran=False)
+            conditions, evaluated = frame_conditions(outcome, [])
+            events = rules.observe(i * interval_s + second, conditions, evaluated).events
+            opened += [e.started_at for e in events if e.type is EventType.OPENED]
+    return opened
+
+
+def test_identity_mismatch_opens_only_after_consecutive_failed_checks() -> None:
+    policy = ExamPolicy()
+    assert policy.rules[K.IDENTITY_MISMATCH].min_checks == IDENTITY_CHECKS == 3
+    # One failed check on a still picture: its repeated flags do not pass the 5-s debounce.
+    assert _identity_run([0.8, None, None], policy) == []
+    # Two failed, a pass, two failed: never three in a row.
+    assert _identity_run([0.8, 0.7, None, 0.8, 0.9, None], policy) == []
+    # The third failure in a row opens it, dated from the first.
+    assert _identity_run([None, 0.8, 0.7, 0.9], policy) == [30.0]
+    # With checks every second, the time debounce still asks for 5 s.
+    fast = _identity_run([0.8] * 8, policy, interval_s=1.0)
+    assert fast == [0.0]

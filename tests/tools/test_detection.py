@@ -19,6 +19,7 @@ from openproctor.tools.detection import (
     read_image,
     verify,
 )
+from openproctor.tools.eval_stats import rate, wilson
 from tests.detectors.conftest import FIXTURES
 
 
@@ -130,6 +131,11 @@ def test_evaluate_scores_a_labelled_directory(model_dir: Path, tmp_path: Path) -
     assert report["faces"]["accuracy"] == 1.0
     identity = report["identity"]
     same_max, different_min = identity.pop("same_max"), identity.pop("different_min")
+    assert identity.pop("same_accepted") == rate(1, 1)
+    assert identity.pop("different_rejected") == rate(5, 5)
+    at_threshold = next(row for row in identity.pop("sweep") if row["threshold"] == 0.5)
+    assert at_threshold["positives_accepted"] == rate(1, 1)
+    assert at_threshold["negatives_rejected"] == rate(5, 5)
     assert identity == {"pairs": 6, "correct": 6, "accuracy": 1.0, "threshold": 0.5, "wrong": []}
     # One same-person pair (the two Obama photos) below the threshold, all others above it.
     assert 0 < same_max < 0.5 < different_min
@@ -139,6 +145,10 @@ def test_evaluate_scores_a_labelled_directory(model_dir: Path, tmp_path: Path) -
     assert (copies["pairs"], copies["correct"], copies["wrong"]) == (96, 96, [])
     assert same_max <= copies["same_max"] < 0.5 < copies["different_min"] <= different_min
     assert report["objects"]["phone"]["fp"] == 0
+    assert report["faces"]["accuracy_ci95"] == wilson(6, 6)
+    # No photo shows a phone: every row rejects all six images, and accepts none of no phones.
+    assert {row["negatives_rejected"]["k"] for row in report["phone_sweep"]} == {6}
+    assert {row["positives_accepted"]["n"] for row in report["phone_sweep"]} == {0}
     assert {"decode", "face", "mesh", "objects"} <= set(report["median_ms"])
 
 

@@ -97,4 +97,5 @@ def test_a_candidate_goes_from_the_invite_link_to_a_submitted_exam(
     assert session.answers == {"0": 1, "1": 0}
     assert session.score == 2
     assert session.enrollment is not None
+    assert session.enrollment["embedder"] == "resnet_onnx+flip"
     context.close()

@@ -40,9 +40,10 @@ from openproctor.detectors.face_mesh import (
     roi_of_face,
     roi_of_landmarks,
 )
-from openproctor.detectors.identity_dlib import build_embedder, distance
+from openproctor.detectors.identity_dlib import build_embedder
 from openproctor.detectors.objects import build as build_objects
 from openproctor.detectors.objects.coco import CocoDetector, merge_objects
+from openproctor.detectors.references import ReferenceSet
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 
@@ -110,7 +111,7 @@ class Analyzer:
         *,
         recheck: bool = True,
         objects: bool = True,
-        reference: FloatArray | None = None,
+        reference: FloatArray | ReferenceSet | None = None,
         baseline: Baseline | None = None,
         audio: npt.NDArray[np.float32] | None = None,
         tracker: FaceTracker | None = None,
@@ -118,7 +119,8 @@ class Analyzer:
         """Analyse one BGR frame (and optionally the 16 kHz audio chunk that came with it).
 
         recheck and objects let a live loop run the costly stages on some frames only;
-        reference is the candidate's enrolment embedding, baseline their enrolment pose.
+        reference is the candidate's enrolment embedding (or their ReferenceSet: the face is
+        compared with the nearest reference), baseline their enrolment pose.
         tracker is the state of the video stream this frame belongs to: with it, the face
         detector (and recheck) run only on the frames the tracker asks for and the mesh follows
         the faces on the others; it is updated in place.
@@ -154,10 +156,13 @@ class Analyzer:
             with stage("track"):
                 tracker.update(image, ts_ms, faces)
         if faces and reference is not None and self._identity is not None:
+            references = (
+                reference if isinstance(reference, ReferenceSet) else ReferenceSet(reference)
+            )
             with stage("identity"):
                 embedding = self._identity.embed(image, faces[0].box)
                 main = replace(
-                    faces[0], embedding=embedding, identity_distance=distance(embedding, reference)
+                    faces[0], embedding=embedding, identity_distance=references.distance(embedding)
                 )
                 faces = (main, *faces[1:])
         found = Detections.empty()

@@ -170,6 +170,13 @@ class IdentityConfig(DetectorSettings):
         ),
     )
 
+    @property
+    def embedder(self) -> str:
+        """What makes the embeddings, stored with each enrolment: embeddings from different
+        models (or with and without flip) are 0.07-0.12 apart on the same photo, so they are
+        never compared with each other."""
+        return f"{self.model}+flip" if self.model == "resnet_onnx" and self.flip else self.model
+
 
 class DetectorConfig(DetectorSettings):
     """The detector set one analyzer builds; one analyzer per worker process."""

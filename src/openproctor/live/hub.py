@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from openproctor.background import Sweeps, end_session_row, time_is_up
 from openproctor.bus.base import EventBus
 from openproctor.bus.local import exam_topic, session_topic
+from openproctor.detectors.config import IdentityConfig
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.flows import Seen, ViolationFlow
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
-from openproctor.live import messages
+from openproctor.live import identity, messages
 from openproctor.live.attention import AttentionFlow
 from openproctor.live.load import LoadControl
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
@@ -64,9 +65,12 @@ class LiveHub:
         min_speech: float,
         metrics: Metrics,
         webhooks: WebhookDeliverer | None = None,
+        embedder: str = IdentityConfig().embedder,
     ) -> None:
         self.bus = bus
+        self.store = store
         self.pool = pool
+        self.embedder = embedder  # what the workers' identity embeddings are made by
         self.min_speech = min_speech
         self.metrics = metrics
         self.webhooks = webhooks
@@ -142,6 +146,17 @@ class LiveHub:
         runtime.counters.metric = self.metrics.frames
         runtime.load_factor = self.load.factor
         runtime.task = asyncio.create_task(self._analysis_loop(runtime))
+        if identity.needs_new_embedding(runtime, self.embedder):
+            identity.set_aside(runtime)
+            self._spawn(
+                identity.re_embed(
+                    runtime,
+                    embedder=self.embedder,
+                    analysis=self.pool,
+                    store=self.store,
+                    session_factory=self.registry.session_factory,
+                )
+            )
 
     def session_changed(self, session_id: uuid.UUID, state: SessionState, **extra: Any) -> None:
         """A state change was committed (by a request, or this hub): every node hears it, and
@@ -249,6 +264,7 @@ class LiveHub:
             objects=plan.objects,
             identity=plan.identity,
             reference=runtime.reference if plan.identity else None,
+            reference_embedder=runtime.reference_embedder,
             baseline=runtime.baseline,
             thumbnail=runtime.schedule.thumbnail_due(frame.received_at),
         )

@@ -84,7 +84,8 @@ candidates). Server -> client text messages::
                  "open_violations": ["kind" or "kind:label"...], "unread": int,
                  "hand_raised": bool,
                  "frames": {"received", "analysed", "skipped", "rejected"},
-                 "attention": ATTENTION | null}
+                 "attention": ATTENTION | null,
+                 "identity_off": why identity is not checked (enrolled by another model) | null}
     VIOLATION = the VIOLATION JSON of GET /api/v1/exams/{id}/violations, with "candidate_name"
                 and "frame_ts_ms" (live/messages.py LiveViolation)
 

@@ -127,6 +127,7 @@ class Registry:
                 rules=SessionRules(policy, auto_terminate=session.auto_terminate),
                 ends_at=ends_at.timestamp() if ends_at else None,
                 reference=tuple(enrollment["embedding"]) if "embedding" in enrollment else None,
+                reference_embedder=enrollment.get("embedder"),
                 baseline=tuple(enrollment["baseline"]) if "baseline" in enrollment else None,
                 schedule=PassSchedule.spread(time.time(), policy),
             )

@@ -85,6 +85,9 @@ class CandidateSummary:
     # {"score": 0-100, "label": "focused" | "distracted" | "away"} (rules/attention.py); None
     # while nothing was analysed in the window.
     attention: dict[str, Any] | None = None
+    # Why this candidate's identity is not being checked (live/identity.py); None: it is, or
+    # they have not enrolled.
+    identity_off: str | None = None
 
     @classmethod
     def offline(
@@ -125,6 +128,10 @@ class SessionRuntime:
     rules: SessionRules
     ends_at: float | None = None
     reference: tuple[float, ...] | None = None
+    # What made `reference` (IdentityConfig.embedder; None: an enrolment from before they
+    # recorded it), and why identity checks are off while the session has no usable reference.
+    reference_embedder: str | None = None
+    identity_off: str | None = None
     baseline: tuple[float, float, float] | None = None
     counters: FrameCounters = field(default_factory=FrameCounters)
     connected: bool = False
@@ -197,4 +204,5 @@ class SessionRuntime:
             hand_raised=self.conversation.hand_raised,
             frames=self.counters.to_dict(),
             attention=self.attention.to_json() if self.attention else None,
+            identity_off=self.identity_off,
         )

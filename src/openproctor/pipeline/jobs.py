@@ -24,6 +24,9 @@ class FrameJob:
     objects: bool
     identity: bool
     reference: tuple[float, ...] | None = None
+    # What made `reference` (IdentityConfig.embedder): a worker running another model does not
+    # compare with it (a guard for workers configured unlike the web node, see live/identity.py).
+    reference_embedder: str | None = None
     baseline: tuple[float, float, float] | None = None
     # The proctor wall's tile picture is refreshed every few seconds, not every frame.
     thumbnail: bool = True
@@ -74,6 +77,7 @@ class EnrolOutcome:
     guidance: str
     embedding: tuple[float, ...] = ()
     baseline: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    embedder: str = ""  # IdentityConfig.embedder of the worker that made the embedding
 
 
 class Analysis(Protocol):

@@ -196,7 +196,11 @@ class RedisAnalysis:
         async with self.slot(session_id):
             body, _, _ = await self._submit({"kind": "enrol", "session_id": session_id}, jpeg)
         return EnrolOutcome(
-            body["ok"], body["guidance"], tuple(body["embedding"]), tuple(body["baseline"])
+            body["ok"],
+            body["guidance"],
+            tuple(body["embedding"]),
+            tuple(body["baseline"]),
+            body.get("embedder", ""),
         )
 
     async def speech(self, session_id: str, pcm: bytes) -> float | None:

@@ -31,6 +31,7 @@ from openproctor.detectors.analyzer import Analyzer, Baseline, EnrolmentError
 from openproctor.detectors.base import FaceResult, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.detections import BoxTuple
+from openproctor.detectors.references import ReferenceSet
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 from openproctor.pipeline import images
@@ -54,6 +55,20 @@ class _SessionState:
     last_seen: Small | None = None
     last_analysed: Small | None = None
     last: FrameOutcome | None = None
+    # The enrolment embedding the hub sent and the live ones learnt against it.
+    references: ReferenceSet | None = None
+    references_of: tuple[float, ...] | None = None
+
+    def references_for(self, job: FrameJob, baseline: Baseline) -> ReferenceSet | None:
+        """The session's references, started afresh whenever its enrolment embedding changes
+        (a new enrolment, or one embedded again by another model)."""
+        if job.reference is None:
+            return None
+        if self.references is None or self.references_of != job.reference:
+            enrolment = np.asarray(job.reference, np.float32)
+            self.references = ReferenceSet(enrolment, (baseline.yaw, baseline.pitch))
+            self.references_of = job.reference
+        return self.references
 
 
 class _Worker:
@@ -208,8 +223,19 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
             identity_distance=previous.identity_distance,
             **common,
         )
-    reference = np.asarray(job.reference, np.float32) if job.reference else None
     baseline = Baseline(*job.baseline) if job.baseline else Baseline()
+    reference = state.references_for(job, baseline)
+    running = worker.analyzer.config.identity.embedder
+    if reference is not None and job.reference_embedder not in (None, running):
+        # Another model's embedding is 0.07-0.12 away on the same face: no check beats a false
+        # mismatch. The hub re-embeds enrolments for the model it is configured with.
+        log.warning(
+            "session %s: enrolled with %s but this worker runs %s; identity not checked",
+            job.session_id,
+            job.reference_embedder,
+            running,
+        )
+        reference = None
     analysis = worker.analyzer.analyze(
         frame,
         int(job.ts_ms),
@@ -219,6 +245,10 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
         baseline=baseline,
         tracker=state.tracker,
     )
+    if reference is not None and len(analysis.faces) == 1:  # never learn from a crowd
+        face = analysis.faces[0]
+        if face.embedding is not None and face.mesh is not None:
+            reference.learn(face.embedding, face.mesh.pose.yaw, face.mesh.pose.pitch)
     outcome = _outcome(
         job,
         analysis,
@@ -309,6 +339,7 @@ def enrol(jpeg: bytes) -> EnrolOutcome:
         "Thank you, your face is enrolled.",
         tuple(float(x) for x in enrolment.embedding),
         (baseline.yaw, baseline.pitch, baseline.gaze_x),
+        worker.analyzer.config.identity.embedder,
     )
 
 

@@ -131,6 +131,11 @@ def frame_conditions(
         kind = FLAG_KINDS.get(flag)
         if kind is None or kind in OBJECT_KINDS or kind is K.SPEECH:
             continue  # objects follow the exam's list below; speech comes with the audio
+        if kind is K.IDENTITY_MISMATCH and not outcome.identity_ran:
+            # An unchanged frame repeats the last check's flags: counting them would let one
+            # failed check pass the debounce on a still picture. An open violation stays open
+            # (identity was not evaluated), a pending one waits for the next check.
+            continue
         details: dict[str, Any] = {"faces": outcome.faces}
         if kind is K.IDENTITY_MISMATCH:
             details["distance"] = outcome.identity_distance

@@ -2,7 +2,8 @@
 
 A *condition* is something an observation says holds right now (two faces, a phone, the tab
 hidden). Each (kind, label) pair is tracked on its own: it opens a violation once it has held
-for the kind's ``min_duration_s`` (debounce) and no violation of the same pair closed within
+for the kind's ``min_duration_s`` (debounce) in at least ``min_checks`` observations in a row
+(for kinds checked only now and then, like identity) and no violation of the same pair closed within
 ``cooldown_s``; it closes after the condition has been absent for ``QUIET_S`` (so one missed
 detection does not split a violation in two). Only kinds an observation actually evaluated can
 be closed by it: frames without an object pass leave an open phone violation alone.
@@ -55,6 +56,7 @@ class RuleEvent:
 @dataclass(slots=True)
 class _Track:
     pending_since: float | None = None
+    checks: int = 0  # observations in a row that showed the pending condition
     opened_at: float | None = None
     last_active: float | None = None
     closed_at: float | None = None
@@ -104,7 +106,8 @@ class SessionRules:
             if track.opened_at is not None:
                 continue
             if track.pending_since is None:
-                track.pending_since = at
+                track.pending_since, track.checks = at, 0
+            track.checks += 1
             event = self._maybe_open(key, track, at)
             if event:
                 events.append(event)
@@ -154,7 +157,7 @@ class SessionRules:
         rule = self._rule(key[0])
         assert track.pending_since is not None
         held = at - track.pending_since
-        if not ignore_duration and held < rule.min_duration_s:
+        if not ignore_duration and (held < rule.min_duration_s or track.checks < rule.min_checks):
             return None
         if track.closed_at is not None and at - track.closed_at < rule.cooldown_s:
             return None

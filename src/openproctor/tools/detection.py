@@ -27,6 +27,7 @@ from openproctor.detectors.base import FloatArray, Frame, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.identity_dlib import distance
 from openproctor.detectors.tracking import FaceTracker
+from openproctor.tools.eval_stats import rate, steps, sweep
 from openproctor.tools.identity_eval import Sample, score, variants
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -34,6 +35,9 @@ MAX_FILE_BYTES = 2 * 1024**3
 MAX_IMAGE_BYTES = 50 * 1024**2
 MAX_PIXELS = 40_000_000
 OBJECT_LABELS = {"phone": "cell phone", "book": "book", "laptop": "laptop"}
+# The phone sweep's score thresholds; the detector drops scores under its own floor
+# (objects.class_min_score), so rows under that floor all read like the floor's row.
+PHONE_SWEEP_THRESHOLDS = steps(0.10, 0.70, 0.05)
 # A raw MJPEG stream has no frame rate; OpenCV guesses 25 but Chromium's fake webcam (and our
 # recordings) play it at 30.
 RAW_MJPEG_FPS = 30.0
@@ -56,6 +60,8 @@ class _Hits:
             **asdict(self),
             "precision": _ratio(self.tp, self.tp + self.fp),
             "recall": _ratio(self.tp, self.tp + self.fn),
+            "precision_ci95": rate(self.tp, self.tp + self.fp)["ci95"],
+            "recall_ci95": rate(self.tp, self.tp + self.fn)["ci95"],
         }
 
 
@@ -196,6 +202,8 @@ def evaluate(
     objects = {k: _Hits() for k in OBJECT_LABELS}
     samples: list[Sample] = []
     copies: list[Sample] = []
+    # The best phone score on each image, split by whether it shows a phone (0: none found).
+    phone_scores: dict[bool, list[float]] = {True: [], False: []}
     for row in rows:
         name = row["file"]
         start = time.perf_counter()
@@ -217,6 +225,8 @@ def evaluate(
         if want == 0 and got:
             noface_with_face.append(name)
         labels = {o.label for o in result.objects}
+        phones = [o.score for o in result.objects if o.label == OBJECT_LABELS["phone"]]
+        phone_scores[row["phone"] == "1"].append(max(phones, default=0.0))
         for key, label in OBJECT_LABELS.items():
             truth, seen = row[key] == "1", label in labels
             hits = objects[key]
@@ -236,12 +246,17 @@ def evaluate(
 
     threshold = config.identity.max_distance
     faces["accuracy"] = _ratio(faces["exact"], faces["images"])
+    faces["accuracy_ci95"] = rate(faces["exact"], faces["images"])["ci95"]
     faces["multi_face_missed"] = multi_missed
     faces["single_counted_as_multi"] = single_as_multi
     faces["noface_with_face"] = noface_with_face
     return {
         "faces": faces,
         "objects": {k: v.to_dict() for k, v in objects.items()},
+        # positives: images labelled with a phone; negatives: the rest.
+        "phone_sweep": sweep(
+            phone_scores[True], phone_scores[False], PHONE_SWEEP_THRESHOLDS, accept_below=False
+        ),
         "identity": score(samples, threshold),
         **({"identity_variants": score(samples + copies, threshold)} if with_variants else {}),
         "median_ms": {k: round(statistics.median(v), 2) for k, v in timings.items()},

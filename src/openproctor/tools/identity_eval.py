@@ -17,9 +17,12 @@ import numpy as np
 from openproctor.detectors.analyzer import Analyzer, EnrolmentError
 from openproctor.detectors.base import Box, FloatArray, Frame
 from openproctor.detectors.identity_dlib import distance
+from openproctor.tools.eval_stats import rate, steps, sweep
 
 WEBCAM_W, WEBCAM_H = 640, 480
 FACE_WIDTHS = (60, 40)
+# The identity sweep's thresholds: the whole region where same and different pairs meet.
+SWEEP_THRESHOLDS = steps(0.30, 0.70, 0.05)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,11 @@ def variants(analyzer: Analyzer, sample: Sample, frame: Frame, face: Box) -> lis
 
 
 def score(samples: list[Sample], threshold: float) -> dict[str, Any]:
-    """Pairs right at `threshold`, the wrong ones, and the gap a threshold must fall into."""
+    """Pairs right at `threshold`, the wrong ones, the gap a threshold must fall into, and the
+    rates with 95 % intervals at `threshold` and across SWEEP_THRESHOLDS.
+
+    The intervals treat pairs as independent, which they are not (each photo is in many
+    pairs): read them as a lower bound on the uncertainty."""
     pairs, wrong = 0, []
     by_kind: dict[bool, list[float]] = {True: [], False: []}
     for a, b in itertools.combinations(samples, 2):
@@ -86,4 +93,8 @@ def score(samples: list[Sample], threshold: float) -> dict[str, Any]:
         # The wider this gap, the safer any threshold inside it.
         "same_max": round(max(by_kind[True]), 3) if by_kind[True] else None,
         "different_min": round(min(by_kind[False]), 3) if by_kind[False] else None,
+        "same_accepted": rate(sum(d <= threshold for d in by_kind[True]), len(by_kind[True])),
+        "different_rejected": rate(sum(d > threshold for d in by_kind[False]), len(by_kind[False])),
+        # positives: same-person pairs; negatives: different-person pairs.
+        "sweep": sweep(by_kind[True], by_kind[False], SWEEP_THRESHOLDS, accept_below=True),
     }

@@ -63,6 +63,15 @@ class RuleSettings(BaseModel):
     min_duration_s: float = Field(
         ge=0, le=600, description="How long the condition must hold before a violation opens."
     )
+    min_checks: int = Field(
+        default=1,
+        ge=1,
+        le=20,
+        description=(
+            "How many observations in a row must show the condition before a violation opens "
+            "(as well as min_duration_s): for kinds checked now and then, like identity."
+        ),
+    )
     cooldown_s: float = Field(
         ge=0,
         le=3600,
@@ -72,15 +81,24 @@ class RuleSettings(BaseModel):
     weight: float = Field(ge=0, le=100, description="Points added to the 0-100 risk score.")
 
 
-def _rule(min_s: float, cool_s: float, severity: Severity, weight: float) -> RuleSettings:
-    return RuleSettings(min_duration_s=min_s, cooldown_s=cool_s, severity=severity, weight=weight)
+def _rule(
+    min_s: float, cool_s: float, severity: Severity, weight: float, checks: int = 1
+) -> RuleSettings:
+    return RuleSettings(
+        min_duration_s=min_s, min_checks=checks, cooldown_s=cool_s, severity=severity, weight=weight
+    )
+
+
+# Identity checks in a row that must fail before identity_mismatch opens: one check can fail on
+# a same-person frame (a turned head, motion blur, a 40-px face; README, "Identity").
+IDENTITY_CHECKS = 3
 
 
 S = Severity
 DEFAULT_RULES: dict[ViolationKind, RuleSettings] = {
     ViolationKind.NO_FACE: _rule(3, 10, S.MEDIUM, 10),
     ViolationKind.MULTIPLE_FACES: _rule(1, 10, S.HIGH, 25),
-    ViolationKind.IDENTITY_MISMATCH: _rule(5, 60, S.HIGH, 30),
+    ViolationKind.IDENTITY_MISMATCH: _rule(5, 60, S.HIGH, 30, IDENTITY_CHECKS),
     ViolationKind.PROHIBITED_OBJECT: _rule(1, 20, S.HIGH, 25),
     ViolationKind.EXTRA_PERSON: _rule(1, 10, S.HIGH, 25),
     ViolationKind.LOOKING_AWAY: _rule(5, 20, S.LOW, 5),

@@ -28,6 +28,7 @@ from openproctor.domains.sessions.models import (
     SessionState,
 )
 from openproctor.live.hub import LiveHub
+from openproctor.live.identity import enrolment_key
 from openproctor.pipeline import images
 from openproctor.pipeline.jobs import EnrolOutcome
 
@@ -217,12 +218,13 @@ def _save_enrolment(
     photo: bytes,
     outcome: EnrolOutcome,
 ) -> ExamSession:
-    blob = context.store.put(f"sessions/{session_id}/enrolment.jpg", photo, "image/jpeg")
+    blob = context.store.put(enrolment_key(session_id), photo, "image/jpeg")
     with context.session_factory() as db:
         session, exam = _own(db, token, session_id)
         session.enrollment = {
             "embedding": list(outcome.embedding),
             "baseline": list(outcome.baseline),
+            "embedder": outcome.embedder,
         }
         existing = db.scalar(select(StoredObject).where(StoredObject.storage_key == blob.key))
         if existing is None:

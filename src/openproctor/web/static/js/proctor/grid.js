@@ -76,6 +76,7 @@ export class Grid {
         el("button", { type: "button", className: "small secondary listen", textContent: "Listen", ariaPressed: "false", dataset: { testid: "listen" } })),
       el("span", { className: "attention chip", title: "Attention over the last 20 s", dataset: { testid: "tile-attention" } }),
       el("span", { className: "hand", textContent: "✋ Hand raised", dataset: { testid: "hand-raised" }, hidden: true }),
+      el("span", { className: "identity-off chip", textContent: "Identity not checked", dataset: { testid: "identity-off" }, hidden: true }),
       el("span", { className: "unread", dataset: { testid: "unread" }, hidden: true }),
       el("p", { className: "said", dataset: { testid: "said" }, hidden: true }),
       el("ul", { className: "badges", "aria-label": "Open violations" }),
@@ -119,6 +120,10 @@ export class Grid {
     element.setAttribute("aria-label", [`${candidate.name}, ${candidate.state}, risk ${risk}`, attentionSaid, ...asking].filter(Boolean).join(", "));
     element.dataset.hand = candidate.hand_raised ? "yes" : "no";
     element.querySelector(".hand").hidden = !candidate.hand_raised;
+    // The session was enrolled by another identity model (live/identity.py): say why it is not checked.
+    const identityOff = element.querySelector(".identity-off");
+    identityOff.hidden = !candidate.identity_off;
+    identityOff.title = candidate.identity_off ?? "";
     const unreadBadge = element.querySelector(".unread");
     unreadBadge.hidden = !unread;
     unreadBadge.textContent = `${unread} unread`;
