@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from openproctor.domains.users.models import Role
 from tests.conftest import Factory
@@ -46,9 +46,10 @@ def delay_ms(page: Page, since_ms: float) -> float:
     return shown - since_ms
 
 
-def test_the_candidate_writes_and_raises_a_hand_and_the_proctors_answer_comes_back(
+def ada_and_her_proctor(
     browser: Browser, live_server: str, factory: Factory
-) -> None:
+) -> tuple[Page, Page, Locator]:
+    """Ada's running exam page, her proctor's wall, and her tile on it once she is connected."""
     proctor = factory.user(Role.PROCTOR)
     exam = factory.exam()
     ada = factory.candidate(exam, proctor, name="Ada")
@@ -56,6 +57,13 @@ def test_the_candidate_writes_and_raises_a_hand_and_the_proctors_answer_comes_ba
     staff = wall_page(browser, live_server, proctor, exam.id)
     tile = staff.get_by_test_id("candidate-tile")
     expect(tile).to_have_attribute("data-connected", "yes")
+    return candidate, staff, tile
+
+
+def test_the_candidate_writes_and_raises_a_hand_and_the_proctors_answer_comes_back(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    candidate, staff, tile = ada_and_her_proctor(browser, live_server, factory)
     expect(tile.get_by_test_id("unread")).to_be_hidden()
 
     candidate.get_by_label("Write to your proctor").fill("My calculator froze.")
@@ -140,13 +148,7 @@ def test_a_broadcast_reaches_every_candidate_within_a_second(
 def test_a_paused_candidate_can_still_write_to_the_proctor(
     browser: Browser, live_server: str, factory: Factory
 ) -> None:
-    proctor = factory.user(Role.PROCTOR)
-    exam = factory.exam()
-    ada = factory.candidate(exam, proctor, name="Ada")
-    candidate = running_exam_page(browser, live_server, factory, ada)
-    staff = wall_page(browser, live_server, proctor, exam.id)
-    tile = staff.get_by_test_id("candidate-tile")
-    expect(tile).to_have_attribute("data-connected", "yes")
+    candidate, staff, tile = ada_and_her_proctor(browser, live_server, factory)
     tile.click()
     staff.get_by_test_id("pause").click()
     expect(candidate.locator("#paused")).to_be_visible()
