@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor.bus.local import LocalBus, Subscription, exam_topic, session_topic
+from openproctor.detectors.config import IdentityConfig
 from openproctor.live.hub import LiveHub
 from openproctor.live.protocol import MediaKind, MediaMessage
 from openproctor.live.schedule import LOAD_FACTOR_MIN
@@ -32,6 +33,7 @@ def test_rate_falls_while_frames_are_skipped_and_recovers(
         pool=None,
         min_speech=0.5,
         metrics=metrics,
+        embedder=IdentityConfig().embedder,
     )
 
     async def scenario() -> None:

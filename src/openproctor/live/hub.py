@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from openproctor.background import Sweeps, end_session_row, time_is_up
 from openproctor.bus.base import EventBus
 from openproctor.bus.local import exam_topic, session_topic
-from openproctor.detectors.config import IdentityConfig
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.flows import Seen, ViolationFlow
@@ -65,7 +64,7 @@ class LiveHub:
         min_speech: float,
         metrics: Metrics,
         webhooks: WebhookDeliverer | None = None,
-        embedder: str = IdentityConfig().embedder,
+        embedder: str,
     ) -> None:
         self.bus = bus
         self.store = store
