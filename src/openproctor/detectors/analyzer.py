@@ -26,6 +26,8 @@ from openproctor.detectors.base import (
     FloatArray,
     Frame,
     FrameAnalysis,
+    Hand,
+    PhoneEvidence,
     as_bgr,
 )
 from openproctor.detectors.config import DetectorConfig
@@ -40,9 +42,11 @@ from openproctor.detectors.face_mesh import (
     roi_of_face,
     roi_of_landmarks,
 )
+from openproctor.detectors.hands import HandDetector
 from openproctor.detectors.identity_dlib import build_embedder
 from openproctor.detectors.objects import build as build_objects
 from openproctor.detectors.objects.coco import CocoDetector, merge_objects
+from openproctor.detectors.phones import PhoneHistory, evidence, with_phone
 from openproctor.detectors.references import ReferenceSet
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
@@ -102,6 +106,11 @@ class Analyzer:
         self._objects = (
             build_objects(config.objects, model_dir, threads) if config.objects else None
         )
+        self._hands = (
+            HandDetector(model_dir, config.hands, threads)
+            if config.hands.enabled and config.objects
+            else None
+        )
         self._vad = VoiceActivityDetector(model_dir) if config.speech else None
 
     def analyze(
@@ -115,6 +124,7 @@ class Analyzer:
         baseline: Baseline | None = None,
         audio: npt.NDArray[np.float32] | None = None,
         tracker: FaceTracker | None = None,
+        phones: PhoneHistory | None = None,
     ) -> FrameAnalysis:
         """Analyse one BGR frame (and optionally the 16 kHz audio chunk that came with it).
 
@@ -123,7 +133,8 @@ class Analyzer:
         compared with the nearest reference), baseline their enrolment pose.
         tracker is the state of the video stream this frame belongs to: with it, the face
         detector (and recheck) run only on the frames the tracker asks for and the mesh follows
-        the faces on the others; it is updated in place.
+        the faces on the others; it is updated in place. phones is the same stream's phone
+        evidence over its object passes (weak evidence must recur there); updated in place.
         """
         image = as_bgr(frame)
         timings: dict[str, float] = {}
@@ -166,6 +177,8 @@ class Analyzer:
                 )
                 faces = (main, *faces[1:])
         found = Detections.empty()
+        hands: tuple[Hand, ...] = ()
+        phone: PhoneEvidence | None = None
         if objects and self._objects is not None:
             with stage("objects"):
                 found = self._objects.detect(image, ts_ms)
@@ -174,6 +187,13 @@ class Analyzer:
             if region is not None and crop is not None and crop.config.crop_pass:
                 with stage("objects_crop"):
                     found = merge_objects(found, crop.detect_region(image, region))
+            if self._hands is not None:
+                with stage("hands"):
+                    hands = self._hands.detect(image)
+            phone = self._phone(found, hands, faces, baseline or Baseline())
+            if phones is not None:
+                phone = phones.decide(phone)
+            found = with_phone(found, phone)
         speech_prob = None
         if audio is not None and self._vad is not None:
             with stage("vad"):
@@ -188,8 +208,24 @@ class Analyzer:
             speech_prob=speech_prob,
             timings_ms=timings,
             flags=(),
+            hands=hands,
+            phone=phone,
         )
         return replace(analysis, flags=self._flags(analysis, baseline or Baseline()))
+
+    def _phone(
+        self,
+        found: Detections,
+        hands: tuple[Hand, ...],
+        faces: tuple[FaceResult, ...],
+        baseline: Baseline,
+    ) -> PhoneEvidence:
+        """This pass's phone evidence, judged against the main face and how far it is bowed."""
+        cfg = self.config.phones
+        main = faces[0] if faces else None
+        pitch = main.mesh.pose.pitch if main is not None and main.mesh is not None else None
+        head_down = pitch is not None and pitch - baseline.pitch <= -cfg.head_down_deg
+        return evidence(found, hands, main, head_down, cfg)
 
     def _plausible(self, image: Frame, faces: tuple[FaceResult, ...]) -> tuple[FaceResult, ...]:
         """The detections the face-mesh model also takes for faces (`is_face`); the first

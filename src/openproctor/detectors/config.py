@@ -178,6 +178,96 @@ class IdentityConfig(DetectorSettings):
         return f"{self.model}+flip" if self.model == "resnet_onnx" and self.flip else self.model
 
 
+class HandsConfig(DetectorSettings):
+    """MediaPipe's palm detector and hand landmarks, run with the object pass (phone evidence)."""
+
+    enabled: bool = Field(
+        default=True,
+        title="Hands",
+        description="Find hands (palm detector + 21 landmarks) on frames that get an object pass.",
+    )
+    min_palm_score: Score = Field(
+        default=0.5,
+        title="Palm score",
+        description="Palms the detector scores below this are ignored (MediaPipe's own default).",
+    )
+    min_presence: Score = Field(
+        default=0.5,
+        title="Hand presence",
+        description="A palm counts as a hand only if the landmark model's presence reaches this.",
+    )
+    max_hands: Annotated[int, Field(ge=0, le=8)] = Field(
+        default=2,
+        title="Hands measured",
+        description="Landmarks are measured for this many palms, most confident first.",
+    )
+
+
+class PhoneConfig(DetectorSettings):
+    """How the object model's phone scores and the hand cues add up to a phone.
+
+    Chosen on `openproctor eval` with its phone sweep: real phones score 0.24-0.37 on the object
+    model alone, objects that are not phones up to 0.26 here and 0.30-0.34 on unseen images, so
+    the cues, not the score alone, make the margin."""
+
+    min_score: Score = Field(
+        default=0.4,
+        title="Phone score",
+        description=(
+            "Evidence at or above this is a phone at once: the object model's phone score plus "
+            "the bonuses below. Real phones score 0.44-0.55 with their cues on the evaluation "
+            "set, everything else at most 0.26 there and 0.34 on unseen images (no cue)."
+        ),
+    )
+    held_bonus: Score = Field(
+        default=0.2,
+        title="Held in a hand",
+        description="Added to a phone the object model finds in or touching a detected hand.",
+    )
+    looked_at_bonus: Score = Field(
+        default=0.1,
+        title="Looked at",
+        description=(
+            "Added to a phone below the face while the head is bowed by head_down_deg or more "
+            "from the candidate's baseline (a phone on the desk or in the lap being read)."
+        ),
+    )
+    head_down_deg: Annotated[float, Field(gt=0.0, le=90.0)] = Field(
+        default=20.0,
+        title="Bowed head",
+        description="Head pitch below the baseline from which the candidate looks down.",
+    )
+    weak_score: Score = Field(
+        default=0.35,
+        title="Weak phone score",
+        description=(
+            "Evidence from this up to min_score counts only when confirm_passes of the last "
+            "confirm_window object passes of the same stream had it too; a gripping hand at "
+            "the ear (the object model rarely sees the phone behind it) scores this. Above the "
+            "0.34 unseen non-phones score, which would recur on every pass of a still scene."
+        ),
+    )
+    confirm_passes: Annotated[int, Field(ge=1, le=10)] = Field(
+        default=2,
+        title="Passes to confirm",
+        description="Object passes with weak evidence that make a phone (k of n).",
+    )
+    confirm_window: Annotated[int, Field(ge=1, le=10)] = Field(
+        default=3,
+        title="Passes looked back",
+        description="The last n object passes of a stream counted for confirm_passes.",
+    )
+    ear_reach: Annotated[float, Field(gt=0.0, le=3.0)] = Field(
+        default=0.8,
+        title="Hand at the ear",
+        description=(
+            "A hand counts as at the ear when its centre lies within this many face widths of "
+            "an ear, beside the face (not on the chin or mouth), between eye and chin height, "
+            "and is not open (a raised hand has four stretched fingers)."
+        ),
+    )
+
+
 class DetectorConfig(DetectorSettings):
     """The detector set one analyzer builds; one analyzer per worker process."""
 
@@ -199,6 +289,16 @@ class DetectorConfig(DetectorSettings):
             "Object detector, a plugin chosen by its type (detectors/objects/plugins/): "
             "centernet (default), nanodet, or yolo with your own ONNX file; null turns it off."
         ),
+    )
+    hands: HandsConfig = Field(
+        default_factory=HandsConfig,
+        title="Hands",
+        description="Hands for phone evidence; they run only with the object pass.",
+    )
+    phones: PhoneConfig = Field(
+        default_factory=PhoneConfig,
+        title="Phones",
+        description="Phone evidence from the object model and the hands, across object passes.",
     )
     prohibited: frozenset[str] = Field(
         default=frozenset({"cell phone", "book", "laptop"}),

@@ -202,7 +202,8 @@ def evaluate(
     objects = {k: _Hits() for k in OBJECT_LABELS}
     samples: list[Sample] = []
     copies: list[Sample] = []
-    # The best phone score on each image, split by whether it shows a phone (0: none found).
+    # The phone evidence's score on each image (detectors/phones.py: the object model's phone
+    # score plus its cues), split by whether the image shows a phone.
     phone_scores: dict[bool, list[float]] = {True: [], False: []}
     for row in rows:
         name = row["file"]
@@ -225,8 +226,7 @@ def evaluate(
         if want == 0 and got:
             noface_with_face.append(name)
         labels = {o.label for o in result.objects}
-        phones = [o.score for o in result.objects if o.label == OBJECT_LABELS["phone"]]
-        phone_scores[row["phone"] == "1"].append(max(phones, default=0.0))
+        phone_scores[row["phone"] == "1"].append(result.phone.score if result.phone else 0.0)
         for key, label in OBJECT_LABELS.items():
             truth, seen = row[key] == "1", label in labels
             hits = objects[key]

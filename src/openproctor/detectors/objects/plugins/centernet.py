@@ -35,19 +35,20 @@ class CenterNetConfig(CocoConfig):
 
     type: Literal["centernet"] = "centernet"
     class_min_score: dict[str, Score] = Field(
-        default_factory=lambda: {"person": 0.4, "cell phone": 0.27, "book": 0.24},
+        default_factory=lambda: {"person": 0.4, "cell phone": 0.15, "book": 0.24},
         title="Per-class scores",
         description=(
-            "Overrides min_score per COCO label: phones in hand score 0.24-0.35, and weak "
-            "second 'person' peaks on one body reach 0.33."
+            "Overrides min_score per COCO label: phones in hand score 0.24-0.35, so phones are "
+            "kept from 0.15 as candidates for the phone evidence (detectors/phones.py), which "
+            "decides; weak second 'person' peaks on one body reach 0.33."
         ),
     )
     crop_min_score: Score = Field(
-        default=0.3,
+        default=0.15,
         title="Face-region score",
         description=(
-            "Floor for the face-region pass, above the whole-frame floor: objects cut by the "
-            "crop edge and magnified texture score up to 0.28 there on frames without a phone."
+            "Floor for the face-region pass (phones only), as low as the whole-frame phone "
+            "floor: its phones are candidates the phone evidence judges."
         ),
     )
 
