@@ -213,6 +213,10 @@ class Analyzer:
         )
         return replace(analysis, flags=self._flags(analysis, baseline or Baseline()))
 
+    def hands(self, frame: object) -> tuple[Hand, ...]:
+        """The hands in a frame (none when hands are off)."""
+        return self._hands.detect(as_bgr(frame)) if self._hands is not None else ()
+
     def _phone(
         self,
         found: Detections,

@@ -1,10 +1,11 @@
 """What runs inside an analysis worker process: one Analyzer, and per-session gate state.
 
 Each candidate session is pinned to one local worker (see pool.py), so the state kept here for
-it (the face tracker, the last frames for the gates, the last answer for unchanged frames) is
-always at hand. Redis workers see any session's frames, so there the state travels with each
-job, sealed with a key only the deployment knows (see take_session_state). Functions take and
-return plain picklable values; pixels never leave the worker except as a small thumbnail.
+it (the face tracker, the phone evidence of its last object passes, the last frames for the
+gates, the last answer for unchanged frames) is always at hand. Redis workers see any
+session's frames, so there the state travels with each job, sealed with a key only the
+deployment knows (see take_session_state). Functions take and return plain picklable values;
+pixels never leave the worker except as a small thumbnail.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from openproctor.detectors.analyzer import Analyzer, Baseline, EnrolmentError
 from openproctor.detectors.base import FaceResult, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.detections import BoxTuple
+from openproctor.detectors.phones import PhoneHistory
 from openproctor.detectors.references import ReferenceSet
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
@@ -52,6 +54,7 @@ MAX_SESSIONS_PER_WORKER = 5000
 @dataclass(slots=True)
 class _SessionState:
     tracker: FaceTracker
+    phones: PhoneHistory
     last_seen: Small | None = None
     last_analysed: Small | None = None
     last: FrameOutcome | None = None
@@ -82,7 +85,7 @@ class _Worker:
 
     def state(self, session_id: str) -> _SessionState:
         state = self.sessions.pop(session_id, None) or _SessionState(
-            FaceTracker(self.config.face.tracking)
+            FaceTracker(self.config.face.tracking), PhoneHistory(self.config.phones)
         )
         self.sessions[session_id] = state  # most recently used last
         while len(self.sessions) > MAX_SESSIONS_PER_WORKER:
@@ -244,6 +247,7 @@ def analyse_frame(job: FrameJob) -> FrameOutcome:
         reference=reference,
         baseline=baseline,
         tracker=state.tracker,
+        phones=state.phones,
     )
     if reference is not None and len(analysis.faces) == 1:  # never learn from a crowd
         face = analysis.faces[0]

@@ -60,8 +60,17 @@ def verify(a: Path, b: Path) -> None:
     is_flag=True,
     help="Also score identity on letterboxed and 60/40-px-face copies of each photo.",
 )
+@click.option(
+    "--composites",
+    "hand_image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=(
+        "Also score generated phone scenes: the hand in this image at the ear with a phone "
+        "and on the chin without, on each one-face photo of DIR (reported separately)."
+    ),
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(directory: Path, variants: bool, as_json: bool) -> None:
+def evaluate(directory: Path, variants: bool, hand_image: Path | None, as_json: bool) -> None:
     """Accuracy per capability on DIR/labels.csv (the format of shared/eval)."""
     from openproctor.tools.detection import evaluate as run_eval
 
@@ -72,6 +81,7 @@ def evaluate(directory: Path, variants: bool, as_json: bool) -> None:
             model_dir=model_dir(settings),
             config=settings.detectors,
             with_variants=variants,
+            hand_image=hand_image,
         )
     except ModelError as error:
         raise click.ClickException(str(error)) from None

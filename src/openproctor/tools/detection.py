@@ -26,17 +26,18 @@ from openproctor.detectors.analyzer import Analyzer, EnrolmentError
 from openproctor.detectors.base import FloatArray, Frame, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.identity_dlib import distance
+from openproctor.detectors.phones import PhoneHistory
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.tools.eval_stats import rate, steps, sweep
 from openproctor.tools.identity_eval import Sample, score, variants
+from openproctor.tools.phone_composites import score_composites
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_IMAGE_BYTES = 50 * 1024**2
 MAX_PIXELS = 40_000_000
 OBJECT_LABELS = {"phone": "cell phone", "book": "book", "laptop": "laptop"}
-# The phone sweep's score thresholds; the detector drops scores under its own floor
-# (objects.class_min_score), so rows under that floor all read like the floor's row.
+# The phone sweep's thresholds on the phone evidence's score (detectors/phones.py).
 PHONE_SWEEP_THRESHOLDS = steps(0.10, 0.70, 0.05)
 # A raw MJPEG stream has no frame rate; OpenCV guesses 25 but Chromium's fake webcam (and our
 # recordings) play it at 30.
@@ -154,10 +155,11 @@ def analyze_paths(
             frames: Iterable[tuple[int, Frame]] = (
                 read_video(path, fps) if video else [(0, read_image(path))]
             )
-            # Consecutive frames of one video are tracked, as the live loop does.
+            # Consecutive frames of one video are tracked (faces, phone evidence), as live.
             tracker = FaceTracker(config.face.tracking) if video else None
+            phones = PhoneHistory(config.phones) if video else None
             for ts_ms, frame in frames:
-                analysis = analyzer.analyze(frame, ts_ms, tracker=tracker)
+                analysis = analyzer.analyze(frame, ts_ms, tracker=tracker, phones=phones)
                 yield frame_report(path, analysis, video=video)
         except (InputError, OSError) as exc:
             yield {"file": str(path), "error": str(exc)}
@@ -184,12 +186,19 @@ def verify(a: Path, b: Path, *, model_dir: Path, config: DetectorConfig) -> dict
 
 
 def evaluate(
-    directory: Path, *, model_dir: Path, config: DetectorConfig, with_variants: bool = False
+    directory: Path,
+    *,
+    model_dir: Path,
+    config: DetectorConfig,
+    with_variants: bool = False,
+    hand_image: Path | None = None,
 ) -> dict[str, Any]:
     """Score every capability against DIR/labels.csv (columns as in shared/eval).
 
     with_variants adds `identity_variants`: the identity pairs again with letterboxed and
-    small-face copies of each photo (tools/identity_eval.py).
+    small-face copies of each photo (tools/identity_eval.py). hand_image adds
+    `phone_composites`: the hand in that image pasted at the ear (with a phone) and on the chin
+    of every one-face photo without a phone (tools/phone_composites.py).
     """
     analyzer = Analyzer(model_dir, config)
     with (directory / "labels.csv").open(newline="") as f:
@@ -202,6 +211,7 @@ def evaluate(
     objects = {k: _Hits() for k in OBJECT_LABELS}
     samples: list[Sample] = []
     copies: list[Sample] = []
+    phoneless: list[tuple[str, Frame]] = []
     # The phone evidence's score on each image (detectors/phones.py: the object model's phone
     # score plus its cues), split by whether the image shows a phone.
     phone_scores: dict[bool, list[float]] = {True: [], False: []}
@@ -238,6 +248,8 @@ def evaluate(
             elif truth:
                 hits.fn += 1
                 hits.missed.append(name)
+        if want == 1 and row["phone"] == "0" and hand_image is not None:
+            phoneless.append((name, frame))
         if want == 1 and row["identity"] and ";" not in row["identity"]:
             enrolment = analyzer.enrol(frame)
             samples.append(Sample(name, row["identity"], enrolment.embedding, name))
@@ -245,6 +257,11 @@ def evaluate(
                 copies += variants(analyzer, samples[-1], frame, enrolment.face.box)
 
     threshold = config.identity.max_distance
+    composites = (
+        score_composites(analyzer, phoneless, read_image(hand_image), PHONE_SWEEP_THRESHOLDS)
+        if hand_image is not None
+        else None
+    )
     faces["accuracy"] = _ratio(faces["exact"], faces["images"])
     faces["accuracy_ci95"] = rate(faces["exact"], faces["images"])["ci95"]
     faces["multi_face_missed"] = multi_missed
@@ -259,6 +276,7 @@ def evaluate(
         ),
         "identity": score(samples, threshold),
         **({"identity_variants": score(samples + copies, threshold)} if with_variants else {}),
+        **({"phone_composites": composites} if composites else {}),
         "median_ms": {k: round(statistics.median(v), 2) for k, v in timings.items()},
     }
 

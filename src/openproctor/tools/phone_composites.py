@@ -10,35 +10,39 @@ registry package. The composites are made in memory and never stored.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 
-from openproctor.detectors.base import FaceResult, Frame, Hand
+from openproctor.detectors.analyzer import Analyzer
+from openproctor.detectors.base import FaceResult, FloatArray, Frame, Hand
+from openproctor.detectors.phones import PhoneHistory
+from openproctor.tools.eval_stats import rate, sweep
 
 Placement = Literal["ear", "chin"]
 
 
-def cut_out(frame: Frame, hand: Hand) -> tuple[Frame, np.ndarray]:
+def cut_out(frame: Frame, hand: Hand) -> tuple[Frame, FloatArray]:
     """The hand's pixels and a soft 0..1 mask: the landmarks' hull widened by 0.15 of the
     hand's size, cropped to it."""
     pad = 0.15 * hand.size
     hull = cv2.convexHull(hand.landmarks[:, :2].astype(np.float32)).reshape(-1, 2)
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, hull.astype(np.int32), 255)
+    inside = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillConvexPoly(inside, hull.astype(np.int32), 255)
     grow = max(int(pad), 1)
-    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    mask = np.asarray(cv2.dilate(inside, disk), np.uint8)
     ys, xs = np.nonzero(mask)
     y1, y2, x1, x2 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    soft = cv2.GaussianBlur(mask[y1:y2, x1:x2], (0, 0), max(grow / 4, 1.0)) / 255.0
-    return np.ascontiguousarray(frame[y1:y2, x1:x2]), soft.astype(np.float32)
+    soft = np.asarray(cv2.GaussianBlur(mask[y1:y2, x1:x2], (0, 0), max(grow / 4, 1.0)))
+    return np.ascontiguousarray(frame[y1:y2, x1:x2]), (soft / 255.0).astype(np.float32)
 
 
 def _paste(
     canvas: Frame,
     patch: Frame,
-    mask: np.ndarray,
+    mask: FloatArray,
     centre: tuple[float, float],
     angle: float,
     scale: float,
@@ -83,3 +87,48 @@ def composite(
         centre = (mouth[0], face.box.y2 + 0.45 * width)
     _paste(canvas, patch, mask, centre, -upright, scale)
     return canvas
+
+
+def score_composites(
+    analyzer: Analyzer,
+    photos: list[tuple[str, Frame]],
+    hand_frame: Frame,
+    thresholds: list[float],
+) -> dict[str, Any]:
+    """`openproctor eval --composites`: each one-face photo with the hand at its ear holding a
+    phone (a positive) and on its chin (a negative), each judged as a still (one object pass)
+    and as a stream of confirm_passes object passes (PhoneHistory, as the live worker does)."""
+    hands = analyzer.hands(hand_frame)
+    if not hands:
+        raise ValueError("no hand found in the hand image")
+    config = analyzer.config.phones
+    scores: dict[Placement, list[float]] = {"ear": [], "chin": []}
+    still: dict[Placement, list[str]] = {"ear": [], "chin": []}
+    stream: dict[Placement, list[str]] = {"ear": [], "chin": []}
+    for name, frame in photos:
+        faces = analyzer.analyze(frame, 0, objects=False).faces
+        if len(faces) != 1:
+            continue
+        for where in ("ear", "chin"):
+            scene = composite(frame, faces[0], hand_frame, hands[0], where)
+            found = analyzer.analyze(scene, 0).phone
+            scores[where].append(found.score if found else 0.0)
+            if found is not None and found.phone:
+                still[where].append(name)
+            history = PhoneHistory(config)
+            for i in range(config.confirm_passes):
+                found = analyzer.analyze(scene, i * 5000, phones=history).phone
+            if found is not None and found.phone:
+                stream[where].append(name)
+    n = len(scores["ear"])
+    return {
+        "photos": n,
+        "ear_found_still": rate(len(still["ear"]), n),
+        "ear_found_stream": rate(len(stream["ear"]), n),
+        "ear_missed_stream": sorted({name for name, _ in photos} - set(stream["ear"])),
+        "chin_false_still": rate(len(still["chin"]), n),
+        "chin_false_stream": rate(len(stream["chin"]), n),
+        "chin_false": stream["chin"],
+        # positives: the ear composites; negatives: the chin ones.
+        "phone_sweep": sweep(scores["ear"], scores["chin"], thresholds, accept_below=False),
+    }
