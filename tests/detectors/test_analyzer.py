@@ -20,7 +20,7 @@ def test_one_frontal_face_raises_nothing(analyzer: Analyzer, image: Callable[[st
     assert len(result.faces) == 1
     assert result.faces[0].mesh is not None
     assert result.persons == 1
-    assert set(result.timings_ms) == {"face", "face_recheck", "mesh", "objects"}
+    assert set(result.timings_ms) == {"face", "face_recheck", "mesh", "objects", "hands"}
     data = json.loads(result.to_json())
     assert data["ts_ms"] == 40
     assert {"pose", "eyes", "gaze"} <= set(data["faces"][0])

@@ -134,6 +134,7 @@ def frame_report(path: Path, analysis: FrameAnalysis, *, video: bool) -> dict[st
         "eyes": main.get("eyes"),
         "gaze": main.get("gaze"),
         "flags": details["flags"],
+        "phone": details["phone"],  # the phone evidence, on frames with an object pass
         "face_details": details["faces"],
         "width": analysis.width,
         "height": analysis.height,
