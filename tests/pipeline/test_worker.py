@@ -235,3 +235,29 @@ def test_a_worker_never_compares_with_another_models_enrolment() -> None:
     assert not other_model.identity_ran
     assert other_model.identity_distance is None
     assert "identity_mismatch" not in other_model.flags
+
+
+@pytest.mark.usefixtures("loaded")
+def test_weak_phone_evidence_is_confirmed_over_a_sessions_object_passes(model_dir: Path) -> None:
+    """A hand at the ear (id_obama_1's real hand pasted on id_obama_2, see
+    tests/detectors/test_phones.py) is weak evidence: the worker keeps each session's phone
+    history, so the second object pass of the same session confirms it, another session's
+    first pass does not."""
+    from openproctor.detectors.analyzer import Analyzer
+    from openproctor.tools.phone_composites import composite
+
+    analyzer = Analyzer(model_dir, DetectorConfig(speech=False))
+    hand_frame = cv2.imread(str(FIXTURES / "id_obama_1.jpg"))
+    portrait = cv2.imread(str(FIXTURES / "id_obama_2.jpg"))
+    (face,) = analyzer.analyze(portrait, 0, objects=False).faces
+    scene = composite(portrait, face, hand_frame, analyzer.hands(hand_frame)[0], "ear")
+    # The same picture twice: an identity check is due, so the worker analyses it again
+    # instead of re-using the last answer of an unchanged frame.
+    first = worker.analyse_frame(job("phone", 0, encode(scene)))
+    second = worker.analyse_frame(job("phone", 1, encode(scene), identity=True))
+    other = worker.analyse_frame(job("other", 0, encode(scene)))
+    assert (first.gate, second.gate) == (Gate.ANALYSED, Gate.ANALYSED)
+    assert "prohibited_object" not in first.flags
+    assert "prohibited_object" in second.flags
+    assert second.objects.count("cell phone") == 1
+    assert "prohibited_object" not in other.flags
