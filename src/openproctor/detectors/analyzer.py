@@ -1,9 +1,10 @@
-"""One frame in, one FrameAnalysis out: faces -> mesh -> identity -> objects (+ audio).
+"""One frame in, one FrameAnalysis out: faces -> mesh -> identity -> objects, hands and the
+phone evidence (+ audio).
 
 Build one Analyzer per worker process (loading takes ~0.5 s); it holds no per-candidate state,
 so frames from many sessions can go through the same instance. Per-candidate inputs (the
-enrolment embedding, pose baseline and, for video streams, the FaceTracker) travel with each
-call.
+enrolment embedding, pose baseline and, for video streams, the FaceTracker and PhoneHistory)
+travel with each call.
 """
 
 from __future__ import annotations
