@@ -1,4 +1,5 @@
-"""One frame in, one FrameAnalysis out: faces -> mesh -> identity -> objects (+ audio).
+"""One frame in, one FrameAnalysis out: faces -> mesh -> identity -> objects -> the candidate's
+zone and persons (+ audio).
 
 Build one Analyzer per worker process (loading takes ~0.5 s); it holds no per-candidate state,
 so frames from many sessions can go through the same instance. Per-candidate inputs (the
@@ -43,7 +44,9 @@ from openproctor.detectors.face_mesh import (
 from openproctor.detectors.identity_dlib import build_embedder
 from openproctor.detectors.objects import build as build_objects
 from openproctor.detectors.objects.coco import CocoDetector, merge_objects
+from openproctor.detectors.persons import count_persons, in_zone
 from openproctor.detectors.references import ReferenceSet
+from openproctor.detectors.segmentation import PersonSegmenter
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 
@@ -101,6 +104,9 @@ class Analyzer:
         )
         self._objects = (
             build_objects(config.objects, model_dir, threads) if config.objects else None
+        )
+        self._segmenter = (
+            PersonSegmenter(model_dir, threads) if self._objects and config.zone.enabled else None
         )
         self._vad = VoiceActivityDetector(model_dir) if config.speech else None
 
@@ -165,7 +171,7 @@ class Analyzer:
                     faces[0], embedding=embedding, identity_distance=references.distance(embedding)
                 )
                 faces = (main, *faces[1:])
-        found = Detections.empty()
+        found = background = Detections.empty()
         if objects and self._objects is not None:
             with stage("objects"):
                 found = self._objects.detect(image, ts_ms)
@@ -174,6 +180,11 @@ class Analyzer:
             if region is not None and crop is not None and crop.config.crop_pass:
                 with stage("objects_crop"):
                     found = merge_objects(found, crop.detect_region(image, region))
+            if faces and self._segmenter is not None:
+                with stage("segmentation"):
+                    mask = self._segmenter.mask(image)
+                near = in_zone(found, faces[0].box.xyxy, mask, self.config.zone)
+                found, background = found[near], found[~near]
         speech_prob = None
         if audio is not None and self._vad is not None:
             with stage("vad"):
@@ -188,6 +199,8 @@ class Analyzer:
             speech_prob=speech_prob,
             timings_ms=timings,
             flags=(),
+            persons=count_persons([face.box.xyxy for face in faces], found),
+            background=background,
         )
         return replace(analysis, flags=self._flags(analysis, baseline or Baseline()))
 
@@ -250,7 +263,7 @@ class Analyzer:
             flags.append("multiple_faces")
         if any(label in cfg.prohibited for label in a.objects.label):
             flags.append("prohibited_object")
-        if a.persons >= 2:
+        if a.persons.count >= 2:
             flags.append("extra_person")
         mesh = a.faces[0].mesh if a.faces else None
         if mesh is not None:

@@ -29,6 +29,7 @@ from openproctor.detectors.identity_dlib import distance
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.tools.eval_stats import rate, steps, sweep
 from openproctor.tools.identity_eval import Sample, score, variants
+from openproctor.tools.persons_eval import PersonTally
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_FILE_BYTES = 2 * 1024**3
@@ -127,8 +128,9 @@ def frame_report(path: Path, analysis: FrameAnalysis, *, video: bool) -> dict[st
         report["t"] = round(analysis.ts_ms / 1000, 3)
     report |= {
         "faces": len(analysis.faces),
-        "persons": analysis.persons,
+        "persons": details["persons"],
         "objects": details["objects"],
+        "background": details["background"],
         "pose": main.get("pose"),
         "eyes": main.get("eyes"),
         "gaze": main.get("gaze"),
@@ -200,6 +202,9 @@ def evaluate(
     single_as_multi: list[str] = []
     noface_with_face: list[str] = []
     objects = {k: _Hits() for k in OBJECT_LABELS}
+    persons = PersonTally()
+    # Labelled objects found only outside the candidate's zone (so not reported).
+    outside_zone: list[dict[str, str]] = []
     samples: list[Sample] = []
     copies: list[Sample] = []
     # The best phone score on each image, split by whether it shows a phone (0: none found).
@@ -224,7 +229,13 @@ def evaluate(
             single_as_multi.append(name)
         if want == 0 and got:
             noface_with_face.append(name)
+        persons.add(row, result)
         labels = {o.label for o in result.objects}
+        outside_zone += [
+            {"file": name, "label": label}
+            for label in sorted(set(result.background.label) - labels)
+            if label in OBJECT_LABELS.values()
+        ]
         phones = [o.score for o in result.objects if o.label == OBJECT_LABELS["phone"]]
         phone_scores[row["phone"] == "1"].append(max(phones, default=0.0))
         for key, label in OBJECT_LABELS.items():
@@ -252,7 +263,9 @@ def evaluate(
     faces["noface_with_face"] = noface_with_face
     return {
         "faces": faces,
+        "persons": persons.to_dict(),
         "objects": {k: v.to_dict() for k, v in objects.items()},
+        "objects_outside_zone": outside_zone,
         # positives: images labelled with a phone; negatives: the rest.
         "phone_sweep": sweep(
             phone_scores[True], phone_scores[False], PHONE_SWEEP_THRESHOLDS, accept_below=False
