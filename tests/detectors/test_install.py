@@ -40,15 +40,17 @@ def test_missing_and_damaged_models_name_the_fix(models_data_dir: Path, tmp_path
     assert model_path(copy, "face_back") == target
 
 
-def test_a_converted_model_with_the_wrong_sha256_is_not_installed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("name", ["face_resnet", "selfie_segmentation"])
+def test_a_vendored_model_with_the_wrong_sha256_is_not_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    """Converted weights ship inside this package: install checks them against the pin too."""
+    """Converted and vendored weights ship inside this package: install checks them against
+    the pin too."""
     weights = tmp_path / "weights"
     shutil.copytree(catalog.WEIGHTS_DIR, weights)
-    damaged = weights / MODELS["face_resnet"].source_path
+    damaged = weights / MODELS[name].source_path
     damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
     monkeypatch.setattr(catalog, "WEIGHTS_DIR", weights)
-    with pytest.raises(ModelError, match=r"'face_resnet'.*unexpected sha256"):
+    with pytest.raises(ModelError, match=rf"'{name}'.*unexpected sha256"):
         install(tmp_path / "data", echo=lambda _: None)
-    assert not (tmp_path / "data" / "models" / MODELS["face_resnet"].file).exists()
+    assert not (tmp_path / "data" / "models" / MODELS[name].file).exists()

@@ -88,6 +88,16 @@ class ZoneConfig(DetectorSettings):
             "set, shelf books behind the candidate 0.0-0.26."
         ),
     )
+    min_touch_share: Score = Field(
+        default=0.1,
+        title="Share on the person of a near object",
+        description=(
+            "A face-sized object counts only if this share of its box lies on the segmented "
+            "people (a book held beside the body covers the hand or arm): several shelf spines "
+            "boxed together are face-sized too, but off the person (0.0-0.03 in the shelf "
+            "composites)."
+        ),
+    )
     min_face_areas: float = Field(
         default=0.6,
         ge=0.0,
@@ -134,8 +144,11 @@ def in_zone(
     always are (they are counted as persons, not judged as objects)."""
     fx1, fy1, fx2, fy2 = face
     sizes = (objects.xyxy[:, 2] - objects.xyxy[:, 0]) * (objects.xyxy[:, 3] - objects.xyxy[:, 1])
-    near = sizes >= config.min_face_areas * (fx2 - fx1) * (fy2 - fy1)
-    if mask is not None:
-        near |= mask.shares(objects.xyxy) >= config.min_mask_share
+    large = sizes >= config.min_face_areas * (fx2 - fx1) * (fy2 - fy1)
+    if mask is None:
+        near = large
+    else:
+        shares = mask.shares(objects.xyxy)
+        near = (shares >= config.min_mask_share) | (large & (shares >= config.min_touch_share))
     result: npt.NDArray[np.bool_] = near | (objects.label == "person")
     return result
