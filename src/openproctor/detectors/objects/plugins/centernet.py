@@ -41,8 +41,8 @@ class CenterNetConfig(CocoConfig):
             "Overrides min_score per COCO label: phones in hand score 0.24-0.35, and weak "
             "second 'person' peaks on one body reach 0.33; a laptop cut by the frame edge "
             "scores 0.18, while no non-laptop in the candidate's zone passed 0.09 (31 evaluation "
-            "images and 168 composites), so laptops rely on the zone: outside it a desk "
-            "corner scored 0.17."
+            "images and 168 composites), so laptops rely on the zone: outside it a "
+            "non-laptop at the bottom edge of a portrait scored 0.17."
         ),
     )
     crop_min_score: Score = Field(
