@@ -75,8 +75,9 @@ def test_the_zone_keeps_what_is_on_the_person_or_face_sized_and_touching_it() ->
     )
     kept = in_zone(objects, face, _mask(), ZoneConfig())
     assert kept.tolist() == [True, False, True, False, True]
-    # Without a mask only size decides.
-    assert in_zone(objects, face, None, ZoneConfig()).tolist() == [False, False, True, True, True]
+    # Touching is not enough for a small object, nor size alone for a large one.
+    strict = ZoneConfig(min_touch_share=0.2)
+    assert in_zone(objects, face, _mask(), strict).tolist() == [True, False, False, False, True]
 
 
 def test_segmentation_finds_the_person(model_dir: Path, image: Callable[[str], Frame]) -> None:
