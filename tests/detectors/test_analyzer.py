@@ -19,8 +19,15 @@ def test_one_frontal_face_raises_nothing(analyzer: Analyzer, image: Callable[[st
     assert result.flags == ()
     assert len(result.faces) == 1
     assert result.faces[0].mesh is not None
-    assert result.persons == 1
-    assert set(result.timings_ms) == {"face", "face_recheck", "mesh", "objects", "hands"}
+    assert result.persons.count == 1
+    assert set(result.timings_ms) == {
+        "face",
+        "face_recheck",
+        "mesh",
+        "objects",
+        "hands",
+        "segmentation",
+    }
     data = json.loads(result.to_json())
     assert data["ts_ms"] == 40
     assert {"pose", "eyes", "gaze"} <= set(data["faces"][0])
@@ -101,6 +108,9 @@ def test_lean_config_skips_optional_stages(model_dir: Path, image: Callable[[str
         reference=np.zeros(128, np.float32),
     )
     assert len(result.objects) == 0
+    # Without a body detector the two faces still make two persons.
+    assert result.persons.count == 2
+    assert "extra_person" in result.flags
     assert result.speech_prob is None
     assert set(result.timings_ms) == {"face", "face_recheck", "mesh"}
     with pytest.raises(EnrolmentError, match="disabled"):

@@ -7,6 +7,7 @@ import pytest
 
 from openproctor.detectors.base import Box, FaceResult, FrameAnalysis, as_bgr
 from openproctor.detectors.detections import Detections
+from openproctor.detectors.persons import Persons
 
 
 @pytest.mark.parametrize(
@@ -60,9 +61,11 @@ def test_frame_analysis_serialises_to_json() -> None:
         speech_prob=None,
         timings_ms={"face": 3.14159},
         flags=("prohibited_object",),
+        persons=Persons(faces=1, bodies=0),
     )
     data = json.loads(analysis.to_json())
     assert data["faces"] == [{"box": [1.0, 2.0, 30.0, 40.0], "score": 0.912}]
-    assert data["persons"] == 1
+    assert data["persons"] == {"count": 1, "faces": 1, "bodies": 0}
+    assert data["background"] == []
     assert data["timings_ms"] == {"face": 3.14}
     assert data["flags"] == ["prohibited_object"]

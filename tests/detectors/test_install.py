@@ -40,12 +40,14 @@ def test_missing_and_damaged_models_name_the_fix(models_data_dir: Path, tmp_path
     assert model_path(copy, "face_back") == target
 
 
-@pytest.mark.parametrize("name", ["face_resnet", "palm_detection", "hand_landmark"])
+@pytest.mark.parametrize(
+    "name", ["face_resnet", "palm_detection", "hand_landmark", "selfie_segmentation"]
+)
 def test_a_vendored_model_with_the_wrong_sha256_is_not_installed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    """Converted weights and MediaPipe's hand models ship inside this package: install checks
-    them against the pin too."""
+    """Converted weights and MediaPipe's hand and segmentation models ship inside this package:
+    install checks them against the pin too."""
     weights = tmp_path / "weights"
     shutil.copytree(catalog.WEIGHTS_DIR, weights)
     damaged = weights / MODELS[name].source_path

@@ -34,6 +34,7 @@ def test_an_outcome_survives_the_wire() -> None:
         width=640,
         height=480,
         objects=Detections.of([[5.0, 6.0, 7.5, 8.25]], [0.6109999], ["cell phone"]),
+        persons=3,
         flags=("multiple_faces",),
         identity_distance=0.42,
         objects_ran=True,

@@ -51,6 +51,7 @@ def test_faces_objects_and_thumbnail() -> None:
     assert two.faces == 2
     assert "multiple_faces" in two.flags
     assert sum(1 for o in two.objects if o.label == "person") >= 2
+    assert two.persons == 2
     assert two.objects_ran
     thumb = cv2.imdecode(np.frombuffer(two.thumbnail, np.uint8), cv2.IMREAD_COLOR)
     assert thumb.shape == (120, 160, 3)
@@ -69,6 +70,7 @@ def test_an_unchanged_frame_reuses_the_last_answer_and_a_repeat_is_frozen() -> N
     assert again.gate is Gate.UNCHANGED
     assert again.frozen
     assert again.face_boxes == first.face_boxes
+    assert again.persons == first.persons == 1
     assert again.timings_ms == {}
 
 

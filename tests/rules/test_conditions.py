@@ -83,12 +83,17 @@ def test_objects_follow_the_exam_list_best_score_per_label() -> None:
         [0.61, 0.8123, 0.9, 0.9, 0.7],
         ["cell phone", "cell phone", "cup", "person", "person"],
     )
-    outcome = replace(ANALYSED, objects=found, objects_ran=True)
+    # Two persons (faces and bodies counted by the worker), whatever the person boxes say.
+    outcome = replace(ANALYSED, objects=found, persons=2, objects_ran=True)
     conditions, evaluated = frame_conditions(outcome, ["cell phone", "book"])
     assert kinds(conditions) == [("prohibited_object", "cell phone"), ("extra_person", None)]
     assert conditions[0].details == {"score": 0.812}
     assert conditions[1].details == {"persons": 2}
     assert {K.PROHIBITED_OBJECT, K.EXTRA_PERSON} <= evaluated
+    alone = replace(outcome, persons=1)
+    assert kinds(frame_conditions(alone, ["cell phone"])[0]) == [
+        ("prohibited_object", "cell phone")
+    ]
     # Without an object pass the same boxes (repeated from an earlier frame) decide nothing.
     conditions, evaluated = frame_conditions(replace(outcome, objects_ran=False), ["cell phone"])
     assert conditions == []

@@ -58,6 +58,7 @@ def test_analyze_images_and_videos(model_dir: Path, video: Path) -> None:
     assert set(image["eyes"]) == {"ear_left", "ear_right", "closed"}
     assert set(image["gaze"]) == {"x", "y"}
     assert "multiple_faces" in image["flags"]
+    assert image["persons"]["count"] == 2
     assert len(image["face_details"]) == 2
     assert all(set(o) == {"label", "score", "box"} for o in image["objects"])
     assert [r["t"] for r in rows[1:]] == [0.0, 0.5, 1.0, 1.5]
@@ -123,10 +124,12 @@ def test_evaluate_scores_a_labelled_directory(model_dir: Path, tmp_path: Path) -
     (tmp_path / "images").mkdir()
     with (tmp_path / "labels.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["file", "faces", "phone", "book", "laptop", "identity", "notes"])
+        writer.writerow(
+            ["file", "faces", "phone", "book", "laptop", "identity", "notes", "persons"]
+        )
         for name, faces, identity in rows:
             shutil.copy(FIXTURES / f"{name}.jpg", tmp_path / "images")
-            writer.writerow([f"images/{name}.jpg", faces, 0, 0, 0, identity, ""])
+            writer.writerow([f"images/{name}.jpg", faces, 0, 0, 0, identity, "", faces])
     report = evaluate(
         tmp_path,
         model_dir=model_dir,
@@ -135,6 +138,8 @@ def test_evaluate_scores_a_labelled_directory(model_dir: Path, tmp_path: Path) -
         hand_image=FIXTURES / "id_obama_1.jpg",
     )
     assert report["faces"]["accuracy"] == 1.0
+    assert report["persons"]["exact"] == rate(6, 6)
+    assert report["persons"]["one_counted_as_many"] == []
     identity = report["identity"]
     same_max, different_min = identity.pop("same_max"), identity.pop("different_min")
     assert identity.pop("same_accepted") == rate(1, 1)

@@ -1,5 +1,5 @@
 """One frame in, one FrameAnalysis out: faces -> mesh -> identity -> objects, hands and the
-phone evidence (+ audio).
+phone evidence -> the candidate's zone and persons (+ audio).
 
 Build one Analyzer per worker process (loading takes ~0.5 s); it holds no per-candidate state,
 so frames from many sessions can go through the same instance. Per-candidate inputs (the
@@ -47,8 +47,10 @@ from openproctor.detectors.hands import HandDetector
 from openproctor.detectors.identity_dlib import build_embedder
 from openproctor.detectors.objects import build as build_objects
 from openproctor.detectors.objects.coco import CocoDetector, merge_objects
-from openproctor.detectors.phones import PhoneHistory, evidence, with_phone
+from openproctor.detectors.persons import count_persons, in_zone
+from openproctor.detectors.phones import PhoneHistory, evidence, held, with_phone
 from openproctor.detectors.references import ReferenceSet
+from openproctor.detectors.segmentation import PersonSegmenter
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
 
@@ -111,6 +113,9 @@ class Analyzer:
             HandDetector(model_dir, config.hands, threads)
             if config.hands.enabled and config.objects
             else None
+        )
+        self._segmenter = (
+            PersonSegmenter(model_dir, threads) if self._objects and config.zone.enabled else None
         )
         self._vad = VoiceActivityDetector(model_dir) if config.speech else None
 
@@ -177,7 +182,7 @@ class Analyzer:
                     faces[0], embedding=embedding, identity_distance=references.distance(embedding)
                 )
                 faces = (main, *faces[1:])
-        found = Detections.empty()
+        found = background = Detections.empty()
         hands: tuple[Hand, ...] = ()
         phone: PhoneEvidence | None = None
         if objects and self._objects is not None:
@@ -195,6 +200,15 @@ class Analyzer:
             if phones is not None:
                 phone = phones.decide(phone)
             found = with_phone(found, phone)
+            if faces and self._segmenter is not None:
+                with stage("segmentation"):
+                    mask = self._segmenter.mask(image)
+                # What is in a hand is with the candidate, wherever the hand is.
+                in_hand = [held(Box(*map(float, box)), hands) for box in found.xyxy]
+                near = in_zone(found, faces[0].box.xyxy, mask, self.config.zone) | np.array(
+                    in_hand, dtype=np.bool_
+                )
+                found, background = found[near], found[~near]
         speech_prob = None
         if audio is not None and self._vad is not None:
             with stage("vad"):
@@ -211,6 +225,8 @@ class Analyzer:
             flags=(),
             hands=hands,
             phone=phone,
+            persons=count_persons([face.box.xyxy for face in faces], found),
+            background=background,
         )
         return replace(analysis, flags=self._flags(analysis, baseline or Baseline()))
 
@@ -291,7 +307,7 @@ class Analyzer:
             flags.append("multiple_faces")
         if any(label in cfg.prohibited for label in a.objects.label):
             flags.append("prohibited_object")
-        if a.persons >= 2:
+        if a.persons.count >= 2:
             flags.append("extra_person")
         mesh = a.faces[0].mesh if a.faces else None
         if mesh is not None:

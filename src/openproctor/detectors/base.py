@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from openproctor.detectors.detections import Detections
+from openproctor.detectors.persons import Persons
 
 Frame = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float32]
@@ -80,6 +81,10 @@ class Box:
         h = min(self.y2, other.y2) - max(self.y1, other.y1)
         inter = max(w, 0.0) * max(h, 0.0)
         return inter / (self.area + other.area - inter)
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
 
     def to_list(self) -> list[float]:
         return [round(self.x1, 1), round(self.y1, 1), round(self.x2, 1), round(self.y2, 1)]
@@ -228,16 +233,16 @@ class FrameAnalysis:
     width: int
     height: int
     faces: tuple[FaceResult, ...]
+    # Objects in the candidate's zone (and every "person" box): what may raise a flag.
     objects: Detections
     speech_prob: float | None
     timings_ms: dict[str, float]
     flags: tuple[Flag, ...]
+    persons: Persons
+    # Objects found outside the candidate's zone: reported, never flagged.
+    background: Detections = field(default_factory=Detections.empty)
     hands: tuple[Hand, ...] = ()
     phone: PhoneEvidence | None = None  # only on frames that had an object pass
-
-    @property
-    def persons(self) -> int:
-        return self.objects.count("person")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -246,7 +251,8 @@ class FrameAnalysis:
             "height": self.height,
             "faces": [f.to_dict() for f in self.faces],
             "objects": self.objects.to_dicts(),
-            "persons": self.persons,
+            "background": self.background.to_dicts(),
+            "persons": self.persons.to_dict(),
             "speech_prob": None if self.speech_prob is None else round(self.speech_prob, 3),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "flags": list(self.flags),

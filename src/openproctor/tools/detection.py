@@ -13,7 +13,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,42 +27,19 @@ from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.identity_dlib import distance
 from openproctor.detectors.phones import PhoneHistory
 from openproctor.detectors.tracking import FaceTracker
-from openproctor.tools.eval_stats import rate, steps, sweep
+from openproctor.tools.eval_stats import rate
 from openproctor.tools.identity_eval import Sample, score, variants
+from openproctor.tools.objects_eval import PHONE_SWEEP_THRESHOLDS, ObjectTally, ratio
+from openproctor.tools.persons_eval import PersonTally
 from openproctor.tools.phone_composites import score_composites
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_IMAGE_BYTES = 50 * 1024**2
 MAX_PIXELS = 40_000_000
-OBJECT_LABELS = {"phone": "cell phone", "book": "book", "laptop": "laptop"}
-# The phone sweep's thresholds on the phone evidence's score (detectors/phones.py).
-PHONE_SWEEP_THRESHOLDS = steps(0.10, 0.70, 0.05)
 # A raw MJPEG stream has no frame rate; OpenCV guesses 25 but Chromium's fake webcam (and our
 # recordings) play it at 30.
 RAW_MJPEG_FPS = 30.0
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return None if den == 0 else round(num / den, 3)
-
-
-@dataclass
-class _Hits:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    false_alarms: list[str] = field(default_factory=list)
-    missed: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **asdict(self),
-            "precision": _ratio(self.tp, self.tp + self.fp),
-            "recall": _ratio(self.tp, self.tp + self.fn),
-            "precision_ci95": rate(self.tp, self.tp + self.fp)["ci95"],
-            "recall_ci95": rate(self.tp, self.tp + self.fn)["ci95"],
-        }
 
 
 class InputError(ValueError):
@@ -128,8 +104,9 @@ def frame_report(path: Path, analysis: FrameAnalysis, *, video: bool) -> dict[st
         report["t"] = round(analysis.ts_ms / 1000, 3)
     report |= {
         "faces": len(analysis.faces),
-        "persons": analysis.persons,
+        "persons": details["persons"],
         "objects": details["objects"],
+        "background": details["background"],
         "pose": main.get("pose"),
         "eyes": main.get("eyes"),
         "gaze": main.get("gaze"),
@@ -209,13 +186,11 @@ def evaluate(
     multi_missed: list[str] = []
     single_as_multi: list[str] = []
     noface_with_face: list[str] = []
-    objects = {k: _Hits() for k in OBJECT_LABELS}
+    objects = ObjectTally()
+    persons = PersonTally()
     samples: list[Sample] = []
     copies: list[Sample] = []
     phoneless: list[tuple[str, Frame]] = []
-    # The phone evidence's score on each image (detectors/phones.py: the object model's phone
-    # score plus its cues), split by whether the image shows a phone.
-    phone_scores: dict[bool, list[float]] = {True: [], False: []}
     for row in rows:
         name = row["file"]
         start = time.perf_counter()
@@ -236,19 +211,8 @@ def evaluate(
             single_as_multi.append(name)
         if want == 0 and got:
             noface_with_face.append(name)
-        labels = {o.label for o in result.objects}
-        phone_scores[row["phone"] == "1"].append(result.phone.score if result.phone else 0.0)
-        for key, label in OBJECT_LABELS.items():
-            truth, seen = row[key] == "1", label in labels
-            hits = objects[key]
-            if truth and seen:
-                hits.tp += 1
-            elif seen:
-                hits.fp += 1
-                hits.false_alarms.append(name)
-            elif truth:
-                hits.fn += 1
-                hits.missed.append(name)
+        persons.add(row, result)
+        objects.add(row, result)
         if want == 1 and row["phone"] == "0" and hand_image is not None:
             phoneless.append((name, frame))
         if want == 1 and row["identity"] and ";" not in row["identity"]:
@@ -263,18 +227,15 @@ def evaluate(
         if hand_image is not None
         else None
     )
-    faces["accuracy"] = _ratio(faces["exact"], faces["images"])
+    faces["accuracy"] = ratio(faces["exact"], faces["images"])
     faces["accuracy_ci95"] = rate(faces["exact"], faces["images"])["ci95"]
     faces["multi_face_missed"] = multi_missed
     faces["single_counted_as_multi"] = single_as_multi
     faces["noface_with_face"] = noface_with_face
     return {
         "faces": faces,
-        "objects": {k: v.to_dict() for k, v in objects.items()},
-        # positives: images labelled with a phone; negatives: the rest.
-        "phone_sweep": sweep(
-            phone_scores[True], phone_scores[False], PHONE_SWEEP_THRESHOLDS, accept_below=False
-        ),
+        "persons": persons.to_dict(),
+        **objects.to_dict(),
         "identity": score(samples, threshold),
         **({"identity_variants": score(samples + copies, threshold)} if with_variants else {}),
         **({"phone_composites": composites} if composites else {}),
