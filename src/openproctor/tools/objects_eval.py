@@ -1,5 +1,7 @@
-"""`openproctor eval`'s objects: phones, books and laptops against the labels, objects found only
-outside the candidate's zone, and the phone evidence's threshold sweep."""
+"""`openproctor eval`'s objects: phones, books and laptops against the labels, twice: as flagged
+(found in the candidate's zone, what raises prohibited_object) and as reported (found anywhere,
+the zone aside: a shelf book behind the candidate is reported, never flagged); and the phone
+evidence's threshold sweep."""
 
 from __future__ import annotations
 
@@ -26,6 +28,16 @@ class _Hits:
     false_alarms: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
 
+    def add(self, name: str, truth: bool, *, seen: bool) -> None:
+        if truth and seen:
+            self.tp += 1
+        elif seen:
+            self.fp += 1
+            self.false_alarms.append(name)
+        elif truth:
+            self.fn += 1
+            self.missed.append(name)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **asdict(self),
@@ -39,6 +51,7 @@ class _Hits:
 @dataclass
 class ObjectTally:
     hits: dict[str, _Hits] = field(default_factory=lambda: {k: _Hits() for k in OBJECT_LABELS})
+    anywhere: dict[str, _Hits] = field(default_factory=lambda: {k: _Hits() for k in OBJECT_LABELS})
     # Labelled objects found only outside the candidate's zone (so not reported).
     outside_zone: list[dict[str, str]] = field(default_factory=list)
     # The phone evidence's score on each image (detectors/phones.py: the object model's phone
@@ -54,21 +67,16 @@ class ObjectTally:
             if label in OBJECT_LABELS.values()
         ]
         self.phone_scores[row["phone"] == "1"].append(result.phone.score if result.phone else 0.0)
+        reported = labels | set(result.background.label)
         for key, label in OBJECT_LABELS.items():
-            truth, seen = row[key] == "1", label in labels
-            hits = self.hits[key]
-            if truth and seen:
-                hits.tp += 1
-            elif seen:
-                hits.fp += 1
-                hits.false_alarms.append(name)
-            elif truth:
-                hits.fn += 1
-                hits.missed.append(name)
+            truth = row[key] == "1"
+            self.hits[key].add(name, truth, seen=label in labels)
+            self.anywhere[key].add(name, truth, seen=label in reported)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "objects": {k: v.to_dict() for k, v in self.hits.items()},
+            "objects_reported": {k: v.to_dict() for k, v in self.anywhere.items()},
             "objects_outside_zone": self.outside_zone,
             # positives: images labelled with a phone; negatives: the rest.
             "phone_sweep": sweep(
