@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -71,12 +72,19 @@ class _SessionState:
         return self.references
 
 
-class _Worker:
-    def __init__(self, model_dir: Path, config: DetectorConfig) -> None:
+class Worker:
+    """One process's models and the state of the sessions it analyses."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        config: DetectorConfig,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.config = config
         # Audio is judged on its own chunks (speech_probability), never with a frame, so the
         # analyzer does not load a second copy of the VAD model.
-        self.analyzer = Analyzer(model_dir, config.model_copy(update={"speech": False}))
+        self.analyzer = Analyzer(model_dir, config.model_copy(update={"speech": False}), clock)
         self.vad = VoiceActivityDetector(model_dir) if config.speech else None
         self.sessions: OrderedDict[str, _SessionState] = OrderedDict()
 
@@ -90,7 +98,7 @@ class _Worker:
         return state
 
 
-_worker: _Worker | None = None
+_worker: Worker | None = None
 
 
 def init_worker(model_dir: str, config_json: str) -> None:
@@ -100,7 +108,7 @@ def init_worker(model_dir: str, config_json: str) -> None:
     cv2.setNumThreads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     config = DetectorConfig.model_validate_json(config_json)
-    _worker = _Worker(Path(model_dir), config.model_copy(update={"threads": 1}))
+    _worker = Worker(Path(model_dir), config.model_copy(update={"threads": 1}))
 
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -133,7 +141,7 @@ def _exit_when_orphaned(parent_pid: int) -> None:
     os._exit(1)
 
 
-def _the_worker() -> _Worker:
+def _the_worker() -> Worker:
     if _worker is None:
         raise RuntimeError("init_worker was not run in this process")
     return _worker
@@ -191,8 +199,10 @@ def _outcome(
     )
 
 
-def analyse_frame(job: FrameJob) -> FrameOutcome:
-    worker = _the_worker()
+def analyse_frame(job: FrameJob, worker: Worker | None = None) -> FrameOutcome:
+    """One frame through the gates and the models; `worker` defaults to this process's (the
+    benchmark replays streams through workers of its own)."""
+    worker = worker or _the_worker()
     state = worker.state(job.session_id)
     frame = decode(job.jpeg)
     if frame is None:
