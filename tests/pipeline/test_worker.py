@@ -85,7 +85,7 @@ def test_an_unchanged_frame_with_a_face_gets_the_face_stage_and_keeps_the_last_o
     state = own.sessions["c"]
     assert state.last is not None
     state.last = replace(state.last, objects=phone, flags=(*state.last.flags, "prohibited_object"))
-    again = worker.analyse_frame(job("c", 1, data), own)
+    again = worker.analyse_frame(job("c", 1, data, objects=False), own)
     assert first.gate is Gate.ANALYSED
     assert again.gate is Gate.UNCHANGED
     assert again.faces == first.faces == 1  # followed by the tracker: a box of its own
@@ -93,6 +93,18 @@ def test_an_unchanged_frame_with_a_face_gets_the_face_stage_and_keeps_the_last_o
     assert "objects" not in again.timings_ms
     assert (again.objects_ran, again.objects) == (False, phone)
     assert "prohibited_object" in again.flags
+
+
+@pytest.mark.usefixtures("loaded")
+def test_a_due_object_pass_runs_on_an_unchanged_frame() -> None:
+    # A phone laid down changes the gate's thumbnail a little: skipping due passes on unchanged
+    # frames would never look at it.
+    data = jpeg("noface_coffee.jpg")
+    worker.analyse_frame(job("c3", 0, data, objects=False))
+    due = worker.analyse_frame(job("c3", 1, data, objects=True))
+    assert due.gate is Gate.ANALYSED
+    assert due.objects_ran
+    assert "objects" in due.timings_ms
 
 
 @pytest.mark.usefixtures("loaded")

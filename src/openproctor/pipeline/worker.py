@@ -220,7 +220,9 @@ def analyse_frame(job: FrameJob, worker: Worker | None = None) -> FrameOutcome:
     if gate.gate is Gate.COVERED:
         return FrameOutcome(job.session_id, job.seq, job.ts_ms, Gate.COVERED, **common)
     baseline = Baseline(*job.baseline) if job.baseline else Baseline()
-    if gate.gate is Gate.UNCHANGED and state.last is not None and not job.identity:
+    # A due object or identity pass runs even on an unchanged frame: the gate compares with the
+    # last analysed frame, so a phone laid on the desk (a small change) would never get a pass.
+    if gate.gate is Gate.UNCHANGED and state.last is not None and not (job.identity or job.objects):
         previous = state.last
         if previous.face_boxes:
             return _faces_again(worker, job, frame, state, previous, baseline, common)
