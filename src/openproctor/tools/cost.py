@@ -1,16 +1,15 @@
 """`openproctor bench --compare`: analysis cost per candidate-second, through the live path.
 
 Each evaluation video is replayed as one candidate's stream at the exam policy's frame rate
-(looped to the length asked for), JPEG-encoded as browsers send it, through what a live
-session goes through: the pass schedule of live/schedule.py decides each frame's object and
-identity passes, and the worker's analyse_frame runs the gates (unchanged, covered), the face
-tracker and the models. Every stage the analyzer times (`timings_ms`) is summed over the
+(played back and forth to the length asked for), JPEG-encoded as browsers send it, through what
+a live session goes through: the pass schedule of live/schedule.py decides each frame's object
+and identity passes, and the worker's analyse_frame runs the gates (unchanged, covered), the
+face tracker and the models. Every stage the analyzer times (`timings_ms`) is summed over the
 frames and divided by the seconds of stream, so stages added to the analyzer show up on their
 own; `other` is the rest of each frame's time (decoding, gates, thumbnails). Time is the
-process's CPU time, so a busy machine does not inflate it. Several
-stacks (detector config + policy) run on the same frames in one run, one core each.
+process's CPU time, so a busy machine does not inflate it. Several stacks (detector config +
+policy) take turns frame by frame on the same streams, on one core.
 """
-
 from __future__ import annotations
 
 import itertools
