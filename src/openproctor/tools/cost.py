@@ -10,6 +10,7 @@ own; `other` is the rest of each frame's time (decoding, gates, thumbnails). Tim
 process's CPU time, so a busy machine does not inflate it. Several stacks (detector config +
 policy) take turns frame by frame on the same streams, on one core.
 """
+
 from __future__ import annotations
 
 import itertools
