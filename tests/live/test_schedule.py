@@ -20,7 +20,8 @@ from openproctor.live.schedule import (
     confirm_fps,
 )
 
-POLICY = ExamPolicy(object_interval_s=5, identity_interval_s=30)
+# A pass every object_interval_s, as before object_ceiling_s (tested on its own below).
+POLICY = ExamPolicy(object_interval_s=5, object_ceiling_s=0, identity_interval_s=30)
 LATE = DEFER_AFTER_S + 0.1  # a frame that waited this long for a worker
 
 
@@ -57,12 +58,36 @@ def test_identity_needs_a_reference() -> None:
 
 def test_a_changed_scene_brings_the_object_pass_early_but_not_every_frame() -> None:
     schedule = PassSchedule(next_objects_at=1000.0)
-    schedule.ran(100.0, POLICY, load_factor=1.0, objects=True, identity=False, changed_a_lot=False)
+    schedule.ran(
+        100.0,
+        POLICY,
+        load_factor=1.0,
+        objects=True,
+        identity=False,
+        changed_a_lot=False,
+        found=False,
+    )
     schedule.next_objects_at = 1000.0
-    schedule.ran(100.5, POLICY, load_factor=1.0, objects=False, identity=False, changed_a_lot=True)
+    schedule.ran(
+        100.5,
+        POLICY,
+        load_factor=1.0,
+        objects=False,
+        identity=False,
+        changed_a_lot=True,
+        found=False,
+    )
     assert plan(schedule, 100.0 + EARLY_OBJECTS_S - 0.1).objects is False
     assert plan(schedule, 100.0 + EARLY_OBJECTS_S).objects is True
-    schedule.ran(102.0, POLICY, load_factor=1.0, objects=True, identity=False, changed_a_lot=False)
+    schedule.ran(
+        102.0,
+        POLICY,
+        load_factor=1.0,
+        objects=True,
+        identity=False,
+        changed_a_lot=False,
+        found=False,
+    )
     assert schedule.scene_changed is False
     assert plan(schedule, 102.0 + EARLY_OBJECTS_S).objects is False
 
@@ -70,7 +95,15 @@ def test_a_changed_scene_brings_the_object_pass_early_but_not_every_frame() -> N
 def test_a_load_factor_change_never_makes_sessions_due_together() -> None:
     schedules = [PassSchedule() for _ in range(4)]
     for i, schedule in enumerate(schedules):  # passes at 1 s steps while the factor is 0.5
-        schedule.ran(i, POLICY, load_factor=0.5, objects=True, identity=False, changed_a_lot=False)
+        schedule.ran(
+            i,
+            POLICY,
+            load_factor=0.5,
+            objects=True,
+            identity=False,
+            changed_a_lot=False,
+            found=False,
+        )
     interval = POLICY.object_interval_s
     assert [s.next_objects_at for s in schedules] == [2 * interval + i for i in range(4)]
     # Right after the workers keep up again no session is due; they come due one by one.

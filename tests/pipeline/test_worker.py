@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from openproctor.detectors.config import DetectorConfig
+from openproctor.detectors.detections import Detections
 from openproctor.pipeline import worker
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.jobs import FrameJob
@@ -63,15 +64,49 @@ def test_faces_objects_and_thumbnail() -> None:
 
 @pytest.mark.usefixtures("loaded")
 def test_an_unchanged_frame_reuses_the_last_answer_and_a_repeat_is_frozen() -> None:
-    data = jpeg("pai_webcam_center.jpg")
+    data = jpeg("noface_coffee.jpg")
     first = worker.analyse_frame(job("c", 0, data))
     again = worker.analyse_frame(job("c", 1, data, objects=False))
     assert first.gate is Gate.ANALYSED
     assert again.gate is Gate.UNCHANGED
     assert again.frozen
-    assert again.face_boxes == first.face_boxes
+    assert (again.face_boxes, again.flags) == (first.face_boxes, first.flags)
     assert again.persons == first.persons == 1
     assert again.timings_ms == {}
+
+
+def test_an_unchanged_frame_with_a_face_gets_the_face_stage_and_keeps_the_last_objects(
+    model_dir: Path,
+) -> None:
+    # Eyes closing change the gate's thumbnail less than sensor noise: the face stage must run.
+    own = worker.Worker(model_dir, DetectorConfig())
+    data = jpeg("pai_webcam_center.jpg")
+    first = worker.analyse_frame(job("c", 0, data), own)
+    # What the last object pass found stands, and so does its flag.
+    phone = Detections.of([[0, 0, 20, 40]], [0.6], ["cell phone"])
+    state = own.sessions["c"]
+    assert state.last is not None
+    state.last = replace(state.last, objects=phone, flags=(*state.last.flags, "prohibited_object"))
+    again = worker.analyse_frame(job("c", 1, data, objects=False), own)
+    assert first.gate is Gate.ANALYSED
+    assert again.gate is Gate.UNCHANGED
+    assert again.faces == first.faces == 1  # followed by the tracker: a box of its own
+    assert "mesh" in again.timings_ms
+    assert "objects" not in again.timings_ms
+    assert (again.objects_ran, again.objects) == (False, phone)
+    assert "prohibited_object" in again.flags
+
+
+@pytest.mark.usefixtures("loaded")
+def test_a_due_object_pass_runs_on_an_unchanged_frame() -> None:
+    # A phone laid down changes the gate's thumbnail a little: skipping due passes on unchanged
+    # frames would never look at it.
+    data = jpeg("noface_coffee.jpg")
+    worker.analyse_frame(job("c3", 0, data, objects=False))
+    due = worker.analyse_frame(job("c3", 1, data, objects=True))
+    assert due.gate is Gate.ANALYSED
+    assert due.objects_ran
+    assert "objects" in due.timings_ms
 
 
 @pytest.mark.usefixtures("loaded")

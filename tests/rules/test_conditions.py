@@ -17,6 +17,7 @@ from openproctor.rules.conditions import (
     camera_stalled,
     frame_conditions,
     loudness,
+    prohibited_in_view,
     signal_conditions,
     speech_conditions,
 )
@@ -233,3 +234,13 @@ def test_identity_mismatch_opens_only_after_consecutive_failed_checks() -> None:
     # With checks every second, the time debounce still asks for 5 s.
     fast = _identity_run([0.8] * 8, policy, interval_s=1.0)
     assert fast == [0.0]
+
+
+def test_prohibited_in_view_only_for_what_the_object_pass_decides() -> None:
+    phone = Detections.of([[0, 0, 5, 5]], [0.6], ["cell phone"])
+    seen = replace(ANALYSED, objects=phone, objects_ran=True, flags=("looking_away",))
+    assert prohibited_in_view(frame_conditions(seen, ["cell phone"])[0])
+    # The same phone is not on this exam's list; a face-pass condition does not count.
+    assert not prohibited_in_view(frame_conditions(seen, ["book"])[0])
+    two = Detections.of([[0, 0, 5, 9], [6, 0, 9, 9]], [0.8, 0.8], ["person", "person"])
+    assert prohibited_in_view(frame_conditions(replace(seen, objects=two), [])[0])

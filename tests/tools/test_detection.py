@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from openproctor.detectors.base import Frame
 from openproctor.detectors.config import DetectorConfig
 from openproctor.tools.detection import (
     InputError,
@@ -21,24 +19,6 @@ from openproctor.tools.detection import (
 )
 from openproctor.tools.eval_stats import rate, wilson
 from tests.detectors.conftest import FIXTURES
-
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory, image: Callable[[str], Frame]) -> Path:
-    """Two seconds of 10 fps MJPEG: one second of a face, one second of a coffee cup."""
-    path = tmp_path_factory.mktemp("video") / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (640, 480))
-    for name in ("pai_webcam_center", "noface_coffee"):
-        still = image(name)
-        scale = min(640 / still.shape[1], 480 / still.shape[0])
-        small = cv2.resize(still, (round(still.shape[1] * scale), round(still.shape[0] * scale)))
-        frame = np.zeros((480, 640, 3), np.uint8)  # pillarbox, as a webcam shows a portrait
-        x, y = (640 - small.shape[1]) // 2, (480 - small.shape[0]) // 2
-        frame[y : y + small.shape[0], x : x + small.shape[1]] = small
-        for _ in range(10):
-            writer.write(frame)
-    writer.release()
-    return path
 
 
 def test_analyze_images_and_videos(model_dir: Path, video: Path) -> None:

@@ -33,6 +33,10 @@ Flag = Literal[
     "identity_mismatch",
     "speech",
 ]
+# The flags the face stage alone decides (no object pass, no identity check, no audio).
+FACE_FLAGS: frozenset[Flag] = frozenset(
+    {"no_face", "multiple_faces", "looking_away", "eyes_closed"}
+)
 
 
 class ModelError(RuntimeError):

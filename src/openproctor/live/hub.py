@@ -277,6 +277,7 @@ class LiveHub:
         runtime.counters.add("analysed")
         for stage, ms in outcome.timings_ms.items():
             self.metrics.inference_ms.labels(stage).observe(ms)
+        held, kinds = conditions.frame_conditions(outcome, runtime.policy.prohibited_objects)
         runtime.schedule.ran(
             frame.received_at,
             runtime.policy,
@@ -284,12 +285,12 @@ class LiveHub:
             objects=outcome.objects_ran,
             identity=outcome.identity_ran,
             changed_a_lot=outcome.changed_a_lot,
+            found=conditions.prohibited_in_view(held),
         )
         runtime.last_analysed = frame
         runtime.last_boxes = {"faces": outcome.face_boxes, "objects": outcome.objects}
         if runtime.state is not SessionState.RUNNING:
             return
-        held, kinds = conditions.frame_conditions(outcome, runtime.policy.prohibited_objects)
         await self._apply(runtime, runtime.rules.observe(frame.received_at, held, kinds))
         watched = self.registry.watched(runtime.session_id)
         wanted = confirm_fps(

@@ -2,7 +2,8 @@
 as arguments, nothing here does I/O, so every rule can be tested on its own.
 
 Each session has its own pass schedule: the costly object and identity passes run when due
-(or early, for an object pass, after a big change of scene), a thumbnail every few seconds.
+(or early, for an object pass, after a big change of scene; while nothing prohibited is in view,
+the object pass is due only at the policy's ceiling), a thumbnail every few seconds.
 Server-wide, the load shedder asks every candidate for fewer frames while the workers skip
 many, and for more again once they keep up.
 """
@@ -73,7 +74,7 @@ class PassSchedule:
         has_reference: bool,
         waited: float,
     ) -> Plan:
-        early = EARLY_OBJECTS_S / load_factor
+        early = early_objects_s(policy) / load_factor
         objects = now >= self.next_objects_at or (
             self.scene_changed and now - self.last_objects_at >= early
         )
@@ -99,15 +100,17 @@ class PassSchedule:
         objects: bool,
         identity: bool,
         changed_a_lot: bool,
+        found: bool,
     ) -> None:
-        """A frame received at `at` was analysed with these passes."""
+        """A frame received at `at` was analysed with these passes; `found`: its object pass
+        saw something the exam prohibits (an object on its list, a second person)."""
         # Under load the costly passes space out like the frames do (load_factor < 1). Each
         # session's next pass is fixed when its last one ran, so a change of the load factor
         # never makes many sessions due at once.
         stretch = 1 / load_factor
         if objects:
             self.last_objects_at = at
-            self.next_objects_at = at + policy.object_interval_s * stretch
+            self.next_objects_at = at + object_wait(policy, found=found) * stretch
             self.scene_changed = False
         if identity:
             self.next_identity_at = at + policy.identity_interval_s * stretch
@@ -117,6 +120,25 @@ class PassSchedule:
 
     def thumbnail_due(self, at: float) -> bool:
         return at - self.last_thumbnail_at >= THUMBNAIL_EVERY_S
+
+
+def object_wait(policy: ExamPolicy, *, found: bool) -> float:
+    """Seconds from one object pass to the next regular one. With a ceiling, a scene where the
+    last pass found nothing waits up to the ceiling (a big change still brings a pass early);
+    while something is found, passes keep the interval, so its violation opens and closes on
+    time."""
+    if found or policy.object_ceiling_s == 0:
+        return policy.object_interval_s
+    return max(policy.object_ceiling_s, policy.object_interval_s)
+
+
+def early_objects_s(policy: ExamPolicy) -> float:
+    """How soon after the last object pass a big change of scene brings the next one. With a
+    ceiling it is the interval: a scene that keeps changing (a moving camera) then costs a pass
+    per interval, as without a ceiling, not one every EARLY_OBJECTS_S."""
+    if policy.object_ceiling_s == 0:
+        return EARLY_OBJECTS_S
+    return max(EARLY_OBJECTS_S, policy.object_interval_s)
 
 
 def confirm_fps(*, pending: bool, watched: bool, load_factor: float) -> float:

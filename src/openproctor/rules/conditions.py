@@ -7,6 +7,7 @@ raises (checked at import), so the kinds are the vocabulary and the flags a subs
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -153,6 +154,12 @@ def frame_conditions(
         if outcome.persons >= 2:
             conditions.append(Condition(K.EXTRA_PERSON, details={"persons": outcome.persons}))
     return conditions, evaluated
+
+
+def prohibited_in_view(held: Iterable[Condition]) -> bool:
+    """Whether a frame's conditions show something its object pass decides (a prohibited
+    object, a second person): the schedule keeps object passes regular while they do."""
+    return any(condition.kind in OBJECT_KINDS for condition in held)
 
 
 def loudness(pcm: bytes) -> float:

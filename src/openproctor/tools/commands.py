@@ -91,22 +91,44 @@ def evaluate(directory: Path, variants: bool, hand_image: Path | None, as_json: 
 @click.command()
 @click.argument("videos", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--frames", default=60, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Also the ms per candidate-second through the live path at the default policy, for "
+    "the issue-#14 stack and today's default side by side.",
+)
+@click.option(
+    "--seconds",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="With --compare: seconds of stream per video (videos loop).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench(videos: tuple[Path, ...], frames: int, as_json: bool) -> None:
+def bench(
+    videos: tuple[Path, ...], frames: int, compare: bool, seconds: float, as_json: bool
+) -> None:
     """Median ms per stage on real webcam frames, one core, and the face_recognition baseline.
 
     VIDEOS default to the evaluation videos in ../shared/eval/video.
     """
+    from openproctor.domains.exams.policy import ExamPolicy
+    from openproctor.tools.cost import Stack, issue_stack
+    from openproctor.tools.cost import compare as run_compare
     from openproctor.tools.detection import bench as run_bench
 
     settings = command_settings()
     sources = list(videos) or sorted(DEFAULT_BENCH_VIDEOS.glob("*.mjpeg"))
     if not sources:
         raise click.ClickException(f"no videos given and none in {DEFAULT_BENCH_VIDEOS}")
+    models, config = model_dir(settings), settings.detectors
     try:
-        report = run_bench(
-            sources, model_dir=model_dir(settings), config=settings.detectors, frames=frames
-        )
+        report = run_bench(sources, model_dir=models, config=config, frames=frames)
+        if compare:
+            stacks = [issue_stack(config), Stack("default", config, ExamPolicy())]
+            report["per_candidate_second"] = run_compare(
+                sources, stacks, model_dir=models, seconds=seconds
+            )
     except ModelError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))

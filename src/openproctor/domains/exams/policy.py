@@ -127,7 +127,24 @@ class ExamPolicy(BaseModel):
     frame_width: int = Field(default=640, ge=160, le=1920, description="Analysis frame width.")
     frame_height: int = Field(default=480, ge=120, le=1080, description="Analysis frame height.")
     object_interval_s: float = Field(
-        default=5, ge=0, le=600, description="Seconds between object (phone, book) passes."
+        default=5,
+        ge=0,
+        le=600,
+        description=(
+            "Seconds between object (phone, book) passes; with a ceiling, while a prohibited "
+            "object or a second person is in view."
+        ),
+    )
+    object_ceiling_s: float = Field(
+        default=30,
+        ge=0,
+        le=600,
+        description=(
+            "Longest time between object passes while the last one found nothing: a big "
+            "change of scene (someone walks in, the camera moves) gets one sooner, at most "
+            "one per object_interval_s. 0: a pass every object_interval_s, and within 2 s of "
+            "a big change."
+        ),
     )
     identity_interval_s: float = Field(
         default=30, ge=0, le=3600, description="Seconds between identity checks."
