@@ -242,5 +242,4 @@ def test_prohibited_in_view_only_for_what_the_object_pass_decides() -> None:
     assert prohibited_in_view(frame_conditions(seen, ["cell phone"])[0])
     # The same phone is not on this exam's list; a face-pass condition does not count.
     assert not prohibited_in_view(frame_conditions(seen, ["book"])[0])
-    two = Detections.of([[0, 0, 5, 9], [6, 0, 9, 9]], [0.8, 0.8], ["person", "person"])
-    assert prohibited_in_view(frame_conditions(replace(seen, objects=two), [])[0])
+    assert prohibited_in_view(frame_conditions(replace(seen, persons=2), [])[0])

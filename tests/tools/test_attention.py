@@ -15,9 +15,7 @@ from openproctor.detectors.base import Frame
 from openproctor.detectors.config import DetectorConfig
 from openproctor.rules.attention import FOCUSED_FROM
 from openproctor.tools.attention import score_frames
-from tests.tools.test_detection import video
 
-__all__ = ["video"]  # the fixture: a second of a face, then one of a coffee cup
 FPS = 2
 
 
