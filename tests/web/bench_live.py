@@ -38,14 +38,16 @@ from tests.web.test_live_media import candidate_page, wall
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGES_PER_BROWSER = 15
-# The staff page's received bytes (all connections) and each received video stream's decoded
-# frames, keyed by connection and stream (stats ids repeat across connections).
+# The staff page's received bytes (all connections; and the RTP payloads by kind) and each
+# received video stream's decoded frames, keyed by connection and stream (stats ids repeat
+# across connections).
 TILE_STATS = """async () => {
-  const total = {bytesReceived: 0, frames: {}};
+  const total = {bytesReceived: 0, video: 0, audio: 0, frames: {}};
   for (const [index, pc] of window.__connections.entries()) {
     if (pc.connectionState !== "connected") continue;
     (await pc.getStats()).forEach((report) => {
       if (report.type === "transport") total.bytesReceived += report.bytesReceived ?? 0;
+      if (report.type === "inbound-rtp") total[report.kind] += report.bytesReceived ?? 0;
       if (report.type === "inbound-rtp" && report.kind === "video") {
         total.frames[`${index}/${report.id}`] = report.framesDecoded ?? 0;
       }
@@ -232,7 +234,10 @@ def many_tiles(
     for browser in browsers:
         browser.close()
 
-    downlink = (after["bytesReceived"] - before["bytesReceived"]) * 8 / elapsed / 1000
+    downlink, video, audio = (
+        (after[key] - before[key]) * 8 / elapsed / 1000
+        for key in ("bytesReceived", "video", "audio")
+    )
     per_tile = [
         (frames - before["frames"].get(stream, 0)) / elapsed
         for stream, frames in after["frames"].items()
@@ -245,7 +250,8 @@ def many_tiles(
     print(
         f"{tiles} candidates from {source}; proctor with {connected} live tiles, "
         f"{len(playing)} with video: downlink {downlink:.0f} kbit/s "
-        f"({downlink / max(connected, 1):.0f} a tile), browser CPU {cpu:.0f} % of one core; "
+        f"({downlink / max(connected, 1):.0f} a tile; payloads: video {video:.0f}, audio "
+        f"{audio:.0f}), browser CPU {cpu:.0f} % of one core; "
         f"{sum(per_tile):.0f} frames/s decoded in all, a tile median "
         f"{statistics.median(per_tile or [0]):.1f} min {min(per_tile or [0]):.1f}; "
         f"publishers' CPU {publishers_cpu:.0f} %; load average (1 min) up to {load:.1f}",
