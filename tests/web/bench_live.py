@@ -4,10 +4,12 @@
   opening the wall to a tile's first frame (p50/p95 over --opens);
 - the candidate's uplink in kbit/s, split into live video (WebRTC), the analysis socket and
   the recording uploads: with the wall open (a tile) and with one proctor watching closely;
-- the proctor's downlink and its browser's CPU with --tiles live tiles.
+- the proctor's downlink and its browser's CPU with --tiles live tiles, their candidates
+  publishing from one light page (tests/web/light_publishers.py) or, with --pages, from their
+  own exam pages.
 
-One server (SQLite, analysis off), candidates in one Chromium with a fake camera and speech on
-the fake microphone, the proctor in another.
+One server (SQLite, analysis off), candidates in Chromium with a fake camera and speech on the
+fake microphone, the proctor in another Chromium.
 """
 
 from __future__ import annotations
