@@ -45,9 +45,7 @@ PUBLISH = """async (candidates) => {
     const link = new LiveLink(token, {
       // As the exam page does (take/proctoring.js): viewers join afresh after a reconnect.
       status: (kind) => (kind === "live" || kind === "reconnecting") && publisher.stop(),
-      rtc: (message) => message.type === "rtc"
-        ? publisher.receive(message)
-        : console.warn("live: signalling refused:", message.reason),
+      rtc: (message) => publisher.receive(message),
       rtcConfig: (message) => publisher.configure(message),
     });
     publisher = new LivePublisher((message) => link.sendRtc(message), {

@@ -40,7 +40,12 @@ export class LivePublisher {
     this.config = { iceServers: message.ice_servers ?? [], iceTransportPolicy: message.ice_transport_policy ?? "all" };
   }
 
+  // A signalling message from the socket: a step of a viewer, or a step of ours refused.
   receive(message) {
+    if (message.type === "rtc_refused") {
+      console.warn("live: signalling refused:", message.reason);
+      return;
+    }
     const viewer = this.viewers.get(message.viewer);
     switch (message.action) {
       case "join":

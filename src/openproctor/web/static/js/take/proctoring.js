@@ -62,10 +62,7 @@ export function startProctoring({ token, sessionId, policy, root, resumed, recor
       handlers.hello?.(message);
     },
     message: (message) => showMessage(message),
-    rtc(message) {
-      if (message.type === "rtc") publisher.receive(message);
-      else console.warn("live: signalling refused:", message.reason);
-    },
+    rtc: (message) => publisher.receive(message),
     rtcConfig: (message) => publisher.configure(message),
     warningsCleared,
     state(message) {
