@@ -13,17 +13,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from openproctor.bus.local import session_topic
+from openproctor.bus.redis import RedisBus
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.users.models import Role
+from openproctor.live import registry, rtc_messages
 from openproctor.live.limits import RTC_BURST
 from openproctor.live.signalling import ICE_BURST, MAX_RTC_TEXT_BYTES, MAX_SDP_BYTES
 from openproctor.settings import Settings
 from tests.conftest import Factory, serving
 from tests.live.clients import Proctor, close_of, proctor_socket, running_session, ws_url
+from tests.live.test_registry import NO_DATABASE
+from tests.servers import redis_server
 
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 ICE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host", "sdpMid": "0"}
@@ -191,6 +197,60 @@ def test_joins_beyond_the_viewer_budget_are_refused_and_leaving_makes_room(
 
     with serving(settings.model_copy(update={"live_viewer_budget": 4})) as base_url:
         asyncio.run(scenario(base_url))
+
+
+def test_the_viewers_of_a_staff_node_that_died_lapse_and_free_their_places(
+    settings: Settings, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another web node (a registry on the same Redis) joins Ada at full quality for its
+    proctor's page, then is killed: no leave ever comes. Its place counts while the node says
+    it is alive; once it has been silent for WATCH_TTL_S, the next join frees it and Ada's
+    page is told to leave that viewer."""
+    proctor_user = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, proctor_user, name="Ada")
+    session = running_session(factory, ada)
+    monkeypatch.setattr(registry, "WATCH_TTL_S", 2.0)  # not 30 s: the test would wait for it
+    join_tile = rtc("join", session_id=str(session.id), quality="tile")
+
+    async def scenario(base_url: str, redis_url: str) -> None:
+        bus = RedisBus(redis_url)
+        bus.bind(asyncio.get_running_loop())
+        other_node = registry.Registry(session_factory=NO_DATABASE, bus=bus)
+        viewer = other_node.new_watcher()
+
+        async def alive() -> None:
+            while True:
+                other_node.renew()
+                await asyncio.sleep(0.5)
+
+        heartbeat = asyncio.create_task(alive())
+        async with (
+            connect(ws_url(base_url, f"/ws/take/{ada.invite_token}")) as candidate,
+            proctor_socket(Proctor(base_url, proctor_user), exam.id) as wall,
+        ):
+            assert wall.socket is not None
+            bus.publish(
+                session_topic(session.id), rtc_messages.rtc_join(session.id, viewer, "full")
+            )
+            assert (await next_json(candidate, is_rtc("join")))["viewer"] == viewer
+            await asyncio.sleep(2.5)  # longer than WATCH_TTL_S: the heartbeat keeps its place
+            await wall.socket.send(join_tile)
+            refusal = await wall.wait_for(refused)
+            assert refusal["reason"].startswith("this candidate already sends live video to 1")
+            heartbeat.cancel()  # the node is killed
+            await bus.close()
+            await asyncio.sleep(2.5)
+            wall.events.clear()
+            await wall.socket.send(join_tile)
+            assert (await next_json(candidate, is_rtc("leave")))["viewer"] == viewer
+            assert (await next_json(candidate, is_rtc("join")))["viewer"] != viewer
+            await silent(candidate, lambda m: m["type"] == "rtc_refused")
+
+    with redis_server() as redis:
+        scaled = settings.model_copy(update={"redis_url": redis.url, "live_viewer_budget": 4})
+        with serving(scaled) as base_url:
+            asyncio.run(scenario(base_url, redis.url))
 
 
 def test_talk_back_is_audited_with_who_and_how_long(live_server: str, factory: Factory) -> None:

@@ -19,7 +19,7 @@ from openproctor.domains.users.models import Role
 from openproctor.domains.violations.models import Violation
 from openproctor.live.limits import MEDIA_BURST, OPEN_BURST
 from openproctor.live.protocol import MediaKind
-from openproctor.live.registry import WATCH_TTL_S, Budget, Registry
+from openproctor.live.registry import WATCH_TTL_S, Budget, Registry, node_of
 from openproctor.live.runtime import SessionRuntime
 from openproctor.rules.engine import SessionRules
 from tests.conftest import Factory
@@ -140,15 +140,38 @@ def test_watches_lapse_unless_renewed() -> None:
             a.watch(a.new_watcher(), session_id)
             await settle()
             clock.now += WATCH_TTL_S - 1
-            a.renew_watches()  # the watching node says so again
+            a.renew()  # the watching node says so again
             await settle()
             clock.now += WATCH_TTL_S - 1
             assert b.watched(session_id)
             clock.now += 2  # the watching node died: nobody renews
             assert not b.watched(session_id)
-            b.renew_watches()  # forgets the lapsed watch; has none of its own to send
+            b.renew()  # forgets the lapsed watch; has none of its own to send
             await settle()
             assert not b.watched(session_id)
+
+    run(scenario)
+
+
+def test_a_staff_socket_lives_while_its_node_says_so_and_lapses_after() -> None:
+    """The viewers of a node that died without its pages' leave lapse (live/signalling.py)."""
+
+    async def scenario() -> None:
+        clock = Clock()
+        async with nodes(2, clock=clock) as ((a, b), _):
+            on_a, on_b = a.new_watcher(), b.new_watcher()
+            assert node_of(on_a) == a.node_id
+            assert not b.node_alive(on_a)  # never heard of
+            b.heard_from(on_a)  # its join arrived
+            assert b.node_alive(on_a)
+            clock.now += WATCH_TTL_S - 1
+            a.renew()  # a says it is alive
+            await settle()
+            clock.now += WATCH_TTL_S - 1
+            assert b.node_alive(on_a)
+            clock.now += 2  # a died: it says nothing more
+            assert not b.node_alive(on_a)
+            assert b.node_alive(on_b)  # b's own sockets leave when they close
 
     run(scenario)
 
@@ -167,7 +190,7 @@ def test_a_node_that_starts_later_learns_of_a_watch_at_its_renewal() -> None:
         )
         await listening.wait()
         assert not late.watched(session_id)
-        a.renew_watches()
+        a.renew()
         await settle()
         assert late.watched(session_id)
         listener.cancel()

@@ -96,6 +96,20 @@ def test_the_viewer_budget_counts_a_close_view_as_four_tiles() -> None:
     assert publisher.used == 6
 
 
+def test_viewers_of_a_stopped_node_give_their_places_back() -> None:
+    publisher = Publisher(budget=6)
+    publisher.join("dead:0", Quality.FULL)
+    publisher.join("dead:1", Quality.TILE)
+    publisher.join("live:0", Quality.TILE)
+    with pytest.raises(RtcRefused):
+        publisher.join("live:1", Quality.TILE)
+    assert publisher.drop_lapsed(lambda viewer: viewer.startswith("live:")) == ["dead:0", "dead:1"]
+    assert list(publisher.viewers) == ["live:0"]
+    publisher.join("live:1", Quality.FULL)  # 1 + 4
+    assert publisher.drop_lapsed(lambda viewer: True) == []
+    assert publisher.used == 5
+
+
 def test_a_candidate_addresses_only_viewers_that_joined_it() -> None:
     publisher = Publisher(budget=12)
     offer = parse_candidate(candidate("offer", viewer="node:7", sdp=SDP))

@@ -4,10 +4,12 @@
   opening the wall to a tile's first frame (p50/p95 over --opens);
 - the candidate's uplink in kbit/s, split into live video (WebRTC), the analysis socket and
   the recording uploads: with the wall open (a tile) and with one proctor watching closely;
-- the proctor's downlink and its browser's CPU with --tiles live tiles.
+- the proctor's downlink and its browser's CPU with --tiles live tiles, their candidates
+  publishing from one light page (tests/web/light_publishers.py) or, with --pages, from their
+  own exam pages.
 
-One server (SQLite, analysis off), candidates in one Chromium with a fake camera and speech on
-the fake microphone, the proctor in another.
+One server (SQLite, analysis off), candidates in Chromium with a fake camera and speech on the
+fake microphone, the proctor in another Chromium.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from openproctor.db import make_engine, make_session_factory
@@ -30,12 +33,30 @@ from openproctor.domains.users.models import Role
 from openproctor.migrations import upgrade
 from openproctor.settings import load_settings
 from tests.conftest import Factory, serving
+from tests.web import light_publishers
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.web.live_media import media_browser, stats
 from tests.web.test_live_media import candidate_page, wall
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGES_PER_BROWSER = 15
+# The staff page's received bytes (all connections; and the RTP payloads by kind) and each
+# received video stream's decoded frames, keyed by connection and stream (stats ids repeat
+# across connections).
+TILE_STATS = """async () => {
+  const total = {bytesReceived: 0, video: 0, audio: 0, frames: {}};
+  for (const [index, pc] of window.__connections.entries()) {
+    if (pc.connectionState !== "connected") continue;
+    (await pc.getStats()).forEach((report) => {
+      if (report.type === "transport") total.bytesReceived += report.bytesReceived ?? 0;
+      if (report.type === "inbound-rtp") total[report.kind] += report.bytesReceived ?? 0;
+      if (report.type === "inbound-rtp" && report.kind === "video") {
+        total.frames[`${index}/${report.id}`] = report.framesDecoded ?? 0;
+      }
+    });
+  }
+  return total;
+}"""
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -120,12 +141,12 @@ def first_frames(staff: Page, opens: int) -> dict[str, list[float]]:
     return {"open candidate": opened, "open wall": walls}
 
 
-def run(opens: int, tiles: int, seconds: float) -> None:
+def run(opens: int, tiles: int, seconds: float, pages: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-live-") as scratch:
-        measure(Path(scratch), opens, tiles, seconds)
+        measure(Path(scratch), opens, tiles, seconds, pages)
 
 
-def measure(workdir: Path, opens: int, tiles: int, seconds: float) -> None:
+def measure(workdir: Path, opens: int, tiles: int, seconds: float, pages: bool) -> None:
     database = workdir / "bench.db"
     settings = load_settings(
         env="test",
@@ -139,65 +160,123 @@ def measure(workdir: Path, opens: int, tiles: int, seconds: float) -> None:
     factory = Factory(db)
     marker = f"--openproctor-bench-staff={uuid.uuid4().hex}"
     with sync_playwright() as playwright, serving(settings) as base_url:
-        candidates = media_browser(playwright, workdir)
         staff_browser: Browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, marker]
         )
-        proctor = factory.user(Role.PROCTOR)
-
         if opens:
+            candidates = media_browser(playwright, workdir)
             one_candidate(
                 candidates, staff_browser, base_url, factory, settings.data_dir, opens, seconds
             )
-
-        # Many candidates: the proctor's downlink and CPU with every tile live.
-        # Their pages do not record (30 recorders do not fit on a small machine beside the
-        # rest): this measures the proctor's side.
-        crowd = factory.exam(policy={"record_webcam": False})
-        people = [factory.candidate(crowd, proctor, name=f"Bench{n}") for n in range(tiles)]
-        pages: list[Page] = []
-        refused = 0
-        # Chromium's fake microphone opens at most 16 times in one browser: 15 pages each.
-        crowds = []
-        for index in range(math.ceil(tiles / PAGES_PER_BROWSER)):
-            (workdir / f"crowd{index}").mkdir()
-            crowds.append(media_browser(playwright, workdir / f"crowd{index}"))
-        for number, who in enumerate(people):
-            page = running_page(crowds[number // PAGES_PER_BROWSER], base_url, factory, who)
-            if page:
-                pages.append(page)
-            refused = 0 if page else refused + 1
-            if refused == 2:  # the machine is full: measure with the pages that run
-                break
-        staff = wall(staff_browser, base_url, proctor, crowd.id)
-        live = staff.locator("[data-testid=candidate-tile][data-live=live]")
-        deadline = time.monotonic() + 120
-        while live.count() < tiles and time.monotonic() < deadline:
-            staff.wait_for_timeout(500)
-        connected = live.count()
-        staff.wait_for_timeout(3000)
-        before, cpu_before, started = stats(staff), _tree_cpu_seconds(marker), time.monotonic()
-        staff.wait_for_timeout(seconds * 1000)
-        after, cpu_after = stats(staff), _tree_cpu_seconds(marker)
-        elapsed = time.monotonic() - started
-        downlink = (after["bytesReceived"] - before["bytesReceived"]) * 8 / elapsed / 1000
-        fps = (after["framesDecoded"] - before["framesDecoded"]) / elapsed
-        cpu = (cpu_after - cpu_before) / elapsed * 100
-        for page in [staff, *pages]:
-            page.context.close()
+            candidates.close()
+        if tiles:
+            many_tiles(
+                playwright, staff_browser, marker, base_url, factory, workdir, tiles, seconds, pages
+            )
         staff_browser.close()
-        candidates.close()
-        for crowd_browser in crowds:
-            crowd_browser.close()
     db.close()
     engine.dispose()
 
+
+def many_tiles(
+    playwright: Playwright,
+    staff_browser: Browser,
+    marker: str,
+    base_url: str,
+    factory: Factory,
+    workdir: Path,
+    tiles: int,
+    seconds: float,
+    pages: bool,
+) -> None:
+    """The proctor's downlink and browser CPU with `tiles` live tiles. The candidates publish
+    from one light page (tests/web/light_publishers.py) or, with `pages`, from their own exam
+    pages, which do not record (30 recorders do not fit on a small machine beside the rest)."""
+    proctor = factory.user(Role.PROCTOR)
+    crowd = factory.exam(policy={"record_webcam": False})
+    people = [factory.candidate(crowd, proctor, name=f"Bench{n}") for n in range(tiles)]
+    publisher_marker = f"--openproctor-bench-publishers={uuid.uuid4().hex}"
+    browsers: list[Browser] = []
+    publishing: list[Page] = []
+    if pages:
+        # Chromium's fake microphone opens at most 16 times in one browser: 15 pages each.
+        for index in range(math.ceil(tiles / PAGES_PER_BROWSER)):
+            (workdir / f"crowd{index}").mkdir()
+            browsers.append(media_browser(playwright, workdir / f"crowd{index}", publisher_marker))
+        refused = 0
+        for number, who in enumerate(people):
+            page = running_page(browsers[number // PAGES_PER_BROWSER], base_url, factory, who)
+            if page:
+                publishing.append(page)
+            refused = 0 if page else refused + 1
+            if refused == 2:  # the machine is full: measure with the pages that run
+                break
+    else:
+        (workdir / "light").mkdir()
+        browsers.append(media_browser(playwright, workdir / "light", publisher_marker))
+        publishing.append(light_publishers.publish(browsers[0], base_url, factory, people))
+    staff = wall(staff_browser, base_url, proctor, crowd.id)
+    live = staff.locator("[data-testid=candidate-tile][data-live=live]")
+    deadline = time.monotonic() + 120
+    while live.count() < tiles and time.monotonic() < deadline:
+        staff.wait_for_timeout(500)
+    connected = live.count()
+    staff.wait_for_timeout(3000)
+    load = os.getloadavg()[0]
+    before, started = tile_stats(staff), time.monotonic()
+    cpu_before = _tree_cpu_seconds(marker), _tree_cpu_seconds(publisher_marker)
+    sent_before = {} if pages else light_publishers.sent(publishing[0])
+    staff.wait_for_timeout(seconds * 1000)
+    after, elapsed = tile_stats(staff), time.monotonic() - started
+    cpu_after = _tree_cpu_seconds(marker), _tree_cpu_seconds(publisher_marker)
+    sent_after = {} if pages else light_publishers.sent(publishing[0])
+    load = max(load, os.getloadavg()[0])
+    for page in [staff, *publishing]:
+        page.context.close()
+    for browser in browsers:
+        browser.close()
+
+    downlink, video, audio = (
+        (after[key] - before[key]) * 8 / elapsed / 1000
+        for key in ("bytesReceived", "video", "audio")
+    )
+    per_tile = [
+        (frames - before["frames"].get(stream, 0)) / elapsed
+        for stream, frames in after["frames"].items()
+    ]
+    cpu, publishers_cpu = (
+        (b - a) / elapsed * 100 for a, b in zip(cpu_before, cpu_after, strict=True)
+    )
+    playing = [fps for fps in per_tile if fps > 0]
+    source = f"{len(publishing)} exam pages" if pages else "one light publishing page"
     print(
-        f"{len(pages)} of {tiles} candidates' pages started; "
-        f"proctor with {connected} live tiles: downlink {downlink:.0f} kbit/s, "
-        f"{fps:.0f} frames/s decoded, browser CPU {cpu:.0f} % of one core",
+        f"{tiles} candidates from {source}; proctor with {connected} live tiles, "
+        f"{len(playing)} with video: downlink {downlink:.0f} kbit/s "
+        f"({downlink / max(connected, 1):.0f} a tile; payloads: video {video:.0f}, audio "
+        f"{audio:.0f}), browser CPU {cpu:.0f} % of one core; "
+        f"{sum(per_tile):.0f} frames/s decoded in all, a tile median "
+        f"{statistics.median(per_tile or [0]):.1f} min {min(per_tile or [0]):.1f}; "
+        f"publishers' CPU {publishers_cpu:.0f} %; load average (1 min) up to {load:.1f}",
         flush=True,
     )
+    if sent_after:
+        encoded = [
+            (now["frames"] - sent_before.get(stream, now)["frames"]) / elapsed
+            for stream, now in sent_after.items()
+        ]
+        heights = sorted({item["height"] for item in sent_after.values()})
+        print(
+            f"  sent: {len(sent_after)} video connections, {sum(encoded):.0f} frames/s "
+            f"encoded in all, heights {heights}",
+            flush=True,
+        )
+
+
+def tile_stats(staff: Page) -> dict[str, Any]:
+    """Bytes the staff page received over all its connections, and each received video
+    stream's decoded frames (keyed by connection and stream)."""
+    result: dict[str, Any] = staff.evaluate(TILE_STATS)
+    return result
 
 
 def one_candidate(
@@ -269,9 +348,15 @@ def main() -> None:
     parser.add_argument("--opens", type=int, default=20, help="0: skip the one-candidate part")
     parser.add_argument("--tiles", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="publish each tile from its candidate's own exam page, not from one light page "
+        "(at most about 15 fit beside the wall on a 2-core machine)",
+    )
     arguments = parser.parse_args()
     expect.set_options(timeout=60000)  # thirty candidates' pages on a small machine are slow
-    run(arguments.opens, arguments.tiles, arguments.seconds)
+    run(arguments.opens, arguments.tiles, arguments.seconds, arguments.pages)
 
 
 if __name__ == "__main__":

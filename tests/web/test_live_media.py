@@ -114,6 +114,9 @@ def sees_hears_and_talks(staff: Page, candidate: Page) -> dict[str, float]:
     candidate. Returns how many seconds video and audio took after opening."""
     tile = staff.get_by_test_id("candidate-tile")
     expect(tile).to_have_attribute("data-live", "live", timeout=15000)
+    # The candidate is told, calmly, that the proctor receives them live, and how.
+    watched = candidate.get_by_test_id("live-watch")
+    expect(watched).to_have_text("Your proctor can see and hear you live.")
     staff.wait_for_function(
         "() => document.querySelector('[data-testid=tile-video]').videoWidth > 0"
     )
@@ -122,6 +125,7 @@ def sees_hears_and_talks(staff: Page, candidate: Page) -> dict[str, float]:
     tile.click()
     opened = time.monotonic()
     expect(staff.locator("#detail .live")).to_have_attribute("data-media", "video")
+    expect(watched).to_have_text("Your proctor is watching you live now.")
     video_s, _ = grows(staff, "framesDecoded", OPENED_WITHIN_S)
     staff.get_by_test_id("detail-listen").click()  # muted until the proctor listens
     audio_s, _ = grows(staff, "audioEnergy", OPENED_WITHIN_S)
@@ -165,6 +169,7 @@ def test_the_proctor_sees_and_hears_the_candidate_with_analysis_off_and_talks_ba
     exam = factory.exam()
     ada = factory.candidate(exam, proctor, name="Ada")
     candidate = candidate_page(candidate_browser, live_server, factory, ada)
+    expect(candidate.get_by_test_id("live-watch")).to_be_hidden()  # no wall open yet
     staff = wall(browser, live_server, proctor, exam.id)
 
     timings = sees_hears_and_talks(staff, candidate)
@@ -179,6 +184,7 @@ def test_the_proctor_sees_and_hears_the_candidate_with_analysis_off_and_talks_ba
     candidate.wait_for_function(
         "() => window.__connections.every(pc => pc.connectionState === 'closed')"
     )
+    expect(candidate.get_by_test_id("live-watch")).to_be_hidden()
     candidate.context.close()
 
 

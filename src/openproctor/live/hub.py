@@ -395,7 +395,7 @@ class LiveHub:
                     self.load.adapt()
                 if now - last_renewal >= WATCH_RENEW_S:
                     last_renewal = now
-                    self.registry.renew_watches()
+                    self.registry.renew()
                 await self._tick_sessions(now)
             except Exception:
                 log.exception("live tick failed")

@@ -127,6 +127,10 @@ then the screen when shared, in that order). Its offers and ICE candidates reach
 viewer's socket, as {"type": "rtc", "action": "offer" | "ice", "session_id", "sdp" |
 "candidate"}. A candidate's page that (re)connects sends {"type": "rtc", "action": "ready",
 "session_id"} to the viewers that joined it, which join again.
+A staff node that stops without its pages' leave (killed) stops saying it is alive on the hub
+topic (live/registry.py): at the next join, the candidate's socket forgets the viewers of a
+node not heard of for WATCH_TTL_S (30 s), so their places in the budget are free, and sends
+the page their leave.
 Refused steps are answered to their sender only, and nothing else happens::
 
     {"type": "rtc_refused", "session_id": ... | null, "viewer": ... | null, "reason": str}

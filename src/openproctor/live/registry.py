@@ -6,7 +6,9 @@ Several web nodes run behind a load balancer with Redis: a candidate streams to 
 proctor may watch from another. So a watch travels on the hub topic like an assignment does,
 and the node holding the session counts it. Watches are renewed every WATCH_RENEW_S and lapse
 after WATCH_TTL_S, so a node that starts holding a session later learns of them, and a node
-that died leaves none behind.
+that died leaves none behind. With its renewal each node says it is alive: the live video a
+candidate sends to a staff page on a node not heard of for WATCH_TTL_S lapses the same way
+(a node that dies cannot send its pages' "leave", live/signalling.py).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class Registry:
         # Every node's watches: session -> watcher -> when it lapses (monotonic).
         self._watches: dict[uuid.UUID, dict[str, float]] = {}
         self._mine: dict[str, uuid.UUID] = {}  # this node's watchers and what they watch
+        self._nodes: dict[str, float] = {}  # other nodes -> when they lapse unless heard again
         self._watchers = itertools.count()
 
     # --- runtimes --------------------------------------------------------------------------
@@ -237,7 +240,21 @@ class Registry:
         )
 
     def new_watcher(self) -> str:
+        """An id for one staff socket on this node: its watches, and its viewer id in WebRTC
+        signalling (node_of() reads the node back)."""
         return f"{self.node_id}:{next(self._watchers)}"
+
+    def heard_from(self, watcher: str) -> None:
+        """A message of this staff socket arrived (a join): its node was alive just now."""
+        node = node_of(watcher)
+        if node != self.node_id:
+            self._nodes[node] = self.clock() + WATCH_TTL_S
+
+    def node_alive(self, watcher: str) -> bool:
+        """Whether this staff socket's node still says it is alive: this node always is (its
+        sockets leave when they close); another within WATCH_TTL_S of its last word."""
+        node = node_of(watcher)
+        return node == self.node_id or self._nodes.get(node, 0.0) > self.clock()
 
     def watch(self, watcher: str, session_id: uuid.UUID | None) -> None:
         """The watcher (one proctor socket) now watches this session closely, or none."""
@@ -252,9 +269,12 @@ class Registry:
         now = self.clock()
         return any(lapses > now for lapses in self._watches.get(session_id, {}).values())
 
-    def renew_watches(self) -> None:
-        """Tells the other nodes again what this node's proctors watch; forgets lapsed ones."""
+    def renew(self) -> None:
+        """Tells the other nodes again that this node is alive and what its proctors watch;
+        forgets lapsed watches and nodes."""
         now = self.clock()
+        self._hub({"event": "alive", "node": self.node_id})
+        self._nodes = {node: at for node, at in self._nodes.items() if at > now}
         for session_id in list(self._watches):
             live = {w: at for w, at in self._watches[session_id].items() if at > now}
             if live:
@@ -279,6 +299,10 @@ class Registry:
                 if not isinstance(message, dict):
                     continue
                 event = message["event"]
+                if event == "alive":
+                    if message["node"] != self.node_id:
+                        self._nodes[message["node"]] = self.clock() + WATCH_TTL_S
+                    continue
                 if event == "assigned":
                     proctor_id = message["proctor_id"]
                     candidate_id = uuid.UUID(message["candidate_id"])
@@ -307,3 +331,8 @@ class Registry:
 
     def _hub(self, message: dict[str, Any]) -> None:
         self.bus.publish(HUB_TOPIC, message)
+
+
+def node_of(watcher: str) -> str:
+    """The node a staff socket's id (Registry.new_watcher) belongs to."""
+    return watcher.partition(":")[0]

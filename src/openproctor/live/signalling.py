@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -197,6 +198,14 @@ class Publisher:
 
     def leave(self, viewer: str) -> bool:
         return self.viewers.pop(viewer, None) is not None
+
+    def drop_lapsed(self, alive: Callable[[str], bool]) -> list[str]:
+        """Forgets the viewers `alive` says are gone (their staff node stopped without a
+        leave), so their places are free; returns them."""
+        lapsed = [viewer for viewer in self.viewers if not alive(viewer)]
+        for viewer in lapsed:
+            del self.viewers[viewer]
+        return lapsed
 
     def check_outgoing(self, message: CandidateMessage, now: float | None = None) -> None:
         """The candidate may address a viewer that joined it, and send it few ICE candidates."""

@@ -124,8 +124,7 @@ async def _forward_to_candidate(
                 return
             continue
         if message.get("type") == "rtc":
-            relayed = rtc.to_candidate(context, runtime, publisher, message)
-            if relayed is not None:
+            for relayed in rtc.to_candidate(context, runtime, publisher, message):
                 await websocket.send_json(relayed)
             continue
         await websocket.send_json(message)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,23 +78,31 @@ def from_candidate(
 
 def to_candidate(
     context: AppContext, runtime: SessionRuntime, publisher: Publisher, message: dict[str, Any]
-) -> dict[str, Any] | None:
+) -> list[Mapping[str, Any]]:
     """What of a staff page's signalling (from the session's topic) reaches the candidate's
     page: joins within the budget (a refused one is answered to its viewer, wherever it is)
-    and the rest only from viewers it admitted."""
+    and the rest only from viewers it admitted. Before a join, viewers whose staff node has
+    stopped saying it is alive (killed: their pages' leave never came) are left, freeing
+    their places."""
     viewer = str(message.get("viewer"))
     action = message.get("action")
     if action == "join":
+        registry = context.hub.registry
+        registry.heard_from(viewer)
+        lapsed = publisher.drop_lapsed(registry.node_alive)
+        left: list[Mapping[str, Any]] = [
+            rtc_messages.rtc_leave(runtime.session_id, gone) for gone in lapsed
+        ]
         try:
             publisher.join(viewer, Quality(message["quality"]))
         except RtcRefused as error:
             refusal = rtc_messages.rtc_refused(runtime.session_id, viewer, str(error))
             context.hub.bus.publish(exam_topic(runtime.exam_id), refusal)
-            return None
-        return message
+            return left
+        return [*left, message]
     if action == "leave":
-        return message if publisher.leave(viewer) else None
-    return message if viewer in publisher.viewers else None
+        return [message] if publisher.leave(viewer) else []
+    return [message] if viewer in publisher.viewers else []
 
 
 # --- staff ----------------------------------------------------------------------------------

@@ -18,11 +18,15 @@ const ENCODINGS = {
 
 export class LivePublisher {
   // send(message): a JSON message on the candidate's socket. speaking(on): the proctor started
-  // or stopped talking to this candidate. screen: the exam records the screen, so it is sent
-  // too (once shared: a share that starts or restarts later takes the same place).
-  constructor(send, { speaking, screen }) {
+  // or stopped talking to this candidate. watching(how): who receives the candidate's live
+  // media changed: "close" (a close view), "wall" (wall tiles only) or null (nobody). screen:
+  // the exam records the screen, so it is sent too (once shared: a share that starts or
+  // restarts later takes the same place).
+  constructor(send, { speaking, watching, screen }) {
     this.send = send;
     this.speaking = speaking;
+    this.watching = watching;
+    this.watchedAs = null;
     this.sendsScreen = screen;
     this.config = { iceServers: [], iceTransportPolicy: "all" };
     this.viewers = new Map(); // viewer id -> {pc, quality, senders: {camera, screen, microphone}}
@@ -36,7 +40,12 @@ export class LivePublisher {
     this.config = { iceServers: message.ice_servers ?? [], iceTransportPolicy: message.ice_transport_policy ?? "all" };
   }
 
+  // A signalling message from the socket: a step of a viewer, or a step of ours refused.
   receive(message) {
+    if (message.type === "rtc_refused") {
+      console.warn("live: signalling refused:", message.reason);
+      return;
+    }
     const viewer = this.viewers.get(message.viewer);
     switch (message.action) {
       case "join":
@@ -80,6 +89,7 @@ export class LivePublisher {
       this.send({ type: "rtc", action: "ice", viewer: viewerId, candidate: candidate?.toJSON() ?? null }));
     pc.addEventListener("connectionstatechange", () => {
       if (pc.connectionState === "failed") this.drop(viewerId); // the viewer joins again
+      else this.announce();
     });
     await this.setQuality(viewer, quality);
     await pc.setLocalDescription(await pc.createOffer());
@@ -89,6 +99,7 @@ export class LivePublisher {
 
   async setQuality(viewer, quality) {
     viewer.quality = quality;
+    this.announce();
     const wanted = ENCODINGS[quality] ?? ENCODINGS.tile;
     for (const kind of ["camera", "screen"]) {
       const sender = viewer.senders[kind];
@@ -125,6 +136,17 @@ export class LivePublisher {
     for (const receiver of viewer.pc.getReceivers()) this.voice.srcObject.removeTrack(receiver.track);
     viewer.pc.close();
     this.setTalking(viewerId, false);
+    this.announce();
+  }
+
+  // Tells the page when who receives its media changes: only connected viewers count (a
+  // viewer still connecting, or gone, sees nothing).
+  announce() {
+    const connected = [...this.viewers.values()].filter((viewer) => viewer.pc.connectionState === "connected");
+    const how = connected.some((viewer) => viewer.quality === "full") ? "close" : connected.length ? "wall" : null;
+    if (how === this.watchedAs) return;
+    this.watchedAs = how;
+    this.watching?.(how);
   }
 
   failed(viewerId, error) {

@@ -10,6 +10,11 @@ import { SilenceGate } from "./silence.js";
 import { LiveLink } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
+// What the candidate is told while staff receive their live camera and microphone.
+const WATCHED = {
+  wall: "Your proctor can see and hear you live.",
+  close: "Your proctor is watching you live now.",
+};
 
 export function requestFullscreen() {
   // Must run inside the click handler; refusals (headless, iframes) are not fatal.
@@ -25,6 +30,7 @@ export function startProctoring({ token, sessionId, policy, root, resumed, recor
   const cameraBanner = $("banner-camera");
   const fullscreenBanner = $("banner-fullscreen");
   const speaking = root.querySelector(".proctor-speaking");
+  const watched = root.querySelector(".live-watch");
   let microphone = null;
   let paused = false;
   let wasLive = false;
@@ -56,10 +62,7 @@ export function startProctoring({ token, sessionId, policy, root, resumed, recor
       handlers.hello?.(message);
     },
     message: (message) => showMessage(message),
-    rtc(message) {
-      if (message.type === "rtc") publisher.receive(message);
-      else console.warn("live: signalling refused:", message.reason);
-    },
+    rtc: (message) => publisher.receive(message),
     rtcConfig: (message) => publisher.configure(message),
     warningsCleared,
     state(message) {
@@ -78,6 +81,10 @@ export function startProctoring({ token, sessionId, policy, root, resumed, recor
   const publisher = new LivePublisher((message) => link.sendRtc(message), {
     speaking(on) {
       speaking.hidden = !on;
+    },
+    watching(how) {
+      watched.hidden = !how;
+      watched.textContent = WATCHED[how] ?? "";
     },
     screen: recordsScreen,
   });
