@@ -51,11 +51,14 @@ def test_shares_are_per_stage_and_none_where_the_baseline_had_no_such_stage() ->
     assert shares == {"face": 0.5, "hands": None, TOTAL: 0.5}
 
 
-def test_the_issue_stack_checks_identity_with_dlib_and_objects_every_five_seconds() -> None:
+def test_the_issue_stack_checks_identity_with_dlib_and_objects_every_five_seconds_only() -> None:
     stack = issue_stack(DetectorConfig())
     assert stack.config.identity.embedder == "dlib"
     assert (stack.policy.object_interval_s, stack.policy.object_ceiling_s) == (5, 0)
     assert stack.policy.identity_interval_s == 30
+    # Nor the stages added since: hands (phone evidence) and segmentation (the zone).
+    assert not stack.config.hands.enabled
+    assert not stack.config.zone.enabled
 
 
 def test_two_stacks_replay_the_same_stream_through_the_live_path(

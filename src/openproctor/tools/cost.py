@@ -53,10 +53,14 @@ class Stack:
 
 def issue_stack(config: DetectorConfig) -> Stack:
     """The stack issue #14 measured: identity by dlib, an object pass every 5 s (and early
-    after a big change of scene) at the policy of that time."""
+    after a big change of scene) at the policy of that time, and none of the stages added
+    since (hands for the phone evidence, the segmentation for the candidate's zone)."""
     identity = config.identity.model_copy(update={"model": "dlib", "flip": False})
+    hands = config.hands.model_copy(update={"enabled": False})
+    zone = config.zone.model_copy(update={"enabled": False})
     policy = ExamPolicy(object_interval_s=5, object_ceiling_s=0, identity_interval_s=30)
-    return Stack("issue baseline", config.model_copy(update={"identity": identity}), policy)
+    then = config.model_copy(update={"identity": identity, "hands": hands, "zone": zone})
+    return Stack("issue baseline", then, policy)
 
 
 def per_candidate_second(frames: Iterable[Mapping[str, float]], seconds: float) -> dict[str, float]:
