@@ -122,7 +122,7 @@ function confirmSubmit(dialog, { questions, answers, external }) {
   }));
   list.hidden = !open.length;
   dialog.querySelector("h2").textContent = open.length
-    ? `${open.length} of ${questions.length} question${questions.length > 1 ? "s are" : " is"} not answered`
+    ? `${open.length} of ${questions.length} question${questions.length > 1 ? "s" : ""} ${open.length > 1 ? "are" : "is"} not answered`
     : external ? "Have you finished the exam?" : "Submit your answers?";
   dialog.querySelector(".confirm-text").textContent = open.length
     ? `If you submit now, ${open.length > 1 ? "these questions count" : "this question counts"} as unanswered:`
@@ -269,10 +269,10 @@ export function runExam(root, {
     }
   };
   tick();
-  const clock = setInterval(tick, 500);
+  const ticking = setInterval(tick, 500);
 
   function stop() {
-    clearInterval(clock);
+    clearInterval(ticking);
   }
 
   return {
