@@ -82,6 +82,10 @@ def test_nothing_moves_the_deadline_past_the_window_close() -> None:
     paused = hour_exam(paused_since=50, closes_after=70)
     assert paused.left(at(55)) == timedelta(minutes=10)
     assert paused.left(at(65)) == timedelta(minutes=5)  # the close draws near all the same
+    # Paused past the close it is not up (nobody can reach it, but nothing ends it behind
+    # the proctor's back); resumed, it is.
+    assert not paused.is_up(at(80))
+    assert hour_exam(paused=30, closes_after=70).is_up(at(80))
 
 
 def test_no_deadline_before_the_start() -> None:
