@@ -220,3 +220,18 @@ def test_a_candidates_own_change_is_told_with_its_clock(
             "extra_s": 0,
         },
     }
+
+
+def test_extra_time_is_committed_audited_and_told_with_the_moved_clock(
+    client: TestClient, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    session = running_session(factory, factory.candidate(factory.exam(), proctor))
+    db, audit = factory.db, auditor(factory.db, proctor)
+    with listening(client, HUB_TOPIC) as hub_topic:
+        flows.give_extra_time(db=db, audit=audit, hub=hub_of(client), session=session, minutes=7)
+        told = hub_topic.next()
+    assert stored(db, session).extra_seconds == 7 * 60
+    assert (told["state"], told["clock"]["extra_s"]) == ("running", 7 * 60)
+    [given] = entries(db, "session.extra_time")
+    assert given.details["minutes"] == 7
