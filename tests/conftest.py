@@ -237,10 +237,13 @@ def login_as(client: TestClient) -> Callable[[User], TestClient]:
 
 
 @contextmanager
-def serving(settings: Settings, log_level: str = "warning") -> Iterator[str]:
+def serving(
+    settings: Settings, log_level: str = "warning", port: int | None = None
+) -> Iterator[str]:
     """The app on a real uvicorn server in a thread, configured as `openproctor serve` runs it
-    (limits, logging); yields its base URL."""
-    port = free_port()
+    (limits, logging); yields its base URL. Given a port, serving again on it restarts the
+    server where the pages left it."""
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     app = create_app(settings.model_copy(update={"public_url": base_url}))
     config = uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level=log_level)

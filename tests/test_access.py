@@ -262,6 +262,7 @@ ACTION_BODIES: dict[str, dict[str, object]] = {
     "/api/v1/sessions/{session_id}/messages": {"body": "hello"},
     "/api/v1/exams/{exam_id}/messages": {"body": "hello"},
     "/api/v1/sessions/{session_id}/terminate": {"reason": "taken over"},
+    "/api/v1/sessions/{session_id}/extra-time": {"minutes": 5},
     "/api/v1/sessions/{session_id}/auto-terminate": {"enabled": True},
     "/api/v1/exams/{exam_id}/auto-terminate": {"enabled": True},
     "/api/v1/exams/{exam_id}/my-sessions/auto-terminate": {"enabled": True},

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,7 @@ from openproctor.db import transaction, utcnow
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.recordings import service as recordings
 from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.storage import ObjectStore, StorageError
@@ -96,13 +98,13 @@ class Sweeps:
                 self.webhooks.emit("recording.ready", exam_id, payload)
 
 
-def time_is_up(*, state: SessionState, ends_at: float | None, now: float) -> bool:
-    """A running or paused attempt whose time, and the grace to submit, ran out."""
-    grace = sessions.SUBMIT_GRACE.total_seconds()
+def time_is_up(*, state: SessionState, clock: Clock | None, now: float) -> bool:
+    """A running attempt whose time, and the grace to submit, ran out (a paused one's clock
+    stands still)."""
     return (
-        ends_at is not None
-        and now >= ends_at + grace
-        and state in (SessionState.RUNNING, SessionState.PAUSED)
+        state is SessionState.RUNNING
+        and clock is not None
+        and clock.is_up(datetime.fromtimestamp(now, UTC))
     )
 
 

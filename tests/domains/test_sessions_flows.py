@@ -57,16 +57,25 @@ def test_pausing_and_resuming_are_committed_audited_and_told(
     db, audit = factory.db, auditor(factory.db, proctor)
     with listening(client, HUB_TOPIC) as hub_topic:
         flows.pause(db=db, audit=audit, hub=hub_of(client), session=session)
+        paused_at = stored(db, session).paused_at
         assert stored(db, session).state is SessionState.PAUSED
-        assert hub_topic.next() == {
+        assert paused_at is not None
+        told = hub_topic.next()
+        assert told == {
             "event": "state",
             "session_id": str(session.id),
             "state": "paused",
             "reason": "paused by the proctor",
+            "clock": {**told["clock"], "paused_since": pytest.approx(paused_at.timestamp())},
         }
         flows.resume(db=db, audit=audit, hub=hub_of(client), session=session)
         assert stored(db, session).state is SessionState.RUNNING
-        assert hub_topic.next()["state"] == "running"
+        resumed = hub_topic.next()
+        assert resumed["state"] == "running"
+        # The clock the hub hears runs again, with the pause counted.
+        assert resumed["clock"]["paused_since"] is None
+        assert resumed["clock"]["paused_s"] == pytest.approx(stored(db, session).paused_seconds)
+        assert resumed["clock"]["paused_s"] > 0
     [paused] = entries(db, "session.paused")
     assert (paused.actor_id, paused.target_id) == (proctor.id, str(session.id))
     assert paused.details == {"reason": "paused by the proctor"}
@@ -187,7 +196,7 @@ def test_the_proctor_switch_changes_only_their_candidates(
     assert factory.db.get(Exam, exam.id).policy == policy  # type: ignore[union-attr]
 
 
-def test_a_candidates_own_change_is_told_with_its_end_time(
+def test_a_candidates_own_change_is_told_with_its_clock(
     client: TestClient, factory: Factory
 ) -> None:
     exam = factory.exam()
@@ -196,12 +205,33 @@ def test_a_candidates_own_change_is_told_with_its_end_time(
         flows.candidate_changed(hub=hub_of(client), session=session, exam=exam)
         told = hub_topic.next()
     assert session.started_at is not None
-    ends = min(session.started_at.timestamp() + 60 * 60, exam.closes_at.timestamp())
     assert told == {
         "event": "state",
         "session_id": str(session.id),
         "state": "running",
         "reason": None,
         "score": None,
-        "ends_at": pytest.approx(ends),
+        "clock": {
+            "started_at": pytest.approx(session.started_at.timestamp()),
+            "duration_s": 60 * 60,
+            "closes_at": pytest.approx(exam.closes_at.timestamp()),
+            "paused_s": 0,
+            "paused_since": None,
+            "extra_s": 0,
+        },
     }
+
+
+def test_extra_time_is_committed_audited_and_told_with_the_moved_clock(
+    client: TestClient, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    session = running_session(factory, factory.candidate(factory.exam(), proctor))
+    db, audit = factory.db, auditor(factory.db, proctor)
+    with listening(client, HUB_TOPIC) as hub_topic:
+        flows.give_extra_time(db=db, audit=audit, hub=hub_of(client), session=session, minutes=7)
+        told = hub_topic.next()
+    assert stored(db, session).extra_seconds == 7 * 60
+    assert (told["state"], told["clock"]["extra_s"]) == ("running", 7 * 60)
+    [given] = entries(db, "session.extra_time")
+    assert given.details["minutes"] == 7

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy, ViolationKind
+from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import SessionState
 from openproctor.live import messages
 from openproctor.live.runtime import CandidateSummary
@@ -17,28 +21,39 @@ def test_every_kind_has_a_label_and_the_pages_get_the_final_states() -> None:
     assert messages.VOCABULARY["kinds"]["tab_switch"] == "Left the tab"
 
 
-def test_hello_gives_the_frame_size_and_the_end_in_iso() -> None:
+def test_hello_gives_the_frame_size_and_the_clock_read_now() -> None:
     session_id = uuid.uuid4()
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    clock = Clock(
+        started_at=start,
+        duration=timedelta(hours=1),
+        closes_at=start + timedelta(days=1),
+        paused=timedelta(0),
+        paused_since=start + timedelta(minutes=10),  # paused ever since: 50 minutes left
+        extra=timedelta(0),
+    )
     hello = messages.hello(
         session_id=session_id,
-        state=SessionState.RUNNING,
+        state=SessionState.PAUSED,
         fps=1.0,
         policy=ExamPolicy(frame_width=320, frame_height=240),
-        ends_at=0.0 + 3600,
+        clock=clock,
         history=[],
     )
     assert (hello["width"], hello["height"]) == (320, 240)
-    assert hello["ends_at"] == "1970-01-01T01:00:00+00:00"
     assert hello["session_id"] == str(session_id)
-    no_end = messages.hello(
+    assert hello["clock"] is not None
+    assert hello["clock"]["paused"] is True
+    assert hello["clock"]["left_s"] == pytest.approx(50 * 60)
+    no_clock = messages.hello(
         session_id=session_id,
-        state=SessionState.RUNNING,
+        state=SessionState.ENROLLED,
         fps=1.0,
         policy=ExamPolicy(),
-        ends_at=None,
+        clock=None,
         history=[],
     )
-    assert no_end["ends_at"] is None
+    assert no_clock["clock"] is None
 
 
 def test_load_is_degraded_below_the_full_rate() -> None:

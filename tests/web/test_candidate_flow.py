@@ -87,6 +87,10 @@ def test_a_candidate_goes_from_the_invite_link_to_a_submitted_exam(
     expect(page.get_by_test_id("choice-0-1")).to_be_checked()
     page.get_by_test_id("choice-1-0").check()
     page.get_by_test_id("submit").click()
+    confirm = page.get_by_role("dialog", name="Submit your answers?")
+    expect(confirm).to_contain_text("All 2 questions are answered.")
+    expect(confirm.get_by_test_id("unanswered")).to_be_hidden()
+    confirm.get_by_role("button", name="Submit", exact=True).click()
     expect(page.get_by_test_id("exam-submitted")).to_be_visible()
     expect(page.get_by_test_id("return-link")).to_have_attribute("href", back)
 

@@ -111,6 +111,7 @@ def test_every_chunk_arrives_through_offline_periods_aborted_uploads_and_a_reloa
     page.wait_for_timeout(22000)
 
     page.get_by_test_id("submit").click()
+    page.get_by_test_id("submit-confirm").click()  # "Submit your answers?"
     expect(page.get_by_test_id("exam-submitted")).to_be_visible(timeout=60000)
     uploads = page.get_by_test_id("uploads")
     expect(uploads).not_to_have_attribute("data-state", "sending", timeout=60000)

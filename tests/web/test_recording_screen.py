@@ -97,6 +97,7 @@ def test_room_scan_and_screen_sharing_are_recorded_and_a_stopped_share_is_asked_
     page.wait_for_timeout(2500)  # some chunks are now waiting
     page.get_by_test_id("choice-0-1").check()
     page.get_by_test_id("submit").click()
+    page.get_by_test_id("submit-confirm").click()  # "Submit your answers?"
     waiting = page.get_by_test_id("submit-wait")
     expect(waiting).to_be_visible()
     expect(waiting.locator(".upload-text")).to_contain_text("left")

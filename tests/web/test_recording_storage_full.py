@@ -75,6 +75,7 @@ def test_a_full_server_keeps_the_recording_in_the_browser_says_so_and_gets_it_la
     # Submitting waits for the recording and says why it cannot be sent yet; the candidate
     # submits anyway and the ended page keeps saying what happens.
     page.get_by_test_id("submit").click()
+    page.get_by_test_id("submit-confirm").click()  # "Submit your answers?"
     expect(page.get_by_test_id("submit-wait").locator(".upload-text")).to_contain_text(OUT_OF_SPACE)
     page.get_by_test_id("submit-anyway").click()
     expect(page.get_by_test_id("exam-submitted")).to_be_visible(timeout=20000)

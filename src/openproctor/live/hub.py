@@ -29,6 +29,7 @@ from openproctor.background import Sweeps, end_session_row, time_is_up
 from openproctor.bus.base import EventBus
 from openproctor.bus.local import exam_topic, session_topic
 from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.flows import Seen, ViolationFlow
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
@@ -354,13 +355,13 @@ class LiveHub:
         runtime.state = state
         if "auto_terminate" in extra:
             runtime.rules.auto_terminate = bool(extra["auto_terminate"])
-        if "ends_at" in extra:
-            runtime.ends_at = extra["ends_at"]
+        if "clock" in extra:
+            runtime.clock = Clock.from_json(extra["clock"])
         if state in FINAL_STATES:
             await self._apply(runtime, runtime.rules.close_all(time.time()))
             await self.attention.flush(session_id)
         self.registry.publish_candidate(runtime)
-        told = messages.state(state, extra.get("reason"), extra.get("score"))
+        told = messages.state(state, extra.get("reason"), extra.get("score"), runtime.clock)
         self.bus.publish(session_topic(session_id), told)
 
     async def end_session(self, runtime: SessionRuntime, state: SessionState, reason: str) -> None:
@@ -409,7 +410,7 @@ class LiveHub:
                 continue
             self._observe_signals(runtime, now)
             self.attention.tick(runtime, now)
-            if time_is_up(state=runtime.state, ends_at=runtime.ends_at, now=now):
+            if time_is_up(state=runtime.state, clock=runtime.clock, now=now):
                 await self.end_session(runtime, SessionState.SUBMITTED, "time is up")
 
 

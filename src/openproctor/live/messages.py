@@ -15,6 +15,7 @@ from typing import Any, Literal, TypedDict
 from openproctor.detectors.detections import Detections
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
 from openproctor.domains.messages.models import Conversation, Message
+from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
 from openproctor.live.runtime import CandidateSummary
@@ -54,7 +55,7 @@ class Hello(TypedDict):
     fps: float
     width: int
     height: int
-    ends_at: str | None
+    clock: dict[str, Any] | None
     messages: list[MessageOut]
     speech_rms_floor: float
     speech_hangover_s: float
@@ -82,6 +83,7 @@ class State(TypedDict):
     state: str
     reason: str | None
     score: float | None
+    clock: dict[str, Any] | None
 
 
 class Replaced(TypedDict):
@@ -98,7 +100,7 @@ def hello(
     state: SessionState,
     fps: float,
     policy: ExamPolicy,
-    ends_at: float | None,
+    clock: Clock | None,
     history: list[MessageOut],
 ) -> Hello:
     return {
@@ -108,7 +110,7 @@ def hello(
         "fps": fps,
         "width": policy.frame_width,
         "height": policy.frame_height,
-        "ends_at": datetime.fromtimestamp(ends_at, UTC).isoformat() if ends_at else None,
+        "clock": clock_now(clock),
         "messages": history,
         "speech_rms_floor": SPEECH_RMS_FLOOR,
         "speech_hangover_s": SPEECH_HANGOVER_S,
@@ -131,8 +133,21 @@ def rate(fps: float) -> Rate:
     return {"type": "rate", "fps": fps}
 
 
-def state(state: SessionState, reason: str | None, score: float | None) -> State:
-    return {"type": "state", "state": state.value, "reason": reason, "score": score}
+def clock_now(clock: Clock | None) -> dict[str, Any] | None:
+    """CLOCK: the attempt's clock read now, as the page counts it down (ClockRead)."""
+    return clock.read(datetime.now(UTC)).model_dump(mode="json") if clock else None
+
+
+def state(
+    state: SessionState, reason: str | None, score: float | None, clock: Clock | None
+) -> State:
+    return {
+        "type": "state",
+        "state": state.value,
+        "reason": reason,
+        "score": score,
+        "clock": clock_now(clock),
+    }
 
 
 def replaced(socket_id: int, node_id: str) -> Replaced:

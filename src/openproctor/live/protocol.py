@@ -24,7 +24,7 @@ saved state, so nothing depends on a socket being up at that moment.
 Server -> client, text messages (each typed and built in live/messages.py)::
 
     {"type": "hello", "session_id": ..., "state": ..., "fps": 1.0, "width": 640, "height": 480,
-     "ends_at": iso8601 | null, "messages": [MESSAGE...], "speech_rms_floor": 0.01,
+     "clock": CLOCK | null, "messages": [MESSAGE...], "speech_rms_floor": 0.01,
      "speech_hangover_s": 2.5}
         the page sends audio only while a chunk's RMS (samples / 32768) is at or above the
         floor the server applies (rules/conditions.py SPEECH_RMS_FLOOR), plus the chunk
@@ -37,7 +37,12 @@ Server -> client, text messages (each typed and built in live/messages.py)::
         "hand_lowered" (by the candidate, or by a proctor's answer)
     {"type": "warnings_cleared"}                             the proctor cleared the warnings
     {"type": "state", "state": "running" | "paused" | "submitted" | "terminated" | "expired",
-     "reason": str | null, "score": float | null}
+     "reason": str | null, "score": float | null, "clock": CLOCK | null}
+        also with the same state when only the clock moved (a proctor gave extra time)
+    CLOCK = {"ends_at": iso8601 | null, "paused": bool, "left_s": float | null, "extra_s",
+             "paused_s"} (domains/sessions/clock.py ClockRead, read when sent): the page
+             counts down to ends_at on the server's clock while running, and shows left_s
+             standing still while paused
     {"type": "rtc_config", ...}, {"type": "rtc", ...}, {"type": "rtc_refused", ...}  below
 
 A refused or broken socket is closed with a close code and a reason (below), never with a

@@ -32,6 +32,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.messages import service as messages_service
 from openproctor.domains.messages.models import Conversation
 from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
 from openproctor.live import messages
@@ -117,7 +118,6 @@ class Registry:
             assert exam is not None
             policy = exam.parsed_policy
             enrollment = session.enrollment or {}
-            ends_at = sessions.ends_at(session=session, exam=exam)
             runtime = SessionRuntime(
                 session_id=session.id,
                 candidate_id=candidate.id,
@@ -128,7 +128,7 @@ class Registry:
                 policy=policy,
                 state=session.state,
                 rules=SessionRules(policy, auto_terminate=session.auto_terminate),
-                ends_at=ends_at.timestamp() if ends_at else None,
+                clock=Clock.of(session, exam),
                 reference=tuple(enrollment["embedding"]) if "embedding" in enrollment else None,
                 reference_embedder=enrollment.get("embedder"),
                 baseline=tuple(enrollment["baseline"]) if "baseline" in enrollment else None,

@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.domains.messages.models import Conversation
+from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.live.limits import (
     MEDIA_BURST,
@@ -126,7 +127,7 @@ class SessionRuntime:
     policy: ExamPolicy
     state: SessionState
     rules: SessionRules
-    ends_at: float | None = None
+    clock: Clock | None = None
     reference: tuple[float, ...] | None = None
     # What made `reference` (IdentityConfig.embedder; None: an enrolment from before they
     # recorded it), and why identity checks are off while the session has no usable reference.

@@ -84,7 +84,7 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
                 state=runtime.state,
                 fps=runtime.fps,
                 policy=runtime.policy,
-                ends_at=runtime.ends_at,
+                clock=runtime.clock,
                 history=history,
             )
             await websocket.send_json(hello)

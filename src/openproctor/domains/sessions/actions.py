@@ -1,4 +1,5 @@
-"""/api/v1/sessions/{session_id}/pause, …/resume, …/terminate and …/auto-terminate: a
+"""/api/v1/sessions/{session_id}/pause, …/resume, …/extra-time, …/terminate and
+…/auto-terminate: a
 proctor's interventions, through the sessions flows (tagged proctoring: they need the
 sessions scope)."""
 
@@ -7,13 +8,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import visible_session
+from openproctor.db import utcnow
 from openproctor.deps import Audit, DbSession, Hub, ProctorUser
-from openproctor.domains.sessions import flows
-from openproctor.domains.sessions.models import SessionRead, Toggle
+from openproctor.domains.sessions import flows, service
+from openproctor.domains.sessions.clock import ClockRead
+from openproctor.domains.sessions.models import ExtraTime, SessionRead, Toggle
 
 router = APIRouter(tags=["proctoring"])
 
@@ -38,6 +41,26 @@ def resume(
 ) -> SessionRead:
     session = visible_session(db=db, user=user, session_id=session_id)
     return SessionRead.model_validate(flows.resume(db=db, audit=audit, hub=hub, session=session))
+
+
+@router.post(
+    "/sessions/{session_id}/extra-time",
+    response_model=ClockRead,
+    responses={409: {"description": "The exam is not under way, or its window closes first."}},
+)
+def extra_time(
+    session_id: uuid.UUID, body: ExtraTime, db: DbSession, user: ProctorUser, audit: Audit, hub: Hub
+) -> ClockRead:
+    """Gives a running (or paused) candidate `minutes` more: the deadline moves, and their
+    page's countdown with it."""
+    session = visible_session(db=db, user=user, session_id=session_id)
+    try:
+        clock = flows.give_extra_time(
+            db=db, audit=audit, hub=hub, session=session, minutes=body.minutes
+        )
+    except service.ExtraTimeRefused as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return clock.read(utcnow())
 
 
 @router.post("/sessions/{session_id}/terminate", response_model=SessionRead)

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from openproctor.db import utcnow
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.sessions import service
+from openproctor.domains.sessions.clock import Clock, ClockJson
 from openproctor.domains.sessions.models import (
     AutoTerminateChange,
     AutoTerminateScope,
@@ -38,12 +40,17 @@ def _move(
     wanted: SessionState,
     reason: str,
 ) -> ExamSession:
-    """Raises IllegalTransition (nothing written) when the session cannot move there."""
+    """Raises IllegalTransition (nothing written) when the session cannot move there. A pause
+    or resume moves the clock: the hub hears it with the state."""
     service.move(session, wanted, reason=reason)
     audit(f"session.{wanted.value}", "session", session.id, reason=reason)
     db.commit()
-    hub.session_changed(session.id, session.state, reason=reason)
+    hub.session_changed(session.id, session.state, reason=reason, clock=_clock(db, session))
     return session
+
+
+def _clock(db: Session, session: ExamSession) -> ClockJson:
+    return Clock.of(session, service.exam_of(db=db, session=session)).to_json()
 
 
 def pause(*, db: Session, audit: Auditor, hub: LiveHub, session: ExamSession) -> ExamSession:
@@ -79,6 +86,25 @@ def terminate(
         wanted=SessionState.TERMINATED,
         reason=reason,
     )
+
+
+def give_extra_time(
+    *, db: Session, audit: Auditor, hub: LiveHub, session: ExamSession, minutes: int
+) -> Clock:
+    """Moves the attempt's deadline `minutes` later; raises service.ExtraTimeRefused (nothing
+    written) for an attempt not under way or a deadline past the exam window."""
+    exam = service.exam_of(db=db, session=session)
+    now = utcnow()
+    service.give_extra_time(session=session, exam=exam, minutes=minutes, now=now)
+    clock = Clock.of(session, exam)
+    deadline = clock.deadline(now)
+    assert deadline is not None, "an attempt under way has started"
+    audit(
+        "session.extra_time", "session", session.id, minutes=minutes, ends_at=deadline.isoformat()
+    )
+    db.commit()
+    hub.session_changed(session.id, session.state, clock=clock.to_json())
+    return clock
 
 
 def set_auto_terminate(
@@ -148,12 +174,11 @@ def set_proctor_auto_terminate(
 
 def candidate_changed(*, hub: LiveHub, session: ExamSession, exam: Exam) -> None:
     """After the candidate's own committed change (a step, answers, enrolment): the live loop,
-    and through it the proctors, hear the session's state, score and end time."""
-    end = service.ends_at(session=session, exam=exam)
+    and through it the proctors, hear the session's state, score and clock."""
     hub.session_changed(
         session.id,
         session.state,
         reason=session.end_reason,
         score=session.score,
-        ends_at=end.timestamp() if end else None,
+        clock=Clock.of(session, exam).to_json(),
     )

@@ -33,6 +33,9 @@ class SessionState(StrEnum):
     EXPIRED = "expired"
 
 
+# The most one proctor's action adds at once (the exam window's close still bounds it).
+MAX_EXTRA_MINUTES = 24 * 60
+
 _ENDINGS = {SessionState.TERMINATED, SessionState.EXPIRED}
 ALLOWED_TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
     SessionState.INVITED: frozenset({SessionState.CHECKING, *_ENDINGS}),
@@ -87,10 +90,23 @@ class ExamSession(IdMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     decided_at: Mapped[datetime | None]
+    # The exam clock's stored facts (domains/sessions/clock.py reads them): the pause going on,
+    # the pauses that ended, and the extra time proctors gave.
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    extra_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
 
     def transition(self, wanted: SessionState, *, at: datetime, reason: str | None = None) -> None:
         if wanted not in ALLOWED_TRANSITIONS[self.state]:
             raise IllegalTransition(self.state, wanted)
+        if self.paused_at is not None:  # leaving a pause: the clock runs again
+            # (paused_seconds is None on a row not written yet)
+            self.paused_seconds = (self.paused_seconds or 0.0) + max(
+                (at - self.paused_at).total_seconds(), 0.0
+            )
+            self.paused_at = None
+        if wanted is SessionState.PAUSED:
+            self.paused_at = at
         self.state = wanted
         self.state_changed_at = at
         if wanted is SessionState.RUNNING and self.started_at is None:
@@ -117,6 +133,15 @@ class SessionRead(BaseModel):
     decision: Decision | None
     decision_note: str | None
     decided_at: datetime | None
+    paused_at: datetime | None
+    paused_seconds: float
+    extra_seconds: float
+
+
+class ExtraTime(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: int = Field(ge=1, le=MAX_EXTRA_MINUTES, description="Minutes added to the deadline.")
 
 
 class Toggle(BaseModel):

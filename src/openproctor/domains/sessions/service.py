@@ -13,6 +13,7 @@ from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
 from openproctor.domains.users.models import User
 
@@ -60,11 +61,31 @@ class AnswersRefused(Exception):
     """Answers that cannot be saved; the message says why."""
 
 
-def ends_at(*, session: ExamSession, exam: Exam) -> datetime | None:
-    """When the attempt must end: its duration after the start, or the window's end if sooner."""
-    if session.started_at is None:
-        return None
-    return min(session.started_at + timedelta(minutes=exam.duration_minutes), exam.closes_at)
+def exam_of(*, db: Session, session: ExamSession) -> Exam:
+    exam = db.get(Exam, session.exam_id)
+    assert exam is not None, "a session belongs to an exam"
+    return exam
+
+
+class ExtraTimeRefused(Exception):
+    """Extra time that cannot be given; the message says why."""
+
+
+def give_extra_time(*, session: ExamSession, exam: Exam, minutes: int, now: datetime) -> None:
+    """Moves a running or paused attempt's deadline `minutes` later; raises ExtraTimeRefused
+    for an attempt not under way, or when the exam window closes before the new deadline."""
+    if session.state not in (SessionState.RUNNING, SessionState.PAUSED):
+        raise ExtraTimeRefused(f"extra time is for an exam under way, not one {session.state}")
+    extra = timedelta(minutes=minutes)
+    before = Clock.of(session, exam).deadline(now)
+    assert before is not None, "an attempt under way has started"
+    if before + extra > exam.closes_at:
+        room = max(int((exam.closes_at - before).total_seconds() // 60), 0)
+        raise ExtraTimeRefused(
+            f"the exam window closes at {exam.closes_at:%Y-%m-%d %H:%M} UTC, when the invite "
+            f"link stops working: at most {room} more minutes fit"
+        )
+    session.extra_seconds += extra.total_seconds()
 
 
 def clean_answers(*, exam: Exam, answers: dict[str, int]) -> dict[str, int]:
@@ -103,24 +124,15 @@ def submit(*, session: ExamSession, exam: Exam, answers: dict[str, int]) -> None
     move(session, SessionState.SUBMITTED, reason="submitted by the candidate")
 
 
-# A browser that submits when its countdown reaches zero still gets through on a slow network.
-SUBMIT_GRACE = timedelta(seconds=30)
-
-
 def expire_if_over(*, session: ExamSession, exam: Exam, now: datetime) -> bool:
-    """Ends an attempt whose time is up: a running one is submitted with its saved answers
-    (auto-submit), a paused one expires. Returns whether it ended it."""
-    end = ends_at(session=session, exam=exam)
-    if end is None or now < end + SUBMIT_GRACE:
+    """Ends a running attempt whose time is up: it is submitted with its saved answers
+    (auto-submit). A paused one never ends here: its clock stands still. Returns whether it
+    ended it."""
+    if session.state is not SessionState.RUNNING or not Clock.of(session, exam).is_up(now):
         return False
-    if session.state is SessionState.RUNNING:
-        session.score = score(exam=exam, answers=session.answers)
-        move(session, SessionState.SUBMITTED, reason="time is up: submitted automatically")
-        return True
-    if session.state is SessionState.PAUSED:
-        move(session, SessionState.EXPIRED, reason="time ran out while paused")
-        return True
-    return False
+    session.score = score(exam=exam, answers=session.answers)
+    move(session, SessionState.SUBMITTED, reason="time is up: submitted automatically")
+    return True
 
 
 def decide(*, session: ExamSession, decision: Decision, note: str | None, reviewer: User) -> None:

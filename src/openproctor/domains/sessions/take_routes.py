@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -21,6 +20,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions import flows, service
+from openproctor.domains.sessions.clock import Clock, ClockRead
 from openproctor.domains.sessions.models import (
     ExamSession,
     IllegalTransition,
@@ -74,7 +74,7 @@ class CandidateView(BaseModel):
     exam_title: str
     exam: CandidateExam
     session: SessionRead
-    ends_at: datetime | None
+    clock: ClockRead
     answers: dict[str, int]
     return_url: str | None = None
 
@@ -113,7 +113,7 @@ def _view(exam: Exam, session: ExamSession, candidate_name: str) -> CandidateVie
             policy=CandidatePolicy.model_validate(policy.model_dump()),
         ),
         session=SessionRead.model_validate(session),
-        ends_at=service.ends_at(session=session, exam=exam),
+        clock=Clock.of(session, exam).read(utcnow()),
         answers=session.answers,
     )
 

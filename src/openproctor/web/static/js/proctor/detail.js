@@ -34,6 +34,10 @@ export class Detail {
       this.act("warnings/clear", undefined, "Warnings cleared."));
     $("[data-testid=pause]").addEventListener("click", () => this.act("pause", undefined, "Exam paused."));
     $("[data-testid=resume]").addEventListener("click", () => this.act("resume", undefined, "Exam resumed."));
+    $(".extra-time-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.giveExtraTime();
+    });
     $("[data-testid=auto-terminate]").addEventListener("change", (event) => this.setAutoTerminate(event.target));
     $("[data-testid=terminate]").addEventListener("click", () => this.askTerminate());
     this.dialog.addEventListener("close", () => this.terminateClosed());
@@ -111,6 +115,7 @@ export class Detail {
     this.$("[data-testid=pause]").disabled = candidate.state !== "running";
     this.$("[data-testid=resume]").disabled = candidate.state !== "paused";
     this.$("[data-testid=terminate]").disabled = ended;
+    this.$("[data-testid=extra-time]").disabled = !["running", "paused"].includes(candidate.state);
     for (const selector of ["[data-testid=send-message]", "[data-testid=warn]", "[data-testid=clear-warnings]"]) {
       this.$(selector).disabled = ended;
     }
@@ -270,6 +275,14 @@ export class Detail {
     input.value = "";
     this.addMessage(message ?? { sender: "proctor", kind, body });
     this.status(kind === "warning" ? "Warning sent." : "Message sent.", "ok");
+  }
+
+  async giveExtraTime() {
+    const minutes = Number(this.$("[data-testid=extra-minutes]").value);
+    const clock = await this.request("POST", "extra-time", { minutes }).catch(() => undefined);
+    if (clock === undefined) return;
+    const ends = new Date(clock.ends_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    this.status(`${minutes} more minute${minutes === 1 ? "" : "s"} given: the exam now ends at ${ends}.`, "ok");
   }
 
   async setAutoTerminate(box) {

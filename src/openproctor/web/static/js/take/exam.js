@@ -100,13 +100,6 @@ function renderQuestions(form, questions, answers, onChange) {
   });
 }
 
-// An instant as milliseconds: ISO 8601 text, or epoch seconds (or milliseconds) as a number.
-function instant(value) {
-  if (typeof value === "number") return value < 1e12 ? value * 1000 : value;
-  const parsed = Date.parse(value ?? "");
-  return Number.isNaN(parsed) ? null : parsed;
-}
-
 function formatLeft(ms) {
   const total = Math.max(Math.round(ms / 1000), 0);
   const h = Math.floor(total / 3600);
@@ -115,13 +108,48 @@ function formatLeft(ms) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
+// Asks before a submission the candidate started: names the questions still unanswered
+// (jumping back to the first one on "Keep working"). Resolves true to submit.
+function confirmSubmit(dialog, { questions, answers, external }) {
+  const open = questions
+    .map((question, index) => ({ question, index }))
+    .filter(({ index }) => answers[String(index)] === undefined);
+  const list = dialog.querySelector(".unanswered");
+  list.replaceChildren(...open.map(({ question, index }) => {
+    const item = document.createElement("li");
+    item.textContent = `Question ${index + 1}: ${question.prompt}`;
+    return item;
+  }));
+  list.hidden = !open.length;
+  dialog.querySelector("h2").textContent = open.length
+    ? `${open.length} of ${questions.length} question${questions.length > 1 ? "s" : ""} ${open.length > 1 ? "are" : "is"} not answered`
+    : external ? "Have you finished the exam?" : "Submit your answers?";
+  dialog.querySelector(".confirm-text").textContent = open.length
+    ? `If you submit now, ${open.length > 1 ? "these questions count" : "this question counts"} as unanswered:`
+    : external
+      ? "Submit only once you have finished the exam in the frame: you cannot go back to it afterwards."
+      : `All ${questions.length} questions are answered. You cannot change your answers after submitting.`;
+  dialog.querySelector("[data-testid=submit-confirm]").textContent = open.length ? "Submit anyway" : "Submit";
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      const submit = dialog.returnValue === "submit";
+      if (!submit && open.length) {
+        document.querySelector(`input[name=q${open[0].index}]`)?.focus();
+      }
+      resolve(submit);
+    }, { once: true });
+  });
+}
+
 // Runs the exam in `root` (a mounted #step-exam). `onEnded(session)` is called with the
 // session once it is submitted; `refresh()` asks the page to reload the state from the server.
 // `beforeSubmit({automatic, signal})` runs before submitting (the recording is sent first);
 // `signal` aborts when time runs out meanwhile. `submitAborted()` runs when the exam carries
 // on after all (the submission was refused).
 export function runExam(root, {
-  view, onEnded, refresh, isPaused, beforeSubmit = async () => {}, submitAborted = () => {},
+  view, onEnded, refresh, beforeSubmit = async () => {}, submitAborted = () => {},
 }) {
   const exam = view.exam;
   const sessionId = view.session.id;
@@ -132,6 +160,8 @@ export function runExam(root, {
   const submitButton = root.querySelector("[data-testid=submit]");
   const submitError = root.querySelector(".submit-error");
   const timer = root.querySelector(".timer");
+  const clockNote = root.querySelector(".clock-note");
+  const confirmDialog = root.querySelector("[data-testid=submit-confirm-dialog]");
   const saver = new AnswerSaver(sessionId, answers, status, refresh);
 
   const showProgress = () => {
@@ -208,36 +238,52 @@ export function runExam(root, {
       }
     }
   }
-  submitButton.addEventListener("click", () => send());
+  submitButton.addEventListener("click", async () => {
+    if (submitting || confirmDialog.open) return;
+    const confirmed = await confirmSubmit(confirmDialog, {
+      questions, answers, external: Boolean(exam.external_url),
+    });
+    if (confirmed) send();
+  });
 
-  // The countdown, against the server's clock; submits when it reaches zero.
-  let endsAt = instant(view.ends_at);
-  if (endsAt === null && view.session.started_at) {
-    endsAt = instant(view.session.started_at) + exam.duration_minutes * 60000;
-  }
+  // The countdown comes from the server's clock (CLOCK, live/protocol.py), from the view and
+  // then from the socket: while it runs, the time left is its deadline minus the server's now;
+  // while paused, it stands where the server says. Submits when it reaches zero.
+  let clock = view.clock;
   let announced = 0;
+  const timeLeft = () => (clock.paused ? clock.left_s * 1000 : Date.parse(clock.ends_at) - api.serverNow());
   const tick = () => {
-    if (endsAt === null) return;
-    const left = endsAt - api.serverNow();
+    if (!clock?.ends_at) return;
+    const left = timeLeft();
     timer.textContent = formatLeft(left);
+    timer.dataset.paused = clock.paused ? "yes" : "no";
     timer.dataset.level = left <= 60000 ? "critical" : left <= 300000 ? "low" : "";
     const minutes = left <= 60000 ? 1 : left <= 300000 ? 5 : 0;
     if (minutes && announced !== minutes) {
       announced = minutes;
       timer.setAttribute("aria-label", `${minutes} minute${minutes > 1 ? "s" : ""} left`);
     }
-    if (left <= 0 && !isPaused()) send({ automatic: true });
+    if (left <= 0 && !clock.paused) {
+      if (confirmDialog.open) confirmDialog.close();
+      send({ automatic: true });
+    }
   };
   tick();
-  const clock = setInterval(tick, 500);
+  const ticking = setInterval(tick, 500);
 
   function stop() {
-    clearInterval(clock);
+    clearInterval(ticking);
   }
 
   return {
-    setEndsAt(value) {
-      endsAt = instant(value) ?? endsAt;
+    setClock(value) {
+      if (!value) return;
+      const added = value.extra_s - (clock?.extra_s ?? value.extra_s);
+      if (added > 0) {
+        const minutes = Math.round(added / 60);
+        clockNote.textContent = `Your proctor gave you ${minutes} more minute${minutes === 1 ? "" : "s"}.`;
+      }
+      clock = value;
       tick();
     },
     retrySaving() {

@@ -198,7 +198,7 @@ function intro() {
       if (view.session.state === "enrolled") {
         view.session = await api.setState(view.session.id, "running");
       }
-      view = await api.getView(); // now with ends_at
+      view = await api.getView(); // now with its clock running
       if (ENDED.has(view.session.state)) return route(view.session.state);
       exam({ resumed: false });
     } catch (error) {
@@ -218,7 +218,9 @@ async function exam({ resumed = true } = {}) {
   let paused = view.session.state === "paused";
   const refresh = async () => {
     try {
-      view.session = (await api.getView()).session;
+      const fresh = await api.getView();
+      view.session = fresh.session;
+      examRunner.setClock(fresh.clock);
       applyState(view.session.state, view.session.end_reason);
     } catch {
       // offline: the socket's state messages will tell us when it is back
@@ -227,7 +229,6 @@ async function exam({ resumed = true } = {}) {
   const examRunner = runExam(root, {
     view,
     refresh,
-    isPaused: () => paused,
     onEnded: (session) => finish(session.state, session.end_reason),
     beforeSubmit: (options) => waitForRecording(root, options),
     submitAborted: () => startRecording(proctoring),
@@ -241,10 +242,13 @@ async function exam({ resumed = true } = {}) {
     recordsScreen: wants("recordScreen"),
     handlers: {
       hello(message) {
-        examRunner.setEndsAt(message.ends_at);
+        examRunner.setClock(message.clock);
         applyState(message.state);
       },
-      state: (message) => applyState(message.state, message.reason),
+      state(message) {
+        examRunner.setClock(message.clock);
+        applyState(message.state, message.reason);
+      },
       // Another tab took over: it records from now on (it waits for this one to let go).
       ended: (code) => (code === 4408 ? recording.stopRecorders() : refresh()),
       cameraRestored: () => startRecording(proctoring),
@@ -264,11 +268,8 @@ async function exam({ resumed = true } = {}) {
     root.querySelector(".exam-main").inert = paused;
     root.classList.toggle("paused", paused);
     proctoring.setPaused(paused);
-    if (wasPaused && !paused) {
-      // Resumed: the end time may have moved, and answers changed while paused need saving.
-      api.getView().then((fresh) => examRunner.setEndsAt(fresh.ends_at)).catch(() => {});
-      examRunner.retrySaving();
-    }
+    // Resumed: answers changed while paused need saving (the moved deadline came with it).
+    if (wasPaused && !paused) examRunner.retrySaving();
   }
   applyState(view.session.state);
 }
