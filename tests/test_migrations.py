@@ -10,9 +10,13 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.webhooks.models import WebhookDelivery
 from openproctor.migrations import downgrade, upgrade
 from openproctor.models import Base
+from tests.conftest import Factory
+from tests.live.clients import running_session
 
 
 def test_upgrade_from_empty_matches_the_models(engine: Engine) -> None:
@@ -64,3 +68,30 @@ def test_the_delivery_log_loses_the_replies_it_kept(engine: Engine) -> None:
             None,
         ]
         assert delivery.log[0]["status_code"] == 500
+
+
+def test_an_attempt_paused_at_the_upgrade_keeps_its_pause_on_the_clock(
+    engine: Engine, factory: Factory
+) -> None:
+    """0009: an attempt paused at the time of the upgrade has been paused since it changed
+    state last; the others have no pause going on."""
+    exam = factory.exam()
+    paused = running_session(factory, factory.candidate(exam, name="Ada"))
+    running = running_session(factory, factory.candidate(exam, name="Bob"))
+    sessions.move(paused, SessionState.PAUSED)
+    factory.db.commit()
+    paused_since = paused.state_changed_at
+    factory.db.close()
+    downgrade(engine, "0008")
+    upgrade(engine)
+    with Session(engine) as db:
+        after = db.get(ExamSession, paused.id)
+        assert after is not None
+        assert (after.paused_at, after.paused_seconds, after.extra_seconds) == (
+            paused_since,
+            0,
+            0,
+        )
+        still_running = db.get(ExamSession, running.id)
+        assert still_running is not None
+        assert still_running.paused_at is None

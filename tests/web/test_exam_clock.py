@@ -25,8 +25,9 @@ from tests.web.test_proctor_wall import running_exam_page, wall_page
 pytestmark = pytest.mark.browser
 
 # The page's countdown ticks twice a second and rounds; the server's Date header has 1-s
-# resolution: they agree within this.
-AGREE_S = 2.0
+# resolution; reading the page and the database takes a moment on a busy machine: they agree
+# within this (a pause in these tests lasts longer).
+AGREE_S = 3.0
 
 
 def timer_seconds(page: Page) -> int:

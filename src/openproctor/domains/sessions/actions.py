@@ -1,7 +1,6 @@
 """/api/v1/sessions/{session_id}/pause, …/resume, …/extra-time, …/terminate and
-…/auto-terminate: a
-proctor's interventions, through the sessions flows (tagged proctoring: they need the
-sessions scope)."""
+…/auto-terminate: a proctor's interventions, through the sessions flows (tagged proctoring:
+they need the sessions scope)."""
 
 from __future__ import annotations
 

@@ -257,6 +257,7 @@ export function runExam(root, {
     const left = timeLeft();
     timer.textContent = formatLeft(left);
     timer.dataset.paused = clock.paused ? "yes" : "no";
+    if (clock.paused && confirmDialog.open) confirmDialog.close(); // nothing to submit while paused
     timer.dataset.level = left <= 60000 ? "critical" : left <= 300000 ? "low" : "";
     const minutes = left <= 60000 ? 1 : left <= 300000 ? 5 : 0;
     if (minutes && announced !== minutes) {
