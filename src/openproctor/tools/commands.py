@@ -4,6 +4,7 @@ command, and never the server, loads them."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -13,6 +14,19 @@ from openproctor.console import command_settings, model_dir
 from openproctor.detectors.base import ModelError
 
 DEFAULT_BENCH_VIDEOS = Path("../shared/eval/video")
+
+
+def _rates(text: str) -> list[float]:
+    """Comma-separated frame rates, each within what a policy may ask for (0.1-10)."""
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            f"not a list of numbers: {text!r}", param_hint="--latency"
+        ) from None
+    if not rates or not all(0.1 <= rate <= 10 for rate in rates):
+        raise click.BadParameter("give rates between 0.1 and 10", param_hint="--latency")
+    return rates
 
 
 @click.command()
@@ -104,9 +118,29 @@ def evaluate(directory: Path, variants: bool, hand_image: Path | None, as_json: 
     type=click.FloatRange(1, 3600),
     help="With --compare: seconds of stream per video (videos loop).",
 )
+@click.option(
+    "--latency",
+    "latency_rates",
+    default=None,
+    help="Also how soon eyes closed, eyes aside and no face are flagged, by the videos' "
+    "timeline, at these base frame rates (comma-separated, e.g. 1,0.5) with the hub's burst.",
+)
+@click.option(
+    "--timeline",
+    default=DEFAULT_BENCH_VIDEOS.parent / "video_timeline.csv",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="With --latency: the CSV saying what each video shows when (shared/eval's format).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench(
-    videos: tuple[Path, ...], frames: int, compare: bool, seconds: float, as_json: bool
+    videos: tuple[Path, ...],
+    frames: int,
+    compare: bool,
+    seconds: float,
+    latency_rates: str | None,
+    timeline: Path,
+    as_json: bool,
 ) -> None:
     """Median ms per stage on real webcam frames, one core, and the face_recognition baseline.
 
@@ -116,18 +150,28 @@ def bench(
     from openproctor.tools.cost import Stack, issue_stack
     from openproctor.tools.cost import compare as run_compare
     from openproctor.tools.detection import bench as run_bench
+    from openproctor.tools.latency import measure as measure_latency
 
     settings = command_settings()
     sources = list(videos) or sorted(DEFAULT_BENCH_VIDEOS.glob("*.mjpeg"))
     if not sources:
         raise click.ClickException(f"no videos given and none in {DEFAULT_BENCH_VIDEOS}")
     models, config = model_dir(settings), settings.detectors
+    rates = _rates(latency_rates) if latency_rates is not None else None
+    if rates is not None and not timeline.is_file():
+        raise click.ClickException(f"no timeline at {timeline} (see --timeline)")
     try:
         report = run_bench(sources, model_dir=models, config=config, frames=frames)
         if compare:
             stacks = [issue_stack(config), Stack("default", config, ExamPolicy())]
             report["per_candidate_second"] = run_compare(
                 sources, stacks, model_dir=models, seconds=seconds
+            )
+        if rates is not None:
+            with timeline.open(newline="") as f:
+                rows = list(csv.DictReader(f))
+            report["latency"] = measure_latency(
+                sources, rows, model_dir=models, config=config, rates=rates
             )
     except ModelError as error:
         raise click.ClickException(str(error)) from None

@@ -117,7 +117,7 @@ def replay(worker: Worker, stack: Stack, name: str, stream: Stream) -> Iterator[
     """One candidate's stream through the live path, a frame at a time: the frame's ms by stage
     and what happened to it (its gate, "object_pass", "identity_check")."""
     policy = stack.policy
-    reference, baseline = _enrolment(worker, stream)
+    reference, baseline = enrolment_of(worker, stream)
     schedule = PassSchedule.spread(0.0, policy, random.Random(SCHEDULE_SEED))
     for seq, (ts_ms, jpeg) in enumerate(stream):
         now = ts_ms / 1000
@@ -157,7 +157,7 @@ def replay(worker: Worker, stack: Stack, name: str, stream: Stream) -> Iterator[
         yield timings, events
 
 
-def _enrolment(
+def enrolment_of(
     worker: Worker, stream: Stream
 ) -> tuple[tuple[float, ...] | None, tuple[float, float, float] | None]:
     """The first frame that enrols (one frontal face) stands for the enrolment photo."""
