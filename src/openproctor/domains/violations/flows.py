@@ -284,6 +284,8 @@ class ViolationFlow:
             violation = db.get(Violation, violation_id)
             if violation is not None and event.ended_at is not None:
                 violation.ended_at = _at(event.ended_at)
+                # With every detection that saw it while it was open (rules/engine.py).
+                violation.details = _jsonable(event.details)
 
 
 def _at(seconds: float) -> datetime:
