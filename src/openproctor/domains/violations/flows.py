@@ -37,7 +37,7 @@ from openproctor.live import messages
 from openproctor.live.evidence import annotate
 from openproctor.live.runtime import Frame
 from openproctor.metrics import Metrics
-from openproctor.rules.engine import EventType, RuleEvent
+from openproctor.rules.engine import DETECTIONS, EventType, RuleEvent
 from openproctor.storage import ObjectStore, StorageError, StoredBlob
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,7 @@ class ViolationFlow:
             review_note=None,
             evidence_url=f"/api/v1/evidence/{evidence.object_id}" if evidence.object_id else None,
             evidence_error=evidence.error,
+            detections=event.details.get(DETECTIONS, []),
             frame_ts_ms=frame_ts_ms,
         )
         message = messages.violation(change, read, subject.proctor_id)
