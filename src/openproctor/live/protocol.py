@@ -66,6 +66,7 @@ candidates). Server -> client text messages::
     {"type": "violation", "event": "opened" | "evidence" | "closed", "violation": VIOLATION}
         "opened" once its row is written (evidence_url still null), "evidence" once its
         evidence image is stored (evidence_url) or could not be (evidence_error), "closed"
+        (its "detections" then list everything that saw it while it was open)
     {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
     {"type": "frame", "session_id": ..., "ts_ms": ...}       the same, full size, for "watch",
         with its capture time (its "analysis" came just before, with the same ts_ms)
