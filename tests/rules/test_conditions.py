@@ -299,3 +299,24 @@ def test_a_second_person_seen_by_faces_and_persons_opens_one_violation_counted_o
     ]
     assert events[1].details["detections"] == ["faces", "persons"]
     assert rules.risk_score == ExamPolicy().rules[K.MULTIPLE_FACES].weight == 25
+
+
+def test_a_second_person_keeps_the_kind_of_the_violation_open_for_them() -> None:
+    """Seen from behind first (bodies only), then facing the camera; then a frame whose face
+    pass misses them while the object pass still counts two: one violation all along."""
+    rules = SessionRules(ExamPolicy())
+    behind = replace(ANALYSED, persons=2, objects_ran=True)
+    facing = replace(ANALYSED, face_boxes=(BOX, BOX), persons=2, flags=("multiple_faces",))
+    frames = [behind] * 3 + [facing, replace(facing, objects_ran=True)] * 3 + [behind] * 2
+    events = []
+    for second, outcome in enumerate(frames):
+        open_kinds = {kind for kind, _ in rules.open_kinds()}
+        held, evaluated = frame_conditions(outcome, [], open_kinds=open_kinds)
+        events += rules.observe(float(second), held, evaluated).events
+    events += rules.close_all(float(len(frames))).events
+    assert [(e.type.value, e.kind.value) for e in events] == [
+        ("opened", "extra_person"),
+        ("closed", "extra_person"),
+    ]
+    assert events[1].details["detections"] == ["faces", "persons"]
+    assert rules.risk_score == 25

@@ -283,7 +283,11 @@ class LiveHub:
         runtime.counters.add("analysed")
         for stage, ms in outcome.timings_ms.items():
             self.metrics.inference_ms.labels(stage).observe(ms)
-        held, kinds = conditions.frame_conditions(outcome, runtime.policy.prohibited_objects)
+        held, kinds = conditions.frame_conditions(
+            outcome,
+            runtime.policy.prohibited_objects,
+            open_kinds={kind for kind, _ in runtime.rules.open_kinds()},
+        )
         runtime.schedule.ran(
             frame.received_at,
             runtime.policy,

@@ -15,7 +15,7 @@ which the engine adds up while the violation is open):
 - a second person: two faces are ``multiple_faces``, and the object pass counting two persons
   (faces plus bodies that hold none of them) on the same frame adds "persons" to it; only a
   second person the faces do not see (a body, the face turned away or cut by the frame) is
-  ``extra_person``.
+  ``extra_person``; while one of the two is open, the person keeps its kind.
 
 A reload or a brief reconnect is not a leave: while the page is gone (its socket closed) for
 less than the grace period nothing holds, and once it is back its camera has CAMERA_STALL_S
@@ -26,7 +26,7 @@ page did not close (the network) is ``connection_lost``, after its rule's deboun
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -178,9 +178,10 @@ def signal_conditions(
 
 
 def frame_conditions(
-    outcome: FrameOutcome, prohibited: list[str]
+    outcome: FrameOutcome, prohibited: list[str], *, open_kinds: Collection[ViolationKind] = ()
 ) -> tuple[list[Condition], set[ViolationKind]]:
-    """The conditions one analysed frame shows, and the kinds it decided (which may close)."""
+    """The conditions one analysed frame shows, and the kinds it decided (which may close);
+    `open_kinds`: the kinds of the session's open violations."""
     if outcome.gate is Gate.COVERED:
         return [Condition(K.CAMERA_COVERED)], {K.CAMERA_COVERED, K.FROZEN_VIDEO}
     evaluated = set(FACE_KINDS)
@@ -212,13 +213,15 @@ def frame_conditions(
             Condition(K.PROHIBITED_OBJECT, label, {"score": round(score, 3)})
             for label, score in best.items()
         ]
-    return conditions + _second_person(outcome), evaluated
+    return conditions + _second_person(outcome, open_kinds), evaluated
 
 
-def _second_person(outcome: FrameOutcome) -> list[Condition]:
+def _second_person(outcome: FrameOutcome, open_kinds: Collection[ViolationKind]) -> list[Condition]:
     """One condition for a second person, whatever saw it: multiple_faces when the faces do
     (with "persons" too when this frame's object pass counts two), extra_person when only the
-    object pass's person count does (a body without a face)."""
+    object pass's person count does (a body without a face). While a violation of either kind
+    is open, the person keeps its kind: someone seen from behind who then faces the camera,
+    or a face missed on one frame, is still the one violation."""
     detections = [
         name
         for name, saw in (
@@ -233,6 +236,10 @@ def _second_person(outcome: FrameOutcome) -> list[Condition]:
     if outcome.objects_ran:
         details["persons"] = outcome.persons
     kind = K.MULTIPLE_FACES if "faces" in detections else K.EXTRA_PERSON
+    for already in (K.MULTIPLE_FACES, K.EXTRA_PERSON):
+        if already in open_kinds:
+            kind = already
+            break
     return [Condition(kind, details=details)]
 
 
