@@ -96,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
         metrics=metrics,
         webhooks=webhooks,
         embedder=settings.detectors.identity.embedder,
+        reconnect_grace_s=settings.reconnect_grace_s,
     )
     context = AppContext(
         settings=settings,

@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     )
     # Staff sockets (the proctor wall): how many one account may hold, and how often an open
     # one checks that its sign-in still holds (expiry; changes missed on the bus).
+    reconnect_grace_s: Annotated[float, Field(ge=0, le=120)] = Field(
+        default=5.0,
+        title="Reconnect grace",
+        description="Seconds a candidate's page may be gone (a reload: its socket closed by the "
+        "page, then opened again) before it counts as away: tab_switch and camera_off then "
+        "open from when it left. A reload takes 0.2-1.4 s in Chromium here (README, The live "
+        "loop).",
+    )
     staff_sockets_per_user: Annotated[int, Field(gt=0)] = Field(
         default=8,
         title="Staff sockets per user",

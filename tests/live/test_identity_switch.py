@@ -92,6 +92,7 @@ def test_a_session_enrolled_by_another_model(
         min_speech=0.5,
         metrics=Metrics(),
         embedder=RUNNING,
+        reconnect_grace_s=5.0,
     )
 
     async def load() -> SessionRuntime:

@@ -80,7 +80,7 @@ def test_frames_and_signals_become_violations_with_evidence_and_actions_reach_th
                 assert no_face["violation"]["evidence_url"]
 
                 await cand.send(json.dumps({"type": "signal", "name": "tab_hidden", "ts": 1}))
-                await proctor.wait_for(opened("tab_switch", "tab"))
+                await proctor.wait_for(opened("tab_switch"))
                 await cand.send(json.dumps({"type": "signal", "name": "paste", "ts": 2}))
                 await proctor.wait_for(opened("copy_paste", "paste"))
 

@@ -34,6 +34,7 @@ def test_rate_falls_while_frames_are_skipped_and_recovers(
         min_speech=0.5,
         metrics=metrics,
         embedder=IdentityConfig().embedder,
+        reconnect_grace_s=5.0,
     )
 
     async def scenario() -> None:

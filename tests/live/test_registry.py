@@ -226,11 +226,13 @@ def test_connect_and_disconnect_tell_the_wall() -> None:
             async with a.bus.subscribe(exam_topic(held.exam_id)) as wall:
                 first = a.connect(held)
                 second = a.connect(held)  # a reload: a newer socket
-                a.disconnect(held, first)  # the old one closing changes nothing
+                a.disconnect(held, first, page_closed=True)  # the old one closing: nothing
                 assert held.connected
-                a.disconnect(held, second)
+                assert not held.page_closed
+                a.disconnect(held, second, page_closed=False)
                 assert not held.connected
-                assert held.disconnected_at is not None
+                assert held.link_since is not None
+                assert not held.page_closed
                 tiles = [m["candidate"]["connected"] for m in drain(wall)]
                 assert tiles == [True, True, False]
 

@@ -14,7 +14,7 @@ from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.jobs import FrameOutcome
 from openproctor.rules.conditions import (
     BrowserSignals,
-    camera_stalled,
+    Link,
     frame_conditions,
     loudness,
     prohibited_in_view,
@@ -50,7 +50,6 @@ def test_a_plain_frame_decides_the_face_kinds_only() -> None:
     ("flag", "kind"),
     [
         ("no_face", "no_face"),
-        ("multiple_faces", "multiple_faces"),
         ("looking_away", "looking_away"),
         ("eyes_closed", "eyes_closed"),
         ("identity_mismatch", "identity_mismatch"),
@@ -89,7 +88,7 @@ def test_objects_follow_the_exam_list_best_score_per_label() -> None:
     conditions, evaluated = frame_conditions(outcome, ["cell phone", "book"])
     assert kinds(conditions) == [("prohibited_object", "cell phone"), ("extra_person", None)]
     assert conditions[0].details == {"score": 0.812}
-    assert conditions[1].details == {"persons": 2}
+    assert conditions[1].details == {"persons": 2, "faces": 1, "detections": ["persons"]}
     assert {K.PROHIBITED_OBJECT, K.EXTRA_PERSON} <= evaluated
     alone = replace(outcome, persons=1)
     assert kinds(frame_conditions(alone, ["cell phone"])[0]) == [
@@ -110,33 +109,35 @@ def test_a_covered_camera_decides_only_covered_and_frozen() -> None:
     assert kinds(conditions) == [("frozen_video", None)]
 
 
+NOW = 1000.0
+GRACE_S = 5.0
+HERE = Link(connected=True, since=NOW - 60, last_frame_at=NOW - 1)
+
+
 def held(
-    signals: BrowserSignals,
-    policy: ExamPolicy | None = None,
-    *,
-    connected: bool = True,
-    stalled: bool = False,
+    signals: BrowserSignals, policy: ExamPolicy | None = None, link: Link = HERE
 ) -> list[tuple[str, str | None]]:
     return kinds(
-        signal_conditions(
-            signals, policy or ExamPolicy(), connected=connected, camera_stalled=stalled
-        )
+        signal_conditions(signals, policy or ExamPolicy(), link, now=NOW, fps=1.0, grace_s=GRACE_S)
     )
 
 
-def test_signals_switch_conditions_on_and_off() -> None:
+def test_the_tab_and_the_window_are_one_condition_with_both_detections() -> None:
     signals = BrowserSignals()
     assert held(signals) == []
     for signal in (Signal.TAB_HIDDEN, Signal.WINDOW_BLUR, Signal.FULLSCREEN_EXIT):
         assert signals.heard(signal, None) is None
-    assert held(signals) == [
-        ("tab_switch", "tab"),
-        ("tab_switch", "window"),
-        ("fullscreen_exit", None),
-    ]
+    conditions = signal_conditions(signals, ExamPolicy(), HERE, now=NOW, fps=1.0, grace_s=GRACE_S)
+    assert kinds(conditions) == [("tab_switch", None), ("fullscreen_exit", None)]
+    assert conditions[0].details == {"detections": ["tab", "window"]}
     for signal in (Signal.TAB_VISIBLE, Signal.WINDOW_FOCUS, Signal.FULLSCREEN_ENTER):
         signals.heard(signal, None)
     assert held(signals) == []
+    # A blur alone (another window, an assistive tool) is still leaving the exam page.
+    signals.heard(Signal.WINDOW_BLUR, None)
+    alone = signal_conditions(signals, ExamPolicy(), HERE, now=NOW, fps=1.0, grace_s=GRACE_S)
+    assert kinds(alone) == [("tab_switch", None)]
+    assert alone[0].details == {"detections": ["window"]}
 
 
 def test_devices_screens_and_the_connection() -> None:
@@ -146,7 +147,8 @@ def test_devices_screens_and_the_connection() -> None:
     signals.heard(Signal.MICROPHONE_ENDED, None)
     signals.heard(Signal.SCREEN_SHARE_STOPPED, None)
     recorded = ExamPolicy(record_screen=True)
-    assert held(signals, recorded, connected=False) == [
+    network = Link(connected=False, since=NOW - 1, page_closed=False, last_frame_at=NOW - 2)
+    assert held(signals, recorded, network) == [
         ("multiple_screens", None),
         ("camera_off", "camera"),
         ("camera_off", "microphone"),
@@ -154,10 +156,36 @@ def test_devices_screens_and_the_connection() -> None:
         ("connection_lost", None),
     ]
     signals.heard(Signal.SCREENS, 1)
-    signals.heard(Signal.CAMERA_RESTORED, None)
+    signals.heard(Signal.CAMERA_RESTORED, None)  # the page has its camera and microphone
     signals.heard(Signal.SCREEN_SHARE_STARTED, None)
-    assert held(signals, recorded) == [("camera_off", "microphone")]
-    assert held(BrowserSignals(), stalled=True) == [("camera_off", "camera")]
+    assert held(signals, recorded) == []
+
+
+def test_a_page_gone_within_the_grace_holds_nothing_and_beyond_it_left_when_it_went() -> None:
+    def gone(for_s: float) -> list[Condition]:
+        link = Link(connected=False, since=NOW - for_s, page_closed=True, last_frame_at=NOW - 9)
+        return signal_conditions(
+            BrowserSignals(), ExamPolicy(), link, now=NOW, fps=1.0, grace_s=GRACE_S
+        )
+
+    assert gone(GRACE_S - 0.1) == []  # a reload: not a lost connection either
+    away = gone(GRACE_S + 0.1)
+    assert kinds(away) == [("tab_switch", None), ("camera_off", "camera")]
+    assert [(c.details, c.since) for c in away] == [({"detections": ["page"]}, NOW - 5.1)] * 2
+
+
+def test_the_camera_stalls_after_five_seconds_or_three_frame_intervals() -> None:
+    def stalled(now: float, *, fps: float = 1.0, since: float = 0.0) -> bool:
+        return Link(connected=True, since=since, last_frame_at=100.0).camera_stalled(now, fps)
+
+    assert not stalled(104.9)
+    assert stalled(105.1)
+    assert not stalled(105.1, fps=0.5)  # 6 s at 0.5 fps
+    # A page that (re)connected has the time to send its first frame again.
+    assert not stalled(110.0, since=106.0)
+    assert stalled(111.1, since=106.0)
+    assert not Link(connected=True, since=0.0).camera_stalled(500.0, 1.0)  # no frame yet
+    assert not Link(connected=False, since=0.0, last_frame_at=1.0).camera_stalled(500.0, 1.0)
 
 
 def test_what_the_policy_does_not_ask_for_raises_nothing() -> None:
@@ -178,13 +206,6 @@ def test_copy_cut_and_paste_are_pulses() -> None:
         (K.COPY_PASTE, "paste"),
     ]
     assert held(signals) == []
-
-
-def test_the_camera_stalls_after_five_seconds_or_three_frame_intervals() -> None:
-    assert not camera_stalled(now=104.9, last_frame_at=100.0, fps=1.0)
-    assert camera_stalled(now=105.1, last_frame_at=100.0, fps=1.0)
-    assert not camera_stalled(now=105.1, last_frame_at=100.0, fps=0.5)  # 6 s at 0.5 fps
-    assert not camera_stalled(now=500.0, last_frame_at=None, fps=1.0)  # no frame yet
 
 
 def test_loudness_and_speech() -> None:
@@ -243,3 +264,59 @@ def test_prohibited_in_view_only_for_what_the_object_pass_decides() -> None:
     # The same phone is not on this exam's list; a face-pass condition does not count.
     assert not prohibited_in_view(frame_conditions(seen, ["book"])[0])
     assert prohibited_in_view(frame_conditions(replace(seen, persons=2), [])[0])
+    two = replace(ANALYSED, face_boxes=(BOX, BOX), persons=2, flags=("multiple_faces",))
+    assert not prohibited_in_view(frame_conditions(two, [])[0])  # no object pass: faces only
+    assert prohibited_in_view(frame_conditions(replace(two, objects_ran=True), [])[0])
+
+
+def test_two_faces_and_two_persons_are_one_condition() -> None:
+    two = replace(ANALYSED, face_boxes=(BOX, BOX), persons=2, flags=("multiple_faces",))
+    conditions, evaluated = frame_conditions(two, [])
+    assert kinds(conditions) == [("multiple_faces", None)]
+    assert conditions[0].details == {"faces": 2, "detections": ["faces"]}
+    conditions, evaluated = frame_conditions(replace(two, objects_ran=True), [])
+    assert kinds(conditions) == [("multiple_faces", None)]
+    assert conditions[0].details == {"faces": 2, "persons": 2, "detections": ["faces", "persons"]}
+    assert K.EXTRA_PERSON in evaluated  # decided: absent, so an open one closes
+    # A second person only the bodies see (the face turned away) is extra_person.
+    turned = replace(ANALYSED, persons=2, objects_ran=True)
+    assert kinds(frame_conditions(turned, [])[0]) == [("extra_person", None)]
+
+
+def test_a_second_person_seen_by_faces_and_persons_opens_one_violation_counted_once() -> None:
+    """Two people at 1 frame/s, an object pass every 5 s: one violation, both detections,
+    risk counted once (before the merge: multiple_faces and extra_person, risk 43.75)."""
+    rules = SessionRules(ExamPolicy())
+    two = replace(ANALYSED, face_boxes=(BOX, BOX), persons=2, flags=("multiple_faces",))
+    events = []
+    for second in range(20):
+        outcome = replace(two, objects_ran=second % 5 == 0)
+        events += rules.observe(float(second), *frame_conditions(outcome, [])).events
+    events += rules.close_all(20.0).events
+    assert [(e.type.value, e.kind.value) for e in events] == [
+        ("opened", "multiple_faces"),
+        ("closed", "multiple_faces"),
+    ]
+    assert events[1].details["detections"] == ["faces", "persons"]
+    assert rules.risk_score == ExamPolicy().rules[K.MULTIPLE_FACES].weight == 25
+
+
+def test_a_second_person_keeps_the_kind_of_the_violation_open_for_them() -> None:
+    """Seen from behind first (bodies only), then facing the camera; then a frame whose face
+    pass misses them while the object pass still counts two: one violation all along."""
+    rules = SessionRules(ExamPolicy())
+    behind = replace(ANALYSED, persons=2, objects_ran=True)
+    facing = replace(ANALYSED, face_boxes=(BOX, BOX), persons=2, flags=("multiple_faces",))
+    frames = [behind] * 3 + [facing, replace(facing, objects_ran=True)] * 3 + [behind] * 2
+    events = []
+    for second, outcome in enumerate(frames):
+        open_kinds = {kind for kind, _ in rules.open_kinds()}
+        held, evaluated = frame_conditions(outcome, [], open_kinds=open_kinds)
+        events += rules.observe(float(second), held, evaluated).events
+    events += rules.close_all(float(len(frames))).events
+    assert [(e.type.value, e.kind.value) for e in events] == [
+        ("opened", "extra_person"),
+        ("closed", "extra_person"),
+    ]
+    assert events[1].details["detections"] == ["faces", "persons"]
+    assert rules.risk_score == 25

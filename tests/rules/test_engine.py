@@ -174,3 +174,36 @@ def test_close_all_ends_everything_open() -> None:
         (EventType.CLOSED, K.MULTIPLE_FACES, 9.0)
     ]
     assert rules.open_kinds() == []
+
+
+def test_detections_add_up_over_a_violation_and_start_afresh_with_the_next() -> None:
+    rules = SessionRules(ExamPolicy())  # tab_switch: no debounce, 5-s cool-down
+    signals = {K.TAB_SWITCH}
+
+    def left(*by: str) -> list[Condition]:
+        return [Condition(K.TAB_SWITCH, details={"detections": list(by), "n": len(by)})]
+
+    opened = rules.observe(0.0, left("window"), signals, quiet_s=0).events
+    assert [(e.type, e.details) for e in opened] == [
+        (EventType.OPENED, {"detections": ["window"], "n": 1})
+    ]
+    rules.observe(0.1, left("tab", "window"), signals, quiet_s=0)
+    rules.observe(2.0, left("tab"), signals, quiet_s=0)
+    closed = rules.observe(3.0, [], signals, quiet_s=0).events
+    # Later details replace earlier ones; what saw it adds up.
+    assert [(e.type, e.details) for e in closed] == [
+        (EventType.CLOSED, {"detections": ["tab", "window"], "n": 1})
+    ]
+    again = rules.observe(20.0, left("tab"), signals, quiet_s=0).events
+    assert again[0].details == {"detections": ["tab"], "n": 1}
+    assert rules.risk_score == pytest.approx(19.0)  # two violations of weight 10
+
+
+def test_a_condition_that_knows_when_it_began_is_dated_from_then() -> None:
+    rules = SessionRules(ExamPolicy())  # camera_off: 2-s debounce
+    gone = Condition(K.CAMERA_OFF, "camera", since=100.0)
+    opened = rules.observe(105.0, [gone], {K.CAMERA_OFF}, quiet_s=0).events
+    assert [(e.type, e.started_at) for e in opened] == [(EventType.OPENED, 100.0)]
+    # A `since` in the future (a clock step) is taken as now.
+    later = SessionRules(ExamPolicy())
+    assert later.observe(50.0, [gone], {K.CAMERA_OFF}, quiet_s=0).events == []

@@ -66,12 +66,15 @@ class LiveHub:
         metrics: Metrics,
         webhooks: WebhookDeliverer | None = None,
         embedder: str,
+        reconnect_grace_s: float,
     ) -> None:
         self.bus = bus
         self.store = store
         self.pool = pool
         self.embedder = embedder  # what the workers' identity embeddings are made by
         self.min_speech = min_speech
+        # How long a page may be gone (reloading, reconnecting) before it counts as away.
+        self.reconnect_grace_s = reconnect_grace_s
         self.metrics = metrics
         self.webhooks = webhooks
         self.analysis_ready = False
@@ -200,11 +203,13 @@ class LiveHub:
     def _observe_signals(self, runtime: SessionRuntime, now: float) -> None:
         if runtime.state is not SessionState.RUNNING:
             return
-        stalled = runtime.connected and conditions.camera_stalled(
-            now=now, last_frame_at=runtime.last_frame_at, fps=runtime.fps
-        )
         held = conditions.signal_conditions(
-            runtime.signals, runtime.policy, connected=runtime.connected, camera_stalled=stalled
+            runtime.signals,
+            runtime.policy,
+            runtime.link(),
+            now=now,
+            fps=runtime.fps,
+            grace_s=self.reconnect_grace_s,
         )
         kinds = set(conditions.SIGNAL_KINDS)
         self._apply_later(runtime, runtime.rules.observe(now, held, kinds, quiet_s=0))
@@ -278,7 +283,11 @@ class LiveHub:
         runtime.counters.add("analysed")
         for stage, ms in outcome.timings_ms.items():
             self.metrics.inference_ms.labels(stage).observe(ms)
-        held, kinds = conditions.frame_conditions(outcome, runtime.policy.prohibited_objects)
+        held, kinds = conditions.frame_conditions(
+            outcome,
+            runtime.policy.prohibited_objects,
+            open_kinds={kind for kind, _ in runtime.rules.open_kinds()},
+        )
         runtime.schedule.ran(
             frame.received_at,
             runtime.policy,
@@ -404,7 +413,7 @@ class LiveHub:
     async def _tick_sessions(self, now: float) -> None:
         for runtime in list(self.registry.runtimes.values()):
             if runtime.state in FINAL_STATES:
-                gone_for = now - (runtime.disconnected_at or now)
+                gone_for = now - (runtime.link_since or now)
                 if not runtime.connected and gone_for > FORGET_ENDED_S:
                     self._forget(runtime)
                 continue

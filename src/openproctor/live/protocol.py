@@ -15,6 +15,16 @@ Client -> server, text messages (JSON objects)::
     {"type": "signal", "name": SIGNAL, "ts": ms, "value": optional detail}
     {"type": "heartbeat", "ts": ms}
 
+    SIGNAL (class Signal below; what each feeds: rules/conditions.py): "tab_hidden" /
+    "tab_visible", "window_blur" / "window_focus", "fullscreen_exit" / "fullscreen_enter",
+    "copy", "cut", "paste", "screens" (value: how many), "camera_ended",
+    "microphone_ended", "camera_restored" (the page has its camera and microphone again),
+    "screen_share_stopped" / "screen_share_started". A page starts by saying where it stands
+    ("tab_visible" or "tab_hidden", "window_focus" when it has the focus, "camera_restored"
+    when its camera runs), so nothing an earlier page said outlives a reload; from "pagehide"
+    on it sends none: what the browser reports while the page unloads is the page going away,
+    which its socket's close (GOING_AWAY) tells.
+
     {"type": "rtc", "action": "offer", "viewer": VIEWER, "sdp": str}     WebRTC, see below
     {"type": "rtc", "action": "ice", "viewer": VIEWER, "candidate": ICE | null}
 
@@ -56,6 +66,7 @@ candidates). Server -> client text messages::
     {"type": "violation", "event": "opened" | "evidence" | "closed", "violation": VIOLATION}
         "opened" once its row is written (evidence_url still null), "evidence" once its
         evidence image is stored (evidence_url) or could not be (evidence_error), "closed"
+        (its "detections" then list everything that saw it while it was open)
     {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
     {"type": "frame", "session_id": ..., "ts_ms": ...}       the same, full size, for "watch",
         with its capture time (its "analysis" came just before, with the same ts_ms)
@@ -184,16 +195,18 @@ class Signal(StrEnum):
     COPY = "copy"
     CUT = "cut"
     PASTE = "paste"
-    CONTEXT_MENU = "context_menu"
-    RELOAD = "reload"
-    ONLINE = "online"
-    OFFLINE = "offline"
     SCREENS = "screens"  # value: number of screens (int)
     CAMERA_ENDED = "camera_ended"
     MICROPHONE_ENDED = "microphone_ended"
     CAMERA_RESTORED = "camera_restored"
     SCREEN_SHARE_STOPPED = "screen_share_stopped"
     SCREEN_SHARE_STARTED = "screen_share_started"
+
+
+# The close code browsers send when a page with an open socket unloads (RFC 6455 "going
+# away"; Chromium on a reload, a closed tab, a navigation): the candidate's page left, which
+# the rules judge with the reconnect grace (rules/conditions.py), not the network.
+GOING_AWAY = 1001
 
 
 class CloseCode(IntEnum):

@@ -155,17 +155,21 @@ class Registry:
         self._replace_socket(runtime)
         runtime.socket_id += 1
         runtime.connected = True
-        runtime.disconnected_at = None
+        runtime.link_since = time.time()
+        runtime.page_closed = False
         runtime.last_seq.clear()
         self._hub({"event": "claim", "session_id": str(runtime.session_id), "node": self.node_id})
         self.publish_candidate(runtime)
         return runtime.socket_id
 
-    def disconnect(self, runtime: SessionRuntime, socket_id: int) -> None:
+    def disconnect(self, runtime: SessionRuntime, socket_id: int, *, page_closed: bool) -> None:
+        """The socket closed; `page_closed`: the page closed it itself, going away (a reload,
+        a closed tab, a navigation), not the network."""
         if runtime.socket_id != socket_id:
             return  # a newer socket took over
         runtime.connected = False
-        runtime.disconnected_at = time.time()
+        runtime.link_since = time.time()
+        runtime.page_closed = page_closed
         self.publish_candidate(runtime)
 
     def admit(self, runtime: SessionRuntime, budget: Budget) -> bool:

@@ -27,7 +27,7 @@ from openproctor.live.limits import (
 )
 from openproctor.live.schedule import PassSchedule
 from openproctor.rules.attention import Attention, AttentionWindow
-from openproctor.rules.conditions import BrowserSignals
+from openproctor.rules.conditions import BrowserSignals, Link
 from openproctor.rules.engine import SessionRules
 
 
@@ -137,7 +137,10 @@ class SessionRuntime:
     counters: FrameCounters = field(default_factory=FrameCounters)
     connected: bool = False
     socket_id: int = 0
-    disconnected_at: float | None = None
+    # When the candidate's socket last opened or closed (epoch s), and whether the page closed
+    # it itself (reloaded, closed, navigated away) rather than the network.
+    link_since: float | None = None
+    page_closed: bool = False
     last_frame_at: float | None = None
     last_seq: dict[int, int] = field(default_factory=dict)
     pending: Frame | None = None
@@ -180,6 +183,10 @@ class SessionRuntime:
         frame, self.pending = self.pending, None
         self.frame_ready.clear()
         return frame
+
+    def link(self) -> Link:
+        """The socket, as the rules see it."""
+        return Link(self.connected, self.link_since, self.page_closed, self.last_frame_at)
 
     @property
     def media_rate(self) -> float:

@@ -8,6 +8,12 @@ for the kind's ``min_duration_s`` (debounce) in at least ``min_checks`` observat
 detection does not split a violation in two). Only kinds an observation actually evaluated can
 be closed by it: frames without an object pass leave an open phone violation alone.
 
+A condition's details describe the violation: while it is pending or open, later details
+replace earlier ones, except ``detections`` (what saw it: the tab and the window, the faces
+and the persons), which add up, so the violation keeps every detection that saw it. A source
+that knows when its condition began (a page gone since its socket closed) passes ``since``:
+the debounce counts from it, and the violation starts then.
+
 The risk score combines the weights of every violation opened so far as independent
 evidence, ``100 * (1 - prod(1 - w/100))``: it grows with each violation, never passes 100, and
 a single heavy violation counts for more than a few light ones.
@@ -23,6 +29,8 @@ from openproctor.domains.exams.policy import ExamPolicy, RuleSettings, Severity,
 
 # Seconds a condition must be absent before its open violation closes.
 QUIET_S = 2.0
+# The details key listing what saw a condition (sorted names); it adds up over a violation.
+DETECTIONS = "detections"
 
 
 class EventType(StrEnum):
@@ -35,6 +43,7 @@ class Condition:
     kind: ViolationKind
     label: str | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    since: float | None = field(default=None, compare=False, hash=False)
 
     @property
     def key(self) -> tuple[ViolationKind, str | None]:
@@ -102,11 +111,12 @@ class SessionRules:
         for key, condition in active.items():
             track = self._tracks.setdefault(key, _Track())
             track.last_active = at
-            track.details = condition.details
+            starting = track.opened_at is None and track.pending_since is None
+            track.details = _merged({} if starting else track.details, condition.details)
             if track.opened_at is not None:
                 continue
             if track.pending_since is None:
-                track.pending_since, track.checks = at, 0
+                track.pending_since, track.checks = _began(condition, at), 0
             track.checks += 1
             event = self._maybe_open(key, track, at)
             if event:
@@ -200,3 +210,16 @@ class SessionRules:
     def _outcome(self, events: list[RuleEvent]) -> Outcome:
         terminate = self.auto_terminate and self.risk_score >= self.policy.auto_terminate_risk
         return Outcome(events, round(self.risk_score, 2), terminate)
+
+
+def _began(condition: Condition, at: float) -> float:
+    """When the condition began holding: its own `since` (never later than now), else now."""
+    return at if condition.since is None else min(condition.since, at)
+
+
+def _merged(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """A pending or open violation's details after one more observation."""
+    merged = {**before, **now}
+    if DETECTIONS in before or DETECTIONS in now:
+        merged[DETECTIONS] = sorted({*before.get(DETECTIONS, ()), *now.get(DETECTIONS, ())})
+    return merged

@@ -20,7 +20,14 @@ from openproctor.domains.sessions.models import FINAL_STATES, IN_ROOM_STATES
 from openproctor.live import messages as wire
 from openproctor.live import rtc_messages
 from openproctor.live.hub import LiveHub
-from openproctor.live.protocol import CloseCode, MediaKind, ProtocolError, Signal, parse_media
+from openproctor.live.protocol import (
+    GOING_AWAY,
+    CloseCode,
+    MediaKind,
+    ProtocolError,
+    Signal,
+    parse_media,
+)
 from openproctor.live.registry import Budget
 from openproctor.live.runtime import SessionRuntime
 from openproctor.live.signalling import MAX_RTC_TEXT_BYTES, Publisher
@@ -77,6 +84,7 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
     socket_id = hub.registry.connect(runtime)
     connections = hub.metrics.connections.labels("candidate")
     connections.inc()
+    page_closed = False
     try:
         async with hub.bus.subscribe(session_topic(session_id)) as subscription:
             hello = wire.hello(
@@ -91,7 +99,7 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
             # Viewers joined to the page this one replaces join again (live/signalling.py).
             publisher = Publisher(context.settings.live_viewer_budget)
             hub.bus.publish(exam_topic(runtime.exam_id), rtc_messages.rtc_ready(session_id))
-            await both_ways(
+            page_closed = await both_ways(
                 _receive_from_candidate(websocket, context, runtime, publisher),
                 _forward_to_candidate(
                     websocket, subscription, socket_id, context, runtime, publisher
@@ -102,7 +110,7 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
         pass
     finally:
         connections.dec()
-        hub.registry.disconnect(runtime, socket_id)
+        hub.registry.disconnect(runtime, socket_id, page_closed=page_closed)
 
 
 async def _forward_to_candidate(
@@ -137,12 +145,14 @@ async def _forward_to_candidate(
 
 async def _receive_from_candidate(
     websocket: WebSocket, context: AppContext, runtime: SessionRuntime, publisher: Publisher
-) -> None:
+) -> bool:
+    """Reads until the socket closes; True when the page closed it going away (a reload, a
+    closed tab, a navigation), False when the network or the server did."""
     hub = context.hub
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            return
+            return message.get("code") == GOING_AWAY
         try:
             if message.get("bytes") is not None:
                 _media(hub, runtime, message["bytes"])
@@ -153,7 +163,7 @@ async def _receive_from_candidate(
         except ProtocolError as error:
             code = getattr(error, "code", CloseCode.BAD_MESSAGE)
             await close(websocket, code, str(error))
-            return
+            return False
 
 
 def _media(hub: LiveHub, runtime: SessionRuntime, data: bytes) -> None:

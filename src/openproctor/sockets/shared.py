@@ -7,13 +7,15 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import WebSocket, WebSocketDisconnect
 
 from openproctor.context import AppContext
 from openproctor.live.protocol import CloseCode, ProtocolError
+
+T = TypeVar("T")
 
 
 def context_of(websocket: WebSocket) -> AppContext:
@@ -36,14 +38,13 @@ async def close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
         await websocket.close(code=int(code), reason=reason[:120])
 
 
-async def both_ways(
-    receive: Coroutine[Any, Any, None], *alongside: Coroutine[Any, Any, None]
-) -> None:
+async def both_ways(receive: Coroutine[Any, Any, T], *alongside: Coroutine[Any, Any, None]) -> T:
     """Reads from the socket while the others run (forwarding bus messages, guarding the
-    sign-in); ends when reading ends, which it does once one of them closes the socket."""
+    sign-in); ends when reading ends, which it does once one of them closes the socket, with
+    what reading returned."""
     tasks = [asyncio.create_task(coroutine) for coroutine in alongside]
     try:
-        await receive
+        return await receive
     finally:
         for task in tasks:
             task.cancel()

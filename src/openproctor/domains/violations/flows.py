@@ -37,7 +37,7 @@ from openproctor.live import messages
 from openproctor.live.evidence import annotate
 from openproctor.live.runtime import Frame
 from openproctor.metrics import Metrics
-from openproctor.rules.engine import EventType, RuleEvent
+from openproctor.rules.engine import DETECTIONS, EventType, RuleEvent
 from openproctor.storage import ObjectStore, StorageError, StoredBlob
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,7 @@ class ViolationFlow:
             review_note=None,
             evidence_url=f"/api/v1/evidence/{evidence.object_id}" if evidence.object_id else None,
             evidence_error=evidence.error,
+            detections=event.details.get(DETECTIONS, []),
             frame_ts_ms=frame_ts_ms,
         )
         message = messages.violation(change, read, subject.proctor_id)
@@ -284,6 +285,8 @@ class ViolationFlow:
             violation = db.get(Violation, violation_id)
             if violation is not None and event.ended_at is not None:
                 violation.ended_at = _at(event.ended_at)
+                # With every detection that saw it while it was open (rules/engine.py).
+                violation.details = _jsonable(event.details)
 
 
 def _at(seconds: float) -> datetime:

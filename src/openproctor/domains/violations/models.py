@@ -65,3 +65,5 @@ class ViolationRead(BaseModel):
     review_note: str | None
     evidence_url: str | None
     evidence_error: str | None = None
+    # What saw it ("tab", "window", "page"; "faces", "persons"): rules/conditions.py.
+    detections: list[str] = []

@@ -14,6 +14,7 @@ from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import User
 from openproctor.domains.violations.models import ReviewStatus, Violation, ViolationRead
+from openproctor.rules.engine import DETECTIONS
 
 
 def list_for_exam(
@@ -53,6 +54,7 @@ def list_for_exam(
                 f"/api/v1/evidence/{evidence[violation.id]}" if violation.id in evidence else None
             ),
             evidence_error=violation.evidence_error,
+            detections=violation.details.get(DETECTIONS, []),
         )
         for violation, candidate_id in rows
     ]

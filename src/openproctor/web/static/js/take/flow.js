@@ -238,7 +238,6 @@ async function exam({ resumed = true } = {}) {
     sessionId: view.session.id,
     policy: policy(),
     root,
-    resumed,
     recordsScreen: wants("recordScreen"),
     handlers: {
       hello(message) {

@@ -5,7 +5,7 @@ import { LivePublisher } from "./live.js";
 import { startChat } from "./chat.js";
 import * as media from "./media.js";
 import { showMessage, warningsCleared } from "./messages.js";
-import { watchBrowser, watchTracks } from "./signals.js";
+import { watchBrowser, watchTracks, whileHere } from "./signals.js";
 import { SilenceGate } from "./silence.js";
 import { LiveLink } from "./stream.js";
 
@@ -22,7 +22,7 @@ export function requestFullscreen() {
 }
 
 // handlers: {state(message), hello(message), ended(code, reason), cameraRestored()}
-export function startProctoring({ token, sessionId, policy, root, resumed, recordsScreen, handlers }) {
+export function startProctoring({ token, sessionId, policy, root, recordsScreen, handlers }) {
   const selfView = root.querySelector(".self-view");
   const linkStatus = root.querySelector(".link-status");
   const linkText = linkStatus.querySelector(".link-text");
@@ -121,7 +121,7 @@ export function startProctoring({ token, sessionId, policy, root, resumed, recor
       cameraBanner.querySelector(".banner-text").textContent = error.message;
     }
   };
-  const send = (name, value) => link.signal(name, value);
+  const send = whileHere((name, value) => link.signal(name, value));
   // The socket may take a while to notice a lost network; say so at once.
   const offline = () => {
     connectionBanner.hidden = false;
@@ -132,7 +132,7 @@ export function startProctoring({ token, sessionId, policy, root, resumed, recor
   };
   addEventListener("offline", offline);
   addEventListener("online", online);
-  const unwatch = watchBrowser(send, { trackEnded: cameraEnded, resumed });
+  const unwatch = watchBrowser(send, { trackEnded: cameraEnded });
   if (!media.cameraStream()) cameraEnded("camera");
 
   let stopped = false;

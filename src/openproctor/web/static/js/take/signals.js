@@ -1,15 +1,35 @@
-// Browser events the proctor should know about, sent as protocol signals while the exam runs.
+// Browser events the proctor should know about, sent as protocol signals while the exam runs
+// (what each feeds: openproctor/rules/conditions.py).
 import { countScreens } from "./checks.js";
 import * as media from "./media.js";
 
-// Returns a function that removes every listener again. `trackEnded(kind)` hears about a
-// camera or microphone that stopped; `resumed` says the exam page was reloaded mid-exam.
-export function watchBrowser(send, { trackEnded = () => {}, resumed = false } = {}) {
+// From "pagehide" on the page is unloading (a reload, a closed tab, a navigation): the tab
+// hidden, the window blurred and the tracks ended that the browser then reports are the page
+// going away, which the server learns from the socket's close and judges with its grace period.
+let unloading = false;
+addEventListener("pagehide", () => (unloading = true));
+addEventListener("pageshow", () => (unloading = false)); // back from the back-forward cache
+
+// `send` that stays quiet while the page unloads.
+export const whileHere = (send) => (name, value) => {
+  if (!unloading) send(name, value);
+};
+
+// Returns a function that removes every listener again. `send` should be whileHere's;
+// `trackEnded(kind)` hears about a camera or microphone that stopped.
+export function watchBrowser(send, { trackEnded = () => {} } = {}) {
   const listeners = [];
   const on = (target, type, handler) => {
     target.addEventListener(type, handler);
     listeners.push(() => target.removeEventListener(type, handler));
   };
+
+  // Where the page stands, first: the server may still hold what the page before it said.
+  send(document.hidden ? "tab_hidden" : "tab_visible");
+  if (document.hasFocus()) send("window_focus");
+  if (media.cameraStream()?.getVideoTracks().some((track) => track.readyState === "live")) {
+    send("camera_restored");
+  }
 
   on(document, "visibilitychange", () => send(document.hidden ? "tab_hidden" : "tab_visible"));
   on(window, "blur", () => send("window_blur"));
@@ -17,9 +37,6 @@ export function watchBrowser(send, { trackEnded = () => {}, resumed = false } = 
   on(document, "fullscreenchange", () =>
     send(document.fullscreenElement ? "fullscreen_enter" : "fullscreen_exit"));
   for (const type of ["copy", "cut", "paste"]) on(document, type, () => send(type));
-  on(document, "contextmenu", () => send("context_menu"));
-  on(window, "online", () => send("online"));
-  on(window, "offline", () => send("offline"));
 
   let screens = null;
   const reportScreens = async () => {
@@ -31,8 +48,6 @@ export function watchBrowser(send, { trackEnded = () => {}, resumed = false } = 
 
   watchTracks(on, send, trackEnded);
 
-  if (resumed && performance.getEntriesByType("navigation")[0]?.type === "reload") send("reload");
-
   return () => listeners.splice(0).forEach((remove) => remove());
 }
 
@@ -41,6 +56,7 @@ export function watchTracks(on, send, trackEnded) {
   for (const [kind, stream] of Object.entries(streams)) {
     for (const track of stream?.getTracks() ?? []) {
       on(track, "ended", () => {
+        if (unloading) return; // the page's tracks end with it
         send(`${kind}_ended`);
         trackEnded(kind);
       });
