@@ -1,11 +1,15 @@
 """The ID document check, inside an analysis worker: text lines (OCR) and the portrait.
 
-Which face is the document's portrait: the face with the most lines of text beside it, of a
-size that fits a printed card (PORTRAIT_TEXT_SHARE of the face's height); at least
-MIN_LINES_BY_PORTRAIT of them, so a candidate's own face with no card in view is never taken
-for one. In a camera frame the person holding the card is also there: the largest other face,
-when clearly bigger than the portrait (LIVE_FACE_RATIO). The portrait's embedding is compared
-with the session's enrolment embedding and with that live face; what decides is the web node's
+Which face is the document's portrait: the face with the most lines of text beside it (to its
+left or right, within BESIDE_GAP face widths, the line's middle within half a face height of
+the face's top and bottom) and of a size that fits a printed card (PORTRAIT_TEXT_SHARE of the
+face's height); at least MIN_LINES_BY_PORTRAIT of them. A card held under the chin has its
+lines below the candidate's face, not beside it, and a card held by the cheek has print far
+smaller than the face, so the candidate's own face is not taken for the portrait; nor is the
+largest face when another is much smaller (LIVE_FACE_RATIO): a card's portrait is never larger
+than the face of the person holding it. That person's face, the largest other face when clearly
+bigger than the portrait, is the live face. The portrait's embedding is compared with the
+session's enrolment embedding and with that live face; what decides is the web node's
 (domains/iddoc/flows.py).
 """
 
@@ -21,48 +25,59 @@ from openproctor.detectors.identity_dlib import distance
 from openproctor.pipeline import images
 from openproctor.pipeline.jobs import IdDocumentJob, IdDocumentOutcome
 
-# A card's lines are a tenth to a half of its portrait's face height (names, fields, titles);
-# the text of a poster or a screen behind the candidate is not, next to the candidate's face.
+# A card's lines are a tenth to a half of its portrait's face height (names, fields, titles).
 PORTRAIT_TEXT_SHARE = (0.08, 0.6)
-# How far from the portrait its card's lines may be: face widths to either side, face heights
-# above and below (a card's text runs beside its photo or under it).
-NEAR_SIDE, NEAR_VERTICAL = 5.0, 2.5
+BESIDE_GAP = 4.0
 MIN_LINES_BY_PORTRAIT = 2
 LIVE_FACE_RATIO = 1.5
 
 
-def _near(face: Box, line: TextLine) -> bool:
+def beside(face: Box, line: TextLine) -> bool:
+    """Whether a line could be printed next to this face on a card."""
     fw, fh = face.x2 - face.x1, face.y2 - face.y1
     x1, y1, x2, y2 = line.box
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     share = (y2 - y1) / fh if fh > 0 else 0.0
+    gap = max(x1 - face.x2, face.x1 - x2)  # negative when they overlap side by side
     return (
         PORTRAIT_TEXT_SHARE[0] <= share <= PORTRAIT_TEXT_SHARE[1]
-        and face.x1 - NEAR_SIDE * fw <= cx <= face.x2 + NEAR_SIDE * fw
-        and face.y1 - NEAR_VERTICAL * fh <= cy <= face.y2 + NEAR_VERTICAL * fh
+        and 0 <= gap <= BESIDE_GAP * fw
+        and face.y1 - fh / 2 <= (y1 + y2) / 2 <= face.y2 + fh / 2
     )
+
+
+def _width(face: FaceResult) -> float:
+    return face.box.x2 - face.box.x1
 
 
 def pick_faces(
     faces: tuple[FaceResult, ...], lines: tuple[TextLine, ...]
 ) -> tuple[FaceResult | None, FaceResult | None]:
     """(the document's portrait, the live face holding it), either None when not found."""
-    counts = [sum(_near(face.box, line) for line in lines) for face in faces]
+    largest = max(faces, key=_width, default=None)
+    smallest = min(faces, key=_width, default=None)
+    candidates = [
+        face
+        for face in faces
+        if not (
+            face is largest
+            and smallest is not None
+            and _width(face) >= LIVE_FACE_RATIO * _width(smallest)
+        )
+    ]
+    counts = {id(face): sum(beside(face.box, line) for line in lines) for face in candidates}
     ranked = sorted(
-        (i for i, count in enumerate(counts) if count >= MIN_LINES_BY_PORTRAIT),
-        key=lambda i: (-counts[i], faces[i].box.x2 - faces[i].box.x1),
+        (face for face in candidates if counts[id(face)] >= MIN_LINES_BY_PORTRAIT),
+        key=lambda face: (-counts[id(face)], _width(face)),
     )
     if not ranked:
         return None, None
-    portrait = faces[ranked[0]]
-    width = portrait.box.x2 - portrait.box.x1
+    portrait = ranked[0]
     others = [
         face
         for face in faces
-        if face is not portrait and face.box.x2 - face.box.x1 >= LIVE_FACE_RATIO * width
+        if face is not portrait and _width(face) >= LIVE_FACE_RATIO * _width(portrait)
     ]
-    live = max(others, key=lambda face: face.box.x2 - face.box.x1, default=None)
-    return portrait, live
+    return portrait, max(others, key=_width, default=None)
 
 
 def check_document(

@@ -116,14 +116,16 @@ class Shot:
 def held_to_camera(face_card: Frame, shot: Shot, background: Frame | None = None) -> bytes:
     """The card in a 640x480 webcam frame (over `background`, letterboxed, or plain grey) as
     the JPEG a browser would send."""
-    if background is None:
-        frame = np.full((WEBCAM_H, WEBCAM_W, 3), 90, np.uint8)
-    else:
-        frame = np.asarray(
-            cv2.resize(background, (WEBCAM_W, WEBCAM_H), interpolation=cv2.INTER_AREA), np.uint8
-        )
+    frame = np.full((WEBCAM_H, WEBCAM_W, 3), 90, np.uint8)
+    if background is not None:  # letterboxed: scaled to fit, centred
+        bh, bw = background.shape[:2]
+        scale = min(WEBCAM_W / bw, WEBCAM_H / bh)
+        w, h = round(bw * scale), round(bh * scale)
+        x, y = (WEBCAM_W - w) // 2, (WEBCAM_H - h) // 2
+        frame[y : y + h, x : x + w] = cv2.resize(background, (w, h), interpolation=cv2.INTER_AREA)
     h = shot.width * CARD_H / CARD_W
-    cx, cy = WEBCAM_W / 2, WEBCAM_H * 0.6
+    # Held in front of the chest, below the face.
+    cx, cy = WEBCAM_W / 2, WEBCAM_H - h / 2 - 10
     shrink = h * shot.turn / 2
     corners = np.array(
         [

@@ -187,6 +187,11 @@ class ExamPolicy(BaseModel):
         description="Per violation kind: debounce, cool-down, severity and risk weight.",
     )
 
+    @property
+    def id_documents_days(self) -> int:
+        """Days ID document images are kept: all of a session's media goes at retention_days."""
+        return min(self.id_retention_days, self.retention_days)
+
     @model_validator(mode="after")
     def _every_kind_has_a_rule(self) -> ExamPolicy:
         # A partial rules object keeps the defaults for the kinds it leaves out.
