@@ -164,9 +164,9 @@ def due_id_documents(*, db: Session, now: datetime) -> dict[uuid.UUID, list[uuid
 def _purge_id_documents(*, db: Session, store: ObjectStore, object_ids: list[uuid.UUID]) -> int:
     """Deletes the images (files first, as purge_media does), then their rows; audited."""
     objects = db.execute(
-        select(StoredObject.storage_key, StoredObject.session_id).where(
-            StoredObject.id.in_(object_ids)
-        )
+        select(StoredObject.storage_key, ExamSession.id)
+        .join(ExamSession, StoredObject.session_id == ExamSession.id)
+        .where(StoredObject.id.in_(object_ids))
     ).all()
     store.delete_many(sorted(key for key, _ in objects))
     db.execute(
