@@ -94,13 +94,14 @@ class Worker:
         self.vad = VoiceActivityDetector(model_dir) if config.speech else None
         self.sessions: OrderedDict[str, _SessionState] = OrderedDict()
         self._model_dir = model_dir
+        self._clock = clock
         self._text: TextReader | None = None
 
     def text_reader(self) -> TextReader:
         """The OCR models, loaded on the first ID document (~0.2 s, ~60 MB): exams without
         the ID check never pay for them."""
         if self._text is None:
-            self._text = TextReader(self._model_dir, 1)
+            self._text = TextReader(self._model_dir, 1, self._clock)
         return self._text
 
     def state(self, session_id: str) -> _SessionState:
@@ -415,6 +416,7 @@ def id_document(job: IdDocumentJob, worker: Worker | None = None) -> IdDocumentO
         worker.analyzer.embedded_faces,
         embedder=identity.embedder,
         max_distance=identity.max_distance,
+        clock=worker._clock,
     )
 
 

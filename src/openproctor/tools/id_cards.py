@@ -22,14 +22,15 @@ from openproctor.detectors.base import Box, Frame
 CARD_W, CARD_H = 856, 540
 PORTRAIT = Box(40.0, 130.0, 290.0, 460.0)  # where the photo goes: 250 x 330 px (3:4)
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-# Fonts with every accented Latin letter; None is Pillow's own (Aileron, built in).
-FONTS: tuple[str | None, ...] = (
+# Fonts with every accented Latin letter (Pillow's built-in Aileron lacks Ř, Å, Ç and more,
+# so a card printed with it would not carry the name).
+FONTS = (
     "DejaVuSans.ttf",
     "DejaVuSans-Bold.ttf",
     "DejaVuSerif.ttf",
+    "DejaVuSerif-Bold.ttf",
     "DejaVuSansMono.ttf",
     "DejaVuSansCondensed.ttf",
-    None,
 )
 WEBCAM_W, WEBCAM_H = 640, 480
 
@@ -38,13 +39,12 @@ WEBCAM_W, WEBCAM_H = 640, 480
 class CardText:
     given: str
     family: str
-    font: str | None = "DejaVuSans.ttf"
+    font: str = "DejaVuSans.ttf"
     seed: int = 0
 
 
-def _font(name: str | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    if name is None or not (FONT_DIR / name).is_file():
-        return ImageFont.load_default(size)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    """A DejaVu font (Debian's fonts-dejavu-core, which `make test` installs)."""
     return ImageFont.truetype(str(FONT_DIR / name), size)
 
 
@@ -75,7 +75,7 @@ def card(text: CardText, face_photo: Frame | None) -> Frame:
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, CARD_W, 100), fill=(40, 80, 140))
     draw.text((40, 22), "IDENTITY CARD", font=_font("DejaVuSans-Bold.ttf", 40), fill="white")
-    draw.text((520, 36), "SPECIMEN - NOT A REAL DOCUMENT", font=_font(None, 18), fill="white")
+    draw.text((520, 36), "SPECIMEN - NOT A REAL DOCUMENT", font=_font(FONTS[0], 18), fill="white")
     label, value = _font(text.font, 20), _font(text.font, 34)
     fields = (
         ("Surname", text.family.upper()),
