@@ -11,8 +11,9 @@ shorter, as long and one longer than the word. The first and the last word of th
 (the given and the family name, in whichever order the roster or the card puts them) must both
 be found with at least MIN_WORD_SIMILARITY; the words between them (middle names) and any extra
 names on the card are not required, so "Ana Maria Pérez" matches a card printing "PEREZ" and
-"ANA", and "Ana Pérez" matches "PÉREZ GARCÍA / ANA MARÍA". Words of one or two letters must be
-found exactly. The score is the least similarity of the required words (0 when one is missing).
+"ANA", and "Ana Pérez" matches "PÉREZ GARCÍA / ANA MARÍA". Words of up to three letters must be
+found exactly (one slip leaves at most 2/3). The score is the least similarity of the required
+words.
 """
 
 from __future__ import annotations
@@ -116,8 +117,7 @@ def match_name(roster_name: str, document_lines: list[str] | tuple[str, ...]) ->
             score = similarity_in(word, letters)
             if score > best:
                 best, where = score, index
-        floor = 1.0 if len(word) <= 2 else MIN_WORD_SIMILARITY
-        found.append((word, best, where if best >= floor else None))
+        found.append((word, best, where if best >= MIN_WORD_SIMILARITY else None))
     if not found:
         return NameMatch(False, 0.0, ())
     required = [found[0], found[-1]]
