@@ -460,3 +460,39 @@ def test_erase_command(factory: Factory, db: Session, settings: Settings) -> Non
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "candidate.erase"))
     assert entry is not None
     assert entry.actor_label == "cli"
+
+
+def test_id_documents_go_after_id_retention_days(
+    factory: Factory, db: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """ID images go id_retention_days after the session ended; the rest of its media stays
+    until retention_days."""
+    store = open_store(settings.resolved_storage_url)
+    now = utcnow()
+    exam = factory.exam(
+        opens_in=timedelta(days=-40), policy={"retention_days": 30, "id_retention_days": 3}
+    )
+    past = seed_session(db, store, factory.candidate(exam), ended_at=now - timedelta(days=4))
+    within = seed_session(db, store, factory.candidate(exam), ended_at=now - timedelta(days=2))
+    documents = {}
+    for seeded in (past, within):
+        blob = store.put(f"sessions/{seeded.session_id}/id-documents/1.jpg", JPEG, "image/jpeg")
+        db.add(_row(blob, ObjectPurpose.ID_DOCUMENT, session_id=seeded.session_id))
+        documents[seeded.session_id] = blob.key
+    db.commit()
+
+    report = run_retention(session_factory=session_factory, store=store, now=now)
+
+    assert report.id_documents == 1
+    assert report.purged == []
+    assert report.failed == []
+    assert not store.exists(documents[past.session_id])
+    assert store.exists(documents[within.session_id])
+    assert all(store.exists(key) for key in past.keys)  # the other media is kept
+    assert count(db, StoredObject, StoredObject.purpose == ObjectPurpose.ID_DOCUMENT) == 1
+    entry = db.scalar(
+        select(AuditEntry).where(AuditEntry.action == "retention.delete_id_documents")
+    )
+    assert entry is not None
+    assert entry.target_id == str(past.session_id)
+    assert run_retention(session_factory=session_factory, store=store, now=now).id_documents == 0

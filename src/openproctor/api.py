@@ -7,6 +7,7 @@ from openproctor.domains.attention.routes import router as attention
 from openproctor.domains.candidates.routes import router as candidates
 from openproctor.domains.exams.routes import proctoring_router as exam_switches
 from openproctor.domains.exams.routes import router as exams
+from openproctor.domains.iddoc.routes import take_router as id_documents
 from openproctor.domains.integrations.routes import router as integrations
 from openproctor.domains.lti.routes import router as lti
 from openproctor.domains.messages.routes import router as messages
@@ -30,6 +31,7 @@ for domain_router in (
     sessions,
     violations,
     take,
+    id_documents,
     chat,
     uploads,
     recordings,

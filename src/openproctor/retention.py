@@ -1,5 +1,6 @@
 """Retention: a session's media (recordings, evidence, enrolment photo, recording chunks) is
 deleted `policy.retention_days` after the session ended; the rows that describe it go too.
+ID document images go sooner, `policy.id_retention_days` after the session ended.
 
 What stays: the session, its violations (without evidence) and the reviewers' decisions.
 The enrolment embedding (biometric) is cleared with the photo. Every deletion is audited
@@ -26,7 +27,7 @@ from openproctor.db import transaction
 from openproctor.domains.audit import service as audit
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ExamPolicy
-from openproctor.domains.objects.models import Recording, StoredObject
+from openproctor.domains.objects.models import ObjectPurpose, Recording, StoredObject
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.storage import ObjectStore, StorageError
 
@@ -104,9 +105,11 @@ class RetentionReport:
     purged: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
     more: bool = False
+    id_documents: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "id_documents": self.id_documents,
             "sessions": len(self.purged),
             "recordings": sum(item["recordings"] for item in self.purged),
             "files": sum(item["files"] for item in self.purged),
@@ -141,6 +144,48 @@ def due_sessions(*, db: Session, now: datetime) -> list[uuid.UUID]:
     return due
 
 
+def due_id_documents(*, db: Session, now: datetime) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """ID document images past their exam's id_retention_days, by session."""
+    rows = db.execute(
+        select(StoredObject.id, ExamSession.id, ExamSession.ended_at, Exam.policy)
+        .join(ExamSession, StoredObject.session_id == ExamSession.id)
+        .join(Exam, ExamSession.exam_id == Exam.id)
+        .where(StoredObject.purpose == ObjectPurpose.ID_DOCUMENT)
+        .where(ExamSession.ended_at.is_not(None), ExamSession.ended_at <= now - MIN_RETENTION)
+    ).all()
+    due: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for object_id, session_id, ended_at, policy in rows:
+        days = ExamPolicy.model_validate(policy).id_documents_days
+        if ended_at + timedelta(days=days) <= now:
+            due.setdefault(session_id, []).append(object_id)
+    return due
+
+
+def _purge_id_documents(*, db: Session, store: ObjectStore, object_ids: list[uuid.UUID]) -> int:
+    """Deletes the images (files first, as purge_media does), then their rows; audited."""
+    objects = db.execute(
+        select(StoredObject.storage_key, ExamSession.id)
+        .join(ExamSession, StoredObject.session_id == ExamSession.id)
+        .where(StoredObject.id.in_(object_ids))
+    ).all()
+    store.delete_many(sorted(key for key, _ in objects))
+    db.execute(
+        delete(StoredObject).where(StoredObject.id.in_(object_ids)),
+        execution_options={"synchronize_session": False},
+    )
+    if objects:
+        audit.record(
+            db=db,
+            actor=None,
+            actor_label="retention",
+            action="retention.delete_id_documents",
+            target_type="session",
+            target_id=objects[0][1],
+            details={"id_documents": len(objects)},
+        )
+    return len(objects)
+
+
 def run_retention(
     *,
     session_factory: sessionmaker[Session],
@@ -151,6 +196,17 @@ def run_retention(
     """Deletes the media of every session past retention (at most `limit` per run), one
     transaction per session, each audited. Blocking: run it in an executor from async code."""
     report = RetentionReport()
+    with session_factory() as db:
+        documents = due_id_documents(db=db, now=now)
+    for session_id, object_ids in documents.items():
+        try:
+            with transaction(session_factory) as db:
+                report.id_documents += _purge_id_documents(
+                    db=db, store=store, object_ids=object_ids
+                )
+        except (StorageError, SQLAlchemyError) as error:
+            log.warning("retention could not delete ID documents of %s: %s", session_id, error)
+            report.failed.append({"session_id": str(session_id), "error": str(error)[:500]})
     with session_factory() as db:
         due = due_sessions(db=db, now=now)
     report.more = len(due) > limit

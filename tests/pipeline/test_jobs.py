@@ -56,6 +56,7 @@ def test_the_local_pool_and_redis_both_offer_what_analysis_promises(tmp_path: Pa
         "analyse",
         "enrol",
         "speech",
+        "id_document",
     }
     pool = AnalysisPool(tmp_path, DetectorConfig(), 1, job_timeout_s=1.0)
     try:

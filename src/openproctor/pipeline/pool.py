@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from openproctor.detectors.config import DetectorConfig
-from openproctor.pipeline.jobs import EnrolOutcome, FrameJob, FrameOutcome
+from openproctor.pipeline.jobs import (
+    EnrolOutcome,
+    FrameJob,
+    FrameOutcome,
+    IdDocumentJob,
+    IdDocumentOutcome,
+)
 from openproctor.pipeline.slots import Slots
 
 IN_FLIGHT = 2
@@ -54,6 +60,12 @@ def _enrol_in_worker(jpeg: bytes) -> EnrolOutcome:
     from openproctor.pipeline import worker
 
     return worker.enrol(jpeg)
+
+
+def _id_document_in_worker(job: IdDocumentJob) -> IdDocumentOutcome:
+    from openproctor.pipeline import worker
+
+    return worker.id_document(job)
 
 
 def _speech_in_worker(pcm: bytes) -> float | None:
@@ -199,3 +211,8 @@ class AnalysisPool:
         async with self.slot(session_id):
             probability: float | None = await self.run(session_id, _speech_in_worker, pcm)
             return probability
+
+    async def id_document(self, job: IdDocumentJob) -> IdDocumentOutcome:
+        async with self.slot(job.session_id):
+            outcome: IdDocumentOutcome = await self.run(job.session_id, _id_document_in_worker, job)
+            return outcome

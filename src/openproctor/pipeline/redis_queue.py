@@ -29,9 +29,17 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from openproctor.detectors.base import TextLine
 from openproctor.detectors.detections import Detections
 from openproctor.pipeline.gates import Gate
-from openproctor.pipeline.jobs import EnrolOutcome, FaceLook, FrameJob, FrameOutcome
+from openproctor.pipeline.jobs import (
+    EnrolOutcome,
+    FaceLook,
+    FrameJob,
+    FrameOutcome,
+    IdDocumentJob,
+    IdDocumentOutcome,
+)
 from openproctor.pipeline.slots import Slots
 
 log = logging.getLogger(__name__)
@@ -77,6 +85,28 @@ def outcome_from_wire(body: dict[str, Any], thumbnail: bytes) -> FrameOutcome:
         objects_ran=body["objects_ran"],
         identity_ran=body["identity_ran"],
         thumbnail=thumbnail,
+        timings_ms=body["timings_ms"],
+    )
+
+
+def id_document_from_wire(body: dict[str, Any]) -> IdDocumentOutcome:
+    """The inverse of dataclasses.asdict on an IdDocumentOutcome (JSON made tuples lists)."""
+
+    def box(value: list[float] | None) -> tuple[float, float, float, float] | None:
+        return None if value is None else (value[0], value[1], value[2], value[3])
+
+    return IdDocumentOutcome(
+        decoded=body["decoded"],
+        lines=tuple(
+            TextLine(line["text"], line["score"], box(line["box"]) or (0.0, 0.0, 0.0, 0.0))
+            for line in body["lines"]
+        ),
+        document_face=box(body["document_face"]),
+        live_face=box(body["live_face"]),
+        distance_enrolment=body["distance_enrolment"],
+        distance_frame=body["distance_frame"],
+        max_distance=body["max_distance"],
+        embedder=body["embedder"],
         timings_ms=body["timings_ms"],
     )
 
@@ -209,3 +239,10 @@ class RedisAnalysis:
             body, _, _ = await self._submit({"kind": "speech", "session_id": session_id}, pcm)
         probability: float | None = body["probability"]
         return probability
+
+    async def id_document(self, job: IdDocumentJob) -> IdDocumentOutcome:
+        description = asdict(job)
+        data = description.pop("image")
+        async with self.slot(job.session_id):
+            body, _, _ = await self._submit({"kind": "id_document", **description}, data)
+        return id_document_from_wire(body)

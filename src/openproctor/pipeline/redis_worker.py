@@ -18,7 +18,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from openproctor.detectors.config import DetectorConfig
 from openproctor.pipeline import worker
-from openproctor.pipeline.jobs import FrameJob
+from openproctor.pipeline.jobs import FrameJob, IdDocumentJob
 from openproctor.pipeline.redis_queue import (
     GROUP,
     JOBS_STREAM,
@@ -63,6 +63,15 @@ def handle(
         return asdict(worker.enrol(data)), b"", b""
     if kind == "speech":
         return {"probability": worker.speech_probability(data)}, b"", b""
+    if kind == "id_document":
+        reference = job.get("reference")
+        document = IdDocumentJob(
+            session_id=job["session_id"],
+            image=data,
+            reference=tuple(reference) if reference else None,
+            reference_embedder=job.get("reference_embedder"),
+        )
+        return asdict(worker.id_document(document)), b"", b""
     raise ValueError(f"unknown job kind {kind!r}")
 
 

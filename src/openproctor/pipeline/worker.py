@@ -33,17 +33,20 @@ from openproctor.detectors.analyzer import Analyzer, Baseline, EnrolmentError
 from openproctor.detectors.base import FACE_FLAGS, FaceResult, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.detections import BoxTuple
+from openproctor.detectors.ocr import TextReader
 from openproctor.detectors.phones import PhoneHistory
 from openproctor.detectors.references import ReferenceSet
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
-from openproctor.pipeline import images
+from openproctor.pipeline import id_documents, images
 from openproctor.pipeline.gates import Gate, Small, check, shrink
 from openproctor.pipeline.jobs import (
     EnrolOutcome,
     FaceLook,
     FrameJob,
     FrameOutcome,
+    IdDocumentJob,
+    IdDocumentOutcome,
 )
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,16 @@ class Worker:
         self.analyzer = Analyzer(model_dir, config.model_copy(update={"speech": False}), clock)
         self.vad = VoiceActivityDetector(model_dir) if config.speech else None
         self.sessions: OrderedDict[str, _SessionState] = OrderedDict()
+        self._model_dir = model_dir
+        self._clock = clock
+        self._text: TextReader | None = None
+
+    def text_reader(self) -> TextReader:
+        """The OCR models, loaded on the first ID document (~0.2 s, ~60 MB): exams without
+        the ID check never pay for them."""
+        if self._text is None:
+            self._text = TextReader(self._model_dir, 1, self._clock)
+        return self._text
 
     def state(self, session_id: str) -> _SessionState:
         state = self.sessions.pop(session_id, None) or _SessionState(
@@ -390,6 +403,20 @@ def enrol(jpeg: bytes) -> EnrolOutcome:
         tuple(float(x) for x in enrolment.embedding),
         (baseline.yaw, baseline.pitch, baseline.gaze_x),
         worker.analyzer.config.identity.embedder,
+    )
+
+
+def id_document(job: IdDocumentJob, worker: Worker | None = None) -> IdDocumentOutcome:
+    """Text lines and the portrait's distances on a photo of an ID document."""
+    worker = worker or _the_worker()
+    identity = worker.analyzer.config.identity
+    return id_documents.check_document(
+        job,
+        worker.text_reader().read,
+        worker.analyzer.embedded_faces,
+        embedder=identity.embedder,
+        max_distance=identity.max_distance,
+        clock=worker._clock,
     )
 
 

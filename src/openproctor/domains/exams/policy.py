@@ -166,10 +166,31 @@ class ExamPolicy(BaseModel):
     retention_days: int = Field(
         default=30, ge=1, le=3650, description="Days recordings and evidence are kept."
     )
+    id_check: bool = Field(
+        default=False,
+        description=(
+            "Ask the candidate to show a photo ID at check-in: its portrait is compared with "
+            "their face and the name read from it (OCR) with the roster name."
+        ),
+    )
+    id_retention_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        description=(
+            "Days ID document images are kept after the session ended (never longer than "
+            "retention_days)."
+        ),
+    )
     rules: dict[ViolationKind, RuleSettings] = Field(
         default_factory=lambda: {kind: rule.model_copy() for kind, rule in DEFAULT_RULES.items()},
         description="Per violation kind: debounce, cool-down, severity and risk weight.",
     )
+
+    @property
+    def id_documents_days(self) -> int:
+        """Days ID document images are kept: all of a session's media goes at retention_days."""
+        return min(self.id_retention_days, self.retention_days)
 
     @model_validator(mode="after")
     def _every_kind_has_a_rule(self) -> ExamPolicy:

@@ -16,6 +16,7 @@ class ObjectPurpose(StrEnum):
     EVIDENCE = "evidence"
     EVIDENCE_RAW = "evidence_raw"
     ENROLMENT = "enrolment"
+    ID_DOCUMENT = "id_document"
     RECORDING_CHUNK = "recording_chunk"
     RECORDING = "recording"
 

@@ -142,7 +142,13 @@ def decide(*, session: ExamSession, decision: Decision, note: str | None, review
     session.decided_at = utcnow()
 
 
-EVIDENCE_PURPOSES = (ObjectPurpose.EVIDENCE, ObjectPurpose.EVIDENCE_RAW, ObjectPurpose.ENROLMENT)
+# What a reviewer may open: evidence images, the enrolment photo and the ID documents shown.
+EVIDENCE_PURPOSES = (
+    ObjectPurpose.EVIDENCE,
+    ObjectPurpose.EVIDENCE_RAW,
+    ObjectPurpose.ENROLMENT,
+    ObjectPurpose.ID_DOCUMENT,
+)
 
 
 def evidence(*, db: Session, session_id: uuid.UUID) -> Sequence[StoredObject]:

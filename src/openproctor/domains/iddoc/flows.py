@@ -1,0 +1,168 @@
+"""The ID document check on the web node: who may submit, where the image is kept, and the
+decision from the worker's findings (pipeline/id_documents.py) and the roster name."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import HTTPException, status
+
+from openproctor.access import invited_candidate, own_session
+from openproctor.context import AppContext
+from openproctor.db import utcnow
+from openproctor.domains.iddoc.models import IdCheckRead, NameWordRead, TextLineRead
+from openproctor.domains.iddoc.names import match_name
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions.models import SessionState
+from openproctor.pipeline import images
+from openproctor.pipeline.jobs import IdDocumentOutcome
+
+# A phone photo of a card, or a webcam frame; the page scales larger photos down first.
+ID_IMAGE_MAX_BYTES = 4 * 1024 * 1024
+ID_IMAGE_LIMIT = images.STILL_LIMIT
+CONTENT_TYPES = {images.PNG_SIGNATURE: "image/png", images.JPEG_START: "image/jpeg"}
+# A portrait narrower than this is too small to judge: on generated cards held to a 640x480
+# webcam, 74-px portraits of the same person were all within 0.44 of the enrolment, 56-px ones
+# (held further, blurred) up to 0.58; a mismatch that small asks the candidate to come closer.
+MIN_PORTRAIT_PX = 64
+# The session states in which a document may be shown: check-in, before the exam starts.
+CHECK_IN_STATES = (SessionState.CHECKING, SessionState.ENROLLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    roster_name: str
+    reference: tuple[float, ...] | None
+    reference_embedder: str | None
+
+
+def id_document_key(session_id: uuid.UUID, document_id: uuid.UUID, content_type: str) -> str:
+    extension = "png" if content_type == "image/png" else "jpg"
+    return f"sessions/{session_id}/id-documents/{document_id}.{extension}"
+
+
+def content_type_of(image: bytes) -> str:
+    """The image's type from its first bytes, after checking its declared size; raises
+    HTTPException with what to send instead."""
+    if len(image) > ID_IMAGE_MAX_BYTES:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"the ID photo may be at most {ID_IMAGE_MAX_BYTES // (1024 * 1024)} MiB",
+        )
+    try:
+        images.check(image, ID_IMAGE_LIMIT)
+    except images.ImageRefused as error:
+        raise HTTPException(error.status_code, f"send a JPEG or PNG photo: {error}") from None
+    return next(kind for start, kind in CONTENT_TYPES.items() if image.startswith(start))
+
+
+def submitter(context: AppContext, token: str, session_id: uuid.UUID) -> Submitter:
+    """The roster name and enrolment of the candidate holding this invite; refuses when the
+    exam does not ask for an ID or check-in is over."""
+    with context.session_factory() as db:
+        candidate, exam = invited_candidate(db=db, token=token, now=utcnow())
+        session = own_session(db=db, candidate=candidate, session_id=session_id)
+        if not exam.parsed_policy.id_check:
+            raise HTTPException(status.HTTP_409_CONFLICT, "this exam does not ask for an ID")
+        if session.state not in CHECK_IN_STATES:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"check-in is over: the session is {session.state}"
+            )
+        enrolment = session.enrollment if isinstance(session.enrollment, dict) else {}
+        embedding = enrolment.get("embedding")
+        return Submitter(
+            roster_name=candidate.name,
+            reference=tuple(embedding) if embedding else None,
+            reference_embedder=enrolment.get("embedder"),
+        )
+
+
+def store_document(
+    context: AppContext, session_id: uuid.UUID, image: bytes, content_type: str
+) -> uuid.UUID:
+    """Keeps the image as evidence (ObjectPurpose.ID_DOCUMENT, id_retention_days); every
+    attempt is kept, so the proctor sees what was shown."""
+    document_id = uuid.uuid4()
+    blob = context.store.put(
+        id_document_key(session_id, document_id, content_type), image, content_type
+    )
+    with context.session_factory() as db:
+        db.add(
+            StoredObject(
+                id=document_id,
+                purpose=ObjectPurpose.ID_DOCUMENT,
+                storage_key=blob.key,
+                content_type=blob.content_type,
+                size_bytes=blob.size_bytes,
+                sha256=blob.sha256,
+                session_id=session_id,
+            )
+        )
+        db.commit()
+    return document_id
+
+
+def _guidance(outcome: IdDocumentOutcome, face_matched: bool | None, name_matched: bool) -> str:
+    if not outcome.decoded:
+        return "The photo could not be read. Please try again."
+    if not outcome.lines:
+        return "We cannot read any text. Hold the ID closer to the camera, flat and in the light."
+    if outcome.document_face is None:
+        return "We cannot see the photo on your ID. Show the side with your photo, closer."
+    if face_matched is False:
+        x1, _, x2, _ = outcome.document_face
+        if x2 - x1 < MIN_PORTRAIT_PX:
+            return "The photo on your ID is too small to compare. Hold the ID closer, in focus."
+        return "The photo on the ID does not look like you. A proctor will check it."
+    if not name_matched:
+        return "We cannot read your name on the ID. Hold it closer, without glare."
+    if face_matched is None:
+        return "Your ID was read. A proctor will compare its photo with you."
+    return "Thank you, your ID was checked."
+
+
+def decide(
+    outcome: IdDocumentOutcome,
+    roster_name: str,
+    *,
+    document_id: uuid.UUID,
+    checked_at: datetime,
+    timings_ms: dict[str, float],
+) -> IdCheckRead:
+    """The typed result: the portrait matches when the deciding distance is at most the
+    identity threshold (the one live identity checks use); the name by names.match_name."""
+    name = match_name(roster_name, [line.text for line in outcome.lines])
+    if outcome.distance_enrolment is not None:
+        compared_with, distance = "enrolment", outcome.distance_enrolment
+    elif outcome.distance_frame is not None:
+        compared_with, distance = "frame", outcome.distance_frame
+    else:
+        compared_with, distance = None, None
+    face_matched = None if distance is None else distance <= outcome.max_distance
+    return IdCheckRead(
+        document_id=document_id,
+        checked_at=checked_at,
+        decoded=outcome.decoded,
+        lines=[
+            TextLineRead(text=line.text, score=line.score, box=line.box) for line in outcome.lines
+        ],
+        face_found=outcome.document_face is not None,
+        face_matched=face_matched,
+        distance=distance,
+        compared_with=compared_with,
+        distance_enrolment=outcome.distance_enrolment,
+        distance_frame=outcome.distance_frame,
+        max_distance=outcome.max_distance,
+        name_matched=name.matched,
+        name_score=round(name.score, 3),
+        name_words=[
+            NameWordRead(word=word, similarity=round(similarity, 3), line=line)
+            for word, similarity, line in name.words
+        ],
+        name_lines=[outcome.lines[index].text for index in name.lines],
+        passed=bool(face_matched) and name.matched,
+        guidance=_guidance(outcome, face_matched, name.matched),
+        timings_ms={**outcome.timings_ms, **timings_ms},
+    )

@@ -1,0 +1,64 @@
+"""POST /api/v1/take/{token}/sessions/{session_id}/id-document: the candidate shows an ID."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from openproctor.db import utcnow
+from openproctor.deps import AnalysisDep, Context
+from openproctor.domains.iddoc import flows
+from openproctor.domains.iddoc.models import IdCheckRead
+from openproctor.pipeline.jobs import IdDocumentJob
+
+take_router = APIRouter(prefix="/take/{token}", tags=["candidate"])
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+@take_router.post(
+    "/sessions/{session_id}/id-document",
+    response_model=IdCheckRead,
+    responses={
+        409: {"description": "The exam asks for no ID, or check-in is over."},
+        413: {"description": "The photo is larger than 4 MiB or 3840x2160 pixels."},
+        422: {"description": "The body is not a JPEG or PNG image."},
+        503: {"description": "The analysis workers are not running."},
+    },
+)
+async def submit_id_document(
+    token: str, session_id: uuid.UUID, request: Request, context: Context, analysis: AnalysisDep
+) -> IdCheckRead:
+    """Body: one JPEG or PNG: a webcam frame with the ID held up, or a photo of the ID. It is
+    kept as evidence (for the exam's id_retention_days), read by an analysis worker (OCR and
+    the portrait), and the result is returned: whether the portrait matches the candidate and
+    the roster name is printed on it, with the lines read and the time each stage took."""
+    arrived = time.perf_counter()
+    submitter = await asyncio.to_thread(flows.submitter, context, token, session_id)
+    image = await request.body()
+    content_type = flows.content_type_of(image)
+    if analysis is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "image analysis is not running")
+    timings = {"received": _ms(arrived)}
+    started = time.perf_counter()
+    job = IdDocumentJob(str(session_id), image, submitter.reference, submitter.reference_embedder)
+    outcome = await analysis.id_document(job)
+    timings["analysis"] = _ms(started)
+    started = time.perf_counter()
+    document_id = await asyncio.to_thread(
+        flows.store_document, context, session_id, image, content_type
+    )
+    timings["store"] = _ms(started)
+    timings["total"] = _ms(arrived)
+    return flows.decide(
+        outcome,
+        submitter.roster_name,
+        document_id=document_id,
+        checked_at=utcnow(),
+        timings_ms=timings,
+    )

@@ -1,0 +1,134 @@
+"""POST /take/{token}/sessions/{id}/id-document: a generated ID card through a real worker."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from openproctor.detectors.analyzer import Analyzer
+from openproctor.detectors.config import DetectorConfig
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions.models import ExamSession
+from openproctor.tools import id_cards
+from tests.conftest import Factory
+from tests.hostile_images import jpeg_declaring
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def cards(model_dir: Path) -> dict[str, bytes]:
+    """Cards held to the camera in front of Obama (a clean fixture): his own portrait and
+    name, Biden's portrait with his name, and his portrait with another name."""
+    analyzer = Analyzer(model_dir, DetectorConfig())
+
+    def portrait(name: str) -> np.ndarray:
+        image = np.asarray(cv2.imread(str(FIXTURES / f"{name}.jpg")), np.uint8)
+        (face,) = analyzer.analyze(image, 0, objects=False).faces
+        return id_cards.portrait(image, face.box)
+
+    holder = np.asarray(cv2.imread(str(FIXTURES / "id_obama_2.jpg")), np.uint8)
+    shot = id_cards.Shot(width=380, tilt_deg=-4, turn=0.06, blur=0.6, noise=2)
+
+    def held(face: str, given: str, family: str) -> bytes:
+        card = id_cards.card(id_cards.CardText(given, family, seed=7), portrait(face))
+        return id_cards.held_to_camera(card, shot, holder)
+
+    return {
+        "own": held("id_obama_1", "Barack Hussein", "Obama"),
+        "other_face": held("id_biden_1", "Barack Hussein", "Obama"),
+        "other_name": held("id_obama_1", "Joseph Robinette", "Biden"),
+    }
+
+
+def checking_in(client: TestClient, factory: Factory, **policy: Any) -> tuple[str, Candidate]:
+    exam = factory.exam(policy={"id_check": True, **policy})
+    candidate = factory.candidate(exam, name="Barack")
+    candidate.name = "Barack Obama"  # the factory makes the email from the name
+    factory.db.commit()
+    client.headers["X-CSRF-Token"] = client.get("/api/v1/auth/csrf").json()["csrf_token"]
+    base = f"/api/v1/take/{candidate.invite_token}"
+    session_id = client.get(base).json()["session"]["id"]
+    moved = client.post(f"{base}/sessions/{session_id}/state", json={"state": "checking"})
+    assert moved.status_code == 200, moved.text
+    return f"{base}/sessions/{session_id}/id-document", candidate
+
+
+def send(client: TestClient, url: str, image: bytes) -> Any:
+    return client.post(url, content=image, headers={"content-type": "image/jpeg"})
+
+
+@pytest.mark.analysis
+def test_the_candidates_own_id_passes_and_is_kept_as_evidence(
+    client: TestClient, factory: Factory, cards: dict[str, bytes]
+) -> None:
+    url, candidate = checking_in(client, factory)
+    answer = send(client, url, cards["own"])
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["passed"] is True, result
+    assert result["face_found"]
+    assert result["face_matched"]
+    assert result["compared_with"] == "frame"  # not enrolled yet: the face holding the card
+    assert result["distance"] <= result["max_distance"]
+    assert result["name_matched"]
+    assert "OBAMA" in result["name_lines"]
+    assert {"received", "analysis", "store", "total", "ocr_detect", "faces"} <= set(
+        result["timings_ms"]
+    )
+    assert result["guidance"] == "Thank you, your ID was checked."
+    factory.db.expire_all()
+    session = factory.db.scalar(select(ExamSession).where(ExamSession.candidate_id == candidate.id))
+    assert session is not None
+    stored = factory.db.get(StoredObject, uuid.UUID(result["document_id"]))
+    assert stored is not None
+    assert stored.purpose is ObjectPurpose.ID_DOCUMENT
+    assert stored.session_id == session.id
+    assert stored.storage_key.startswith(f"sessions/{session.id}/id-documents/")
+
+
+@pytest.mark.analysis
+def test_another_face_or_another_name_does_not_pass(
+    client: TestClient, factory: Factory, cards: dict[str, bytes]
+) -> None:
+    url, _ = checking_in(client, factory)
+    other_face = send(client, url, cards["other_face"]).json()
+    assert other_face["face_found"], other_face
+    assert other_face["face_matched"] is False, other_face
+    assert other_face["name_matched"]
+    assert not other_face["passed"]
+    assert "does not look like you" in other_face["guidance"]
+    other_name = send(client, url, cards["other_name"]).json()
+    assert other_name["face_matched"], other_name
+    assert not other_name["name_matched"], other_name
+    assert not other_name["passed"]
+    assert "cannot read your name" in other_name["guidance"]
+
+
+def test_bad_input_gets_a_clear_error(client: TestClient, factory: Factory) -> None:
+    url, _ = checking_in(client, factory)
+    not_an_image = send(client, url, b"%PDF-1.4 a scanned passport")
+    assert not_an_image.status_code == 422
+    assert not_an_image.json()["detail"] == "send a JPEG or PNG photo: not a JPEG or PNG image"
+    huge = send(client, url, jpeg_declaring(8000, 6000))
+    assert huge.status_code == 413
+    assert "at most 3840x2160" in huge.json()["detail"]
+    too_many_bytes = send(client, url, b"\xff\xd8" + b"\0" * (4 * 1024 * 1024))
+    assert too_many_bytes.status_code == 413
+    assert too_many_bytes.json()["detail"] == "the ID photo may be at most 4 MiB"
+    assert factory.db.scalar(select(StoredObject.id)) is None
+
+
+def test_an_exam_without_the_id_check_refuses(client: TestClient, factory: Factory) -> None:
+    url, _ = checking_in(client, factory, id_check=False)
+    answer = send(client, url, id_cards.jpeg(np.zeros((10, 10, 3), np.uint8)))
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == "this exam does not ask for an ID"
