@@ -174,3 +174,22 @@ def test_close_all_ends_everything_open() -> None:
         (EventType.CLOSED, K.MULTIPLE_FACES, 9.0)
     ]
     assert rules.open_kinds() == []
+
+
+def test_an_exempt_kind_never_opens_while_others_still_do() -> None:
+    """The accommodation's exemption check: exempt kinds are not tracked, and add no risk."""
+    signals = {K.TAB_SWITCH, K.FULLSCREEN_EXIT}
+    exempt = SessionRules(ExamPolicy(), exempt=frozenset({K.TAB_SWITCH}))
+    plain = SessionRules(ExamPolicy())
+    held = [Condition(K.TAB_SWITCH, "tab"), Condition(K.FULLSCREEN_EXIT)]
+    opened = {
+        name: [e.kind for e in rules.observe(0.0, held, signals, quiet_s=0).events]
+        for name, rules in (("exempt", exempt), ("plain", plain))
+    }
+    assert opened == {
+        "exempt": [K.FULLSCREEN_EXIT],
+        "plain": [K.TAB_SWITCH, K.FULLSCREEN_EXIT],
+    }
+    assert not exempt.has_pending()
+    assert exempt.pulse(1.0, Condition(K.TAB_SWITCH, "reload")).events == []
+    assert (round(exempt.risk_score), round(plain.risk_score)) == (10, 19)  # weights 10 each

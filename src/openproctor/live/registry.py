@@ -128,7 +128,7 @@ class Registry:
                 policy=policy,
                 state=session.state,
                 rules=SessionRules(policy, auto_terminate=session.auto_terminate),
-                clock=Clock.of(session, exam),
+                clock=Clock.of(session, exam, candidate),
                 reference=tuple(enrollment["embedding"]) if "embedding" in enrollment else None,
                 reference_embedder=enrollment.get("embedder"),
                 baseline=tuple(enrollment["baseline"]) if "baseline" in enrollment else None,
@@ -144,6 +144,7 @@ class Registry:
                 stale.ended_at = utcnow()
             db.commit()
             runtime.rules.risk_score = session.risk_score
+            runtime.accommodate(candidate.accommodated)
             runtime.conversation = messages_service.conversation(db=db, session_id=session.id)
             return runtime
 

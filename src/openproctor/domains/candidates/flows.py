@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.candidates import service
-from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.candidates.models import Candidate, CandidateUpdate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.messages.models import Message
-from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
 from openproctor.retention import Purged, purge_media
 from openproctor.storage import ObjectStore, StorageError
@@ -64,6 +65,29 @@ def auto_assign(
     for candidate in assigned:
         hub.candidate_assigned(candidate.id, None, candidate.proctor_id)
     return assigned
+
+
+def update(
+    *,
+    db: Session,
+    audit: Auditor,
+    hub: LiveHub,
+    candidate: Candidate,
+    candidate_in: CandidateUpdate,
+) -> Candidate:
+    """Changes the candidate's name, external id or accommodations, audited and committed; an
+    attempt under way hears new accommodations at once, on every node: its clock (extra time,
+    window) reaches the candidate's timer, its exemptions the rules, its chips the wall."""
+    changed = service.update(candidate=candidate, candidate_in=candidate_in)
+    audit("candidate.update", "candidate", candidate.id, **changed)
+    db.commit()
+    session = sessions.latest_for_candidate(db=db, candidate_id=candidate.id)
+    if "accommodations" in changed and session is not None and session.state not in FINAL_STATES:
+        clock = sessions.clock(db=db, session=session).to_json()
+        hub.session_changed(
+            session.id, session.state, clock=clock, accommodations=changed["accommodations"]
+        )
+    return candidate
 
 
 def import_roster(*, db: Session, audit: Auditor, exam: Exam, text: str) -> service.RosterResult:
@@ -146,7 +170,7 @@ def erase_candidate(
     exam = db.get(Exam, candidate.exam_id)
     sessions = db.scalars(select(ExamSession).where(ExamSession.candidate_id == candidate.id)).all()
     live = [session for session in sessions if session.state in LIVE_STATES]
-    if live and exam is not None and exam.is_open(now):
+    if live and exam is not None and candidate.accommodated.window(exam).is_open(now):
         raise ErasureRefused(
             f"the candidate's session is {live[0].state.value} in an open exam: "
             "terminate it first, then erase"
