@@ -61,9 +61,11 @@ def test_new_accommodations_reach_a_live_session_at_once(
                 told = await next_state(socket)
                 assert told["clock"]["accommodated_s"] == 10 * 60
                 await proctor.wait_for(
-                    lambda e: e["type"] == "candidate"
-                    and e["candidate"]["accommodations"]
-                    == ["Extra time +10 min", "Exempt: tab_switch"]
+                    lambda e: (
+                        e["type"] == "candidate"
+                        and e["candidate"]["accommodations"]
+                        == ["Extra time +10 min", "Exempt: tab_switch"]
+                    )
                 )
                 await signal(socket, "tab_hidden")
                 await signal(socket, "fullscreen_exit")  # not exempt: it still opens
@@ -74,8 +76,10 @@ def test_new_accommodations_reach_a_live_session_at_once(
 
                 accommodate({"extra_minutes": 10})  # the exemption taken back
                 await proctor.wait_for(
-                    lambda e: e["type"] == "candidate"
-                    and e["candidate"]["accommodations"] == ["Extra time +10 min"]
+                    lambda e: (
+                        e["type"] == "candidate"
+                        and e["candidate"]["accommodations"] == ["Extra time +10 min"]
+                    )
                 )
                 await signal(socket, "tab_visible")
                 await signal(socket, "tab_hidden")
