@@ -107,7 +107,9 @@ def _str(value: uuid.UUID | None) -> str | None:
 
 
 # Audit details that may hold personal data about the candidate.
-PERSONAL_DETAILS = frozenset({"email", "name", "body", "note", "reason", "external_id"})
+PERSONAL_DETAILS = frozenset(
+    {"email", "name", "body", "note", "reason", "external_id", "accommodations"}
+)
 ERASED = "[erased]"
 # A session in one of these states may still be written to by the live hub.
 LIVE_STATES = frozenset(
