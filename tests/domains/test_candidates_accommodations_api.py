@@ -213,3 +213,16 @@ def test_an_attempt_under_way_hears_new_accommodations_with_its_clock(
     assert clock["left_s"] == pytest.approx(
         75 * 60 - (utcnow() - session.started_at).seconds, abs=2
     )
+
+
+def test_the_candidates_page_says_how_long_their_exam_lasts(
+    client: TestClient, factory: Factory
+) -> None:
+    exam = factory.exam()  # an hour
+    ada = factory.candidate(exam, accommodations=Accommodations(extra_percent=25))
+    page = client.get(f"/take/{ada.invite_token}", headers={"accept": "text/html"}).text
+    assert "<strong>75 minutes</strong> once you start it (60 and your 15 extra minutes)" in page
+    assert "<strong>75 minutes</strong>, your 15 extra minutes included" in page
+    plain = factory.candidate(exam, name="Bob")
+    page = client.get(f"/take/{plain.invite_token}", headers={"accept": "text/html"}).text
+    assert "<strong>60 minutes</strong> once you start it." in page
