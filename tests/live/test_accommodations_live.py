@@ -87,3 +87,30 @@ def test_new_accommodations_reach_a_live_session_at_once(
                 assert event["violation"]["session_id"] == str(session.id)
 
     asyncio.run(scenario())
+
+
+def test_an_invited_candidates_tile_shows_new_accommodations_at_once(
+    live_server: str, factory: Factory
+) -> None:
+    proctor_user = factory.user(Role.PROCTOR)
+    admin = Proctor(live_server, factory.user(Role.ADMIN))
+    exam = factory.exam()
+    ada = factory.candidate(exam, proctor_user)  # invited: no attempt yet
+    proctor = Proctor(live_server, proctor_user)
+
+    async def scenario() -> None:
+        async with proctor_socket(proctor, exam.id):
+            snapshot = await proctor.wait_for(lambda e: e["type"] == "snapshot")
+            assert snapshot["candidates"][0]["accommodations"] == []
+            with httpx2.Client(base_url=live_server, cookies=admin.cookies) as http:
+                response = http.patch(
+                    f"/api/v1/candidates/{ada.id}",
+                    json={"accommodations": {"exempt": ["speech"]}},
+                    headers={"X-CSRF-Token": admin.csrf},
+                )
+            assert response.status_code == 200, response.text
+            tile = await proctor.wait_for(lambda e: e["type"] == "candidate")
+            assert tile["candidate"]["state"] == "invited"
+            assert tile["candidate"]["accommodations"] == ["Exempt: speech"]
+
+    asyncio.run(scenario())

@@ -173,6 +173,11 @@ class LiveHub:
         request threads."""
         self.registry.candidate_assigned(candidate_id, before, after)
 
+    def candidate_changed(self, candidate_id: uuid.UUID) -> None:
+        """A candidate with no attempt under way changed, committed: their tile is redrawn.
+        Safe from request threads."""
+        self.registry.candidate_changed(candidate_id)
+
     def assemble_recordings(self) -> None:
         """Asks for an assembly sweep soon; safe from request threads."""
         self.sweeps.assemble_soon()

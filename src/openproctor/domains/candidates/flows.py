@@ -77,12 +77,15 @@ def update(
 ) -> Candidate:
     """Changes the candidate's name, external id or accommodations, audited and committed; an
     attempt under way hears new accommodations at once, on every node: its clock (extra time,
-    window) reaches the candidate's timer, its exemptions the rules, its chips the wall."""
+    window) reaches the candidate's timer, its exemptions the rules, its chips the wall.
+    Without one, the walls draw the candidate's tile again."""
     changed = service.update(candidate=candidate, candidate_in=candidate_in)
     audit("candidate.update", "candidate", candidate.id, **changed)
     db.commit()
     session = sessions.latest_for_candidate(db=db, candidate_id=candidate.id)
-    if "accommodations" in changed and session is not None and session.state not in FINAL_STATES:
+    if session is None or session.state in FINAL_STATES:
+        hub.candidate_changed(candidate.id)
+    elif "accommodations" in changed:
         clock = sessions.clock(db=db, session=session).to_json()
         hub.session_changed(
             session.id, session.state, clock=clock, accommodations=changed["accommodations"]
