@@ -23,6 +23,7 @@ from openproctor.app import create_app
 from openproctor.db import make_engine, make_session_factory, utcnow
 from openproctor.detectors.install import install, models_dir
 from openproctor.domains.candidates import service as candidates
+from openproctor.domains.candidates.accommodations import Accommodations
 from openproctor.domains.candidates.models import Candidate, CandidateCreate
 from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.models import Exam, ExamWrite
@@ -188,7 +189,13 @@ class Factory:
         self.db.commit()
         return exam
 
-    def candidate(self, exam: Exam, proctor: User | None = None, name: str = "Ada") -> Candidate:
+    def candidate(
+        self,
+        exam: Exam,
+        proctor: User | None = None,
+        name: str = "Ada",
+        accommodations: Accommodations | None = None,
+    ) -> Candidate:
         candidate = candidates.create(
             db=self.db,
             exam=exam,
@@ -196,6 +203,7 @@ class Factory:
                 name=name,
                 email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com",
                 proctor_id=proctor.id if proctor else None,
+                accommodations=accommodations or Accommodations(),
             ),
         )
         self.db.commit()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
 from openproctor.domains.attention.models import AttentionSample
+from openproctor.domains.candidates.accommodations import Accommodations
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.messages import service as messages
@@ -336,3 +337,34 @@ def test_every_message_both_ways_is_in_the_json_the_csv_and_the_pdf(
         "Eyes on your own screen",
     ):
         assert expected in text, expected
+
+
+def test_the_review_page_and_the_pdf_say_which_accommodations_applied(
+    factory: Factory, db: Session, settings: Settings, login_as: Login
+) -> None:
+    store = open_store(settings.resolved_storage_url)
+    exam = factory.exam()
+    accommodated = factory.candidate(
+        exam,
+        name="Ada",
+        accommodations=Accommodations(extra_percent=25, exempt=[ViolationKind.SPEECH]),
+    )
+    plain = factory.candidate(exam, name="Bob")
+    ada = seed_session(db, store, accommodated, ended_at=utcnow())
+    bob = seed_session(db, store, plain, ended_at=utcnow())
+    client = login_as(factory.user(Role.REVIEWER))
+    html = {"accept": "text/html"}
+    page = client.get(f"/review/sessions/{ada.session_id}", headers=html).text
+    assert "Accommodations applied:" in page
+    assert ">Extra time +25 %<" in page
+    assert ">Exempt: speech<" in page
+    assert (
+        "Accommodations applied"
+        not in client.get(f"/review/sessions/{bob.session_id}", headers=html).text
+    )
+    text = pdf_text(client.get(f"/api/v1/sessions/{ada.session_id}/report.pdf").content)
+    assert "(Accommodations) Tj" in text
+    assert "(Extra time +25 %; Exempt: speech) Tj" in text
+    plain_text = pdf_text(client.get(f"/api/v1/sessions/{bob.session_id}/report.pdf").content)
+    assert "(Accommodations) Tj" in plain_text
+    assert "Exempt" not in plain_text

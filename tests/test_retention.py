@@ -320,8 +320,9 @@ def test_an_admin_erases_a_candidate_and_everything_of_theirs(
     login_as(admin)  # type: ignore[operator]
     # Staff actions about Ada before the erasure, with personal data in their audit details.
     ada_email = "ada.lovelace@example.com"
-    created = client.post(
-        f"/api/v1/exams/{exam.id}/candidates", json={"name": "Ada", "email": ada_email}
+    created = client.post(  # her accommodations are personal too (they hint at her health)
+        f"/api/v1/exams/{exam.id}/candidates",
+        json={"name": "Ada", "email": ada_email, "accommodations": {"exempt": ["speech"]}},
     )
     assert created.status_code == 201, created.text
     ada = db.get(Candidate, uuid.UUID(created.json()["id"]))
@@ -376,6 +377,7 @@ def test_an_admin_erases_a_candidate_and_everything_of_theirs(
     text = repr([(e.details, e.target_id) for e in history])
     assert ada_email not in text
     assert "Ada" not in text
+    assert "speech" not in text
     assert "[erased]" in text
 
     assert client.delete(f"/api/v1/candidates/{ada_id}").status_code == 404

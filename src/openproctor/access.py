@@ -67,22 +67,24 @@ def visible_session(*, db: Session, user: User, session_id: uuid.UUID) -> ExamSe
 
 
 def invited_candidate(*, db: Session, token: str, now: datetime) -> tuple[Candidate, Exam]:
-    """The candidate an invite token opens, only while their exam's window is open."""
+    """The candidate an invite token opens, only while their window is open (the exam's, or
+    their own, closing later by their extra time: Accommodations.window)."""
     candidate = candidates.get_by_invite(db=db, token=token)
     if candidate is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
     exam = db.get(Exam, candidate.exam_id)
     if exam is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
-    if now < exam.opens_at:
+    window = candidate.accommodated.window(exam)
+    if now < window.opens_at:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            f"this exam opens at {exam.opens_at:%Y-%m-%d %H:%M} UTC; come back then",
+            f"this exam opens at {window.opens_at:%Y-%m-%d %H:%M} UTC; come back then",
         )
-    if now >= exam.closes_at:
+    if now >= window.closes_at:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            f"this exam closed at {exam.closes_at:%Y-%m-%d %H:%M} UTC",
+            f"this exam closed at {window.closes_at:%Y-%m-%d %H:%M} UTC",
         )
     return candidate, exam
 
@@ -102,12 +104,13 @@ UPLOAD_GRACE = timedelta(days=7)
 def uploading_candidate(
     *, db: Session, token: str, session_id: uuid.UUID, now: datetime
 ) -> tuple[Candidate, ExamSession]:
-    """The candidate and session an invite token may upload recordings to: from the exam's
+    """The candidate and session an invite token may upload recordings to: from their window's
     opening until UPLOAD_GRACE after it closes, only to their own session."""
     candidate = candidates.get_by_invite(db=db, token=token)
     exam = db.get(Exam, candidate.exam_id) if candidate else None
     if candidate is None or exam is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
-    if now < exam.opens_at or now >= exam.closes_at + UPLOAD_GRACE:
+    window = candidate.accommodated.window(exam)
+    if now < window.opens_at or now >= window.closes_at + UPLOAD_GRACE:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "uploads for this exam are closed")
     return candidate, own_session(db=db, candidate=candidate, session_id=session_id)

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor import retention
 from openproctor.db import transaction, utcnow
-from openproctor.domains.exams.models import Exam
 from openproctor.domains.recordings import service as recordings
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.clock import Clock
@@ -119,9 +118,7 @@ def end_session_row(
             return None
         if state is SessionState.SUBMITTED:
             # Only the clock submits from here: the attempt's time (and grace) ran out.
-            exam = db.get(Exam, session.exam_id)
-            assert exam is not None
-            if not sessions.expire_if_over(session=session, exam=exam, now=utcnow()):
+            if not sessions.expire_if_over(db=db, session=session, now=utcnow()):
                 return None
         else:
             sessions.move(session, state, reason=reason)

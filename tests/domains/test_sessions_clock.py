@@ -22,6 +22,7 @@ def hour_exam(
     paused: float = 0,
     paused_since: float | None = None,
     extra: float = 0,
+    accommodated: float = 0,
     closes_after: float = 24 * 60,
 ) -> Clock:
     """An hour's exam started at START; pauses and extra time in minutes."""
@@ -32,6 +33,7 @@ def hour_exam(
         paused=timedelta(minutes=paused),
         paused_since=at(paused_since) if paused_since is not None else None,
         extra=timedelta(minutes=extra),
+        accommodated=timedelta(minutes=accommodated),
     )
 
 
@@ -72,8 +74,16 @@ def test_extra_time_and_pauses_add_up() -> None:
         "paused": True,
         "left_s": 23 * 60,
         "extra_s": 10 * 60,
+        "accommodated_s": 0,
         "paused_s": 5 * 60,
     }
+
+
+def test_accommodated_extra_time_adds_to_the_proctors_and_the_pauses() -> None:
+    clock = hour_exam(paused=3, extra=10, accommodated=15)
+    assert clock.deadline(at(0)) == at(60 + 15 + 10 + 3)
+    assert clock.read(at(0)).accommodated_s == 15 * 60
+    assert hour_exam(accommodated=15, closes_after=70).deadline(at(0)) == at(70)
 
 
 def test_nothing_moves_the_deadline_past_the_window_close() -> None:
@@ -103,7 +113,7 @@ def test_no_deadline_before_the_start() -> None:
 
 
 def test_the_clock_travels_between_nodes_unchanged() -> None:
-    clock = hour_exam(paused=1.5, paused_since=40, extra=7)
+    clock = hour_exam(paused=1.5, paused_since=40, extra=7, accommodated=15)
     assert Clock.from_json(clock.to_json()) == clock
 
 

@@ -202,7 +202,7 @@ def test_a_candidates_own_change_is_told_with_its_clock(
     exam = factory.exam()
     session = running_session(factory, factory.candidate(exam))
     with listening(client, HUB_TOPIC) as hub_topic:
-        flows.candidate_changed(hub=hub_of(client), session=session, exam=exam)
+        flows.candidate_changed(db=factory.db, hub=hub_of(client), session=session)
         told = hub_topic.next()
     assert session.started_at is not None
     assert told == {
@@ -218,6 +218,7 @@ def test_a_candidates_own_change_is_told_with_its_clock(
             "paused_s": 0,
             "paused_since": None,
             "extra_s": 0,
+            "accommodated_s": 0,
         },
     }
 

@@ -207,3 +207,22 @@ def test_a_condition_that_knows_when_it_began_is_dated_from_then() -> None:
     # A `since` in the future (a clock step) is taken as now.
     later = SessionRules(ExamPolicy())
     assert later.observe(50.0, [gone], {K.CAMERA_OFF}, quiet_s=0).events == []
+
+
+def test_an_exempt_kind_never_opens_while_others_still_do() -> None:
+    """The accommodation's exemption check: exempt kinds are not tracked, and add no risk."""
+    signals = {K.TAB_SWITCH, K.FULLSCREEN_EXIT}
+    exempt = SessionRules(ExamPolicy(), exempt=frozenset({K.TAB_SWITCH}))
+    plain = SessionRules(ExamPolicy())
+    held = [Condition(K.TAB_SWITCH, "tab"), Condition(K.FULLSCREEN_EXIT)]
+    opened = {
+        name: [e.kind for e in rules.observe(0.0, held, signals, quiet_s=0).events]
+        for name, rules in (("exempt", exempt), ("plain", plain))
+    }
+    assert opened == {
+        "exempt": [K.FULLSCREEN_EXIT],
+        "plain": [K.TAB_SWITCH, K.FULLSCREEN_EXIT],
+    }
+    assert not exempt.has_pending()
+    assert exempt.pulse(1.0, Condition(K.TAB_SWITCH, "reload")).events == []
+    assert (round(exempt.risk_score), round(plain.risk_score)) == (10, 19)  # weights 10 each

@@ -11,9 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
-from openproctor.domains.exams.models import Exam
 from openproctor.domains.sessions import service as sessions
-from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.users.models import Role
 from openproctor.settings import Settings
@@ -44,10 +42,8 @@ def server_clock(factory: Factory, session: ExamSession) -> tuple[ExamSession, f
     """The session as stored and its time left now, as the server counts it."""
     factory.db.expire_all()
     row = factory.db.get(ExamSession, session.id)
-    exam = factory.db.get(Exam, session.exam_id)
     assert row is not None
-    assert exam is not None
-    left = Clock.of(row, exam).left(utcnow())
+    left = sessions.clock(db=factory.db, session=row).left(utcnow())
     assert left is not None
     return row, left.total_seconds()
 
@@ -123,7 +119,7 @@ def test_extra_time_and_a_pause_move_the_deadline_on_the_server_and_the_page_acr
         assert row.paused_seconds >= 2
         assert row.started_at is not None
         assert abs(left - left_when_paused) <= AGREE_S
-        deadline = Clock.of(row, exam).deadline(utcnow())
+        deadline = sessions.clock(db=factory.db, session=row).deadline(utcnow())
         assert deadline is not None
         expected = row.started_at.timestamp() + 65 * 60 + row.paused_seconds
         assert deadline.timestamp() == pytest.approx(expected)

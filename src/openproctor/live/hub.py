@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openproctor.background import Sweeps, end_session_row, time_is_up
 from openproctor.bus.base import EventBus
 from openproctor.bus.local import exam_topic, session_topic
+from openproctor.domains.candidates.accommodations import Accommodations
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
@@ -174,6 +175,11 @@ class LiveHub:
         """An admin gave a candidate to another proctor (or none), committed. Safe from
         request threads."""
         self.registry.candidate_assigned(candidate_id, before, after)
+
+    def candidate_changed(self, candidate_id: uuid.UUID) -> None:
+        """A candidate with no attempt under way changed, committed: their tile is redrawn.
+        Safe from request threads."""
+        self.registry.candidate_changed(candidate_id)
 
     def assemble_recordings(self) -> None:
         """Asks for an assembly sweep soon; safe from request threads."""
@@ -366,6 +372,8 @@ class LiveHub:
             runtime.rules.auto_terminate = bool(extra["auto_terminate"])
         if "clock" in extra:
             runtime.clock = Clock.from_json(extra["clock"])
+        if "accommodations" in extra:
+            runtime.accommodate(Accommodations.model_validate(extra["accommodations"]))
         if state in FINAL_STATES:
             await self._apply(runtime, runtime.rules.close_all(time.time()))
             await self.attention.flush(session_id)

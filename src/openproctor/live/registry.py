@@ -128,7 +128,7 @@ class Registry:
                 policy=policy,
                 state=session.state,
                 rules=SessionRules(policy, auto_terminate=session.auto_terminate),
-                clock=Clock.of(session, exam),
+                clock=Clock.of(session, exam, candidate),
                 reference=tuple(enrollment["embedding"]) if "embedding" in enrollment else None,
                 reference_embedder=enrollment.get("embedder"),
                 baseline=tuple(enrollment["baseline"]) if "baseline" in enrollment else None,
@@ -144,6 +144,7 @@ class Registry:
                 stale.ended_at = utcnow()
             db.commit()
             runtime.rules.risk_score = session.risk_score
+            runtime.accommodate(candidate.accommodated)
             runtime.conversation = messages_service.conversation(db=db, session_id=session.id)
             return runtime
 
@@ -210,19 +211,35 @@ class Registry:
     def state_changed(self, session_id: uuid.UUID, state: SessionState, **extra: Any) -> None:
         self._hub({"event": "state", "session_id": str(session_id), "state": state.value, **extra})
 
+    def _offline(self, candidate_id: uuid.UUID) -> tuple[Candidate, CandidateSummary] | None:
+        """The candidate and their tile as the database has it (None: no such candidate)."""
+        with self.session_factory() as db:
+            candidate = db.get(Candidate, candidate_id)
+            if candidate is None:
+                return None
+            exam = db.get(Exam, candidate.exam_id)
+            assert exam is not None
+            session = sessions.latest_for_candidate(db=db, candidate_id=candidate_id)
+            return candidate, CandidateSummary.offline(candidate, session, exam.parsed_policy)
+
+    def candidate_changed(self, candidate_id: uuid.UUID) -> None:
+        """A candidate with no attempt under way changed (their accommodations, say): their
+        tile is drawn again from the database on every wall. Safe from request threads."""
+        found = self._offline(candidate_id)
+        if found is not None:
+            candidate, summary = found
+            message = messages.candidate(summary, candidate.proctor_id)
+            self.bus.publish(exam_topic(candidate.exam_id), message)
+
     def candidate_assigned(
         self, candidate_id: uuid.UUID, before: uuid.UUID | None, after: uuid.UUID | None
     ) -> None:
         """The tile leaves the old proctor's wall and joins the new one's at once; the node
         holding the live session follows with its live summary. Safe from request threads."""
-        with self.session_factory() as db:
-            candidate = db.get(Candidate, candidate_id)
-            if candidate is None:
-                return
-            exam = db.get(Exam, candidate.exam_id)
-            assert exam is not None
-            session = sessions.latest_for_candidate(db=db, candidate_id=candidate_id)
-            summary = CandidateSummary.offline(candidate, session, exam.parsed_policy)
+        found = self._offline(candidate_id)
+        if found is None:
+            return
+        candidate, summary = found
         topic = exam_topic(candidate.exam_id)
         if before is not None and before != after:
             self.bus.publish(topic, messages.unassigned(candidate_id, before))

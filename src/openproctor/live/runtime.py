@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from openproctor.domains.candidates.accommodations import Accommodations
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.domains.messages.models import Conversation
@@ -89,6 +90,8 @@ class CandidateSummary:
     # Why this candidate's identity is not being checked (live/identity.py); None: it is, or
     # they have not enrolled.
     identity_off: str | None = None
+    # The candidate's accommodations, one chip each ("Extra time +25 %", "Exempt: speech").
+    accommodations: list[str] = field(default_factory=list)
 
     @classmethod
     def offline(
@@ -110,6 +113,7 @@ class CandidateSummary:
             auto_terminate=policy.auto_terminate if auto_terminate is None else auto_terminate,
             unread=talk.unread if talk else 0,
             hand_raised=talk.hand_raised if talk else False,
+            accommodations=candidate.accommodated.labels(),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -165,6 +169,13 @@ class SessionRuntime:
     # Kept by live/attention.py from each analysed frame.
     glances: AttentionWindow = field(default_factory=AttentionWindow)
     attention: Attention | None = None
+    accommodations: list[str] = field(default_factory=list)  # their labels, for the tile
+
+    def accommodate(self, accommodations: Accommodations) -> None:
+        """The candidate's accommodations (on loading, or changed by an admin): the rules
+        stop opening exempt kinds, the tile shows them. Their extra time is in the clock."""
+        self.rules.exempt = frozenset(accommodations.exempt)
+        self.accommodations = accommodations.labels()
 
     @property
     def fps(self) -> float:
@@ -213,4 +224,5 @@ class SessionRuntime:
             frames=self.counters.to_dict(),
             attention=self.attention.to_json() if self.attention else None,
             identity_off=self.identity_off,
+            accommodations=self.accommodations,
         )

@@ -80,14 +80,27 @@ class Outcome:
 
 
 class SessionRules:
-    def __init__(self, policy: ExamPolicy, *, auto_terminate: bool | None = None) -> None:
+    def __init__(
+        self,
+        policy: ExamPolicy,
+        *,
+        auto_terminate: bool | None = None,
+        exempt: frozenset[ViolationKind] = frozenset(),
+    ) -> None:
         self.policy = policy
         self.auto_terminate = policy.auto_terminate if auto_terminate is None else auto_terminate
+        # The candidate's accommodation (domains/candidates/accommodations.py): kinds that
+        # never open for them, tracked no more than a kind the policy switched off.
+        self.exempt = exempt
         self.risk_score = 0.0
         self._tracks: dict[tuple[ViolationKind, str | None], _Track] = {}
 
     def _rule(self, kind: ViolationKind) -> RuleSettings:
         return self.policy.rules[kind]
+
+    def applies(self, kind: ViolationKind) -> bool:
+        """The exemption check: the policy's rule is on and the candidate is not exempt."""
+        return self._rule(kind).enabled and kind not in self.exempt
 
     def has_pending(self) -> bool:
         """Whether some condition holds but has not yet lasted long enough to open."""
@@ -107,7 +120,7 @@ class SessionRules:
         """One observation at time ``at`` (seconds): which conditions hold, among the kinds
         that were evaluated. Exact sources (browser signals) pass ``quiet_s=0``."""
         events: list[RuleEvent] = []
-        active = {c.key: c for c in conditions if self._rule(c.kind).enabled}
+        active = {c.key: c for c in conditions if self.applies(c.kind)}
         for key, condition in active.items():
             track = self._tracks.setdefault(key, _Track())
             track.last_active = at
@@ -134,7 +147,7 @@ class SessionRules:
 
     def pulse(self, at: float, condition: Condition) -> Outcome:
         """A momentary event (a paste, a reload): opens and closes at once, if not cooling down."""
-        if not self._rule(condition.kind).enabled:
+        if not self.applies(condition.kind):
             return self._outcome([])
         track = self._tracks.setdefault(condition.key, _Track())
         if track.opened_at is not None:

@@ -41,6 +41,8 @@ def welcome(token: str, request: Request, db: DbSession) -> Response:
         candidate=candidate,
         exam=exam,
         policy=exam.parsed_policy,
+        # The candidate's accommodated extra time, in minutes (the timer counts it in).
+        extra_minutes=round(candidate.accommodated.extra_time(exam).total_seconds() / 60, 1),
         session=session,
         token=token,
         room_scan_seconds=ROOM_SCAN_SECONDS,

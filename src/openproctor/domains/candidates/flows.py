@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.candidates import service
-from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.candidates.models import Candidate, CandidateUpdate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.messages.models import Message
-from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
 from openproctor.retention import Purged, purge_media
 from openproctor.storage import ObjectStore, StorageError
@@ -66,6 +67,32 @@ def auto_assign(
     return assigned
 
 
+def update(
+    *,
+    db: Session,
+    audit: Auditor,
+    hub: LiveHub,
+    candidate: Candidate,
+    candidate_in: CandidateUpdate,
+) -> Candidate:
+    """Changes the candidate's name, external id or accommodations, audited and committed; an
+    attempt under way hears new accommodations at once, on every node: its clock (extra time,
+    window) reaches the candidate's timer, its exemptions the rules, its chips the wall.
+    Without one, the walls draw the candidate's tile again."""
+    changed = service.update(candidate=candidate, candidate_in=candidate_in)
+    audit("candidate.update", "candidate", candidate.id, **changed)
+    db.commit()
+    session = sessions.latest_for_candidate(db=db, candidate_id=candidate.id)
+    if session is None or session.state in FINAL_STATES:
+        hub.candidate_changed(candidate.id)
+    elif "accommodations" in changed:
+        clock = sessions.clock(db=db, session=session).to_json()
+        hub.session_changed(
+            session.id, session.state, clock=clock, accommodations=changed["accommodations"]
+        )
+    return candidate
+
+
 def import_roster(*, db: Session, audit: Auditor, exam: Exam, text: str) -> service.RosterResult:
     """Adds every line of a CSV roster, audited and committed, or none: with errors the
     transaction is rolled back and the result lists them."""
@@ -83,7 +110,9 @@ def _str(value: uuid.UUID | None) -> str | None:
 
 
 # Audit details that may hold personal data about the candidate.
-PERSONAL_DETAILS = frozenset({"email", "name", "body", "note", "reason", "external_id"})
+PERSONAL_DETAILS = frozenset(
+    {"email", "name", "body", "note", "reason", "external_id", "accommodations"}
+)
 ERASED = "[erased]"
 # A session in one of these states may still be written to by the live hub.
 LIVE_STATES = frozenset(
@@ -146,7 +175,7 @@ def erase_candidate(
     exam = db.get(Exam, candidate.exam_id)
     sessions = db.scalars(select(ExamSession).where(ExamSession.candidate_id == candidate.id)).all()
     live = [session for session in sessions if session.state in LIVE_STATES]
-    if live and exam is not None and exam.is_open(now):
+    if live and exam is not None and candidate.accommodated.window(exam).is_open(now):
         raise ErasureRefused(
             f"the candidate's session is {live[0].state.value} in an open exam: "
             "terminate it first, then erase"

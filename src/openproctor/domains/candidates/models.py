@@ -5,12 +5,14 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openproctor.db import Base, IdMixin
+from openproctor.domains.candidates.accommodations import Accommodations
 
 # 32 random bytes: 256 bits, well above the 128 the invite link needs.
 INVITE_TOKEN_BYTES = 32
@@ -34,6 +36,12 @@ class Candidate(IdMixin, Base):
     proctor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # Accommodations.stored(): NULL without any (read them through `accommodated`).
+    accommodations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    @property
+    def accommodated(self) -> Accommodations:
+        return Accommodations.model_validate(self.accommodations or {})
 
 
 class CandidateCreate(BaseModel):
@@ -43,6 +51,19 @@ class CandidateCreate(BaseModel):
     email: EmailStr
     external_id: str | None = Field(default=None, max_length=200)
     proctor_id: uuid.UUID | None = None
+    accommodations: Accommodations = Field(default_factory=Accommodations)
+
+
+class CandidateUpdate(BaseModel):
+    """A change to a candidate: fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    external_id: str | None = Field(default=None, max_length=200)
+    accommodations: Accommodations | None = Field(
+        default=None, description="Replaces the candidate's accommodations ({} removes them)."
+    )
 
 
 class CandidateAssign(BaseModel):
@@ -52,7 +73,7 @@ class CandidateAssign(BaseModel):
 
 
 class CandidateRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
 
     id: uuid.UUID
     exam_id: uuid.UUID
@@ -60,6 +81,7 @@ class CandidateRead(BaseModel):
     email: str
     external_id: str | None
     proctor_id: uuid.UUID | None
+    accommodations: Accommodations = Field(validation_alias="accommodated")
     created_at: datetime
 
 

@@ -18,6 +18,7 @@ from openproctor.domains.candidates.models import (
     CandidateCreate,
     CandidateInvite,
     CandidateRead,
+    CandidateUpdate,
 )
 from openproctor.domains.users.models import Role, User
 from openproctor.storage import StorageError
@@ -71,7 +72,13 @@ def create_candidate(
         candidate = service.create(db=db, exam=exam, candidate_in=candidate_in)
     except service.CandidateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    audit("candidate.create", "candidate", candidate.id, email=candidate.email)
+    audit(
+        "candidate.create",
+        "candidate",
+        candidate.id,
+        email=candidate.email,
+        accommodations=candidate.accommodations or {},
+    )
     db.commit()
     return _read(candidate, user, context.settings.public_url)
 
@@ -109,6 +116,23 @@ def get_candidate(
     candidate_id: uuid.UUID, db: DbSession, user: StaffUser, context: Context
 ) -> CandidateRead:
     candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
+    return _read(candidate, user, context.settings.public_url)
+
+
+@router.patch("/candidates/{candidate_id}", response_model=CandidateInvite)
+def update_candidate(
+    candidate_id: uuid.UUID,
+    candidate_in: CandidateUpdate,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    hub: Hub,
+    context: Context,
+) -> CandidateRead:
+    """Changes the fields given: name, external id, accommodations (which replace the
+    candidate's, and reach an attempt under way at once)."""
+    candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
+    flows.update(db=db, audit=audit, hub=hub, candidate=candidate, candidate_in=candidate_in)
     return _read(candidate, user, context.settings.public_url)
 
 

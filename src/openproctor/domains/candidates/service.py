@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openproctor.domains.candidates.models import Candidate, CandidateCreate
+from openproctor.domains.candidates.accommodations import Accommodations
+from openproctor.domains.candidates.models import Candidate, CandidateCreate, CandidateUpdate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.users.service import list_proctors, normalize_email
 
 DEFAULT_MAX_PER_PROCTOR = 30
-ROSTER_COLUMNS = ("name", "email", "external_id", "proctor_email")
+# The accommodation columns (optional, empty: none): extra_time "15" (minutes) or "25%";
+# exempt: violation kinds separated by ";" or spaces; opens_at / closes_at: the candidate's own
+# window, ISO 8601 ("2026-12-01 13:00" is UTC).
+ACCOMMODATION_COLUMNS = ("extra_time", "exempt", "opens_at", "closes_at")
+ROSTER_COLUMNS = ("name", "email", "external_id", "proctor_email", *ACCOMMODATION_COLUMNS)
+EXTRA_TIME = re.compile(r"(?P<amount>\d+)\s*(?P<unit>%|min|minutes?)?", re.IGNORECASE)
 REQUIRED_ROSTER_COLUMNS = ("name", "email")
 MAX_ROSTER_ROWS = 10_000
 
@@ -78,17 +88,72 @@ def create(*, db: Session, exam: Exam, candidate_in: CandidateCreate) -> Candida
         email=email,
         external_id=candidate_in.external_id,
         proctor_id=candidate_in.proctor_id,
+        accommodations=candidate_in.accommodations.stored(),
     )
     db.add(candidate)
     db.flush()
     return candidate
 
 
+def update(*, candidate: Candidate, candidate_in: CandidateUpdate) -> dict[str, Any]:
+    """Applies the fields the change names; returns them as they are now (for the audit)."""
+    changed: dict[str, Any] = {}
+    if candidate_in.name is not None:
+        candidate.name = changed["name"] = candidate_in.name.strip()
+    if "external_id" in candidate_in.model_fields_set:
+        candidate.external_id = changed["external_id"] = candidate_in.external_id
+    if candidate_in.accommodations is not None:
+        candidate.accommodations = candidate_in.accommodations.stored()
+        changed["accommodations"] = candidate.accommodations or {}
+    return changed
+
+
+def parse_accommodations(values: dict[str, str]) -> Accommodations | list[str]:
+    """The accommodation columns of a roster line (or the admin form), or what is wrong
+    with them."""
+    raw: dict[str, Any] = {}
+    errors = []
+    extra = values.get("extra_time", "")
+    if extra:
+        match = EXTRA_TIME.fullmatch(extra)
+        if match is None:
+            errors.append(f"extra_time {extra!r} is neither minutes (15) nor a percentage (25%)")
+        else:
+            unit = "extra_percent" if match["unit"] == "%" else "extra_minutes"
+            raw[unit] = int(match["amount"])
+    if values.get("exempt"):
+        raw["exempt"] = [kind for kind in re.split(r"[;,\s]+", values["exempt"]) if kind]
+    for column in ("opens_at", "closes_at"):
+        if not values.get(column):
+            continue
+        try:
+            at = datetime.fromisoformat(values[column])
+        except ValueError:
+            errors.append(f"{column} {values[column]!r} is not a date and time (2026-12-01 13:00)")
+            continue
+        raw[column] = at if at.tzinfo else at.replace(tzinfo=UTC)
+    if errors:
+        return errors
+    try:
+        return Accommodations.model_validate(raw)
+    except ValidationError as error:
+        return [_message(item) for item in error.errors()]
+
+
+def _message(item: Any) -> str:
+    """One pydantic error as a roster line's message: the column named, pydantic's prefix off."""
+    name = str(item["loc"][0]) if item["loc"] else ""
+    column = "extra_time" if name.startswith("extra_") else name
+    message = str(item["msg"]).removeprefix("Value error, ")
+    return f"{column}: {message}" if column else message
+
+
 def import_roster(*, db: Session, exam: Exam, text: str) -> RosterResult:
     """Adds every line of a CSV roster, or none: any error leaves the exam unchanged.
 
-    Columns: name, email, and optionally external_id and proctor_email. Line numbers in the
-    errors count the header as line 1, as a spreadsheet shows them.
+    Columns: name, email, and optionally external_id, proctor_email and the accommodations
+    (ACCOMMODATION_COLUMNS). Line numbers in the errors count the header as line 1, as a
+    spreadsheet shows them.
     """
     result = RosterResult()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -121,7 +186,10 @@ def import_roster(*, db: Session, exam: Exam, text: str) -> RosterResult:
         if not any(values.values()):
             continue
         line_errors = _roster_line_errors(values, existing, seen, proctors)
-        if line_errors:
+        accommodations = parse_accommodations(values)
+        if isinstance(accommodations, list):
+            line_errors.extend(accommodations)
+        if line_errors or isinstance(accommodations, list):
             result.errors.extend(RosterError(number, message) for message in line_errors)
             continue
         email = normalize_email(values["email"])
@@ -135,6 +203,7 @@ def import_roster(*, db: Session, exam: Exam, text: str) -> RosterResult:
                     email=email,
                     external_id=values.get("external_id") or None,
                     proctor_id=proctor.id if proctor else None,
+                    accommodations=accommodations,
                 ),
             )
         )

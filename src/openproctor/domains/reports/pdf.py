@@ -122,6 +122,7 @@ def _summary(report: SessionReport) -> Table:
         ("Ended", _when(session.ended_at)),
         ("Score", "-" if session.score is None else f"{session.score:g}"),
         ("Risk score", f"{session.risk_score:.0f} / 100"),
+        ("Accommodations", "; ".join(candidate.accommodated.labels()) or "none"),
         ("Decision", decision),
         ("Decision note", session.decision_note or "-"),
     ]

@@ -1,10 +1,13 @@
 """The exam clock: the one definition of an attempt's deadline and time left.
 
-An attempt has its exam's duration from its start, plus the extra time proctors gave it, plus
-every pause (a pause stops the clock: the deadline moves by the paused time); never past the
-exam window's close, when the invite link stops working. The stored facts (start, finished
-pauses, the pause going on, extra time) are the session's columns; everything that needs the
-deadline (the REST routes, expiry, the candidate's page, the live sockets) asks `Clock`.
+An attempt has its exam's duration from its start, plus the candidate's accommodated extra
+time, plus the extra time proctors gave it, plus every pause (a pause stops the clock: the
+deadline moves by the paused time); never past the close of the candidate's window (the
+exam's, or their own, later by the accommodated extra time: domains/candidates/
+accommodations.py), when the invite link stops working. The stored facts (start, finished
+pauses, the pause going on, extra time) are the session's columns, the accommodation the
+candidate's; everything that needs the deadline (the REST routes, expiry, the candidate's
+page, the live sockets) asks `Clock`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
+    from openproctor.domains.candidates.models import Candidate
     from openproctor.domains.exams.models import Exam
     from openproctor.domains.sessions.models import ExamSession
 
@@ -32,6 +36,7 @@ class ClockJson(TypedDict):
     paused_s: float
     paused_since: float | None
     extra_s: float
+    accommodated_s: float
 
 
 class ClockRead(BaseModel):
@@ -45,6 +50,9 @@ class ClockRead(BaseModel):
     paused: bool = Field(description="The clock stands still (the proctor paused the exam).")
     left_s: float | None = Field(description="Seconds left; null before the start.")
     extra_s: float = Field(description="Extra time proctors gave this attempt, in seconds.")
+    accommodated_s: float = Field(
+        description="Extra time the candidate's accommodations add to every attempt, in seconds."
+    )
     paused_s: float = Field(description="Seconds the attempt has been paused so far.")
 
 
@@ -63,17 +71,20 @@ class Clock:
     closes_at: datetime
     paused: timedelta  # pauses that ended
     paused_since: datetime | None  # the pause going on
-    extra: timedelta
+    extra: timedelta  # given by proctors during the attempt
+    accommodated: timedelta = timedelta(0)  # the candidate's accommodation
 
     @classmethod
-    def of(cls, session: ExamSession, exam: Exam) -> Clock:
+    def of(cls, session: ExamSession, exam: Exam, candidate: Candidate) -> Clock:
+        accommodations = candidate.accommodated
         return cls(
             started_at=session.started_at,
             duration=timedelta(minutes=exam.duration_minutes),
-            closes_at=exam.closes_at,
+            closes_at=accommodations.window(exam).closes_at,
             paused=timedelta(seconds=session.paused_seconds),
             paused_since=session.paused_at,
             extra=timedelta(seconds=session.extra_seconds),
+            accommodated=accommodations.extra_time(exam),
         )
 
     def paused_until(self, now: datetime) -> timedelta:
@@ -85,7 +96,8 @@ class Clock:
         """When time runs out if the clock runs from `now` on; None before the start."""
         if self.started_at is None:
             return None
-        end = self.started_at + self.duration + self.extra + self.paused_until(now)
+        allowed = self.duration + self.accommodated + self.extra
+        end = self.started_at + allowed + self.paused_until(now)
         return min(end, self.closes_at)
 
     def left(self, now: datetime) -> timedelta | None:
@@ -105,6 +117,7 @@ class Clock:
             paused=self.paused_since is not None,
             left_s=left.total_seconds() if left is not None else None,
             extra_s=self.extra.total_seconds(),
+            accommodated_s=self.accommodated.total_seconds(),
             paused_s=self.paused_until(now).total_seconds(),
         )
 
@@ -116,6 +129,7 @@ class Clock:
             "paused_s": self.paused.total_seconds(),
             "paused_since": _epoch(self.paused_since),
             "extra_s": self.extra.total_seconds(),
+            "accommodated_s": self.accommodated.total_seconds(),
         }
 
     @classmethod
@@ -129,4 +143,5 @@ class Clock:
             paused=timedelta(seconds=data["paused_s"]),
             paused_since=_instant(data["paused_since"]),
             extra=timedelta(seconds=data["extra_s"]),
+            accommodated=timedelta(seconds=data["accommodated_s"]),
         )

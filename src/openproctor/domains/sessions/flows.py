@@ -50,7 +50,7 @@ def _move(
 
 
 def _clock(db: Session, session: ExamSession) -> ClockJson:
-    return Clock.of(session, service.exam_of(db=db, session=session)).to_json()
+    return service.clock(db=db, session=session).to_json()
 
 
 def pause(*, db: Session, audit: Auditor, hub: LiveHub, session: ExamSession) -> ExamSession:
@@ -93,10 +93,10 @@ def give_extra_time(
 ) -> Clock:
     """Moves the attempt's deadline `minutes` later; raises service.ExtraTimeRefused (nothing
     written) for an attempt not under way or a deadline past the exam window."""
-    exam = service.exam_of(db=db, session=session)
     now = utcnow()
-    service.give_extra_time(session=session, exam=exam, minutes=minutes, now=now)
-    clock = Clock.of(session, exam)
+    before = service.clock(db=db, session=session)
+    service.give_extra_time(session=session, clock=before, minutes=minutes, now=now)
+    clock = service.clock(db=db, session=session)
     deadline = clock.deadline(now)
     assert deadline is not None, "an attempt under way has started"
     audit(
@@ -172,7 +172,7 @@ def set_proctor_auto_terminate(
     )
 
 
-def candidate_changed(*, hub: LiveHub, session: ExamSession, exam: Exam) -> None:
+def candidate_changed(*, db: Session, hub: LiveHub, session: ExamSession) -> None:
     """After the candidate's own committed change (a step, answers, enrolment): the live loop,
     and through it the proctors, hear the session's state, score and clock."""
     hub.session_changed(
@@ -180,5 +180,5 @@ def candidate_changed(*, hub: LiveHub, session: ExamSession, exam: Exam) -> None
         session.state,
         reason=session.end_reason,
         score=session.score,
-        clock=Clock.of(session, exam).to_json(),
+        clock=_clock(db, session),
     )

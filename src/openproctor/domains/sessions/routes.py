@@ -14,7 +14,7 @@ from openproctor.db import utcnow
 from openproctor.deps import Audit, Context, DbSession, ReviewerUser, StaffUser
 from openproctor.domains.objects.service import file_response
 from openproctor.domains.sessions import service
-from openproctor.domains.sessions.clock import Clock, ClockRead
+from openproctor.domains.sessions.clock import ClockRead
 from openproctor.domains.sessions.models import Decision, SessionRead
 from openproctor.domains.webhooks import events as webhook_events
 
@@ -90,7 +90,7 @@ def evidence(object_id: uuid.UUID, db: DbSession, user: StaffUser, context: Cont
 def session_clock(session_id: uuid.UUID, db: DbSession, user: StaffUser) -> ClockRead:
     """The attempt's deadline and time left, as the candidate's page counts them down."""
     session = visible_session(db=db, user=user, session_id=session_id)
-    return Clock.of(session, service.exam_of(db=db, session=session)).read(utcnow())
+    return service.clock(db=db, session=session).read(utcnow())
 
 
 @router.get("/sessions/{session_id}", response_model=SessionRead)

@@ -67,22 +67,30 @@ def exam_of(*, db: Session, session: ExamSession) -> Exam:
     return exam
 
 
+def clock(*, db: Session, session: ExamSession) -> Clock:
+    """The attempt's clock, from the session, its exam and its candidate's accommodations."""
+    candidate = db.get(Candidate, session.candidate_id)
+    assert candidate is not None, "a session belongs to a candidate"
+    return Clock.of(session, exam_of(db=db, session=session), candidate)
+
+
 class ExtraTimeRefused(Exception):
     """Extra time that cannot be given; the message says why."""
 
 
-def give_extra_time(*, session: ExamSession, exam: Exam, minutes: int, now: datetime) -> None:
+def give_extra_time(*, session: ExamSession, clock: Clock, minutes: int, now: datetime) -> None:
     """Moves a running or paused attempt's deadline `minutes` later; raises ExtraTimeRefused
-    for an attempt not under way, or when the exam window closes before the new deadline."""
+    for an attempt not under way, or when the candidate's window closes before the new
+    deadline (`clock`: the attempt's now)."""
     if session.state not in (SessionState.RUNNING, SessionState.PAUSED):
         raise ExtraTimeRefused(f"extra time is for an exam under way, not one {session.state}")
     extra = timedelta(minutes=minutes)
-    before = Clock.of(session, exam).deadline(now)
+    before = clock.deadline(now)
     assert before is not None, "an attempt under way has started"
-    if before + extra > exam.closes_at:
-        room = max(int((exam.closes_at - before).total_seconds() // 60), 0)
+    if before + extra > clock.closes_at:
+        room = max(int((clock.closes_at - before).total_seconds() // 60), 0)
         raise ExtraTimeRefused(
-            f"the exam window closes at {exam.closes_at:%Y-%m-%d %H:%M} UTC, when the invite "
+            f"the exam window closes at {clock.closes_at:%Y-%m-%d %H:%M} UTC, when the invite "
             f"link stops working: at most {room} more minutes fit"
         )
     session.extra_seconds += extra.total_seconds()
@@ -124,13 +132,13 @@ def submit(*, session: ExamSession, exam: Exam, answers: dict[str, int]) -> None
     move(session, SessionState.SUBMITTED, reason="submitted by the candidate")
 
 
-def expire_if_over(*, session: ExamSession, exam: Exam, now: datetime) -> bool:
+def expire_if_over(*, db: Session, session: ExamSession, now: datetime) -> bool:
     """Ends a running attempt whose time is up: it is submitted with its saved answers
     (auto-submit). A paused one never ends here: its clock stands still. Returns whether it
     ended it."""
-    if session.state is not SessionState.RUNNING or not Clock.of(session, exam).is_up(now):
+    if session.state is not SessionState.RUNNING or not clock(db=db, session=session).is_up(now):
         return False
-    session.score = score(exam=exam, answers=session.answers)
+    session.score = score(exam=exam_of(db=db, session=session), answers=session.answers)
     move(session, SessionState.SUBMITTED, reason="time is up: submitted automatically")
     return True
 

@@ -16,6 +16,7 @@ from openproctor.access import invited_candidate, own_session
 from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.deps import AnalysisDep, Context, DbSession, Hub
+from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
@@ -98,11 +99,11 @@ class BandwidthProbe(BaseModel):
 router = APIRouter(prefix="/take/{token}", tags=["candidate"])
 
 
-def _view(exam: Exam, session: ExamSession, candidate_name: str) -> CandidateView:
+def _view(exam: Exam, session: ExamSession, candidate: Candidate) -> CandidateView:
     policy = exam.parsed_policy
     return CandidateView(
         candidate_id=session.candidate_id,
-        candidate_name=candidate_name,
+        candidate_name=candidate.name,
         exam_id=exam.id,
         exam_title=exam.title,
         exam=CandidateExam(
@@ -113,7 +114,7 @@ def _view(exam: Exam, session: ExamSession, candidate_name: str) -> CandidateVie
             policy=CandidatePolicy.model_validate(policy.model_dump()),
         ),
         session=SessionRead.model_validate(session),
-        clock=Clock.of(session, exam).read(utcnow()),
+        clock=Clock.of(session, exam, candidate).read(utcnow()),
         answers=session.answers,
     )
 
@@ -123,7 +124,7 @@ def candidate_view(token: str, db: DbSession) -> CandidateView:
     candidate, exam = invited_candidate(db=db, token=token, now=utcnow())
     session = service.current_for_candidate(db=db, candidate=candidate)
     db.commit()
-    view = _view(exam, session, candidate.name)
+    view = _view(exam, session, candidate)
     # An external exam's system may want the candidate back when it is over.
     view.return_url = integrations.return_url_for(db=db, exam_id=exam.id)
     return view
@@ -138,12 +139,12 @@ def _own(db: Session, token: str, session_id: uuid.UUID) -> tuple[ExamSession, E
 def candidate_step(
     token: str, session_id: uuid.UUID, change: StateChange, db: DbSession, hub: Hub
 ) -> SessionRead:
-    session, exam = _own(db, token, session_id)
+    session, _ = _own(db, token, session_id)
     if (session.state, change.state) not in CANDIDATE_STEPS:
         raise IllegalTransition(session.state, change.state)
     service.move(session, change.state)
     db.commit()
-    flows.candidate_changed(hub=hub, session=session, exam=exam)
+    flows.candidate_changed(db=db, hub=hub, session=session)
     return SessionRead.model_validate(session)
 
 
@@ -153,12 +154,12 @@ def _while_running(
     """Applies an answers change while the attempt's time lasts; once it is up, the saved
     answers were submitted (auto-submit) and the change is refused with 409."""
     try:
-        if service.expire_if_over(session=session, exam=exam, now=utcnow()):
+        if service.expire_if_over(db=db, session=session, now=utcnow()):
             raise service.AnswersRefused("time is up: the exam was submitted with saved answers")
         change()
     except service.AnswersRefused as error:
         db.commit()
-        flows.candidate_changed(hub=hub, session=session, exam=exam)
+        flows.candidate_changed(db=db, hub=hub, session=session)
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     db.commit()
 
@@ -190,7 +191,7 @@ def submit(
         exam,
         lambda: service.submit(session=session, exam=exam, answers=body.answers),
     )
-    flows.candidate_changed(hub=hub, session=session, exam=exam)
+    flows.candidate_changed(db=db, hub=hub, session=session)
     return SessionRead.model_validate(session)
 
 
@@ -220,7 +221,7 @@ def _save_enrolment(
 ) -> ExamSession:
     blob = context.store.put(enrolment_key(session_id), photo, "image/jpeg")
     with context.session_factory() as db:
-        session, exam = _own(db, token, session_id)
+        session, _ = _own(db, token, session_id)
         session.enrollment = {
             "embedding": list(outcome.embedding),
             "baseline": list(outcome.baseline),
@@ -243,7 +244,7 @@ def _save_enrolment(
         if session.state is SessionState.CHECKING:
             service.move(session, SessionState.ENROLLED)
         db.commit()
-        flows.candidate_changed(hub=hub, session=session, exam=exam)
+        flows.candidate_changed(db=db, hub=hub, session=session)
         return session
 
 

@@ -33,7 +33,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.EXAMS_READ: "list and read exams and their integration settings",
     Scope.EXAMS_WRITE: "create and change exams and their integration settings",
     Scope.CANDIDATES_READ: "list and read candidates (with invite links)",
-    Scope.CANDIDATES_WRITE: "add, import, assign and erase candidates",
+    Scope.CANDIDATES_WRITE: "add, import, change (accommodations), assign and erase candidates",
     Scope.SESSIONS_READ: "read sessions, evidence and proctor messages",
     Scope.SESSIONS_WRITE: "message, pause, resume, terminate sessions; decisions",
     Scope.VIOLATIONS_READ: "read violations (also the seed API's /multiple_faces_list/)",

@@ -77,6 +77,7 @@ export class Grid {
       el("span", { className: "attention chip", title: "Attention over the last 20 s", dataset: { testid: "tile-attention" } }),
       el("span", { className: "hand", textContent: "✋ Hand raised", dataset: { testid: "hand-raised" }, hidden: true }),
       el("span", { className: "identity-off chip", textContent: "Identity not checked", dataset: { testid: "identity-off" }, hidden: true }),
+      el("span", { className: "accommodations", dataset: { testid: "tile-accommodations" } }),
       el("span", { className: "unread", dataset: { testid: "unread" }, hidden: true }),
       el("p", { className: "said", dataset: { testid: "said" }, hidden: true }),
       el("ul", { className: "badges", "aria-label": "Open violations" }),
@@ -124,6 +125,9 @@ export class Grid {
     const identityOff = element.querySelector(".identity-off");
     identityOff.hidden = !candidate.identity_off;
     identityOff.title = candidate.identity_off ?? "";
+    // The candidate's accommodations (extra time, exempt kinds, own window), as the server words them.
+    element.querySelector(".accommodations").replaceChildren(
+      ...(candidate.accommodations ?? []).map((label) => el("span", { className: "chip accommodation", textContent: label })));
     const unreadBadge = element.querySelector(".unread");
     unreadBadge.hidden = !unread;
     unreadBadge.textContent = `${unread} unread`;
