@@ -34,6 +34,8 @@ class Candidate(IdMixin, Base):
     proctor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # The last time the practice link's check and photo passed (no attempt is made by it).
+    practised_at: Mapped[datetime | None]
 
 
 class CandidateCreate(BaseModel):
@@ -61,6 +63,7 @@ class CandidateRead(BaseModel):
     external_id: str | None
     proctor_id: uuid.UUID | None
     created_at: datetime
+    practised_at: datetime | None = None
 
 
 class CandidateInvite(CandidateRead):
