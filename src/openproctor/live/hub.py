@@ -3,7 +3,7 @@ server's event loop.
 
     on_media -> runtime.offer (newest frame waits, the one it replaces is skipped)
     _analysis_loop -> schedule.plan (which passes) -> pool.analyse (a worker process)
-    _handle_outcome -> conditions.frame_conditions -> rules.observe -> _apply
+    _handle_outcome -> conditions.frame_conditions -> rules (and prompts) observe -> _apply
     _apply -> violations flow (row, wall, evidence, webhooks) -> candidate summary to the wall
 
 Browser signals and audio take the same way from on_signal and on_media. The per-frame path
@@ -36,6 +36,7 @@ from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live import identity, messages
 from openproctor.live.attention import AttentionFlow
 from openproctor.live.load import LoadControl
+from openproctor.live.prompts import PromptFlow
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
 from openproctor.live.registry import WATCH_RENEW_S, Registry
 from openproctor.live.runtime import Frame, SessionRuntime
@@ -44,7 +45,7 @@ from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.jobs import Analysis, FrameJob, FrameOutcome
 from openproctor.rules import conditions
-from openproctor.rules.engine import Outcome
+from openproctor.rules.engine import QUIET_S, Condition, Outcome
 from openproctor.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class LiveHub:
             registry=self.registry,
             writer=self._writer,
             spawn=self._spawn,
+        )
+        self.prompts = PromptFlow(
+            session_factory=session_factory, bus=bus, writer=self._writer, spawn=self._spawn
         )
         self.sweeps = Sweeps(session_factory=session_factory, store=store, webhooks=webhooks)
         if pool is not None:
@@ -207,7 +211,7 @@ class LiveHub:
             runtime.signals, runtime.policy, connected=runtime.connected, camera_stalled=stalled
         )
         kinds = set(conditions.SIGNAL_KINDS)
-        self._apply_later(runtime, runtime.rules.observe(now, held, kinds, quiet_s=0))
+        self._apply_later(runtime, self._observe(runtime, now, held, kinds, quiet_s=0))
 
     async def _speech(self, runtime: SessionRuntime, pcm: bytes) -> None:
         probability = 0.0
@@ -215,7 +219,7 @@ class LiveHub:
             probability = await self.pool.speech(str(runtime.session_id), pcm) or 0.0
         held = conditions.speech_conditions(probability, self.min_speech)
         kinds = {ViolationKind.SPEECH}
-        await self._apply(runtime, runtime.rules.observe(time.time(), held, kinds))
+        await self._apply(runtime, self._observe(runtime, time.time(), held, kinds))
 
     # --- frames ----------------------------------------------------------------------------
 
@@ -292,7 +296,7 @@ class LiveHub:
         runtime.last_boxes = {"faces": outcome.face_boxes, "objects": outcome.objects}
         if runtime.state is not SessionState.RUNNING:
             return
-        await self._apply(runtime, runtime.rules.observe(frame.received_at, held, kinds))
+        await self._apply(runtime, self._observe(runtime, frame.received_at, held, kinds))
         watched = self.registry.watched(runtime.session_id)
         wanted = confirm_fps(
             pending=runtime.rules.has_pending(), watched=watched, load_factor=self.load.factor
@@ -317,6 +321,19 @@ class LiveHub:
             self.registry.publish_candidate(runtime)
 
     # --- violations ------------------------------------------------------------------------
+
+    def _observe(
+        self,
+        runtime: SessionRuntime,
+        at: float,
+        held: list[Condition],
+        kinds: set[ViolationKind],
+        *,
+        quiet_s: float = QUIET_S,
+    ) -> Outcome:
+        """One observation: the candidate's prompts change now, the caller applies the rules'."""
+        self.prompts.observe(runtime, at, held, kinds)
+        return runtime.rules.observe(at, held, kinds, quiet_s=quiet_s)
 
     def _apply_later(self, runtime: SessionRuntime, outcome: Outcome) -> None:
         if outcome.events or outcome.terminate:
@@ -357,6 +374,8 @@ class LiveHub:
             runtime.rules.auto_terminate = bool(extra["auto_terminate"])
         if "clock" in extra:
             runtime.clock = Clock.from_json(extra["clock"])
+        if state is not SessionState.RUNNING:
+            self.prompts.clear(runtime, time.time())
         if state in FINAL_STATES:
             await self._apply(runtime, runtime.rules.close_all(time.time()))
             await self.attention.flush(session_id)

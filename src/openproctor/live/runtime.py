@@ -29,6 +29,7 @@ from openproctor.live.schedule import PassSchedule
 from openproctor.rules.attention import Attention, AttentionWindow
 from openproctor.rules.conditions import BrowserSignals
 from openproctor.rules.engine import SessionRules
+from openproctor.rules.prompts import SessionPrompts
 
 
 @dataclass(slots=True)
@@ -127,6 +128,7 @@ class SessionRuntime:
     policy: ExamPolicy
     state: SessionState
     rules: SessionRules
+    prompts: SessionPrompts
     clock: Clock | None = None
     reference: tuple[float, ...] | None = None
     # What made `reference` (IdentityConfig.embedder; None: an enrolment from before they

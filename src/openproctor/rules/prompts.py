@@ -59,6 +59,10 @@ class SessionPrompts:
                 changes.append(PromptChange(kind, False, at))
         return changes
 
+    def current(self, at: float) -> list[PromptChange]:
+        """The prompts showing now, for a page that (re)connects."""
+        return [PromptChange(kind, True, at) for kind in sorted(self.showing)]
+
     def clear_all(self, at: float) -> list[PromptChange]:
         """The exam stopped running (paused or ended): every prompt goes away."""
         self._held_since.clear()
