@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends
 
 from openproctor.deps import csrf_protect
 from openproctor.domains.attention.routes import router as attention
+from openproctor.domains.candidates.practice_routes import router as practice
 from openproctor.domains.candidates.routes import router as candidates
 from openproctor.domains.exams.routes import proctoring_router as exam_switches
 from openproctor.domains.exams.routes import router as exams
@@ -30,6 +31,7 @@ for domain_router in (
     sessions,
     violations,
     take,
+    practice,
     chat,
     uploads,
     recordings,

@@ -49,7 +49,10 @@ export function startProctoring({ token, sessionId, policy, root, resumed, recor
     icon.className = "prompt-icon";
     icon.setAttribute("aria-hidden", "true");
     icon.textContent = "ⓘ";
-    line.append(icon, " ", text);
+    const words = document.createElement("span");
+    words.className = "prompt-text";
+    words.textContent = text;
+    line.append(icon, words);
     prompts.append(line);
   };
 
