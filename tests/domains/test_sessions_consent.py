@@ -14,9 +14,9 @@ def test_auto_termination_is_named_as_an_automated_decision_only_when_on() -> No
     assert any("ended automatically" in line and "75 out of 100" in line for line in on.lines)
     assert on.sha256 != off.sha256
     # The session's override wins over the policy, either way.
-    assert consent_for(ExamPolicy(auto_terminate=False), auto_terminate=True).text == on.text.replace(
-        "75", "90"
-    )
+    assert consent_for(
+        ExamPolicy(auto_terminate=False), auto_terminate=True
+    ).text == on.text.replace("75", "90")
     assert consent_for(ExamPolicy(auto_terminate=True), auto_terminate=False).text == off.text
 
 
