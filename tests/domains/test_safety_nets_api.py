@@ -18,6 +18,7 @@ from openproctor.domains.sessions.consent import CONSENT_VERSION, consent_for
 from openproctor.domains.sessions.models import ExamSession, SessionPrompt
 from openproctor.domains.users.models import Role
 from tests.conftest import Factory, login
+from tests.test_reports import pdf_text
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -90,12 +91,17 @@ def test_practice_ends_when_the_exam_closes(client: TestClient, factory: Factory
     assert client.get("/practice/not-a-token").status_code == 404
 
 
-def test_the_review_page_shows_the_prompts_the_candidate_was_shown(
+def test_review_page_pdf_and_report_show_the_prompts_shown_and_the_consent(
     client: TestClient, factory: Factory
 ) -> None:
     exam = factory.exam()
     candidate = factory.candidate(exam)
-    client.get(f"/take/{candidate.invite_token}")  # makes the attempt
+    view = client.get(f"/api/v1/take/{candidate.invite_token}").json()  # makes the attempt
+    csrf(client)
+    client.post(
+        f"/api/v1/take/{candidate.invite_token}/sessions/{view['session']['id']}/state",
+        json={"state": "checking"},
+    )
     session = factory.db.scalar(select(ExamSession).where(ExamSession.candidate_id == candidate.id))
     assert session is not None
     now = utcnow()
@@ -116,3 +122,10 @@ def test_the_review_page_shows_the_prompts_the_candidate_was_shown(
     assert 'Prompts shown <span class="meta">(1)</span>' in page.text
     assert f"“{text}”" in page.text
     assert "put right after 4 s" in page.text
+    assert "Nothing is decided automatically" in page.text  # the consent agreed to
+    pdf = pdf_text(client.get(f"/api/v1/sessions/{session.id}/report.pdf").content)
+    assert "Prompts shown to the candidate" in pdf
+    assert "Another voice is heard" in pdf
+    assert "Nothing is decided automatically" in pdf
+    report = client.get(f"/api/v1/exams/{exam.id}/report.json").json()
+    assert report["candidates"][0]["prompts_shown"] == 1
