@@ -89,6 +89,21 @@ def invited_candidate(*, db: Session, token: str, now: datetime) -> tuple[Candid
     return candidate, exam
 
 
+def practising_candidate(*, db: Session, token: str, now: datetime) -> tuple[Candidate, Exam]:
+    """The candidate an invite token opens for practice: any time until the exam closes,
+    also before it opens (practice makes no attempt and touches no session)."""
+    candidate = candidates.get_by_invite(db=db, token=token)
+    exam = db.get(Exam, candidate.exam_id) if candidate else None
+    if candidate is None or exam is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
+    if now >= exam.closes_at:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this exam closed at {exam.closes_at:%Y-%m-%d %H:%M} UTC",
+        )
+    return candidate, exam
+
+
 def own_session(*, db: Session, candidate: Candidate, session_id: uuid.UUID) -> ExamSession:
     """A session the candidate holding this invite may act on: only their own."""
     session = db.get(ExamSession, session_id)

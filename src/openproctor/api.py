@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends
 
 from openproctor.deps import csrf_protect
 from openproctor.domains.attention.routes import router as attention
+from openproctor.domains.candidates.practice_routes import router as practice
 from openproctor.domains.candidates.routes import router as candidates
 from openproctor.domains.exams.routes import proctoring_router as exam_switches
 from openproctor.domains.exams.routes import router as exams
@@ -32,6 +33,7 @@ for domain_router in (
     violations,
     take,
     id_documents,
+    practice,
     chat,
     uploads,
     recordings,

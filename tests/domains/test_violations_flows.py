@@ -23,6 +23,7 @@ from openproctor.domains.violations.models import Violation
 from openproctor.live.runtime import Frame, SessionRuntime
 from openproctor.metrics import Metrics
 from openproctor.rules.engine import EventType, RuleEvent, SessionRules
+from openproctor.rules.prompts import SessionPrompts
 from openproctor.storage.local import LocalStore
 from tests.conftest import Factory
 from tests.disks import SmallDisk
@@ -58,6 +59,7 @@ def run_flow(
         policy=policy,
         state=session.state,
         rules=SessionRules(policy),
+        prompts=SessionPrompts(policy),
     )
 
     async def main() -> None:

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy, ViolationKind
+from openproctor.domains.exams.policy import KIND_LABELS, PROMPT_TEXTS, ExamPolicy, ViolationKind
 from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import SessionState
 from openproctor.live import messages
 from openproctor.live.runtime import CandidateSummary
+from openproctor.rules.prompts import PromptChange
 
 
 def test_every_kind_has_a_label_and_the_pages_get_the_final_states() -> None:
@@ -19,6 +20,26 @@ def test_every_kind_has_a_label_and_the_pages_get_the_final_states() -> None:
     assert len(set(KIND_LABELS.values())) == len(KIND_LABELS)  # no two kinds read the same
     assert messages.VOCABULARY["final_states"] == ["expired", "submitted", "terminated"]
     assert messages.VOCABULARY["kinds"]["tab_switch"] == "Left the tab"
+
+
+def test_hello_carries_the_prompts_showing_now() -> None:
+    prompt = messages.prompt(PromptChange(ViolationKind.SPEECH, True, 10.0))
+    assert prompt == {
+        "type": "prompt",
+        "kind": "speech",
+        "text": PROMPT_TEXTS[ViolationKind.SPEECH],
+        "shown": True,
+    }
+    hello = messages.hello(
+        session_id=uuid.uuid4(),
+        state=SessionState.RUNNING,
+        fps=1.0,
+        policy=ExamPolicy(),
+        clock=None,
+        history=[],
+        prompts=[prompt],
+    )
+    assert hello["prompts"] == [prompt]
 
 
 def test_hello_gives_the_frame_size_and_the_clock_read_now() -> None:
@@ -39,6 +60,7 @@ def test_hello_gives_the_frame_size_and_the_clock_read_now() -> None:
         policy=ExamPolicy(frame_width=320, frame_height=240),
         clock=clock,
         history=[],
+        prompts=[],
     )
     assert (hello["width"], hello["height"]) == (320, 240)
     assert hello["session_id"] == str(session_id)
@@ -52,6 +74,7 @@ def test_hello_gives_the_frame_size_and_the_clock_read_now() -> None:
         policy=ExamPolicy(),
         clock=None,
         history=[],
+        prompts=[],
     )
     assert no_clock["clock"] is None
 

@@ -22,6 +22,7 @@ from openproctor.live.protocol import MediaKind
 from openproctor.live.registry import WATCH_TTL_S, Budget, Registry, node_of
 from openproctor.live.runtime import SessionRuntime
 from openproctor.rules.engine import SessionRules
+from openproctor.rules.prompts import SessionPrompts
 from tests.conftest import Factory
 from tests.live.clients import running_session
 
@@ -48,6 +49,7 @@ def runtime(exam_id: uuid.UUID | None = None) -> SessionRuntime:
         policy=policy,
         state=SessionState.RUNNING,
         rules=SessionRules(policy),
+        prompts=SessionPrompts(policy),
     )
 
 

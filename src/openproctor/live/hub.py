@@ -3,7 +3,7 @@ server's event loop.
 
     on_media -> runtime.offer (newest frame waits, the one it replaces is skipped)
     _analysis_loop -> schedule.plan (which passes) -> pool.analyse (a worker process)
-    _handle_outcome -> conditions.frame_conditions -> rules.observe -> _apply
+    _handle_outcome -> conditions.frame_conditions -> rules (and prompts) observe -> _apply
     _apply -> violations flow (row, wall, evidence, webhooks) -> candidate summary to the wall
 
 Browser signals and audio take the same way from on_signal and on_media. The per-frame path
@@ -28,30 +28,29 @@ from sqlalchemy.orm import Session, sessionmaker
 from openproctor.background import Sweeps, end_session_row, time_is_up
 from openproctor.bus.base import EventBus
 from openproctor.bus.local import exam_topic, session_topic
-from openproctor.domains.candidates.accommodations import Accommodations
 from openproctor.domains.exams.policy import ViolationKind
-from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.flows import Seen, ViolationFlow
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live import identity, messages
 from openproctor.live.attention import AttentionFlow
 from openproctor.live.load import LoadControl
+from openproctor.live.prompts import PromptFlow
 from openproctor.live.protocol import MediaKind, MediaMessage, Signal
 from openproctor.live.registry import WATCH_RENEW_S, Registry
 from openproctor.live.runtime import Frame, SessionRuntime
 from openproctor.live.schedule import LOAD_CHECK_S, confirm_fps
+from openproctor.live.shutdown import bounded, settle
 from openproctor.metrics import Metrics
 from openproctor.pipeline.gates import Gate
 from openproctor.pipeline.jobs import Analysis, FrameJob, FrameOutcome
 from openproctor.rules import conditions
-from openproctor.rules.engine import Outcome
+from openproctor.rules.engine import Condition, Outcome
 from openproctor.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TICK_S = 1.0
-STOP_WAIT_S = 5.0  # how long shutdown waits for each of its steps
 FORGET_ENDED_S = 60.0  # an ended session's runtime stays this long after its socket closed
 
 
@@ -98,6 +97,9 @@ class LiveHub:
             writer=self._writer,
             spawn=self._spawn,
         )
+        self.prompts = PromptFlow(
+            session_factory=session_factory, bus=bus, writer=self._writer, spawn=self._spawn
+        )
         self.sweeps = Sweeps(session_factory=session_factory, store=store, webhooks=webhooks)
         if pool is not None:
             metrics.watch_queue(lambda: pool.waiting)
@@ -127,11 +129,11 @@ class LiveHub:
             task.cancel()
         # Violation writes and sweeps in flight may finish, but nothing holds the shutdown up
         # for long: what still runs then is named in the log and cancelled.
-        await _settle({*tasks, *self._background})
-        await _bounded("the attention samples", self.attention.flush_all())
-        await _bounded("the event bus", self.bus.close())
+        await settle({*tasks, *self._background})
+        await bounded("the attention samples", self.attention.flush_all())
+        await bounded("the event bus", self.bus.close())
         if self.pool is not None:
-            await _bounded("the analysis", self.pool.close())
+            await bounded("the analysis", self.pool.close())
         self._writer.shutdown(wait=True)
         self.sweeps.close()
 
@@ -218,7 +220,7 @@ class LiveHub:
             grace_s=self.reconnect_grace_s,
         )
         kinds = set(conditions.SIGNAL_KINDS)
-        self._apply_later(runtime, runtime.rules.observe(now, held, kinds, quiet_s=0))
+        self._apply_later(runtime, self._observe(runtime, now, held, kinds, quiet_s=0))
 
     async def _speech(self, runtime: SessionRuntime, pcm: bytes) -> None:
         probability = 0.0
@@ -226,7 +228,7 @@ class LiveHub:
             probability = await self.pool.speech(str(runtime.session_id), pcm) or 0.0
         held = conditions.speech_conditions(probability, self.min_speech)
         kinds = {ViolationKind.SPEECH}
-        await self._apply(runtime, runtime.rules.observe(time.time(), held, kinds))
+        await self._apply(runtime, self._observe(runtime, time.time(), held, kinds))
 
     # --- frames ----------------------------------------------------------------------------
 
@@ -307,7 +309,7 @@ class LiveHub:
         runtime.last_boxes = {"faces": outcome.face_boxes, "objects": outcome.objects}
         if runtime.state is not SessionState.RUNNING:
             return
-        await self._apply(runtime, runtime.rules.observe(frame.received_at, held, kinds))
+        await self._apply(runtime, self._observe(runtime, frame.received_at, held, kinds))
         watched = self.registry.watched(runtime.session_id)
         wanted = confirm_fps(
             pending=runtime.rules.has_pending(), watched=watched, load_factor=self.load.factor
@@ -332,6 +334,18 @@ class LiveHub:
             self.registry.publish_candidate(runtime)
 
     # --- violations ------------------------------------------------------------------------
+
+    def _observe(
+        self,
+        runtime: SessionRuntime,
+        at: float,
+        held: list[Condition],
+        kinds: set[ViolationKind],
+        **q: float,
+    ) -> Outcome:
+        """One observation: the candidate's prompts change now, the caller applies the rules'."""
+        self.prompts.observe(runtime, at, held, kinds)
+        return runtime.rules.observe(at, held, kinds, **q)
 
     def _apply_later(self, runtime: SessionRuntime, outcome: Outcome) -> None:
         if outcome.events or outcome.terminate:
@@ -368,12 +382,9 @@ class LiveHub:
         if runtime is None:
             return  # the candidate is not connected here (nor, then, told by this node)
         runtime.state = state
-        if "auto_terminate" in extra:
-            runtime.rules.auto_terminate = bool(extra["auto_terminate"])
-        if "clock" in extra:
-            runtime.clock = Clock.from_json(extra["clock"])
-        if "accommodations" in extra:
-            runtime.accommodate(Accommodations.model_validate(extra["accommodations"]))
+        runtime.hear(extra)
+        if state is not SessionState.RUNNING:
+            self.prompts.clear(runtime, time.time())
         if state in FINAL_STATES:
             await self._apply(runtime, runtime.rules.close_all(time.time()))
             await self.attention.flush(session_id)
@@ -429,19 +440,3 @@ class LiveHub:
             self.attention.tick(runtime, now)
             if time_is_up(state=runtime.state, clock=runtime.clock, now=now):
                 await self.end_session(runtime, SessionState.SUBMITTED, "time is up")
-
-
-async def _settle(tasks: set[asyncio.Task[Any]]) -> None:
-    if not tasks:
-        return
-    _, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
-    for task in pending:
-        log.warning("still running %.0f s into shutdown, cancelled: %r", STOP_WAIT_S, task)
-        task.cancel()
-
-
-async def _bounded(what: str, closing: Coroutine[Any, Any, None]) -> None:
-    try:
-        await asyncio.wait_for(closing, STOP_WAIT_S)
-    except TimeoutError:
-        log.warning("closing %s took longer than %.0f s; shutdown goes on", what, STOP_WAIT_S)

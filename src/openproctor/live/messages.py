@@ -23,6 +23,7 @@ from openproctor.pipeline.jobs import FaceLook, FrameOutcome
 from openproctor.rules.attention import Attention
 from openproctor.rules.conditions import SPEECH_RMS_FLOOR
 from openproctor.rules.engine import QUIET_S
+from openproctor.rules.prompts import PromptChange
 
 # The page keeps sending audio this long after its last chunk above the floor: the rules
 # need a quiet observation QUIET_S after speech to close a speech violation.
@@ -57,6 +58,7 @@ class Hello(TypedDict):
     height: int
     clock: dict[str, Any] | None
     messages: list[MessageOut]
+    prompts: list[Prompt]
     speech_rms_floor: float
     speech_hangover_s: float
 
@@ -71,6 +73,15 @@ class MessageOut(TypedDict):
     body: str
     at: str
     cleared: bool
+
+
+class Prompt(TypedDict):
+    """A self-correction prompt appears (shown) or goes away (rules/prompts.py)."""
+
+    type: Literal["prompt"]
+    kind: str
+    text: str
+    shown: bool
 
 
 class Rate(TypedDict):
@@ -102,6 +113,7 @@ def hello(
     policy: ExamPolicy,
     clock: Clock | None,
     history: list[MessageOut],
+    prompts: list[Prompt],
 ) -> Hello:
     return {
         "type": "hello",
@@ -112,6 +124,7 @@ def hello(
         "height": policy.frame_height,
         "clock": clock_now(clock),
         "messages": history,
+        "prompts": prompts,
         "speech_rms_floor": SPEECH_RMS_FLOOR,
         "speech_hangover_s": SPEECH_HANGOVER_S,
     }
@@ -127,6 +140,10 @@ def message(message: Message) -> MessageOut:
         "at": message.created_at.isoformat(),
         "cleared": message.read_at is not None,
     }
+
+
+def prompt(change: PromptChange) -> Prompt:
+    return {"type": "prompt", "kind": change.kind.value, "text": change.text, "shown": change.shown}
 
 
 def rate(fps: float) -> Rate:

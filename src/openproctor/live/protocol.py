@@ -34,8 +34,8 @@ saved state, so nothing depends on a socket being up at that moment.
 Server -> client, text messages (each typed and built in live/messages.py)::
 
     {"type": "hello", "session_id": ..., "state": ..., "fps": 1.0, "width": 640, "height": 480,
-     "clock": CLOCK | null, "messages": [MESSAGE...], "speech_rms_floor": 0.01,
-     "speech_hangover_s": 2.5}
+     "clock": CLOCK | null, "messages": [MESSAGE...], "prompts": [PROMPT...] (showing now),
+     "speech_rms_floor": 0.01, "speech_hangover_s": 2.5}
         the page sends audio only while a chunk's RMS (samples / 32768) is at or above the
         floor the server applies (rules/conditions.py SPEECH_RMS_FLOOR), plus the chunk
         before and speech_hangover_s after, so onsets are kept and speech violations close
@@ -46,6 +46,10 @@ Server -> client, text messages (each typed and built in live/messages.py)::
         KIND = "message" | "warning" | "broadcast" (to the whole exam) | "hand_raised" |
         "hand_lowered" (by the candidate, or by a proctor's answer)
     {"type": "warnings_cleared"}                             the proctor cleared the warnings
+    {"type": "prompt", "kind": KIND, "text": str, "shown": bool}     (PROMPT)
+        a self-correction prompt (rules/prompts.py): the condition of KIND (a violation kind)
+        has held for its rule's prompt_after_s, before the violation opens (shown), or it
+        cleared or the exam stopped running (not shown); the page shows text while shown
     {"type": "state", "state": "running" | "paused" | "submitted" | "terminated" | "expired",
      "reason": str | null, "score": float | null, "clock": CLOCK | null}
         also with the same state when only the clock moved (a proctor gave extra time)

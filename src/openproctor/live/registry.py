@@ -41,6 +41,7 @@ from openproctor.live.protocol import MediaKind
 from openproctor.live.runtime import CandidateSummary, SessionRuntime
 from openproctor.live.schedule import PassSchedule
 from openproctor.rules.engine import SessionRules
+from openproctor.rules.prompts import SessionPrompts
 
 HUB_TOPIC = "hub"
 HUB_FIELDS = frozenset({"event", "session_id", "state", "node"})
@@ -128,6 +129,7 @@ class Registry:
                 policy=policy,
                 state=session.state,
                 rules=SessionRules(policy, auto_terminate=session.auto_terminate),
+                prompts=SessionPrompts(policy),
                 clock=Clock.of(session, exam, candidate),
                 reference=tuple(enrollment["embedding"]) if "embedding" in enrollment else None,
                 reference_embedder=enrollment.get("embedder"),

@@ -30,6 +30,7 @@ from openproctor.live.schedule import PassSchedule
 from openproctor.rules.attention import Attention, AttentionWindow
 from openproctor.rules.conditions import BrowserSignals, Link
 from openproctor.rules.engine import SessionRules
+from openproctor.rules.prompts import SessionPrompts
 
 
 @dataclass(slots=True)
@@ -131,6 +132,7 @@ class SessionRuntime:
     policy: ExamPolicy
     state: SessionState
     rules: SessionRules
+    prompts: SessionPrompts
     clock: Clock | None = None
     reference: tuple[float, ...] | None = None
     # What made `reference` (IdentityConfig.embedder; None: an enrolment from before they
@@ -176,6 +178,16 @@ class SessionRuntime:
         stop opening exempt kinds, the tile shows them. Their extra time is in the clock."""
         self.rules.exempt = frozenset(accommodations.exempt)
         self.accommodations = accommodations.labels()
+
+    def hear(self, extra: Mapping[str, Any]) -> None:
+        """What a state message changes beside the state (domains/sessions publishes it): the
+        auto-termination switch, the clock, the accommodations."""
+        if "auto_terminate" in extra:
+            self.rules.auto_terminate = bool(extra["auto_terminate"])
+        if "clock" in extra:
+            self.clock = Clock.from_json(extra["clock"])
+        if "accommodations" in extra:
+            self.accommodate(Accommodations.model_validate(extra["accommodations"]))
 
     @property
     def fps(self) -> float:

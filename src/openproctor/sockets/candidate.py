@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
@@ -94,6 +95,7 @@ async def candidate_socket(websocket: WebSocket, token: str) -> None:
                 policy=runtime.policy,
                 clock=runtime.clock,
                 history=history,
+                prompts=[wire.prompt(shown) for shown in runtime.prompts.current(time.time())],
             )
             await websocket.send_json(hello)
             # Viewers joined to the page this one replaces join again (live/signalling.py).

@@ -136,5 +136,11 @@ def review_session(
     candidate = visible_candidate(db=db, user=user, candidate_id=session.candidate_id)
     exam = visible_exam(db=db, user=user, exam_id=session.exam_id)
     return render(
-        request, "review/session.html", user=user, exam=exam, candidate=candidate, session=session
+        request,
+        "review/session.html",
+        user=user,
+        exam=exam,
+        candidate=candidate,
+        session=session,
+        prompts=sessions.prompts_of(db=db, session_id=session.id),
     )

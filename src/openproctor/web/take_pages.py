@@ -8,11 +8,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from openproctor.access import invited_candidate, uploading_candidate
+from openproctor.access import invited_candidate, practising_candidate, uploading_candidate
 from openproctor.db import utcnow
 from openproctor.deps import DbSession
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.consent import consent_of
 from openproctor.web.templating import render
 
 # Seconds of the room scan (the candidate's script shows the same countdown).
@@ -32,6 +33,7 @@ def welcome(token: str, request: Request, db: DbSession) -> Response:
             status_code=error.status_code,
             message=error.detail,
             upload_session_id=_still_uploading(db, token),
+            practice_token=_may_practise(db, token),
         )
     session = sessions.current_for_candidate(db=db, candidate=candidate)
     db.commit()
@@ -43,11 +45,33 @@ def welcome(token: str, request: Request, db: DbSession) -> Response:
         policy=exam.parsed_policy,
         # The candidate's accommodated extra time, in minutes (the timer counts it in).
         extra_minutes=round(candidate.accommodated.extra_time(exam).total_seconds() / 60, 1),
+        consent=consent_of(exam, session),
         session=session,
         token=token,
         room_scan_seconds=ROOM_SCAN_SECONDS,
         chat_max_chars=request.app.state.context.settings.chat_max_chars,
     )
+
+
+@router.get("/practice/{token}")
+def practice(token: str, request: Request, db: DbSession) -> Response:
+    """The practice run: the system check and the photo check, without an attempt."""
+    try:
+        _, exam = practising_candidate(db=db, token=token, now=utcnow())
+    except HTTPException as error:
+        return render(
+            request, "take/closed.html", status_code=error.status_code, message=error.detail
+        )
+    return render(request, "take/practice.html", exam=exam, policy=exam.parsed_policy, token=token)
+
+
+def _may_practise(db: Session, token: str) -> str | None:
+    """The token, when its exam has not opened yet: the closed page offers the practice run."""
+    try:
+        _, exam = practising_candidate(db=db, token=token, now=utcnow())
+    except HTTPException:
+        return None
+    return token if utcnow() < exam.opens_at else None
 
 
 def _still_uploading(db: Session, token: str) -> uuid.UUID | None:

@@ -43,6 +43,9 @@ class Candidate(IdMixin, Base):
     def accommodated(self) -> Accommodations:
         return Accommodations.model_validate(self.accommodations or {})
 
+    # The last time the practice link's check and photo passed (no attempt is made by it).
+    practised_at: Mapped[datetime | None]
+
 
 class CandidateCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -83,6 +86,7 @@ class CandidateRead(BaseModel):
     proctor_id: uuid.UUID | None
     accommodations: Accommodations = Field(validation_alias="accommodated")
     created_at: datetime
+    practised_at: datetime | None = None
 
 
 class CandidateInvite(CandidateRead):

@@ -55,6 +55,19 @@ KIND_LABELS: dict[ViolationKind, str] = {
     ViolationKind.SCREEN_SHARE_STOPPED: "Screen share stopped",
 }
 
+# What the candidate is told while the condition of a kind holds, before it becomes a violation
+# (a self-correction prompt, rules/prompts.py): calm, and saying what to do. Only these kinds
+# can have a prompt; the others are things the page itself reports (tab, fullscreen, camera).
+PROMPT_TEXTS: dict[ViolationKind, str] = {
+    ViolationKind.NO_FACE: "We cannot see your face. Please move back into view of the camera.",
+    ViolationKind.MULTIPLE_FACES: "We can see more than one face. Please make sure you are alone.",
+    ViolationKind.EXTRA_PERSON: "Someone else seems to be in view. Please make sure you are alone.",
+    ViolationKind.LOOKING_AWAY: "You seem to be looking away. Please look back at your exam.",
+    ViolationKind.EYES_CLOSED: "Your eyes seem to be closed. Please keep looking at your exam.",
+    ViolationKind.SPEECH: "Another voice is heard. Please keep the room quiet during the exam.",
+    ViolationKind.CAMERA_COVERED: "Your camera seems to be covered. Please uncover it.",
+}
+
 
 class RuleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -79,13 +92,33 @@ class RuleSettings(BaseModel):
     )
     severity: Severity = Field(description="low, medium or high; shown to proctors.")
     weight: float = Field(ge=0, le=100, description="Points added to the 0-100 risk score.")
+    prompt_after_s: float | None = Field(
+        default=None,
+        ge=0,
+        le=600,
+        description=(
+            "Seconds the condition holds before the candidate is prompted to put it right "
+            "(shorter than min_duration_s, so before the violation opens); null: no prompt."
+        ),
+    )
 
 
 def _rule(
-    min_s: float, cool_s: float, severity: Severity, weight: float, checks: int = 1
+    min_s: float,
+    cool_s: float,
+    severity: Severity,
+    weight: float,
+    checks: int = 1,
+    *,
+    prompt_s: float | None = None,
 ) -> RuleSettings:
     return RuleSettings(
-        min_duration_s=min_s, min_checks=checks, cooldown_s=cool_s, severity=severity, weight=weight
+        min_duration_s=min_s,
+        min_checks=checks,
+        cooldown_s=cool_s,
+        severity=severity,
+        weight=weight,
+        prompt_after_s=prompt_s,
     )
 
 
@@ -96,20 +129,20 @@ IDENTITY_CHECKS = 3
 
 S = Severity
 DEFAULT_RULES: dict[ViolationKind, RuleSettings] = {
-    ViolationKind.NO_FACE: _rule(3, 10, S.MEDIUM, 10),
-    ViolationKind.MULTIPLE_FACES: _rule(1, 10, S.HIGH, 25),
+    ViolationKind.NO_FACE: _rule(3, 10, S.MEDIUM, 10, prompt_s=1),
+    ViolationKind.MULTIPLE_FACES: _rule(1, 10, S.HIGH, 25, prompt_s=0),
     ViolationKind.IDENTITY_MISMATCH: _rule(5, 60, S.HIGH, 30, IDENTITY_CHECKS),
     ViolationKind.PROHIBITED_OBJECT: _rule(1, 20, S.HIGH, 25),
-    ViolationKind.EXTRA_PERSON: _rule(1, 10, S.HIGH, 25),
-    ViolationKind.LOOKING_AWAY: _rule(5, 20, S.LOW, 5),
+    ViolationKind.EXTRA_PERSON: _rule(1, 10, S.HIGH, 25, prompt_s=0),
+    ViolationKind.LOOKING_AWAY: _rule(5, 20, S.LOW, 5, prompt_s=2),
     ViolationKind.EYES_CLOSED: _rule(5, 30, S.LOW, 5),
-    ViolationKind.SPEECH: _rule(3, 20, S.MEDIUM, 10),
+    ViolationKind.SPEECH: _rule(3, 20, S.MEDIUM, 10, prompt_s=1),
     ViolationKind.TAB_SWITCH: _rule(0, 5, S.MEDIUM, 10),
     ViolationKind.FULLSCREEN_EXIT: _rule(0, 5, S.MEDIUM, 10),
     ViolationKind.COPY_PASTE: _rule(0, 5, S.MEDIUM, 10),
     ViolationKind.MULTIPLE_SCREENS: _rule(0, 30, S.HIGH, 20),
     ViolationKind.CAMERA_OFF: _rule(2, 10, S.HIGH, 20),
-    ViolationKind.CAMERA_COVERED: _rule(3, 10, S.HIGH, 20),
+    ViolationKind.CAMERA_COVERED: _rule(3, 10, S.HIGH, 20, prompt_s=1),
     ViolationKind.FROZEN_VIDEO: _rule(5, 30, S.MEDIUM, 15),
     ViolationKind.CONNECTION_LOST: _rule(15, 30, S.LOW, 5),
     ViolationKind.SCREEN_SHARE_STOPPED: _rule(0, 10, S.HIGH, 20),
@@ -197,6 +230,16 @@ class ExamPolicy(BaseModel):
         # A partial rules object keeps the defaults for the kinds it leaves out.
         for kind, rule in DEFAULT_RULES.items():
             self.rules.setdefault(kind, rule.model_copy())
+        for kind, rule in self.rules.items():
+            if rule.prompt_after_s is None:
+                continue
+            if kind not in PROMPT_TEXTS:
+                raise ValueError(f"rules.{kind}: this kind has no prompt, so no prompt_after_s")
+            if rule.prompt_after_s >= rule.min_duration_s:
+                raise ValueError(
+                    f"rules.{kind}.prompt_after_s must be shorter than its min_duration_s: the "
+                    "prompt comes before the violation opens"
+                )
         return self
 
 

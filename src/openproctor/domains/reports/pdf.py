@@ -90,6 +90,12 @@ def session_pdf(
         Paragraph("Conversation", _STYLES["Heading2"]),
         _conversation(report),
         Spacer(1, 0.5 * cm),
+        Paragraph("Prompts shown to the candidate", _STYLES["Heading2"]),
+        _prompts(report),
+        Spacer(1, 0.5 * cm),
+        Paragraph("Consent", _STYLES["Heading2"]),
+        *_consent(report),
+        Spacer(1, 0.5 * cm),
         Paragraph("Evidence", _STYLES["Heading2"]),
         *_evidence(report),
     ]
@@ -208,6 +214,30 @@ def _conversation(report: SessionReport) -> Flowable:
     table.setStyle(_GRID)
     table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
     return table
+
+
+def _prompts(report: SessionReport) -> Flowable:
+    if not report.prompts:
+        return _p("No prompts.")
+    rows = [[_p(cell) for cell in ("Shown", "Put right", "Text")]]
+    for prompt in report.prompts:
+        cleared = _clock(prompt.cleared_at) if prompt.cleared_at else "not put right"
+        rows.append([_p(_clock(prompt.shown_at)), _p(cleared), _p(prompt.text)])
+    table = Table(rows, colWidths=[w * cm for w in (2.2, 2.8, 12.7)], repeatRows=1)
+    table.setStyle(_GRID)
+    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
+    return table
+
+
+def _consent(report: SessionReport) -> list[Flowable]:
+    session = report.session
+    if not session.consent_text:
+        return [_p("No consent recorded.")]
+    line = (
+        f"Agreed {_when(session.consented_at)}, wording version {session.consent_version}, "
+        f"SHA-256 {session.consent_sha256}:"
+    )
+    return [_p(line), *(_p(f"- {text}") for text in session.consent_text.splitlines())]
 
 
 def _thumbnail(item: Thumbnail) -> Image | None:

@@ -21,7 +21,8 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.messages.models import Message, MessageKind, Sender
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
-from openproctor.domains.sessions.models import ExamSession
+from openproctor.domains.sessions.models import ExamSession, SessionPrompt
+from openproctor.domains.sessions.service import prompts_of
 from openproctor.domains.violations.models import ReviewStatus, Violation
 from openproctor.storage import ObjectStore, StorageError
 
@@ -42,6 +43,7 @@ CSV_COLUMNS = (
     "messages_from_candidate",
     "messages_from_proctors",
     "hands_raised",
+    "prompts_shown",
     "decision",
     "decided_at",
     "started_at",
@@ -86,6 +88,18 @@ def violation_counts(
         by_kind[kind.value] += count
         by_status[status.value] += count
     return counts
+
+
+def prompt_counts(*, db: Session, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Per session: how many self-correction prompts the candidate was shown."""
+    if not session_ids:
+        return {}
+    rows = db.execute(
+        select(SessionPrompt.session_id, func.count())
+        .where(SessionPrompt.session_id.in_(session_ids))
+        .group_by(SessionPrompt.session_id)
+    )
+    return {session_id: int(count) for session_id, count in rows}
 
 
 def _message_tally(message: Message) -> str | None:
@@ -136,8 +150,10 @@ def exam_rows(
     counts = violation_counts(db=db, session_ids=session_ids)
     looked = attention.summaries(db=db, session_ids=session_ids)
     talks = conversations(db=db, session_ids=session_ids)
+    prompted = prompt_counts(db=db, session_ids=session_ids)
     return [
-        _row(candidate, sessions.get(candidate.id), counts, looked, talks) for candidate in people
+        _row(candidate, sessions.get(candidate.id), counts, looked, talks, prompted)
+        for candidate in people
     ]
 
 
@@ -147,6 +163,7 @@ def _row(
     counts: dict[uuid.UUID, tuple[Counter[str], Counter[str]]],
     looked: dict[uuid.UUID, attention.AttentionSummary],
     talks: dict[uuid.UUID, list[Message]],
+    prompted: dict[uuid.UUID, int],
 ) -> dict[str, Any]:
     empty: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     by_kind, by_status = counts.get(session.id, empty) if session else empty
@@ -165,6 +182,7 @@ def _row(
             "by_review_status": {s.value: by_status.get(s.value, 0) for s in REVIEW_STATUSES},
         },
         "messages": _messages(talks.get(session.id, []) if session else []),
+        "prompts_shown": prompted.get(session.id, 0) if session else 0,
         "decision": session.decision.value if session and session.decision else None,
         "decided_at": _iso(session.decided_at) if session else None,
         "started_at": _iso(session.started_at) if session else None,
@@ -216,6 +234,7 @@ def exam_csv(rows: list[dict[str, Any]]) -> str:
                     row["messages"]["from_candidate"],
                     row["messages"]["from_proctors"],
                     row["messages"]["hands_raised"],
+                    row["prompts_shown"],
                     row["decision"],
                     row["decided_at"],
                     row["started_at"],
@@ -246,6 +265,7 @@ class SessionReport:
     messages: list[Message] = field(default_factory=list)
     thumbnails: list[Thumbnail] = field(default_factory=list)
     attention: list[AttentionSample] = field(default_factory=list)
+    prompts: list[SessionPrompt] = field(default_factory=list)
     evidence_total: int = 0
     evidence_missing: int = 0
 
@@ -279,6 +299,7 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         messages=conversations(db=db, session_ids=[session.id]).get(session.id, []),
         evidence_total=len(evidence),
         attention=list(attention.for_session(db=db, session_id=session.id)),
+        prompts=list(prompts_of(db=db, session_id=session.id)),
     )
     by_id = {violation.id: violation for violation in violations}
     for violation_id, key in evidence[:MAX_THUMBNAILS]:

@@ -95,6 +95,11 @@ class ExamSession(IdMixin, Base):
     paused_at: Mapped[datetime | None]
     paused_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
     extra_seconds: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    # The consent the candidate agreed to, exactly as shown (domains/sessions/consent.py).
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consent_sha256: Mapped[str | None] = mapped_column(String(64))
+    consent_version: Mapped[int | None]
+    consented_at: Mapped[datetime | None]
 
     def transition(self, wanted: SessionState, *, at: datetime, reason: str | None = None) -> None:
         if wanted not in ALLOWED_TRANSITIONS[self.state]:
@@ -114,6 +119,30 @@ class ExamSession(IdMixin, Base):
         if wanted in FINAL_STATES:
             self.ended_at = at
             self.end_reason = reason
+
+
+class SessionPrompt(IdMixin, Base):
+    """A self-correction prompt the candidate was shown (rules/prompts.py): what they were
+    told, from when until the condition cleared (NULL: it had not by the end)."""
+
+    __tablename__ = "session_prompts"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(String(500))
+    shown_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+
+
+class PromptRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    text: str
+    shown_at: datetime
+    cleared_at: datetime | None
 
 
 class SessionRead(BaseModel):
@@ -136,6 +165,9 @@ class SessionRead(BaseModel):
     paused_at: datetime | None
     paused_seconds: float
     extra_seconds: float
+    consent_version: int | None = None
+    consent_sha256: str | None = None
+    consented_at: datetime | None = None
 
 
 class ExtraTime(BaseModel):

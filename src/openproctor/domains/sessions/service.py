@@ -14,7 +14,13 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.clock import Clock
-from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
+from openproctor.domains.sessions.consent import Consent
+from openproctor.domains.sessions.models import (
+    Decision,
+    ExamSession,
+    SessionPrompt,
+    SessionState,
+)
 from openproctor.domains.users.models import User
 
 
@@ -55,6 +61,23 @@ def list_for_exam(
 def move(session: ExamSession, wanted: SessionState, *, reason: str | None = None) -> None:
     """Moves a session along an allowed transition; raises IllegalTransition otherwise."""
     session.transition(wanted, at=utcnow(), reason=reason)
+
+
+def record_consent(session: ExamSession, consent: Consent, *, at: datetime) -> None:
+    """Keeps the consent the candidate agreed to, word for word."""
+    session.consent_text = consent.text
+    session.consent_sha256 = consent.sha256
+    session.consent_version = consent.version
+    session.consented_at = at
+
+
+def prompts_of(*, db: Session, session_id: uuid.UUID) -> Sequence[SessionPrompt]:
+    """The self-correction prompts the candidate was shown, in order."""
+    return db.scalars(
+        select(SessionPrompt)
+        .where(SessionPrompt.session_id == session_id)
+        .order_by(SessionPrompt.shown_at)
+    ).all()
 
 
 class AnswersRefused(Exception):

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openproctor.access import invited_candidate, own_session
+from openproctor.access import invited_candidate, own_session, practising_candidate
 from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.deps import AnalysisDep, Context, DbSession, Hub
@@ -22,6 +22,7 @@ from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions import flows, service
 from openproctor.domains.sessions.clock import Clock, ClockRead
+from openproctor.domains.sessions.consent import Consent, consent_of
 from openproctor.domains.sessions.models import (
     ExamSession,
     IllegalTransition,
@@ -77,6 +78,7 @@ class CandidateView(BaseModel):
     session: SessionRead
     clock: ClockRead
     answers: dict[str, int]
+    consent: ConsentRead
     return_url: str | None = None
 
 
@@ -84,6 +86,21 @@ class StateChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: SessionState
+    consent_sha256: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "Going to checking: the SHA-256 of the consent text the candidate read (the view's "
+            "consent.sha256); a different one (the rules changed since) is refused with 409. "
+            "Left out: the candidate agrees to the current text."
+        ),
+    )
+
+
+class ConsentRead(BaseModel):
+    version: int
+    lines: list[str]
+    sha256: str
 
 
 class Answers(BaseModel):
@@ -116,7 +133,12 @@ def _view(exam: Exam, session: ExamSession, candidate: Candidate) -> CandidateVi
         session=SessionRead.model_validate(session),
         clock=Clock.of(session, exam, candidate).read(utcnow()),
         answers=session.answers,
+        consent=_consent_read(consent_of(exam, session)),
     )
+
+
+def _consent_read(consent: Consent) -> ConsentRead:
+    return ConsentRead(version=consent.version, lines=list(consent.lines), sha256=consent.sha256)
 
 
 @router.get("", response_model=CandidateView)
@@ -139,9 +161,17 @@ def _own(db: Session, token: str, session_id: uuid.UUID) -> tuple[ExamSession, E
 def candidate_step(
     token: str, session_id: uuid.UUID, change: StateChange, db: DbSession, hub: Hub
 ) -> SessionRead:
-    session, _ = _own(db, token, session_id)
+    session, exam = _own(db, token, session_id)
     if (session.state, change.state) not in CANDIDATE_STEPS:
         raise IllegalTransition(session.state, change.state)
+    if change.state is SessionState.CHECKING:
+        consent = consent_of(exam, session)
+        if change.consent_sha256 not in (None, consent.sha256):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                "the exam's rules changed since this page was opened: reload it and read them",
+            )
+        service.record_consent(session, consent, at=utcnow())
     service.move(session, change.state)
     db.commit()
     flows.candidate_changed(db=db, hub=hub, session=session)
@@ -291,8 +321,8 @@ async def enrol(
 
 @router.post("/bandwidth", response_model=BandwidthProbe)
 async def bandwidth(token: str, request: Request, db: DbSession) -> BandwidthProbe:
-    """Swallows an upload so the system check can time it."""
-    invited_candidate(db=db, token=token, now=utcnow())
+    """Swallows an upload so the system check (also the practice one) can time it."""
+    practising_candidate(db=db, token=token, now=utcnow())
     received = 0
     async for chunk in request.stream():
         received += len(chunk)

@@ -205,6 +205,17 @@ export class Timeline {
     }));
   }
 
+  // prompts: [{start (s), end (s), text}], the self-correction prompts the candidate was
+  // shown: thin marks under the flags, not buttons (they are not reviewed).
+  drawPrompts(prompts) {
+    for (const prompt of prompts) {
+      const mark = el("span", { className: "prompt-mark", title: `${formatTime(prompt.start)} prompt: ${prompt.text}`, dataset: { testid: "prompt-marker" } });
+      mark.style.left = `${Math.min((Math.max(prompt.start, 0) / this.duration) * 100, 100)}%`;
+      mark.style.width = `max(${Math.max(((prompt.end - prompt.start) / this.duration) * 100, 0)}%, 3px)`;
+      this.markers.append(mark);
+    }
+  }
+
   update(time) {
     if (!this.duration) return;
     this.playhead.style.left = `${Math.min((time / this.duration) * 100, 100)}%`;

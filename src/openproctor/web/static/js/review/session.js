@@ -102,6 +102,11 @@ function flagSpan(violation) {
 function drawTimeline() {
   if (!players) return;
   timeline.draw(violations.map(flagSpan), players.duration || 1);
+  timeline.drawPrompts([...page.querySelectorAll("[data-testid=review-prompts] [data-shown-at]")].map((item) => ({
+    start: players.at(item.dataset.shownAt),
+    end: item.dataset.clearedAt ? players.at(item.dataset.clearedAt) : players.at(item.dataset.shownAt) + 1,
+    text: item.textContent.trim().replace(/\s+/g, " "),
+  })));
   attentionLane.draw(attention, { at: (iso) => players.at(iso), duration: players.duration || 1, recording: true });
   const selected = violations.find((v) => v.id === selectedId);
   if (selected) timeline.mark(selected);

@@ -20,8 +20,8 @@ const request = client({
 });
 
 export const getView = () => request("GET", "");
-export const setState = (sessionId, state) =>
-  request("POST", `/sessions/${sessionId}/state`, { json: { state } });
+export const setState = (sessionId, state, extra = {}) =>
+  request("POST", `/sessions/${sessionId}/state`, { json: { state, ...extra } });
 export const saveAnswers = (sessionId, answers) =>
   request("PUT", `/sessions/${sessionId}/answers`, { json: { answers } });
 export const submit = (sessionId, answers) =>
@@ -33,6 +33,8 @@ export const sendMessage = (sessionId, body) =>
   request("POST", `/sessions/${sessionId}/messages`, { json: { body } });
 export const setHand = (sessionId, raised) =>
   request("POST", `/sessions/${sessionId}/hand`, { json: { raised } });
+// The practice run's photo check (it keeps nothing but the time of a passing photo).
+export const practice = (jpeg) => request("POST", "/practice", { body: jpeg, type: "image/jpeg" });
 export const bandwidth = (blob, timeoutMs) =>
   request("POST", "/bandwidth", { body: blob, type: "application/octet-stream", timeoutMs });
 

@@ -77,7 +77,9 @@ function consent() {
     showError(root, null);
     try {
       if (view.session.state === "invited") {
-        view.session = await api.setState(view.session.id, "checking");
+        // The text read is the one agreed to: the server refuses it if the rules changed.
+        const sha256 = root.querySelector("[data-consent-sha256]").dataset.consentSha256;
+        view.session = await api.setState(view.session.id, "checking", { consent_sha256: sha256 });
       }
       checks();
     } catch (error) {

@@ -35,6 +35,27 @@ export function startProctoring({ token, sessionId, policy, root, recordsScreen,
   let paused = false;
   let wasLive = false;
 
+  // Self-correction prompts (rules/prompts.py): one line per condition, in words and with an
+  // icon (not colour alone), read out politely by screen readers (#prompts is role=status).
+  const prompts = $("prompts");
+  const showPrompt = ({ kind, text, shown }) => {
+    prompts.querySelector(`[data-kind="${CSS.escape(kind)}"]`)?.remove();
+    if (!shown) return;
+    const line = document.createElement("p");
+    line.className = "banner prompt";
+    line.dataset.testid = "prompt";
+    line.dataset.kind = kind;
+    const icon = document.createElement("span");
+    icon.className = "prompt-icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = "ⓘ";
+    const words = document.createElement("span");
+    words.className = "prompt-text";
+    words.textContent = text;
+    line.append(icon, words);
+    prompts.append(line);
+  };
+
   if (media.cameraStream()) media.attachPreview(selfView);
   startChat(root.querySelector(".proctor-panel"), sessionId);
 
@@ -58,10 +79,13 @@ export function startProctoring({ token, sessionId, policy, root, recordsScreen,
     },
     hello(message) {
       audioGate.configure(message);
+      prompts.replaceChildren(); // the server says which prompts are showing now
+      for (const item of message.prompts ?? []) showPrompt(item);
       for (const item of message.messages ?? []) showMessage(item, { quiet: true });
       handlers.hello?.(message);
     },
     message: (message) => showMessage(message),
+    prompt: showPrompt,
     rtc: (message) => publisher.receive(message),
     rtcConfig: (message) => publisher.configure(message),
     warningsCleared,
@@ -164,6 +188,7 @@ export function startProctoring({ token, sessionId, policy, root, recordsScreen,
       removeEventListener("offline", offline);
       removeEventListener("online", online);
       document.removeEventListener("fullscreenchange", checkFullscreen);
+      prompts.replaceChildren();
       for (const id of ["banner-connection", "banner-camera", "banner-fullscreen", "banner-screen", "paused"]) $(id).hidden = true;
       if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
     },

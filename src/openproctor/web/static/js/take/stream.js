@@ -128,6 +128,9 @@ export class LiveLink {
       case "state":
         this.on.state?.(message);
         break;
+      case "prompt":
+        this.on.prompt?.(message);
+        break;
       case "warnings_cleared":
         this.on.warningsCleared?.();
         break;
