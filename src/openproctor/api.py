@@ -5,6 +5,8 @@ from fastapi import APIRouter, Depends
 from openproctor.deps import csrf_protect
 from openproctor.domains.attention.routes import router as attention
 from openproctor.domains.candidates.routes import router as candidates
+from openproctor.domains.checkin.routes import lobby_router as lobby
+from openproctor.domains.checkin.routes import router as checkin
 from openproctor.domains.exams.routes import proctoring_router as exam_switches
 from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.integrations.routes import router as integrations
@@ -27,6 +29,7 @@ for domain_router in (
     staff,
     exams,
     candidates,
+    checkin,
     sessions,
     violations,
     take,
@@ -34,6 +37,7 @@ for domain_router in (
     uploads,
     recordings,
     session_actions,
+    lobby,
     messages,
     attention,
     exam_switches,

@@ -352,11 +352,18 @@ ENROL_MIN_FACE_WIDTH = 0.12
 ENROL_DARK_MEAN = 45.0
 
 
-def enrol(jpeg: bytes) -> EnrolOutcome:
+def enrol(jpeg: bytes, *, reference: bool = False) -> EnrolOutcome:
+    """A webcam enrolment photo must show one lit, near, frontal face (the guidance speaks to
+    the candidate); a registered reference photo (an ID-style portrait, taken by someone else)
+    need only show exactly one face, and the refusal speaks to the staff who uploaded it."""
     worker = _the_worker()
     frame = decode(jpeg)
     if frame is None:
+        if reference:
+            return EnrolOutcome(False, "the image could not be decoded")
         return EnrolOutcome(False, "The camera picture could not be read. Please try again.")
+    if reference:
+        return _reference(worker, frame)
     if float(shrink(frame).mean()) < ENROL_DARK_MEAN:
         return EnrolOutcome(
             False, "It is too dark to see your face. Turn on a light or face a window."
@@ -390,6 +397,22 @@ def enrol(jpeg: bytes) -> EnrolOutcome:
         tuple(float(x) for x in enrolment.embedding),
         (baseline.yaw, baseline.pitch, baseline.gaze_x),
         worker.analyzer.config.identity.embedder,
+    )
+
+
+def _reference(worker: Worker, frame: np.ndarray) -> EnrolOutcome:
+    try:
+        enrolment = worker.analyzer.enrol(frame)
+    except EnrolmentError:
+        faces = len(worker.analyzer.analyze(frame, 0, objects=False).faces)
+        return EnrolOutcome(
+            False, "no face found in the photo" if faces == 0 else f"the photo shows {faces} faces"
+        )
+    return EnrolOutcome(
+        True,
+        "reference photo embedded",
+        tuple(float(x) for x in enrolment.embedding),
+        embedder=worker.analyzer.config.identity.embedder,
     )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openproctor.db import Base, IdMixin
@@ -34,6 +35,8 @@ class Candidate(IdMixin, Base):
     proctor_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # The registered reference photo (domains/checkin/models.py ReferencePhoto), or None.
+    reference_photo: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CandidateCreate(BaseModel):
