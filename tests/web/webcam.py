@@ -3,6 +3,7 @@ photos in tests/fixtures: Y4M, the format Chromium plays at the rate its header 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,13 +13,26 @@ from PIL import Image
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-def _yuv420(photo: Path, width: int, height: int) -> bytes:
-    """The photo letterboxed into width x height, as one planar 4:2:0 frame."""
+def letterboxed(photo: Path, width: int = 640, height: int = 480) -> Image.Image:
+    """The photo scaled into width x height on a dark grey ground, as the fake webcam shows it."""
     image = Image.open(photo).convert("RGB")
     scale = min(width / image.width, height / image.height)
     image = image.resize((round(image.width * scale), round(image.height * scale)))
     canvas = Image.new("RGB", (width, height), (40, 40, 40))
     canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
+    return canvas
+
+
+def webcam_jpeg(name: str) -> bytes:
+    """A fixture photo as the candidate's page would send it at enrolment (640x480 JPEG)."""
+    out = io.BytesIO()
+    letterboxed(FIXTURES / name).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _yuv420(photo: Path, width: int, height: int) -> bytes:
+    """The photo letterboxed into width x height, as one planar 4:2:0 frame."""
+    canvas = letterboxed(photo, width, height)
     ycbcr = np.asarray(canvas.convert("YCbCr"))
     planes = [ycbcr[:, :, 0]] + [
         ycbcr[:, :, c].reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3)).astype(np.uint8)

@@ -171,13 +171,9 @@ def lobby(exam_id: uuid.UUID, db: DbSession, user: ProctorUser) -> list[LobbyEnt
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     waiting = service.waiting(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
     keys = [enrolment_key(session.id) for session, _ in waiting]
-    photos = dict(
-        db.execute(
-            select(StoredObject.storage_key, StoredObject.id).where(
-                StoredObject.storage_key.in_(keys)
-            )
-        ).tuples()
-    )
+    query = select(StoredObject.storage_key, StoredObject.id)
+    rows = db.execute(query.where(StoredObject.storage_key.in_(keys)))
+    photos = {row.storage_key: row.id for row in rows}
     return [
         LobbyEntry(
             session_id=session.id,

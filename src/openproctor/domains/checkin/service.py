@@ -110,7 +110,7 @@ def waiting(
         query = query.where(Candidate.proctor_id == proctor_id)
     rows = [
         (session, candidate)
-        for session, candidate in db.execute(query).tuples()
+        for session, candidate in db.execute(query)
         if CheckIn.of(session.checkin).admission is Admission.WAITING
     ]
     rows.sort(key=lambda row: CheckIn.of(row[0].checkin).waiting_since or row[0].created_at)
