@@ -257,4 +257,10 @@ def test_a_roster_zip_is_imported_whole_or_not_at_all(client: TestClient, factor
     assert stored(factory, ada).reference_photo["embedder"] == "resnet_onnx+flip"
     assert client.get(f"/api/v1/candidates/{bob.id}/reference-photo").content == biden
     assert client.post(path, content=b"not a form").status_code == 422
+    # Erasing the candidate erases their photo.
+    key = stored(factory, bob).reference_photo["key"]
+    store = client.app.state.context.store  # type: ignore[attr-defined]
+    assert store.exists(key)
+    assert client.delete(f"/api/v1/candidates/{bob.id}").status_code == 200
+    assert not store.exists(key)
     assert send({"x.jpg": b""}).status_code == 422
