@@ -6,7 +6,9 @@ and is admitted by hand. The candidate's page hears the decision on its lobby so
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -19,6 +21,7 @@ from openproctor.domains.sessions.models import SessionState
 from openproctor.domains.users.models import Role
 from tests.conftest import Factory
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.web.pages import sign_in
 from tests.web.test_proctor_wall import signed_in, wall_page
 from tests.web.webcam import FIXTURES, LIT_GROUND, write_y4m
 
@@ -158,3 +161,30 @@ def test_a_candidate_without_a_face_reaches_the_proctor_and_is_admitted_by_hand(
     session = sessions.latest_for_candidate(db=factory.db, candidate_id=ada.id)
     assert session is not None
     assert session.state is SessionState.ENROLLED
+
+
+def test_an_admin_imports_the_rosters_reference_photos_as_a_zip(
+    browser: Browser, live_server: str, factory: Factory, tmp_path: Path
+) -> None:
+    exam = factory.exam()
+    ada = factory.candidate(exam, name="Ada")
+    page = browser.new_context(base_url=live_server).new_page()
+    sign_in(page, factory.user(Role.ADMIN))
+    page.goto(f"/admin/exams/{exam.id}")
+
+    def send(files: dict[str, str]) -> None:
+        archive = tmp_path / "photos.zip"
+        with zipfile.ZipFile(archive, "w") as out:
+            for name, fixture in files.items():
+                out.write(FIXTURES / fixture, name)
+        page.get_by_test_id("photos-file").set_input_files(archive)
+        page.get_by_test_id("import-photos").click()
+
+    send({f"{ada.email}.jpg": "fr_two_people.jpg"})
+    expect(page.get_by_test_id("photo-errors")).to_contain_text(
+        f"{ada.email}.jpg: the photo shows 2 faces"
+    )
+    send({f"{ada.email}.jpg": "id_obama_1.jpg"})
+    expect(page.get_by_test_id("notice")).to_have_text("Registered 1 reference photos")
+    photo = page.get_by_test_id("candidates").get_by_role("link", name="yes")
+    expect(photo).to_have_attribute("href", f"/api/v1/candidates/{ada.id}/reference-photo")
