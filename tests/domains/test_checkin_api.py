@@ -105,9 +105,19 @@ def test_the_same_person_is_admitted_and_another_waits_for_the_proctor(
     assert again.status_code == 409
     assert again.json()["detail"] == "a proctor will admit you shortly"
 
-    admit = client.post(f"/api/v1/sessions/{bob_session.id}/admit", json={"reason": "ID seen"})
-    assert admit.status_code == 200, admit.text
-    assert admit.json()["state"] == "enrolled"
+    with client.websocket_connect(f"/ws/take/{bob.invite_token}/lobby") as lobby:
+        assert lobby.receive_json()["admission"] == "waiting"
+        admit = client.post(f"/api/v1/sessions/{bob_session.id}/admit", json={"reason": "ID seen"})
+        assert admit.status_code == 200, admit.text
+        assert admit.json()["state"] == "enrolled"
+        # The waiting page hears it at once, with the proctor's words.
+        assert lobby.receive_json() == {
+            "type": "admission",
+            "admission": "admitted",
+            "note": "ID seen",
+            "needs_help": False,
+            "state": "enrolled",
+        }
     assert client.get(f"/api/v1/exams/{exam.id}/lobby").json() == []
     assert ("checkin.admit", {"reason": "ID seen"}) in trail(factory.db, bob_session.id)
     twice = client.post(f"/api/v1/sessions/{bob_session.id}/admit", json={})

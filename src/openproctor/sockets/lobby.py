@@ -68,8 +68,7 @@ async def lobby_socket(websocket: WebSocket, token: str) -> None:
 
 
 async def _drain(websocket: WebSocket) -> None:
-    """Reads (and ignores) what the page sends, until it goes."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
+    """Waits for the page to go; the page sends nothing, so anything it sends closes it."""
+    message = await websocket.receive()
+    if message["type"] != "websocket.disconnect":
+        await close(websocket, CloseCode.BAD_MESSAGE, "the lobby socket only listens")
