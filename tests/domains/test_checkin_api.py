@@ -86,6 +86,14 @@ def test_the_same_person_is_admitted_and_another_waits_for_the_proctor(
     assert checkin["admission"] == "admitted"
     assert checkin["decided_by"] == "auto"
     assert checkin["reference_distance"] < checkin["threshold"] == 0.5
+    # Once admitted, another face cannot take the place of the enrolment.
+    before = stored(factory, ada_session).enrollment
+    swap = enrol(client, ada, ada_session, webcam_jpeg("pai_webcam_center.jpg"))
+    assert swap.status_code == 409
+    assert swap.json()["detail"] == (
+        "you are admitted already; this photo cannot replace your photo"
+    )
+    assert stored(factory, ada_session).enrollment == before
 
     # Obama's live face against Biden's reference: waits in the lobby.
     bob_session = checking(factory, bob)

@@ -55,21 +55,22 @@ def announce(*, hub: LiveHub, session: ExamSession, candidate: Candidate) -> Non
     )
 
 
-def enrolment_accepted(
+class AlreadyAdmitted(Exception):
+    """A new enrolment photo of an admitted candidate that would not be admitted: refused, so
+    that an admitted session cannot swap its reference face for someone else's."""
+
+
+def judge_photo(
     *,
-    db: Session,
-    hub: LiveHub,
     session: ExamSession,
     exam: Exam,
     candidate: Candidate,
     embedding: tuple[float, ...],
     embedder: str,
     threshold: float,
-    photo_at: datetime,
-) -> CheckIn:
-    """Compares the accepted enrolment with the reference photo and decides: admitted moves
-    the session to enrolled, otherwise it waits in the lobby (still checking). Commits."""
-    checkin = CheckIn.of(session.checkin)
+) -> tuple[service.Verdict, float | None]:
+    """The exam policy's verdict on an accepted enrolment photo, with the reference distance;
+    raises AlreadyAdmitted for an admitted candidate's photo that would not be admitted."""
     verdict, measured = service.decide(
         policy=exam.parsed_policy.admission,
         reference=service.reference_of(candidate),
@@ -77,6 +78,27 @@ def enrolment_accepted(
         embedder=embedder,
         threshold=threshold,
     )
+    if session.state is not SessionState.CHECKING and not verdict.admit:
+        raise AlreadyAdmitted("you are admitted already; this photo cannot replace your photo")
+    return verdict, measured
+
+
+def enrolment_accepted(
+    *,
+    db: Session,
+    hub: LiveHub,
+    session: ExamSession,
+    exam: Exam,
+    candidate: Candidate,
+    verdict: service.Verdict,
+    measured: float | None,
+    embedder: str,
+    threshold: float,
+    photo_at: datetime,
+) -> CheckIn:
+    """Records the verdict (judge_photo) on the check-in: admitted moves the session to
+    enrolled, otherwise it waits in the lobby (still checking). Commits."""
+    checkin = CheckIn.of(session.checkin)
     now = utcnow()
     checkin.reference_distance, checkin.threshold = measured, threshold
     checkin.embedder, checkin.photo_at = embedder, photo_at

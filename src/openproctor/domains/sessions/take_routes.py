@@ -246,9 +246,21 @@ def _save_enrolment(
     outcome: EnrolOutcome,
     received_at: datetime,
 ) -> ExamSession:
-    """Keeps the accepted photo and its embedding, and decides the admission (checkin)."""
+    """Decides the admission (checkin), then keeps the accepted photo and its embedding;
+    raises AlreadyAdmitted (nothing kept) for an admitted candidate's photo that would not be
+    admitted."""
+    threshold = context.settings.detectors.identity.max_distance
     with context.session_factory() as db:
         session, exam = _own(db, token, session_id)
+        candidate = _candidate_of(db, session)
+        verdict, measured = checkin_flows.judge_photo(
+            session=session,
+            exam=exam,
+            candidate=candidate,
+            embedding=outcome.embedding,
+            embedder=outcome.embedder,
+            threshold=threshold,
+        )
         _keep_photo(context, db, session, photo)
         session.enrollment = {
             "embedding": list(outcome.embedding),
@@ -260,10 +272,11 @@ def _save_enrolment(
             hub=hub,
             session=session,
             exam=exam,
-            candidate=_candidate_of(db, session),
-            embedding=outcome.embedding,
+            candidate=candidate,
+            verdict=verdict,
+            measured=measured,
             embedder=outcome.embedder,
-            threshold=context.settings.detectors.identity.max_distance,
+            threshold=threshold,
             photo_at=received_at,
         )
         return session
@@ -348,9 +361,12 @@ async def enrol(
         if in_lobby is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, outcome.guidance)
         return in_lobby
-    session = await asyncio.to_thread(
-        _save_enrolment, context, hub, token, session_id, photo, outcome, received_at
-    )
+    try:
+        session = await asyncio.to_thread(
+            _save_enrolment, context, hub, token, session_id, photo, outcome, received_at
+        )
+    except checkin_flows.AlreadyAdmitted as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     return SessionRead.model_validate(session)
 
 
