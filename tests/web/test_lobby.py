@@ -132,6 +132,35 @@ def test_a_matching_face_goes_on_and_another_person_waits_for_the_proctor(
     assert checkin.reason == "checked the ID on camera"
 
 
+def test_a_proctor_asks_for_a_new_photo_and_then_rejects_with_a_reason(
+    obama_browser: Browser, live_server: str, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    bob = factory.candidate(exam, proctor, name="Bob")
+    register_reference(live_server, factory, bob, "id_biden_1.jpg")
+    wall = wall_page(obama_browser, live_server, proctor, exam.id)
+    page = take_photo(obama_browser, live_server, bob)
+    expect(page.get_by_test_id("step-lobby")).to_be_visible(timeout=15000)
+
+    entry = wall.get_by_test_id("lobby-entry")
+    entry.get_by_test_id("lobby-note").fill("Please take off your glasses")
+    entry.get_by_test_id("lobby-retry").click()
+    expect(page.get_by_test_id("step-enrol")).to_be_visible()
+    expect(page.get_by_test_id("enrol-note")).to_have_text(
+        "Your proctor asks: Please take off your glasses"
+    )
+    page.get_by_test_id("next").click()
+    expect(page.get_by_test_id("step-lobby")).to_be_visible(timeout=15000)
+
+    entry.get_by_test_id("lobby-note").fill("The face does not match the registered photo")
+    entry.get_by_test_id("lobby-reject").click()
+    expect(page.get_by_test_id("exam-terminated")).to_be_visible()
+    expect(page.locator(".end-reason")).to_contain_text(
+        "not admitted: The face does not match the registered photo"
+    )
+
+
 def test_a_candidate_without_a_face_reaches_the_proctor_and_is_admitted_by_hand(
     faceless_browser: Browser, live_server: str, factory: Factory
 ) -> None:
