@@ -187,6 +187,14 @@ def test_a_reference_photo_needs_exactly_one_face_but_not_a_webcam_pose() -> Non
     assert worker.enrol(b"\xff\xd8 not really", reference=True).guidance == (
         "the image could not be decoded"
     )
+    # The same through a Redis worker's job.
+    answer, _, _ = handle(
+        {"kind": "enrol", "session_id": "ref", "reference": True},
+        jpeg("noface_coffee.jpg"),
+        b"",
+        b"k",
+    )
+    assert answer["guidance"] == "no face found in the photo"
 
 
 @pytest.mark.usefixtures("loaded")
