@@ -6,6 +6,8 @@ from openproctor.deps import csrf_protect
 from openproctor.domains.attention.routes import router as attention
 from openproctor.domains.candidates.practice_routes import router as practice
 from openproctor.domains.candidates.routes import router as candidates
+from openproctor.domains.checkin.routes import lobby_router as lobby
+from openproctor.domains.checkin.routes import router as checkin
 from openproctor.domains.exams.routes import proctoring_router as exam_switches
 from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.iddoc.routes import take_router as id_documents
@@ -29,6 +31,7 @@ for domain_router in (
     staff,
     exams,
     candidates,
+    checkin,
     sessions,
     violations,
     take,
@@ -38,6 +41,7 @@ for domain_router in (
     uploads,
     recordings,
     session_actions,
+    lobby,
     messages,
     attention,
     exam_switches,

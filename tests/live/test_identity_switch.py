@@ -37,7 +37,7 @@ class Enroller:
         self.embedder = embedder
         self.photos: list[bytes] = []
 
-    async def enrol(self, session_id: str, jpeg: bytes) -> EnrolOutcome:
+    async def enrol(self, session_id: str, jpeg: bytes, *, reference: bool = False) -> EnrolOutcome:
         self.photos.append(jpeg)
         return EnrolOutcome(True, "enrolled", NEW, (0.0, 0.0, 0.0), self.embedder)
 

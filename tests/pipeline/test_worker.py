@@ -167,6 +167,37 @@ def test_enrolment_refuses_darkness_and_garbage() -> None:
 
 
 @pytest.mark.usefixtures("loaded")
+def test_a_reference_photo_needs_exactly_one_face_but_not_a_webcam_pose() -> None:
+    """A registered photo is not taken at the camera: a small or dim face is fine, the face
+    count is not, and the reason speaks to the staff member who uploaded it."""
+    small = np.full((1400, 1400, 3), 200, np.uint8)
+    portrait = cv2.imread(str(FIXTURES / "id_biden_1.jpg"))
+    small[:640, :282] = portrait  # its face under 12 % of the width: "move closer" at the camera
+    assert not worker.enrol(encode(small)).ok
+    reference = worker.enrol(encode(small), reference=True)
+    assert reference.ok
+    assert reference.embedder == "resnet_onnx+flip"
+    assert len(reference.embedding) == 128
+    assert worker.enrol(jpeg("noface_coffee.jpg"), reference=True).guidance == (
+        "no face found in the photo"
+    )
+    assert worker.enrol(jpeg("fr_two_people.jpg"), reference=True).guidance == (
+        "the photo shows 2 faces"
+    )
+    assert worker.enrol(b"\xff\xd8 not really", reference=True).guidance == (
+        "the image could not be decoded"
+    )
+    # The same through a Redis worker's job.
+    answer, _, _ = handle(
+        {"kind": "enrol", "session_id": "ref", "reference": True},
+        jpeg("noface_coffee.jpg"),
+        b"",
+        b"k",
+    )
+    assert answer["guidance"] == "no face found in the photo"
+
+
+@pytest.mark.usefixtures("loaded")
 def test_speech_probability(tmp_path: Path) -> None:
     import wave
 

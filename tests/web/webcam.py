@@ -3,6 +3,7 @@ photos in tests/fixtures: Y4M, the format Chromium plays at the rate its header 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,13 +13,32 @@ from PIL import Image
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-def _yuv420(photo: Path, width: int, height: int) -> bytes:
-    """The photo letterboxed into width x height, as one planar 4:2:0 frame."""
+GROUND = (40, 40, 40)  # dark grey, as in a dim room
+LIT_GROUND = (150, 150, 150)  # a lit wall: a portrait with a dark background passes the light check
+
+
+def letterboxed(
+    photo: Path, width: int = 640, height: int = 480, ground: tuple[int, int, int] = GROUND
+) -> Image.Image:
+    """The photo scaled into width x height on a grey ground, as the fake webcam shows it."""
     image = Image.open(photo).convert("RGB")
     scale = min(width / image.width, height / image.height)
     image = image.resize((round(image.width * scale), round(image.height * scale)))
-    canvas = Image.new("RGB", (width, height), (40, 40, 40))
+    canvas = Image.new("RGB", (width, height), ground)
     canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
+    return canvas
+
+
+def webcam_jpeg(name: str) -> bytes:
+    """A fixture photo as the candidate's page would send it at enrolment (640x480 JPEG)."""
+    out = io.BytesIO()
+    letterboxed(FIXTURES / name).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _yuv420(photo: Path, width: int, height: int, ground: tuple[int, int, int]) -> bytes:
+    """The photo letterboxed into width x height, as one planar 4:2:0 frame."""
+    canvas = letterboxed(photo, width, height, ground)
     ycbcr = np.asarray(canvas.convert("YCbCr"))
     planes = [ycbcr[:, :, 0]] + [
         ycbcr[:, :, c].reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3)).astype(np.uint8)
@@ -34,12 +54,13 @@ def write_y4m(
     fps: int = 2,
     width: int = 640,
     height: int = 480,
+    ground: tuple[int, int, int] = GROUND,
 ) -> Path:
     """A video showing each fixture photo for its number of seconds, in order (it loops)."""
     with target.open("wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for name, seconds in segments:
-            frame = b"FRAME\n" + _yuv420(FIXTURES / name, width, height)
+            frame = b"FRAME\n" + _yuv420(FIXTURES / name, width, height, ground)
             for _ in range(max(1, round(seconds * fps))):
                 out.write(frame)
     return target

@@ -139,7 +139,10 @@ class Analysis(Protocol):
         """One frame; call it inside the session's slot."""
         ...
 
-    async def enrol(self, session_id: str, jpeg: bytes) -> EnrolOutcome: ...
+    async def enrol(self, session_id: str, jpeg: bytes, *, reference: bool = False) -> EnrolOutcome:
+        """Embeds the one face of a webcam photo (checked as an enrolment: lit, near,
+        frontal), or with `reference` of a registered reference photo (only one face)."""
+        ...
 
     async def speech(self, session_id: str, pcm: bytes) -> float | None:
         """Speech probability of 16 kHz mono s16le audio; None when voice activity is off."""

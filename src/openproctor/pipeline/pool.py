@@ -56,10 +56,10 @@ def _analyse_in_worker(job: FrameJob) -> FrameOutcome:
     return worker.analyse_frame(job)
 
 
-def _enrol_in_worker(jpeg: bytes) -> EnrolOutcome:
+def _enrol_in_worker(jpeg: bytes, reference: bool) -> EnrolOutcome:
     from openproctor.pipeline import worker
 
-    return worker.enrol(jpeg)
+    return worker.enrol(jpeg, reference=reference)
 
 
 def _id_document_in_worker(job: IdDocumentJob) -> IdDocumentOutcome:
@@ -202,9 +202,9 @@ class AnalysisPool:
         outcome: FrameOutcome = await self.run(job.session_id, _analyse_in_worker, job)
         return outcome
 
-    async def enrol(self, session_id: str, jpeg: bytes) -> EnrolOutcome:
+    async def enrol(self, session_id: str, jpeg: bytes, *, reference: bool = False) -> EnrolOutcome:
         async with self.slot(session_id):
-            outcome: EnrolOutcome = await self.run(session_id, _enrol_in_worker, jpeg)
+            outcome: EnrolOutcome = await self.run(session_id, _enrol_in_worker, jpeg, reference)
             return outcome
 
     async def speech(self, session_id: str, pcm: bytes) -> float | None:

@@ -223,9 +223,10 @@ class RedisAnalysis:
         self._states[job.session_id] = state
         return outcome_from_wire(body, thumbnail)
 
-    async def enrol(self, session_id: str, jpeg: bytes) -> EnrolOutcome:
+    async def enrol(self, session_id: str, jpeg: bytes, *, reference: bool = False) -> EnrolOutcome:
         async with self.slot(session_id):
-            body, _, _ = await self._submit({"kind": "enrol", "session_id": session_id}, jpeg)
+            job = {"kind": "enrol", "session_id": session_id, "reference": reference}
+            body, _, _ = await self._submit(job, jpeg)
         return EnrolOutcome(
             body["ok"],
             body["guidance"],

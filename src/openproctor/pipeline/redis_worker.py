@@ -60,7 +60,7 @@ def handle(
         body, thumbnail = outcome_to_wire(worker.analyse_frame(FrameJob(jpeg=data, **fields)))
         return body, thumbnail, worker.take_session_state(session_id, key)
     if kind == "enrol":
-        return asdict(worker.enrol(data)), b"", b""
+        return asdict(worker.enrol(data, reference=bool(job.get("reference")))), b"", b""
     if kind == "speech":
         return {"probability": worker.speech_probability(data)}, b"", b""
     if kind == "id_document":

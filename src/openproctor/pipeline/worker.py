@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from openproctor.detectors.analyzer import Analyzer, Baseline, EnrolmentError
+from openproctor.detectors.analyzer import Analyzer, Baseline
 from openproctor.detectors.base import FACE_FLAGS, FaceResult, FrameAnalysis
 from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.detections import BoxTuple
@@ -38,8 +38,8 @@ from openproctor.detectors.phones import PhoneHistory
 from openproctor.detectors.references import ReferenceSet
 from openproctor.detectors.tracking import FaceTracker
 from openproctor.detectors.vad_silero import VoiceActivityDetector
-from openproctor.pipeline import id_documents, images
-from openproctor.pipeline.gates import Gate, Small, check, shrink
+from openproctor.pipeline import enrolment, id_documents, images
+from openproctor.pipeline.gates import Gate, Small, check
 from openproctor.pipeline.jobs import (
     EnrolOutcome,
     FaceLook,
@@ -359,51 +359,10 @@ def adopt_session_state(session_id: str, sealed: bytes, key: bytes) -> None:
     worker.sessions[session_id] = pickle.loads(blob)  # noqa: S301 - sealed by us, checked above
 
 
-# Enrolment asks for a face that later frames can be compared with: one, lit, frontal, near.
-ENROL_MAX_YAW = 20.0
-ENROL_MIN_FACE_WIDTH = 0.12
-ENROL_DARK_MEAN = 45.0
-
-
-def enrol(jpeg: bytes) -> EnrolOutcome:
-    worker = _the_worker()
-    frame = decode(jpeg)
-    if frame is None:
-        return EnrolOutcome(False, "The camera picture could not be read. Please try again.")
-    if float(shrink(frame).mean()) < ENROL_DARK_MEAN:
-        return EnrolOutcome(
-            False, "It is too dark to see your face. Turn on a light or face a window."
-        )
-    try:
-        enrolment = worker.analyzer.enrol(frame)
-    except EnrolmentError:
-        faces = len(worker.analyzer.analyze(frame, 0, objects=False).faces)
-        if faces == 0:
-            return EnrolOutcome(
-                False,
-                "We cannot see your face. Sit facing the camera, about an arm's length away, "
-                "with your whole face in the picture.",
-            )
-        return EnrolOutcome(
-            False,
-            "We can see more than one face. Please make sure you are alone in front of the camera.",
-        )
-    face = enrolment.face
-    mesh = face.mesh
-    if (face.box.x2 - face.box.x1) / frame.shape[1] < ENROL_MIN_FACE_WIDTH:
-        return EnrolOutcome(False, "Please move a little closer to the camera.")
-    if mesh is not None and abs(mesh.pose.yaw) > ENROL_MAX_YAW:
-        return EnrolOutcome(False, "Please turn your head to look straight at the camera.")
-    if mesh is not None and mesh.eyes.closed:
-        return EnrolOutcome(False, "Please keep your eyes open and look at the camera.")
-    baseline = enrolment.baseline
-    return EnrolOutcome(
-        True,
-        "Thank you, your face is enrolled.",
-        tuple(float(x) for x in enrolment.embedding),
-        (baseline.yaw, baseline.pitch, baseline.gaze_x),
-        worker.analyzer.config.identity.embedder,
-    )
+def enrol(jpeg: bytes, *, reference: bool = False) -> EnrolOutcome:
+    """An enrolment photo (or, with reference, a registered reference photo) judged by
+    pipeline/enrolment.py with this process's models."""
+    return enrolment.judge(_the_worker().analyzer, decode(jpeg), reference=reference)
 
 
 def id_document(job: IdDocumentJob, worker: Worker | None = None) -> IdDocumentOutcome:

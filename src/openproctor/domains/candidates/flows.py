@@ -24,6 +24,7 @@ from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.candidates import service
 from openproctor.domains.candidates.models import Candidate, CandidateUpdate
+from openproctor.domains.checkin import service as checkin
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.messages.models import Message
 from openproctor.domains.sessions import service as sessions
@@ -188,6 +189,9 @@ def erase_candidate(
         select(func.count()).select_from(Message).where(Message.session_id.in_(session_ids))
     )
     media = purge_media(db=db, store=store, session_ids=session_ids)
+    reference = checkin.reference_of(candidate)
+    if reference is not None:
+        store.delete(reference.key)
     redacted = _redact_audit(
         db,
         candidate_id=candidate.id,

@@ -45,6 +45,8 @@ class Candidate(IdMixin, Base):
 
     # The last time the practice link's check and photo passed (no attempt is made by it).
     practised_at: Mapped[datetime | None]
+    # The registered reference photo (domains/checkin/models.py ReferencePhoto), or None.
+    reference_photo: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CandidateCreate(BaseModel):

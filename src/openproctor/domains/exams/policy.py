@@ -8,6 +8,13 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+class Admission(StrEnum):
+    """Who lets a checked-in candidate start the exam."""
+
+    AUTO = "auto"
+    PROCTOR = "proctor"
+
+
 class Severity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
@@ -213,6 +220,23 @@ class ExamPolicy(BaseModel):
         description=(
             "Days ID document images are kept after the session ended (never longer than "
             "retention_days)."
+        ),
+    )
+    admission: Admission = Field(
+        default=Admission.AUTO,
+        description=(
+            "auto: a candidate whose check-in passes (the live face matches the reference "
+            "photo, or there is none) starts at once, the others wait in the lobby for a "
+            "proctor; proctor: every candidate waits for a proctor to admit them."
+        ),
+    )
+    enrol_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description=(
+            "Refused enrolment photos after which the candidate is told a proctor will help "
+            "and waits in the lobby (the proctor is alerted)."
         ),
     )
     rules: dict[ViolationKind, RuleSettings] = Field(

@@ -82,6 +82,9 @@ class ExamSession(IdMixin, Base):
         comment="Proctor's override of the exam policy; NULL follows the policy."
     )
     enrollment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The check-in record (domains/checkin/models.py CheckIn): reference distance, failed
+    # enrolment attempts, admission.
+    checkin: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     score: Mapped[float | None]
     decision: Mapped[Decision | None] = mapped_column(str_enum(Decision))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -17,6 +18,8 @@ from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.deps import AnalysisDep, Context, DbSession, Hub
 from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.checkin import flows as checkin_flows
+from openproctor.domains.checkin.models import Admission, CandidateCheckIn, CheckIn
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
@@ -79,6 +82,7 @@ class CandidateView(BaseModel):
     clock: ClockRead
     answers: dict[str, int]
     consent: ConsentRead
+    checkin: CandidateCheckIn
     return_url: str | None = None
 
 
@@ -134,6 +138,7 @@ def _view(exam: Exam, session: ExamSession, candidate: Candidate) -> CandidateVi
         clock=Clock.of(session, exam, candidate).read(utcnow()),
         answers=session.answers,
         consent=_consent_read(consent_of(exam, session)),
+        checkin=CheckIn.of(session.checkin).for_candidate(),
     )
 
 
@@ -229,16 +234,37 @@ ENROL_PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _enrol_target(context: AppContext, token: str, session_id: uuid.UUID) -> images.ImageSize:
-    """Refuses enrolment once it is over; returns the largest photo the exam takes: its frame
-    size, which the page captures at."""
+    """Refuses enrolment once it is over, or while the candidate waits for a proctor; returns
+    the largest photo the exam takes: its frame size, which the page captures at."""
     with context.session_factory() as db:
         session, exam = _own(db, token, session_id)
         if session.state not in (SessionState.CHECKING, SessionState.ENROLLED):
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"enrolment is over: the session is {session.state}"
             )
+        if CheckIn.of(session.checkin).admission is Admission.WAITING:
+            raise HTTPException(status.HTTP_409_CONFLICT, "a proctor will admit you shortly")
         policy = exam.parsed_policy
         return images.ImageSize(policy.frame_width, policy.frame_height)
+
+
+def _keep_photo(context: AppContext, db: Session, session: ExamSession, photo: bytes) -> None:
+    """Stores the enrolment photo (the live face the lobby and reviewers see)."""
+    blob = context.store.put(enrolment_key(session.id), photo, "image/jpeg")
+    existing = db.scalar(select(StoredObject).where(StoredObject.storage_key == blob.key))
+    if existing is None:
+        db.add(
+            StoredObject(
+                purpose=ObjectPurpose.ENROLMENT,
+                storage_key=blob.key,
+                content_type=blob.content_type,
+                size_bytes=blob.size_bytes,
+                sha256=blob.sha256,
+                session_id=session.id,
+            )
+        )
+    else:
+        existing.size_bytes, existing.sha256 = blob.size_bytes, blob.sha256
 
 
 def _save_enrolment(
@@ -248,40 +274,84 @@ def _save_enrolment(
     session_id: uuid.UUID,
     photo: bytes,
     outcome: EnrolOutcome,
+    received_at: datetime,
 ) -> ExamSession:
-    blob = context.store.put(enrolment_key(session_id), photo, "image/jpeg")
+    """Decides the admission (checkin), then keeps the accepted photo and its embedding;
+    raises AlreadyAdmitted (nothing kept) for an admitted candidate's photo that would not be
+    admitted."""
+    threshold = context.settings.detectors.identity.max_distance
     with context.session_factory() as db:
-        session, _ = _own(db, token, session_id)
+        session, exam = _own(db, token, session_id)
+        candidate = _candidate_of(db, session)
+        verdict, measured = checkin_flows.judge_photo(
+            session=session,
+            exam=exam,
+            candidate=candidate,
+            embedding=outcome.embedding,
+            embedder=outcome.embedder,
+            threshold=threshold,
+        )
+        _keep_photo(context, db, session, photo)
         session.enrollment = {
             "embedding": list(outcome.embedding),
             "baseline": list(outcome.baseline),
             "embedder": outcome.embedder,
         }
-        existing = db.scalar(select(StoredObject).where(StoredObject.storage_key == blob.key))
-        if existing is None:
-            db.add(
-                StoredObject(
-                    purpose=ObjectPurpose.ENROLMENT,
-                    storage_key=blob.key,
-                    content_type=blob.content_type,
-                    size_bytes=blob.size_bytes,
-                    sha256=blob.sha256,
-                    session_id=session.id,
-                )
-            )
-        else:
-            existing.size_bytes, existing.sha256 = blob.size_bytes, blob.sha256
-        if session.state is SessionState.CHECKING:
-            service.move(session, SessionState.ENROLLED)
-        db.commit()
-        flows.candidate_changed(db=db, hub=hub, session=session)
+        checkin_flows.enrolment_accepted(
+            db=db,
+            hub=hub,
+            session=session,
+            exam=exam,
+            candidate=candidate,
+            verdict=verdict,
+            measured=measured,
+            embedder=outcome.embedder,
+            threshold=threshold,
+            photo_at=received_at,
+        )
         return session
+
+
+def _refused(
+    context: AppContext,
+    hub: LiveHub,
+    token: str,
+    session_id: uuid.UUID,
+    photo: bytes,
+    guidance: str,
+) -> SessionRead | None:
+    """Counts the refused photo; returns the session when this one sends the candidate to the
+    lobby (that photo is kept for the proctor to see), else None."""
+    with context.session_factory() as db:
+        session, exam = _own(db, token, session_id)
+        if session.state is not SessionState.CHECKING:
+            return None  # enrolled already: a new photo is optional
+        if CheckIn.of(session.checkin).failed_attempts + 1 >= exam.parsed_policy.enrol_attempts:
+            _keep_photo(context, db, session, photo)
+        checkin = checkin_flows.enrolment_refused(
+            db=db,
+            hub=hub,
+            session=session,
+            exam=exam,
+            candidate=_candidate_of(db, session),
+            guidance=guidance,
+        )
+        return (
+            SessionRead.model_validate(session) if checkin.admission is Admission.WAITING else None
+        )
+
+
+def _candidate_of(db: Session, session: ExamSession) -> Candidate:
+    candidate = db.get(Candidate, session.candidate_id)
+    assert candidate is not None, "a session's candidate is deleted with it"
+    return candidate
 
 
 @router.post(
     "/sessions/{session_id}/enrol",
     response_model=SessionRead,
     responses={
+        409: {"description": "Enrolment is over, or the candidate waits for a proctor."},
         413: {"description": "The photo declares more pixels than the exam's frame size."},
         422: {"description": "The photo cannot be enrolled; detail says what to do."},
     },
@@ -295,10 +365,13 @@ async def enrol(
     analysis: AnalysisDep,
 ) -> SessionRead:
     """Body: one JPEG from the webcam. Checks it shows exactly one well-lit, frontal face,
-    keeps its identity embedding and pose as the candidate's reference, and moves the
-    session to enrolled."""
+    keeps its identity embedding and pose, compares it with the candidate's reference photo
+    and applies the exam's admission policy: the session moves to enrolled, or stays checking
+    while the candidate waits in the lobby (the view's `checkin` says which). After the exam's
+    `enrol_attempts` refused photos the candidate waits in the lobby too (answered 200)."""
     limit = await asyncio.to_thread(_enrol_target, context, token, session_id)
     photo = await request.body()
+    received_at = utcnow()
     if len(photo) > ENROL_PHOTO_MAX_BYTES or not photo.startswith(images.JPEG_START):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -312,10 +385,18 @@ async def enrol(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "face analysis is not running")
     outcome = await analysis.enrol(str(session_id), photo)
     if not outcome.ok:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, outcome.guidance)
-    session = await asyncio.to_thread(
-        _save_enrolment, context, hub, token, session_id, photo, outcome
-    )
+        in_lobby = await asyncio.to_thread(
+            _refused, context, hub, token, session_id, photo, outcome.guidance
+        )
+        if in_lobby is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, outcome.guidance)
+        return in_lobby
+    try:
+        session = await asyncio.to_thread(
+            _save_enrolment, context, hub, token, session_id, photo, outcome, received_at
+        )
+    except checkin_flows.AlreadyAdmitted as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     return SessionRead.model_validate(session)
 
 

@@ -1,5 +1,5 @@
 """Admin pages for exams: the list, the exam and policy editor, and an exam's page with its
-roster import, invite links and assignment to proctors."""
+roster import (and its reference photos), invite links and assignment to proctors."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from pydantic import ValidationError
 
 from openproctor.access import visible_exam
 from openproctor.db import utcnow
-from openproctor.deps import AdminUser, Audit, Context, DbSession, Hub
+from openproctor.deps import AdminUser, AnalysisDep, Audit, Context, DbSession, Hub
 from openproctor.domains.candidates import flows as candidate_flows
 from openproctor.domains.candidates import service as candidates
+from openproctor.domains.checkin import references
 from openproctor.domains.exams import flows as exam_flows
 from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.models import Exam, ExamWrite
@@ -190,13 +191,14 @@ def _exam_page(
     exam: Exam,
     *,
     roster_errors: list[candidates.RosterError] | None = None,
+    photo_errors: list[str] | None = None,
     notice: str | None = None,
     error: str | None = None,
 ) -> Response:
     roster = candidates.list_for_exam(db=db, exam_id=exam.id)
     latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
     proctors = users.list_proctors(db=db)
-    has_errors = bool(roster_errors or error)
+    has_errors = bool(roster_errors or photo_errors or error)
     return render(
         request,
         "admin/exam_detail.html",
@@ -211,6 +213,7 @@ def _exam_page(
             for c in roster
         },
         roster_errors=roster_errors or [],
+        photo_errors=photo_errors or [],
         notice=notice,
         error=error,
         default_max=candidates.DEFAULT_MAX_PER_PROCTOR,
@@ -256,6 +259,32 @@ async def import_roster(
     if result.errors:
         return _exam_page(request, db, user, context, exam, roster_errors=result.errors)
     return see_other(f"/admin/exams/{exam.id}?notice=Imported+{len(result.created)}+candidates")
+
+
+@router.post("/exams/{exam_id}/reference-photos")
+async def import_reference_photos(
+    exam_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
+    analysis: AnalysisDep,
+    archive: UploadFile,
+) -> Response:
+    """The roster's reference photos from a ZIP, all or none (domains/checkin/references.py)."""
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    roster = list(candidates.list_for_exam(db=db, exam_id=exam.id))
+    data = await archive.read()
+    try:
+        photos = references.match_archive(data, roster)
+        await references.register(
+            photos=photos, analysis=analysis, store=context.store, audit=audit
+        )
+    except references.ReferenceRefused as refused:
+        problems = [f"{name}: {why}" for name, why in refused.problems]
+        return _exam_page(request, db, user, context, exam, photo_errors=problems)
+    return see_other(f"/admin/exams/{exam.id}?notice=Registered+{len(photos)}+reference+photos")
 
 
 @router.post("/exams/{exam_id}/assign")

@@ -7,6 +7,7 @@ import { AlertFeed } from "./alerts.js";
 import { Detail } from "./detail.js";
 import { Grid } from "./grid.js";
 import { holdToTalk, LevelMeters, LiveViewer } from "./live.js";
+import { Lobby } from "./lobby.js";
 
 const wall = document.getElementById("wall");
 const examId = wall.dataset.examId;
@@ -40,6 +41,7 @@ const detail = new Detail(document.getElementById("detail"), document.getElement
   },
 });
 let lastOpened = null;
+const lobby = new Lobby($("[data-testid=lobby]"), examId);
 
 // Auto-termination for many candidates at once: an admin sets the exam's policy, a proctor
 // sets it on each of their own candidates (the page renders the toggle the user may use).
@@ -140,6 +142,7 @@ function receive(message) {
       viewer.rejoinAll(); // this socket is a new viewer: the candidates' pages must hear of it
       syncLive();
       loadAlerts(); // what opened while the socket was down, too
+      lobby.refresh(); // who started waiting meanwhile
       alerts.renameAll();
       if (detail.isOpen) {
         const current = grid.get(detail.sessionId);
@@ -171,6 +174,12 @@ function receive(message) {
       }
       if (candidate) updateCandidate({ ...candidate, unread: message.unread, hand_raised: message.hand_raised });
       if (message.message) detail.conversation(message.session_id, message.message);
+      break;
+    }
+    case "lobby": { // a candidate started waiting, or was decided about
+      lobby.refresh(message);
+      const candidate = grid.get(message.session_id);
+      if (candidate && message.state) updateCandidate({ ...candidate, state: message.state });
       break;
     }
     case "violation":

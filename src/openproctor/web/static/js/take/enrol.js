@@ -1,4 +1,5 @@
-// Face enrolment: capture a photo every ~1.5 s and send it until the server accepts one.
+// Face enrolment: capture a photo every ~1.5 s and send it until the server accepts one, or
+// puts the candidate in the lobby (a proctor decides: the session is still "checking").
 import * as api from "./api.js";
 import * as media from "./media.js";
 
@@ -22,15 +23,16 @@ export async function captureUntilEnrolled({ sessionId, policy, status }) {
       continue;
     }
     try {
-      await api.enrol(sessionId, jpeg);
-      say("Thank you, your reference photo is saved.", "ok");
+      const session = await api.enrol(sessionId, jpeg);
+      say(session.state === "checking" ? "Thank you. A proctor will admit you shortly." : "Thank you, your reference photo is saved.", "ok");
       return;
     } catch (error) {
       if (error.status === 422) {
         // The server explains what to change ("no face found: move into the light…").
         say(`${capitalise(error.message)}. We will try again automatically.`, "guide");
       } else if (error.status === 409) {
-        // Already enrolled (for example in another tab): the caller reloads the view.
+        // Already enrolled (for example in another tab), or waiting for a proctor: the caller
+        // reloads the view.
         return;
       } else if (error.status === 503) {
         say("Our photo check is busy or not available right now. We keep trying; if this lasts more than a minute, contact the person who sent you the link.", "guide");

@@ -8,6 +8,7 @@ import * as api from "./api.js";
 import { runChecks } from "./checks.js";
 import { captureUntilEnrolled } from "./enrol.js";
 import { runExam } from "./exam.js";
+import { waitForAdmission } from "./lobby.js";
 import * as media from "./media.js";
 import { requestFullscreen, startProctoring } from "./proctoring.js";
 import { SERVER_FULL_TEXT, SessionRecording, showProgress } from "./recording.js";
@@ -61,6 +62,7 @@ async function load() {
 
 function route(state, { resumed = false, reason = null } = {}) {
   if (ENDED.has(state)) return ended(state, reason ?? view?.session.end_reason);
+  if (state === "checking" && view.checkin.admission === "waiting") return lobby();
   if (resumed && (state === "enrolled" || state === "checking") && !media.cameraStream()) {
     return checks(); // after a reload the camera must be opened (and checked) again
   }
@@ -114,6 +116,12 @@ function enrol() {
   const root = mount("enrol");
   const next = root.querySelector("[data-testid=next]");
   const status = root.querySelector(".enrol-status");
+  const note = root.querySelector(".enrol-note");
+  if (view.checkin.admission === "retry" && view.checkin.note) {
+    // The proctor asked for a new photo, in their words.
+    note.hidden = false;
+    note.textContent = `Your proctor asks: ${view.checkin.note}`;
+  }
   media.attachPreview(root.querySelector("video.preview"));
   let enrolled = false;
   next.addEventListener("click", async () => {
@@ -127,10 +135,30 @@ function enrol() {
     } catch (error) {
       status.textContent = `Your photo is saved, but we could not continue: ${error.message}. Press Continue to try again.`;
     }
+    if (view.session.state === "checking" && view.checkin.admission === "waiting") return lobby();
     enrolled = view.session.state !== "checking";
     root.dataset.capturing = "false";
     next.textContent = "Continue";
     next.disabled = false;
+  });
+}
+
+// Waiting for a proctor: the decision arrives on the lobby socket.
+function lobby() {
+  const root = mount("lobby", "enrol");
+  root.querySelector(".lobby-help").hidden = !view.checkin.needs_help;
+  waitForAdmission(api.token, async () => {
+    try {
+      view = await api.getView();
+    } catch (error) {
+      return problem(error.message);
+    }
+    // Admitted: on to the exam (the camera is opened again after a reload); asked to retry:
+    // a new photo; rejected: the ended page with the proctor's reason.
+    const camera = media.cameraStream();
+    if (view.session.state === "checking") return camera ? enrol() : checks();
+    if (view.session.state === "enrolled") return camera ? afterEnrol() : checks();
+    route(view.session.state);
   });
 }
 
