@@ -105,7 +105,7 @@ async def _stay_off(
 
 async def _record(
     session_factory: sessionmaker[Session],
-    write: Callable[..., None],
+    write: Callable[..., object],
     session_id: uuid.UUID,
     **details: Any,
 ) -> None:

@@ -16,6 +16,7 @@ from openproctor.deps import DbSession, ProctorUser, ReviewerUser
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams import service as exams
+from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import User
@@ -136,5 +137,11 @@ def review_session(
     candidate = visible_candidate(db=db, user=user, candidate_id=session.candidate_id)
     exam = visible_exam(db=db, user=user, exam_id=session.exam_id)
     return render(
-        request, "review/session.html", user=user, exam=exam, candidate=candidate, session=session
+        request,
+        "review/session.html",
+        user=user,
+        exam=exam,
+        candidate=candidate,
+        session=session,
+        identity_gaps=identity_gaps.gaps(db=db, session=session),
     )

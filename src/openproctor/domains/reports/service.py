@@ -21,6 +21,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.messages.models import Message, MessageKind, Sender
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.violations.models import ReviewStatus, Violation
 from openproctor.storage import ObjectStore, StorageError
@@ -246,6 +247,7 @@ class SessionReport:
     messages: list[Message] = field(default_factory=list)
     thumbnails: list[Thumbnail] = field(default_factory=list)
     attention: list[AttentionSample] = field(default_factory=list)
+    identity_gaps: list[identity_gaps.IdentityGap] = field(default_factory=list)
     evidence_total: int = 0
     evidence_missing: int = 0
 
@@ -279,6 +281,7 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         messages=conversations(db=db, session_ids=[session.id]).get(session.id, []),
         evidence_total=len(evidence),
         attention=list(attention.for_session(db=db, session_id=session.id)),
+        identity_gaps=identity_gaps.gaps(db=db, session=session),
     )
     by_id = {violation.id: violation for violation in violations}
     for violation_id, key in evidence[:MAX_THUMBNAILS]:

@@ -30,9 +30,15 @@ class IdentityGap:
     ended_at: datetime | None
     reason: str
 
+    def describe(self) -> str:
+        """One line for the review page and the PDF: the times (UTC) and why."""
+        if self.ended_at is None:
+            return f"from {self.started_at:%H:%M:%S} UTC, still off: {self.reason}"
+        return f"{self.started_at:%H:%M:%S} to {self.ended_at:%H:%M:%S} UTC: {self.reason}"
 
-def record_off(*, db: Session, session_id: uuid.UUID, reason: str) -> None:
-    audit_log.record(
+
+def record_off(*, db: Session, session_id: uuid.UUID, reason: str) -> AuditEntry:
+    return audit_log.record(
         db=db,
         actor=None,
         action=IDENTITY_OFF,
@@ -42,8 +48,8 @@ def record_off(*, db: Session, session_id: uuid.UUID, reason: str) -> None:
     )
 
 
-def record_on(*, db: Session, session_id: uuid.UUID, seconds: float) -> None:
-    audit_log.record(
+def record_on(*, db: Session, session_id: uuid.UUID, seconds: float) -> AuditEntry:
+    return audit_log.record(
         db=db,
         actor=None,
         action=IDENTITY_ON,
