@@ -24,6 +24,7 @@ from openproctor.domains.messages import service as messages
 from openproctor.domains.messages.models import MessageKind, Sender
 from openproctor.domains.reports.pdf import session_pdf
 from openproctor.domains.reports.service import CSV_COLUMNS, session_report
+from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions.models import Decision, ExamSession
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.violations.models import ReviewStatus
@@ -197,6 +198,7 @@ def test_the_pdf_shows_summary_timeline_and_evidence(
         "a calculator",
         "Average attention 55 / 100 over 4 samples",
         "focused 50 %, distracted 25 %, away 25 % of the time",
+        "on throughout",  # identity checks
     ):
         assert expected in text, expected
     # The attention chart: one bar per sample, each filled with its label's colour.
@@ -228,6 +230,26 @@ def test_a_proctor_gets_only_their_own_candidates_pdf(
     assert isinstance(mine, User)
     client = login_as(mine)
     assert client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf").status_code == 200
+
+
+def test_the_pdf_says_when_identity_checks_were_off(
+    scene: dict[str, object], db: Session, settings: Settings
+) -> None:
+    seeded = scene["ada_s"]
+    assert isinstance(seeded, Seeded)
+    session = db.get(ExamSession, seeded.session_id)
+    assert session is not None
+    assert session.ended_at is not None
+    off_at = session.ended_at - timedelta(minutes=20)
+    reason = "identity checks off: enrolled with another model, no enrolment photo kept"
+    identity_gaps.record_off(db=db, session_id=session.id, reason=reason).created_at = off_at
+    db.commit()
+    report = session_report(db=db, store=open_store(settings.resolved_storage_url), session=session)
+    text = pdf_text(session_pdf(report, now=utcnow(), invariant=True, compress=False))
+    said = " ".join(re.findall(r"\((.*?)\) Tj", text))  # the cell's lines, wrapped
+    # Still off when the attempt ended: the period ends with it.
+    assert f"not checked {off_at:%H:%M:%S} to {session.ended_at:%H:%M:%S} UTC: {reason}" in said
+    assert "on throughout" not in said
 
 
 def test_pdf_is_reproducible_and_readable_uncompressed(

@@ -1,6 +1,7 @@
 """A session enrolled by another identity model than the running one is never compared with
 its old embedding: its enrolment photo is embedded again, or its identity checks stay off and
-the proctor wall says so."""
+the proctor wall says so; either way the audit log keeps when checks were off and why, for
+the review page and the PDF."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor.bus.local import LocalBus
 from openproctor.detectors.config import IdentityConfig
+from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.live.hub import LiveHub
 from openproctor.live.identity import enrolment_key
@@ -124,3 +126,16 @@ def test_a_session_enrolled_by_another_model(
             assert stored.enrollment["embedder"] == RUNNING
         else:
             assert stored.enrollment["embedding"] == list(OLD)
+        gaps = identity_gaps.gaps(db=db, session=stored)
+    if stored_embedder == RUNNING:
+        assert gaps == []
+    else:
+        # Off from the load: until the photo was embedded again, or still (and says why).
+        [gap] = gaps
+        if off is None:
+            assert gap.ended_at is not None
+            assert gap.started_at <= gap.ended_at
+            assert "re-embedding the enrolment photo" in gap.reason
+        else:
+            assert gap.ended_at is None
+            assert off in gap.reason

@@ -96,6 +96,15 @@ def test_the_viewer_budget_counts_a_close_view_as_four_tiles() -> None:
     assert publisher.used == 6
 
 
+def test_listening_to_a_tile_keeps_its_place_in_the_budget() -> None:
+    publisher = Publisher(budget=2)
+    publisher.join("a", Quality.TILE)
+    publisher.join("b", Quality.TILE)
+    publisher.join("a", Quality.LISTEN)  # full audio on the same small picture
+    assert publisher.used == 2
+    assert isinstance(parse_staff(staff("join", quality="listen")), Join)
+
+
 def test_viewers_of_a_stopped_node_give_their_places_back() -> None:
     publisher = Publisher(budget=6)
     publisher.join("dead:0", Quality.FULL)

@@ -75,6 +75,21 @@ SENT = """async () => {
 }"""
 
 
+# Per candidate (in the order published), what each viewer's connection gets: the quality it
+# joined at, and the sent audio's encoder target (bit/s) and packets.
+AUDIO = """async () => Promise.all(window.__publishers.map(async ({ publisher }) => {
+  const viewers = [];
+  for (const { pc, quality } of publisher.viewers.values()) {
+    let audio = null;
+    (await pc.getStats()).forEach((report) => {
+      if (report.type === "outbound-rtp" && report.kind === "audio") audio = report;
+    });
+    viewers.push({ quality, target: audio?.targetBitrate ?? 0, packets: audio?.packetsSent ?? 0 });
+  }
+  return viewers;
+}))"""
+
+
 def publish(browser: Browser, base_url: str, factory: Factory, who: list[Candidate]) -> Page:
     """One page publishing live media for every candidate in `who`; their sessions run."""
     started = [
@@ -90,4 +105,10 @@ def publish(browser: Browser, base_url: str, factory: Factory, who: list[Candida
 def sent(page: Page) -> dict[str, dict[str, Any]]:
     """Per video stream the publishing page sends: frames encoded, frame height."""
     result: dict[str, dict[str, Any]] = page.evaluate(SENT)
+    return result
+
+
+def audio(page: Page) -> list[list[dict[str, Any]]]:
+    """Per candidate, per viewer: quality, the audio encoder's target bit/s, packets sent."""
+    result: list[list[dict[str, Any]]] = page.evaluate(AUDIO)
     return result

@@ -25,6 +25,7 @@ from openproctor.domains.exams.policy import Severity, ViolationKind
 from openproctor.domains.messages import service as messages
 from openproctor.domains.messages.models import MessageKind, Sender
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
 from openproctor.domains.users.models import Role
@@ -435,3 +436,37 @@ def test_an_attempt_without_attention_samples_has_no_lane(
     reviewer.goto(f"/review/sessions/{session.id}")
     expect(reviewer.get_by_test_id("flags")).to_contain_text("No flags for this attempt.")
     expect(reviewer.get_by_test_id("attention")).to_be_hidden()
+    expect(reviewer.get_by_test_id("identity-gaps")).to_have_count(0)  # checked all along
+
+
+def test_the_review_page_says_when_identity_was_not_checked(
+    browser: Browser, live_server: str, factory: Factory, settings: Settings
+) -> None:
+    session = recorded_session(factory, settings, live_server)
+    flag = factory.db.scalars(select(Violation).where(Violation.session_id == session.id)).one()
+    recording_start = flag.started_at - timedelta(seconds=FLAG_AT_S)
+    # Off from 3 s to 9 s into the recording: a quarter in, half the timeline long.
+    reason = "identity checks off: the enrolment photo could not be embedded again"
+    entry = identity_gaps.record_off(db=factory.db, session_id=session.id, reason=reason)
+    entry.created_at = recording_start + timedelta(seconds=3)
+    entry = identity_gaps.record_on(db=factory.db, session_id=session.id, seconds=6)
+    entry.created_at = recording_start + timedelta(seconds=9)
+    factory.db.commit()
+    page = browser.new_context(base_url=live_server).new_page()
+    sign_in(page, factory.user(Role.REVIEWER))
+
+    def ready() -> bool:
+        listing = page.request.get(f"/api/v1/sessions/{session.id}/recordings").json()
+        return len(listing) == 2 and all(r["ready"] for r in listing)
+
+    wait_until(ready, 30, "the recordings to be assembled")
+    page.goto(f"/review/sessions/{session.id}")
+    [gap] = identity_gaps.gaps(db=factory.db, session=session)
+    expect(page.get_by_test_id("identity-gaps")).to_contain_text(gap.describe())
+    wait_for_metadata(page)
+    band = page.get_by_test_id("identity-gap").bounding_box()
+    bar = page.get_by_test_id("timeline").bounding_box()
+    assert band is not None
+    assert bar is not None
+    assert abs(band["x"] - bar["x"] - bar["width"] * 3 / SECONDS) < 3
+    assert abs(band["width"] - bar["width"] * 6 / SECONDS) < 3

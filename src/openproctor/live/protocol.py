@@ -129,24 +129,26 @@ sockets get, on connect and again at half the TURN credential's lifetime::
     {"type": "rtc_config", "ice_servers": [{"urls": [...], "username"?, "credential"?}],
      "ice_transport_policy": "all" | "relay"}
 
-Proctor -> server (the wall joins every unfinished session at "tile" quality, the open one at
-"full"; a join again with the other quality changes it on the same connection)::
+Proctor -> server (the wall joins every unfinished session at "tile" quality, a tile it listens
+to at "listen" (full audio), the open one at "full"; a join again with another quality changes
+it on the same connection)::
 
-    {"type": "rtc", "action": "join", "session_id": ..., "quality": "tile" | "full"}
+    {"type": "rtc", "action": "join", "session_id": ..., "quality": "tile" | "listen" | "full"}
     {"type": "rtc", "action": "answer", "session_id": ..., "sdp": str}
     {"type": "rtc", "action": "ice", "session_id": ..., "candidate": ICE | null}
     {"type": "rtc", "action": "talk", "session_id": ..., "on": bool}     push-to-talk
     {"type": "rtc", "action": "leave", "session_id": ...}
 
 The server stamps each with the socket's viewer id (VIEWER) and relays it on the session's
-topic; the candidate's socket admits a join within settings.live_viewer_budget (a tile costs
-1, a close view 4) and passes the rest only from viewers it admitted. The candidate's page gets
-{"type": "rtc", "action": "join" | "answer" | "ice" | "talk" | "leave", "session_id", "viewer",
-...the fields above} and offers to each viewer (camera, microphone both ways for talk-back,
-then the screen when shared, in that order). Its offers and ICE candidates reach only that
-viewer's socket, as {"type": "rtc", "action": "offer" | "ice", "session_id", "sdp" |
-"candidate"}. A candidate's page that (re)connects sends {"type": "rtc", "action": "ready",
-"session_id"} to the viewers that joined it, which join again.
+topic; the candidate's socket admits a join within settings.live_viewer_budget (a tile,
+listened or not, costs 1, a close view 4) and passes the rest only from viewers it admitted.
+The candidate's page gets {"type": "rtc", "action": "join" | "answer" | "ice" | "talk" |
+"leave", "session_id", "viewer", ...the fields above} and offers to each viewer (camera,
+microphone both ways for talk-back, then the screen when shared, in that order); its audio
+goes in 60 ms packets (take/sdp.js). Its offers and ICE candidates reach only that viewer's
+socket, as {"type": "rtc", "action": "offer" | "ice", "session_id", "sdp" | "candidate"}.
+A candidate's page that (re)connects sends {"type": "rtc", "action": "ready", "session_id"}
+to the viewers that joined it, which join again.
 A staff node that stops without its pages' leave (killed) stops saying it is alive on the hub
 topic (live/registry.py): at the next join, the candidate's socket forgets the viewers of a
 node not heard of for WATCH_TTL_S (30 s), so their places in the budget are free, and sends

@@ -34,12 +34,16 @@ ICE_PER_S = 5.0
 
 
 class Quality(StrEnum):
-    TILE = "tile"  # low rate and resolution, for the wall
-    FULL = "full"  # full rate with the screen, for the detail view
+    """What one viewer receives (take/live.js ENCODINGS sets each connection to it)."""
+
+    TILE = "tile"  # low rate and resolution with low-rate audio (metered, not played), the wall
+    LISTEN = "listen"  # a tile whose proctor listens: the same picture with full audio
+    FULL = "full"  # full rate and audio with the screen, for the detail view
 
 
-# What a viewer costs the candidate's uplink, in tiles (settings.live_viewer_budget).
-QUALITY_COST = {Quality.TILE: 1, Quality.FULL: 4}
+# What a viewer costs the candidate's uplink, in tiles (settings.live_viewer_budget); full
+# audio adds about 20 kbit/s to a tile's 80, within its place.
+QUALITY_COST = {Quality.TILE: 1, Quality.LISTEN: 1, Quality.FULL: 4}
 
 
 class RtcRefused(ValueError):

@@ -129,6 +129,7 @@ def _summary(report: SessionReport) -> Table:
         ("Score", "-" if session.score is None else f"{session.score:g}"),
         ("Risk score", f"{session.risk_score:.0f} / 100"),
         ("Accommodations", "; ".join(candidate.accommodated.labels()) or "none"),
+        ("Identity checks", _identity(report)),
         ("Decision", decision),
         ("Decision note", session.decision_note or "-"),
     ]
@@ -137,6 +138,14 @@ def _summary(report: SessionReport) -> Table:
     )
     table.setStyle(_GRID)
     return table
+
+
+def _identity(report: SessionReport) -> str:
+    """Whether the face was compared with the enrolment all along (a session enrolled by an
+    identity model that was replaced is not, until its photo is embedded again)."""
+    if not report.identity_gaps:
+        return "on throughout"
+    return "not checked " + "; ".join(gap.describe() for gap in report.identity_gaps)
 
 
 def _timeline(report: SessionReport) -> Flowable:

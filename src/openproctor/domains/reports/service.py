@@ -21,6 +21,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.messages.models import Message, MessageKind, Sender
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions.models import ExamSession, SessionPrompt
 from openproctor.domains.sessions.service import prompts_of
 from openproctor.domains.violations.models import ReviewStatus, Violation
@@ -266,6 +267,7 @@ class SessionReport:
     thumbnails: list[Thumbnail] = field(default_factory=list)
     attention: list[AttentionSample] = field(default_factory=list)
     prompts: list[SessionPrompt] = field(default_factory=list)
+    identity_gaps: list[identity_gaps.IdentityGap] = field(default_factory=list)
     evidence_total: int = 0
     evidence_missing: int = 0
 
@@ -300,6 +302,7 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         evidence_total=len(evidence),
         attention=list(attention.for_session(db=db, session_id=session.id)),
         prompts=list(prompts_of(db=db, session_id=session.id)),
+        identity_gaps=identity_gaps.gaps(db=db, session=session),
     )
     by_id = {violation.id: violation for violation in violations}
     for violation_id, key in evidence[:MAX_THUMBNAILS]:

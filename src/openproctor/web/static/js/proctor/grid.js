@@ -4,15 +4,22 @@ import { FINAL_STATES, kindLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
 
 export class Grid {
-  constructor(root, { select, meters }) {
+  constructor(root, { select, meters, listened }) {
     this.root = root;
     this.select = select; // called with a session id when a tile is opened
+    this.listened = listened; // called when the proctor starts or stops listening to a tile
     this.meters = meters; // live.js LevelMeters: each tile's sound level
     this.tiles = new Map(); // candidate id -> {element, candidate} (invited ones have no session yet)
   }
 
   candidates() {
     return [...this.tiles.values()].map((tile) => tile.candidate);
+  }
+
+  // Whether the proctor listens to this session's tile (plays its sound).
+  listening(sessionId) {
+    const video = this.tileOf(sessionId)?.element.querySelector(".tile-video");
+    return Boolean(video && !video.muted);
   }
 
   tileOf(sessionId) {
@@ -91,6 +98,7 @@ export class Grid {
       video.muted = !video.muted;
       listen.ariaPressed = String(!video.muted);
       listen.textContent = video.muted ? "Listen" : "Mute";
+      this.listened(); // the tile's connection asks for full audio (it meters a low rate)
     });
     element.addEventListener("keydown", (event) => {
       if (event.target !== element) return; // a key on the Listen button

@@ -1,7 +1,7 @@
 // Live video and audio from candidates' pages, peer to peer (signalling over the wall's socket:
 // openproctor/live/signalling.py). The candidate's page offers, this page answers. One
-// connection per candidate: a wall tile joins at "tile" quality, opening the candidate asks the
-// same connection for "full". Talk-back sends this page's microphone on the connection's audio.
+// connection per candidate: a wall tile joins at "tile" quality ("listen" while the proctor
+// listens to it: full audio), opening the candidate asks the same connection for "full". Talk-back sends this page's microphone on the connection's audio.
 
 // A connection not up by then is given up on: the tile and detail show the analysed pictures.
 const CONNECT_TIMEOUT_MS = 10000;
@@ -24,7 +24,7 @@ export class LiveViewer {
     this.config = { iceServers: message.ice_servers ?? [], iceTransportPolicy: message.ice_transport_policy ?? "all" };
   }
 
-  // Watches the session at this quality ("tile" or "full"): joins, or changes the quality.
+  // Watches the session at this quality ("tile", "listen" or "full"): joins, or changes it.
   join(sessionId, quality) {
     let view = this.views.get(sessionId);
     if (view && view.quality === quality && view.state !== "unavailable") return;
@@ -186,7 +186,8 @@ export class LiveViewer {
 export class LevelMeters {
   constructor(intervalMs = 200) {
     this.context = null;
-    this.meters = new Map(); // meter element -> {source, analyser, samples}
+    this.meters = new Map(); // meter element -> {track, source, analyser, samples}
+    this.waiting = new Map(); // meter element -> the track it meters once that is unmuted
     this.intervalMs = intervalMs;
     this.timer = null;
     // Browsers start audio suspended until the page is used: resume on the first touch.
@@ -194,12 +195,24 @@ export class LevelMeters {
     for (const type of ["pointerdown", "keydown"]) addEventListener(type, resume, { capture: true });
   }
 
-  // Meters the stream's audio track (again only if it is another track than before).
+  // Meters the stream's audio track (again only if it is another track than before). A
+  // received track is muted until its first packets: Chromium's WebAudio source made from it
+  // before then may stay silent for good, so it is made at the unmute.
   attach(meter, stream) {
     const track = stream?.getAudioTracks()[0];
-    if (this.meters.get(meter)?.track === track) return;
+    if (this.meters.get(meter)?.track === track || this.waiting.get(meter) === track) return;
     this.detach(meter);
     if (!track) return;
+    if (track.muted) {
+      this.waiting.set(meter, track);
+      track.addEventListener("unmute", () => {
+        if (this.waiting.get(meter) !== track) return; // another track came meanwhile
+        this.waiting.delete(meter);
+        this.attach(meter, stream);
+      }, { once: true });
+      return;
+    }
+    this.waiting.delete(meter);
     this.context ??= new AudioContext();
     const source = this.context.createMediaStreamSource(new MediaStream([track]));
     const analyser = this.context.createAnalyser();
@@ -210,6 +223,7 @@ export class LevelMeters {
   }
 
   detach(meter) {
+    this.waiting.delete(meter);
     const held = this.meters.get(meter);
     if (!held) return;
     held.source.disconnect();

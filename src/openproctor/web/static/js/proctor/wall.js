@@ -17,7 +17,7 @@ const degraded = $("[data-testid=degraded]");
 const frames = new Map(); // session id -> object URL of the latest JPEG
 let pendingPicture = null; // the last "thumbnail" or "frame" message: its JPEG comes next
 
-const grid = new Grid($("[data-testid=candidate-grid]"), { select, meters: new LevelMeters() });
+const grid = new Grid($("[data-testid=candidate-grid]"), { select, meters: new LevelMeters(), listened: () => syncLive() });
 const viewer = new LiveViewer((message) => socket.sendJson(message), (sessionId, view) => {
   grid.live(sessionId, view);
   if (detail.sessionId === sessionId) detail.live(view);
@@ -91,8 +91,8 @@ function select(sessionId) {
   detail.live(viewer.views.get(sessionId) ?? null);
 }
 
-// Live video from every candidate on the wall whose exam is not over: a tile's worth, the open
-// one in full; ended ones leave (their tiles show the analysed thumbnails). Not asked whether
+// Live video from every candidate on the wall whose exam is not over: a tile's worth (with full
+// audio for a tile the proctor listens to), the open one in full; ended ones leave (their tiles show the analysed thumbnails). Not asked whether
 // the page is connected: a page that connects later (on any node) tells the viewers that
 // joined it to join again.
 function syncLive() {
@@ -100,7 +100,8 @@ function syncLive() {
   const wanted = new Map();
   for (const candidate of grid.candidates()) {
     if (candidate.session_id && !FINAL_STATES.has(candidate.state)) {
-      wanted.set(candidate.session_id, detail.sessionId === candidate.session_id ? "full" : "tile");
+      const sessionId = candidate.session_id;
+      wanted.set(sessionId, detail.sessionId === sessionId ? "full" : grid.listening(sessionId) ? "listen" : "tile");
     }
   }
   for (const sessionId of viewer.sessions()) {

@@ -99,6 +99,21 @@ function flagSpan(violation) {
   return { violation, start, end: Math.max(end, start), title: violationLabel(violation) };
 }
 
+// The times identity was not checked (listed by the page from the audit log), shaded on the
+// timeline under the flags; one still going on reaches the end.
+function drawIdentityGaps() {
+  const duration = players.duration || 1;
+  const bands = [...page.querySelectorAll("[data-testid=identity-gaps] li")].map((item) => {
+    const start = Math.max(players.at(item.dataset.startedAt), 0);
+    const end = item.dataset.endedAt ? players.at(item.dataset.endedAt) : duration;
+    const band = el("span", { className: "identity-gap", title: `Identity not checked: ${item.textContent.trim()}`, dataset: { testid: "identity-gap" } });
+    band.style.left = `${Math.min((start / duration) * 100, 100)}%`;
+    band.style.width = `${Math.max(((Math.min(end, duration) - start) / duration) * 100, 0)}%`;
+    return band;
+  });
+  $(".identity-gap-bands").replaceChildren(...bands);
+}
+
 function drawTimeline() {
   if (!players) return;
   timeline.draw(violations.map(flagSpan), players.duration || 1);
@@ -107,6 +122,7 @@ function drawTimeline() {
     end: item.dataset.clearedAt ? players.at(item.dataset.clearedAt) : players.at(item.dataset.shownAt) + 1,
     text: item.textContent.trim().replace(/\s+/g, " "),
   })));
+  drawIdentityGaps();
   attentionLane.draw(attention, { at: (iso) => players.at(iso), duration: players.duration || 1, recording: true });
   const selected = violations.find((v) => v.id === selectedId);
   if (selected) timeline.mark(selected);

@@ -3,15 +3,20 @@
 // page offers; each viewer answers. A wall tile gets a small, slow picture and a close view the
 // full one, set per connection; the proctor talks back on the microphone's transceiver.
 import * as media from "./media.js";
+import { preferLightAudio } from "./sdp.js";
 
-// Sent to one viewer, by the quality it joined with. The screen goes to close views only.
+// Sent to one viewer, by the quality it joined with (openproctor/live/signalling.py Quality).
+// The screen goes to close views only. A wall tile only meters the sound (it plays nothing
+// until the proctor listens, which joins again at "listen"), so its Opus is capped at 16
+// kbit/s; full audio is Chromium's own 32 kbit/s for speech.
+const TILE_CAMERA = { active: true, scaleResolutionDownBy: 4, maxFramerate: 5, maxBitrate: 80_000 };
+const FULL_AUDIO = { active: true, maxBitrate: 32_000 };
 const ENCODINGS = {
-  tile: {
-    camera: { active: true, scaleResolutionDownBy: 4, maxFramerate: 5, maxBitrate: 80_000 },
-    screen: { active: false },
-  },
+  tile: { camera: TILE_CAMERA, microphone: { active: true, maxBitrate: 16_000 }, screen: { active: false } },
+  listen: { camera: TILE_CAMERA, microphone: FULL_AUDIO, screen: { active: false } },
   full: {
     camera: { active: true, scaleResolutionDownBy: 1, maxFramerate: 15, maxBitrate: 500_000 },
+    microphone: FULL_AUDIO,
     screen: { active: true, scaleResolutionDownBy: 1, maxFramerate: 5, maxBitrate: 300_000 },
   },
 };
@@ -53,7 +58,7 @@ export class LivePublisher {
         else this.join(message.viewer, message.quality).catch((error) => this.failed(message.viewer, error));
         break;
       case "answer":
-        viewer?.pc.setRemoteDescription({ type: "answer", sdp: message.sdp })
+        viewer?.pc.setRemoteDescription({ type: "answer", sdp: preferLightAudio(message.sdp) })
           .catch((error) => this.failed(message.viewer, error));
         break;
       case "ice":
@@ -101,7 +106,7 @@ export class LivePublisher {
     viewer.quality = quality;
     this.announce();
     const wanted = ENCODINGS[quality] ?? ENCODINGS.tile;
-    for (const kind of ["camera", "screen"]) {
+    for (const kind of ["camera", "microphone", "screen"]) {
       const sender = viewer.senders[kind];
       if (!sender) continue;
       const parameters = sender.getParameters();
