@@ -12,16 +12,15 @@ import asyncio
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from openproctor.access import practising_candidate
 from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.deps import AnalysisDep, Context
+from openproctor.domains.sessions.photos import judge_webcam_photo
 from openproctor.pipeline import images
-
-PRACTICE_PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
 router = APIRouter(prefix="/take/{token}", tags=["candidate"])
 
@@ -59,18 +58,9 @@ async def practice_photo(
     otherwise guidance says what to change (light, distance, one face)."""
     candidate_id, limit = await asyncio.to_thread(_frame_size, context, token)
     photo = await request.body()
-    if len(photo) > PRACTICE_PHOTO_MAX_BYTES or not photo.startswith(images.JPEG_START):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"send one JPEG photo of at most {PRACTICE_PHOTO_MAX_BYTES // 1024} KiB",
-        )
-    try:
-        images.check(photo, limit)
-    except images.ImageRefused as error:
-        raise HTTPException(error.status_code, str(error)) from None
-    if analysis is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "face analysis is not running")
-    outcome = await analysis.enrol(f"practice-{candidate_id}", photo)
+    outcome = await judge_webcam_photo(
+        photo, limit=limit, analysis=analysis, key=f"practice-{candidate_id}"
+    )
     if not outcome.ok:
         return PracticeResult(ok=False, guidance=outcome.guidance, practised_at=None)
     at = await asyncio.to_thread(_practised, context, token)

@@ -32,6 +32,7 @@ from openproctor.domains.sessions.models import (
     SessionRead,
     SessionState,
 )
+from openproctor.domains.sessions.photos import judge_webcam_photo
 from openproctor.live.hub import LiveHub
 from openproctor.live.identity import enrolment_key
 from openproctor.pipeline import images
@@ -230,9 +231,6 @@ def submit(
     return SessionRead.model_validate(session)
 
 
-ENROL_PHOTO_MAX_BYTES = 2 * 1024 * 1024
-
-
 def _enrol_target(context: AppContext, token: str, session_id: uuid.UUID) -> images.ImageSize:
     """Refuses enrolment once it is over, or while the candidate waits for a proctor; returns
     the largest photo the exam takes: its frame size, which the page captures at."""
@@ -372,18 +370,7 @@ async def enrol(
     limit = await asyncio.to_thread(_enrol_target, context, token, session_id)
     photo = await request.body()
     received_at = utcnow()
-    if len(photo) > ENROL_PHOTO_MAX_BYTES or not photo.startswith(images.JPEG_START):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"send one JPEG photo of at most {ENROL_PHOTO_MAX_BYTES // 1024} KiB",
-        )
-    try:
-        images.check(photo, limit)
-    except images.ImageRefused as error:
-        raise HTTPException(error.status_code, str(error)) from None
-    if analysis is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "face analysis is not running")
-    outcome = await analysis.enrol(str(session_id), photo)
+    outcome = await judge_webcam_photo(photo, limit=limit, analysis=analysis, key=str(session_id))
     if not outcome.ok:
         in_lobby = await asyncio.to_thread(
             _refused, context, hub, token, session_id, photo, outcome.guidance
