@@ -50,8 +50,13 @@ lint: $(VENV)/.test
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
+# The browser tests mostly wait on Chromium and the network, so they run beside the rest in a
+# process of their own (Playwright's event loop must not share a process with asyncio.run()).
 test: system-deps $(VENV)/.test lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests/web -p no:cacheprovider > .pytest-web.log 2>&1 & web=$$!; \
+	$(BIN)/python -m pytest --ignore=tests/web; rest=$$?; \
+	wait $$web; browser=$$?; echo "--- tests/web:"; cat .pytest-web.log; \
+	exit $$(( rest || browser ))
 
 # Live video figures on this machine (tests/web/bench_live.py): first-frame times, the
 # candidate's uplink, the proctor's downlink and CPU with 30 live tiles.
@@ -59,4 +64,4 @@ bench-live: system-deps $(VENV)/.test
 	$(BIN)/python -m tests.web.bench_live
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-web.log
