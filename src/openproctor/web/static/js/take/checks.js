@@ -94,7 +94,7 @@ function show(row, status, text) {
 }
 
 // Runs every check in the step's <li data-check> rows; returns true when none failed.
-export async function runChecks(root, policy) {
+async function runChecks(root, policy) {
   const rows = [...root.querySelectorAll("[data-check]")];
   for (const row of rows) show(row, "pending", "Checking…");
   let passed = true;
@@ -143,4 +143,26 @@ function showLevel(stream, meter) {
     requestAnimationFrame(draw);
   };
   draw();
+}
+
+// The system-check step's controls: runs the checks, offers "Check again" while something needs
+// attention and enables Continue once everything passed (`ready` then says what comes next).
+export function checkStep(root, policy, { ready, onNext }) {
+  const next = root.querySelector("[data-testid=next]");
+  const retry = root.querySelector("[data-action=retry]");
+  const summary = root.querySelector(".check-summary");
+  const run = async () => {
+    next.disabled = true;
+    retry.hidden = true;
+    summary.textContent = "Checking… your browser may ask to use your camera and microphone: please allow it.";
+    const passed = await runChecks(root, policy);
+    next.disabled = !passed;
+    retry.hidden = passed;
+    summary.textContent = passed
+      ? ready
+      : "Some things need attention. Follow the advice above, then press \"Check again\".";
+  };
+  retry.addEventListener("click", run);
+  next.addEventListener("click", onNext);
+  run();
 }

@@ -5,7 +5,7 @@
 // on the ended page, which says how far it is.
 import { FINAL_STATES as ENDED } from "../lib/vocabulary.js";
 import * as api from "./api.js";
-import { runChecks } from "./checks.js";
+import { checkStep } from "./checks.js";
 import { captureUntilEnrolled } from "./enrol.js";
 import { runExam } from "./exam.js";
 import { waitForAdmission } from "./lobby.js";
@@ -92,24 +92,10 @@ function consent() {
 }
 
 function checks() {
-  const root = mount("checks");
-  const next = root.querySelector("[data-testid=next]");
-  const retry = root.querySelector("[data-action=retry]");
-  const summary = root.querySelector(".check-summary");
-  const run = async () => {
-    next.disabled = true;
-    retry.hidden = true;
-    summary.textContent = "Checking… your browser may ask to use your camera and microphone: please allow it.";
-    const passed = await runChecks(root, policy());
-    next.disabled = !passed;
-    retry.hidden = passed;
-    summary.textContent = passed
-      ? "Everything is ready. Press Continue."
-      : "Some things need attention. Follow the advice above, then press \"Check again\".";
-  };
-  retry.addEventListener("click", run);
-  next.addEventListener("click", () => (view.session.state === "checking" ? enrol() : afterEnrol()));
-  run();
+  checkStep(mount("checks"), policy(), {
+    ready: "Everything is ready. Press Continue.",
+    onNext: () => (view.session.state === "checking" ? enrol() : afterEnrol()),
+  });
 }
 
 function enrol() {

@@ -3,7 +3,7 @@
 // photo's verdict comes back (POST /api/v1/take/{token}/practice), and the server notes when
 // a photo passed.
 import * as api from "./api.js";
-import { runChecks } from "./checks.js";
+import { checkStep } from "./checks.js";
 import * as media from "./media.js";
 
 const page = document.getElementById("practice");
@@ -20,24 +20,7 @@ function mount(name) {
 }
 
 function checks() {
-  const root = mount("checks");
-  const next = root.querySelector("[data-testid=next]");
-  const retry = root.querySelector("[data-action=retry]");
-  const summary = root.querySelector(".check-summary");
-  const run = async () => {
-    next.disabled = true;
-    retry.hidden = true;
-    summary.textContent = "Checking… your browser may ask to use your camera and microphone: please allow it.";
-    const passed = await runChecks(root, policy);
-    next.disabled = !passed;
-    retry.hidden = passed;
-    summary.textContent = passed
-      ? "Everything is ready. Press Continue to try your photo."
-      : "Some things need attention. Follow the advice above, then press \"Check again\".";
-  };
-  retry.addEventListener("click", run);
-  next.addEventListener("click", photo);
-  run();
+  checkStep(mount("checks"), policy, { ready: "Everything is ready. Press Continue to try your photo.", onNext: photo });
 }
 
 function photo() {
