@@ -90,15 +90,7 @@ def store_document(
     )
     with context.session_factory() as db:
         db.add(
-            StoredObject(
-                id=document_id,
-                purpose=ObjectPurpose.ID_DOCUMENT,
-                storage_key=blob.key,
-                content_type=blob.content_type,
-                size_bytes=blob.size_bytes,
-                sha256=blob.sha256,
-                session_id=session_id,
-            )
+            StoredObject.of(blob, ObjectPurpose.ID_DOCUMENT, id=document_id, session_id=session_id)
         )
         db.commit()
     return document_id

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openproctor.db import Base, IdMixin, str_enum
+from openproctor.storage.base import StoredBlob
 
 
 class ObjectPurpose(StrEnum):
@@ -50,6 +52,18 @@ class StoredObject(IdMixin, Base):
     chunk_index: Mapped[int | None]
     # A recording restarts (new WebM header) after a page reload: each run is one part.
     chunk_part: Mapped[int | None]
+
+    @classmethod
+    def of(cls, blob: StoredBlob, purpose: ObjectPurpose, **links: Any) -> StoredObject:
+        """The row for a blob just stored; links: id, session_id, violation_id, ..."""
+        return cls(
+            purpose=purpose,
+            storage_key=blob.key,
+            content_type=blob.content_type,
+            size_bytes=blob.size_bytes,
+            sha256=blob.sha256,
+            **links,
+        )
 
 
 class Recording(IdMixin, Base):

@@ -251,16 +251,7 @@ def _keep_photo(context: AppContext, db: Session, session: ExamSession, photo: b
     blob = context.store.put(enrolment_key(session.id), photo, "image/jpeg")
     existing = db.scalar(select(StoredObject).where(StoredObject.storage_key == blob.key))
     if existing is None:
-        db.add(
-            StoredObject(
-                purpose=ObjectPurpose.ENROLMENT,
-                storage_key=blob.key,
-                content_type=blob.content_type,
-                size_bytes=blob.size_bytes,
-                sha256=blob.sha256,
-                session_id=session.id,
-            )
-        )
+        db.add(StoredObject.of(blob, ObjectPurpose.ENROLMENT, session_id=session.id))
     else:
         existing.size_bytes, existing.sha256 = blob.size_bytes, blob.sha256
 

@@ -267,13 +267,10 @@ class ViolationFlow:
             violation.evidence_error = error
             for object_id, purpose, blob in stored:
                 db.add(
-                    StoredObject(
+                    StoredObject.of(
+                        blob,
+                        purpose,
                         id=object_id,
-                        purpose=purpose,
-                        storage_key=blob.key,
-                        content_type=blob.content_type,
-                        size_bytes=blob.size_bytes,
-                        sha256=blob.sha256,
                         session_id=violation.session_id,
                         violation_id=violation_id,
                     )
