@@ -13,6 +13,8 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint system-deps clean bench-live
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +31,10 @@ $(VENV)/.server: pyproject.toml | $(BIN)/python
 $(VENV)/.test: pyproject.toml $(VENV)/.server
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
+
+# axe-core, the accessibility checker the browser tests run in the pages (tests/web/axe.py).
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION)
 
 run: $(VENV)/.server
 	$(BIN)/openproctor migrate
@@ -52,7 +58,7 @@ lint: $(VENV)/.test
 
 # The browser tests mostly wait on Chromium and the network, so they run beside the rest in a
 # process of their own (Playwright's event loop must not share a process with asyncio.run()).
-test: system-deps $(VENV)/.test lint
+test: system-deps $(VENV)/.test $(AXE) lint
 	$(BIN)/python -m pytest tests/web -p no:cacheprovider > .pytest-web.log 2>&1 & web=$$!; \
 	$(BIN)/python -m pytest --ignore=tests/web; rest=$$?; \
 	wait $$web; browser=$$?; echo "--- tests/web:"; cat .pytest-web.log; \
@@ -64,4 +70,4 @@ bench-live: system-deps $(VENV)/.test
 	$(BIN)/python -m tests.web.bench_live
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-web.log
+	rm -rf $(VENV) .cache/axe .pytest_cache .mypy_cache .ruff_cache .pytest-web.log
