@@ -183,7 +183,7 @@ class FaceMeshDetector:
 
     def __init__(self, model_dir: Path, ear_closed: float, threads: int) -> None:
         self._mesh = TfliteModel(model_path(model_dir, "face_landmark"), threads)
-        self._iris = TfliteModel(model_path(model_dir, "iris_landmark"), threads)
+        self._iris = TfliteModel(model_path(model_dir, "iris_landmark"), threads, batch=2)
         self._ear_closed = ear_closed
 
     def measure(self, frame: Frame, face: FaceResult) -> FaceMesh:
@@ -207,8 +207,7 @@ class FaceMeshDetector:
         """The FaceMesh of `landmarks`: pose from them, eyes and gaze from the iris model."""
         # The mesh model barely moves its eyelid points when eyes close; the iris model's
         # eye contour does, so openness and gaze both come from it.
-        right = self._eye(frame, *(landmarks[i, :2] for i in RIGHT_EYE_CORNERS), flip=False)
-        left = self._eye(frame, *(landmarks[i, :2] for i in LEFT_EYE_CORNERS), flip=True)
+        right, left = self._eyes(frame, landmarks)
         return FaceMesh(
             landmarks=landmarks.astype(np.float32),
             presence=presence,
@@ -217,26 +216,34 @@ class FaceMeshDetector:
             gaze=Gaze((left[1] + right[1]) / 2, (left[2] + right[2]) / 2),
         )
 
-    def _eye(
-        self, frame: Frame, a: FloatArray, b: FloatArray, *, flip: bool
-    ) -> tuple[float, float, float]:
-        """Aspect ratio and gaze offset (along, across) of the eye with corners a and b.
+    def _eyes(self, frame: Frame, landmarks: FloatArray) -> list[tuple[float, float, float]]:
+        """Aspect ratio and gaze offset (along, across) of the person's right and left eye,
+        both through the iris model in one invocation.
 
-        a is the image-left corner. The iris model was trained on one eye; MediaPipe mirrors
-        the person's left eye for it, and so do we.
+        The iris model was trained on one eye; MediaPipe mirrors the person's left eye for it,
+        and so do we. Each eye's corners are taken image-left first.
         """
         size = self._iris.input_hw[0]
-        angle = math.atan2(float(b[1] - a[1]), float(b[0] - a[0]))
-        side = EYE_ROI_SCALE * float(np.linalg.norm(b - a))
-        patch, back = crop(frame, np.asarray((a + b) / 2, np.float32), side, angle, size)
-        if flip:
-            patch = np.ascontiguousarray(patch[:, ::-1])
-        tensor = cv2.cvtColor(patch, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
-        contour, iris = self._iris(tensor[None])
-        points = np.concatenate(
-            [contour.reshape(-1, 3)[list(EAR_CONTOUR), :2], iris.reshape(-1, 3)[:1, :2]]
-        )
-        if flip:
-            points[:, 0] = size - points[:, 0]
-        points = to_frame(points, back)
-        return (eye_aspect_ratio(points[:6]), *gaze_offset(a, b, points[6]))
+        sides = ((RIGHT_EYE_CORNERS, False), (LEFT_EYE_CORNERS, True))
+        patches, backs = [], []
+        for (i, j), flip in sides:
+            a, b = landmarks[i, :2], landmarks[j, :2]
+            angle = math.atan2(float(b[1] - a[1]), float(b[0] - a[0]))
+            side = EYE_ROI_SCALE * float(np.linalg.norm(b - a))
+            patch, back = crop(frame, np.asarray((a + b) / 2, np.float32), side, angle, size)
+            patches.append(patch[:, ::-1] if flip else patch)
+            backs.append(back)
+        # The two patches stacked are one image to convert, then a batch of two.
+        stacked = cv2.cvtColor(np.concatenate(patches), cv2.COLOR_BGR2RGB)
+        contours, irises = self._iris(stacked.reshape(2, size, size, 3).astype(np.float32) / 255.0)
+        eyes = []
+        for ((i, j), flip), back, contour, iris in zip(sides, backs, contours, irises, strict=True):
+            points = np.concatenate(
+                [contour.reshape(-1, 3)[list(EAR_CONTOUR), :2], iris.reshape(-1, 3)[:1, :2]]
+            )
+            if flip:
+                points[:, 0] = size - points[:, 0]
+            points = to_frame(points, back)
+            a, b = landmarks[i, :2], landmarks[j, :2]
+            eyes.append((eye_aspect_ratio(points[:6]), *gaze_offset(a, b, points[6])))
+        return eyes
