@@ -11,22 +11,7 @@ from click.testing import CliRunner
 from openproctor.cli import main as cli
 from openproctor.detectors.config import DetectorConfig
 from openproctor.domains.exams.policy import ViolationKind as K
-from openproctor.live.schedule import CONFIRM_FPS
-from openproctor.tools.latency import (
-    Clip,
-    Episode,
-    delay_after,
-    episodes_of,
-    measure,
-    next_frame_at,
-)
-
-
-def test_the_base_rate_holds_until_a_condition_waits_then_the_burst_takes_over() -> None:
-    assert next_frame_at(10.0, base_fps=0.5, pending=False) == 12.0
-    assert next_frame_at(10.0, base_fps=0.5, pending=True) == 10.0 + 1 / CONFIRM_FPS
-    # The burst only ever raises the rate.
-    assert next_frame_at(10.0, base_fps=4.0, pending=True) == 10.25
+from openproctor.tools.latency import Episode, delay_after, episodes_of, measure
 
 
 def test_timeline_rows_become_episodes_in_every_loop_but_the_one_the_stream_starts_in() -> None:
@@ -52,19 +37,6 @@ def test_the_delay_counts_from_the_episodes_start_to_the_first_time_inside_the_w
     assert delay_after([9.5, 11.25, 12.0], episode, until=14.0) == 1.25
     assert delay_after([9.5, 14.0], episode, until=14.0) is None
     assert delay_after([15.0], episode, until=17.0) == 5.0
-
-
-def test_a_clip_loops_forwards_showing_each_frame_until_the_next() -> None:
-    clip = Clip.of([(0, b"a"), (500, b"b"), (1000, b"c")])
-    assert clip.seconds == 1.5
-    assert [clip.at(t) for t in (0.0, 0.49, 0.5, 1.2, 1.5, 2.1)] == [
-        b"a",
-        b"a",
-        b"b",
-        b"c",
-        b"a",
-        b"b",
-    ]
 
 
 def test_half_a_frame_a_second_misses_short_absences_one_frame_a_second_sees(

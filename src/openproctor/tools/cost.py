@@ -1,8 +1,10 @@
 """`openproctor bench --compare`: analysis cost per candidate-second, through the live path.
 
-Each evaluation video is replayed as one candidate's stream at the exam policy's frame rate
-(played back and forth to the length asked for), JPEG-encoded as browsers send it, through what
-a live session goes through: the pass schedule of live/schedule.py decides each frame's object
+Each evaluation video is replayed as one candidate's stream (played back and forth to the
+length asked for), JPEG-encoded as browsers send it, at the times the hub asks for frames: the
+exam policy's rate, and the hub's burst while a condition waits for its debounce (the rule
+engine runs on each frame's conditions as in the hub). Each frame goes through what a live
+session goes through: the pass schedule of live/schedule.py decides each frame's object
 and identity passes, and the worker's analyse_frame runs the gates (unchanged, covered), the
 face tracker and the models. Every stage the analyzer times (`timings_ms`) is summed over the
 frames and divided by the seconds of stream, so stages added to the analyzer show up on their
@@ -15,30 +17,24 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-
-from openproctor.detectors.analyzer import EnrolmentError
 from openproctor.detectors.config import DetectorConfig
 from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.live.schedule import PassSchedule
 from openproctor.pipeline.jobs import FrameJob
-from openproctor.pipeline.worker import Worker, analyse_frame, decode
+from openproctor.pipeline.worker import Worker, analyse_frame
 from openproctor.rules.conditions import frame_conditions, prohibited_in_view
-from openproctor.tools.detection import InputError, one_core, read_video
+from openproctor.rules.engine import SessionRules
+from openproctor.tools.detection import InputError, one_core
+from openproctor.tools.streams import CLOCK, Clip, enrolment_of, next_frame_at
 
-# Cost is CPU time of this process (models run single-threaded in it): on a shared machine,
-# wall time would also count the time other processes took the core.
-CLOCK = time.process_time
 OTHER = "other"  # time outside the analyzer's own stages: decode, gates, thumbnail
 TOTAL = "total"
-JPEG_QUALITY = 90
 SCHEDULE_SEED = 14  # every stack starts each stream at the same point of its pass intervals
 
 
@@ -86,92 +82,62 @@ def ratio_of(value: Mapping[str, float], to: Mapping[str, float]) -> dict[str, f
     }
 
 
-Stream = list[tuple[int, bytes]]
-
-
-def streams(videos: Sequence[Path], fps: float, seconds: float) -> dict[str, Stream]:
-    """Each video as (ts_ms, JPEG) at `fps`, `seconds` long: played forwards, backwards,
-    forwards... (a jump back to the start would be a change of scene no candidate makes)."""
-    found: dict[str, Stream] = {}
-    for video in videos:
-        frames = [
-            cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()
-            for _, frame in read_video(video, fps)
-        ]
-        if not frames:
-            continue
-        there_and_back = itertools.cycle(frames + frames[-2:0:-1])
-        found[video.name] = [
-            (round(n * 1000 / fps), next(there_and_back))
-            for n in range(max(round(seconds * fps), 1))
-        ]
-    if not found:
-        raise InputError("no frames to benchmark")
-    return found
-
-
 Step = tuple[dict[str, float], list[str]]
 
 
-def replay(worker: Worker, stack: Stack, name: str, stream: Stream) -> Iterator[Step]:
-    """One candidate's stream through the live path, a frame at a time: the frame's ms by stage
-    and what happened to it (its gate, "object_pass", "identity_check")."""
+def replay(worker: Worker, stack: Stack, name: str, clip: Clip, seconds: float) -> Iterator[Step]:
+    """`seconds` of one candidate's stream through the live path, a frame at a time: the
+    frame's ms by stage and what happened to it (its gate, "object_pass", "identity_check").
+    Frames come at the times the hub asks for them: the policy's rate, and the burst while one
+    of the rule engine's conditions waits for its debounce."""
     policy = stack.policy
-    reference, baseline = enrolment_of(worker, stream)
+    reference, baseline = enrolment_of(worker, clip.frames())
     schedule = PassSchedule.spread(0.0, policy, random.Random(SCHEDULE_SEED))
-    for seq, (ts_ms, jpeg) in enumerate(stream):
-        now = ts_ms / 1000
+    rules = SessionRules(policy)
+    at, seq = 0.0, 0
+    while at < seconds:
         plan = schedule.plan(
-            now, policy, load_factor=1.0, has_reference=reference is not None, waited=0.0
+            at, policy, load_factor=1.0, has_reference=reference is not None, waited=0.0
         )
         job = FrameJob(
             session_id=f"{stack.name}/{name}",
             seq=seq,
-            ts_ms=ts_ms,
-            jpeg=jpeg,
+            ts_ms=round(at * 1000),
+            jpeg=clip.at(at),
             objects=plan.objects,
             identity=plan.identity,
             reference=reference if plan.identity else None,
             reference_embedder=stack.config.identity.embedder,
             baseline=baseline,
-            thumbnail=schedule.thumbnail_due(now),
+            thumbnail=schedule.thumbnail_due(at),
         )
         start = CLOCK()
         outcome = analyse_frame(job, worker)
         frame_ms = (CLOCK() - start) * 1000
+        held, kinds = frame_conditions(
+            outcome,
+            policy.prohibited_objects,
+            open_kinds={kind for kind, _ in rules.open_kinds()},
+        )
         schedule.ran(
-            now,
+            at,
             policy,
             load_factor=1.0,
             objects=outcome.objects_ran,
             identity=outcome.identity_ran,
             changed_a_lot=outcome.changed_a_lot,
-            found=prohibited_in_view(frame_conditions(outcome, policy.prohibited_objects)[0]),
+            found=prohibited_in_view(held),
         )
         if job.thumbnail:
-            schedule.last_thumbnail_at = now
+            schedule.last_thumbnail_at = at
+        rules.observe(at, held, kinds)
         timings = dict(outcome.timings_ms)
         timings[OTHER] = max(frame_ms - sum(timings.values()), 0.0)
-        events = [outcome.gate.value]
+        events = ["frame", outcome.gate.value]
         events += ["object_pass"] * outcome.objects_ran + ["identity_check"] * outcome.identity_ran
         yield timings, events
-
-
-def enrolment_of(
-    worker: Worker, stream: Stream
-) -> tuple[tuple[float, ...] | None, tuple[float, float, float] | None]:
-    """The first frame that enrols (one frontal face) stands for the enrolment photo."""
-    for _, jpeg in stream:
-        frame = decode(jpeg)
-        if frame is None:
-            continue
-        try:
-            enrolment = worker.analyzer.enrol(frame)
-        except EnrolmentError:
-            continue
-        b = enrolment.baseline
-        return tuple(float(v) for v in enrolment.embedding), (b.yaw, b.pitch, b.gaze_x)
-    return None, None
+        at = next_frame_at(at, base_fps=policy.frames_per_second, pending=rules.has_pending())
+        seq += 1
 
 
 def compare(
@@ -184,14 +150,18 @@ def compare(
     # Per stack and video: each frame's timings, what happened to the frames, stream seconds.
     frames: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
     events: dict[str, Counter[str]] = {s.name: Counter() for s in stacks}
-    stream_seconds: dict[tuple[str, str], float] = {}
+    clips = {
+        video.name: clip for video in videos if (clip := Clip.read(video, there_and_back=True))
+    }
+    if not clips:
+        raise InputError("no frames to benchmark")
     with one_core():
-        runs = []
-        for worker, stack in zip(workers, stacks, strict=True):
-            fps = stack.policy.frames_per_second
-            for video, stream in streams(videos, fps, seconds).items():
-                runs.append(((stack.name, video), replay(worker, stack, video, stream)))
-                stream_seconds[stack.name, video] = len(stream) / fps
+        runs = [
+            ((stack.name, video), replay(worker, stack, video, clip, seconds))
+            for worker, stack in zip(workers, stacks, strict=True)
+            for video, clip in clips.items()
+        ]
+        stream_seconds = {key: seconds for key, _ in runs}
         # Round-robin over every stream of every stack.
         for steps in itertools.zip_longest(*(run for _, run in runs)):
             for (key, _), step in zip(runs, steps, strict=True):
@@ -217,6 +187,7 @@ def compare(
             },
             "share_of_baseline": ratio_of(costs[stack.name], baseline),
             "frames": dict(sorted(events[stack.name].items())),
+            "frames_per_second": round(events[stack.name]["frame"] / total_seconds[stack.name], 3),
             "identity": stack.config.identity.embedder,
             "policy": stack.policy.model_dump(exclude={"rules", "prohibited_objects"}),
         }

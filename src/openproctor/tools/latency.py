@@ -1,10 +1,9 @@
 """`openproctor bench --latency`: how soon the face-stage conditions are flagged at a base
 frame rate, with the hub's burst, on videos whose timeline says when each condition starts.
 
-A candidate's page sends frames at the policy's rate; while a condition waits for its debounce
-the hub asks for CONFIRM_FPS (live/schedule.py `confirm_fps`). Here each video is played
-forwards `loops` times, as Chromium's fake camera plays it, and sampled at the times that rate
-gives (the page is taken to follow a rate message at once), through the worker's
+Each video is played forwards `loops` times, as Chromium's fake camera plays it, and sampled at
+the times the hub asks for (tools/streams.py: the policy's rate, the burst while a condition
+waits for its debounce), through the worker's
 analyse_frame and the rule engine, as the hub does. Per timeline episode (eyes closed, eyes
 turned aside, no face) it reports the delay from the episode's start to the first frame that
 shows the condition ("flag") and to the violation opening ("open"), over several sampling
@@ -14,7 +13,6 @@ and identity passes are left out: they run on their own clocks, whatever the fra
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import statistics
 from collections import defaultdict
@@ -23,17 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
-
 from openproctor.detectors.config import DetectorConfig
 from openproctor.domains.exams.policy import ExamPolicy, ViolationKind
-from openproctor.live.schedule import PassSchedule, confirm_fps
+from openproctor.live.schedule import PassSchedule
 from openproctor.pipeline.jobs import FrameJob
 from openproctor.pipeline.worker import Worker, analyse_frame
 from openproctor.rules.conditions import frame_conditions
 from openproctor.rules.engine import EventType, SessionRules
-from openproctor.tools.cost import CLOCK, JPEG_QUALITY, enrolment_of
-from openproctor.tools.detection import one_core, read_video
+from openproctor.tools.detection import one_core
+from openproctor.tools.streams import CLOCK, Clip, enrolment_of, next_frame_at
 
 K = ViolationKind
 
@@ -74,36 +70,6 @@ def episodes_of(rows: Iterable[Mapping[str, str]], video_s: float, loops: int) -
         for kind, start, end in once
         if loop * video_s + start > 0
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class Clip:
-    """A video's frames (ts_ms, JPEG) played forwards in a loop, as a fake camera plays it."""
-
-    ts_ms: list[int]
-    jpegs: list[bytes]
-    seconds: float  # one play: the last frame's time plus one frame interval
-
-    def frames(self) -> list[tuple[int, bytes]]:
-        return list(zip(self.ts_ms, self.jpegs, strict=True))
-
-    @classmethod
-    def of(cls, frames: Sequence[tuple[int, bytes]]) -> Clip:
-        ts = [t for t, _ in frames]
-        step = ts[1] - ts[0] if len(ts) > 1 else 1000
-        return cls(ts, [jpeg for _, jpeg in frames], (ts[-1] + step) / 1000)
-
-    def at(self, t: float) -> bytes:
-        """The frame on screen `t` seconds into the looped stream."""
-        into = (t % self.seconds) * 1000
-        return self.jpegs[max(bisect.bisect_right(self.ts_ms, into) - 1, 0)]
-
-
-def next_frame_at(at: float, *, base_fps: float, pending: bool) -> float:
-    """When the page sends its next frame after one at `at`: at the base rate, or at the
-    confirmation rate while a condition waits for its debounce."""
-    wanted = confirm_fps(pending=pending, watched=False, load_factor=1.0)
-    return at + 1 / max(base_fps, wanted)
 
 
 def delay_after(times: Sequence[float], episode: Episode, *, until: float) -> float | None:
@@ -246,13 +212,9 @@ def measure(
     offsets = [n / min(rates) / phases for n in range(phases)]
     plays: list[Play] = []
     for video in videos:
-        frames = [
-            (ts, cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes())
-            for ts, frame in read_video(video, None)
-        ]
-        if not frames:
+        clip = Clip.read(video)
+        if clip is None:
             continue
-        clip = Clip.of(frames)
         rows = [row for row in timeline if Path(row["file"]).name == video.name]
         episodes = episodes_of(rows, clip.seconds, loops)
         if episodes:
