@@ -1,19 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from openproctor.detectors.base import FaceMesh, Frame
-from openproctor.detectors.config import FaceConfig
+from openproctor.detectors.config import FaceConfig, TrackingConfig
 from openproctor.detectors.face_mediapipe import FaceDetector
 from openproctor.detectors.face_mesh import (
     FaceMeshDetector,
     eye_aspect_ratio,
     gaze_offset,
     head_pose,
+    roi_of_face,
 )
 
 
@@ -75,6 +77,35 @@ def test_eyes_turned_aside_move_the_gaze(
     aside = measure(image("pai_webcam_eyes_left"))
     assert aside.gaze.x < ahead.gaze.x - 0.1
     assert abs(aside.pose.yaw - ahead.pose.yaw) < 10
+
+
+def test_steady_eyes_keep_their_reading_and_eyes_that_turn_are_read_again(
+    model_dir: Path, image: Callable[[str], Frame]
+) -> None:
+    tracking = TrackingConfig()
+    mesh = FaceMeshDetector(
+        model_dir,
+        FaceConfig().ear_closed,
+        1,
+        eyes_unchanged_diff=tracking.eyes_unchanged_diff,
+        eyes_reuse_max=2,
+    )
+    ahead, aside = image("pai_webcam_center"), image("pai_webcam_eyes_left")
+    roi = roi_of_face(FaceDetector(model_dir, FaceConfig(), 1).detect(ahead, 0)[0])
+    first, seen = mesh.follow(ahead, roi, None)
+    # The same eyes a frame later (a little sensor noise): the reading stands, up to twice.
+    noisy = np.clip(
+        ahead.astype(np.int16) + np.random.default_rng(1).integers(-3, 4, ahead.shape), 0, 255
+    )
+    again, kept = mesh.follow(noisy.astype(np.uint8), roi, seen)
+    assert kept.reused == 1
+    assert (again.gaze, again.eyes) == (first.gaze, first.eyes)
+    assert mesh.follow(ahead, roi, kept)[1].reused == 2
+    assert mesh.follow(ahead, roi, replace(kept, reused=2))[1].reused == 0
+    # Eyes turned aside are read again: the gaze moves.
+    turned, read = mesh.follow(aside, roi, seen)
+    assert read.reused == 0
+    assert turned.gaze.x < first.gaze.x - 0.1
 
 
 def test_mirrored_face_mirrors_yaw_and_roll(

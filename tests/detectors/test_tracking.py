@@ -61,6 +61,27 @@ def test_a_steady_face_is_tracked_without_the_detector(
     assert (tracker.frames, tracker.detections) == (6, 2)
 
 
+def test_steady_eyes_are_read_by_the_iris_model_every_other_frame(
+    analyzer: Analyzer, frames: dict[str, Frame]
+) -> None:
+    assert analyzer.config.face.tracking.eyes_reuse_max == 1
+    tracker = FaceTracker()
+    reused, gazes = [], []
+    for i in range(6):
+        result = analyzer.analyze(frames["one"], i * FRAME_MS, tracker=tracker, objects=False)
+        assert tracker.eyes is not None
+        reused.append(tracker.eyes.reused)
+        mesh = result.faces[0].mesh
+        assert mesh is not None
+        gazes.append(mesh.gaze)
+    # The sixth frame is a periodic detection: its eyes are read afresh.
+    assert reused == [0, 1, 0, 1, 0, 0]
+    assert gazes[1] == gazes[0]
+    # A face that leaves takes its eyes' reading with it.
+    run(analyzer, tracker, [frames["none"]])
+    assert tracker.eyes is None
+
+
 def test_a_second_face_is_found_at_once_when_the_scene_changes(
     analyzer: Analyzer, frames: dict[str, Frame]
 ) -> None:

@@ -35,6 +35,7 @@ from openproctor.detectors.config import DetectorConfig
 from openproctor.detectors.detections import Detections
 from openproctor.detectors.face_mediapipe import FaceDetector, same_face
 from openproctor.detectors.face_mesh import (
+    EyeReading,
     FaceMeshDetector,
     Roi,
     face_of_mesh,
@@ -110,7 +111,13 @@ class Analyzer:
         self._clock = clock
         threads = config.threads
         self._faces = FaceDetector(model_dir, config.face, threads)
-        self._mesh = FaceMeshDetector(model_dir, config.face.ear_closed, threads)
+        self._mesh = FaceMeshDetector(
+            model_dir,
+            config.face.ear_closed,
+            threads,
+            eyes_unchanged_diff=config.face.tracking.eyes_unchanged_diff,
+            eyes_reuse_max=config.face.tracking.eyes_reuse_max,
+        )
         self._identity = (
             build_embedder(model_dir, config.identity, threads) if config.identity.enabled else None
         )
@@ -174,9 +181,12 @@ class Analyzer:
             if recheck:
                 with stage("face_recheck"):
                     faces = self._faces.recheck(image, faces)
+            eyes = None
             if faces:
                 with stage("mesh"):
-                    faces = self._plausible(image, faces)
+                    faces, eyes = self._plausible(image, faces)
+            if tracker is not None:
+                tracker.eyes = eyes
         if tracker is not None:
             with stage("track"):
                 tracker.update(image, ts_ms, faces)
@@ -256,11 +266,15 @@ class Analyzer:
         head_down = pitch is not None and pitch - baseline.pitch <= -cfg.head_down_deg
         return evidence(found, hands, main, head_down, cfg)
 
-    def _plausible(self, image: Frame, faces: tuple[FaceResult, ...]) -> tuple[FaceResult, ...]:
+    def _plausible(
+        self, image: Frame, faces: tuple[FaceResult, ...]
+    ) -> tuple[tuple[FaceResult, ...], EyeReading | None]:
         """The detections the face-mesh model also takes for faces (`is_face`); the first
-        `mesh_faces` of them keep their mesh (pose, eyes, gaze)."""
+        `mesh_faces` of them keep their mesh (pose, eyes, gaze). Also the iris model's reading
+        of the first face's eyes, for a tracker to follow them."""
         cfg = self.config.face
         kept: list[FaceResult] = []
+        eyes: EyeReading | None = None
         for face in faces:
             measured = sum(f.mesh is not None for f in kept) < cfg.mesh_faces
             if not measured and cfg.min_presence == 0:
@@ -268,19 +282,27 @@ class Analyzer:
                 continue
             landmarks, presence = self._mesh.landmarks(image, roi_of_face(face))
             if is_face(presence, head_pose(landmarks), cfg.min_presence, cfg.head_down_deg):
-                mesh = self._mesh.complete(image, landmarks, presence) if measured else None
+                mesh = None
+                if measured:
+                    mesh, reading = self._mesh.complete(image, landmarks, presence)
+                    eyes = eyes or reading
                 kept.append(replace(face, mesh=mesh))
-        return tuple(kept)
+        return tuple(kept), eyes
 
     def _follow(
         self, image: Frame, rois: tuple[Roi, ...], tracker: FaceTracker
     ) -> tuple[FaceResult, ...] | None:
-        """The tracked faces measured on their crops, or None as soon as one is lost."""
+        """The tracked faces measured on their crops, or None as soon as one is lost. The first
+        face's eyes keep the tracker's last reading while they look the same."""
         cfg = tracker.config
         h, w = image.shape[:2]
         faces: list[FaceResult] = []
+        eyes = None
         for roi in rois:
-            mesh = self._mesh.measure_roi(image, roi)
+            if faces:
+                mesh = self._mesh.measure_roi(image, roi)
+            else:
+                mesh, eyes = self._mesh.follow(image, roi, tracker.eyes)
             if mesh.presence < cfg.min_presence:
                 return None
             face = face_of_mesh(mesh, w, h)
@@ -290,6 +312,7 @@ class Analyzer:
             if math.hypot(moved.cx - roi.cx, moved.cy - roi.cy) > cfg.max_shift * roi.side:
                 return None
             faces.append(face)
+        tracker.eyes = eyes
         return tuple(faces)
 
     def enrol(self, frame: object) -> Enrolment:
@@ -297,7 +320,7 @@ class Analyzer:
         if self._identity is None:
             raise EnrolmentError("identity is disabled in the detector config")
         image = as_bgr(frame)
-        faces = self._plausible(image, self._faces.recheck(image, self._faces.detect(image, 0)))
+        faces = self._plausible(image, self._faces.recheck(image, self._faces.detect(image, 0)))[0]
         if len(faces) != 1:
             raise EnrolmentError(f"the photo must show exactly one face, it shows {len(faces)}")
         face = faces[0]
@@ -312,7 +335,7 @@ class Analyzer:
         if self._identity is None:
             raise EnrolmentError("identity is disabled in the detector config")
         image = as_bgr(frame)
-        faces = self._plausible(image, self._faces.recheck(image, self._faces.detect(image, 0)))
+        faces = self._plausible(image, self._faces.recheck(image, self._faces.detect(image, 0)))[0]
         return tuple(
             replace(face, embedding=self._identity.embed(image, face.box)) for face in faces
         )

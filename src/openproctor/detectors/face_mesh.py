@@ -11,7 +11,7 @@ compare pose against the candidate's own enrolment baseline rather than against 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -45,6 +45,38 @@ EAR_CONTOUR = (0, 11, 13, 8, 5, 3)
 # Mesh points standing in for BlazeFace's six keypoints: eyes (corner pairs), nose tip, mouth
 # (lip pair), right and left tragion.
 KEYPOINT_GROUPS = ((33, 133), (362, 263), (1,), (13, 14), (234,), (454,))
+
+
+# An eye's aspect ratio and gaze offset (along, across its corner line).
+EyeValues = tuple[float, float, float]
+
+
+def eye_centres(patches: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The middle of each eye crop (stacked, grey), blurred: the iris and lids, which move
+    when eyes close or turn, without the brows and the skin around. Blurring first keeps a
+    sensor's pixel noise out of the comparison."""
+    size = patches.shape[1]
+    blurred = cv2.GaussianBlur(patches, (5, 5), 0)
+    eyes = blurred.reshape(-1, size, size)
+    middle = eyes[:, size // 4 : 3 * size // 4, 3 * size // 16 : 13 * size // 16]
+    return np.ascontiguousarray(middle)
+
+
+@dataclass(frozen=True, slots=True)
+class EyeReading:
+    """The iris model's last reading of a tracked face's eyes: the middles of the two eye
+    crops it read (`eye_centres`; the person's right eye, then the mirrored left) and what it
+    read on each."""
+
+    centres: npt.NDArray[np.uint8] = field(repr=False)
+    right: EyeValues
+    left: EyeValues
+    reused: int = 0  # frames since, that took this reading over
+
+    def unchanged(self, centres: npt.NDArray[np.uint8], *, max_diff: float) -> bool:
+        """Whether `centres` show the same eyes: a mean grey difference below max_diff."""
+        diff = np.abs(centres.astype(np.int16) - self.centres.astype(np.int16))
+        return float(diff.mean()) < max_diff
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +213,37 @@ def gaze_offset(
 class FaceMeshDetector:
     """Measures pose, eyes and gaze on faces a face detector found."""
 
-    def __init__(self, model_dir: Path, ear_closed: float, threads: int) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        ear_closed: float,
+        threads: int,
+        *,
+        eyes_unchanged_diff: float = 0.0,
+        eyes_reuse_max: int = 0,
+    ) -> None:
+        """eyes_unchanged_diff, eyes_reuse_max: on a followed face (`follow`), eyes whose crops
+        changed by less than the diff since the iris model last read them keep that reading,
+        for at most reuse_max frames in a row (0: the iris model reads every frame)."""
         self._mesh = TfliteModel(model_path(model_dir, "face_landmark"), threads)
         self._iris = TfliteModel(model_path(model_dir, "iris_landmark"), threads, batch=2)
         self._ear_closed = ear_closed
+        self._eyes_unchanged_diff = eyes_unchanged_diff
+        self._eyes_reuse_max = eyes_reuse_max
 
     def measure(self, frame: Frame, face: FaceResult) -> FaceMesh:
         return self.measure_roi(frame, roi_of_face(face))
 
     def measure_roi(self, frame: Frame, roi: Roi) -> FaceMesh:
         """Landmarks, pose, eyes and gaze of the face in `roi`; `presence` says if one is there."""
-        return self.complete(frame, *self.landmarks(frame, roi))
+        return self.complete(frame, *self.landmarks(frame, roi))[0]
+
+    def follow(
+        self, frame: Frame, roi: Roi, seen: EyeReading | None
+    ) -> tuple[FaceMesh, EyeReading]:
+        """measure_roi for a face followed across a stream's frames: `seen` is the last reading
+        of its eyes, which stands while they look the same (see __init__)."""
+        return self.complete(frame, *self.landmarks(frame, roi), seen=seen)
 
     def landmarks(self, frame: Frame, roi: Roi) -> tuple[FloatArray, float]:
         """The mesh model alone (no iris pass): 468 landmarks in frame pixels and presence."""
@@ -203,25 +255,36 @@ class FaceMeshDetector:
         presence = 1.0 / (1.0 + math.exp(-float(np.clip(presence_logit.ravel()[0], -80, 80))))
         return to_frame(raw.reshape(-1, 3), back), presence
 
-    def complete(self, frame: Frame, landmarks: FloatArray, presence: float) -> FaceMesh:
-        """The FaceMesh of `landmarks`: pose from them, eyes and gaze from the iris model."""
+    def complete(
+        self,
+        frame: Frame,
+        landmarks: FloatArray,
+        presence: float,
+        seen: EyeReading | None = None,
+    ) -> tuple[FaceMesh, EyeReading]:
+        """The FaceMesh of `landmarks` (pose from them, eyes and gaze from the iris model, or
+        from `seen` while the eyes look the same) and the reading its eyes came from."""
         # The mesh model barely moves its eyelid points when eyes close; the iris model's
         # eye contour does, so openness and gaze both come from it.
-        right, left = self._eyes(frame, landmarks)
-        return FaceMesh(
+        reading = self._eyes(frame, landmarks, seen)
+        right, left = reading.right, reading.left
+        mesh = FaceMesh(
             landmarks=landmarks.astype(np.float32),
             presence=presence,
             pose=head_pose(landmarks),
             eyes=Eyes(left[0], right[0], max(left[0], right[0]) < self._ear_closed),
             gaze=Gaze((left[1] + right[1]) / 2, (left[2] + right[2]) / 2),
         )
+        return mesh, reading
 
-    def _eyes(self, frame: Frame, landmarks: FloatArray) -> list[tuple[float, float, float]]:
-        """Aspect ratio and gaze offset (along, across) of the person's right and left eye,
-        both through the iris model in one invocation.
+    def _eyes(self, frame: Frame, landmarks: FloatArray, seen: EyeReading | None) -> EyeReading:
+        """Aspect ratio and gaze offset of the person's right and left eye, both through the
+        iris model in one invocation, unless `seen` still holds.
 
         The iris model was trained on one eye; MediaPipe mirrors the person's left eye for it,
-        and so do we. Each eye's corners are taken image-left first.
+        and so do we. Each eye's corners are taken image-left first; the offsets are relative
+        to them, so a reading taken over stays right while the crops (aligned on the corners)
+        look the same.
         """
         size = self._iris.input_hw[0]
         sides = ((RIGHT_EYE_CORNERS, False), (LEFT_EYE_CORNERS, True))
@@ -234,9 +297,17 @@ class FaceMeshDetector:
             patches.append(patch[:, ::-1] if flip else patch)
             backs.append(back)
         # The two patches stacked are one image to convert, then a batch of two.
-        stacked = cv2.cvtColor(np.concatenate(patches), cv2.COLOR_BGR2RGB)
-        contours, irises = self._iris(stacked.reshape(2, size, size, 3).astype(np.float32) / 255.0)
-        eyes = []
+        stacked = np.concatenate(patches)
+        centres = eye_centres(np.asarray(cv2.cvtColor(stacked, cv2.COLOR_BGR2GRAY), np.uint8))
+        if (
+            seen is not None
+            and seen.reused < self._eyes_reuse_max
+            and seen.unchanged(centres, max_diff=self._eyes_unchanged_diff)
+        ):
+            return replace(seen, reused=seen.reused + 1)
+        rgb = cv2.cvtColor(stacked, cv2.COLOR_BGR2RGB)
+        contours, irises = self._iris(rgb.reshape(2, size, size, 3).astype(np.float32) / 255.0)
+        eyes: list[EyeValues] = []
         for ((i, j), flip), back, contour, iris in zip(sides, backs, contours, irises, strict=True):
             points = np.concatenate(
                 [contour.reshape(-1, 3)[list(EAR_CONTOUR), :2], iris.reshape(-1, 3)[:1, :2]]
@@ -246,4 +317,4 @@ class FaceMeshDetector:
             points = to_frame(points, back)
             a, b = landmarks[i, :2], landmarks[j, :2]
             eyes.append((eye_aspect_ratio(points[:6]), *gaze_offset(a, b, points[6])))
-        return eyes
+        return EyeReading(centres, eyes[0], eyes[1])

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from openproctor.detectors.base import FaceResult, Frame
 from openproctor.detectors.config import TrackingConfig
-from openproctor.detectors.face_mesh import Roi, roi_of_landmarks
+from openproctor.detectors.face_mesh import EyeReading, Roi, roi_of_landmarks
 
 THUMB_WH = (64, 48)
 
@@ -59,6 +59,8 @@ class FaceTracker:
 
     config: TrackingConfig = field(default_factory=TrackingConfig)
     faces: tuple[FaceResult, ...] = ()
+    # The iris model's last reading of the first face's eyes (the analyzer keeps it).
+    eyes: EyeReading | None = None
     # Why the last frame was tracked or detected, and counts over the stream (for metrics).
     reason: Reason = "start"
     frames: int = 0
