@@ -285,7 +285,8 @@ class Analyzer:
                 mesh = None
                 if measured:
                     mesh, reading = self._mesh.complete(image, landmarks, presence)
-                    eyes = eyes or reading
+                    if eyes is None:
+                        eyes = reading
                 kept.append(replace(face, mesh=mesh))
         return tuple(kept), eyes
 

@@ -3,9 +3,11 @@
 The mesh model runs on a crop around each face, rotated so the eyes are level (as MediaPipe's
 own graph does). The crop comes from a face detection (`measure`) or, when a caller tracks a
 face across video frames, from the previous frame's landmarks (`measure_roi` with
-`roi_of_landmarks`); the detector itself keeps no state between frames. Pose comes
-straight from the mesh's 3-D landmarks; its pitch depends on the face's shape, so callers
-compare pose against the candidate's own enrolment baseline rather than against zero.
+`roi_of_landmarks`); the detector itself keeps no state between frames. On a followed face
+the caller may also pass the last EyeReading: eyes that look the same keep it instead of a new
+iris pass (`follow`). Pose comes straight from the mesh's 3-D landmarks; its pitch depends on
+the face's shape, so callers compare pose against the candidate's own enrolment baseline rather
+than against zero.
 """
 
 from __future__ import annotations
