@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import csv
 import io
@@ -11,6 +12,7 @@ import zlib
 from collections.abc import Callable
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -49,6 +51,14 @@ def pdf_text(data: bytes) -> str:
             chunk = zlib.decompress(chunk)
         texts.append(chunk.decode("latin-1"))
     return "\n".join(texts)
+
+
+def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
+    """The CSV as Excel reads it: UTF-8 after a byte order mark (which DictReader must not
+    see as part of the first column's name)."""
+    assert response.content.startswith(codecs.BOM_UTF8), response.content[:10]
+    text = response.content.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 @pytest.fixture
@@ -96,7 +106,7 @@ def test_csv_has_one_line_per_candidate_with_counts(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = csv_rows(response)
     assert tuple(rows[0].keys()) == CSV_COLUMNS
     by_name = {row["name"]: row for row in rows}
     assert set(by_name) == {"Ada", "Bob", "'=1+2"}
@@ -154,10 +164,8 @@ def test_json_nests_the_same_counts_and_proctors_see_only_theirs(
     }
     other = next(row for row in report["candidates"] if row["name"] == "=1+2")
     assert other["attention"] is None
-    csv_rows = list(
-        csv.DictReader(io.StringIO(client.get(f"/api/v1/exams/{exam.id}/report.csv").text))
-    )
-    assert sorted(row["name"] for row in csv_rows) == ["'=1+2", "Ada"]
+    rows = csv_rows(client.get(f"/api/v1/exams/{exam.id}/report.csv"))
+    assert sorted(row["name"] for row in rows) == ["'=1+2", "Ada"]
 
 
 def test_reports_need_a_signed_in_staff_member(
@@ -190,9 +198,9 @@ def test_the_pdf_shows_summary_timeline_and_evidence(
         "35 / 100",
         "suspicious",
         "looked away a lot",
-        "no_face",
-        "prohibited_object",
-        "cell phone",
+        "No face",
+        "Prohibited object: cell phone",
+        "a calculator",
         "confirmed",
         "nobody at the desk",
         "a calculator",
@@ -204,10 +212,11 @@ def test_the_pdf_shows_summary_timeline_and_evidence(
     # The attention chart: one bar per sample, each filled with its label's colour.
     assert text.count(".184314 .560784 .27451 rg") == 2  # focused, #2f8f46
     assert text.count(".752941 .223529 .168627 rg") == 1  # away, #c0392b
-    # The three annotated evidence frames (the same picture here: embedded once, drawn three
-    # times), scaled down to thumbnails.
+    # The enrolment photo and the three annotated evidence frames (the same picture here:
+    # embedded once, drawn four times), scaled down to thumbnails.
+    assert "Enrolment photo (taken at check-in)" in text
     assert data.count(b"/Subtype /Image") == 1
-    assert len(re.findall(r"/FormXob\.\w+ Do", text)) == 3
+    assert len(re.findall(r"/FormXob\.\w+ Do", text)) == 4
     assert len(data) < 3 * len(seed_jpeg())
 
 
@@ -305,7 +314,7 @@ def test_every_formula_start_in_candidate_text_is_defused(
     client = login_as(factory.user(Role.ADMIN))
     response = client.get(f"/api/v1/exams/{exam.id}/report.csv")
     assert response.status_code == 200, response.text
-    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    rows = csv_rows(response)
     assert sorted(row["name"] for row in rows) == sorted("'" + f for f in FORMULAS)
     assert all(row["external_id"].startswith("'") for row in rows)
 
@@ -343,7 +352,7 @@ def test_every_message_both_ways_is_in_the_json_the_csv_and_the_pdf(
     assert (ada["messages"]["from_candidate"], ada["messages"]["from_proctors"]) == (1, 4)
     assert ada["messages"]["hands_raised"] == 1
 
-    rows = csv.DictReader(io.StringIO(client.get(f"/api/v1/exams/{exam.id}/report.csv").text))
+    rows = csv_rows(client.get(f"/api/v1/exams/{exam.id}/report.csv"))
     by_name = {row["name"]: row for row in rows}
     counts = ("messages_from_candidate", "messages_from_proctors", "hands_raised")
     assert tuple(by_name["Ada"][column] for column in counts) == ("1", "4", "1")
@@ -351,8 +360,8 @@ def test_every_message_both_ways_is_in_the_json_the_csv_and_the_pdf(
 
     text = pdf_text(client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf").content)
     for expected in (
-        "Conversation",
-        "hand raised",
+        "Interventions and messages",
+        "Candidate raised their hand",
         "My screen went black",
         "Press F5 please",
         "Five minutes left",

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import av
 import httpx
@@ -462,7 +463,7 @@ def test_the_review_page_says_when_identity_was_not_checked(
     wait_until(ready, 30, "the recordings to be assembled")
     page.goto(f"/review/sessions/{session.id}")
     [gap] = identity_gaps.gaps(db=factory.db, session=session)
-    expect(page.get_by_test_id("identity-gaps")).to_contain_text(gap.describe())
+    expect(page.get_by_test_id("identity-gaps")).to_contain_text(gap.describe(ZoneInfo("UTC")))
     wait_for_metadata(page)
     band = page.get_by_test_id("identity-gap").bounding_box()
     bar = page.get_by_test_id("timeline").bounding_box()
