@@ -27,13 +27,15 @@ from openproctor.domains.messages.models import MessageKind, Sender
 from openproctor.domains.reports.pdf import session_pdf
 from openproctor.domains.reports.service import CSV_COLUMNS, session_report
 from openproctor.domains.sessions import identity_gaps
-from openproctor.domains.sessions.models import Decision, ExamSession
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.violations.models import ReviewStatus
 from openproctor.settings import Settings
 from openproctor.storage import open_store
 from tests.conftest import Factory, logout
 from tests.hostile_images import jpeg_declaring
+from tests.live.clients import running_session
 from tests.test_retention import Seeded, seed_session
 
 Login = Callable[[User], TestClient]
@@ -214,7 +216,7 @@ def test_the_pdf_shows_summary_timeline_and_evidence(
     assert text.count(".752941 .223529 .168627 rg") == 1  # away, #c0392b
     # The enrolment photo and the three annotated evidence frames (the same picture here:
     # embedded once, drawn four times), scaled down to thumbnails.
-    assert "Enrolment photo (taken at check-in)" in text
+    assert "Enrolment photo, taken at check-in" in text
     assert data.count(b"/Subtype /Image") == 1
     assert len(re.findall(r"/FormXob\.\w+ Do", text)) == 4
     assert len(data) < 3 * len(seed_jpeg())
@@ -399,3 +401,36 @@ def test_the_review_page_and_the_pdf_say_which_accommodations_applied(
     plain_text = pdf_text(client.get(f"/api/v1/sessions/{bob.session_id}/report.pdf").content)
     assert "(Accommodations) Tj" in plain_text
     assert "Exempt" not in plain_text
+
+
+def test_the_csv_opens_in_excel_with_the_decision_who_made_it_and_why_it_ended(
+    factory: Factory, login_as: Login
+) -> None:
+    """A BOM first (Excel then reads "Chloé", not "ChloÃ©"), and the decision note, the
+    reviewer, the termination reason and the score's maximum in their own columns."""
+    exam = factory.exam()
+    candidate = factory.candidate(exam, name="Chloé")
+    session = running_session(factory, candidate)
+    sessions.move(session, SessionState.TERMINATED, reason="a second person in the room")
+    factory.db.commit()
+    reviewer = factory.user(Role.REVIEWER, email="rey@example.com")
+    client = login_as(reviewer)
+    decided = client.put(
+        f"/api/v1/sessions/{session.id}/decision",
+        json={"decision": "cheating", "note": "Confirmed on the recording, 12:04"},
+    )
+    assert decided.status_code == 200, decided.text
+    response = client.get(f"/api/v1/exams/{exam.id}/report.csv")
+    assert response.content.startswith(codecs.BOM_UTF8 + b"candidate_id,")
+    assert "Chloé".encode() in response.content
+    (row,) = csv_rows(response)
+    assert row["name"] == "Chloé"
+    assert (row["decision"], row["decision_note"]) == (
+        "cheating",
+        "Confirmed on the recording, 12:04",
+    )
+    assert row["reviewer"] == "reviewer user <rey@example.com>"
+    assert row["termination_reason"] == "a second person in the room"
+    assert (row["score"], row["max_score"]) == ("", "1.0")
+    # Times carry their zone's offset.
+    assert row["ended_at"].endswith("+00:00")

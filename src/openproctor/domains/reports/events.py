@@ -196,10 +196,8 @@ def session_events(*, db: Session, session: ExamSession) -> list[SessionEvent]:
         .order_by(AuditEntry.created_at)
     ).all()
     staff_ids = {m.sender_user_id for m in messages if m.sender_user_id is not None}
-    senders: dict[uuid.UUID, str] = {
-        user_id: email
-        for user_id, email in db.execute(select(User.id, User.email).where(User.id.in_(staff_ids)))
-    }
+    staff = db.execute(select(User.id, User.email).where(User.id.in_(staff_ids)))
+    senders: dict[uuid.UUID, str] = dict(staff.all())
     events = [_message_event(message, senders) for message in messages]
     events += [_audited_event(entry) for entry in entries]
     ended_by_proctor = any(event.kind is EventKind.TERMINATED for event in events)

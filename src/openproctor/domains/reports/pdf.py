@@ -75,7 +75,7 @@ class _Heading(Paragraph):  # type: ignore[misc]  # reportlab has no type hints
 
 def _section(title: str, zone: ZoneInfo | None = None) -> list[Flowable]:
     """A heading (with the zone its times are in, when it has times) after some space."""
-    text = f"{title} (times {zone_name(zone)})" if zone else title
+    text = f"{title}, times in {zone_name(zone)}" if zone else title
     return [Spacer(1, 0.5 * cm), _Heading(_text(text), key=title.lower().replace(" ", "-"))]
 
 
@@ -228,7 +228,7 @@ def _answers(report: SessionReport) -> Flowable:
             question.prompt,
             question.chosen or "-",
             question.right_choice,
-            f"{question.verdict} ({question.points:g} / {question.worth:g})",
+            f"{question.verdict}: {question.points:g} / {question.worth:g}",
         ]
         for question in sheet.questions
     ]

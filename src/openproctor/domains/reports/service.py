@@ -406,7 +406,7 @@ def _photos(
     keys: list[tuple[str, str]] = []
     reference = reference_of(candidate)
     if reference is not None:
-        keys.append(("Reference photo (registered before the exam)", reference.key))
+        keys.append(("Reference photo, registered before the exam", reference.key))
     enrolment = db.scalar(
         select(StoredObject.storage_key)
         .where(
@@ -417,7 +417,7 @@ def _photos(
         .limit(1)
     )
     if enrolment is not None:
-        keys.append(("Enrolment photo (taken at check-in)", enrolment))
+        keys.append(("Enrolment photo, taken at check-in", enrolment))
     photos = []
     for caption, key in keys:
         try:
