@@ -51,7 +51,7 @@ def test_an_attempt_ended_before_submitting_says_what_its_answers_are_worth(
     sessions.move(session, SessionState.TERMINATED, reason="ended by the proctor")
     sheet = answer_sheet(exam=exam, session=session)
     assert sheet.recorded_score is None
-    assert sheet.describe() == "not scored (not submitted); the saved answers are worth 5 / 6"
+    assert sheet.describe() == "not scored; the saved answers are worth 5 / 6"
 
 
 def test_the_review_page_and_the_pdf_show_the_answers(client: TestClient, factory: Factory) -> None:

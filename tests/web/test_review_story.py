@@ -115,6 +115,10 @@ def test_a_warned_and_paused_attempt_shows_both_on_the_timeline_and_in_the_pdf(
     expect(item).to_contain_text(f"{start + timedelta(seconds=PAUSED_AT_S):%H:%M:%S}")
 
     assert blocking_violations(page) == []
+    page.get_by_test_id("decision-note").fill("Warned once, then paused: no cheating seen.")
+    page.get_by_test_id("decide-suspicious").click()
+    page.get_by_test_id("decide-anyway").click()
+    expect(page.get_by_test_id("current-decision")).to_contain_text("suspicious")
     page.screenshot(path=str(SHOTS / "review.png"), full_page=True)
 
     report = page.request.get(f"/api/v1/sessions/{session.id}/report.pdf")
@@ -128,8 +132,12 @@ def test_a_warned_and_paused_attempt_shows_both_on_the_timeline_and_in_the_pdf(
         "Exam resumed",
         f"{start + timedelta(seconds=PAUSED_AT_S):%H:%M:%S}",
         "pat@example.com",
+        "Warned once, then paused: no cheating seen.",
+        "reviewer user <",  # who decided
+        "Prohibited object: cell phone",
     ):
         assert expected in text, expected
+    assert "prohibited_object" not in text
     (SHOTS / "report.pdf").write_bytes(report.body())
 
 

@@ -47,7 +47,7 @@ class AnswerSheet:
         if self.recorded_score is not None:
             return f"{self.recorded_score:g} / {self.max_score:g}"
         worth = f"{self.points:g} / {self.max_score:g}"
-        return f"not scored (not submitted); the saved answers are worth {worth}"
+        return f"not scored; the saved answers are worth {worth}"
 
 
 def answer_sheet(*, exam: Exam, session: ExamSession) -> AnswerSheet:
