@@ -127,7 +127,15 @@ def review_exam(
 ) -> Response:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     rows = _review_rows(db, user, exam.id)
-    return render(request, "review/exam.html", user=user, exam=exam, rows=rows)
+    return render(
+        request,
+        "review/exam.html",
+        user=user,
+        exam=exam,
+        rows=rows,
+        zone=review_zone(exam),
+        when=when,
+    )
 
 
 @router.get("/review/sessions/{session_id}")

@@ -7,6 +7,7 @@ import { getJson, sendJson } from "../lib/http.js";
 import { violationLabel } from "../lib/vocabulary.js";
 import { AttentionLane } from "./attention.js";
 import { showEvents } from "./events.js";
+import { wireDecision } from "./decision.js";
 import { SyncedPlayers, Timeline, formatTime } from "./player.js";
 import { bothClocks, examClock, showOwnZone } from "./times.js";
 
@@ -315,60 +316,13 @@ async function verdict(id, status, { advance = false } = {}) {
 
 // --- decision ------------------------------------------------------------------------------
 
-// Resolves true when the reviewer chooses to decide although flags are still pending (asked in
-// a dialog), false when they go back to the flags.
-function confirmPending(pending) {
-  const dialog = $("[data-testid=confirm-decision]");
-  $("[data-testid=confirm-decision-text]").textContent =
-    `${pending} flag${pending === 1 ? " is" : "s are"} not reviewed yet. Decide anyway?`;
-  return new Promise((resolve) => {
-    const done = (answer) => {
-      dialog.removeEventListener("close", cancelled);
-      if (dialog.open) dialog.close();
-      resolve(answer);
-    };
-    const cancelled = () => done(false);
-    dialog.addEventListener("close", cancelled);
-    $("[data-testid=decide-anyway]").onclick = () => done(true);
-    $("[data-testid=decide-back]").onclick = () => done(false);
-    dialog.showModal();
-  });
-}
-
-async function decide(button) {
-  const feedback = $("[data-testid=decision] .action-status");
-  const pending = violations.filter((v) => v.review_status === "pending");
-  if (pending.length && !(await confirmPending(pending.length))) {
-    feedback.textContent = "Not decided: review the pending flags first.";
-    feedback.dataset.tone = "";
-    select(pending[0].id, { seek: true });
-    itemOf(pending[0].id)?.focus();
-    return;
-  }
-  const note = $("[data-testid=decision-note]").value.trim();
-  feedback.textContent = "Saving…";
-  feedback.dataset.tone = "";
-  try {
-    const session = await sendJson("PUT", `/api/v1/sessions/${sessionId}/decision`, {
-      decision: button.dataset.decision, note: note || null,
-    });
-    for (const other of page.querySelectorAll("button.decide")) {
-      other.setAttribute("aria-pressed", String(other.dataset.decision === session.decision));
-    }
-    const current = $("[data-testid=current-decision]");
-    current.replaceChildren("Decided: ", el("strong", { textContent: session.decision }),
-      session.decided_at ? ` just now (${examClock(session.decided_at)}) by you` : "");
-    feedback.textContent = "Saved.";
-    feedback.dataset.tone = "ok";
-  } catch (error) {
-    feedback.textContent = `Not saved: ${error.message}`;
-    feedback.dataset.tone = "error";
-  }
-}
-
-for (const button of page.querySelectorAll("button.decide")) {
-  button.addEventListener("click", () => decide(button));
-}
+wireDecision({
+  pending: () => violations.filter((v) => v.review_status === "pending"),
+  showFlag: (id) => {
+    select(id, { seek: true });
+    itemOf(id)?.focus();
+  },
+});
 
 // --- evidence ------------------------------------------------------------------------------
 
