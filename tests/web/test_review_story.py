@@ -115,7 +115,8 @@ def test_a_warned_and_paused_attempt_shows_both_on_the_timeline_and_in_the_pdf(
     expect(item).to_contain_text(f"{start + timedelta(seconds=PAUSED_AT_S):%H:%M:%S}")
 
     # The evidence's caption gives the flag's start, as the flag and the PDF do.
-    flag_start = f"{start + timedelta(seconds=6):%H:%M:%S}"
+    flag_at = start + timedelta(seconds=6)
+    flag_start = f"{flag_at:%H:%M:%S}"
     expect(page.get_by_test_id("evidence-thumb")).to_contain_text(flag_start)
     assert blocking_violations(page) == []
     page.get_by_test_id("decision-note").fill("Warned once, then paused: no cheating seen.")
@@ -137,7 +138,7 @@ def test_a_warned_and_paused_attempt_shows_both_on_the_timeline_and_in_the_pdf(
         "pat@example.com",
         "Warned once, then paused: no cheating seen.",
         "reviewer user <",  # who decided
-        f"Prohibited object: cell phone at {start:%Y-%m-%d} {flag_start} UTC",  # its evidence
+        f"Prohibited object: cell phone at {flag_at:%Y-%m-%d %H:%M:%S} UTC",  # its evidence
     ):
         assert expected in text, expected
     assert "prohibited_object" not in text
