@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import csv
 import io
@@ -11,6 +12,7 @@ import zlib
 from collections.abc import Callable
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -25,13 +27,15 @@ from openproctor.domains.messages.models import MessageKind, Sender
 from openproctor.domains.reports.pdf import session_pdf
 from openproctor.domains.reports.service import CSV_COLUMNS, session_report
 from openproctor.domains.sessions import identity_gaps
-from openproctor.domains.sessions.models import Decision, ExamSession
+from openproctor.domains.sessions import service as sessions
+from openproctor.domains.sessions.models import Decision, ExamSession, SessionState
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.violations.models import ReviewStatus
 from openproctor.settings import Settings
 from openproctor.storage import open_store
 from tests.conftest import Factory, logout
 from tests.hostile_images import jpeg_declaring
+from tests.live.clients import running_session
 from tests.test_retention import Seeded, seed_session
 
 Login = Callable[[User], TestClient]
@@ -49,6 +53,14 @@ def pdf_text(data: bytes) -> str:
             chunk = zlib.decompress(chunk)
         texts.append(chunk.decode("latin-1"))
     return "\n".join(texts)
+
+
+def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
+    """The CSV as Excel reads it: UTF-8 after a byte order mark (which DictReader must not
+    see as part of the first column's name)."""
+    assert response.content.startswith(codecs.BOM_UTF8), response.content[:10]
+    text = response.content.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 @pytest.fixture
@@ -96,7 +108,7 @@ def test_csv_has_one_line_per_candidate_with_counts(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = csv_rows(response)
     assert tuple(rows[0].keys()) == CSV_COLUMNS
     by_name = {row["name"]: row for row in rows}
     assert set(by_name) == {"Ada", "Bob", "'=1+2"}
@@ -154,10 +166,8 @@ def test_json_nests_the_same_counts_and_proctors_see_only_theirs(
     }
     other = next(row for row in report["candidates"] if row["name"] == "=1+2")
     assert other["attention"] is None
-    csv_rows = list(
-        csv.DictReader(io.StringIO(client.get(f"/api/v1/exams/{exam.id}/report.csv").text))
-    )
-    assert sorted(row["name"] for row in csv_rows) == ["'=1+2", "Ada"]
+    rows = csv_rows(client.get(f"/api/v1/exams/{exam.id}/report.csv"))
+    assert sorted(row["name"] for row in rows) == ["'=1+2", "Ada"]
 
 
 def test_reports_need_a_signed_in_staff_member(
@@ -190,9 +200,9 @@ def test_the_pdf_shows_summary_timeline_and_evidence(
         "35 / 100",
         "suspicious",
         "looked away a lot",
-        "no_face",
-        "prohibited_object",
-        "cell phone",
+        "No face",
+        "Prohibited object: cell phone",
+        "a calculator",
         "confirmed",
         "nobody at the desk",
         "a calculator",
@@ -204,10 +214,11 @@ def test_the_pdf_shows_summary_timeline_and_evidence(
     # The attention chart: one bar per sample, each filled with its label's colour.
     assert text.count(".184314 .560784 .27451 rg") == 2  # focused, #2f8f46
     assert text.count(".752941 .223529 .168627 rg") == 1  # away, #c0392b
-    # The three annotated evidence frames (the same picture here: embedded once, drawn three
-    # times), scaled down to thumbnails.
+    # The enrolment photo and the three annotated evidence frames (the same picture here:
+    # embedded once, drawn four times), scaled down to thumbnails.
+    assert "Enrolment photo, taken at check-in" in text
     assert data.count(b"/Subtype /Image") == 1
-    assert len(re.findall(r"/FormXob\.\w+ Do", text)) == 3
+    assert len(re.findall(r"/FormXob\.\w+ Do", text)) == 4
     assert len(data) < 3 * len(seed_jpeg())
 
 
@@ -305,7 +316,7 @@ def test_every_formula_start_in_candidate_text_is_defused(
     client = login_as(factory.user(Role.ADMIN))
     response = client.get(f"/api/v1/exams/{exam.id}/report.csv")
     assert response.status_code == 200, response.text
-    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    rows = csv_rows(response)
     assert sorted(row["name"] for row in rows) == sorted("'" + f for f in FORMULAS)
     assert all(row["external_id"].startswith("'") for row in rows)
 
@@ -343,7 +354,7 @@ def test_every_message_both_ways_is_in_the_json_the_csv_and_the_pdf(
     assert (ada["messages"]["from_candidate"], ada["messages"]["from_proctors"]) == (1, 4)
     assert ada["messages"]["hands_raised"] == 1
 
-    rows = csv.DictReader(io.StringIO(client.get(f"/api/v1/exams/{exam.id}/report.csv").text))
+    rows = csv_rows(client.get(f"/api/v1/exams/{exam.id}/report.csv"))
     by_name = {row["name"]: row for row in rows}
     counts = ("messages_from_candidate", "messages_from_proctors", "hands_raised")
     assert tuple(by_name["Ada"][column] for column in counts) == ("1", "4", "1")
@@ -351,8 +362,8 @@ def test_every_message_both_ways_is_in_the_json_the_csv_and_the_pdf(
 
     text = pdf_text(client.get(f"/api/v1/sessions/{seeded.session_id}/report.pdf").content)
     for expected in (
-        "Conversation",
-        "hand raised",
+        "Interventions and messages",
+        "Candidate raised their hand",
         "My screen went black",
         "Press F5 please",
         "Five minutes left",
@@ -390,3 +401,36 @@ def test_the_review_page_and_the_pdf_say_which_accommodations_applied(
     plain_text = pdf_text(client.get(f"/api/v1/sessions/{bob.session_id}/report.pdf").content)
     assert "(Accommodations) Tj" in plain_text
     assert "Exempt" not in plain_text
+
+
+def test_the_csv_opens_in_excel_with_the_decision_who_made_it_and_why_it_ended(
+    factory: Factory, login_as: Login
+) -> None:
+    """A BOM first (Excel then reads "Chloé", not "ChloÃ©"), and the decision note, the
+    reviewer, the termination reason and the score's maximum in their own columns."""
+    exam = factory.exam()
+    candidate = factory.candidate(exam, name="Chloé")
+    session = running_session(factory, candidate)
+    sessions.move(session, SessionState.TERMINATED, reason="a second person in the room")
+    factory.db.commit()
+    reviewer = factory.user(Role.REVIEWER, email="rey@example.com")
+    client = login_as(reviewer)
+    decided = client.put(
+        f"/api/v1/sessions/{session.id}/decision",
+        json={"decision": "cheating", "note": "Confirmed on the recording, 12:04"},
+    )
+    assert decided.status_code == 200, decided.text
+    response = client.get(f"/api/v1/exams/{exam.id}/report.csv")
+    assert response.content.startswith(codecs.BOM_UTF8 + b"candidate_id,")
+    assert "Chloé".encode() in response.content
+    (row,) = csv_rows(response)
+    assert row["name"] == "Chloé"
+    assert (row["decision"], row["decision_note"]) == (
+        "cheating",
+        "Confirmed on the recording, 12:04",
+    )
+    assert row["reviewer"] == "reviewer user <rey@example.com>"
+    assert row["termination_reason"] == "a second person in the room"
+    assert (row["score"], row["max_score"]) == ("", "1.0")
+    # Times carry their zone's offset.
+    assert row["ended_at"].endswith("+00:00")

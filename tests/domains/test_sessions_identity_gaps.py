@@ -4,6 +4,7 @@ writes (domains/sessions/identity_gaps.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,8 @@ from openproctor.domains.sessions.identity_gaps import IdentityGap
 from openproctor.domains.sessions.models import ExamSession
 from tests.conftest import Factory
 from tests.live.clients import running_session
+
+UTC_ZONE = ZoneInfo("UTC")
 
 T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
 
@@ -62,9 +65,10 @@ def test_a_period_open_when_the_session_ended_ends_with_it(db: Session, factory:
 
 
 def test_each_period_is_described_in_one_line() -> None:
-    assert IdentityGap(at(0), at(65), "why").describe() == (
+    assert IdentityGap(at(0), at(65), "why").describe(UTC_ZONE) == (
         f"{at(0):%H:%M:%S} to {at(65):%H:%M:%S} UTC: why"
     )
     assert (
-        IdentityGap(at(0), None, "why").describe() == f"from {at(0):%H:%M:%S} UTC, still off: why"
+        IdentityGap(at(0), None, "why").describe(UTC_ZONE)
+        == f"from {at(0):%H:%M:%S} UTC, still off: why"
     )

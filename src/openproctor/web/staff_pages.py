@@ -16,6 +16,9 @@ from openproctor.deps import DbSession, ProctorUser, ReviewerUser
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams import service as exams
+from openproctor.domains.reports import service as reports
+from openproctor.domains.reports.answers import answer_sheet
+from openproctor.domains.reports.times import review_zone, when, zone_name
 from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
@@ -124,7 +127,15 @@ def review_exam(
 ) -> Response:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     rows = _review_rows(db, user, exam.id)
-    return render(request, "review/exam.html", user=user, exam=exam, rows=rows)
+    return render(
+        request,
+        "review/exam.html",
+        user=user,
+        exam=exam,
+        rows=rows,
+        zone=review_zone(exam),
+        when=when,
+    )
 
 
 @router.get("/review/sessions/{session_id}")
@@ -136,6 +147,7 @@ def review_session(
     session = visible_session(db=db, user=user, session_id=session_id)
     candidate = visible_candidate(db=db, user=user, candidate_id=session.candidate_id)
     exam = visible_exam(db=db, user=user, exam_id=session.exam_id)
+    zone = review_zone(exam)
     return render(
         request,
         "review/session.html",
@@ -145,4 +157,10 @@ def review_session(
         session=session,
         prompts=sessions.prompts_of(db=db, session_id=session.id),
         identity_gaps=identity_gaps.gaps(db=db, session=session),
+        answers=answer_sheet(exam=exam, session=session),
+        reviewer=reports.reviewer_of(db=db, session=session),
+        termination_reason=reports.termination_reason(session),
+        zone=zone,
+        zone_name=zone_name(zone),
+        when=when,
     )

@@ -1,11 +1,16 @@
-"""The per-session PDF: summary, timeline of violations, the conversation between the
-candidate and the proctors, evidence thumbnails (reportlab)."""
+"""The per-session PDF: summary with the decision, the candidate's photos, flags, every
+intervention and message, the answers, attention, prompts, consent and evidence thumbnails
+(reportlab). Every time is written by times.when in the exam's zone, named in each heading.
+reportlab cannot write a tagged PDF (no structure tree); the document has a title, language,
+subject and an outline of its sections, which screen readers and viewers use."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import datetime
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
@@ -25,8 +30,13 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
-from openproctor.domains.messages.models import Sender
-from openproctor.domains.reports.service import SessionReport, Thumbnail
+from openproctor.domains.reports.service import (
+    SessionReport,
+    Thumbnail,
+    flag_label,
+    termination_reason,
+)
+from openproctor.domains.reports.times import when, zone_name
 from openproctor.pipeline import images
 
 THUMB_PX = (320, 240)
@@ -50,12 +60,32 @@ def _p(value: object, style: ParagraphStyle = _SMALL) -> Paragraph:
     return Paragraph(_text(value), style)
 
 
-def _when(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else "-"
+class _Heading(Paragraph):  # type: ignore[misc]  # reportlab has no type hints
+    """A section heading, also an entry of the document's outline (bookmarks)."""
+
+    def __init__(self, text: str, key: str) -> None:
+        super().__init__(text, _STYLES["Heading2"])
+        self.key = key
+
+    def draw(self) -> None:
+        super().draw()
+        self.canv.bookmarkPage(self.key)
+        self.canv.addOutlineEntry(self.getPlainText(), self.key, level=0)
 
 
-def _clock(value: datetime | None) -> str:
-    return f"{value:%H:%M:%S}" if value else "-"
+def _section(title: str, zone: ZoneInfo | None = None) -> list[Flowable]:
+    """A heading (with the zone its times are in, when it has times) after some space."""
+    text = f"{title}, times in {zone_name(zone)}" if zone else title
+    return [Spacer(1, 0.5 * cm), _Heading(_text(text), key=title.lower().replace(" ", "-"))]
+
+
+def _table(header: tuple[str, ...], rows: list[list[object]], widths: tuple[float, ...]) -> Table:
+    """A grid with a shaded heading row repeated on every page."""
+    cells = [[_p(cell) for cell in header], *([_p(cell) for cell in row] for row in rows)]
+    table = Table(cells, colWidths=[w * cm for w in widths], repeatRows=1)
+    table.setStyle(_GRID)
+    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
+    return table
 
 
 def session_pdf(
@@ -74,32 +104,35 @@ def session_pdf(
         bottomMargin=1.6 * cm,
         title=f"Proctoring report: {candidate.name}",
         author="OpenProctor",
+        subject=f"Review of {candidate.name}'s attempt at {exam.title}",
+        creator="OpenProctor",
+        lang="en",
+        displayDocTitle=1,
         invariant=int(invariant),
         pageCompression=int(compress),
     )
+    zone = report.zone
     story: list[Flowable] = [
         Paragraph(f"Proctoring report: {_text(candidate.name)}", _STYLES["Title"]),
         _summary(report),
-        Spacer(1, 0.5 * cm),
-        Paragraph("Attention", _STYLES["Heading2"]),
+        *_section("Photos of the candidate"),
+        *_photos(report),
+        *_section("Flags", zone),
+        _flags(report),
+        *_section("Interventions and messages", zone),
+        _events(report),
+        *_section("Answers"),
+        _answers(report),
+        *_section("Attention", zone),
         *_attention(report),
-        Spacer(1, 0.5 * cm),
-        Paragraph("Violations", _STYLES["Heading2"]),
-        _timeline(report),
-        Spacer(1, 0.5 * cm),
-        Paragraph("Conversation", _STYLES["Heading2"]),
-        _conversation(report),
-        Spacer(1, 0.5 * cm),
-        Paragraph("Prompts shown to the candidate", _STYLES["Heading2"]),
+        *_section("Prompts shown to the candidate", zone),
         _prompts(report),
-        Spacer(1, 0.5 * cm),
-        Paragraph("Consent", _STYLES["Heading2"]),
+        *_section("Consent"),
         *_consent(report),
-        Spacer(1, 0.5 * cm),
-        Paragraph("Evidence", _STYLES["Heading2"]),
+        *_section("Evidence"),
         *_evidence(report),
     ]
-    footer = f"OpenProctor, {exam.title}, generated {now:%Y-%m-%d %H:%M} UTC"
+    footer = f"OpenProctor, {exam.title}, generated {when(now, zone, 'minute')}"
 
     def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
@@ -113,24 +146,27 @@ def session_pdf(
 
 
 def _summary(report: SessionReport) -> Table:
-    candidate, exam, session = report.candidate, report.exam, report.session
+    candidate, exam, session, zone = report.candidate, report.exam, report.session, report.zone
     decision = session.decision.value if session.decision else "not decided"
     if session.decided_at:
-        decision += f" ({_when(session.decided_at)})"
+        decision += f" ({when(session.decided_at, zone)})"
+    score = report.answers.describe() if report.answers else "-"
     rows = [
         ("Candidate", candidate.name),
         ("Email", candidate.email),
         ("External id", candidate.external_id or "-"),
         ("Exam", exam.title),
         ("Session", f"{session.id} (attempt {session.attempt})"),
-        ("State", session.state.value + (f": {session.end_reason}" if session.end_reason else "")),
-        ("Started", _when(session.started_at)),
-        ("Ended", _when(session.ended_at)),
-        ("Score", "-" if session.score is None else f"{session.score:g}"),
+        ("State", session.state.value),
+        ("Termination reason", termination_reason(session) or "-"),
+        ("Started", when(session.started_at, zone)),
+        ("Ended", when(session.ended_at, zone)),
+        ("Score", score),
         ("Risk score", f"{session.risk_score:.0f} / 100"),
         ("Accommodations", "; ".join(candidate.accommodated.labels()) or "none"),
         ("Identity checks", _identity(report)),
         ("Decision", decision),
+        ("Reviewer", report.reviewer or "-"),
         ("Decision note", session.decision_note or "-"),
     ]
     table = Table(
@@ -145,31 +181,60 @@ def _identity(report: SessionReport) -> str:
     identity model that was replaced is not, until its photo is embedded again)."""
     if not report.identity_gaps:
         return "on throughout"
-    return "not checked " + "; ".join(gap.describe() for gap in report.identity_gaps)
+    return "not checked " + "; ".join(gap.describe(report.zone) for gap in report.identity_gaps)
 
 
-def _timeline(report: SessionReport) -> Flowable:
+def _flags(report: SessionReport) -> Flowable:
     if not report.violations:
-        return _p("No violations.")
-    header = ["Start", "End", "Kind", "Label", "Severity", "Review", "Note"]
-    rows = [[_p(cell) for cell in header]]
-    for violation in report.violations:
-        rows.append(
-            [
-                _p(_clock(violation.started_at)),
-                _p(_clock(violation.ended_at)),
-                _p(violation.kind.value),
-                _p(violation.label or ""),
-                _p(violation.severity.value),
-                _p(violation.review_status.value),
-                _p(violation.review_note or ""),
-            ]
-        )
-    widths = [1.7, 1.7, 3.2, 2.4, 1.6, 1.9, 5.2]
-    table = Table(rows, colWidths=[w * cm for w in widths], repeatRows=1)
-    table.setStyle(_GRID)
-    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
-    return table
+        return _p("No flags.")
+    clock = _clock_in(report)
+    rows: list[list[object]] = [
+        [
+            clock(violation.started_at),
+            clock(violation.ended_at),
+            flag_label(violation),
+            violation.severity.value,
+            violation.review_status.value,
+            violation.review_note or "",
+        ]
+        for violation in report.violations
+    ]
+    header = ("Start", "End", "Flag", "Severity", "Review", "Reviewer's note")
+    return _table(header, rows, (1.7, 1.7, 4.4, 1.6, 1.9, 6.4))
+
+
+def _clock_in(report: SessionReport) -> Callable[[datetime | None], str]:
+    """Times in a table or line whose heading names the zone."""
+    return lambda value: when(value, report.zone, "clock")
+
+
+def _events(report: SessionReport) -> Flowable:
+    if not report.events:
+        return _p("No interventions and no messages.")
+    clock = _clock_in(report)
+    rows: list[list[object]] = [
+        [clock(event.at), event.label, event.by, event.text] for event in report.events
+    ]
+    return _table(("Time", "What", "By", "Text"), rows, (1.7, 4.2, 4.2, 7.6))
+
+
+def _answers(report: SessionReport) -> Flowable:
+    sheet = report.answers
+    if sheet is None or not sheet.questions:
+        return _p("The exam has no built-in questions.")
+    rows: list[list[object]] = [
+        [
+            question.number,
+            question.prompt,
+            question.chosen or "-",
+            question.right_choice,
+            f"{question.verdict}: {question.points:g} / {question.worth:g}",
+        ]
+        for question in sheet.questions
+    ]
+    rows.append(["", "Score", "", "", sheet.describe()])
+    header = ("No.", "Question", "Answer given", "Right answer", "Result (points)")
+    return _table(header, rows, (1.0, 6.2, 3.6, 3.6, 3.3))
 
 
 ATTENTION_COLOURS = {
@@ -192,9 +257,10 @@ def _attention(report: SessionReport) -> list[Flowable]:
         for label in ATTENTION_COLOURS
     )
     mean = sum(s.score for s in samples) / count
+    clock = _clock_in(report)
     line = (
         f"Average attention {mean:.0f} / 100 over {count} samples "
-        f"({_clock(samples[0].at)} to {_clock(samples[-1].at)}); {shares} of the time. "
+        f"({clock(samples[0].at)} to {clock(samples[-1].at)}); {shares} of the time. "
         "It describes where the candidate looked; it is not a verdict."
     )
     start = samples[0].at.timestamp()
@@ -210,32 +276,19 @@ def _attention(report: SessionReport) -> list[Flowable]:
     return [_p(line), Spacer(1, 0.2 * cm), chart]
 
 
-def _conversation(report: SessionReport) -> Flowable:
-    if not report.messages:
-        return _p("No messages.")
-    rows = [[_p(cell) for cell in ("Time", "From", "Kind", "Text")]]
-    for message in report.messages:
-        who = "Candidate" if message.sender is Sender.CANDIDATE else "Proctor"
-        kind = message.kind.value.replace("_", " ")
-        rows.append([_p(_clock(message.created_at)), _p(who), _p(kind), _p(message.body)])
-    widths = [1.7, 2.2, 2.6, 11.2]
-    table = Table(rows, colWidths=[w * cm for w in widths], repeatRows=1)
-    table.setStyle(_GRID)
-    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
-    return table
-
-
 def _prompts(report: SessionReport) -> Flowable:
     if not report.prompts:
         return _p("No prompts.")
-    rows = [[_p(cell) for cell in ("Shown", "Put right", "Text")]]
-    for prompt in report.prompts:
-        cleared = _clock(prompt.cleared_at) if prompt.cleared_at else "not put right"
-        rows.append([_p(_clock(prompt.shown_at)), _p(cleared), _p(prompt.text)])
-    table = Table(rows, colWidths=[w * cm for w in (2.2, 2.8, 12.7)], repeatRows=1)
-    table.setStyle(_GRID)
-    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
-    return table
+    clock = _clock_in(report)
+    rows: list[list[object]] = [
+        [
+            clock(prompt.shown_at),
+            clock(prompt.cleared_at) if prompt.cleared_at else "not put right",
+            prompt.text,
+        ]
+        for prompt in report.prompts
+    ]
+    return _table(("Shown", "Put right", "Text"), rows, (2.2, 2.8, 12.7))
 
 
 def _consent(report: SessionReport) -> list[Flowable]:
@@ -243,8 +296,8 @@ def _consent(report: SessionReport) -> list[Flowable]:
     if not session.consent_text:
         return [_p("No consent recorded.")]
     line = (
-        f"Agreed {_when(session.consented_at)}, wording version {session.consent_version}, "
-        f"SHA-256 {session.consent_sha256}:"
+        f"Agreed {when(session.consented_at, report.zone)}, "
+        f"wording version {session.consent_version}, SHA-256 {session.consent_sha256}:"
     )
     return [_p(line), *(_p(f"- {text}") for text in session.consent_text.splitlines())]
 
@@ -265,6 +318,28 @@ def _thumbnail(item: Thumbnail) -> Image | None:
     return Image(small, width=THUMB_WIDTH, height=THUMB_WIDTH * height / width)
 
 
+def _photos(report: SessionReport) -> list[Flowable]:
+    """The reference and enrolment photos side by side, each captioned."""
+    cells: list[list[Flowable]] = []
+    for photo in report.photos:
+        image = _thumbnail(photo)
+        caption = photo.caption if image is not None else f"{photo.caption}: missing or unreadable"
+        cells.append([image, _p(caption)] if image is not None else [_p(caption)])
+    if not cells:
+        return [_p("No reference photo and no enrolment photo stored.")]
+    return [_pairs(cells)]
+
+
+def _pairs(cells: list[list[Flowable]]) -> Table:
+    """Images with captions, two to a row."""
+    grid = [cells[i : i + 2] for i in range(0, len(cells), 2)]
+    if len(grid[-1]) == 1:
+        grid[-1].append([])
+    table = Table(grid, colWidths=[8.85 * cm, 8.85 * cm])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
 def _evidence(report: SessionReport) -> list[Flowable]:
     cells: list[list[Flowable]] = []
     damaged = 0
@@ -282,12 +357,7 @@ def _evidence(report: SessionReport) -> list[Flowable]:
         notes.append(f"{report.evidence_missing + damaged} missing or unreadable")
     flowables: list[Flowable] = []
     if cells:
-        grid = [cells[i : i + 2] for i in range(0, len(cells), 2)]
-        if len(grid[-1]) == 1:
-            grid[-1].append([])
-        table = Table(grid, colWidths=[8.85 * cm, 8.85 * cm])
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        flowables.append(table)
+        flowables.append(_pairs(cells))
     elif not notes:
         flowables.append(_p("No evidence images (none stored, or deleted after retention)."))
     if notes:

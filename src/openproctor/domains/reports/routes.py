@@ -1,4 +1,5 @@
-"""/api/v1/exams/{exam_id}/report.csv|.json and /api/v1/sessions/{session_id}/report.pdf"""
+"""/api/v1/exams/{exam_id}/report.csv|.json, /api/v1/sessions/{session_id}/report.pdf and
+/api/v1/sessions/{session_id}/events (interventions and messages, for the review page)"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from openproctor.access import proctor_scope, visible_exam, visible_session
 from openproctor.db import utcnow
 from openproctor.deps import Audit, Context, DbSession, StaffUser
 from openproctor.domains.reports import service
+from openproctor.domains.reports.events import EventRead, session_events
 from openproctor.domains.reports.pdf import session_pdf
 
 router = APIRouter(tags=["reports"])
@@ -30,7 +32,7 @@ def exam_report_csv(exam_id: uuid.UUID, db: DbSession, user: StaffUser, audit: A
     audit("exam.report", "exam", exam.id, format="csv", candidates=len(rows))
     db.commit()
     return Response(
-        service.exam_csv(rows),
+        service.exam_csv(rows).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="exam-{exam.id}-report.csv"'},
     )
@@ -67,3 +69,11 @@ def session_report_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="session-{session.id}-report.pdf"'},
     )
+
+
+@router.get("/sessions/{session_id}/events", response_model=list[EventRead])
+def session_events_list(session_id: uuid.UUID, db: DbSession, user: StaffUser) -> list[EventRead]:
+    """Every message both ways and every intervention of the attempt (admission, pause,
+    resume, extra time, talk, warnings cleared, termination), oldest first."""
+    session = visible_session(db=db, user=user, session_id=session_id)
+    return [EventRead.of(event) for event in session_events(db=db, session=session)]

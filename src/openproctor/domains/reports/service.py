@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,13 +18,18 @@ from openproctor.domains.attention import service as attention
 from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.checkin.service import reference_of
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.exams.policy import KIND_LABELS, ViolationKind
 from openproctor.domains.messages.models import Message, MessageKind, Sender
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
+from openproctor.domains.reports.answers import AnswerSheet, answer_sheet
+from openproctor.domains.reports.events import SessionEvent, session_events
+from openproctor.domains.reports.times import review_zone, when
 from openproctor.domains.sessions import identity_gaps
-from openproctor.domains.sessions.models import ExamSession, SessionPrompt
-from openproctor.domains.sessions.service import prompts_of
+from openproctor.domains.sessions.models import ExamSession, SessionPrompt, SessionState
+from openproctor.domains.sessions.service import max_score, prompts_of
+from openproctor.domains.users.models import User
 from openproctor.domains.violations.models import ReviewStatus, Violation
 from openproctor.storage import ObjectStore, StorageError
 
@@ -37,6 +43,7 @@ CSV_COLUMNS = (
     "session_id",
     "state",
     "score",
+    "max_score",
     "risk_score",
     "violations",
     *(f"violations_{kind.value}" for kind in KINDS),
@@ -46,9 +53,12 @@ CSV_COLUMNS = (
     "hands_raised",
     "prompts_shown",
     "decision",
+    "decision_note",
+    "reviewer",
     "decided_at",
     "started_at",
     "ended_at",
+    "termination_reason",
     "attention_mean",
     *(f"attention_{label}" for label in attention.LABELS),
 )
@@ -56,10 +66,6 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Evidence images shown in a PDF, at most; the timeline lists every violation.
 MAX_THUMBNAILS = 30
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def latest_sessions(*, db: Session, exam_id: uuid.UUID) -> dict[uuid.UUID, ExamSession]:
@@ -141,24 +147,54 @@ def _messages(messages: list[Message]) -> dict[str, Any]:
     }
 
 
+def staff_labels(*, db: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """How reports name staff members: "Name <e-mail>"."""
+    if not user_ids:
+        return {}
+    found = db.execute(select(User.id, User.name, User.email).where(User.id.in_(user_ids)))
+    return {user_id: f"{name} <{email}>" for user_id, name, email in found}
+
+
+def reviewer_of(*, db: Session, session: ExamSession) -> str | None:
+    """Who decided the attempt, as reports name staff (None: not decided, or deleted)."""
+    if session.decided_by_id is None:
+        return None
+    return staff_labels(db=db, user_ids={session.decided_by_id}).get(session.decided_by_id)
+
+
 def exam_rows(
     *, db: Session, exam: Exam, proctor_id: uuid.UUID | None = None
 ) -> list[dict[str, Any]]:
-    """One row per candidate (only a proctor's own when proctor_id is given), by name."""
+    """One row per candidate (only a proctor's own when proctor_id is given), by name; times
+    in the exam's zone."""
     people = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_id)
     sessions = latest_sessions(db=db, exam_id=exam.id)
     session_ids = [s.id for s in sessions.values()]
+    reviewers = staff_labels(
+        db=db, user_ids={s.decided_by_id for s in sessions.values() if s.decided_by_id}
+    )
+    exam_facts = _ExamFacts(zone=review_zone(exam), max_score=max_score(exam), staff=reviewers)
     counts = violation_counts(db=db, session_ids=session_ids)
     looked = attention.summaries(db=db, session_ids=session_ids)
     talks = conversations(db=db, session_ids=session_ids)
     prompted = prompt_counts(db=db, session_ids=session_ids)
     return [
-        _row(candidate, sessions.get(candidate.id), counts, looked, talks, prompted)
+        _row(exam_facts, candidate, sessions.get(candidate.id), counts, looked, talks, prompted)
         for candidate in people
     ]
 
 
+@dataclass(frozen=True)
+class _ExamFacts:
+    """What every row of an exam's report shares."""
+
+    zone: ZoneInfo
+    max_score: float
+    staff: dict[uuid.UUID, str]
+
+
 def _row(
+    facts: _ExamFacts,
     candidate: Candidate,
     session: ExamSession | None,
     counts: dict[uuid.UUID, tuple[Counter[str], Counter[str]]],
@@ -176,6 +212,7 @@ def _row(
         "session_id": str(session.id) if session else None,
         "state": session.state.value if session else None,
         "score": session.score if session else None,
+        "max_score": facts.max_score,
         "risk_score": session.risk_score if session else None,
         "violations": {
             "total": sum(by_kind.values()),
@@ -185,12 +222,30 @@ def _row(
         "messages": _messages(talks.get(session.id, []) if session else []),
         "prompts_shown": prompted.get(session.id, 0) if session else 0,
         "decision": session.decision.value if session and session.decision else None,
-        "decided_at": _iso(session.decided_at) if session else None,
-        "started_at": _iso(session.started_at) if session else None,
-        "ended_at": _iso(session.ended_at) if session else None,
+        "decision_note": session.decision_note if session else None,
+        "reviewer": facts.staff.get(session.decided_by_id)
+        if session and session.decided_by_id
+        else None,
+        "decided_at": _iso(session.decided_at if session else None, facts.zone),
+        "started_at": _iso(session.started_at if session else None, facts.zone),
+        "ended_at": _iso(session.ended_at if session else None, facts.zone),
+        "termination_reason": termination_reason(session) if session else None,
         # The attention score's samples summed up (None without any): see the README.
         "attention": looked[session.id].to_json() if session and session.id in looked else None,
     }
+
+
+def _reviewer(facts: _ExamFacts, session: ExamSession | None) -> str | None:
+    return facts.staff.get(session.decided_by_id) if session and session.decided_by_id else None
+
+
+def _iso(value: datetime | None, zone: ZoneInfo) -> str | None:
+    return when(value, zone, "iso") if value else None
+
+
+def termination_reason(session: ExamSession) -> str | None:
+    """Why a terminated attempt was ended (None for any other)."""
+    return session.end_reason if session.state is SessionState.TERMINATED else None
 
 
 def exam_json(*, exam: Exam, rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
@@ -209,9 +264,15 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+# Excel opens a CSV as UTF-8 only when it starts with a byte order mark ("Chloé", not "ChloÃ©").
+BOM = "\ufeff"
+
+
 def exam_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV_COLUMNS, one line per row; text that a spreadsheet would run is quoted with '."""
+    """CSV_COLUMNS, one line per row, after a BOM; text that a spreadsheet would run is quoted
+    with '."""
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in rows:
@@ -228,6 +289,7 @@ def exam_csv(rows: list[dict[str, Any]]) -> str:
                     row["session_id"],
                     row["state"],
                     row["score"],
+                    row["max_score"],
                     row["risk_score"],
                     violations["total"],
                     *(violations["by_kind"][kind.value] for kind in KINDS),
@@ -237,9 +299,12 @@ def exam_csv(rows: list[dict[str, Any]]) -> str:
                     row["messages"]["hands_raised"],
                     row["prompts_shown"],
                     row["decision"],
+                    row["decision_note"],
+                    row["reviewer"],
                     row["decided_at"],
                     row["started_at"],
                     row["ended_at"],
+                    row["termination_reason"],
                     looked["mean"],
                     *(looked["shares"].get(label) for label in attention.LABELS),
                 )
@@ -250,9 +315,15 @@ def exam_csv(rows: list[dict[str, Any]]) -> str:
 
 @dataclass(frozen=True)
 class Thumbnail:
-    violation_id: uuid.UUID
+    violation_id: uuid.UUID | None  # None: a photo of the candidate, not evidence
     caption: str
     jpeg: bytes
+
+
+def flag_label(violation: Violation) -> str:
+    """A flag as staff pages name it: "Prohibited object: cell phone"."""
+    name = KIND_LABELS.get(violation.kind, violation.kind.value.replace("_", " "))
+    return f"{name}: {violation.label}" if violation.label else name
 
 
 @dataclass
@@ -263,7 +334,11 @@ class SessionReport:
     candidate: Candidate
     exam: Exam
     violations: list[Violation]
-    messages: list[Message] = field(default_factory=list)
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    reviewer: str | None = None
+    events: list[SessionEvent] = field(default_factory=list)
+    answers: AnswerSheet | None = None
+    photos: list[Thumbnail] = field(default_factory=list)  # reference and enrolment photos
     thumbnails: list[Thumbnail] = field(default_factory=list)
     attention: list[AttentionSample] = field(default_factory=list)
     prompts: list[SessionPrompt] = field(default_factory=list)
@@ -298,7 +373,11 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         candidate,
         exam,
         violations,
-        messages=conversations(db=db, session_ids=[session.id]).get(session.id, []),
+        zone=review_zone(exam),
+        reviewer=reviewer_of(db=db, session=session),
+        events=session_events(db=db, session=session),
+        answers=answer_sheet(exam=exam, session=session),
+        photos=_photos(db=db, store=store, candidate=candidate, session=session),
         evidence_total=len(evidence),
         attention=list(attention.for_session(db=db, session_id=session.id)),
         prompts=list(prompts_of(db=db, session_id=session.id)),
@@ -314,7 +393,35 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         except StorageError:
             report.evidence_missing += 1
             continue
-        caption = f"{violation.kind.value}" + (f" ({violation.label})" if violation.label else "")
-        caption += f" at {violation.started_at:%H:%M:%S} UTC"
+        caption = f"{flag_label(violation)} at {when(violation.started_at, report.zone)}"
         report.thumbnails.append(Thumbnail(violation.id, caption, jpeg))
     return report
+
+
+def _photos(
+    *, db: Session, store: ObjectStore, candidate: Candidate, session: ExamSession
+) -> list[Thumbnail]:
+    """The candidate's registered reference photo and the photo taken at enrolment, those that
+    are stored and readable."""
+    keys: list[tuple[str, str]] = []
+    reference = reference_of(candidate)
+    if reference is not None:
+        keys.append(("Reference photo, registered before the exam", reference.key))
+    enrolment = db.scalar(
+        select(StoredObject.storage_key)
+        .where(
+            StoredObject.session_id == session.id,
+            StoredObject.purpose == ObjectPurpose.ENROLMENT,
+        )
+        .order_by(StoredObject.created_at.desc())
+        .limit(1)
+    )
+    if enrolment is not None:
+        keys.append(("Enrolment photo, taken at check-in", enrolment))
+    photos = []
+    for caption, key in keys:
+        try:
+            photos.append(Thumbnail(None, caption, store.get(key)))
+        except StorageError:
+            photos.append(Thumbnail(None, f"{caption}: missing", b""))
+    return photos

@@ -8,12 +8,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openproctor.domains.audit import service as audit_log
 from openproctor.domains.audit.models import AuditEntry
+from openproctor.domains.reports.times import when, zone_name
 from openproctor.domains.sessions.models import ExamSession
 
 # Checks went off, or the reason they are off changed (details: reason).
@@ -30,11 +32,13 @@ class IdentityGap:
     ended_at: datetime | None
     reason: str
 
-    def describe(self) -> str:
-        """One line for the review page and the PDF: the times (UTC) and why."""
+    def describe(self, zone: ZoneInfo) -> str:
+        """One line for the review page and the PDF: the times (in the exam's zone) and why."""
+        started = when(self.started_at, zone, "clock")
         if self.ended_at is None:
-            return f"from {self.started_at:%H:%M:%S} UTC, still off: {self.reason}"
-        return f"{self.started_at:%H:%M:%S} to {self.ended_at:%H:%M:%S} UTC: {self.reason}"
+            return f"from {started} {zone_name(zone)}, still off: {self.reason}"
+        ended = when(self.ended_at, zone, "clock")
+        return f"{started} to {ended} {zone_name(zone)}: {self.reason}"
 
 
 def record_off(*, db: Session, session_id: uuid.UUID, reason: str) -> AuditEntry:

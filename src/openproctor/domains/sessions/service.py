@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -138,13 +139,19 @@ def save_answers(*, session: ExamSession, exam: Exam, answers: dict[str, int]) -
     session.answers = {**session.answers, **clean_answers(exam=exam, answers=answers)}
 
 
+def points_for(question: dict[str, Any], choice: int | None) -> float:
+    """What one answer scores: the question's points when it is the right choice, else 0."""
+    return float(question.get("points", 1)) if choice == question["answer"] else 0.0
+
+
+def max_score(exam: Exam) -> float:
+    return float(sum(question.get("points", 1) for question in exam.questions))
+
+
 def score(*, exam: Exam, answers: dict[str, int]) -> float:
-    return float(
-        sum(
-            question.get("points", 1)
-            for index, question in enumerate(exam.questions)
-            if answers.get(str(index)) == question["answer"]
-        )
+    return sum(
+        points_for(question, answers.get(str(index)))
+        for index, question in enumerate(exam.questions)
     )
 
 

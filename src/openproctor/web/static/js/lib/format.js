@@ -2,6 +2,11 @@
 export const clock = (iso) =>
   new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
+// A time of day ("14:03:07") in an IANA zone: the review pages write every time with this,
+// in the exam's zone (as the PDF and the CSV do) and the staff member's own.
+export const clockIn = (iso, zone) =>
+  new Date(iso).toLocaleTimeString("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+
 export function duration(startIso, endIso) {
   const seconds = Math.max(Math.round((Date.parse(endIso) - Date.parse(startIso)) / 1000), 0);
   if (seconds < 60) return `${seconds} s`;

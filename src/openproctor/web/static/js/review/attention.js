@@ -2,7 +2,8 @@
 // (GET /api/v1/sessions/{id}/attention, one every few seconds while it ran) as bars under the
 // recording's timeline, as tall as the score and coloured by label, and a one-line summary.
 // The score describes where the candidate looked; it is not a verdict.
-import { clock, el } from "../lib/format.js";
+import { el } from "../lib/format.js";
+import { bothClocks } from "./times.js";
 
 const SAMPLE_S = 5; // a sample stands for the seconds until the next (openproctor/live/attention.py)
 const LABELS = ["focused", "distracted", "away"];
@@ -40,7 +41,7 @@ export class AttentionLane {
       const end = Math.min(next ? at(next.at) : start + SAMPLE_S, start + 2 * SAMPLE_S);
       const bar = el("span", {
         className: "attention-sample",
-        title: `${clock(sample.at)} ${sample.label}, attention ${sample.score}`,
+        title: `${bothClocks(sample.at)} ${sample.label}, attention ${sample.score}`,
         dataset: { label: sample.label, score: String(sample.score), testid: "attention-sample" },
       });
       bar.style.left = `${Math.min(Math.max(start / duration, 0), 1) * 100}%`;

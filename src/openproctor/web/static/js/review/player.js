@@ -163,69 +163,188 @@ export class SyncedPlayers {
   }
 }
 
-// The bar under the players: a marker per flag, the playhead, click or arrow keys to seek.
+// Flags longer than this share of the recording get lanes of their own, under the short ones,
+// so a long flag never covers a short one.
+const LONG_SHARE = 0.03;
+// Markers closer than this share of the recording would overlap: they become one group.
+const GROUP_SHARE = 0.012;
+
+// Splits [{start, end, ...}] into runs of items that start within GROUP_SHARE of the run's
+// first (sorted by start).
+export function groupByMoment(items, duration) {
+  const groups = [];
+  for (const item of [...items].sort((a, b) => a.start - b.start)) {
+    const group = groups.at(-1);
+    if (group && item.start - group[0].start < duration * GROUP_SHARE) group.push(item);
+    else groups.push([item]);
+  }
+  return groups;
+}
+
+// Long flags packed into as few rows as keep them apart: each goes to the first row whose last
+// flag ended before it starts.
+export function packLanes(flags) {
+  const rows = [];
+  for (const flag of [...flags].sort((a, b) => a.start - b.start)) {
+    const row = rows.find((r) => r.at(-1).end <= flag.start);
+    if (row) row.push(flag);
+    else rows.push([flag]);
+  }
+  return rows;
+}
+
+const SEVERITY_ORDER = ["high", "medium", "low"];
+
+// The bar under the players (the playhead: click or arrow keys to seek) and the lanes under it:
+// short flags, long flags in rows of their own, and interventions and messages; markers at the
+// same moment are one button with their count, which lists them when pressed.
 export class Timeline {
-  constructor(root, { seek, select }) {
-    this.root = root;
-    this.markers = root.querySelector(".markers");
+  constructor(root, { seek, select, showEvent }) {
+    this.root = root; // .timeline
+    this.bar = root.querySelector(".timeline-bar");
     this.playhead = root.querySelector(".playhead");
+    this.prompts = root.querySelector(".prompt-marks");
+    this.shortLane = root.querySelector("[data-lane=short]");
+    this.longLanes = root.querySelector(".long-lanes");
+    this.eventLane = root.querySelector("[data-lane=events]");
+    this.groupList = root.querySelector(".group-list");
     this.duration = 0;
     this.seek = seek;
     this.select = select;
-    root.addEventListener("click", (event) => {
-      if (event.target.closest(".marker") || !this.duration) return;
-      const box = root.getBoundingClientRect();
+    this.showEvent = showEvent;
+    this.bar.addEventListener("click", (event) => {
+      if (!this.duration) return;
+      const box = this.bar.getBoundingClientRect();
       this.seek(((event.clientX - box.left) / box.width) * this.duration);
     });
   }
 
-  // flags: [{violation, start (s), end (s)}]
-  draw(flags, duration) {
+  place(node, start, end) {
+    const left = (Math.max(start, 0) / this.duration) * 100;
+    node.style.left = `${Math.min(left, 100)}%`;
+    node.style.width = `max(${Math.max(((end - Math.max(start, 0)) / this.duration) * 100, 0)}%, 6px)`;
+  }
+
+  flagMarker(flag) {
+    const marker = el("button", {
+      type: "button",
+      className: "marker",
+      title: `${formatTime(flag.start)} ${flag.title}`,
+      ariaLabel: `Flag at ${formatTime(flag.start)}: ${flag.title}`,
+      dataset: {
+        violationId: flag.violation.id,
+        severity: flag.violation.severity,
+        status: flag.violation.review_status,
+        testid: "marker",
+      },
+    });
+    this.place(marker, flag.start, flag.end);
+    marker.addEventListener("click", () => this.select(flag.violation.id, { seek: true }));
+    return marker;
+  }
+
+  eventMarker(event) {
+    const marker = el("button", {
+      type: "button",
+      className: "event-marker",
+      title: `${formatTime(event.start)} ${event.title}`,
+      ariaLabel: `${event.title} at ${formatTime(event.start)}`,
+      dataset: { kind: event.kind, intervention: event.intervention ? "yes" : "no", testid: "event-marker" },
+    });
+    this.place(marker, event.start, event.start);
+    marker.addEventListener("click", () => this.showEvent(event));
+    return marker;
+  }
+
+  // A button standing for several markers at one moment; pressing it lists them.
+  groupButton(items, kind, marker) {
+    const first = items[0];
+    const what = kind === "flags" ? "flags" : "interventions and messages";
+    const button = el("button", {
+      type: "button",
+      className: kind === "flags" ? "marker group" : "event-marker group",
+      textContent: String(items.length),
+      title: `${items.length} ${what} at ${formatTime(first.start)}`,
+      ariaExpanded: "false",
+      dataset: { testid: kind === "flags" ? "marker-group" : "event-group" },
+    });
+    if (kind === "flags") {
+      button.dataset.severity = SEVERITY_ORDER.find((s) => items.some((f) => f.violation.severity === s)) ?? "medium";
+    }
+    this.place(button, first.start, first.start);
+    button.addEventListener("click", () => this.expand(button, items, marker, what));
+    return button;
+  }
+
+  expand(button, items, marker, what) {
+    const open = button.getAttribute("aria-expanded") === "true";
+    for (const other of this.root.querySelectorAll("[aria-expanded=true]")) other.setAttribute("aria-expanded", "false");
+    this.groupList.hidden = open;
+    if (open) return;
+    button.setAttribute("aria-expanded", "true");
+    const close = el("button", { type: "button", className: "small secondary", textContent: "Close" });
+    close.addEventListener("click", () => {
+      this.groupList.hidden = true;
+      button.setAttribute("aria-expanded", "false");
+      button.focus();
+    });
+    this.groupList.replaceChildren(
+      el("p", { className: "meta", textContent: `${items.length} ${what} at ${formatTime(items[0].start)}:` }),
+      el("div", { className: "group-items" }, ...items.map((item) => {
+        const entry = marker(item);
+        entry.className = "group-entry"; // a labelled button in the list, not a bar
+        entry.textContent = `${formatTime(item.start)} ${item.title}`;
+        entry.style.left = entry.style.width = "";
+        return entry;
+      })),
+      close);
+    this.groupList.querySelector("button")?.focus();
+  }
+
+  lane(items, kind, marker) {
+    return groupByMoment(items, this.duration).map((group) =>
+      group.length === 1 ? marker(group[0]) : this.groupButton(group, kind, marker));
+  }
+
+  // flags: [{violation, start (s), end (s), title}]; events: [{start (s), title, kind,
+  // intervention, event}]
+  draw(flags, events, duration) {
     this.duration = duration;
-    this.root.setAttribute("aria-valuemax", String(Math.round(duration)));
-    this.markers.replaceChildren(...flags.map((flag) => {
-      const left = (Math.max(flag.start, 0) / duration) * 100;
-      const width = Math.max(((flag.end - flag.start) / duration) * 100, 0);
-      const marker = el("button", {
-        type: "button",
-        className: "marker",
-        title: `${formatTime(flag.start)} ${flag.title}`,
-        dataset: {
-          violationId: flag.violation.id,
-          severity: flag.violation.severity,
-          status: flag.violation.review_status,
-          testid: "marker",
-        },
-        tabIndex: -1,
-      });
-      marker.style.left = `${Math.min(left, 100)}%`;
-      marker.style.width = `max(${width}%, 4px)`;
-      marker.addEventListener("click", () => this.select(flag.violation.id, { seek: true }));
-      return marker;
-    }));
+    this.bar.setAttribute("aria-valuemax", String(Math.round(duration)));
+    this.groupList.hidden = true;
+    const long = flags.filter((f) => f.end - f.start > duration * LONG_SHARE);
+    const short = flags.filter((f) => !long.includes(f));
+    const flagMarker = (flag) => this.flagMarker(flag);
+    this.shortLane.replaceChildren(...this.lane(short, "flags", flagMarker));
+    this.longLanes.replaceChildren(...packLanes(long).map((row) =>
+      el("div", { className: "lane", dataset: { lane: "long" } }, ...row.map(flagMarker))));
+    this.longLanes.hidden = !long.length;
+    this.eventLane.replaceChildren(...this.lane(events, "events", (event) => this.eventMarker(event)));
+    this.eventLane.hidden = !events.length;
   }
 
   // prompts: [{start (s), end (s), text}], the self-correction prompts the candidate was
-  // shown: thin marks under the flags, not buttons (they are not reviewed).
+  // shown: thin marks on the bar, not buttons (they are not reviewed).
   drawPrompts(prompts) {
-    for (const prompt of prompts) {
+    this.prompts.replaceChildren(...prompts.map((prompt) => {
       const mark = el("span", { className: "prompt-mark", title: `${formatTime(prompt.start)} prompt: ${prompt.text}`, dataset: { testid: "prompt-marker" } });
-      mark.style.left = `${Math.min((Math.max(prompt.start, 0) / this.duration) * 100, 100)}%`;
-      mark.style.width = `max(${Math.max(((prompt.end - prompt.start) / this.duration) * 100, 0)}%, 3px)`;
-      this.markers.append(mark);
-    }
+      this.place(mark, prompt.start, prompt.end);
+      return mark;
+    }));
   }
 
   update(time) {
     if (!this.duration) return;
     this.playhead.style.left = `${Math.min((time / this.duration) * 100, 100)}%`;
-    this.root.setAttribute("aria-valuenow", String(Math.round(time)));
-    this.root.setAttribute("aria-valuetext", formatTime(time));
+    this.bar.setAttribute("aria-valuenow", String(Math.round(time)));
+    this.bar.setAttribute("aria-valuetext", formatTime(time));
   }
 
   mark(violation) {
-    const marker = this.markers.querySelector(`[data-violation-id="${CSS.escape(violation.id)}"]`);
-    if (marker) marker.dataset.status = violation.review_status;
-    for (const other of this.markers.children) other.classList.toggle("selected", other === marker);
+    const markers = this.root.querySelectorAll(`[data-testid=marker][data-violation-id="${CSS.escape(violation.id)}"]`);
+    for (const marker of markers) marker.dataset.status = violation.review_status;
+    for (const other of this.root.querySelectorAll("[data-testid=marker]")) {
+      other.classList.toggle("selected", [...markers].includes(other));
+    }
   }
 }

@@ -1,13 +1,15 @@
 // The reviewer's page for one attempt: the recordings in sync with the flags on a timeline,
 // the evidence, a verdict per flag and the decision on the attempt. Everything is read from
 // and written to the REST API (verdicts and decisions are audited there). Built for the
-// keyboard: j/k walk the flags, c/d decide them, space plays.
-import { clock, duration, el } from "../lib/format.js";
+// keyboard: j/k walk the flags, c/d decide them, space plays. Times are in the exam's zone.
+import { duration, el } from "../lib/format.js";
 import { getJson, sendJson } from "../lib/http.js";
 import { violationLabel } from "../lib/vocabulary.js";
 import { AttentionLane } from "./attention.js";
-import { showConversation } from "./conversation.js";
+import { showEvents } from "./events.js";
+import { wireDecision } from "./decision.js";
 import { SyncedPlayers, Timeline, formatTime } from "./player.js";
+import { bothClocks, examClock, showOwnZone } from "./times.js";
 
 const page = document.getElementById("review");
 const sessionId = page.dataset.sessionId;
@@ -18,11 +20,13 @@ const STATUS_TEXT = { pending: "pending", confirmed: "confirmed", dismissed: "di
 
 let violations = [];
 let evidence = [];
+let events = [];
 let players = null;
 let selectedId = null;
-const timeline = new Timeline($("[data-testid=timeline]"), {
+const timeline = new Timeline($(".timeline"), {
   seek: (seconds) => players?.seek(seconds),
   select: (id, options) => select(id, options),
+  showEvent: (item) => showEvent(item.index),
 });
 const attentionLane = new AttentionLane($("[data-testid=attention]"), { seek: (seconds) => players?.seek(seconds) });
 let attention = [];
@@ -37,6 +41,11 @@ async function load() {
     ]);
     // The attempt can be reviewed without it: a failure leaves the lane out.
     attention = await getJson(`/api/v1/sessions/${sessionId}/attention`).catch(() => []);
+    events = await getJson(`/api/v1/sessions/${sessionId}/events`).catch((error) => {
+      $("[data-testid=conversation]").replaceChildren(
+        el("li", { className: "error", textContent: `Could not load the interventions and messages: ${error.message}` }));
+      return null;
+    });
   } catch (error) {
     $(".players").replaceChildren(el("p", { className: "error", textContent: `Could not load this attempt (${error.message}). Reload the page to try again.` }));
     return;
@@ -45,11 +54,10 @@ async function load() {
   if (!players) attentionLane.draw(attention);
   renderFlags();
   renderGallery();
-  getJson(`/api/v1/sessions/${sessionId}/messages`)
-    .then((messages) => showConversation($("[data-testid=conversation]"), messages,
-      players ? (iso) => players.seek(Math.max(players.at(iso) - LEAD_S, 0)) : null))
-    .catch((error) => $("[data-testid=conversation]").replaceChildren(
-      el("li", { className: "error", textContent: `Could not load the conversation: ${error.message}` })));
+  if (events) {
+    showEvents($("[data-testid=conversation]"), events,
+      players ? (iso) => players.seek(Math.max(players.at(iso) - LEAD_S, 0)) : null);
+  }
   const first = violations.find((v) => v.review_status === "pending") ?? violations[0];
   if (first) select(first.id, { seek: false, scroll: false });
 }
@@ -70,7 +78,7 @@ function showPlayers(recordings) {
       onTime: (t) => showTime(t),
     });
     $("[data-testid=transport]").hidden = false;
-    $("[data-testid=timeline]").hidden = false;
+    $("[data-testid=timeline-lanes]").hidden = false;
     const note = $(".sync-note");
     const gaps = ready.filter((r) => r.missing_chunks.length);
     const remarks = [
@@ -116,7 +124,14 @@ function drawIdentityGaps() {
 
 function drawTimeline() {
   if (!players) return;
-  timeline.draw(violations.map(flagSpan), players.duration || 1);
+  const moments = (events ?? []).map((event, index) => ({
+    start: players.at(event.at),
+    title: event.text ? `${event.label}: ${event.text}` : event.label,
+    kind: event.kind,
+    intervention: event.intervention,
+    index,
+  }));
+  timeline.draw(violations.map(flagSpan), moments, players.duration || 1);
   timeline.drawPrompts([...page.querySelectorAll("[data-testid=review-prompts] [data-shown-at]")].map((item) => ({
     start: players.at(item.dataset.shownAt),
     end: item.dataset.clearedAt ? players.at(item.dataset.clearedAt) : players.at(item.dataset.shownAt) + 1,
@@ -127,6 +142,19 @@ function drawTimeline() {
   const selected = violations.find((v) => v.id === selectedId);
   if (selected) timeline.mark(selected);
   showTime(players.time);
+}
+
+// An intervention or message picked on the timeline: played from a little before, and shown
+// in the list.
+function showEvent(index) {
+  const event = events?.[index];
+  if (!event) return;
+  players?.seek(Math.max(players.at(event.at) - LEAD_S, 0));
+  const item = $(`[data-testid=event][data-index="${index}"]`);
+  for (const other of page.querySelectorAll("[data-testid=event].selected")) other.classList.remove("selected");
+  item?.classList.add("selected");
+  item?.scrollIntoView({ block: "nearest" });
+  item?.focus({ preventScroll: true });
 }
 
 function showTime(t) {
@@ -176,7 +204,7 @@ function countFlags() {
 }
 
 function offsetText(violation) {
-  if (!players) return clock(violation.started_at);
+  if (!players) return examClock(violation.started_at);
   return formatTime(Math.max(players.at(violation.started_at), 0));
 }
 
@@ -188,7 +216,7 @@ function flagItem(violation) {
   });
   const time = el("button", {
     type: "button", className: "link flag-time", textContent: offsetText(violation),
-    title: `${clock(violation.started_at)}: play from ${LEAD_S} s before`,
+    title: `${bothClocks(violation.started_at)}: play from ${LEAD_S} s before`,
   });
   time.addEventListener("click", () => select(violation.id, { seek: true }));
   const lasted = violation.ended_at ? duration(violation.started_at, violation.ended_at) : "still open";
@@ -201,7 +229,7 @@ function flagItem(violation) {
   const thumb = violation.evidence_url
     ? el("img", { className: "flag-evidence", src: violation.evidence_url, alt: `Evidence: ${violationLabel(violation)}`, loading: "lazy" })
     : el("span", { className: "flag-evidence none", textContent: violation.evidence_error ? "image not stored" : "no image" });
-  if (violation.evidence_url) thumb.addEventListener("click", () => enlarge(violation.evidence_url, `${violationLabel(violation)} · ${clock(violation.started_at)}`));
+  if (violation.evidence_url) thumb.addEventListener("click", () => enlarge(violation.evidence_url, `${violationLabel(violation)} · ${bothClocks(violation.started_at)}`));
   const note = el("textarea", {
     className: "flag-note", rows: 2, maxLength: 5000, placeholder: "Note (optional): what you saw",
     value: violation.review_note ?? "", dataset: { testid: "flag-note" },
@@ -288,30 +316,13 @@ async function verdict(id, status, { advance = false } = {}) {
 
 // --- decision ------------------------------------------------------------------------------
 
-for (const button of page.querySelectorAll("button.decide")) {
-  button.addEventListener("click", async () => {
-    const feedback = $("[data-testid=decision] .action-status");
-    const note = $("[data-testid=decision-note]").value.trim();
-    feedback.textContent = "Saving…";
-    feedback.dataset.tone = "";
-    try {
-      const session = await sendJson("PUT", `/api/v1/sessions/${sessionId}/decision`, {
-        decision: button.dataset.decision, note: note || null,
-      });
-      for (const other of page.querySelectorAll("button.decide")) {
-        other.setAttribute("aria-pressed", String(other.dataset.decision === session.decision));
-      }
-      const current = $("[data-testid=current-decision]");
-      current.replaceChildren("Decided: ", el("strong", { textContent: session.decision }),
-        session.decided_at ? ` just now (${clock(session.decided_at)})` : "");
-      feedback.textContent = "Saved.";
-      feedback.dataset.tone = "ok";
-    } catch (error) {
-      feedback.textContent = `Not saved: ${error.message}`;
-      feedback.dataset.tone = "error";
-    }
-  });
-}
+wireDecision({
+  pending: () => violations.filter((v) => v.review_status === "pending"),
+  showFlag: (id) => {
+    select(id, { seek: true });
+    itemOf(id)?.focus();
+  },
+});
 
 // --- evidence ------------------------------------------------------------------------------
 
@@ -327,7 +338,10 @@ function renderGallery() {
     const violation = byViolation.get(item.violation_id);
     const caption = item.purpose === "enrolment"
       ? "Reference photo"
-      : `${violation ? violationLabel(violation) : "Evidence"} · ${clock(item.created_at)}`;
+      : violation
+        // The flag's start, as the flag list and the PDF give it (the image is stored later).
+        ? `${violationLabel(violation)} · ${examClock(violation.started_at)}`
+        : `Evidence · ${examClock(item.created_at)}`;
     const original = evidence.find((other) => other.purpose === "evidence_raw" && other.violation_id === item.violation_id && item.violation_id);
     const button = el("button", { type: "button", className: "thumb", title: caption, dataset: { testid: "evidence-thumb" } },
       el("img", { src: item.url, alt: caption, loading: "lazy" }),
@@ -361,7 +375,7 @@ document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") event.target.blur();
     return;
   }
-  if ($("[data-testid=enlarge]").open) return;
+  if (page.querySelector("dialog[open]")) return;
   const actions = {
     j: () => move(1),
     k: () => move(-1),
@@ -381,4 +395,5 @@ document.addEventListener("keydown", (event) => {
   action();
 });
 
+showOwnZone($("[data-testid=own-zone]"));
 load();
