@@ -25,14 +25,14 @@ IN_PROGRESS = frozenset(
 
 
 class ExamStatus(StrEnum):
-    DRAFT = "draft"  # nobody could take it yet: no candidates, or nothing to answer
+    DRAFT = "draft"  # nobody can take it yet: no candidate is on its roster
     SCHEDULED = "scheduled"
     OPEN = "open"
     CLOSED = "closed"
 
 
 def status_of(exam: Exam, *, candidates: int, now: datetime) -> ExamStatus:
-    if candidates == 0 or not (exam.questions or exam.external_url):
+    if candidates == 0:
         return ExamStatus.DRAFT
     if now < exam.opens_at:
         return ExamStatus.SCHEDULED
