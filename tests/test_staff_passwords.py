@@ -96,9 +96,7 @@ def test_a_reset_password_works_once_then_must_be_replaced(
     assert fresh.get("/review").status_code == 200
 
 
-def test_the_lock_out_still_holds_for_a_reset_account(
-    client: TestClient, factory: Factory
-) -> None:
+def test_the_lock_out_still_holds_for_a_reset_account(client: TestClient, factory: Factory) -> None:
     admin, proctor = factory.user(Role.ADMIN), factory.user(Role.PROCTOR)
     login(client, admin)
     temporary = client.post(f"/api/v1/users/{proctor.id}/password-reset").json()[
