@@ -378,8 +378,10 @@ def test_another_proctor_reaches_nothing_of_a_candidate_on_any_route(
     assert session.decision is None
 
 
-# A reviewer judges finished sessions and changes nothing else.
+# A reviewer judges finished sessions and changes nothing else (but their own password).
 REVIEWER_MAY_CHANGE = {
+    ("POST", "/api/v1/auth/password"),
+    ("POST", "/account/password"),
     ("PUT", "/api/v1/sessions/{session_id}/decision"),
     ("PUT", "/api/v1/violations/{violation_id}/review"),
     ("POST", "/api/v1/auth/login"),

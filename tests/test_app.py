@@ -131,7 +131,7 @@ def production(settings: Settings, **overrides: Any) -> Iterator[TestClient]:
 
 def test_production_serves_no_metrics_or_api_docs_by_default(settings: Settings) -> None:
     with production(settings) as client:
-        for path in ("/metrics", "/api/v1/openapi.json", "/api/docs"):
+        for path in ("/metrics", "/api/v1/openapi.json", "/api/docs", "/api/redoc"):
             assert client.get(path).status_code == 404, path
         assert client.get("/healthz").status_code == 200
 
@@ -140,6 +140,8 @@ def test_production_api_docs_when_turned_on(settings: Settings) -> None:
     with production(settings, api_docs=True) as client:
         assert client.get("/api/v1/openapi.json").status_code == 200
         assert client.get("/api/docs").status_code == 200
+        assert client.get("/api/redoc").status_code == 200
+        assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
 
 
 @pytest.mark.parametrize("env", ["production", "development"])

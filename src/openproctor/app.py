@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 from sqlalchemy import text
@@ -28,10 +27,11 @@ from openproctor.bus.redis import RedisBus
 from openproctor.compat.dyte import router as seed_compat_router
 from openproctor.context import AppContext
 from openproctor.db import make_engine, make_session_factory
-from openproctor.deps import LoginRequired
+from openproctor.deps import LoginRequired, PasswordChangeRequired
 from openproctor.detectors import install
 from openproctor.detectors.base import ModelError
 from openproctor.domains.sessions.models import IllegalTransition
+from openproctor.domains.users.routes import CREDENTIAL_CHANGE_API
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.live.hub import LiveHub
 from openproctor.logs import install_redaction
@@ -41,7 +41,6 @@ from openproctor.middleware import (
     BodyLimitMiddleware,
     CsrfCookieMiddleware,
     SecurityHeadersMiddleware,
-    docs_policy,
     page_policy,
 )
 from openproctor.pipeline.jobs import Analysis
@@ -51,12 +50,13 @@ from openproctor.security import tokens_match
 from openproctor.settings import Environment, Settings
 from openproctor.sockets import router as sockets_router
 from openproctor.storage import ObjectStore, StorageError, StorageFull, store_from_settings
+from openproctor.web.account_pages import ACCOUNT_PAGE
+from openproctor.web.api_docs import add_api_docs
 from openproctor.web.lti_pages import router as lti_tool_router
 from openproctor.web.pages import router as pages_router
 from openproctor.web.templating import WEB_DIR, render
 
 OPENAPI_URL = "/api/v1/openapi.json"
-DOCS_URL = "/api/docs"
 
 log = logging.getLogger(__name__)
 MIB = 1024 * 1024
@@ -129,7 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Live proctoring for online exams. Staff sign in with a session cookie; "
         "state-changing requests need the X-CSRF-Token header (GET /api/v1/auth/csrf; it changes "
         "at sign-in, so fetch it again after POST /api/v1/auth/login).",
-        # Our own /api/docs below, so that its policy can allow its one inline script.
+        # Our own /api/docs and /api/redoc (web/api_docs.py), served without a CDN.
         docs_url=None,
         redoc_url=None,
         openapi_url=OPENAPI_URL if settings.api_docs_served else None,
@@ -185,15 +185,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     if settings.api_docs_served:
-        docs_html = bytes(
-            get_swagger_ui_html(openapi_url=OPENAPI_URL, title=f"{app.title} - Swagger UI").body
-        ).decode()
-
-        @app.get(DOCS_URL, include_in_schema=False)
-        def api_docs() -> HTMLResponse:
-            return HTMLResponse(
-                docs_html, headers={"Content-Security-Policy": docs_policy(docs_html)}
-            )
+        add_api_docs(app, openapi_url=OPENAPI_URL)
 
     metrics_token = settings.metrics_token.get_secret_value()
     # In production the counters are private: off until a token is set.
@@ -305,6 +297,15 @@ def _add_error_handlers(app: FastAPI) -> None:
                 {"detail": "sign in first"}, status_code=status.HTTP_401_UNAUTHORIZED
             )
         return RedirectResponse(f"/login?next={request.url.path}", status.HTTP_303_SEE_OTHER)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change_required(request: Request, _: PasswordChangeRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"detail": f"choose your own password first: POST {CREDENTIAL_CHANGE_API}"},
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        return RedirectResponse(ACCOUNT_PAGE, status.HTTP_303_SEE_OTHER)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

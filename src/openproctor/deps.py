@@ -69,6 +69,11 @@ class LoginRequired(Exception):
     """Raised for anonymous requests; pages redirect to the login form, the API answers 401."""
 
 
+class PasswordChangeRequired(Exception):
+    """Raised for a staff member signed in with a temporary password (an admin's reset):
+    pages redirect to the password form, the API answers 403, until they choose their own."""
+
+
 def refused_url(error: OutboundRefused) -> HTTPException:
     """422 for a URL the server may not send requests to, shaped like a validation error."""
     detail = [{"type": "outbound_refused", "loc": ["body", error.field], "msg": error.message}]
@@ -143,9 +148,19 @@ def optional_user(
     return users.user_for_session(db=db, token=cookie) if cookie else None
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+def signed_in_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    """The signed-in user, even one who still has to replace a temporary password."""
     if user is None:
         raise LoginRequired
+    return user
+
+
+SignedInUser = Annotated[User, Depends(signed_in_user)]
+
+
+def current_user(user: SignedInUser) -> User:
+    if user.must_change_password is True:  # None on an API token's unsaved acting user
+        raise PasswordChangeRequired
     return user
 
 

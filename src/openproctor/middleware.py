@@ -121,13 +121,13 @@ PAGE_POLICY = (
     "media-src 'self' blob:{media}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI (/api/docs) loads from its CDN and starts with one inline script, allowed by hash.
-DOCS_CDN = "https://cdn.jsdelivr.net"
+# The API docs pages (web/api_docs.py) load their bundles from this server. Swagger UI starts
+# with one inline script, allowed by its hash; both set styles inline (ReDoc writes <style>
+# elements), and ReDoc runs its search in a worker made from a blob: URL.
 DOCS_POLICY = (
-    "default-src 'none'; script-src " + DOCS_CDN + " {hashes}; "
-    "style-src " + DOCS_CDN + " 'unsafe-inline'; img-src 'self' data: " + DOCS_CDN + " "
-    "https://fastapi.tiangolo.com; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-    "frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src blob:; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
 )
 # The candidate page needs the camera, microphone, screen and fullscreen; nothing needs more.
 PERMISSIONS_POLICY = (

@@ -35,6 +35,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_temporary_password() -> str:
+    """16 characters from a 57-letter alphabet without look-alikes (0/O, 1/l/I), so it can be
+    read out or typed from a note: about 93 bits."""
+    return "".join(secrets.choice(_READABLE) for _ in range(16))
+
+
+_READABLE = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
 def token_digest(token: str) -> str:
     """Tables keep only this digest of a bearer token, so a leaked table opens nothing."""
     return hashlib.sha256(token.encode()).hexdigest()

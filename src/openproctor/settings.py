@@ -192,7 +192,8 @@ class Settings(BaseSettings):
     api_docs: bool | None = Field(
         default=None,
         title="API documentation",
-        description="Serve /api/docs and /api/v1/openapi.json. Default: on, except in production.",
+        description="Serve /api/docs (Swagger UI), /api/redoc (ReDoc) and /api/v1/openapi.json. "
+        "Default: on, except in production.",
     )
 
     # Disk space: below this the node says it is not ready, before writes start failing.

@@ -16,8 +16,9 @@ from openproctor.db import utcnow
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.users.models import Role, StaffSession, User
 from openproctor.live.protocol import CloseCode
+from openproctor.security import hash_password
 from openproctor.settings import Settings
-from tests.conftest import Factory, serving
+from tests.conftest import PASSWORD, Factory, serving
 from tests.live.clients import Proctor, close_of, proctor_socket
 from tests.servers import redis_server
 
@@ -108,6 +109,35 @@ def test_deactivation_on_the_admin_page_closes_the_proctor_socket(
         CloseCode.SIGNED_OUT,
         "You were signed out: your account was deactivated",
     )
+
+
+def test_a_password_reset_closes_the_socket_and_a_temporary_password_opens_no_wall(
+    live_server: str, factory: Factory
+) -> None:
+    admin_user, proctor_user, exam = _watched(factory)
+    admin, proctor = Proctor(live_server, admin_user), Proctor(live_server, proctor_user)
+
+    def reset() -> None:
+        assert admin.post(f"/api/v1/users/{proctor_user.id}/password-reset").status_code == 200
+
+    assert _closed_by(live_server, proctor, exam, reset, AT_ONCE_S)[:2] == (
+        CloseCode.SIGNED_OUT,
+        "You were signed out: your password was changed",
+    )
+    # Signed in again while still owing their own password (the temporary one swapped for the
+    # test's, which Proctor signs in with): the wall's socket refuses them like the pages do.
+    factory.db.execute(
+        update(User).where(User.id == proctor_user.id).values(password_hash=hash_password(PASSWORD))
+    )
+    factory.db.commit()
+    again = Proctor(live_server, proctor_user)
+
+    async def connect() -> tuple[int, str]:
+        async with proctor_socket(again, exam.id) as refused:
+            assert refused.socket is not None
+            return await close_of(refused.socket)
+
+    assert asyncio.run(connect()) == (CloseCode.FORBIDDEN, "choose your own password first")
 
 
 def test_an_expired_sign_in_closes_within_the_check_interval(

@@ -52,6 +52,8 @@ def _proctor(
             raise HTTPException(401, "sign in first")
         if user.role not in (Role.ADMIN, Role.PROCTOR):
             raise HTTPException(403, "this needs the admin or proctor role")
+        if user.must_change_password:
+            raise HTTPException(403, "choose your own password first")
         exam = visible_exam(db=db, user=user, exam_id=exam_id)
         policy = exam.parsed_policy
         roster = candidates.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))

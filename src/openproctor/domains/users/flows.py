@@ -4,6 +4,7 @@ web node's open sockets of that user check their sign-in and close if it ended."
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from openproctor.bus.local import staff_topic
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.users import service
-from openproctor.domains.users.models import User, UserCreate, UserUpdate
+from openproctor.domains.users.models import PasswordChange, User, UserCreate, UserUpdate
 
 if TYPE_CHECKING:
     from openproctor.live.hub import LiveHub
@@ -58,3 +59,35 @@ def create(*, db: Session, audit: Auditor, user_in: UserCreate) -> User:
     audit("user.create", "user", user.id, email=user.email, role=user.role.value)
     db.commit()
     return user
+
+
+def change_own_password(
+    *,
+    db: Session,
+    audit: Auditor,
+    hub: LiveHub,
+    user: User,
+    change: PasswordChange,
+    client_ip: str,
+    lifetime: timedelta,
+) -> str:
+    """The user's own change (WrongPassword or SamePassword: nothing written). Every other
+    sign-in of theirs ends; returns the token of a fresh one for the browser that asked."""
+    service.change_own_password(
+        user=user, current_password=change.current_password, new_password=change.new_password
+    )
+    service.end_sessions(db=db, user=user)
+    token = service.open_session(db=db, user=user, client_ip=client_ip, lifetime=lifetime)
+    audit("user.password_change", "user", user.id)
+    db.commit()
+    sign_ins_changed(hub, user.id)
+    return token
+
+
+def reset_password(*, db: Session, audit: Auditor, hub: LiveHub, user: User) -> str:
+    """An admin's reset: returns the temporary password (never stored or audited in clear)."""
+    temporary = service.reset_password(db=db, user=user)
+    audit("user.password_reset", "user", user.id, email=user.email)
+    db.commit()
+    sign_ins_changed(hub, user.id)
+    return temporary

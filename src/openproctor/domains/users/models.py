@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openproctor.db import Base, IdMixin, str_enum
@@ -28,6 +28,9 @@ class User(IdMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # Set by an admin's reset: the temporary password they handed over works for one sign-in,
+    # after which every page and API call asks for the user's own password first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class StaffSession(IdMixin, Base):
@@ -73,6 +76,21 @@ class UserUpdate(BaseModel):
     password: str | None = Field(default=None, min_length=10, max_length=200)
 
 
+class PasswordChange(BaseModel):
+    """A staff member's change of their own password: the current one proves it is them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
+
+
+class TemporaryPassword(BaseModel):
+    """An admin's reset: shown once, to hand over; it must be replaced at the next sign-in."""
+
+    temporary_password: str
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -81,5 +99,6 @@ class UserRead(BaseModel):
     name: str
     role: Role
     is_active: bool
+    must_change_password: bool
     created_at: datetime
     last_login_at: datetime | None

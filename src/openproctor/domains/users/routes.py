@@ -8,15 +8,33 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from openproctor.deps import AdminUser, Audit, Context, CurrentUser, DbSession, Hub, client_ip
+from openproctor.deps import (
+    AdminUser,
+    Audit,
+    Context,
+    CurrentUser,
+    DbSession,
+    Hub,
+    SignedInUser,
+    client_ip,
+)
 from openproctor.domains.audit import service as audit_log
 from openproctor.domains.audit.models import AuditRead
+from openproctor.domains.audit.service import Auditor
 from openproctor.domains.users import flows, service
-from openproctor.domains.users.models import User, UserCreate, UserRead, UserUpdate
+from openproctor.domains.users.models import (
+    PasswordChange,
+    TemporaryPassword,
+    User,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
 from openproctor.security import DEVICE_COOKIE, SESSION_COOKIE, is_device_of, new_device_token
 from openproctor.settings import Settings
 
 router = APIRouter(tags=["staff"])
+CREDENTIAL_CHANGE_API = "/api/v1/auth/password"
 
 
 class Credentials(BaseModel):
@@ -167,6 +185,54 @@ def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
 
 
+def change_own_password(
+    *,
+    db: DbSession,
+    hub: Hub,
+    settings: Settings,
+    request: Request,
+    user: User,
+    change: PasswordChange,
+) -> str:
+    """The signed-in user's own change (also with a temporary password to replace); returns
+    the new session token. Raises 400 naming the problem."""
+    try:
+        return flows.change_own_password(
+            db=db,
+            audit=Auditor(db=db, actor=user, client_ip=client_ip(request)),
+            hub=hub,
+            user=user,
+            change=change,
+            client_ip=client_ip(request),
+            lifetime=timedelta(hours=settings.session_hours),
+        )
+    except (service.WrongPassword, service.SamePassword) as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(
+    change: PasswordChange,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    hub: Hub,
+    context: Context,
+    user: SignedInUser,
+) -> None:
+    """Changes your own password (the current one is required). Your other sign-ins end;
+    this one gets a new session cookie."""
+    token = change_own_password(
+        db=db,
+        hub=hub,
+        settings=context.settings,
+        request=request,
+        user=user,
+        change=change,
+    )
+    set_session_cookie(response, token, context.settings)
+
+
 @router.get("/users", response_model=list[UserRead])
 def list_users(db: DbSession, _: AdminUser) -> list[UserRead]:
     return [UserRead.model_validate(user) for user in service.list_all(db=db)]
@@ -200,6 +266,24 @@ def update_user(
         )
     flows.update(db=db, audit=audit, hub=hub, user=user, change=change)
     return UserRead.model_validate(user)
+
+
+@router.post("/users/{user_id}/password-reset", response_model=TemporaryPassword)
+def reset_password(
+    user_id: uuid.UUID, db: DbSession, admin: AdminUser, audit: Audit, hub: Hub
+) -> TemporaryPassword:
+    """Gives a staff account a temporary password, answered once for you to hand over; it
+    works for one sign-in, after which the user must choose their own. They are signed out
+    everywhere. For your own account, change your password instead."""
+    user = service.get(db=db, user_id=user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such staff account")
+    if user.id == admin.id:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"change your own password with POST {CREDENTIAL_CHANGE_API}"
+        )
+    temporary = flows.reset_password(db=db, audit=audit, hub=hub, user=user)
+    return TemporaryPassword(temporary_password=temporary)
 
 
 @router.get("/audit", response_model=list[AuditRead])

@@ -15,6 +15,7 @@ from openproctor.domains.users.models import LoginAttempt, Role, StaffSession, U
 from openproctor.security import (
     DUMMY_PASSWORD_HASH,
     hash_password,
+    new_temporary_password,
     new_token,
     token_digest,
     verify_password,
@@ -27,6 +28,16 @@ IP_FAILURE_FACTOR = 4
 class EmailTaken(Exception):
     def __init__(self, email: str) -> None:
         super().__init__(f"a staff account with email {email} already exists")
+
+
+class WrongPassword(Exception):
+    def __init__(self) -> None:
+        super().__init__("the current password is not correct")
+
+
+class SamePassword(Exception):
+    def __init__(self) -> None:
+        super().__init__("choose a new password that differs from the current one")
 
 
 class LoginLocked(Exception):
@@ -81,6 +92,27 @@ def create(*, db: Session, user_in: UserCreate) -> User:
 
 def set_password(*, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
+
+
+def change_own_password(*, user: User, current_password: str, new_password: str) -> None:
+    """The user's own change: raises WrongPassword or SamePassword (nothing changed). Clears a
+    pending must-change from an admin's reset."""
+    if not verify_password(user.password_hash, current_password):
+        raise WrongPassword
+    if new_password == current_password:
+        raise SamePassword
+    set_password(user=user, password=new_password)
+    user.must_change_password = False
+
+
+def reset_password(*, db: Session, user: User) -> str:
+    """Gives the account a new random password, returned once for the admin to hand over,
+    that must be replaced at the next sign-in; the user is signed out everywhere."""
+    temporary = new_temporary_password()
+    set_password(user=user, password=temporary)
+    user.must_change_password = True
+    end_sessions(db=db, user=user)
+    return temporary
 
 
 def end_sessions(*, db: Session, user: User) -> None:

@@ -19,6 +19,7 @@ from openproctor.domains.candidates import flows as candidate_flows
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.checkin import references
 from openproctor.domains.exams import flows as exam_flows
+from openproctor.domains.exams import overview
 from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.models import Exam, ExamWrite
 from openproctor.domains.exams.policy import ExamPolicy, policy_field_docs
@@ -35,9 +36,9 @@ MAX_ROSTER_BYTES = 2 * 1024 * 1024
 
 @router.get("/exams")
 def exam_list(request: Request, db: DbSession, user: AdminUser) -> Response:
-    return render(
-        request, "admin/exams.html", user=user, exams=exams.list_visible(db=db, user=user)
-    )
+    exam_list = exams.list_visible(db=db, user=user)
+    rows = overview.overviews(db=db, exams=exam_list, now=utcnow())
+    return render(request, "admin/exams.html", user=user, rows=rows)
 
 
 def _form_values(exam: ExamWrite | None) -> dict[str, Any]:

@@ -1,0 +1,67 @@
+"""axe-core over every admin page, as an admin with an exam, a roster and a flagged attempt
+sees them: no serious or critical accessibility violation on any."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser
+
+from openproctor.db import utcnow
+from openproctor.domains.exams.policy import Severity, ViolationKind
+from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.users.models import Role
+from openproctor.domains.violations.models import Violation
+from tests.conftest import Factory
+from tests.web.axe import blocking_violations
+from tests.web.pages import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_every_admin_page_passes_axe(browser: Browser, live_server: str, factory: Factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam()
+    ada = factory.candidate(exam, proctor=proctor, name="Ada")
+    factory.candidate(exam, name="Bob")
+    session = ExamSession(
+        candidate_id=ada.id, exam_id=exam.id, attempt=1, state=SessionState.SUBMITTED
+    )
+    factory.db.add(session)
+    factory.db.flush()
+    factory.db.add(
+        Violation(
+            session_id=session.id,
+            kind=ViolationKind.MULTIPLE_FACES,
+            severity=Severity.HIGH,
+            started_at=utcnow(),
+        )
+    )
+    factory.db.commit()
+    pages = [
+        "/admin/exams",
+        "/admin/exams/new",
+        f"/admin/exams/{exam.id}",
+        f"/admin/exams/{exam.id}/edit",
+        f"/admin/exams/{exam.id}/integration",
+        f"/admin/candidates/{ada.id}/edit",
+        "/admin/staff",
+        "/admin/audit",
+        "/admin/tokens",
+        "/admin/webhooks",
+        "/admin/lti",
+        "/account/password",
+    ]
+    context = browser.new_context(base_url=live_server)
+    page = context.new_page()
+    try:
+        sign_in(page, admin)
+        found: list[str] = []
+        for path in pages:
+            response = page.goto(path)
+            assert response is not None, path
+            assert response.ok, path
+            found += [f"{path}: {line}" for line in blocking_violations(page)]
+        assert found == [], "\n".join(found)
+    finally:
+        context.close()
