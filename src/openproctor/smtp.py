@@ -4,7 +4,6 @@ function that hands it a message. Nothing is sent while no server is configured.
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 
@@ -74,7 +73,7 @@ def send(settings: SmtpSettings, message: EmailMessage) -> None:
         raise MailError(_short(f"the mail server said {error.smtp_code} {words}")) from None
     except smtplib.SMTPNotSupportedError as error:
         raise MailError(_short(f"the mail server does not support this: {error}")) from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise MailError(
             f"the mail server {settings.host}:{settings.port} did not answer within "
             f"{settings.timeout_s:g} s"

@@ -24,7 +24,7 @@ from openproctor.db import utcnow
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.candidates import invites, service
-from openproctor.domains.candidates.models import Candidate, CandidateUpdate
+from openproctor.domains.candidates.models import Candidate, CandidateCreate, CandidateUpdate
 from openproctor.domains.checkin import service as checkin
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.messages.models import Message
@@ -95,6 +95,21 @@ def update(
     return candidate
 
 
+def create(*, db: Session, audit: Auditor, exam: Exam, candidate_in: CandidateCreate) -> Candidate:
+    """Adds one candidate, audited and committed; raises CandidateError (nothing written) for
+    an email already on the roster or an account that is not an active proctor."""
+    candidate = service.create(db=db, exam=exam, candidate_in=candidate_in)
+    audit(
+        "candidate.create",
+        "candidate",
+        candidate.id,
+        email=candidate.email,
+        accommodations=candidate.accommodations or {},
+    )
+    db.commit()
+    return candidate
+
+
 def import_roster(*, db: Session, audit: Auditor, exam: Exam, text: str) -> service.RosterResult:
     """Adds every line of a CSV roster, audited and committed, or none: with errors the
     transaction is rolled back and the result lists them."""
@@ -138,9 +153,7 @@ def remove(*, db: Session, audit: Auditor, store: ObjectStore, candidate: Candid
     db.commit()
 
 
-def withdraw_link(
-    *, db: Session, audit: Auditor, candidate: Candidate, renew: bool
-) -> Candidate:
+def withdraw_link(*, db: Session, audit: Auditor, candidate: Candidate, renew: bool) -> Candidate:
     """Withdraws the candidate's invite link, or (renew) replaces it with a new one; audited
     and committed. Refused (invites.LinkRefused) while they are taking the exam."""
     session = sessions.latest_for_candidate(db=db, candidate_id=candidate.id)
@@ -148,7 +161,9 @@ def withdraw_link(
         invites.renew(db=db, candidate=candidate, session=session, now=utcnow())
     else:
         invites.withdraw(candidate=candidate, session=session, now=utcnow())
-    audit("candidate.link_renewed" if renew else "candidate.link_withdrawn", "candidate", candidate.id)
+    audit(
+        "candidate.link_renewed" if renew else "candidate.link_withdrawn", "candidate", candidate.id
+    )
     db.commit()
     return candidate
 

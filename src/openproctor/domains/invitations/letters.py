@@ -49,7 +49,7 @@ DEFAULT_TEMPLATE = TemplateWrite(
 
 def problems(template: TemplateWrite) -> list[str]:
     """What is wrong with the wording's placeholders, for the admin; empty when it is fine."""
-    found = []
+    found: list[str] = []
     for kind in EmailKind:
         for part in ("subject", "body"):
             text: str = getattr(template, f"{kind.value}_{part}")

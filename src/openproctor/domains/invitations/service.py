@@ -29,7 +29,9 @@ INVITED = (EmailStatus.QUEUED, EmailStatus.SENDING, EmailStatus.SENT)
 def wording(*, db: Session, exam_id: uuid.UUID) -> TemplateWrite:
     """The exam's wording, or the default one."""
     row = db.get(MailTemplate, exam_id)
-    return DEFAULT_TEMPLATE if row is None else TemplateWrite.model_validate(row, from_attributes=True)
+    return (
+        DEFAULT_TEMPLATE if row is None else TemplateWrite.model_validate(row, from_attributes=True)
+    )
 
 
 def save_wording(*, db: Session, exam_id: uuid.UUID, template: TemplateWrite) -> None:
@@ -95,6 +97,8 @@ def due_reminders(*, db: Session, now: datetime) -> list[Candidate]:
     ).all()
     due = []
     for exam, lead in rows:
+        if lead is None:
+            continue
         reminded = select(CandidateEmail.candidate_id).where(
             CandidateEmail.exam_id == exam.id, CandidateEmail.kind == EmailKind.REMINDER
         )

@@ -42,9 +42,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("token_digest", name=op.f("pk_replaced_invites")),
     )
-    op.create_index(
-        op.f("ix_replaced_invites_candidate_id"), "replaced_invites", ["candidate_id"]
-    )
+    op.create_index(op.f("ix_replaced_invites_candidate_id"), "replaced_invites", ["candidate_id"])
     op.create_table(
         "mail_templates",
         sa.Column("exam_id", sa.Uuid(), nullable=False),
