@@ -57,8 +57,8 @@ def problems(template: TemplateWrite) -> list[str]:
             found.extend(f"{label}: {problem}" for problem in _text_problems(text))
             if part == "subject" and LINE_BREAKS.search(text):
                 found.append(f"{label}: must be one line")
-            if part == "body":
-                used = _fields(text) or set()
+            used = _fields(text)
+            if part == "body" and used is not None:  # an unreadable one is named above
                 found.extend(
                     f"{label}: must contain {{{name}}}"
                     for name in REQUIRED_IN_BODY
