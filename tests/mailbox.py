@@ -25,7 +25,7 @@ class Mailbox:
         self.refuse: str | None = None
         self.port = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return self.refuse
         parsed = message_from_bytes(envelope.content, policy=policy.default)

@@ -92,7 +92,8 @@ def test_withdrawn_and_replaced_links_say_so(client: TestClient, factory: Factor
     client.post(f"/api/v1/candidates/{bob.id}/invite-link/renew")
     factory.db.expire_all()
     bob_now = factory.db.get(Candidate, bob.id)
-    assert bob_now is not None and bob_now.invite_withdrawn_at is None
+    assert bob_now is not None
+    assert bob_now.invite_withdrawn_at is None
     assert client.get(f"/take/{bob_now.invite_token}", headers=HTML).status_code == 200
     assert len(actions(factory, "candidate.link_renewed")) == 2
     assert len(actions(factory, "candidate.link_withdrawn")) == 1

@@ -55,7 +55,8 @@ def test_an_invitation_arrives_with_the_link_and_is_marked_sent(
     assert f"\n{PUBLIC}/take/{ada.invite_token}\n" in body_of(received)
     row = status_of(factory, email)
     assert (row.status, row.error, row.to_address) == (EmailStatus.SENT, None, ada.email)
-    assert row.subject == received["Subject"] and row.finished_at is not None
+    assert row.subject == received["Subject"]
+    assert row.finished_at is not None
 
 
 def test_a_refusal_is_marked_failed_with_the_reason(
@@ -125,5 +126,6 @@ def test_an_email_left_half_sent_is_marked_failed(
     mailer.sweep(utcnow() + mailer.lease + timedelta(seconds=1))
     row = status_of(factory, email)
     assert row.status is EmailStatus.FAILED
-    assert row.error is not None and row.error.startswith("interrupted while sending")
+    assert row.error is not None
+    assert row.error.startswith("interrupted while sending")
     assert factory.db.scalars(select(CandidateEmail)).all() == [row]
