@@ -210,3 +210,14 @@ def test_invitations_go_to_those_not_invited_yet(
         {"queued": 1, "skipped": 0},
         {"queued": 0, "skipped": 0},
     ]
+    # One that failed counts as not invited yet.
+    factory.db.expire_all()
+    to_ada_row = factory.db.scalar(
+        select(CandidateEmail).where(CandidateEmail.candidate_id == ada.id)
+    )
+    assert to_ada_row is not None
+    to_ada_row.status = EmailStatus.FAILED
+    factory.db.commit()
+    again = mail_client.post(f"/api/v1/exams/{exam.id}/invitations", json={"to": "unsent"})
+    assert again.json() == {"queued": 1, "skipped": 0}
+    assert mailbox.wait_for(3)[2]["To"] == ada.email
