@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -118,3 +119,8 @@ def test_a_refusal_shows_on_the_roster_and_a_started_candidate_stays(
         )
         expect(page.get_by_test_id("candidates")).to_contain_text("Ada")
         assert blocking_violations(page) == []
+        with page.expect_download() as download:
+            page.get_by_test_id("export-invites").click()
+        exported = Path(download.value.path()).read_bytes()
+        assert exported.startswith(b"\xef\xbb\xbfname,email,external_id,link\r\nAda,")
+        assert f"{base_url}/take/{ada.invite_token}".encode() in exported
