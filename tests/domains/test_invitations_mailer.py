@@ -59,6 +59,17 @@ def test_an_invitation_arrives_with_the_link_and_is_marked_sent(
     assert row.finished_at is not None
 
 
+def test_an_address_with_accents_arrives(
+    factory: Factory, session_factory: sessionmaker[Session], mailbox: Mailbox
+) -> None:
+    chloe = factory.candidate(factory.exam(), name="Chloé")
+    assert not chloe.email.isascii()
+    email = queued(factory, chloe, EmailKind.INVITATION)
+    mailer_for(session_factory, mailbox).send_waiting()
+    assert status_of(factory, email).status is EmailStatus.SENT
+    assert mailbox.messages[0]["To"] == chloe.email
+
+
 def test_a_refusal_is_marked_failed_with_the_reason(
     factory: Factory, session_factory: sessionmaker[Session], mailbox: Mailbox
 ) -> None:

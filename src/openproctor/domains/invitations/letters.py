@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -118,7 +117,8 @@ def letter(
 def message(words: Letter, *, to: str, sender: str) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
-    mail["To"] = Address(addr_spec=to)
+    # As stored (validated at entry); a non-ASCII one goes out over SMTPUTF8.
+    mail["To"] = to
     mail["Subject"] = words.subject
     mail["Message-ID"] = make_msgid(domain=_domain(sender))
     mail.set_content(words.body)
