@@ -112,8 +112,9 @@ def change_link(
         candidate_flows.withdraw_link(db=db, audit=audit, candidate=candidate, renew=renew)
     except invites.LinkRefused as refused:
         return exam_page(request, db, user, context, exam, error=str(refused))
-    what = "has a new link; the old one no longer works" if renew else "'s link is withdrawn"
-    return _back(exam.id, f"{candidate.name}{' ' if renew else ''}{what}")
+    if renew:
+        return _back(exam.id, f"{candidate.name} has a new link; the old one no longer works")
+    return _back(exam.id, f"{candidate.name}'s link is withdrawn")
 
 
 @router.post("/candidates/{candidate_id}/invite")
