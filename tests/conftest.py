@@ -33,6 +33,7 @@ from openproctor.migrations import upgrade
 from openproctor.server import uvicorn_config
 from openproctor.settings import Settings, load_settings
 from tests.disks import MIB, SmallDisk, mounted_tmpfs
+from tests.mailbox import Mailbox, mailbox_server
 from tests.servers import free_port, postgres_server
 
 PASSWORD = "correct horse battery"
@@ -353,3 +354,16 @@ def s3_bucket(moto_server: str) -> str:
     )
     client.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives (tests/mailbox.py)."""
+    with mailbox_server() as running:
+        yield running
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
+    """The test settings with the mailbox as the mail server."""
+    return settings.model_copy(update={"smtp": mailbox.settings})

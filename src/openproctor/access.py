@@ -13,6 +13,7 @@ from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openproctor.domains.candidates import invites
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
@@ -66,15 +67,34 @@ def visible_session(*, db: Session, user: User, session_id: uuid.UUID) -> ExamSe
     return session
 
 
+WITHDRAWN_LINK = (
+    "this invite link was withdrawn by the exam's organisers; if you should take this exam, "
+    "ask them for a new link"
+)
+REPLACED_LINK = (
+    "this invite link was replaced by a new one; use the newest link the exam's organisers "
+    "sent you, or ask them for it"
+)
+
+
+def _linked(db: Session, token: str) -> tuple[Candidate, Exam]:
+    """The candidate and exam a working invite link belongs to: 410 for a link an admin
+    withdrew or replaced (its page says so), 404 for one that never was."""
+    candidate = candidates.get_by_invite(db=db, token=token)
+    exam = db.get(Exam, candidate.exam_id) if candidate else None
+    if candidate is not None and exam is not None:
+        if candidate.invite_withdrawn_at is not None:
+            raise HTTPException(status.HTTP_410_GONE, WITHDRAWN_LINK)
+        return candidate, exam
+    if invites.was_replaced(db=db, token=token):
+        raise HTTPException(status.HTTP_410_GONE, REPLACED_LINK)
+    raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
+
+
 def invited_candidate(*, db: Session, token: str, now: datetime) -> tuple[Candidate, Exam]:
     """The candidate an invite token opens, only while their window is open (the exam's, or
     their own, closing later by their extra time: Accommodations.window)."""
-    candidate = candidates.get_by_invite(db=db, token=token)
-    if candidate is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
-    exam = db.get(Exam, candidate.exam_id)
-    if exam is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
+    candidate, exam = _linked(db, token)
     window = candidate.accommodated.window(exam)
     if now < window.opens_at:
         raise HTTPException(
@@ -92,10 +112,7 @@ def invited_candidate(*, db: Session, token: str, now: datetime) -> tuple[Candid
 def practising_candidate(*, db: Session, token: str, now: datetime) -> tuple[Candidate, Exam]:
     """The candidate an invite token opens for practice: any time until the exam closes,
     also before it opens (practice makes no attempt and touches no session)."""
-    candidate = candidates.get_by_invite(db=db, token=token)
-    exam = db.get(Exam, candidate.exam_id) if candidate else None
-    if candidate is None or exam is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this invite link is not valid")
+    candidate, exam = _linked(db, token)
     if now >= exam.closes_at:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,

@@ -12,6 +12,7 @@ from openproctor.domains.exams.routes import proctoring_router as exam_switches
 from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.iddoc.routes import take_router as id_documents
 from openproctor.domains.integrations.routes import router as integrations
+from openproctor.domains.invitations.routes import router as invitations
 from openproctor.domains.lti.routes import router as lti
 from openproctor.domains.messages.routes import router as messages
 from openproctor.domains.messages.routes import take_router as chat
@@ -31,6 +32,7 @@ for domain_router in (
     staff,
     exams,
     candidates,
+    invitations,
     checkin,
     sessions,
     violations,

@@ -30,6 +30,7 @@ from openproctor.db import make_engine, make_session_factory
 from openproctor.deps import LoginRequired, PasswordChangeRequired
 from openproctor.detectors import install
 from openproctor.detectors.base import ModelError
+from openproctor.domains.invitations.mailer import Mailer
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.users.routes import CREDENTIAL_CHANGE_API
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
         embedder=settings.detectors.identity.embedder,
         reconnect_grace_s=settings.reconnect_grace_s,
     )
+    mailer = Mailer(session_factory, settings=settings.smtp, public_url=settings.public_url)
     context = AppContext(
         settings=settings,
         engine=engine,
@@ -105,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
         store=store,
         hub=hub,
         analysis=pool,
+        mailer=mailer,
     )
 
     @asynccontextmanager
@@ -115,11 +118,13 @@ def create_app(settings: Settings) -> FastAPI:
             check_models(settings)
         await hub.start()
         webhooks.start()
+        mailer.start()
         try:
             yield
         finally:
             await hub.stop()
             webhooks.stop()
+            mailer.stop()
             engine.dispose()
 
     app = FastAPI(

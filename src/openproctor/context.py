@@ -14,6 +14,7 @@ from openproctor.settings import Settings
 from openproctor.storage import ObjectStore
 
 if TYPE_CHECKING:
+    from openproctor.domains.invitations.mailer import Mailer
     from openproctor.live.hub import LiveHub
 
 
@@ -25,4 +26,5 @@ class AppContext:
     store: ObjectStore
     hub: LiveHub
     analysis: Analysis | None  # None: this server analyses nothing
+    mailer: Mailer  # sends nothing while no mail server is configured
     staff_sockets: StaffSockets = field(default_factory=StaffSockets)

@@ -3,9 +3,10 @@
 from openproctor.db import Base
 from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.audit.models import AuditEntry
-from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.candidates.models import Candidate, ReplacedInvite
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations.models import ExamIntegration
+from openproctor.domains.invitations.models import CandidateEmail, MailTemplate
 from openproctor.domains.lti.models import (
     LtiAccount,
     LtiExamInstructor,
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Candidate",
+    "CandidateEmail",
     "Exam",
     "ExamIntegration",
     "ExamSession",
@@ -36,9 +38,11 @@ __all__ = [
     "LtiLogin",
     "LtiPlatform",
     "LtiToolKey",
+    "MailTemplate",
     "Message",
     "Recording",
     "RecordingPart",
+    "ReplacedInvite",
     "StaffSession",
     "StoredObject",
     "User",

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from openproctor.detectors.config import DetectorConfig
 from openproctor.outbound import OutboundPolicy
+from openproctor.smtp import SmtpSettings
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
@@ -263,6 +264,13 @@ class Settings(BaseSettings):
         description="How much live video one candidate sends at once, in wall tiles: a tile "
         "costs 1 and a close (full-rate) view 4, whoever watches (proctor, admin, reviewer). "
         "Viewers beyond it are refused and see the analysed pictures instead.",
+    )
+
+    smtp: SmtpSettings = Field(
+        default_factory=SmtpSettings,
+        title="Mail server",
+        description="Where invitations and reminders are sent from, e.g. "
+        "OPENPROCTOR_SMTP__HOST=mail.example.org, OPENPROCTOR_SMTP__FROM=exams@example.org.",
     )
 
     # --- outbound requests: webhooks, exam completion callbacks, LTI platform key sets ---

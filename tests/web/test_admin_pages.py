@@ -61,7 +61,7 @@ def test_admin_creates_an_exam_imports_a_roster_and_opens_an_invite(
     expect(page.get_by_test_id("invite-link")).to_have_count(2)
     page.get_by_test_id("auto-assign").click()
     expect(page.get_by_test_id("notice")).to_have_text("Assigned 1 candidates")
-    for select in page.locator("select[name=proctor_id]").all():
+    for select in page.get_by_test_id("candidates").locator("select[name=proctor_id]").all():
         expect(select).to_have_value(str(proctor.id))
 
     invite = page.get_by_test_id("invite-link").first.get_attribute("href")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,9 @@ from openproctor.web.templating import render
 # Seconds of the room scan (the candidate's script shows the same countdown).
 ROOM_SCAN_SECONDS = 15
 
+# A link that never was (404), or was withdrawn or replaced (410), rather than a closed exam.
+LINK_BROKEN = frozenset({status.HTTP_404_NOT_FOUND, status.HTTP_410_GONE})
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -32,6 +35,7 @@ def welcome(token: str, request: Request, db: DbSession) -> Response:
             "take/closed.html",
             status_code=error.status_code,
             message=error.detail,
+            link_broken=error.status_code in LINK_BROKEN,
             upload_session_id=_still_uploading(db, token),
             practice_token=_may_practise(db, token),
         )
@@ -60,7 +64,11 @@ def practice(token: str, request: Request, db: DbSession) -> Response:
         _, exam = practising_candidate(db=db, token=token, now=utcnow())
     except HTTPException as error:
         return render(
-            request, "take/closed.html", status_code=error.status_code, message=error.detail
+            request,
+            "take/closed.html",
+            status_code=error.status_code,
+            message=error.detail,
+            link_broken=error.status_code in LINK_BROKEN,
         )
     return render(request, "take/practice.html", exam=exam, policy=exam.parsed_policy, token=token)
 

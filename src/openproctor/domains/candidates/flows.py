@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from openproctor.db import utcnow
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.audit.service import Auditor
-from openproctor.domains.candidates import service
-from openproctor.domains.candidates.models import Candidate, CandidateUpdate
+from openproctor.domains.candidates import invites, service
+from openproctor.domains.candidates.models import Candidate, CandidateCreate, CandidateUpdate
 from openproctor.domains.checkin import service as checkin
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.messages.models import Message
@@ -94,6 +95,21 @@ def update(
     return candidate
 
 
+def create(*, db: Session, audit: Auditor, exam: Exam, candidate_in: CandidateCreate) -> Candidate:
+    """Adds one candidate, audited and committed; raises CandidateError (nothing written) for
+    an email already on the roster or an account that is not an active proctor."""
+    candidate = service.create(db=db, exam=exam, candidate_in=candidate_in)
+    audit(
+        "candidate.create",
+        "candidate",
+        candidate.id,
+        email=candidate.email,
+        accommodations=candidate.accommodations or {},
+    )
+    db.commit()
+    return candidate
+
+
 def import_roster(*, db: Session, audit: Auditor, exam: Exam, text: str) -> service.RosterResult:
     """Adds every line of a CSV roster, audited and committed, or none: with errors the
     transaction is rolled back and the result lists them."""
@@ -104,6 +120,52 @@ def import_roster(*, db: Session, audit: Auditor, exam: Exam, text: str) -> serv
     audit("candidate.import", "exam", exam.id, created=len(result.created))
     db.commit()
     return result
+
+
+class RemovalRefused(Exception):
+    """The candidate has an attempt, so they stay on the roster; the message says why."""
+
+
+def remove(*, db: Session, audit: Auditor, store: ObjectStore, candidate: Candidate) -> None:
+    """Takes a candidate who never started the exam off the roster, audited and committed
+    (their reference photo and unopened session go with them). Refused (RemovalRefused,
+    nothing written) once they started: an attempt in progress must end first, and a finished
+    one is a record the review and the report rely on; erasure on request deletes it anyway.
+    """
+    started = [
+        s
+        for s in db.scalars(select(ExamSession).where(ExamSession.candidate_id == candidate.id))
+        if s.state in invites.STARTED
+    ]
+    if started:
+        state = started[0].state
+        why = (
+            "their attempt is in progress: end it first"
+            if state in invites.IN_PROGRESS
+            else f"their attempt is {state.value} and kept for its review and report; "
+            "to delete their data on request, erase the candidate instead"
+        )
+        raise RemovalRefused(f"{candidate.name} cannot be removed: {why}")
+    details = {"exam_id": str(candidate.exam_id), "name": candidate.name, "email": candidate.email}
+    candidate_id = candidate.id
+    erase_candidate(db=db, store=store, candidate_id=candidate_id, now=utcnow())
+    audit("candidate.remove", "candidate", candidate_id, **details)
+    db.commit()
+
+
+def withdraw_link(*, db: Session, audit: Auditor, candidate: Candidate, renew: bool) -> Candidate:
+    """Withdraws the candidate's invite link, or (renew) replaces it with a new one; audited
+    and committed. Refused (invites.LinkRefused) while they are taking the exam."""
+    session = sessions.latest_for_candidate(db=db, candidate_id=candidate.id)
+    if renew:
+        invites.renew(db=db, candidate=candidate, session=session, now=utcnow())
+    else:
+        invites.withdraw(candidate=candidate, session=session, now=utcnow())
+    audit(
+        "candidate.link_renewed" if renew else "candidate.link_withdrawn", "candidate", candidate.id
+    )
+    db.commit()
+    return candidate
 
 
 def _str(value: uuid.UUID | None) -> str | None:

@@ -47,6 +47,21 @@ class Candidate(IdMixin, Base):
     practised_at: Mapped[datetime | None]
     # The registered reference photo (domains/checkin/models.py ReferencePhoto), or None.
     reference_photo: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set when an admin withdrew the link: invite_token opens nothing until a new one is made.
+    invite_withdrawn_at: Mapped[datetime | None]
+
+
+class ReplacedInvite(Base):
+    """An invite link that was replaced by a new one: kept (as a digest, never the token) so
+    that its page can say it was replaced rather than that it never existed."""
+
+    __tablename__ = "replaced_invites"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    candidate_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+    )
+    replaced_at: Mapped[datetime]
 
 
 class CandidateCreate(BaseModel):
@@ -89,6 +104,7 @@ class CandidateRead(BaseModel):
     accommodations: Accommodations = Field(validation_alias="accommodated")
     created_at: datetime
     practised_at: datetime | None = None
+    invite_withdrawn_at: datetime | None = None
 
 
 class CandidateInvite(CandidateRead):

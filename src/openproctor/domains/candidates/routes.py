@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
 
 from openproctor.access import proctor_scope, visible_candidate, visible_exam
 from openproctor.db import utcnow
 from openproctor.deps import AdminUser, Audit, Context, DbSession, Hub, StaffUser
-from openproctor.domains.candidates import flows, service
+from openproctor.domains.candidates import flows, invites, service
 from openproctor.domains.candidates.models import (
     Candidate,
     CandidateAssign,
@@ -69,17 +69,9 @@ def create_candidate(
 ) -> CandidateRead:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     try:
-        candidate = service.create(db=db, exam=exam, candidate_in=candidate_in)
+        candidate = flows.create(db=db, audit=audit, exam=exam, candidate_in=candidate_in)
     except service.CandidateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    audit(
-        "candidate.create",
-        "candidate",
-        candidate.id,
-        email=candidate.email,
-        accommodations=candidate.accommodations or {},
-    )
-    db.commit()
     return _read(candidate, user, context.settings.public_url)
 
 
@@ -205,3 +197,76 @@ def erase(
             f"storage refused, nothing was erased; try again: {error}",
         ) from None
     return {"candidate_id": str(candidate_id), **erased.details()}
+
+
+@router.delete(
+    "/exams/{exam_id}/candidates/{candidate_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={409: {"description": "The candidate has started the exam; nothing was removed."}},
+)
+def remove_candidate(
+    exam_id: uuid.UUID,
+    candidate_id: uuid.UUID,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
+) -> Response:
+    """Takes a candidate who has not started the exam off its roster. One with an attempt in
+    progress or finished stays (409 says which): their attempt is kept for review; erasure
+    (DELETE /candidates/{id}) deletes it on request."""
+    candidate = _of_exam(db, user, exam_id, candidate_id)
+    try:
+        flows.remove(db=db, audit=audit, store=context.store, candidate=candidate)
+    except flows.RemovalRefused as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _of_exam(db: DbSession, user: User, exam_id: uuid.UUID, candidate_id: uuid.UUID) -> Candidate:
+    candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
+    if candidate.exam_id != exam_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "candidate not found in this exam")
+    return candidate
+
+
+@router.post(
+    "/candidates/{candidate_id}/invite-link/{action}",
+    response_model=CandidateInvite,
+    responses={409: {"description": "The candidate is taking the exam now."}},
+)
+def change_link(
+    candidate_id: uuid.UUID,
+    action: Annotated[str, Path(pattern="^(withdraw|renew)$")],
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    context: Context,
+) -> CandidateRead:
+    """withdraw: the link stops working (its page says it was withdrawn); renew: a new link
+    replaces it (the old one's page says so). Refused while the candidate is taking the exam."""
+    candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
+    try:
+        flows.withdraw_link(db=db, audit=audit, candidate=candidate, renew=action == "renew")
+    except invites.LinkRefused as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
+    return _read(candidate, user, context.settings.public_url)
+
+
+@router.get(
+    "/exams/{exam_id}/candidates/invites.csv", responses={200: {"content": {"text/csv": {}}}}
+)
+def export_invites(
+    exam_id: uuid.UUID, db: DbSession, user: AdminUser, audit: Audit, context: Context
+) -> Response:
+    """name, email, external_id, link for every candidate (link empty when withdrawn), UTF-8
+    with a byte-order mark for Excel."""
+    exam = visible_exam(db=db, user=user, exam_id=exam_id)
+    roster = service.list_for_exam(db=db, exam_id=exam.id)
+    audit("exam.invites_export", "exam", exam.id, candidates=len(roster))
+    db.commit()
+    return Response(
+        invites.export_csv(candidates=roster, public_url=context.settings.public_url),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="exam-{exam.id}-invites.csv"'},
+    )

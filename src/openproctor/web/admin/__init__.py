@@ -3,8 +3,8 @@ services."""
 
 from fastapi import APIRouter
 
-from openproctor.web.admin import candidates, exams, lti, staff, tokens, webhooks
+from openproctor.web.admin import candidates, exams, invitations, lti, staff, tokens, webhooks
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for area in (exams, candidates, staff, tokens, webhooks, lti):
+for area in (exams, candidates, invitations, staff, tokens, webhooks, lti):
     router.include_router(area.router)

@@ -23,6 +23,7 @@ from openproctor.domains.exams import overview
 from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.models import Exam, ExamWrite
 from openproctor.domains.exams.policy import ExamPolicy, policy_field_docs
+from openproctor.domains.invitations import service as invitations
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.users import service as users
 from openproctor.web.admin.forms import see_other, validation_messages
@@ -184,7 +185,7 @@ def update_exam(
     return see_other(f"/admin/exams/{exam.id}")
 
 
-def _exam_page(
+def exam_page(
     request: Request,
     db: DbSession,
     user: AdminUser,
@@ -195,11 +196,15 @@ def _exam_page(
     photo_errors: list[str] | None = None,
     notice: str | None = None,
     error: str | None = None,
+    new_candidate: dict[str, str] | None = None,
+    new_candidate_errors: list[str] | None = None,
 ) -> Response:
+    """The exam's page; given what the add-a-candidate form held, it shows it again with
+    what was wrong."""
     roster = candidates.list_for_exam(db=db, exam_id=exam.id)
     latest = {s.candidate_id: s for s in sessions.list_for_exam(db=db, exam_id=exam.id)}
     proctors = users.list_proctors(db=db)
-    has_errors = bool(roster_errors or photo_errors or error)
+    has_errors = bool(roster_errors or photo_errors or error or new_candidate_errors)
     return render(
         request,
         "admin/exam_detail.html",
@@ -213,6 +218,10 @@ def _exam_page(
             c.id: candidates.invite_url(public_url=context.settings.public_url, candidate=c)
             for c in roster
         },
+        emails=invitations.latest_by_candidate(db=db, exam_id=exam.id),
+        mail_configured=context.mailer.configured,
+        new_candidate=new_candidate or {},
+        new_candidate_errors=new_candidate_errors or [],
         roster_errors=roster_errors or [],
         photo_errors=photo_errors or [],
         notice=notice,
@@ -230,9 +239,10 @@ def exam_detail(
     user: AdminUser,
     context: Context,
     notice: str | None = None,
+    error: str | None = None,
 ) -> Response:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    return _exam_page(request, db, user, context, exam, notice=notice)
+    return exam_page(request, db, user, context, exam, notice=notice, error=error)
 
 
 @router.post("/exams/{exam_id}/roster")
@@ -255,10 +265,10 @@ async def import_roster(
     except UnicodeDecodeError:
         problem = "the roster file is not UTF-8 text; save it as CSV UTF-8"
     if problem:
-        return _exam_page(request, db, user, context, exam, error=problem)
+        return exam_page(request, db, user, context, exam, error=problem)
     result = candidate_flows.import_roster(db=db, audit=audit, exam=exam, text=text)
     if result.errors:
-        return _exam_page(request, db, user, context, exam, roster_errors=result.errors)
+        return exam_page(request, db, user, context, exam, roster_errors=result.errors)
     return see_other(f"/admin/exams/{exam.id}?notice=Imported+{len(result.created)}+candidates")
 
 
@@ -284,7 +294,7 @@ async def import_reference_photos(
         )
     except references.ReferenceRefused as refused:
         problems = [f"{name}: {why}" for name, why in refused.problems]
-        return _exam_page(request, db, user, context, exam, photo_errors=problems)
+        return exam_page(request, db, user, context, exam, photo_errors=problems)
     return see_other(f"/admin/exams/{exam.id}?notice=Registered+{len(photos)}+reference+photos")
 
 
@@ -303,12 +313,12 @@ def assign_candidate(
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     candidate = candidates.get(db=db, candidate_id=candidate_id)
     if candidate is None or candidate.exam_id != exam.id:
-        return _exam_page(request, db, user, context, exam, error="no such candidate in this exam")
+        return exam_page(request, db, user, context, exam, error="no such candidate in this exam")
     try:
         target = uuid.UUID(proctor_id) if proctor_id else None
         candidate_flows.assign(db=db, audit=audit, hub=hub, candidate=candidate, proctor_id=target)
     except (ValueError, candidates.CandidateError) as error:
-        return _exam_page(request, db, user, context, exam, error=str(error))
+        return exam_page(request, db, user, context, exam, error=str(error))
     return see_other(f"/admin/exams/{exam.id}?notice=Assignment+saved")
 
 
@@ -329,5 +339,5 @@ def auto_assign(
             db=db, audit=audit, hub=hub, exam=exam, max_per_proctor=max_per_proctor
         )
     except candidates.CandidateError as error:
-        return _exam_page(request, db, user, context, exam, error=str(error))
+        return exam_page(request, db, user, context, exam, error=str(error))
     return see_other(f"/admin/exams/{exam.id}?notice=Assigned+{len(assigned)}+candidates")
