@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 from openproctor.db import utcnow
 from openproctor.domains.attention.models import AttentionSample
 from openproctor.domains.candidates.accommodations import Accommodations
+from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.checkin.models import ReferencePhoto
+from openproctor.domains.checkin.service import reference_key
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.messages import service as messages
@@ -434,3 +437,40 @@ def test_the_csv_opens_in_excel_with_the_decision_who_made_it_and_why_it_ended(
     assert (row["score"], row["max_score"]) == ("", "1.0")
     # Times carry their zone's offset.
     assert row["ended_at"].endswith("+00:00")
+
+
+def test_the_pdf_shows_the_reference_photo_beside_the_enrolment_photo(
+    scene: dict[str, object], db: Session, settings: Settings
+) -> None:
+    seeded, ada = scene["ada_s"], scene["ada"]
+    assert isinstance(seeded, Seeded)
+    assert isinstance(ada, Candidate)
+    store = open_store(settings.resolved_storage_url)
+    key = reference_key(ada.id)
+    blob = store.put(key, seed_jpeg(), "image/jpeg")
+    ada.reference_photo = ReferencePhoto(
+        key=key,
+        content_type=blob.content_type,
+        size_bytes=blob.size_bytes,
+        sha256=blob.sha256,
+        embedding=[0.0],
+        embedder="test",
+        uploaded_at=utcnow(),
+    ).model_dump(mode="json")
+    db.commit()
+    session = db.get(ExamSession, seeded.session_id)
+    assert session is not None
+    report = session_report(db=db, store=store, session=session)
+    assert [photo.caption for photo in report.photos] == [
+        "Reference photo, registered before the exam",
+        "Enrolment photo, taken at check-in",
+    ]
+    text = pdf_text(session_pdf(report, now=utcnow(), invariant=True, compress=False))
+    assert "Reference photo, registered before the exam" in text
+    assert "Enrolment photo, taken at check-in" in text
+    # Gone from storage: said, not a failed report.
+    store.delete(key)
+    report = session_report(db=db, store=store, session=session)
+    text = pdf_text(session_pdf(report, now=utcnow(), invariant=True, compress=False))
+    said = " ".join(re.findall(r"\((.*?)\) Tj", text))  # the cell's lines, wrapped
+    assert "Reference photo, registered before the exam: missing or unreadable" in said

@@ -423,5 +423,5 @@ def _photos(
         try:
             photos.append(Thumbnail(None, caption, store.get(key)))
         except StorageError:
-            photos.append(Thumbnail(None, f"{caption}: missing", b""))
+            photos.append(Thumbnail(None, caption, b""))  # the PDF says it is missing
     return photos
