@@ -16,6 +16,7 @@ from tests.conftest import Factory, logout
 from tests.domains.audit_trail import trail
 from tests.domains.listening import listening
 from tests.live.clients import running_session
+from tests.test_reports import pdf_text
 
 pytestmark = pytest.mark.parametrize("database_kind", ["sqlite"])
 
@@ -90,3 +91,23 @@ def test_only_staff_who_may_see_the_session_read_or_write_its_notes(
     logout(client)
     login_as(proctor)
     assert client.get(url).json() == []
+
+
+def test_the_review_page_and_the_pdf_show_the_notes_read_only(
+    client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    session = running_session(factory, factory.candidate(factory.exam(), proctor))
+    login_as(proctor)
+    note = "Phone rang <b>twice</b>; it stayed on the floor."
+    assert client.post(f"/api/v1/sessions/{session.id}/notes", json={"body": note}).status_code
+    logout(client)
+    login_as(factory.user(Role.REVIEWER))
+
+    page = client.get(f"/review/sessions/{session.id}").text
+    assert "Phone rang &lt;b&gt;twice&lt;/b&gt;; it stayed on the floor." in page  # escaped
+    assert proctor.name in page
+    assert 'data-testid="note-text"' not in page  # read-only: no way to write one here
+    text = pdf_text(client.get(f"/api/v1/sessions/{session.id}/report.pdf").content)
+    assert "Proctors' notes" in text
+    assert "it stayed on the floor." in text

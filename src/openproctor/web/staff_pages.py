@@ -16,6 +16,7 @@ from openproctor.deps import DbSession, ProctorUser, ReviewerUser
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams import service as exams
+from openproctor.domains.notes import service as notes
 from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
@@ -144,5 +145,6 @@ def review_session(
         candidate=candidate,
         session=session,
         prompts=sessions.prompts_of(db=db, session_id=session.id),
+        notes=notes.for_session(db=db, session_id=session.id),
         identity_gaps=identity_gaps.gaps(db=db, session=session),
     )

@@ -90,6 +90,9 @@ def session_pdf(
         Paragraph("Conversation", _STYLES["Heading2"]),
         _conversation(report),
         Spacer(1, 0.5 * cm),
+        Paragraph("Proctors' notes", _STYLES["Heading2"]),
+        _notes(report),
+        Spacer(1, 0.5 * cm),
         Paragraph("Prompts shown to the candidate", _STYLES["Heading2"]),
         _prompts(report),
         Spacer(1, 0.5 * cm),
@@ -220,6 +223,19 @@ def _conversation(report: SessionReport) -> Flowable:
         rows.append([_p(_clock(message.created_at)), _p(who), _p(kind), _p(message.body)])
     widths = [1.7, 2.2, 2.6, 11.2]
     table = Table(rows, colWidths=[w * cm for w in widths], repeatRows=1)
+    table.setStyle(_GRID)
+    table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
+    return table
+
+
+def _notes(report: SessionReport) -> Flowable:
+    if not report.notes:
+        return _p("No notes.")
+    rows = [[_p(cell) for cell in ("Time", "Proctor", "Note")]]
+    for note in report.notes:
+        author = note.author_name or "A former staff member"
+        rows.append([_p(_clock(note.created_at)), _p(author), _p(note.body)])
+    table = Table(rows, colWidths=[w * cm for w in (1.7, 3.5, 12.5)], repeatRows=1)
     table.setStyle(_GRID)
     table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
     return table

@@ -20,6 +20,8 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ViolationKind
 from openproctor.domains.messages.models import Message, MessageKind, Sender
+from openproctor.domains.notes import service as notes
+from openproctor.domains.notes.models import NoteRead
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions.models import ExamSession, SessionPrompt
@@ -267,6 +269,7 @@ class SessionReport:
     thumbnails: list[Thumbnail] = field(default_factory=list)
     attention: list[AttentionSample] = field(default_factory=list)
     prompts: list[SessionPrompt] = field(default_factory=list)
+    notes: list[NoteRead] = field(default_factory=list)
     identity_gaps: list[identity_gaps.IdentityGap] = field(default_factory=list)
     evidence_total: int = 0
     evidence_missing: int = 0
@@ -302,6 +305,7 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         evidence_total=len(evidence),
         attention=list(attention.for_session(db=db, session_id=session.id)),
         prompts=list(prompts_of(db=db, session_id=session.id)),
+        notes=notes.for_session(db=db, session_id=session.id),
         identity_gaps=identity_gaps.gaps(db=db, session=session),
     )
     by_id = {violation.id: violation for violation in violations}
