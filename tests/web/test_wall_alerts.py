@@ -186,3 +186,68 @@ def test_an_evidence_picture_shows_only_once_the_browser_has_it(
     expect(wall.locator(".timeline-item[data-kind=multiple_faces] img")).to_be_visible()
     assert broken_evidence(wall) == 0
     wall.context.close()
+
+
+# Records what the wall asks of the browser: notifications shown, tones started.
+RECORD_SIGNALS = """
+window.notified = [];
+window.tones = 0;
+const RealNotification = window.Notification;
+window.Notification = class extends RealNotification {
+  constructor(title, options) {
+    super(title, options);
+    window.notified.push(`${title} | ${options?.body ?? ""}`);
+  }
+};
+const createOscillator = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  window.tones += 1;
+  return createOscillator.call(this);
+};
+"""
+
+
+def test_high_alert_signals_are_switchable_and_remembered(
+    browser: Browser, live_server: str, factory: Factory
+) -> None:
+    proctor = factory.user(Role.PROCTOR)
+    exam = factory.exam(policy=COPY_IS_HIGH)
+    ada = factory.candidate(exam, proctor, name="Ada")
+    candidate = running_exam_page(browser, live_server, factory, ada)
+    context = browser.new_context(base_url=live_server)
+    context.add_init_script(RECORD_SIGNALS)
+    wall = context.new_page()
+    sign_in(wall, proctor)
+    wall.goto(f"/proctor/exams/{exam.id}")
+    expect(wall.get_by_test_id("live")).to_have_attribute("data-state", "live")
+    title = wall.title()
+    expect(wall.get_by_test_id("signal-sound")).to_be_checked()
+    expect(wall.get_by_test_id("signal-badge")).to_be_checked()
+    expect(wall.get_by_test_id("signal-notify")).not_to_be_checked()
+
+    # Asked on the proctor's click: refused by the browser, the box says so and stays off.
+    wall.get_by_test_id("signal-notify").check(force=True)
+    expect(wall.get_by_test_id("signal-notify")).not_to_be_checked()
+    expect(wall.get_by_test_id("alert-signals")).to_contain_text("does not allow notifications")
+    context.grant_permissions(["notifications"], origin=live_server)
+    wall.get_by_test_id("signal-notify").check()
+    expect(wall.get_by_test_id("signal-notify")).to_be_checked()
+    tones_before = wall.evaluate("window.tones")
+
+    candidate.evaluate("document.dispatchEvent(new Event('copy'))")
+    expect(wall).to_have_title(f"(1) {title}")
+    assert wall.evaluate("window.notified") == ["High alert: Copy / paste: copy | Ada"]
+    assert wall.evaluate("window.tones") > tones_before
+
+    wall.get_by_test_id("signal-badge").uncheck()
+    expect(wall).to_have_title(title)
+    wall.get_by_test_id("signal-sound").uncheck()
+    wall.reload()  # remembered in this browser for this proctor
+    expect(wall.get_by_test_id("alert")).to_have_count(1)
+    expect(wall.get_by_test_id("signal-badge")).not_to_be_checked()
+    expect(wall.get_by_test_id("signal-sound")).not_to_be_checked()
+    expect(wall.get_by_test_id("signal-notify")).to_be_checked()
+    expect(wall.get_by_test_id("alerts-unhandled")).to_have_text("1 not handled")
+    expect(wall).to_have_title(title)
+    context.close()
+    candidate.context.close()
