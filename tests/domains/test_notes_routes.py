@@ -9,18 +9,23 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from openproctor.bus.local import exam_topic
+from openproctor.db import utcnow
+from openproctor.domains.candidates import flows as candidates
+from openproctor.domains.notes.models import SessionNote
+from openproctor.domains.sessions import service as sessions
 from openproctor.domains.users.models import Role, User
 from tests.conftest import Factory, logout
 from tests.domains.audit_trail import trail
 from tests.domains.listening import listening
+from tests.domains.test_sessions_flows import auditor
 from tests.live.clients import running_session
 from tests.test_reports import pdf_text
 
-pytestmark = pytest.mark.parametrize("database_kind", ["sqlite"])
 
-
+@pytest.mark.parametrize("database_kind", ["sqlite"])
 def test_notes_are_kept_with_author_and_time_and_reach_every_wall(
     client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
 ) -> None:
@@ -55,6 +60,7 @@ def test_notes_are_kept_with_author_and_time_and_reach_every_wall(
     ]
 
 
+@pytest.mark.parametrize("database_kind", ["sqlite"])
 def test_bad_notes_are_refused_and_nothing_is_written(
     client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
 ) -> None:
@@ -72,6 +78,7 @@ def test_bad_notes_are_refused_and_nothing_is_written(
     assert client.get(url).json() == []
 
 
+@pytest.mark.parametrize("database_kind", ["sqlite"])
 def test_only_staff_who_may_see_the_session_read_or_write_its_notes(
     client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
 ) -> None:
@@ -93,6 +100,7 @@ def test_only_staff_who_may_see_the_session_read_or_write_its_notes(
     assert client.get(url).json() == []
 
 
+@pytest.mark.parametrize("database_kind", ["sqlite"])
 def test_the_review_page_and_the_pdf_show_the_notes_read_only(
     client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
 ) -> None:
@@ -111,3 +119,27 @@ def test_the_review_page_and_the_pdf_show_the_notes_read_only(
     text = pdf_text(client.get(f"/api/v1/sessions/{session.id}/report.pdf").content)
     assert "Proctors' notes" in text
     assert "it stayed on the floor." in text
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite", "postgresql"])
+def test_erasing_the_candidate_erases_their_notes_and_the_audited_text(
+    client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
+) -> None:
+    proctor, admin = factory.user(Role.PROCTOR), factory.user(Role.ADMIN)
+    candidate = factory.candidate(factory.exam(), proctor)
+    session_id = sessions.current_for_candidate(db=factory.db, candidate=candidate).id
+    factory.db.commit()
+    login_as(proctor)
+    body = {"body": "Her brother came in at 10:12."}
+    assert client.post(f"/api/v1/sessions/{session_id}/notes", json=body).status_code == 201
+    context = client.app.state.context  # type: ignore[attr-defined]
+    candidates.erase(
+        db=factory.db,
+        audit=auditor(factory.db, admin),
+        store=context.store,
+        candidate_id=candidate.id,
+        now=utcnow(),
+    )
+    factory.db.expire_all()
+    assert factory.db.scalars(select(SessionNote)).all() == []
+    assert trail(factory.db, session_id) == [("session.note", {"body": "[erased]"})]
