@@ -14,7 +14,8 @@ export class AlertSignals {
     this.unhandledHigh = 0;
     this.audio = null;
     this.settings = { ...SETTINGS, ...this.remembered() };
-    if (!("Notification" in window) || Notification.permission === "denied") this.settings.notify = false;
+    // On only while the browser still allows it (the proctor may have revoked it since).
+    if (!("Notification" in window) || Notification.permission !== "granted") this.settings.notify = false;
     for (const box of root.querySelectorAll("[data-signal]")) {
       box.checked = this.settings[box.dataset.signal];
       box.addEventListener("change", () => this.toggle(box));
