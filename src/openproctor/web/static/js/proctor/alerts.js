@@ -146,7 +146,7 @@ export class AlertFeed {
 
   count() {
     const open = [...this.violations.values()].filter((violation) => !violation.handled_at);
-    this.unhandled.textContent = open.length ? `${open.length} not handled` : "all handled";
+    this.unhandled.textContent = open.length ? `${open.length} not handled` : this.violations.size ? "all handled" : "";
     this.unhandled.dataset.count = String(open.length);
     this.signals.count(open.filter((violation) => violation.severity === "high").length);
   }
