@@ -268,6 +268,7 @@ ACTION_BODIES: dict[str, dict[str, object]] = {
     "/api/v1/exams/{exam_id}/my-sessions/auto-terminate": {"enabled": True},
     "/api/v1/sessions/{session_id}/decision": {"decision": "suspicious"},
     "/api/v1/violations/{violation_id}/review": {"status": "confirmed"},
+    "/api/v1/sessions/{session_id}/notes": {"body": "a note"},
 }
 # Not staff routes: the candidate's own (by invite token, tested above and in
 # tests/domains/test_recordings.py) and the seed project's signed evidence links.

@@ -16,6 +16,7 @@ from openproctor.domains.invitations.routes import router as invitations
 from openproctor.domains.lti.routes import router as lti
 from openproctor.domains.messages.routes import router as messages
 from openproctor.domains.messages.routes import take_router as chat
+from openproctor.domains.notes.routes import router as notes
 from openproctor.domains.recordings.routes import router as recordings
 from openproctor.domains.recordings.routes import take_router as uploads
 from openproctor.domains.reports.routes import router as reports
@@ -45,6 +46,7 @@ for domain_router in (
     session_actions,
     lobby,
     messages,
+    notes,
     attention,
     exam_switches,
     reports,

@@ -15,6 +15,7 @@ from openproctor.domains.lti.models import (
     LtiToolKey,
 )
 from openproctor.domains.messages.models import Message
+from openproctor.domains.notes.models import SessionNote
 from openproctor.domains.objects.models import Recording, RecordingPart, StoredObject
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.tokens.models import ApiToken
@@ -43,6 +44,7 @@ __all__ = [
     "Recording",
     "RecordingPart",
     "ReplacedInvite",
+    "SessionNote",
     "StaffSession",
     "StoredObject",
     "User",

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypedDict
 from openproctor.detectors.detections import Detections
 from openproctor.domains.exams.policy import KIND_LABELS, ExamPolicy
 from openproctor.domains.messages.models import Conversation, Message
+from openproctor.domains.notes.models import NoteRead
 from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
@@ -29,7 +30,7 @@ from openproctor.rules.prompts import PromptChange
 # need a quiet observation QUIET_S after speech to close a speech violation.
 SPEECH_HANGOVER_S = QUIET_S + 0.5
 
-ViolationChange = Literal["opened", "evidence", "closed"]
+ViolationChange = Literal["opened", "evidence", "closed", "handled"]
 # The words the pages need to read these messages, rendered into every page (base.html) so
 # that no script keeps its own copy: each kind's label, and the states a session ends in.
 VOCABULARY: dict[str, Any] = {
@@ -267,6 +268,15 @@ class ConversationChanged(TypedDict):
     proctor_id: str | None
 
 
+class NoteAdded(TypedDict):
+    """A proctor wrote a note on the candidate's attempt (NOTE as GET .../notes reads it)."""
+
+    type: Literal["note"]
+    session_id: str
+    note: dict[str, Any]
+    proctor_id: str | None
+
+
 class Load(TypedDict):
     type: Literal["load"]
     degraded: bool
@@ -379,6 +389,15 @@ def conversation(
         "message": message,
         "unread": now.unread,
         "hand_raised": now.hand_raised,
+        "proctor_id": _str(proctor_id),
+    }
+
+
+def note(note: NoteRead, proctor_id: uuid.UUID | None) -> NoteAdded:
+    return {
+        "type": "note",
+        "session_id": str(note.session_id),
+        "note": note.model_dump(mode="json"),
         "proctor_id": _str(proctor_id),
     }
 

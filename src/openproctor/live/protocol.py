@@ -67,10 +67,13 @@ candidates). Server -> client text messages::
 
     {"type": "snapshot", "candidates": [CANDIDATE...]}         on connect
     {"type": "candidate", "candidate": CANDIDATE}              state, risk or counters changed
-    {"type": "violation", "event": "opened" | "evidence" | "closed", "violation": VIOLATION}
+    {"type": "violation", "event": "opened" | "evidence" | "closed" | "handled",
+     "violation": VIOLATION}
         "opened" once its row is written (evidence_url still null), "evidence" once its
         evidence image is stored (evidence_url) or could not be (evidence_error), "closed"
-        (its "detections" then list everything that saw it while it was open)
+        (its "detections" then list everything that saw it while it was open), "handled"
+        once a proctor marked it handled (handled_by_name, handled_at; the live events
+        carry null there, and a handled alert stays handled)
     {"type": "thumbnail", "session_id": ...}                  then one binary message: the JPEG
     {"type": "frame", "session_id": ..., "ts_ms": ...}       the same, full size, for "watch",
         with its capture time (its "analysis" came just before, with the same ts_ms)
@@ -94,6 +97,9 @@ candidates). Server -> client text messages::
         a message between the candidate and the proctors was written (either way, MESSAGE
         as GET /api/v1/sessions/{id}/messages reads it) or the candidate's were read (null);
         unread and hand_raised are the tile's after it
+    {"type": "note", "session_id": ..., "note": NOTE}
+        a proctor wrote a note on the candidate's attempt (NOTE as GET
+        /api/v1/sessions/{id}/notes reads it)
     {"type": "load", "degraded": bool, "factor": float, "fps": float | null, "deferring": bool}
         after the snapshot and whenever it changes: degraded while candidates are asked for
         fewer frames (factor of the policy's rate, fps per candidate), deferring while object

@@ -19,6 +19,7 @@ from openproctor.domains.exams import service as exams
 from openproctor.domains.reports import service as reports
 from openproctor.domains.reports.answers import answer_sheet
 from openproctor.domains.reports.times import review_zone, when, zone_name
+from openproctor.domains.notes import service as notes
 from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession
@@ -156,6 +157,7 @@ def review_session(
         candidate=candidate,
         session=session,
         prompts=sessions.prompts_of(db=db, session_id=session.id),
+        notes=notes.for_session(db=db, session_id=session.id),
         identity_gaps=identity_gaps.gaps(db=db, session=session),
         answers=answer_sheet(exam=exam, session=session),
         reviewer=reports.reviewer_of(db=db, session=session),

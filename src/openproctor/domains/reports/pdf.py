@@ -125,6 +125,8 @@ def session_pdf(
         _answers(report),
         *_section("Attention", zone),
         *_attention(report),
+        *_section("Proctors' notes", zone),
+        _notes(report),
         *_section("Prompts shown to the candidate", zone),
         _prompts(report),
         *_section("Consent"),
@@ -274,6 +276,17 @@ def _attention(report: SessionReport) -> list[Flowable]:
         colour = ATTENTION_COLOURS.get(sample.label, colors.grey)
         chart.add(Rect(x, 0, bar, height, fillColor=colour, strokeWidth=0))
     return [_p(line), Spacer(1, 0.2 * cm), chart]
+
+
+def _notes(report: SessionReport) -> Flowable:
+    if not report.notes:
+        return _p("No notes.")
+    clock = _clock_in(report)
+    rows: list[list[object]] = [
+        [clock(note.created_at), note.author_name or "A former staff member", note.body]
+        for note in report.notes
+    ]
+    return _table(("Time", "Proctor", "Note"), rows, (1.7, 3.5, 12.5))
 
 
 def _prompts(report: SessionReport) -> Flowable:

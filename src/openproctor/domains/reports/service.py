@@ -22,6 +22,8 @@ from openproctor.domains.checkin.service import reference_of
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import KIND_LABELS, ViolationKind
 from openproctor.domains.messages.models import Message, MessageKind, Sender
+from openproctor.domains.notes import service as notes
+from openproctor.domains.notes.models import NoteRead
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.reports.answers import AnswerSheet, answer_sheet
 from openproctor.domains.reports.events import SessionEvent, session_events
@@ -342,6 +344,7 @@ class SessionReport:
     thumbnails: list[Thumbnail] = field(default_factory=list)
     attention: list[AttentionSample] = field(default_factory=list)
     prompts: list[SessionPrompt] = field(default_factory=list)
+    notes: list[NoteRead] = field(default_factory=list)
     identity_gaps: list[identity_gaps.IdentityGap] = field(default_factory=list)
     evidence_total: int = 0
     evidence_missing: int = 0
@@ -381,6 +384,7 @@ def session_report(*, db: Session, store: ObjectStore, session: ExamSession) -> 
         evidence_total=len(evidence),
         attention=list(attention.for_session(db=db, session_id=session.id)),
         prompts=list(prompts_of(db=db, session_id=session.id)),
+        notes=notes.for_session(db=db, session_id=session.id),
         identity_gaps=identity_gaps.gaps(db=db, session=session),
     )
     by_id = {violation.id: violation for violation in violations}

@@ -47,6 +47,11 @@ class Violation(IdMixin, Base):
     # Why no evidence image is attached although a frame was there (storage full or down):
     # the violation is kept all the same, and reviewers see the reason.
     evidence_error: Mapped[str | None] = mapped_column(String(EVIDENCE_ERROR_LENGTH))
+    # A proctor marked the alert handled during the exam (once: the first one stays).
+    handled_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    handled_at: Mapped[datetime | None]
 
 
 class ViolationRead(BaseModel):
@@ -67,3 +72,6 @@ class ViolationRead(BaseModel):
     evidence_error: str | None = None
     # What saw it ("tab", "window", "page"; "faces", "persons"): rules/conditions.py.
     detections: list[str] = []
+    # Who marked the alert handled (None once their account is deleted) and when; None: not.
+    handled_at: datetime | None = None
+    handled_by_name: str | None = None

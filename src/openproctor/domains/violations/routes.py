@@ -1,4 +1,5 @@
-"""/api/v1/exams/{exam_id}/violations and /api/v1/sessions/{session_id}/violations"""
+"""/api/v1/exams/{exam_id}/violations and /api/v1/sessions/{session_id}/violations; a
+reviewer's verdict (…/review) and a proctor marking an alert handled (…/handled)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import proctor_scope, visible_exam, visible_session
-from openproctor.deps import Audit, DbSession, ReviewerUser, StaffUser
-from openproctor.domains.violations import service
+from openproctor.deps import Audit, DbSession, Hub, ProctorUser, ReviewerUser, StaffUser
+from openproctor.domains.violations import handling, service
 from openproctor.domains.violations.models import ReviewStatus, Violation, ViolationRead
 
 router = APIRouter(tags=["violations"])
@@ -55,8 +56,19 @@ def review_violation(
         note=verdict.note,
     )
     db.commit()
-    return next(
-        v
-        for v in service.list_for_exam(db=db, exam_id=session.exam_id, session_id=session.id)
-        if v.id == violation.id
+    return service.read_one(db=db, violation=violation, exam_id=session.exam_id)
+
+
+@router.post("/violations/{violation_id}/handled", response_model=ViolationRead)
+def mark_handled(
+    violation_id: uuid.UUID, db: DbSession, user: ProctorUser, audit: Audit, hub: Hub
+) -> ViolationRead:
+    """A proctor has dealt with the alert: who and when are kept (the first one stays when
+    two mark it at once) and every wall watching the exam shows it."""
+    violation = db.get(Violation, violation_id)
+    if violation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "violation not found")
+    session = visible_session(db=db, user=user, session_id=violation.session_id)
+    return handling.mark_handled(
+        db=db, audit=audit, hub=hub, session=session, violation=violation, proctor=user
     )

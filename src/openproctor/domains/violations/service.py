@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
 
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
@@ -24,9 +24,11 @@ def list_for_exam(
     proctor_id: uuid.UUID | None = None,
     session_id: uuid.UUID | None = None,
 ) -> list[ViolationRead]:
+    handler = aliased(User)
     query = (
-        select(Violation, ExamSession.candidate_id)
+        select(Violation, ExamSession.candidate_id, handler.name)
         .join(ExamSession, Violation.session_id == ExamSession.id)
+        .outerjoin(handler, Violation.handled_by_id == handler.id)
         .where(ExamSession.exam_id == exam_id)
         .order_by(Violation.started_at)
     )
@@ -36,7 +38,7 @@ def list_for_exam(
     if session_id is not None:
         query = query.where(Violation.session_id == session_id)
     rows = db.execute(query).all()
-    evidence = _evidence_ids(db, [violation.id for violation, _ in rows])
+    evidence = _evidence_ids(db, [violation.id for violation, *_ in rows])
     return [
         ViolationRead(
             id=violation.id,
@@ -55,9 +57,31 @@ def list_for_exam(
             ),
             evidence_error=violation.evidence_error,
             detections=violation.details.get(DETECTIONS, []),
+            handled_at=violation.handled_at,
+            handled_by_name=handled_by_name,
         )
-        for violation, candidate_id in rows
+        for violation, candidate_id, handled_by_name in rows
     ]
+
+
+def read_one(*, db: Session, violation: Violation, exam_id: uuid.UUID) -> ViolationRead:
+    """One violation as list_for_exam reads it."""
+    listed = list_for_exam(db=db, exam_id=exam_id, session_id=violation.session_id)
+    return next(read for read in listed if read.id == violation.id)
+
+
+def mark_handled(*, db: Session, violation: Violation, proctor: User) -> bool:
+    """Marks the alert handled by this proctor, now; False (and unchanged) when someone
+    already did. One conditional UPDATE, so that of two proctors marking it at once the
+    first stays on record."""
+    marked = db.execute(
+        update(Violation)
+        .where(Violation.id == violation.id, Violation.handled_at.is_(None))
+        .values(handled_by_id=proctor.id, handled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(violation)
+    return bool(getattr(marked, "rowcount", 0))
 
 
 def _evidence_ids(db: Session, violation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:

@@ -2,6 +2,7 @@
 // the message history, and the proctor's actions (REST calls with the CSRF header).
 import { clock, duration, el, messageHeading } from "../lib/format.js";
 import { sendJson } from "../lib/http.js";
+import { pictureWhenLoaded } from "../lib/picture.js";
 import { FINAL_STATES, kindLabel, violationLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
 import { holdToTalk } from "./live.js";
@@ -214,7 +215,7 @@ export class Detail {
     const item = el("li", { className: "timeline-item", dataset: { severity: violation.severity, kind: violation.kind } },
       violation.evidence_url
         ? el("a", { href: violation.evidence_url, target: "_blank", rel: "noopener" },
-          el("img", { src: violation.evidence_url, alt: "Evidence", loading: "lazy" }))
+          pictureWhenLoaded(violation.evidence_url, { alt: "Evidence" }, { className: "evidence none" }))
         : el("span", {
           className: "evidence none", textContent: violation.evidence_error ? "picture not stored" : "no picture",
           title: violation.evidence_error ? `Evidence could not be stored: ${violation.evidence_error}` : "",

@@ -8,6 +8,8 @@ import { Detail } from "./detail.js";
 import { Grid } from "./grid.js";
 import { holdToTalk, LevelMeters, LiveViewer } from "./live.js";
 import { Lobby } from "./lobby.js";
+import { Notes } from "./notes.js";
+import { AlertSignals } from "./signals.js";
 
 const wall = document.getElementById("wall");
 const examId = wall.dataset.examId;
@@ -23,10 +25,13 @@ const viewer = new LiveViewer((message) => socket.sendJson(message), (sessionId,
   if (detail.sessionId === sessionId) detail.live(view);
 });
 let liveConfigured = false; // joins wait for the first rtc_config (the ICE servers)
-const alerts = new AlertFeed($("[data-testid=alerts]"), {
+const signalSettings = $("[data-testid=alert-signals]");
+const alerts = new AlertFeed($("[data-testid=alerts]"), $("[data-testid=alerts-unhandled]"), {
   nameOf: (sessionId) => grid.get(sessionId)?.name,
   select,
+  signals: new AlertSignals(signalSettings, signalSettings.dataset.userId),
 });
+const notes = new Notes($(".notes-section"));
 const detail = new Detail(document.getElementById("detail"), document.getElementById("terminate-dialog"), {
   watch: (sessionId) => socket.sendJson({ type: "watch", session_id: sessionId }),
   talk: (sessionId, on) => viewer.talk([sessionId], on),
@@ -86,6 +91,7 @@ function select(sessionId) {
   lastOpened = sessionId;
   wall.dataset.view = "detail";
   detail.open(candidate);
+  notes.open(sessionId);
   if (frames.has(sessionId)) detail.frame(frames.get(sessionId));
   syncLive();
   detail.live(viewer.views.get(sessionId) ?? null);
@@ -150,6 +156,7 @@ function receive(message) {
         if (current) {
           detail.update(current);
           socket.sendJson({ type: "watch", session_id: detail.sessionId }); // a new socket forgets
+          notes.open(detail.sessionId); // what was written meanwhile
         }
       }
       summarise();
@@ -187,6 +194,9 @@ function receive(message) {
       alerts.show(message.violation, { fresh: message.event === "opened" });
       detail.violation(message.violation);
       if (message.event === "opened") grid.flash(message.violation.session_id);
+      break;
+    case "note": // a proctor wrote a note on a candidate
+      notes.add(message.note);
       break;
     case "thumbnail": // the binary JPEG follows: a tile picture
     case "frame": // the binary JPEG follows: a full frame of the watched candidate

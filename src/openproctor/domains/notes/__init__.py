@@ -1,0 +1,1 @@
+"""Proctors' notes on a candidate's attempt, kept with the session for the review."""
