@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,6 +24,9 @@ from tests.hostile_images import jpeg_declaring
 def admin_client(client: TestClient, factory: Factory) -> TestClient:
     login(client, factory.user(Role.ADMIN))
     return client
+
+
+MULTIPLE = {"prompt": "?", "kind": "multiple", "choices": ["a", "b"]}
 
 
 def rows(factory: Factory, model: type) -> int:
@@ -77,7 +81,7 @@ def test_malformed_json_is_refused(admin_client: TestClient, factory: Factory) -
             "not one of",
         ),
         (
-            {"questions": [{"prompt": "?", "kind": "multiple", "choices": ["a", "b"], "answer": 1}]},
+            {"questions": [{**MULTIPLE, "answer": 0}]},
             "questions",
             "needs a list of its correct choices",
         ),
@@ -279,11 +283,11 @@ def test_exam_form_errors_are_shown_and_nothing_is_saved(
     assert response.status_code == 422
     assert "Opens: 2030-03-31 02:30 does not exist in Europe/Berlin" in response.text
     form["opens_at"] = "2030-01-01T10:00"
-    form["questions"] = '[{"prompt": "?", "kind": "multiple", "choices": ["a", "b"], "answer": 0}]'
+    form["questions"] = json.dumps([{**MULTIPLE, "answer": 0}])
     response = admin_client.post("/admin/exams/new", data=form)
     assert response.status_code == 422
     assert "Question 1: a multiple-choice question needs a list" in response.text
-    form["questions"] = '[{"prompt": "?", "kind": "multiple", "choices": ["a", "b"], "answer": [1]}]'
+    form["questions"] = json.dumps([{**MULTIPLE, "answer": [1]}])
     response = admin_client.post("/admin/exams/new", data=form)
     assert response.status_code == 422
     assert "closes_at must be after opens_at" in response.text
