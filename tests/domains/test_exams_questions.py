@@ -91,9 +91,7 @@ def test_the_score_adds_the_points_of_correct_answers_out_of_the_maximum() -> No
 
 def test_each_candidate_has_an_order_of_their_own_that_stays_across_loads() -> None:
     questions = [
-        Question.model_validate(
-            {"prompt": f"Q{n}", "choices": ["a", "b", "c", "d"], "answer": 0}
-        )
+        Question.model_validate({"prompt": f"Q{n}", "choices": ["a", "b", "c", "d"], "answer": 0})
         for n in range(8)
     ]
     ada = candidate_order(questions, seed="ada", shuffle_questions=True, shuffle_choices=True)
