@@ -45,15 +45,16 @@ function save() {
   data.value = JSON.stringify(questions.map(toStored));
 }
 
-// Re-renders the editor and puts the focus back on the control with `focusId` (after a move,
-// an added or a removed item), so keyboard users keep their place.
-function render(focusId) {
+// Re-renders the editor and puts the focus on the first enabled control of `focusIds` (after a
+// move, an added or a removed item), so keyboard users keep their place.
+function render(...focusIds) {
   save();
   editor.replaceChildren(...questions.map(questionCard));
   if (!questions.length) {
     editor.append(el("p", { className: "hint", textContent: "No questions yet: add one, or give an external exam URL." }));
   }
-  if (focusId) document.getElementById(focusId)?.focus();
+  const target = focusIds.map((id) => document.getElementById(id)).find((found) => found && !found.disabled);
+  target?.focus();
 }
 
 function button(text, label, onClick, id) {
@@ -103,11 +104,12 @@ function questionCard(question, index) {
   const move = (to) => () => {
     const [moved] = questions.splice(index, 1);
     questions.splice(to, 0, moved);
-    render(`question-${to}-${to < index ? "up" : "down"}`);
+    const [same, other] = to < index ? ["up", "down"] : ["down", "up"];
+    render(`question-${to}-${same}`, `question-${to}-${other}`);
   };
-  const up = button("Move up", `Move question ${number} up`, move(index - 1), `${id}-up`);
+  const up = button("Move up", `Move up question ${number}`, move(index - 1), `${id}-up`);
   up.disabled = index === 0;
-  const down = button("Move down", `Move question ${number} down`, move(index + 1), `${id}-down`);
+  const down = button("Move down", `Move down question ${number}`, move(index + 1), `${id}-down`);
   down.disabled = index === questions.length - 1;
   const addChoice = button("Add a choice", `Add a choice to question ${number}`, () => {
     question.choices.push("");
