@@ -14,6 +14,7 @@ from sqlalchemy import select
 from openproctor.db import utcnow
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import ExamPolicy
+from openproctor.domains.exams.zones import to_wall_clock
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import SessionState
 from openproctor.domains.users.models import Role
@@ -171,6 +172,9 @@ def test_an_exam_set_at_nine_in_berlin_opens_at_the_right_utc_instant(
     page = admin_page(browser, live_server, factory, "Europe/Berlin")
     page.goto("/admin/exams/new")
     expect(page.get_by_test_id("timezone")).to_have_value("Europe/Berlin")  # the browser's
+    proposed = datetime.strptime(page.locator("input[name=opens_at]").input_value(), WALL_CLOCK)
+    berlin_now = to_wall_clock(utcnow(), "Europe/Berlin")  # "from now" on the Berlin clock
+    assert abs(proposed - berlin_now) < timedelta(minutes=2)
     page.fill("input[name=title]", "Berlin exam")
     page.fill("input[name=external_url]", "https://quiz.example.edu/berlin")
     page.fill("input[name=opens_at]", f"{day}T09:00")

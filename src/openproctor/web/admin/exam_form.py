@@ -129,15 +129,15 @@ def _as_text(value: object) -> str:
 
 
 def form_values(exam: ExamWrite | None) -> dict[str, str]:
-    """The form's fields, filled from an exam or for a new one (tomorrow 09:00-17:00)."""
+    """The form's fields, filled from an exam or for a new one (open from now for a day, in
+    UTC; the page moves that to the admin's zone when it offers it)."""
     if exam is None:
-        tomorrow = (utcnow() + timedelta(days=1)).replace(tzinfo=None)
-        opens = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
+        opens = utcnow().replace(tzinfo=None, second=0, microsecond=0)
         exam_values = {
             "title": "",
             "instructions": "",
             "opens_at": opens.strftime(WALL_CLOCK_FORMAT),
-            "closes_at": opens.replace(hour=17).strftime(WALL_CLOCK_FORMAT),
+            "closes_at": (opens + timedelta(days=1)).strftime(WALL_CLOCK_FORMAT),
             "duration_minutes": "60",
             "external_url": "",
             "questions": "[]",

@@ -171,6 +171,12 @@ const zone = form.elements.timezone;
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 if (zone.hasAttribute("data-offer-browser-zone") && [...zone.options].some((o) => o.value === browserZone)) {
   zone.value = browserZone;
+  // The server proposed "from now for a day" in UTC: the same instants on this zone's clock.
+  const wallClock = (date) => new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  for (const name of ["opens_at", "closes_at"]) {
+    const field = form.elements[name];
+    field.value = wallClock(new Date(`${field.value}:00Z`));
+  }
 }
 if (browserZone && browserZone !== zone.value) {
   form.querySelector(".browser-zone").textContent = ` Your browser's time zone is ${browserZone}.`;
