@@ -118,7 +118,8 @@ class RuleSettings(BaseModel):
         le=600,
         description=(
             "Seconds the condition holds before the candidate is prompted to put it right "
-            "(shorter than min_duration_s, so before the violation opens); null: no prompt."
+            "(shorter than min_duration_s, so before the violation opens); null (empty in the "
+            "form): no prompt."
         ),
     )
 
@@ -209,8 +210,8 @@ class ExamPolicy(BaseModel):
         description=(
             "Longest time between object passes while the last one found nothing: a big "
             "change of scene (someone walks in, the camera moves) gets one sooner, at most "
-            "one per object_interval_s. 0: a pass every object_interval_s, and within 2 s of "
-            "a big change."
+            "one per the seconds between object checks. 0: a check every so many seconds, and "
+            "within 2 s of a big change."
         ),
     )
     identity_interval_s: float = Field(
@@ -239,7 +240,10 @@ class ExamPolicy(BaseModel):
     prohibited_objects: list[str] = Field(
         title="Prohibited objects",
         default_factory=lambda: ["cell phone", "book", "laptop"],
-        description="COCO labels that raise prohibited_object.",
+        description=(
+            "Objects flagged when seen, by the object detector's names (its COCO list: cell "
+            "phone, book, laptop, remote, ...), separated by commas."
+        ),
     )
     auto_terminate: bool = Field(
         title="End the exam automatically",
@@ -251,7 +255,7 @@ class ExamPolicy(BaseModel):
         default=90,
         ge=1,
         le=100,
-        description="Risk score that ends the exam when auto_terminate.",
+        description="The risk score at which the exam ends, when it ends automatically.",
     )
     retention_days: int = Field(
         title="Keep recordings (days)",
@@ -275,7 +279,7 @@ class ExamPolicy(BaseModel):
         le=3650,
         description=(
             "Days ID document images are kept after the session ended (never longer than "
-            "retention_days)."
+            "recordings are kept)."
         ),
     )
     admission: Admission = Field(
@@ -347,11 +351,11 @@ def human_value(value: object) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if value is None:
-        return "None"
+        return "none"
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, list):
-        return ", ".join(human_value(item) for item in value) or "None"
+        return ", ".join(human_value(item) for item in value) or "none"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
