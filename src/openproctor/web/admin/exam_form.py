@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
@@ -50,16 +50,18 @@ class PolicyInput:
     maximum: float | None = None
     step: str = "any"
     options: tuple[str, ...] = ()
-    optional: bool = False  # a number that may be left empty (no value)
+    optional: bool = False  # a number that may be None: left empty, it is
 
 
 def _input(name: str, field: FieldInfo, default: object) -> PolicyInput:
+    """The input for one pydantic field, from its type, bounds, title and description."""
     bounds = {type(m).__name__: m for m in field.metadata}
     annotation = field.annotation
+    options: tuple[str, ...] = ()
     if annotation is bool:
         kind = "toggle"
     elif isinstance(annotation, type) and issubclass(annotation, Enum):
-        kind = "choice"
+        kind, options = "choice", tuple(str(member.value) for member in annotation)
     elif annotation == list[str]:
         kind = "list"
     else:
@@ -73,10 +75,8 @@ def _input(name: str, field: FieldInfo, default: object) -> PolicyInput:
         minimum=getattr(bounds.get("Ge"), "ge", None),
         maximum=getattr(bounds.get("Le"), "le", None),
         step="1" if annotation is int else "any",
-        options=tuple(str(m.value) for m in annotation)
-        if kind == "choice" and isinstance(annotation, type) and issubclass(annotation, Enum)
-        else (),
-        optional=not field.is_required() and default is None,
+        options=options,
+        optional=type(None) in get_args(annotation),  # empty means None ("no prompt")
     )
 
 
