@@ -269,6 +269,7 @@ def test_exam_form_errors_are_shown_and_nothing_is_saved(
         "closes_at": "2030-01-01T09:00",
         "duration_minutes": "60",
         "questions": "[not json",
+        "policy.require_fullscreen": "off",  # unticked: the hidden field alone
     }
     response = admin_client.post("/admin/exams/new", data=form)
     assert response.status_code == 422
@@ -292,6 +293,8 @@ def test_exam_form_errors_are_shown_and_nothing_is_saved(
     assert response.status_code == 422
     assert "closes_at must be after opens_at" in response.text
     assert 'value="Chemistry"' in response.text  # what was typed is kept
+    assert 'id="policy.require_fullscreen" value="on">' in response.text  # still unticked
+    assert 'id="policy.record_webcam" value="on" checked>' in response.text  # not sent: default
     assert rows(factory, Exam) == 0
 
 

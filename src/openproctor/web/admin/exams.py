@@ -64,7 +64,8 @@ def _exam_form(
 
 
 async def posted_form(request: Request) -> dict[str, str]:
-    return exam_form.read_form(await request.form())
+    """The posted fields over a new exam's: a field not sent shows and counts as its default."""
+    return exam_form.form_values(None) | exam_form.read_form(await request.form())
 
 
 ExamFormValues = Annotated[dict[str, str], Depends(posted_form)]
