@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,6 +24,9 @@ from tests.hostile_images import jpeg_declaring
 def admin_client(client: TestClient, factory: Factory) -> TestClient:
     login(client, factory.user(Role.ADMIN))
     return client
+
+
+MULTIPLE = {"prompt": "?", "kind": "multiple", "choices": ["a", "b"]}
 
 
 def rows(factory: Factory, model: type) -> int:
@@ -76,7 +80,21 @@ def test_malformed_json_is_refused(admin_client: TestClient, factory: Factory) -
             "questions",
             "not one of",
         ),
+        (
+            {"questions": [{**MULTIPLE, "answer": 0}]},
+            "questions",
+            "needs a list of its correct choices",
+        ),
+        (
+            {"questions": [{"prompt": "?", "kind": "multiple", "choices": ["a"], "answer": [0]}]},
+            "choices",
+            "at least 2",
+        ),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone", "not a known time zone"),
+        ({"timezone": "../../etc/passwd"}, "timezone", "not a known time zone"),
         ({"policy": {"frames_per_second": 100}}, "frames_per_second", "less than or equal"),
+        ({"policy": {"rules": {"looking_away": {"colour": "red"}}}}, "colour", "Extra inputs"),
+        ({"policy": {"rules": {"sneezing": {"enabled": False}}}}, "sneezing", "Input should be"),
         ({"policy": {"unknown_knob": True}}, "unknown_knob", "Extra inputs"),
         ({"policy": {"rules": {"no_face": {"severity": "apocalyptic"}}}}, "severity", "low"),
         ({"external_url": "javascript:alert(1)"}, "external_url", "URL"),
@@ -97,6 +115,34 @@ def test_wrong_types_and_values_name_the_field(
         detail
     )
     assert rows(factory, Exam) == 0
+
+
+def test_a_rule_given_in_part_keeps_the_defaults_of_the_rest(admin_client: TestClient) -> None:
+    body = exam_body(policy={"rules": {"looking_away": {"enabled": False}}})
+    response = admin_client.post("/api/v1/exams", json=body)
+    assert response.status_code == 201, response.text
+    looking_away = response.json()["policy"]["rules"]["looking_away"]
+    assert looking_away == {
+        "enabled": False,
+        "min_duration_s": 5.0,
+        "min_checks": 1,
+        "cooldown_s": 20.0,
+        "severity": "low",
+        "weight": 5.0,
+        "prompt_after_s": 2.0,
+    }
+    assert response.json()["policy"]["rules"]["no_face"]["enabled"] is True
+    exam_id = response.json()["id"]
+    replaced = admin_client.put(
+        f"/api/v1/exams/{exam_id}",
+        json=exam_body(policy={"rules": {"speech": {"weight": 40}}, "require_fullscreen": False}),
+    )
+    assert replaced.status_code == 200, replaced.text
+    policy = replaced.json()["policy"]
+    assert policy["rules"]["speech"] == {**policy["rules"]["speech"], "weight": 40.0}
+    assert policy["rules"]["speech"]["min_duration_s"] == 3.0
+    assert policy["rules"]["looking_away"]["enabled"] is True  # PUT replaces: back to defaults
+    assert policy["require_fullscreen"] is False
 
 
 def test_partial_policy_keeps_defaults_for_the_rest(admin_client: TestClient) -> None:
@@ -218,20 +264,37 @@ def test_exam_form_errors_are_shown_and_nothing_is_saved(
     form = {
         "csrf_token": token,
         "title": "Chemistry",
+        "timezone": "Mars/Olympus_Mons",
         "opens_at": "2030-01-01T10:00",
         "closes_at": "2030-01-01T09:00",
         "duration_minutes": "60",
         "questions": "[not json",
-        "policy": "{}",
+        "policy.require_fullscreen": "off",  # unticked: the hidden field alone
     }
     response = admin_client.post("/admin/exams/new", data=form)
     assert response.status_code == 422
-    assert "questions: not valid JSON" in response.text
+    assert "Time zone: &#39;Mars/Olympus_Mons&#39; is not a known time zone" in response.text
+    form["timezone"] = "Europe/Berlin"
+    response = admin_client.post("/admin/exams/new", data=form)
+    assert response.status_code == 422
+    assert "Questions: the question editor did not send them" in response.text
     form["questions"] = '[{"prompt": "?", "choices": ["a", "b"], "answer": 0}]'
+    form["opens_at"] = "2030-03-31T02:30"  # the clocks go from 02:00 to 03:00 in Berlin
+    response = admin_client.post("/admin/exams/new", data=form)
+    assert response.status_code == 422
+    assert "Opens: 2030-03-31 02:30 does not exist in Europe/Berlin" in response.text
+    form["opens_at"] = "2030-01-01T10:00"
+    form["questions"] = json.dumps([{**MULTIPLE, "answer": 0}])
+    response = admin_client.post("/admin/exams/new", data=form)
+    assert response.status_code == 422
+    assert "Question 1: a multiple-choice question needs a list" in response.text
+    form["questions"] = json.dumps([{**MULTIPLE, "answer": [1]}])
     response = admin_client.post("/admin/exams/new", data=form)
     assert response.status_code == 422
     assert "closes_at must be after opens_at" in response.text
     assert 'value="Chemistry"' in response.text  # what was typed is kept
+    assert 'id="policy.require_fullscreen" value="on">' in response.text  # still unticked
+    assert 'id="policy.record_webcam" value="on" checked>' in response.text  # not sent: default
     assert rows(factory, Exam) == 0
 
 

@@ -17,6 +17,7 @@ from openproctor.domains.candidates import invites
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.exams.zones import format_time
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import Role, User
 
@@ -99,12 +100,12 @@ def invited_candidate(*, db: Session, token: str, now: datetime) -> tuple[Candid
     if now < window.opens_at:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            f"this exam opens at {window.opens_at:%Y-%m-%d %H:%M} UTC; come back then",
+            f"this exam opens at {format_time(window.opens_at, exam.timezone)}; come back then",
         )
     if now >= window.closes_at:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            f"this exam closed at {window.closes_at:%Y-%m-%d %H:%M} UTC",
+            f"this exam closed at {format_time(window.closes_at, exam.timezone)}",
         )
     return candidate, exam
 

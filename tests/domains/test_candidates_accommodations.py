@@ -96,7 +96,7 @@ def test_labels_and_storage() -> None:
     assert accommodations.labels() == [
         "Extra time +25 %",
         "Exempt: speech, tab_switch",
-        "Own window the exam's opening to 2026-12-01 14:00 UTC",
+        "Own window the exam's opening to Tue 01 Dec 2026, 14:00 UTC",
     ]
     assert accommodations.stored() == {
         "extra_percent": 25,

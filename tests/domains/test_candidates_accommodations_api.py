@@ -57,13 +57,39 @@ def test_a_roster_sets_accommodations_per_line(admin_client: TestClient, factory
     assert by_name["Ada"]["extra_percent"] == 25
     assert by_name["Ada"]["exempt"] == ["speech", "tab_switch"]
     assert by_name["Bob"]["extra_minutes"] == 15
-    assert by_name["Bob"]["opens_at"] == "2026-12-02T09:00:00Z"  # no zone: UTC
+    assert by_name["Bob"]["opens_at"] == "2026-12-02T09:00:00Z"  # the exam's clock: UTC
     assert by_name["Bob"]["closes_at"] == "2026-12-02T12:00:00+01:00"
     assert by_name["Cy"] == Accommodations().model_dump(mode="json")
     factory.db.expire_all()
     stored = {c.name: c.accommodations for c in factory.db.scalars(select(Candidate))}
     assert stored["Ada"] == {"extra_percent": 25, "exempt": ["speech", "tab_switch"]}
     assert stored["Cy"] is None
+
+
+def test_a_roster_window_without_an_offset_is_on_the_exams_clock(
+    admin_client: TestClient, factory: Factory
+) -> None:
+    exam = factory.exam(timezone="Europe/Berlin")
+    roster = (
+        "name,email,opens_at,closes_at\n"
+        "Ada,ada@example.com,2027-01-12 09:00,2027-07-12 09:00\n"
+        "Bob,bob@example.com,2027-01-12T09:00Z,\n"
+    )
+    status, body = import_csv(admin_client, exam.id, roster)
+    assert status == 201, body
+    assert isinstance(body, dict)
+    by_name = {c["name"]: c["accommodations"] for c in body["candidates"]}
+    assert by_name["Ada"]["opens_at"] == "2027-01-12T08:00:00Z"  # CET
+    assert by_name["Ada"]["closes_at"] == "2027-07-12T07:00:00Z"  # CEST
+    assert by_name["Bob"]["opens_at"] == "2027-01-12T09:00:00Z"  # an offset is kept
+
+    skipped = "name,email,opens_at\nCy,cy@example.com,2027-03-28 02:30\n"
+    status, body = import_csv(admin_client, exam.id, skipped)
+    assert status == 422
+    assert isinstance(body, dict)
+    assert [e["message"] for e in body["detail"]] == [
+        "opens_at: 2027-03-28 02:30 does not exist in Europe/Berlin: the clocks move forward then"
+    ]
 
 
 def test_bad_accommodations_are_named_per_line_and_nothing_is_imported(

@@ -81,3 +81,31 @@ def test_the_form_shows_saves_and_refuses_accommodations(
         "opens_at": "2026-12-02T09:00:00Z",
     }
     assert client.get(edit, headers=HTML).text.count("checked") == 2
+
+
+def test_the_own_window_is_typed_and_shown_on_the_exams_clock(
+    client: TestClient, factory: Factory
+) -> None:
+    exam = factory.exam(timezone="Europe/Berlin")
+    ada = factory.candidate(exam)
+    login(client, factory.user(Role.ADMIN))
+    edit = f"/admin/candidates/{ada.id}/edit"
+    saved = client.post(
+        edit,
+        data={
+            "csrf_token": client.headers["X-CSRF-Token"],
+            "name": "Ada",
+            "opens_at": "2027-07-12T09:00",
+        },
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    assert stored(factory, ada) == {"opens_at": "2027-07-12T07:00:00Z"}  # CEST is UTC+2
+    form = client.get(edit, headers=HTML).text
+    assert 'name="opens_at" value="2027-07-12T09:00"' in form
+    assert "Own window opens (Europe/Berlin" in form
+    listing = client.get(f"/admin/exams/{exam.id}", headers=HTML).text
+    assert (
+        "Own window Mon 12 Jul 2027, 09:00 CEST (Europe/Berlin) to the exam&#39;s close" in listing
+    )

@@ -32,13 +32,13 @@ def test_admin_creates_an_exam_imports_a_roster_and_opens_an_invite(
     expect(page).to_have_url(f"{live_server}/admin/exams")
 
     page.get_by_test_id("new-exam").click()
-    expect(page.get_by_test_id("policy")).to_contain_text('"frames_per_second": 1.0')
+    expect(page.locator("input[name='policy.frames_per_second']")).to_have_value("1")
     page.fill("input[name=title]", "Biology final")
     page.fill("textarea[name=instructions]", "Closed book.")
-    page.fill(
-        "textarea[name=questions]",
-        '[{"prompt": "Cells have a?", "choices": ["nucleus", "engine"], "answer": 0}]',
-    )
+    page.get_by_test_id("add-question").click()
+    page.keyboard.type("Cells have a?")
+    page.get_by_label("Question 1, choice 1").fill("nucleus")
+    page.get_by_label("Question 1, choice 2").fill("engine")
     page.get_by_test_id("save-exam").click()
     expect(page.get_by_test_id("exam-title")).to_have_text("Biology final")
 

@@ -103,5 +103,5 @@ def test_practice_before_the_exam_checks_everything_and_makes_no_attempt(
     sign_in(admin, factory.user(Role.ADMIN))
     admin.goto(f"/admin/exams/{exam.id}")
     expect(admin.get_by_test_id("practised")).to_have_text(
-        f"{stored.practised_at:%Y-%m-%d %H:%M} UTC"
+        f"{stored.practised_at:%a %d %b %Y, %H:%M} UTC"
     )

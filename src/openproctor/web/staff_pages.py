@@ -16,10 +16,10 @@ from openproctor.deps import DbSession, ProctorUser, ReviewerUser
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams import service as exams
+from openproctor.domains.notes import service as notes
 from openproctor.domains.reports import service as reports
 from openproctor.domains.reports.answers import answer_sheet
 from openproctor.domains.reports.times import review_zone, when, zone_name
-from openproctor.domains.notes import service as notes
 from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession

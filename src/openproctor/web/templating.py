@@ -10,12 +10,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from openproctor.domains.exams.zones import format_time
 from openproctor.domains.users.models import User
 from openproctor.live.messages import VOCABULARY
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.globals["live_vocabulary"] = VOCABULARY
+# Every staff page shows an exam's times through this one function (templates/_time.html).
+templates.env.globals["exam_time"] = format_time
 
 
 def form_status(problems: object) -> int:

@@ -12,12 +12,13 @@ from speech", never a count of speech that looks like a flag.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from openproctor.domains.exams.policy import ViolationKind
+from openproctor.domains.exams.zones import format_time
 
 if TYPE_CHECKING:
     from openproctor.domains.exams.models import Exam
@@ -115,8 +116,9 @@ class Accommodations(BaseModel):
             closes_at=(self.closes_at or exam.closes_at) + self.extra_time(exam),
         )
 
-    def labels(self) -> list[str]:
-        """What the proctor's tile, the review page and the report show, one line each."""
+    def labels(self, zone: str = "UTC") -> list[str]:
+        """What the proctor's tile, the review page and the report show, one line each; an
+        own window's times in `zone` (the exam's)."""
         labels = []
         if self.extra_minutes is not None:
             labels.append(f"Extra time +{self.extra_minutes} min")
@@ -125,15 +127,11 @@ class Accommodations(BaseModel):
         if self.exempt:
             labels.append("Exempt: " + ", ".join(kind.value for kind in self.exempt))
         if self.opens_at or self.closes_at:
-            opens = _utc(self.opens_at) if self.opens_at else "the exam's opening"
-            closes = _utc(self.closes_at) if self.closes_at else "the exam's close"
-            labels.append(f"Own window {opens} to {closes} UTC")
+            opens = format_time(self.opens_at, zone) if self.opens_at else "the exam's opening"
+            closes = format_time(self.closes_at, zone) if self.closes_at else "the exam's close"
+            labels.append(f"Own window {opens} to {closes}")
         return labels
 
     def stored(self) -> dict[str, Any] | None:
         """The candidate's column: None without any accommodation."""
         return self.model_dump(mode="json", exclude_defaults=True) or None
-
-
-def _utc(at: datetime) -> str:
-    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M}"

@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from openproctor.domains.candidates.accommodations import Accommodations
 from openproctor.domains.candidates.models import Candidate, CandidateCreate, CandidateUpdate
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.exams.zones import ZoneError, from_wall_clock
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.users.service import list_proctors, normalize_email
 
 DEFAULT_MAX_PER_PROCTOR = 30
 # The accommodation columns (optional, empty: none): extra_time "15" (minutes) or "25%";
 # exempt: violation kinds separated by ";" or spaces; opens_at / closes_at: the candidate's own
-# window, ISO 8601 ("2026-12-01 13:00" is UTC).
+# window, ISO 8601 ("2026-12-01 13:00" is on the exam's clock, "…13:00Z" is UTC).
 ACCOMMODATION_COLUMNS = ("extra_time", "exempt", "opens_at", "closes_at")
 ROSTER_COLUMNS = ("name", "email", "external_id", "proctor_email", *ACCOMMODATION_COLUMNS)
 EXTRA_TIME = re.compile(r"(?P<amount>\d+)\s*(?P<unit>%|min|minutes?)?", re.IGNORECASE)
@@ -108,9 +109,9 @@ def update(*, candidate: Candidate, candidate_in: CandidateUpdate) -> dict[str, 
     return changed
 
 
-def parse_accommodations(values: dict[str, str]) -> Accommodations | list[str]:
+def parse_accommodations(values: dict[str, str], *, zone: str) -> Accommodations | list[str]:
     """The accommodation columns of a roster line (or the admin form), or what is wrong
-    with them."""
+    with them. A time without an offset is on the exam's clock (`zone`)."""
     raw: dict[str, Any] = {}
     errors = []
     extra = values.get("extra_time", "")
@@ -131,7 +132,10 @@ def parse_accommodations(values: dict[str, str]) -> Accommodations | list[str]:
         except ValueError:
             errors.append(f"{column} {values[column]!r} is not a date and time (2026-12-01 13:00)")
             continue
-        raw[column] = at if at.tzinfo else at.replace(tzinfo=UTC)
+        try:
+            raw[column] = at if at.tzinfo else from_wall_clock(at, zone)
+        except ZoneError as error:
+            errors.append(f"{column}: {error}")
     if errors:
         return errors
     try:
@@ -186,7 +190,7 @@ def import_roster(*, db: Session, exam: Exam, text: str) -> RosterResult:
         if not any(values.values()):
             continue
         line_errors = _roster_line_errors(values, existing, seen, proctors)
-        accommodations = parse_accommodations(values)
+        accommodations = parse_accommodations(values, zone=exam.timezone)
         if isinstance(accommodations, list):
             line_errors.extend(accommodations)
         if line_errors or isinstance(accommodations, list):

@@ -19,7 +19,10 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openproctor.db import Base, IdMixin, utcnow
+from openproctor.domains.exams import questions as exam_questions
 from openproctor.domains.exams.policy import ExamPolicy
+from openproctor.domains.exams.questions import Question
+from openproctor.domains.exams.zones import check_zone
 
 
 class Exam(IdMixin, Base):
@@ -33,6 +36,10 @@ class Exam(IdMixin, Base):
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     external_url: Mapped[str | None] = mapped_column(String(2000))
+    shuffle_questions: Mapped[bool] = mapped_column(default=False)
+    shuffle_choices: Mapped[bool] = mapped_column(default=False)
+    # The IANA zone the exam's times are entered and shown in; stored times are UTC.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -42,23 +49,17 @@ class Exam(IdMixin, Base):
     def parsed_policy(self) -> ExamPolicy:
         return ExamPolicy.model_validate(self.policy)
 
+    @property
+    def parsed_questions(self) -> list[Question]:
+        return exam_questions.parse(self.questions)
+
+    @property
+    def max_score(self) -> float:
+        """What a candidate scores with every question right."""
+        return exam_questions.max_score(self.parsed_questions)
+
     def is_open(self, at: datetime) -> bool:
         return self.opens_at <= at < self.closes_at
-
-
-class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    prompt: str = Field(min_length=1, max_length=5000)
-    choices: list[str] = Field(min_length=2, max_length=10)
-    answer: int = Field(ge=0, description="Index of the correct choice.")
-    points: float = Field(default=1, gt=0, le=100)
-
-    @model_validator(mode="after")
-    def _answer_is_a_choice(self) -> Question:
-        if self.answer >= len(self.choices):
-            raise ValueError(f"answer {self.answer} is not one of the {len(self.choices)} choices")
-        return self
 
 
 class ExamWrite(BaseModel):
@@ -74,6 +75,24 @@ class ExamWrite(BaseModel):
     policy: ExamPolicy = Field(default_factory=ExamPolicy)
     questions: list[Question] = Field(default_factory=list, max_length=500)
     external_url: AnyHttpUrl | None = None
+    shuffle_questions: bool = Field(
+        default=False,
+        description="Each candidate gets the questions in their own order (the same on reload).",
+    )
+    shuffle_choices: bool = Field(
+        default=False,
+        description="Each candidate gets each question's choices in their own order.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        max_length=64,
+        description="IANA time zone (e.g. Europe/Berlin) the exam's times are shown in.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_zone(value)
 
     @field_validator("title")
     @classmethod
@@ -103,5 +122,8 @@ class ExamRead(BaseModel):
     policy: ExamPolicy
     questions: list[Question]
     external_url: str | None
+    shuffle_questions: bool
+    shuffle_choices: bool
+    timezone: str
     created_at: datetime
     updated_at: datetime

@@ -3,7 +3,8 @@ violation kind is debounced, scored and acted on. Stored as validated JSON on th
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -79,11 +80,17 @@ PROMPT_TEXTS: dict[ViolationKind, str] = {
 class RuleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = Field(default=True, description="Whether this kind raises violations at all.")
+    enabled: bool = Field(
+        title="On", default=True, description="Whether this kind raises violations at all."
+    )
     min_duration_s: float = Field(
-        ge=0, le=600, description="How long the condition must hold before a violation opens."
+        title="Holds for (s)",
+        ge=0,
+        le=600,
+        description="How long the condition must hold before a violation opens.",
     )
     min_checks: int = Field(
+        title="Checks in a row",
         default=1,
         ge=1,
         le=20,
@@ -93,19 +100,26 @@ class RuleSettings(BaseModel):
         ),
     )
     cooldown_s: float = Field(
+        title="Quiet time after (s)",
         ge=0,
         le=3600,
         description="Quiet time after a violation closes before the same kind reopens.",
     )
-    severity: Severity = Field(description="low, medium or high; shown to proctors.")
-    weight: float = Field(ge=0, le=100, description="Points added to the 0-100 risk score.")
+    severity: Severity = Field(
+        title="Severity", description="low, medium or high; shown to proctors."
+    )
+    weight: float = Field(
+        title="Risk points", ge=0, le=100, description="Points added to the 0-100 risk score."
+    )
     prompt_after_s: float | None = Field(
+        title="Prompt the candidate after (s)",
         default=None,
         ge=0,
         le=600,
         description=(
             "Seconds the condition holds before the candidate is prompted to put it right "
-            "(shorter than min_duration_s, so before the violation opens); null: no prompt."
+            "(shorter than min_duration_s, so before the violation opens); null (empty in the "
+            "form): no prompt."
         ),
     )
 
@@ -162,11 +176,24 @@ class ExamPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     frames_per_second: float = Field(
-        default=1.0, ge=0.1, le=10, description="Webcam frames sent for analysis per second."
+        title="Frames analysed per second",
+        default=1.0,
+        ge=0.1,
+        le=10,
+        description="Webcam frames sent for analysis per second.",
     )
-    frame_width: int = Field(default=640, ge=160, le=1920, description="Analysis frame width.")
-    frame_height: int = Field(default=480, ge=120, le=1080, description="Analysis frame height.")
+    frame_width: int = Field(
+        title="Frame width (px)", default=640, ge=160, le=1920, description="Analysis frame width."
+    )
+    frame_height: int = Field(
+        title="Frame height (px)",
+        default=480,
+        ge=120,
+        le=1080,
+        description="Analysis frame height.",
+    )
     object_interval_s: float = Field(
+        title="Seconds between object checks",
         default=5,
         ge=0,
         le=600,
@@ -176,37 +203,69 @@ class ExamPolicy(BaseModel):
         ),
     )
     object_ceiling_s: float = Field(
+        title="Longest wait between object checks (s)",
         default=30,
         ge=0,
         le=600,
         description=(
             "Longest time between object passes while the last one found nothing: a big "
             "change of scene (someone walks in, the camera moves) gets one sooner, at most "
-            "one per object_interval_s. 0: a pass every object_interval_s, and within 2 s of "
-            "a big change."
+            "one per the seconds between object checks. 0: a check every so many seconds, and "
+            "within 2 s of a big change."
         ),
     )
     identity_interval_s: float = Field(
-        default=30, ge=0, le=3600, description="Seconds between identity checks."
+        title="Seconds between identity checks",
+        default=30,
+        ge=0,
+        le=3600,
+        description="Seconds between identity checks.",
     )
-    require_fullscreen: bool = Field(default=True, description="The exam runs in fullscreen.")
-    record_webcam: bool = Field(default=True, description="Record webcam and microphone.")
-    record_screen: bool = Field(default=False, description="Require and record screen sharing.")
-    room_scan: bool = Field(default=False, description="Ask for a short room scan at the start.")
+    require_fullscreen: bool = Field(
+        title="Require fullscreen", default=True, description="The exam runs in fullscreen."
+    )
+    record_webcam: bool = Field(
+        title="Record webcam and microphone",
+        default=True,
+        description="Record webcam and microphone.",
+    )
+    record_screen: bool = Field(
+        title="Record the screen", default=False, description="Require and record screen sharing."
+    )
+    room_scan: bool = Field(
+        title="Room scan at the start",
+        default=False,
+        description="Ask for a short room scan at the start.",
+    )
     prohibited_objects: list[str] = Field(
+        title="Prohibited objects",
         default_factory=lambda: ["cell phone", "book", "laptop"],
-        description="COCO labels that raise prohibited_object.",
+        description=(
+            "Objects flagged when seen, by the object detector's names (its COCO list: cell "
+            "phone, book, laptop, remote, ...), separated by commas."
+        ),
     )
     auto_terminate: bool = Field(
-        default=False, description="End the exam automatically when the risk threshold is hit."
+        title="End the exam automatically",
+        default=False,
+        description="End the exam automatically when the risk threshold is hit.",
     )
     auto_terminate_risk: float = Field(
-        default=90, ge=1, le=100, description="Risk score that ends the exam when auto_terminate."
+        title="Risk score that ends the exam",
+        default=90,
+        ge=1,
+        le=100,
+        description="The risk score at which the exam ends, when it ends automatically.",
     )
     retention_days: int = Field(
-        default=30, ge=1, le=3650, description="Days recordings and evidence are kept."
+        title="Keep recordings (days)",
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days recordings and evidence are kept.",
     )
     id_check: bool = Field(
+        title="Photo ID check",
         default=False,
         description=(
             "Ask the candidate to show a photo ID at check-in: its portrait is compared with "
@@ -214,15 +273,17 @@ class ExamPolicy(BaseModel):
         ),
     )
     id_retention_days: int = Field(
+        title="Keep ID documents (days)",
         default=7,
         ge=1,
         le=3650,
         description=(
             "Days ID document images are kept after the session ended (never longer than "
-            "retention_days)."
+            "recordings are kept)."
         ),
     )
     admission: Admission = Field(
+        title="Who admits candidates",
         default=Admission.AUTO,
         description=(
             "auto: a candidate whose check-in passes (the live face matches the reference "
@@ -231,6 +292,7 @@ class ExamPolicy(BaseModel):
         ),
     )
     enrol_attempts: int = Field(
+        title="Refused photos before a proctor helps",
         default=5,
         ge=1,
         le=100,
@@ -240,6 +302,7 @@ class ExamPolicy(BaseModel):
         ),
     )
     rules: dict[ViolationKind, RuleSettings] = Field(
+        title="Rules",
         default_factory=lambda: {kind: rule.model_copy() for kind, rule in DEFAULT_RULES.items()},
         description="Per violation kind: debounce, cool-down, severity and risk weight.",
     )
@@ -248,6 +311,22 @@ class ExamPolicy(BaseModel):
     def id_documents_days(self) -> int:
         """Days ID document images are kept: all of a session's media goes at retention_days."""
         return min(self.id_retention_days, self.retention_days)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rules_merge_onto_the_defaults(cls, data: Any) -> Any:
+        """A rule given in part ({"looking_away": {"enabled": false}}) keeps the default of
+        every field it leaves out, as the policy's own fields do."""
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), dict):
+            return data
+        merged: dict[Any, Any] = {}
+        for kind, given in data["rules"].items():
+            known = isinstance(kind, str) and kind in ViolationKind.__members__.values()
+            default = DEFAULT_RULES[ViolationKind(kind)] if known else None
+            if default is not None and isinstance(given, dict):
+                given = {**default.model_dump(), **given}
+            merged[kind] = given
+        return {**data, "rules": merged}
 
     @model_validator(mode="after")
     def _every_kind_has_a_rule(self) -> ExamPolicy:
@@ -267,11 +346,16 @@ class ExamPolicy(BaseModel):
         return self
 
 
-def policy_field_docs() -> list[dict[str, object]]:
-    """Field name, default and description, for the policy editor and the README."""
-    defaults = ExamPolicy()
-    return [
-        {"name": name, "default": getattr(defaults, name), "description": field.description}
-        for name, field in ExamPolicy.model_fields.items()
-        if name != "rules"
-    ]
+def human_value(value: object) -> str:
+    """A policy value as people read it: Yes/No, lists joined, enums by their value."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if value is None:
+        return "none"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, list):
+        return ", ".join(human_value(item) for item in value) or "none"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -36,6 +36,9 @@ def _columns(exam_in: ExamWrite) -> dict[str, object]:
         "policy": exam_in.policy.model_dump(mode="json"),
         "questions": [question.model_dump(mode="json") for question in exam_in.questions],
         "external_url": str(exam_in.external_url) if exam_in.external_url else None,
+        "shuffle_questions": exam_in.shuffle_questions,
+        "shuffle_choices": exam_in.shuffle_choices,
+        "timezone": exam_in.timezone,
     }
 
 
@@ -65,5 +68,8 @@ def to_write(exam: Exam) -> ExamWrite:
             "policy": exam.policy,
             "questions": exam.questions,
             "external_url": exam.external_url,
+            "shuffle_questions": exam.shuffle_questions,
+            "shuffle_choices": exam.shuffle_choices,
+            "timezone": exam.timezone,
         }
     )

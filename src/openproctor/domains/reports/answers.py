@@ -1,5 +1,5 @@
-"""The candidate's answers as a reviewer reads them: each question with the choice made, the
-right choice and the points, and the score out of the most the exam gives (the review page
+"""The candidate's answers as a reviewer reads them: each question with the choice(s) made, the
+right one(s) and the points, and the score out of the most the exam gives (the review page
 and the PDF both show this)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.sessions import service as sessions
+from openproctor.domains.exams.questions import Question
 from openproctor.domains.sessions.models import ExamSession
 
 
@@ -53,23 +53,29 @@ class AnswerSheet:
 def answer_sheet(*, exam: Exam, session: ExamSession) -> AnswerSheet:
     answers = session.answers or {}
     questions = []
-    for index, question in enumerate(exam.questions):
-        choices: list[str] = question["choices"]
-        choice = answers.get(str(index))
-        chosen = choices[choice] if isinstance(choice, int) and 0 <= choice < len(choices) else None
+    for index, question in enumerate(exam.parsed_questions):
+        given = answers.get(str(index))
+        answered = question.check(given) is None and given not in ([], None)
+        correct = question.answer if isinstance(question.answer, list) else [question.answer]
         questions.append(
             AnsweredQuestion(
                 number=index + 1,
-                prompt=question["prompt"],
-                chosen=chosen,
-                right_choice=choices[question["answer"]],
-                points=sessions.points_for(question, choice if chosen is not None else None),
-                worth=sessions.points_for(question, question["answer"]),
+                prompt=question.prompt,
+                chosen=_choices_text(question, given) if answered else None,
+                right_choice=_choices_text(question, correct),
+                points=question.points if answered and question.is_correct(given) else 0.0,
+                worth=question.points,
             )
         )
     return AnswerSheet(
         questions=questions,
         recorded_score=session.score,
         points=sum(q.points for q in questions),
-        max_score=sessions.max_score(exam),
+        max_score=exam.max_score,
     )
+
+
+def _choices_text(question: Question, given: object) -> str:
+    """The text of the picked choice, or of each ticked one joined by "; "."""
+    picked = given if isinstance(given, list) else [given]
+    return "; ".join(question.choices[choice] for choice in picked if isinstance(choice, int))

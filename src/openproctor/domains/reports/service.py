@@ -30,7 +30,7 @@ from openproctor.domains.reports.events import SessionEvent, session_events
 from openproctor.domains.reports.times import review_zone, when
 from openproctor.domains.sessions import identity_gaps
 from openproctor.domains.sessions.models import ExamSession, SessionPrompt, SessionState
-from openproctor.domains.sessions.service import max_score, prompts_of
+from openproctor.domains.sessions.service import prompts_of
 from openproctor.domains.users.models import User
 from openproctor.domains.violations.models import ReviewStatus, Violation
 from openproctor.storage import ObjectStore, StorageError
@@ -175,7 +175,7 @@ def exam_rows(
     reviewers = staff_labels(
         db=db, user_ids={s.decided_by_id for s in sessions.values() if s.decided_by_id}
     )
-    exam_facts = _ExamFacts(zone=review_zone(exam), max_score=max_score(exam), staff=reviewers)
+    exam_facts = _ExamFacts(zone=review_zone(exam), max_score=exam.max_score, staff=reviewers)
     counts = violation_counts(db=db, session_ids=session_ids)
     looked = attention.summaries(db=db, session_ids=session_ids)
     talks = conversations(db=db, session_ids=session_ids)

@@ -1,5 +1,5 @@
 """One way to write a time in reviews: the review page, the PDF and the CSV all format through
-`when`, in the zone `review_zone` gives for the exam, with the zone's name beside it, so the
+`when`, in the exam's zone (`review_zone`), with the zone's name beside it, so the
 three never disagree about when something happened."""
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ _PATTERNS: dict[TimeStyle, str] = {
 
 
 def review_zone(exam: Exam) -> ZoneInfo:
-    """The zone an exam's times are shown in. Every exam is in UTC until exams carry their
-    own zone (Exam.timezone); this is the one place that will read it."""
-    del exam  # read here once exams have a zone
-    return ZoneInfo("UTC")
+    """The zone an exam's times are shown in on its reviews: the exam's own."""
+    return ZoneInfo(exam.timezone)
 
 
 def zone_name(zone: ZoneInfo) -> str:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.exams import questions as exam_questions
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.exams.questions import Answer
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.consent import Consent
@@ -120,45 +121,31 @@ def give_extra_time(*, session: ExamSession, clock: Clock, minutes: int, now: da
     session.extra_seconds += extra.total_seconds()
 
 
-def clean_answers(*, exam: Exam, answers: dict[str, int]) -> dict[str, int]:
-    """Answers keyed by question index, each a valid choice; raises AnswersRefused otherwise."""
-    cleaned: dict[str, int] = {}
-    for key, choice in answers.items():
-        if not key.isdigit() or int(key) >= len(exam.questions):
+def clean_answers(*, exam: Exam, answers: Mapping[str, Answer]) -> dict[str, Answer]:
+    """Answers keyed by question index, each fitting its question (one choice, or a list of
+    choices for a multiple-choice one, kept sorted); raises AnswersRefused otherwise."""
+    questions = exam.parsed_questions
+    cleaned: dict[str, Answer] = {}
+    for key, given in answers.items():
+        if not key.isdigit() or int(key) >= len(questions):
             raise AnswersRefused(f"there is no question {key}")
-        choices = exam.questions[int(key)]["choices"]
-        if not 0 <= choice < len(choices):
-            raise AnswersRefused(f"question {key} has no choice {choice}")
-        cleaned[str(int(key))] = choice
+        problem = questions[int(key)].check(given)
+        if problem:
+            raise AnswersRefused(f"question {key} {problem}")
+        cleaned[str(int(key))] = sorted(given) if isinstance(given, list) else given
     return cleaned
 
 
-def save_answers(*, session: ExamSession, exam: Exam, answers: dict[str, int]) -> None:
+def save_answers(*, session: ExamSession, exam: Exam, answers: Mapping[str, Answer]) -> None:
     if session.state is not SessionState.RUNNING:
         raise AnswersRefused(f"answers can be saved only while the exam runs, not {session.state}")
     session.answers = {**session.answers, **clean_answers(exam=exam, answers=answers)}
 
 
-def points_for(question: dict[str, Any], choice: int | None) -> float:
-    """What one answer scores: the question's points when it is the right choice, else 0."""
-    return float(question.get("points", 1)) if choice == question["answer"] else 0.0
-
-
-def max_score(exam: Exam) -> float:
-    return float(sum(question.get("points", 1) for question in exam.questions))
-
-
-def score(*, exam: Exam, answers: dict[str, int]) -> float:
-    return sum(
-        points_for(question, answers.get(str(index)))
-        for index, question in enumerate(exam.questions)
-    )
-
-
-def submit(*, session: ExamSession, exam: Exam, answers: dict[str, int]) -> None:
+def submit(*, session: ExamSession, exam: Exam, answers: Mapping[str, Answer]) -> None:
     """Saves the last answers, scores them and ends the attempt as submitted."""
     save_answers(session=session, exam=exam, answers=answers)
-    session.score = score(exam=exam, answers=session.answers)
+    session.score = exam_questions.score(exam.parsed_questions, session.answers)
     move(session, SessionState.SUBMITTED, reason="submitted by the candidate")
 
 
@@ -168,7 +155,8 @@ def expire_if_over(*, db: Session, session: ExamSession, now: datetime) -> bool:
     ended it."""
     if session.state is not SessionState.RUNNING or not clock(db=db, session=session).is_up(now):
         return False
-    session.score = score(exam=exam_of(db=db, session=session), answers=session.answers)
+    exam = exam_of(db=db, session=session)
+    session.score = exam_questions.score(exam.parsed_questions, session.answers)
     move(session, SessionState.SUBMITTED, reason="time is up: submitted automatically")
     return True
 

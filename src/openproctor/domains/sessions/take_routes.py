@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,7 +19,9 @@ from openproctor.deps import AnalysisDep, Context, DbSession, Hub
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.checkin import flows as checkin_flows
 from openproctor.domains.checkin.models import Admission, CandidateCheckIn, CheckIn
+from openproctor.domains.exams import questions as exam_questions
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.exams.questions import Answer, CandidateQuestion
 from openproctor.domains.integrations import service as integrations
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions import flows, service
@@ -46,13 +47,6 @@ CANDIDATE_STEPS = frozenset(
     }
 )
 BANDWIDTH_PROBE_MAX_BYTES = 1024 * 1024
-
-
-class CandidateQuestion(BaseModel):
-    """A question as the candidate sees it: without the answer."""
-
-    prompt: str
-    choices: list[str]
 
 
 class CandidatePolicy(BaseModel):
@@ -81,7 +75,7 @@ class CandidateView(BaseModel):
     exam: CandidateExam
     session: SessionRead
     clock: ClockRead
-    answers: dict[str, int]
+    answers: dict[str, Answer]
     consent: ConsentRead
     checkin: CandidateCheckIn
     return_url: str | None = None
@@ -111,7 +105,7 @@ class ConsentRead(BaseModel):
 class Answers(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    answers: dict[str, Annotated[int, Field(ge=0)]] = Field(max_length=500)
+    answers: dict[str, Answer] = Field(max_length=500)
 
 
 class BandwidthProbe(BaseModel):
@@ -131,7 +125,12 @@ def _view(exam: Exam, session: ExamSession, candidate: Candidate) -> CandidateVi
         exam=CandidateExam(
             instructions=exam.instructions,
             duration_minutes=exam.duration_minutes,
-            questions=[CandidateQuestion.model_validate(q) for q in exam.questions],
+            questions=exam_questions.as_candidate_sees(
+                exam.parsed_questions,
+                seed=str(candidate.id),
+                shuffle_questions=exam.shuffle_questions,
+                shuffle_choices=exam.shuffle_choices,
+            ),
             external_url=exam.external_url,
             policy=CandidatePolicy.model_validate(policy.model_dump()),
         ),

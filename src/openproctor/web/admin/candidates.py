@@ -4,7 +4,6 @@ violation kinds, their own window), the same fields the roster's columns and the
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -15,7 +14,9 @@ from openproctor.access import visible_candidate
 from openproctor.deps import AdminUser, Audit, DbSession, Hub
 from openproctor.domains.candidates import flows, service
 from openproctor.domains.candidates.models import Candidate, CandidateUpdate
+from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.policy import KIND_LABELS
+from openproctor.domains.exams.zones import to_wall_clock
 from openproctor.web.admin.forms import see_other, validation_messages
 from openproctor.web.templating import form_status, render
 
@@ -25,7 +26,7 @@ LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 FormText = Annotated[str, Form(max_length=400)]
 
 
-def _values(candidate: Candidate) -> dict[str, Any]:
+def _values(candidate: Candidate, zone: str) -> dict[str, Any]:
     accommodations = candidate.accommodated
     extra = ""
     if accommodations.extra_minutes is not None:
@@ -33,7 +34,7 @@ def _values(candidate: Candidate) -> dict[str, Any]:
     elif accommodations.extra_percent is not None:
         extra = f"{accommodations.extra_percent}%"
     window = {
-        name: at.astimezone(UTC).strftime(LOCAL_INPUT_FORMAT) if at else ""
+        name: to_wall_clock(at, zone).strftime(LOCAL_INPUT_FORMAT) if at else ""
         for name, at in (
             ("opens_at", accommodations.opens_at),
             ("closes_at", accommodations.closes_at),
@@ -48,11 +49,18 @@ def _values(candidate: Candidate) -> dict[str, Any]:
     }
 
 
+def _exam_zone(db: DbSession, candidate: Candidate) -> str:
+    """The candidate's own window is entered and shown on their exam's clock."""
+    exam = exams.get(db=db, exam_id=candidate.exam_id)
+    return exam.timezone if exam else "UTC"
+
+
 def _form(
     request: Request,
     user: AdminUser,
     candidate: Candidate,
     values: dict[str, Any],
+    zone: str,
     errors: list[str] | None = None,
 ) -> Response:
     return render(
@@ -61,6 +69,7 @@ def _form(
         user=user,
         candidate=candidate,
         values=values,
+        zone=zone,
         kinds=KIND_LABELS,
         errors=errors or [],
         status_code=form_status(errors),
@@ -72,7 +81,8 @@ def edit_candidate(
     candidate_id: uuid.UUID, request: Request, db: DbSession, user: AdminUser
 ) -> Response:
     candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
-    return _form(request, user, candidate, _values(candidate))
+    zone = _exam_zone(db, candidate)
+    return _form(request, user, candidate, _values(candidate, zone), zone)
 
 
 @router.post("/candidates/{candidate_id}/edit")
@@ -91,6 +101,7 @@ def update_candidate(
     closes_at: FormText = "",
 ) -> Response:
     candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
+    zone = _exam_zone(db, candidate)
     values: dict[str, Any] = {
         "name": name,
         "external_id": external_id,
@@ -105,15 +116,16 @@ def update_candidate(
             "exempt": " ".join(exempt or []),
             "opens_at": opens_at,
             "closes_at": closes_at,
-        }
+        },
+        zone=zone,
     )
     if isinstance(parsed, list):
-        return _form(request, user, candidate, values, parsed)
+        return _form(request, user, candidate, values, zone, parsed)
     try:
         change = CandidateUpdate(
             name=name, external_id=external_id.strip() or None, accommodations=parsed
         )
     except ValidationError as error:
-        return _form(request, user, candidate, values, validation_messages(error))
+        return _form(request, user, candidate, values, zone, validation_messages(error))
     flows.update(db=db, audit=audit, hub=hub, candidate=candidate, candidate_in=change)
     return see_other(f"/admin/exams/{candidate.exam_id}?notice=Candidate+saved")

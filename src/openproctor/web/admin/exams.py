@@ -3,14 +3,13 @@ roster import (and its reference photos), invite links and assignment to proctor
 
 from __future__ import annotations
 
-import json
+import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openproctor.access import visible_exam
 from openproctor.db import utcnow
@@ -20,18 +19,20 @@ from openproctor.domains.candidates import service as candidates
 from openproctor.domains.checkin import references
 from openproctor.domains.exams import flows as exam_flows
 from openproctor.domains.exams import overview
+from openproctor.domains.exams import questions as exam_questions
 from openproctor.domains.exams import service as exams
-from openproctor.domains.exams.models import Exam, ExamWrite
-from openproctor.domains.exams.policy import ExamPolicy, policy_field_docs
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.exams.questions import CandidateQuestion, Question
+from openproctor.domains.exams.zones import zone_names
 from openproctor.domains.invitations import service as invitations
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.users import service as users
-from openproctor.web.admin.forms import see_other, validation_messages
+from openproctor.web.admin import exam_form
+from openproctor.web.admin.forms import see_other
 from openproctor.web.templating import form_status, render
 
 router = APIRouter(include_in_schema=False)
 
-LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_ROSTER_BYTES = 2 * 1024 * 1024
 
 
@@ -42,36 +43,11 @@ def exam_list(request: Request, db: DbSession, user: AdminUser) -> Response:
     return render(request, "admin/exams.html", user=user, rows=rows)
 
 
-def _form_values(exam: ExamWrite | None) -> dict[str, Any]:
-    if exam is None:
-        start = utcnow().replace(second=0, microsecond=0)
-        return {
-            "title": "",
-            "instructions": "",
-            "opens_at": start.strftime(LOCAL_INPUT_FORMAT),
-            "closes_at": (start + timedelta(days=1)).strftime(LOCAL_INPUT_FORMAT),
-            "duration_minutes": 60,
-            "external_url": "",
-            "questions": "[]",
-            "policy": ExamPolicy().model_dump_json(indent=2),
-        }
-    return {
-        "title": exam.title,
-        "instructions": exam.instructions,
-        "opens_at": exam.opens_at.astimezone(UTC).strftime(LOCAL_INPUT_FORMAT),
-        "closes_at": exam.closes_at.astimezone(UTC).strftime(LOCAL_INPUT_FORMAT),
-        "duration_minutes": exam.duration_minutes,
-        "external_url": str(exam.external_url or ""),
-        "questions": json.dumps([question.model_dump() for question in exam.questions], indent=2),
-        "policy": exam.policy.model_dump_json(indent=2),
-    }
-
-
 def _exam_form(
     request: Request,
     user: AdminUser,
     *,
-    values: dict[str, Any],
+    values: dict[str, str],
     exam: Exam | None,
     errors: list[str] | None = None,
 ) -> Response:
@@ -82,69 +58,53 @@ def _exam_form(
         exam=exam,
         values=values,
         errors=errors or [],
-        policy_docs=policy_field_docs(),
+        policy_inputs=exam_form.policy_inputs(),
+        rule_inputs=exam_form.rule_inputs(),
+        rule_columns=exam_form.RULE_COLUMNS,
+        zones=zone_names(),
         status_code=form_status(errors),
     )
 
 
-def _parse_exam_form(values: dict[str, Any]) -> tuple[ExamWrite | None, list[str]]:
-    """The form as an exam document; datetime inputs are read as UTC."""
-    document: dict[str, Any] = {
-        "title": values["title"],
-        "instructions": values["instructions"],
-        "duration_minutes": values["duration_minutes"],
-        "external_url": values["external_url"] or None,
-    }
-    errors = []
-    for name in ("opens_at", "closes_at"):
-        try:
-            document[name] = datetime.strptime(values[name], LOCAL_INPUT_FORMAT).replace(tzinfo=UTC)
-        except ValueError:
-            errors.append(f"{name}: give a date and time")
-    for name in ("questions", "policy"):
-        try:
-            document[name] = json.loads(values[name] or ("[]" if name == "questions" else "{}"))
-        except json.JSONDecodeError as error:
-            errors.append(f"{name}: not valid JSON ({error.msg} at line {error.lineno})")
-    if errors:
-        return None, errors
+async def posted_form(request: Request) -> dict[str, str]:
+    """The posted fields over a new exam's: a field not sent shows and counts as its default."""
+    return exam_form.form_values(None) | exam_form.read_form(await request.form())
+
+
+ExamFormValues = Annotated[dict[str, str], Depends(posted_form)]
+
+
+class PreviewRequest(BaseModel):
+    """What the question editor asks to preview: its questions as they stand, not yet saved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    questions: list[Question] = Field(max_length=500)
+    shuffle_questions: bool = False
+    shuffle_choices: bool = False
+
+
+@router.post("/exams/preview-questions", response_model=list[CandidateQuestion])
+def preview_questions(
+    body: Annotated[dict[str, Any], Body()], _: AdminUser
+) -> list[CandidateQuestion]:
+    """The questions as one candidate would see them, in an order of their own each time; a
+    question that cannot be saved is answered 422 with what to fix, in the form's words."""
     try:
-        return ExamWrite.model_validate(document), []
+        preview = PreviewRequest.model_validate(body)
     except ValidationError as error:
-        return None, validation_messages(error)
-
-
-ExamFormField = Annotated[str, Form(max_length=200_000)]
-
-
-def exam_form_values(
-    title: ExamFormField,
-    opens_at: ExamFormField,
-    closes_at: ExamFormField,
-    duration_minutes: ExamFormField,
-    instructions: ExamFormField = "",
-    external_url: ExamFormField = "",
-    questions: ExamFormField = "",
-    policy: ExamFormField = "",
-) -> dict[str, Any]:
-    return {
-        "title": title,
-        "instructions": instructions,
-        "opens_at": opens_at,
-        "closes_at": closes_at,
-        "duration_minutes": duration_minutes,
-        "external_url": external_url,
-        "questions": questions,
-        "policy": policy,
-    }
-
-
-ExamFormValues = Annotated[dict[str, Any], Depends(exam_form_values)]
+        raise HTTPException(422, " · ".join(exam_form.plain_messages(error))) from None
+    return exam_questions.as_candidate_sees(
+        preview.questions,
+        seed=secrets.token_hex(8),
+        shuffle_questions=preview.shuffle_questions,
+        shuffle_choices=preview.shuffle_choices,
+    )
 
 
 @router.get("/exams/new")
 def new_exam(request: Request, user: AdminUser) -> Response:
-    return _exam_form(request, user, values=_form_values(None), exam=None)
+    return _exam_form(request, user, values=exam_form.form_values(None), exam=None)
 
 
 @router.post("/exams/new")
@@ -155,7 +115,7 @@ def create_exam(
     audit: Audit,
     values: ExamFormValues,
 ) -> Response:
-    exam_in, errors = _parse_exam_form(values)
+    exam_in, errors = exam_form.parse(values)
     if exam_in is None:
         return _exam_form(request, user, values=values, exam=None, errors=errors)
     exam = exam_flows.create(db=db, audit=audit, exam_in=exam_in, creator=user)
@@ -165,7 +125,8 @@ def create_exam(
 @router.get("/exams/{exam_id}/edit")
 def edit_exam(exam_id: uuid.UUID, request: Request, db: DbSession, user: AdminUser) -> Response:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    return _exam_form(request, user, values=_form_values(exams.to_write(exam)), exam=exam)
+    values = exam_form.form_values(exams.to_write(exam))
+    return _exam_form(request, user, values=values, exam=exam)
 
 
 @router.post("/exams/{exam_id}/edit")
@@ -178,7 +139,7 @@ def update_exam(
     values: ExamFormValues,
 ) -> Response:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    exam_in, errors = _parse_exam_form(values)
+    exam_in, errors = exam_form.parse(values)
     if exam_in is None:
         return _exam_form(request, user, values=values, exam=exam, errors=errors)
     exam_flows.update(db=db, audit=audit, exam=exam, exam_in=exam_in)

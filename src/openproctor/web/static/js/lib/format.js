@@ -39,3 +39,28 @@ export function messageHeading(message) {
   if (message.kind === "broadcast") return `${who} · to everyone`;
   return who;
 }
+
+// An exam's time as its reader's own clock says it, when their browser is in another zone than
+// the exam ("10:00 your time, America/New_York"); "" when the zones agree. The exam's own time
+// is formatted on the server (domains/exams/zones.py: format_time), once for every page.
+export function readerTime(iso, examZone) {
+  const mine = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const at = new Date(iso);
+  const inZone = (timeZone) => at.toLocaleString("en-GB", { timeZone, dateStyle: "medium", timeStyle: "short" });
+  if (!mine || mine === examZone || inZone(mine) === inZone(examZone)) return "";
+  const sameDay = at.toLocaleDateString("en-GB", { timeZone: mine }) === at.toLocaleDateString("en-GB", { timeZone: examZone });
+  const text = sameDay
+    ? at.toLocaleTimeString("en-GB", { timeZone: mine, hour: "2-digit", minute: "2-digit" })
+    : inZone(mine);
+  return `${text} your time, ${mine}`;
+}
+
+// Adds the reader's own time after every exam time of the page (templates/_time.html).
+export function showReaderTimes(root = document) {
+  for (const time of root.querySelectorAll("time[data-exam-zone]")) {
+    const text = readerTime(time.dateTime, time.dataset.examZone);
+    if (text && !time.nextElementSibling?.classList.contains("reader-time")) {
+      time.after(el("span", { className: "reader-time", textContent: ` (${text})` }));
+    }
+  }
+}

@@ -1,6 +1,7 @@
 // The running exam: questions (or the external exam in a frame), answers saved on every
 // change with retries, the countdown, and submission (by the candidate or when time is up).
 import * as api from "./api.js";
+import { isAnswered, renderQuestions } from "./questions.js";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -66,40 +67,6 @@ class AnswerSaver {
   }
 }
 
-function renderQuestions(form, questions, answers, onChange) {
-  form.hidden = false;
-  questions.forEach((question, index) => {
-    const fieldset = document.createElement("fieldset");
-    fieldset.className = "question";
-    const legend = document.createElement("legend");
-    const meta = document.createElement("span");
-    meta.className = "meta";
-    meta.textContent = `Question ${index + 1} of ${questions.length}`;
-    legend.append(meta);
-    const prompt = document.createElement("p");
-    prompt.className = "prompt";
-    prompt.textContent = question.prompt;
-    legend.append(prompt);
-    fieldset.append(legend);
-    question.choices.forEach((choice, choiceIndex) => {
-      const label = document.createElement("label");
-      label.className = "choice";
-      const input = document.createElement("input");
-      input.type = "radio";
-      input.name = `q${index}`;
-      input.value = String(choiceIndex);
-      input.dataset.testid = `choice-${index}-${choiceIndex}`;
-      input.checked = answers[String(index)] === choiceIndex;
-      input.addEventListener("change", () => onChange(String(index), choiceIndex));
-      const text = document.createElement("span");
-      text.textContent = choice;
-      label.append(input, text);
-      fieldset.append(label);
-    });
-    form.append(fieldset);
-  });
-}
-
 function formatLeft(ms) {
   const total = Math.max(Math.round(ms / 1000), 0);
   const h = Math.floor(total / 3600);
@@ -112,12 +79,12 @@ function formatLeft(ms) {
 // (jumping back to the first one on "Keep working"). Resolves true to submit.
 function confirmSubmit(dialog, { questions, answers, external }) {
   const open = questions
-    .map((question, index) => ({ question, index }))
-    .filter(({ index }) => answers[String(index)] === undefined);
+    .map((question, position) => ({ question, position }))
+    .filter(({ question }) => !isAnswered(answers[String(question.index)]));
   const list = dialog.querySelector(".unanswered");
-  list.replaceChildren(...open.map(({ question, index }) => {
+  list.replaceChildren(...open.map(({ question, position }) => {
     const item = document.createElement("li");
-    item.textContent = `Question ${index + 1}: ${question.prompt}`;
+    item.textContent = `Question ${position + 1}: ${question.prompt}`;
     return item;
   }));
   list.hidden = !open.length;
@@ -136,7 +103,7 @@ function confirmSubmit(dialog, { questions, answers, external }) {
     dialog.addEventListener("close", () => {
       const submit = dialog.returnValue === "submit";
       if (!submit && open.length) {
-        document.querySelector(`input[name=q${open[0].index}]`)?.focus();
+        document.querySelector(`input[name=q${open[0].question.index}]`)?.focus();
       }
       resolve(submit);
     }, { once: true });
@@ -166,7 +133,7 @@ export function runExam(root, {
 
   const showProgress = () => {
     if (!questions.length) return;
-    const answered = questions.filter((_, i) => answers[String(i)] !== undefined).length;
+    const answered = questions.filter((q) => isAnswered(answers[String(q.index)])).length;
     const left = questions.length - answered;
     progress.textContent = left
       ? `${answered} of ${questions.length} answered; ${left} still open.`

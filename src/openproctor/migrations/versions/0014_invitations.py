@@ -1,8 +1,8 @@
 """invitations: link withdrawal and replaced links, each exam's e-mail wording, the e-mails
 sent to candidates with their delivery status
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 13:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import openproctor.db
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """alerts a proctor marks handled (who, when); proctors' notes on a session
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-30 13:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import openproctor.db
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
