@@ -57,9 +57,11 @@ def test_the_issue_stack_checks_identity_with_dlib_and_objects_every_five_second
     assert stack.config.identity.embedder == "dlib"
     assert (stack.policy.object_interval_s, stack.policy.object_ceiling_s) == (5, 0)
     assert stack.policy.identity_interval_s == 30
-    # Nor the stages added since: hands (phone evidence) and segmentation (the zone).
+    # Nor the stages added since: hands (phone evidence) and segmentation (the zone), nor
+    # the savings: the iris model reads the eyes on every frame.
     assert not stack.config.hands.enabled
     assert not stack.config.zone.enabled
+    assert stack.config.face.tracking.eyes_reuse_max == 0
 
 
 def test_two_stacks_replay_the_same_stream_through_the_live_path(

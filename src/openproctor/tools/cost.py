@@ -50,12 +50,19 @@ class Stack:
 def issue_stack(config: DetectorConfig) -> Stack:
     """The stack issue #14 measured: identity by dlib, an object pass every 5 s (and early
     after a big change of scene) at the policy of that time, and none of the stages added
-    since (hands for the phone evidence, the segmentation for the candidate's zone)."""
+    since (hands for the phone evidence, the segmentation for the candidate's zone) or savings
+    (steady eyes keeping the iris model's last reading)."""
     identity = config.identity.model_copy(update={"model": "dlib", "flip": False})
     hands = config.hands.model_copy(update={"enabled": False})
     zone = config.zone.model_copy(update={"enabled": False})
+    tracking = config.face.tracking.model_copy(
+        update={"eyes_unchanged_diff": 0.0, "eyes_reuse_max": 0}
+    )
+    face = config.face.model_copy(update={"tracking": tracking})
     policy = ExamPolicy(object_interval_s=5, object_ceiling_s=0, identity_interval_s=30)
-    then = config.model_copy(update={"identity": identity, "hands": hands, "zone": zone})
+    then = config.model_copy(
+        update={"identity": identity, "hands": hands, "zone": zone, "face": face}
+    )
     return Stack("issue baseline", then, policy)
 
 
