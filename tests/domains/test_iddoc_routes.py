@@ -6,20 +6,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from openproctor.detectors.analyzer import Analyzer
-from openproctor.detectors.config import DetectorConfig
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.models import ExamSession
 from openproctor.tools import id_cards
 from tests.conftest import Factory
 from tests.hostile_images import jpeg_declaring
+from tests.idcards import CardMaker
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -28,24 +26,11 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 def cards(model_dir: Path) -> dict[str, bytes]:
     """Cards held to the camera in front of Obama (a clean fixture): his own portrait and
     name, Biden's portrait with his name, and his portrait with another name."""
-    analyzer = Analyzer(model_dir, DetectorConfig())
-
-    def portrait(name: str) -> np.ndarray:
-        image = np.asarray(cv2.imread(str(FIXTURES / f"{name}.jpg")), np.uint8)
-        (face,) = analyzer.analyze(image, 0, objects=False).faces
-        return id_cards.portrait(image, face.box)
-
-    holder = np.asarray(cv2.imread(str(FIXTURES / "id_obama_2.jpg")), np.uint8)
-    shot = id_cards.Shot(width=380, tilt_deg=-4, turn=0.06, blur=0.6, noise=2)
-
-    def held(face: str, given: str, family: str) -> bytes:
-        card = id_cards.card(id_cards.CardText(given, family, seed=7), portrait(face))
-        return id_cards.held_to_camera(card, shot, holder)
-
+    maker = CardMaker(model_dir)
     return {
-        "own": held("id_obama_1", "Barack Hussein", "Obama"),
-        "other_face": held("id_biden_1", "Barack Hussein", "Obama"),
-        "other_name": held("id_obama_1", "Joseph Robinette", "Biden"),
+        "own": maker.held("id_obama_1.jpg", "Barack Hussein", "Obama"),
+        "other_face": maker.held("id_biden_1.jpg", "Barack Hussein", "Obama"),
+        "other_name": maker.held("id_obama_1.jpg", "Joseph Robinette", "Biden"),
     }
 
 

@@ -46,6 +46,10 @@ class IdCheckRead(BaseModel):
     name_lines: list[str] = Field(description="The lines the roster name was found on.")
     passed: bool = Field(description="Face and name both matched.")
     guidance: str = Field(description="What to tell the candidate.")
+    retry: bool = Field(
+        description="Not passed, and the candidate may put it right (closer, better light): "
+        "the page asks for another picture. False when passed or when a proctor decides."
+    )
     timings_ms: dict[str, float] = Field(
         description="Milliseconds per stage, from the upload's arrival to the decision."
     )

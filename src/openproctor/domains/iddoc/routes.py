@@ -9,7 +9,7 @@ import uuid
 from fastapi import APIRouter, HTTPException, Request, status
 
 from openproctor.db import utcnow
-from openproctor.deps import AnalysisDep, Context
+from openproctor.deps import AnalysisDep, Context, Hub
 from openproctor.domains.iddoc import flows
 from openproctor.domains.iddoc.models import IdCheckRead
 from openproctor.pipeline.jobs import IdDocumentJob
@@ -25,19 +25,28 @@ def _ms(since: float) -> float:
     "/sessions/{session_id}/id-document",
     response_model=IdCheckRead,
     responses={
-        409: {"description": "The exam asks for no ID, or check-in is over."},
+        409: {"description": "The exam asks for no ID, check-in is over, or a proctor decides."},
         413: {"description": "The photo is larger than 4 MiB or 3840x2160 pixels."},
         422: {"description": "The body is not a JPEG or PNG image."},
         503: {"description": "The analysis workers are not running."},
     },
 )
 async def submit_id_document(
-    token: str, session_id: uuid.UUID, request: Request, context: Context, analysis: AnalysisDep
+    token: str,
+    session_id: uuid.UUID,
+    request: Request,
+    context: Context,
+    hub: Hub,
+    analysis: AnalysisDep,
 ) -> IdCheckRead:
     """Body: one JPEG or PNG: a webcam frame with the ID held up, or a photo of the ID. It is
     kept as evidence (for the exam's id_retention_days), read by an analysis worker (OCR and
     the portrait), and the result is returned: whether the portrait matches the candidate and
-    the roster name is printed on it, with the lines read and the time each stage took."""
+    the roster name is printed on it, with the lines read and the time each stage took. It
+    is kept on the check-in record; after the enrolment photo it decides the admission: a
+    pass admits (with `admission: auto` and a matching photo), a picture that can be put right
+    counts as a refused attempt (`enrol_attempts` in a row: the lobby), anything else waits in
+    the lobby for a proctor."""
     arrived = time.perf_counter()
     submitter = await asyncio.to_thread(flows.submitter, context, token, session_id)
     image = await request.body()
@@ -54,11 +63,14 @@ async def submit_id_document(
         flows.store_document, context, session_id, image, content_type
     )
     timings["store"] = _ms(started)
-    timings["total"] = _ms(arrived)
-    return flows.decide(
+    result = flows.decide(
         outcome,
         submitter.roster_name,
         document_id=document_id,
         checked_at=utcnow(),
         timings_ms=timings,
     )
+    started = time.perf_counter()
+    await asyncio.to_thread(flows.record_result, context, hub, token, session_id, result)
+    result.timings_ms.update(admission=_ms(started), total=_ms(arrived))
+    return result
