@@ -12,12 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.checkin.models import Admission, CheckIn
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
-from openproctor.domains.sessions.models import ExamSession
+from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.tools import id_cards
 from tests.conftest import Factory
 from tests.hostile_images import jpeg_declaring
 from tests.idcards import CardMaker
+from tests.web.webcam import webcam_jpeg
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -117,3 +119,85 @@ def test_an_exam_without_the_id_check_refuses(client: TestClient, factory: Facto
     answer = send(client, url, id_cards.jpeg(np.zeros((10, 10, 3), np.uint8)))
     assert answer.status_code == 409
     assert answer.json()["detail"] == "this exam does not ask for an ID"
+
+
+def enrolled(client: TestClient, url: str) -> None:
+    """The candidate's accepted enrolment photo (Obama, letterboxed as the page sends it)."""
+    answer = client.post(
+        url.replace("/id-document", "/enrol"),
+        content=webcam_jpeg("id_obama_2.jpg"),
+        headers={"content-type": "image/jpeg"},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def checkin_of(factory: Factory, candidate: Candidate) -> tuple[SessionState, CheckIn]:
+    factory.db.expire_all()
+    session = factory.db.scalar(select(ExamSession).where(ExamSession.candidate_id == candidate.id))
+    assert session is not None
+    return session.state, CheckIn.of(session.checkin)
+
+
+@pytest.mark.analysis
+def test_the_id_after_the_photo_decides_the_admission(
+    client: TestClient, factory: Factory, cards: dict[str, bytes]
+) -> None:
+    url, candidate = checking_in(client, factory)
+    enrolled(client, url)
+    # The photo would admit, but the exam waits for the ID: the candidate's page shows it next.
+    state, checkin = checkin_of(factory, candidate)
+    assert (state, checkin.admission, checkin.photo_admits) == (SessionState.CHECKING, None, True)
+    assert client.get(url.split("/sessions/")[0]).json()["checkin"]["id_step"] is True
+
+    result = send(client, url, cards["own"]).json()
+    assert result["passed"], result
+    assert result["compared_with"] == "enrolment"
+    assert not result["retry"]
+    state, checkin = checkin_of(factory, candidate)
+    assert (state, checkin.admission) == (SessionState.ENROLLED, Admission.ADMITTED)
+    assert checkin.photo_admits is None
+    assert checkin.id_document is not None
+    assert checkin.id_document.image_url == f"/api/v1/evidence/{result['document_id']}"
+    assert checkin.reason is not None
+    assert checkin.reason.startswith("no reference photo: the enrolment photo is the reference; ")
+    assert "the ID's photo matches the live face" in checkin.reason
+    assert checkin.reason.endswith(", the name is on it")
+
+
+@pytest.mark.analysis
+def test_another_face_on_the_id_waits_for_a_proctor_at_once(
+    client: TestClient, factory: Factory, cards: dict[str, bytes]
+) -> None:
+    url, candidate = checking_in(client, factory)
+    enrolled(client, url)
+    result = send(client, url, cards["other_face"]).json()
+    assert not result["retry"], result  # another picture cannot make it Obama
+    state, checkin = checkin_of(factory, candidate)
+    assert (state, checkin.admission) == (SessionState.CHECKING, Admission.WAITING)
+    assert not checkin.needs_help
+    assert "the ID's photo does not match the live face" in (checkin.reason or "")
+    # Waiting: the proctor decides, the page sends nothing more.
+    again = send(client, url, cards["own"])
+    assert again.status_code == 409
+    assert again.json()["detail"] == "a proctor will admit you shortly"
+
+
+@pytest.mark.analysis
+def test_unreadable_names_are_retried_then_a_proctor_helps(
+    client: TestClient, factory: Factory, cards: dict[str, bytes]
+) -> None:
+    url, candidate = checking_in(client, factory, enrol_attempts=2)
+    enrolled(client, url)
+    first = send(client, url, cards["other_name"]).json()
+    assert first["retry"], first
+    state, checkin = checkin_of(factory, candidate)
+    assert (state, checkin.admission, checkin.failed_attempts) == (SessionState.CHECKING, None, 1)
+    assert checkin.photo_admits is True  # still waiting for an ID
+    send(client, url, cards["other_name"])
+    state, checkin = checkin_of(factory, candidate)
+    assert (state, checkin.admission) == (SessionState.CHECKING, Admission.WAITING)
+    assert checkin.needs_help
+    assert checkin.photo_admits is None
+    assert checkin.reason is not None
+    assert checkin.reason.startswith("2 ID photos refused; the last: the ID's photo matches")
+    assert checkin.reason.endswith("the roster name was not found")

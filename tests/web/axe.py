@@ -15,8 +15,9 @@ AXE_JS = Path(__file__).parents[2] / ".cache/axe/node_modules/axe-core/axe.min.j
 BLOCKING_IMPACTS = ("serious", "critical")
 
 
-def blocking_violations(page: Page) -> list[str]:
-    """axe's serious and critical violations on the page as it is now, one line per rule.
+def blocking_violations(page: Page, within: str | None = None) -> list[str]:
+    """axe's serious and critical violations on the page as it is now (or in the part of it
+    the CSS selector `within` names), one line per rule.
 
     Each line names the rule, its help text and the first few offending elements.
     """
@@ -25,14 +26,15 @@ def blocking_violations(page: Page) -> list[str]:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE_JS.read_text(encoding="utf-8"))
     found: list[str] = page.evaluate(
-        """async impacts => {
-            const result = await axe.run(document, {resultTypes: ["violations"]});
+        """async ([impacts, within]) => {
+            const context = within ? {include: [within]} : document;
+            const result = await axe.run(context, {resultTypes: ["violations"]});
             return result.violations
                 .filter(v => impacts.includes(v.impact))
                 .map(v => `${v.id} (${v.impact}): ${v.help} — ` +
                     v.nodes.slice(0, 5).map(n => n.target.join(" ")).join(", ") +
                     (v.nodes.length > 5 ? ` and ${v.nodes.length - 5} more` : ""));
         }""",
-        list(BLOCKING_IMPACTS),
+        [list(BLOCKING_IMPACTS), within],
     )
     return found
