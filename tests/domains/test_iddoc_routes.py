@@ -201,3 +201,35 @@ def test_unreadable_names_are_retried_then_a_proctor_helps(
     assert checkin.reason is not None
     assert checkin.reason.startswith("2 ID photos refused; the last: the ID's photo matches")
     assert checkin.reason.endswith("the roster name was not found")
+
+
+@pytest.mark.analysis
+def test_the_practice_run_says_whether_the_id_would_be_read_and_keeps_nothing(
+    client: TestClient, factory: Factory, cards: dict[str, bytes]
+) -> None:
+    _, candidate = checking_in(client, factory)
+    practice = f"/api/v1/take/{candidate.invite_token}/practice/id-document"
+    own = send(client, practice, cards["own"]).json()
+    assert own == {
+        "passed": True,
+        "guidance": "Your ID can be read: we found your name and your photo on it.",
+    }
+    other_name = send(client, practice, cards["other_name"]).json()
+    assert other_name == {
+        "passed": False,
+        "guidance": "We cannot read your name on the ID. Hold it closer, without glare.",
+    }
+    assert send(client, practice, b"%PDF-1.4").status_code == 422
+    assert factory.db.scalar(select(StoredObject.id)) is None
+    state, checkin = checkin_of(factory, candidate)
+    assert (state, checkin.id_document) == (SessionState.CHECKING, None)
+
+
+def test_the_practice_run_of_an_exam_without_the_id_check_refuses(
+    client: TestClient, factory: Factory
+) -> None:
+    _, candidate = checking_in(client, factory, id_check=False)
+    practice = f"/api/v1/take/{candidate.invite_token}/practice/id-document"
+    answer = send(client, practice, id_cards.jpeg(np.zeros((10, 10, 3), np.uint8)))
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == "this exam does not ask for an ID"

@@ -6,16 +6,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import HTTPException, status
 
-from openproctor.access import invited_candidate, own_session
+from openproctor.access import invited_candidate, own_session, practising_candidate
 from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.domains.checkin import flows as checkin_flows
 from openproctor.domains.checkin.models import Admission, CheckIn, IdOnRecord
-from openproctor.domains.iddoc.models import IdCheckRead, NameWordRead, TextLineRead
+from openproctor.domains.iddoc.models import (
+    IdCheckRead,
+    IdPracticeRead,
+    NameWordRead,
+    TextLineRead,
+)
 from openproctor.domains.iddoc.names import match_name
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.models import SessionState
@@ -182,6 +187,42 @@ def record_result(
         )
 
 
+def _deciding_distance(
+    outcome: IdDocumentOutcome,
+) -> tuple[Literal["enrolment", "frame"] | None, float | None]:
+    """The portrait's distance that decides: to the enrolment if there is one, else to the
+    face holding the document in the same picture."""
+    if outcome.distance_enrolment is not None:
+        return "enrolment", outcome.distance_enrolment
+    if outcome.distance_frame is not None:
+        return "frame", outcome.distance_frame
+    return None, None
+
+
+def practice_submitter(context: AppContext, token: str) -> tuple[uuid.UUID, str]:
+    """The practising candidate's id and roster name; refuses when the exam asks for no ID."""
+    with context.session_factory() as db:
+        candidate, exam = practising_candidate(db=db, token=token, now=utcnow())
+        if not exam.parsed_policy.id_check:
+            raise HTTPException(status.HTTP_409_CONFLICT, "this exam does not ask for an ID")
+        return candidate.id, candidate.name
+
+
+def practice_verdict(outcome: IdDocumentOutcome, roster_name: str) -> IdPracticeRead:
+    """Would this ID be read in the exam: its portrait found (and, with a face holding it in
+    the picture, like that face: nothing is enrolled in practice) and the roster name on it."""
+    name = match_name(roster_name, [line.text for line in outcome.lines])
+    _, distance = _deciding_distance(outcome)
+    face_matched = None if distance is None else distance <= outcome.max_distance
+    passed = outcome.document_face is not None and face_matched is not False and name.matched
+    if passed:
+        return IdPracticeRead(
+            passed=True, guidance="Your ID can be read: we found your name and your photo on it."
+        )
+    guidance, _ = _guidance(outcome, face_matched, name.matched)
+    return IdPracticeRead(passed=False, guidance=guidance)
+
+
 def decide(
     outcome: IdDocumentOutcome,
     roster_name: str,
@@ -193,12 +234,7 @@ def decide(
     """The typed result: the portrait matches when the deciding distance is at most the
     identity threshold (the one live identity checks use); the name by names.match_name."""
     name = match_name(roster_name, [line.text for line in outcome.lines])
-    if outcome.distance_enrolment is not None:
-        compared_with, distance = "enrolment", outcome.distance_enrolment
-    elif outcome.distance_frame is not None:
-        compared_with, distance = "frame", outcome.distance_frame
-    else:
-        compared_with, distance = None, None
+    compared_with, distance = _deciding_distance(outcome)
     face_matched = None if distance is None else distance <= outcome.max_distance
     guidance, retry = _guidance(outcome, face_matched, name.matched)
     return IdCheckRead(

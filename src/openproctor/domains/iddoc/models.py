@@ -53,3 +53,10 @@ class IdCheckRead(BaseModel):
     timings_ms: dict[str, float] = Field(
         description="Milliseconds per stage, from the upload's arrival to the decision."
     )
+
+
+class IdPracticeRead(BaseModel):
+    """The practice run's answer on an ID: nothing is kept."""
+
+    passed: bool = Field(description="The portrait and the roster name were found on it.")
+    guidance: str = Field(description="What to tell the candidate.")

@@ -1,4 +1,5 @@
-"""POST /api/v1/take/{token}/sessions/{session_id}/id-document: the candidate shows an ID."""
+"""POST /api/v1/take/{token}/sessions/{session_id}/id-document: the candidate shows an ID; and
+POST /api/v1/take/{token}/practice/id-document, the practice run's try of it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from openproctor.db import utcnow
 from openproctor.deps import AnalysisDep, Context, Hub
 from openproctor.domains.iddoc import flows
-from openproctor.domains.iddoc.models import IdCheckRead
+from openproctor.domains.iddoc.models import IdCheckRead, IdPracticeRead
 from openproctor.pipeline.jobs import IdDocumentJob
 
 take_router = APIRouter(prefix="/take/{token}", tags=["candidate"])
@@ -74,3 +75,27 @@ async def submit_id_document(
     await asyncio.to_thread(flows.record_result, context, hub, token, session_id, result)
     result.timings_ms.update(admission=_ms(started), total=_ms(arrived))
     return result
+
+
+@take_router.post(
+    "/practice/id-document",
+    response_model=IdPracticeRead,
+    responses={
+        409: {"description": "The exam asks for no ID."},
+        413: {"description": "The photo is larger than 4 MiB or 3840x2160 pixels."},
+        422: {"description": "The body is not a JPEG or PNG image."},
+        503: {"description": "The analysis workers are not running."},
+    },
+)
+async def practice_id_document(
+    token: str, request: Request, context: Context, analysis: AnalysisDep
+) -> IdPracticeRead:
+    """Body: as for the exam's ID check. Says whether the ID would be read (the portrait and
+    the roster name found) and what to change; keeps nothing."""
+    candidate_id, roster_name = await asyncio.to_thread(flows.practice_submitter, context, token)
+    image = await request.body()
+    flows.content_type_of(image)
+    if analysis is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "image analysis is not running")
+    outcome = await analysis.id_document(IdDocumentJob(f"practice-{candidate_id}", image))
+    return flows.practice_verdict(outcome, roster_name)

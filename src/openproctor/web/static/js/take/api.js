@@ -47,3 +47,5 @@ export const completeRecording = (sessionId, kind, completion) =>
 // The ID document check: a webcam frame with the ID held up, or an uploaded photo of it.
 export const idDocument = (sessionId, image) =>
   request("POST", `/sessions/${sessionId}/id-document`, { body: image, type: image.type, timeoutMs: 60000 });
+export const practiseId = (image) =>
+  request("POST", "/practice/id-document", { body: image, type: image.type, timeoutMs: 60000 });

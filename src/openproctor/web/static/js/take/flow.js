@@ -134,7 +134,7 @@ function enrol() {
 // The photo ID, when the exam asks for one: its check decides the admission with the photo's.
 function idCheck() {
   showIdStep(mount("id"), {
-    sessionId: view.session.id,
+    send: (image) => api.idDocument(view.session.id, image),
     async onChecked() {
       try {
         view = await api.getView();

@@ -1,10 +1,10 @@
-// The ID step of check-in, after the reference photo when the exam asks for an ID: the
-// candidate holds a photo ID next to their face (or uploads a photo of it), the server reads
-// it (POST …/id-document) and decides with the photo's verdict. Passed: Continue. A picture
-// that can be put right (too far, glare): the server's advice and another try. Otherwise, or
-// after the exam's number of tries, a proctor decides: the caller's onChecked sees the
-// session waiting and shows the lobby.
-import * as api from "./api.js";
+// The ID step, after the reference photo when the exam asks for an ID (and in the practice
+// run): the candidate holds a photo ID next to their face (or uploads a photo of it) and the
+// server reads it: in the exam POST …/sessions/{id}/id-document, which decides the admission
+// with the photo's verdict; in practice POST …/practice/id-document, which keeps nothing.
+// Passed: Continue. Not passed: the server's advice and another try; in the exam, a proctor
+// may decide instead (another face, or the exam's number of tries): the caller's onChecked
+// sees the session waiting and shows the lobby.
 import * as media from "./media.js";
 
 const MAX_BYTES = 4 * 1024 * 1024; // the server's limit (domains/iddoc/flows.py)
@@ -15,9 +15,10 @@ const READY = 'When your ID is in the picture, press "Check my ID".';
 // A problem the candidate can fix, said in their words.
 class Problem extends Error {}
 
-// onChecked() is awaited after every answer and resolves to true when the caller left the
-// step (to the lobby); onContinue() is called when the candidate goes on after a pass.
-export function showIdStep(root, { sessionId, onChecked, onContinue }) {
+// send(image) resolves to the server's answer ({passed, guidance}); onChecked() is awaited
+// after every answer and resolves to true when the caller left the step (to the lobby);
+// onContinue() is called when the candidate goes on after a pass.
+export function showIdStep(root, { send, onChecked = async () => false, onContinue }) {
   const next = root.querySelector("[data-testid=next]");
   const status = root.querySelector(".id-status");
   const progress = root.querySelector(".id-progress");
@@ -47,7 +48,7 @@ export function showIdStep(root, { sessionId, onChecked, onContinue }) {
     busy(true);
     let result = null;
     try {
-      result = await api.idDocument(sessionId, image);
+      result = await send(image);
     } catch (failure) {
       if (failure.status === 409 && (await onChecked())) return; // a proctor decides now
       busy(false);
