@@ -11,10 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from openproctor.app import create_app
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.checkin.models import Admission, CheckIn
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.settings import Settings
 from openproctor.tools import id_cards
 from tests.conftest import Factory
 from tests.hostile_images import jpeg_declaring
@@ -233,3 +235,17 @@ def test_the_practice_run_of_an_exam_without_the_id_check_refuses(
     answer = send(client, practice, id_cards.jpeg(np.zeros((10, 10, 3), np.uint8)))
     assert answer.status_code == 409
     assert answer.json()["detail"] == "this exam does not ask for an ID"
+
+
+@pytest.mark.analysis
+def test_a_check_that_overruns_says_busy_not_an_error(
+    settings: Settings, factory: Factory, cards: dict[str, bytes]
+) -> None:
+    app = create_app(settings.model_copy(update={"analysis_job_timeout_s": 0.001}))
+    with TestClient(app, follow_redirects=False) as client:
+        url, _ = checking_in(client, factory)
+        answer = send(client, url, cards["own"])
+    app.state.context.engine.dispose()
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["detail"] == "the image check is busy right now: try again in a moment"
+    assert answer.headers["retry-after"] == "5"

@@ -36,11 +36,14 @@ export function showIdStep(root, { send, onChecked = async () => false, onContin
     error.textContent = message ?? "";
   };
   const busy = (on) => {
+    const hadFocus = document.activeElement === next || document.activeElement === document.body;
     next.disabled = file.disabled = on;
     progress.hidden = !on;
     root.setAttribute("aria-busy", String(on));
     next.textContent = on ? "Reading your ID…" : passed ? "Continue" : "Check my ID";
     if (on) say("Reading your ID… this takes a few seconds.");
+    // A disabled button loses the focus: give it back, so Enter works again at once.
+    else if (hadFocus) next.focus({ preventScroll: true });
   };
 
   async function check(image) {
