@@ -182,8 +182,9 @@ def enrolment_refused(
     """Counts a refused enrolment photo; the exam's `enrol_attempts`-th sends the candidate to
     the lobby and alerts the proctor. Commits."""
     checkin = CheckIn.of(session.checkin)
+    checkin.photo_at = now = utcnow()
     to_lobby = service.after_refusal(
-        checkin, guidance=guidance, limit=exam.parsed_policy.enrol_attempts, now=utcnow()
+        checkin, guidance=guidance, limit=exam.parsed_policy.enrol_attempts, now=now
     )
     session.checkin = checkin.to_json()
     db.commit()

@@ -89,7 +89,6 @@ def after_refusal(
     row: an accepted photo starts the count again)."""
     checkin.failed_attempts += 1
     checkin.last_refusal = guidance
-    checkin.photo_at = now
     if checkin.failed_attempts < limit:
         return False
     checkin.admission = Admission.WAITING

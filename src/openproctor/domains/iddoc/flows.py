@@ -260,6 +260,6 @@ def decide(
         name_lines=[outcome.lines[index].text for index in name.lines],
         passed=bool(face_matched) and name.matched,
         guidance=guidance,
-        retry=retry and not (bool(face_matched) and name.matched),
+        retry=retry,
         timings_ms={**outcome.timings_ms, **timings_ms},
     )

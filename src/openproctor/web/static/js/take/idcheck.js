@@ -46,17 +46,19 @@ export function showIdStep(root, { send, onChecked = async () => false, onContin
     else if (hadFocus) next.focus({ preventScroll: true });
   };
 
-  async function check(image) {
+  // takeImage() resolves to the image to send (a Problem says what is wrong with it): the
+  // progress shows from the press, also while a large upload is made smaller.
+  async function check(takeImage) {
     showError(null);
     busy(true);
     let result = null;
     try {
-      result = await send(image);
+      result = await send(await takeImage());
     } catch (failure) {
       if (failure.status === 409 && (await onChecked())) return; // a proctor decides now
       busy(false);
       say(READY);
-      showError(problemText(failure));
+      showError(failure instanceof Problem ? failure.message : problemText(failure));
       return;
     }
     if (await onChecked()) return;
@@ -68,20 +70,17 @@ export function showIdStep(root, { send, onChecked = async () => false, onContin
 
   next.addEventListener("click", async () => {
     if (passed) return onContinue();
-    const jpeg = await media.captureJpeg({ width: 1920, height: 1080, quality: 0.92 });
-    if (!jpeg) return showError("There is no camera picture yet. Wait a moment, or upload a photo of your ID below.");
-    await check(jpeg);
+    await check(async () => {
+      const jpeg = await media.captureJpeg({ width: 1920, height: 1080, quality: 0.92 });
+      if (!jpeg) throw new Problem("There is no camera picture yet. Wait a moment, or upload a photo of your ID below.");
+      return jpeg;
+    });
   });
   file.addEventListener("change", async () => {
     const chosen = file.files[0];
     if (!chosen) return;
     file.value = ""; // choosing the same file again sends it again
-    try {
-      await check(await prepared(chosen));
-    } catch (problem) {
-      busy(false);
-      showError(problem.message);
-    }
+    await check(() => prepared(chosen));
   });
 }
 
