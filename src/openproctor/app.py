@@ -45,7 +45,7 @@ from openproctor.middleware import (
     page_policy,
 )
 from openproctor.pipeline.jobs import Analysis
-from openproctor.pipeline.pool import AnalysisPool
+from openproctor.pipeline.pool import AnalysisPool, JobTimedOut
 from openproctor.pipeline.redis_queue import RedisAnalysis
 from openproctor.security import tokens_match
 from openproctor.settings import Environment, Settings
@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 # How long a client should wait before sending again what storage could not take.
 STORAGE_RETRY_AFTER_S = 30
+# A timed-out analysis job (the worker is replaced at once): a new try can work in seconds.
+ANALYSIS_RETRY_AFTER_S = 5
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -346,6 +348,19 @@ def _add_error_handlers(app: FastAPI) -> None:
                 "the server cannot store this right now: nothing was stored; send it again later",
             )
         response.headers.update(retry)
+        return response
+
+    @app.exception_handler(JobTimedOut)
+    async def analysis_timed_out(request: Request, error: JobTimedOut) -> Response:
+        # A photo or ID check that overran its time limit on a busy machine: the candidate's
+        # page says "busy, try again", never a bare 500.
+        log.warning("an analysis job timed out: %s", error)
+        response = _error(
+            request,
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the image check is busy right now: try again in a moment",
+        )
+        response.headers["Retry-After"] = str(ANALYSIS_RETRY_AFTER_S)
         return response
 
     @app.exception_handler(IllegalTransition)

@@ -108,7 +108,12 @@ def test_the_same_person_is_admitted_and_another_waits_for_the_proctor(
     assert client.get(waiting["reference_url"]).status_code == 200
     # The candidate is told they wait, not how near they came.
     view = client.get(f"/api/v1/take/{bob.invite_token}").json()
-    assert view["checkin"] == {"admission": "waiting", "note": None, "needs_help": False}
+    assert view["checkin"] == {
+        "admission": "waiting",
+        "note": None,
+        "needs_help": False,
+        "id_step": False,
+    }
     again = enrol(client, bob, bob_session, webcam_jpeg("id_obama_2.jpg"))
     assert again.status_code == 409
     assert again.json()["detail"] == "a proctor will admit you shortly"
@@ -124,6 +129,7 @@ def test_the_same_person_is_admitted_and_another_waits_for_the_proctor(
             "admission": "admitted",
             "note": "ID seen",
             "needs_help": False,
+            "id_step": False,
             "state": "enrolled",
         }
     assert client.get(f"/api/v1/exams/{exam.id}/lobby").json() == []
@@ -146,7 +152,12 @@ def test_an_exam_admitted_by_proctors_holds_even_a_match(
     retry = client.post(f"/api/v1/sessions/{session.id}/retry", json={"reason": "more light"})
     assert retry.status_code == 200, retry.text
     view = client.get(f"/api/v1/take/{ada.invite_token}").json()
-    assert view["checkin"] == {"admission": "retry", "note": "more light", "needs_help": False}
+    assert view["checkin"] == {
+        "admission": "retry",
+        "note": "more light",
+        "needs_help": False,
+        "id_step": False,
+    }
     assert enrol(client, ada, session, webcam_jpeg("id_obama_2.jpg")).json()["state"] == "checking"
 
     missing_reason = client.post(f"/api/v1/sessions/{session.id}/reject", json={"reason": ""})

@@ -75,3 +75,22 @@ def test_the_nth_refused_photo_sends_the_candidate_to_the_lobby() -> None:
     assert checkin.needs_help
     assert checkin.reason == "3 enrolment photos refused; the last: no face"
     assert checkin.for_candidate().note is None  # an automatic reason stays with the staff
+
+
+def test_the_id_admits_only_with_the_photo() -> None:
+    photo_ok = service.Verdict(True, "the live face matches")
+    photo_not = service.Verdict(False, "this exam admits candidates by a proctor")
+    assert service.with_id(photo_ok, id_passed=True, id_reason="the ID matches") == (
+        service.Verdict(True, "the live face matches; the ID matches")
+    )
+    assert not service.with_id(photo_ok, id_passed=False, id_reason="another face").admit
+    assert not service.with_id(photo_not, id_passed=True, id_reason="the ID matches").admit
+
+
+def test_refused_id_photos_count_like_enrolment_photos() -> None:
+    checkin = CheckIn(failed_attempts=1, photo_admits=True)
+    assert service.after_refusal(
+        checkin, guidance="name not found", limit=2, now=NOW, what="ID photos"
+    )
+    assert checkin.reason == "2 ID photos refused; the last: name not found"
+    assert checkin.photo_admits is None  # the lobby decides now, not the ID step

@@ -18,10 +18,14 @@ LIT_GROUND = (150, 150, 150)  # a lit wall: a portrait with a dark background pa
 
 
 def letterboxed(
-    photo: Path, width: int = 640, height: int = 480, ground: tuple[int, int, int] = GROUND
+    photo: Path | bytes,
+    width: int = 640,
+    height: int = 480,
+    ground: tuple[int, int, int] = GROUND,
 ) -> Image.Image:
-    """The photo scaled into width x height on a grey ground, as the fake webcam shows it."""
-    image = Image.open(photo).convert("RGB")
+    """The photo (a file, or an encoded image) scaled into width x height on a grey ground, as
+    the fake webcam shows it."""
+    image = Image.open(io.BytesIO(photo) if isinstance(photo, bytes) else photo).convert("RGB")
     scale = min(width / image.width, height / image.height)
     image = image.resize((round(image.width * scale), round(image.height * scale)))
     canvas = Image.new("RGB", (width, height), ground)
@@ -36,7 +40,7 @@ def webcam_jpeg(name: str) -> bytes:
     return out.getvalue()
 
 
-def _yuv420(photo: Path, width: int, height: int, ground: tuple[int, int, int]) -> bytes:
+def _yuv420(photo: Path | bytes, width: int, height: int, ground: tuple[int, int, int]) -> bytes:
     """The photo letterboxed into width x height, as one planar 4:2:0 frame."""
     canvas = letterboxed(photo, width, height, ground)
     ycbcr = np.asarray(canvas.convert("YCbCr"))
@@ -48,7 +52,7 @@ def _yuv420(photo: Path, width: int, height: int, ground: tuple[int, int, int]) 
 
 
 def write_y4m(
-    segments: Sequence[tuple[str, float]],
+    segments: Sequence[tuple[str | bytes, float]],
     target: Path,
     *,
     fps: int = 2,
@@ -56,11 +60,13 @@ def write_y4m(
     height: int = 480,
     ground: tuple[int, int, int] = GROUND,
 ) -> Path:
-    """A video showing each fixture photo for its number of seconds, in order (it loops)."""
+    """A video showing each photo (a fixture's name, or an encoded image such as a card held
+    to the camera) for its number of seconds, in order (it loops)."""
     with target.open("wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for name, seconds in segments:
-            frame = b"FRAME\n" + _yuv420(FIXTURES / name, width, height, ground)
+            photo = FIXTURES / name if isinstance(name, str) else name
+            frame = b"FRAME\n" + _yuv420(photo, width, height, ground)
             for _ in range(max(1, round(seconds * fps))):
                 out.write(frame)
     return target

@@ -15,7 +15,7 @@ from openproctor.db import utcnow
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.checkin import service
-from openproctor.domains.checkin.models import AUTO, Admission, CheckIn
+from openproctor.domains.checkin.models import AUTO, Admission, CheckIn, IdOnRecord
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.sessions import flows as sessions_flows
 from openproctor.domains.sessions import service as sessions
@@ -97,14 +97,17 @@ def enrolment_accepted(
     photo_at: datetime,
 ) -> CheckIn:
     """Records the verdict (judge_photo) on the check-in: admitted moves the session to
-    enrolled, otherwise it waits in the lobby (still checking). Commits."""
+    enrolled, otherwise it waits in the lobby (still checking). When the exam asks for an ID,
+    the verdict waits for the ID check's instead (id_checked). Commits."""
     checkin = CheckIn.of(session.checkin)
     now = utcnow()
     checkin.reference_distance, checkin.threshold = measured, threshold
     checkin.embedder, checkin.photo_at = embedder, photo_at
     checkin.reason, checkin.decided_by, checkin.decided_at = verdict.reason, AUTO, now
-    checkin.needs_help = False
-    if verdict.admit:
+    checkin.needs_help, checkin.failed_attempts = False, 0
+    if exam.parsed_policy.id_check and session.state is SessionState.CHECKING:
+        checkin.photo_admits, checkin.admission = verdict.admit, None
+    elif verdict.admit:
         checkin.admission = Admission.ADMITTED
         if session.state is SessionState.CHECKING:
             sessions.move(session, SessionState.ENROLLED)
@@ -114,7 +117,55 @@ def enrolment_accepted(
     session.checkin = checkin.to_json()
     db.commit()
     sessions_flows.candidate_changed(db=db, hub=hub, session=session)
-    if not verdict.admit:
+    if checkin.admission is Admission.WAITING:
+        announce(hub=hub, session=session, candidate=candidate)
+    return checkin
+
+
+def id_checked(
+    *,
+    db: Session,
+    hub: LiveHub,
+    session: ExamSession,
+    exam: Exam,
+    candidate: Candidate,
+    record: IdOnRecord,
+    reason: str,
+    retry: bool,
+) -> CheckIn:
+    """Keeps the ID check's result on the check-in and, when it was the step awaited after the
+    photo, decides: the photo's verdict and a passed ID admit (enrolled); a check the candidate
+    can put right (held too far, glare) counts as a refused attempt, the exam's
+    `enrol_attempts`-th in a row waiting in the lobby; anything else waits in the lobby at
+    once, for a proctor. `reason` says what the ID showed, for the proctor. Commits."""
+    checkin = CheckIn.of(session.checkin)
+    checkin.id_document = record
+    photo_admits = checkin.photo_admits
+    now = utcnow()
+    if session.state is SessionState.CHECKING and photo_admits is not None:
+        if not record.passed and retry:
+            service.after_refusal(
+                checkin,
+                guidance=reason,
+                limit=exam.parsed_policy.enrol_attempts,
+                now=now,
+                what="ID photos",
+            )
+        else:
+            photo = service.Verdict(photo_admits, checkin.reason or "")
+            verdict = service.with_id(photo, id_passed=record.passed, id_reason=reason)
+            checkin.reason, checkin.decided_by, checkin.decided_at = verdict.reason, AUTO, now
+            checkin.photo_admits, checkin.failed_attempts = None, 0
+            if verdict.admit:
+                checkin.admission = Admission.ADMITTED
+                sessions.move(session, SessionState.ENROLLED)
+            else:
+                checkin.admission, checkin.waiting_since = Admission.WAITING, now
+    session.checkin = checkin.to_json()
+    db.commit()
+    if checkin.admission is Admission.ADMITTED and photo_admits is not None:
+        sessions_flows.candidate_changed(db=db, hub=hub, session=session)
+    if checkin.admission is Admission.WAITING:
         announce(hub=hub, session=session, candidate=candidate)
     return checkin
 
@@ -131,8 +182,9 @@ def enrolment_refused(
     """Counts a refused enrolment photo; the exam's `enrol_attempts`-th sends the candidate to
     the lobby and alerts the proctor. Commits."""
     checkin = CheckIn.of(session.checkin)
+    checkin.photo_at = now = utcnow()
     to_lobby = service.after_refusal(
-        checkin, guidance=guidance, limit=exam.parsed_policy.enrol_attempts, now=utcnow()
+        checkin, guidance=guidance, limit=exam.parsed_policy.enrol_attempts, now=now
     )
     session.checkin = checkin.to_json()
     db.commit()

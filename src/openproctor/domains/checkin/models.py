@@ -52,6 +52,23 @@ class Admission(StrEnum):
 AUTO = "auto"  # CheckIn.decided_by of a decision taken by the policy, not a person
 
 
+class IdOnRecord(BaseModel):
+    """The last ID document a candidate showed, as the lobby shows it to the proctor."""
+
+    image_url: str
+    checked_at: datetime
+    passed: bool
+    face_found: bool
+    face_matched: bool | None
+    distance: float | None = Field(description="The document's portrait to the live face.")
+    compared_with: str | None = Field(description='"enrolment" or "frame" (see IdCheckRead).')
+    max_distance: float
+    name_matched: bool
+    name_lines: list[str] = Field(description="The lines the roster name was found on.")
+    lines: list[str] = Field(description="Every line of text read, top to bottom.")
+    guidance: str = Field(description="What the candidate was told.")
+
+
 class CheckIn(BaseModel):
     """A session's check-in record. Every field has a default: a session that never enrolled
     has the empty record."""
@@ -75,9 +92,11 @@ class CheckIn(BaseModel):
     embedder: str | None = None
     # When the accepted (or last refused) enrolment photo arrived.
     photo_at: datetime | None = None
-    # The ID-document check (issue #15 item 2) writes its result here: the document image's
-    # stored key, the face distance and the OCR name match. The lobby shows it when present.
-    id_document: dict[str, Any] | None = None
+    # With the exam's id_check, the accepted enrolment photo's verdict waits here for the ID
+    # check's (None: no ID step pending). The candidate's page shows the ID step while it is set.
+    photo_admits: bool | None = None
+    # The last ID document shown, and what was found on it; the lobby shows it.
+    id_document: IdOnRecord | None = None
 
     @classmethod
     def of(cls, stored: dict[str, Any] | None) -> CheckIn:
@@ -90,13 +109,19 @@ class CheckIn(BaseModel):
         """What the candidate's page is told: where they stand and a proctor's words, never
         the automatic reason (a distance would tell an impostor how near they came)."""
         note = self.reason if self.decided_by not in (None, AUTO) else None
-        return CandidateCheckIn(admission=self.admission, note=note, needs_help=self.needs_help)
+        return CandidateCheckIn(
+            admission=self.admission,
+            note=note,
+            needs_help=self.needs_help,
+            id_step=self.photo_admits is not None,
+        )
 
 
 class CandidateCheckIn(BaseModel):
     admission: Admission | None
     note: str | None
     needs_help: bool
+    id_step: bool = Field(description="The photo is taken; the candidate shows their ID next.")
 
 
 class LobbyEntry(BaseModel):

@@ -81,19 +81,28 @@ def decide(
     return verdict, measured
 
 
-def after_refusal(checkin: CheckIn, *, guidance: str, limit: int, now: datetime) -> bool:
-    """Counts a refused enrolment photo; True when this one sends the candidate to the lobby
-    (the `limit`-th refusal in a row)."""
+def after_refusal(
+    checkin: CheckIn, *, guidance: str, limit: int, now: datetime, what: str = "enrolment photos"
+) -> bool:
+    """Counts a refused enrolment photo (or, with `what`, an ID photo that could not be
+    judged); True when this one sends the candidate to the lobby (the `limit`-th refusal in a
+    row: an accepted photo starts the count again)."""
     checkin.failed_attempts += 1
     checkin.last_refusal = guidance
-    checkin.photo_at = now
     if checkin.failed_attempts < limit:
         return False
     checkin.admission = Admission.WAITING
     checkin.waiting_since, checkin.needs_help = now, True
-    checkin.reason = f"{checkin.failed_attempts} enrolment photos refused; the last: {guidance}"
+    checkin.reason = f"{checkin.failed_attempts} {what} refused; the last: {guidance}"
     checkin.decided_by, checkin.decided_at = AUTO, now
+    checkin.photo_admits = None
     return True
+
+
+def with_id(photo: Verdict, *, id_passed: bool, id_reason: str) -> Verdict:
+    """The admission once the ID is judged too: admitted only when the photo's verdict admits
+    and the ID passed; the reason names both checks."""
+    return Verdict(photo.admit and id_passed, f"{photo.reason}; {id_reason}")
 
 
 def waiting(

@@ -268,8 +268,9 @@ class ExamPolicy(BaseModel):
         title="Photo ID check",
         default=False,
         description=(
-            "Ask the candidate to show a photo ID at check-in: its portrait is compared with "
-            "their face and the name read from it (OCR) with the roster name."
+            "Ask the candidate to show a photo ID at check-in, after their photo: its portrait "
+            "is compared with their face and the name read from it (OCR) with the roster name; "
+            "automatic admission waits for it to pass."
         ),
     )
     id_retention_days: int = Field(
@@ -297,8 +298,9 @@ class ExamPolicy(BaseModel):
         ge=1,
         le=100,
         description=(
-            "Refused enrolment photos after which the candidate is told a proctor will help "
-            "and waits in the lobby (the proctor is alerted)."
+            "Refused enrolment photos (or ID photos that could not be read) in a row after "
+            "which the candidate is told a proctor will help and waits in the lobby (the "
+            "proctor is alerted)."
         ),
     )
     rules: dict[ViolationKind, RuleSettings] = Field(

@@ -46,6 +46,17 @@ class IdCheckRead(BaseModel):
     name_lines: list[str] = Field(description="The lines the roster name was found on.")
     passed: bool = Field(description="Face and name both matched.")
     guidance: str = Field(description="What to tell the candidate.")
+    retry: bool = Field(
+        description="Not passed, and the candidate may put it right (closer, better light): "
+        "the page asks for another picture. False when passed or when a proctor decides."
+    )
     timings_ms: dict[str, float] = Field(
         description="Milliseconds per stage, from the upload's arrival to the decision."
     )
+
+
+class IdPracticeRead(BaseModel):
+    """The practice run's answer on an ID: nothing is kept."""
+
+    passed: bool = Field(description="The portrait and the roster name were found on it.")
+    guidance: str = Field(description="What to tell the candidate.")

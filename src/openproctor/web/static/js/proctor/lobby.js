@@ -1,5 +1,7 @@
 // The lobby at the top of the wall: candidates waiting for a proctor, each with their reference
-// photo, their live enrolment face, the distance between them and why they wait, and admit /
+// photo, their live enrolment face, the distance between them and why they wait (and, when
+// the exam asks for an ID, the ID shown: its image, its portrait's distance to the live face
+// and the name read from it), and admit /
 // reject (with a reason) / ask to retry. The list is fetched from /api/v1/exams/{id}/lobby
 // when the page loads and whenever the wall socket says the lobby changed ("lobby" messages).
 import { getJson, sendJson } from "../lib/http.js";
@@ -50,10 +52,8 @@ export class Lobby {
       figure(entry.live_url, "Live face at enrolment", "No enrolment photo", "lobby-live"),
     );
     const checkin = entry.checkin;
-    if (checkin.id_document) {
-      // The ID-document check's result, when the exam asks for one (stored on the check-in).
-      faces.append(figure(checkin.id_document.image_url ?? null, "ID document", "ID document", "lobby-id"));
-    }
+    const id = checkin.id_document;
+    if (id) faces.append(figure(id.image_url, "ID shown", "No ID image", "lobby-id"));
     const facts = element("dl", "lobby-facts");
     const fact = (term, value, testid) => {
       if (value === null || value === undefined || value === "") return;
@@ -65,7 +65,14 @@ export class Lobby {
       ? `${checkin.reference_distance.toFixed(2)} (same person at ≤ ${checkin.threshold?.toFixed(2)})` : null, "lobby-distance");
     fact("Why waiting", checkin.reason, "lobby-reason");
     fact("Refused photos", checkin.failed_attempts || null);
-    if (checkin.id_document) fact("ID document", JSON.stringify(checkin.id_document), "lobby-id-document");
+    if (id) {
+      fact("ID photo to live face", id.distance !== null
+        ? `${id.distance.toFixed(2)} (same person at ≤ ${id.max_distance.toFixed(2)}): ${id.face_matched ? "matches" : "does not match"}`
+        : id.face_found ? "nothing to compare with" : "no photo found on the ID", "lobby-id-distance");
+      fact("Name on the ID", id.name_matched
+        ? `found: ${id.name_lines.join(" / ")}`
+        : `not found; read: ${id.lines.join(" / ") || "no text"}`, "lobby-id-name");
+    }
     const reason = element("input", "lobby-note");
     reason.type = "text";
     reason.maxLength = 500;

@@ -44,3 +44,8 @@ export const upload = (path, blob, headers, timeoutMs) =>
 export const recordingStatus = (sessionId) => request("GET", `/sessions/${sessionId}/recordings`);
 export const completeRecording = (sessionId, kind, completion) =>
   request("POST", `/sessions/${sessionId}/recordings/${kind}/complete`, { json: completion });
+// The ID document check: a webcam frame with the ID held up, or an uploaded photo of it.
+export const idDocument = (sessionId, image) =>
+  request("POST", `/sessions/${sessionId}/id-document`, { body: image, type: image.type, timeoutMs: 60000 });
+export const practiseId = (image) =>
+  request("POST", "/practice/id-document", { body: image, type: image.type, timeoutMs: 60000 });

@@ -24,7 +24,7 @@ export async function captureUntilEnrolled({ sessionId, policy, status }) {
     }
     try {
       const session = await api.enrol(sessionId, jpeg);
-      say(session.state === "checking" ? "Thank you. A proctor will admit you shortly." : "Thank you, your reference photo is saved.", "ok");
+      say("Thank you, your reference photo is saved.", "ok"); // what follows: the caller's view
       return;
     } catch (error) {
       if (error.status === 422) {

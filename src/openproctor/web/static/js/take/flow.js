@@ -1,4 +1,5 @@
-// The candidate's page: rules and consent → system check → reference photo → (room scan) →
+// The candidate's page: rules and consent → system check → reference photo → (photo ID) →
+// (room scan) →
 // (screen sharing) → start → exam → submitted or ended. One step at a time goes into #step; a
 // reload resumes at the step that matches the session's state on the server. The recording
 // (recording.js) runs from the start of the exam to its end; what is not sent by then is sent
@@ -8,6 +9,7 @@ import * as api from "./api.js";
 import { checkStep } from "./checks.js";
 import { captureUntilEnrolled } from "./enrol.js";
 import { runExam } from "./exam.js";
+import { showIdStep } from "./idcheck.js";
 import { waitForAdmission } from "./lobby.js";
 import * as media from "./media.js";
 import { requestFullscreen, startProctoring } from "./proctoring.js";
@@ -94,7 +96,7 @@ function consent() {
 function checks() {
   checkStep(mount("checks"), policy(), {
     ready: "Everything is ready. Press Continue.",
-    onNext: () => (view.session.state === "checking" ? enrol() : afterEnrol()),
+    onNext: () => (view.session.state !== "checking" ? afterEnrol() : view.checkin.id_step ? idCheck() : enrol()),
   });
 }
 
@@ -111,7 +113,7 @@ function enrol() {
   media.attachPreview(root.querySelector("video.preview"));
   let enrolled = false;
   next.addEventListener("click", async () => {
-    if (enrolled) return afterEnrol();
+    if (enrolled) return view.checkin.id_step ? idCheck() : afterEnrol();
     next.disabled = true;
     next.textContent = "Taking your photo…";
     root.dataset.capturing = "true";
@@ -122,10 +124,29 @@ function enrol() {
       status.textContent = `Your photo is saved, but we could not continue: ${error.message}. Press Continue to try again.`;
     }
     if (view.session.state === "checking" && view.checkin.admission === "waiting") return lobby();
-    enrolled = view.session.state !== "checking";
+    enrolled = view.session.state !== "checking" || view.checkin.id_step; // or the ID is next
     root.dataset.capturing = "false";
     next.textContent = "Continue";
     next.disabled = false;
+  });
+}
+
+// The photo ID, when the exam asks for one: its check decides the admission with the photo's.
+function idCheck() {
+  showIdStep(mount("id"), {
+    send: (image) => api.idDocument(view.session.id, image),
+    async onChecked() {
+      try {
+        view = await api.getView();
+      } catch {
+        return false; // the next answer tells
+      }
+      const waiting = view.session.state === "checking" && view.checkin.admission === "waiting";
+      if (!waiting && !ENDED.has(view.session.state)) return false;
+      route(view.session.state); // the lobby, or the ended page
+      return true;
+    },
+    onContinue: afterEnrol, // passed: enrolled
   });
 }
 

@@ -1,9 +1,11 @@
 // The practice run (/practice/{token}): the exam's system check, then the reference photo's
-// check, as often as the candidate likes before the exam. It makes no attempt: only the
+// check (and the ID's, when the exam asks for one), as often as the candidate likes before
+// the exam. It makes no attempt: only the
 // photo's verdict comes back (POST /api/v1/take/{token}/practice), and the server notes when
 // a photo passed.
 import * as api from "./api.js";
 import { checkStep } from "./checks.js";
+import { showIdStep } from "./idcheck.js";
 import * as media from "./media.js";
 
 const page = document.getElementById("practice");
@@ -36,7 +38,7 @@ function photo() {
       const jpeg = await media.captureJpeg({ width: policy.frame_width, height: policy.frame_height, quality: 0.9 });
       if (!jpeg) throw new Error("no camera picture yet");
       const result = await api.practice(jpeg);
-      if (result.ok) return mount("practice-done");
+      if (result.ok) return page.dataset.idCheck === "yes" ? idDocument() : mount("practice-done");
       status.dataset.tone = "guide";
       status.textContent = `Not yet: ${result.guidance}. Change that, then try again.`;
     } catch (error) {
@@ -45,6 +47,10 @@ function photo() {
     }
     next.disabled = false;
   });
+}
+
+function idDocument() {
+  showIdStep(mount("id"), { send: api.practiseId, onContinue: () => mount("practice-done") });
 }
 
 checks();
