@@ -438,5 +438,6 @@ class LiveHub:
                 continue
             self._observe_signals(runtime, now)
             self.attention.tick(runtime, now)
+            self.registry.refresh_tile(runtime, now)
             if time_is_up(state=runtime.state, clock=runtime.clock, now=now):
                 await self.end_session(runtime, SessionState.SUBMITTED, "time is up")

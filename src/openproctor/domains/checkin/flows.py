@@ -136,6 +136,7 @@ def enrolment_refused(
     )
     session.checkin = checkin.to_json()
     db.commit()
+    hub.candidate_changed(candidate.id)  # the tile counts the refused photos
     if to_lobby:
         announce(hub=hub, session=session, candidate=candidate)
     return checkin
@@ -208,5 +209,6 @@ def retry(
     session.checkin = checkin.to_json()
     audit("checkin.retry", "session", session.id, reason=checkin.reason)
     db.commit()
+    hub.candidate_changed(candidate.id)  # back to taking their photo
     announce(hub=hub, session=session, candidate=candidate)
     return session
