@@ -51,8 +51,8 @@ def tiles_outside_the_window(page: Page) -> list[str]:
     outside: list[str] = page.evaluate(
         """() => [...document.querySelectorAll('[data-testid=candidate-tile]')]
             .filter((tile) => {
-              const box = tile.getBoundingClientRect();
-              return box.top < 0 || box.left < 0 || box.bottom > innerHeight || box.right > innerWidth;
+              const { top, left, bottom, right } = tile.getBoundingClientRect();
+              return top < 0 || left < 0 || bottom > innerHeight || right > innerWidth;
             })
             .map((tile) => tile.querySelector('.tile-open').textContent)"""
     )
@@ -75,7 +75,6 @@ def test_thirty_tiles_fit_a_laptop_in_compact_view_and_finished_attempts_sink(
 
     wall.get_by_test_id("density-compact").click()
     expect(wall.get_by_test_id("density-compact")).to_have_attribute("aria-pressed", "true")
-    wall.screenshot(path="/tmp/wall_dbg.png")
     assert wall.evaluate("() => scrollY") == 0
     assert tiles_outside_the_window(wall) == []
     assert blocking_violations(wall) == []

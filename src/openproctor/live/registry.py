@@ -204,9 +204,9 @@ class Registry:
             replaced = messages.replaced(runtime.socket_id, self.node_id)
             self.bus.publish(session_topic(runtime.session_id), replaced)
 
-    def publish_candidate(self, runtime: SessionRuntime) -> None:
+    def publish_candidate(self, runtime: SessionRuntime, now: float | None = None) -> None:
         """The candidate's tile changed: its wall hears of it, on every node."""
-        summary = runtime.summary()
+        summary = runtime.summary(now)
         runtime.analysis_shown = summary.analysis
         message = messages.candidate(summary, runtime.proctor_id)
         self.bus.publish(exam_topic(runtime.exam_id), message)
@@ -215,7 +215,7 @@ class Registry:
         """Every second: the tile is sent again when its analysis status moved with time alone
         (pictures stopped coming, say), which no event announces."""
         if runtime.analysis_now(now) != runtime.analysis_shown:
-            self.publish_candidate(runtime)
+            self.publish_candidate(runtime, now)
 
     # --- what nodes tell each other --------------------------------------------------------
 

@@ -248,8 +248,8 @@ class SessionRuntime:
         )
         return status.value if status else None
 
-    def summary(self) -> CandidateSummary:
-        """The candidate's tile on the proctor wall, live."""
+    def summary(self, now: float | None = None) -> CandidateSummary:
+        """The candidate's tile on the proctor wall, live (at epoch time `now`: by default, now)."""
         stage = stage_of(self.state, CheckIn())  # a live session is past its check-in
         return CandidateSummary(
             candidate_id=str(self.candidate_id),
@@ -260,7 +260,7 @@ class SessionRuntime:
             risk_score=self.rules.risk_score,
             auto_terminate=self.rules.auto_terminate,
             stage=stage.value,
-            analysis=self.analysis_now(time.time()),
+            analysis=self.analysis_now(time.time() if now is None else now),
             external_id=self.external_id,
             connected=self.connected,
             open_violations=sorted(
