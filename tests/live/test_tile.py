@@ -47,7 +47,7 @@ def test_every_stage_and_status_has_words_for_the_pages() -> None:
 
 def test_analysis_is_live_only_while_pictures_come_in_an_exam_that_runs() -> None:
     def status(state: SessionState, **link: bool) -> AnalysisStatus | None:
-        fields = {"connected": True, "pictures": True, "camera_off": False, **link}
+        fields = {"connected": True, "pictures": True, "camera_off": False} | link
         return analysis_status(state, **fields)
 
     assert status(SessionState.RUNNING) is AnalysisStatus.LIVE
@@ -55,6 +55,7 @@ def test_analysis_is_live_only_while_pictures_come_in_an_exam_that_runs() -> Non
     assert status(SessionState.RUNNING, camera_off=True) is AnalysisStatus.CAMERA_OFF
     assert status(SessionState.RUNNING, connected=False) is AnalysisStatus.NOT_CONNECTED
     assert status(SessionState.PAUSED) is AnalysisStatus.PAUSED
+    assert status(SessionState.RUNNING, server_off=True) is AnalysisStatus.OFF
     assert status(SessionState.ENROLLED) is None
     assert status(SessionState.SUBMITTED) is None
 

@@ -151,6 +151,7 @@ class LiveHub:
     def _prepare(self, runtime: SessionRuntime) -> None:
         runtime.counters.metric = self.metrics.frames
         runtime.load_factor = self.load.factor
+        runtime.analysis_off = self.pool is None
         runtime.task = asyncio.create_task(self._analysis_loop(runtime))
         if identity.needs_new_embedding(runtime, self.embedder):
             identity.set_aside(runtime)

@@ -195,6 +195,7 @@ class SessionRuntime:
     accommodations: list[str] = field(default_factory=list)  # their labels, for the tile
     # The analysis status the walls were last sent (registry.refresh_tile sends a change).
     analysis_shown: str | None = None
+    analysis_off: bool = False  # the server runs no analysis (OPENPROCTOR_ANALYSIS_WORKERS=0)
 
     def accommodate(self, accommodations: Accommodations) -> None:
         """The candidate's accommodations (on loading, or changed by an admin): the rules
@@ -244,7 +245,11 @@ class SessionRuntime:
         pictures = self.last_frame_at is not None and self.last_frame_at >= (self.link_since or 0)
         camera_off = self.signals.camera_ended or self.link().camera_stalled(now, self.fps)
         status = analysis_status(
-            self.state, connected=self.connected, pictures=pictures, camera_off=camera_off
+            self.state,
+            connected=self.connected,
+            pictures=pictures,
+            camera_off=camera_off,
+            server_off=self.analysis_off,
         )
         return status.value if status else None
 

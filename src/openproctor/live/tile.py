@@ -87,6 +87,7 @@ class AnalysisStatus(StrEnum):
     CAMERA_OFF = "camera_off"
     NOT_CONNECTED = "not_connected"
     PAUSED = "paused"
+    OFF = "off"  # the server analyses nothing (no analysis workers)
 
 
 ANALYSIS_LABELS: dict[AnalysisStatus, str] = {
@@ -95,14 +96,23 @@ ANALYSIS_LABELS: dict[AnalysisStatus, str] = {
     AnalysisStatus.CAMERA_OFF: "Analysis paused: camera off",
     AnalysisStatus.NOT_CONNECTED: "Analysis paused: offline",
     AnalysisStatus.PAUSED: "Analysis paused",
+    AnalysisStatus.OFF: "Analysis off on this server",
 }
 
 
 def analysis_status(
-    state: SessionState, *, connected: bool, pictures: bool, camera_off: bool
+    state: SessionState,
+    *,
+    connected: bool,
+    pictures: bool,
+    camera_off: bool,
+    server_off: bool = False,
 ) -> AnalysisStatus | None:
     """`pictures`: a camera picture arrived since the page connected; `camera_off`: the page
-    said its camera ended, or pictures stopped coming (rules/conditions.py Link)."""
+    said its camera ended, or pictures stopped coming (rules/conditions.py Link); `server_off`:
+    the server runs no analysis at all."""
+    if server_off and state in (SessionState.RUNNING, SessionState.PAUSED):
+        return AnalysisStatus.OFF
     if state is SessionState.PAUSED:
         return AnalysisStatus.PAUSED
     if state is not SessionState.RUNNING:
