@@ -1,10 +1,11 @@
 """A screenshot of the proctor's wall with 30 candidates in the compact view at 1366x768
-(`python -m tests.web.wall_shot OUT.png`): 14 in the exam streaming live video from one light
-page (tests/web/light_publishers.py: real sessions on their own sockets, two of them with a
-tab switch open), the others at every other stage of the exam (tests/web/wall_rows.py).
+(`python -m tests.web.wall_shot OUT.png [--models DATA_DIR/models]`): 14 in the exam streaming
+live video from one light page (tests/web/light_publishers.py: real sessions on their own
+sockets, two of them with a tab switch open), the others at every other stage of the exam
+(tests/web/wall_rows.py).
 
-One server (SQLite, analysis off), the candidates' page with a face on the fake camera, the
-proctor in another Chromium.
+One server (SQLite; one analysis worker with --models, else analysis off), the candidates'
+page with a face on the fake camera, the proctor in another Chromium.
 """
 
 from __future__ import annotations
@@ -57,14 +58,18 @@ OTHERS: list[tuple[str, Stage, float]] = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
+    parser.add_argument("--models", type=Path, help="the model files: one analysis worker")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="wall-shot-"))
     database = workdir / "shot.db"
+    if args.models:
+        (workdir / "data").mkdir()
+        (workdir / "data" / "models").symlink_to(args.models.resolve())
     settings = load_settings(
         env="test",
         data_dir=workdir / "data",
         database_url=f"sqlite:///{database}",
-        analysis_workers=0,
+        analysis_workers=1 if args.models else 0,
     )
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
@@ -80,9 +85,11 @@ def main() -> None:
     with sync_playwright() as playwright, serving(settings) as base_url:
         publishers = media_browser(playwright, workdir)
         publishing = light_publishers.publish(publishers, base_url, factory, live)
-        # Two candidates leave the exam's tab: an open "tab switch" alert each.
+        # Their camera pictures go to the analysis (the light page holds them back unless
+        # told), and two candidates leave the exam's tab: an open "tab switch" alert each.
         publishing.evaluate(
             """() => {
+                for (const { link } of window.__publishers) link.setPaused(false);
                 for (const index of [2, 9]) window.__publishers[index].link.signal("tab_hidden");
             }"""
         )
@@ -93,7 +100,8 @@ def main() -> None:
         page.get_by_test_id("density-compact").click()
         live_tiles = page.locator("[data-testid=candidate-tile][data-live=live]")
         expect(live_tiles).to_have_count(len(LIVE_NAMES), timeout=60000)
-        expect(page.get_by_test_id("alert")).to_have_count(2, timeout=15000)
+        tab_alerts = page.locator("[data-testid=alert][data-kind=tab_switch]")
+        expect(tab_alerts).to_have_count(2, timeout=15000)
         page.wait_for_timeout(3000)  # every tile's video has its first frames
         page.mouse.move(0, 0)
         args.out.parent.mkdir(parents=True, exist_ok=True)
