@@ -78,7 +78,7 @@ export class Grid {
       el("span", { className: "risk", title: "Risk score" })),
     el("div", { className: "tile-body" },
       el("div", { className: "tile-title" },
-        el("button", { type: "button", className: "tile-open name", dataset: { testid: "open-candidate" } }),
+        el("button", { type: "button", className: "tile-open", dataset: { testid: "open-candidate" } }),
         el("span", { className: "hand", textContent: "✋ Hand", title: "Hand raised", dataset: { testid: "hand-raised" }, hidden: true }),
         el("span", { className: "unread", dataset: { testid: "unread" }, hidden: true })),
       el("span", { className: "state", dataset: { testid: "tile-stage" } }),

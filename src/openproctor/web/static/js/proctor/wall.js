@@ -186,12 +186,9 @@ function receive(message) {
       if (message.message) detail.conversation(message.session_id, message.message);
       break;
     }
-    case "lobby": { // a candidate started waiting, or was decided about
+    case "lobby": // a candidate started waiting, or was decided about (their tile comes apart)
       lobby.refresh(message);
-      const candidate = grid.get(message.session_id);
-      if (candidate && message.state) updateCandidate({ ...candidate, state: message.state });
       break;
-    }
     case "violation":
       alerts.show(message.violation, { fresh: message.event === "opened" });
       detail.violation(message.violation);
