@@ -158,6 +158,7 @@ def test_search_and_filters_narrow_the_wall_as_the_proctor_types(
     wall.keyboard.press("Enter")
     expect(wall.locator("#wall")).to_have_attribute("data-view", "detail")
     expect(wall.locator("#detail-name")).to_have_text("Chloé Martin")
+    assert blocking_violations(wall) == []
     wall.locator("#detail [data-action=close]").click()
     expect(chloe).to_be_focused()
     assert blocking_violations(wall) == []
