@@ -59,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--models", type=Path, help="the model files: one analysis worker")
+    parser.add_argument("--density", choices=("compact", "comfortable"), default="compact")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="wall-shot-"))
     database = workdir / "shot.db"
@@ -97,7 +98,7 @@ def main() -> None:
         page = staff.new_context(base_url=base_url, viewport=LAPTOP).new_page()
         sign_in(page, proctor)
         page.goto(f"/proctor/exams/{exam.id}")
-        page.get_by_test_id("density-compact").click()
+        page.get_by_test_id(f"density-{args.density}").click()
         live_tiles = page.locator("[data-testid=candidate-tile][data-live=live]")
         expect(live_tiles).to_have_count(len(LIVE_NAMES), timeout=60000)
         tab_alerts = page.locator("[data-testid=alert][data-kind=tab_switch]")
