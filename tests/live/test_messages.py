@@ -94,6 +94,7 @@ def test_a_not_connected_tile_has_no_frames_and_no_open_violations() -> None:
         state="invited",
         risk_score=0.0,
         auto_terminate=False,
+        stage="invited",
     ).to_json()
     assert tile["connected"] is False
     assert tile["open_violations"] == []

@@ -82,8 +82,9 @@ def test_the_candidate_writes_and_raises_a_hand_and_the_proctors_answer_comes_ba
     candidate.get_by_test_id("raise-hand").click()
     assert delay_ms(staff, sent_at) < WITHIN_MS
     expect(tile.get_by_test_id("hand-raised")).to_be_visible()
-    expect(tile).to_have_attribute(
-        "aria-label", "Ada, running, risk 0, hand raised, 1 unread message"
+    expect(tile.get_by_test_id("open-candidate")).to_have_attribute(
+        "aria-label",
+        "Ada, In exam, risk 0, Analysis off on this server, hand raised, 1 unread message",
     )
     expect(candidate.get_by_test_id("raise-hand")).to_have_attribute("aria-pressed", "true")
 

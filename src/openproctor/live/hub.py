@@ -151,6 +151,7 @@ class LiveHub:
     def _prepare(self, runtime: SessionRuntime) -> None:
         runtime.counters.metric = self.metrics.frames
         runtime.load_factor = self.load.factor
+        runtime.analysis_off = self.pool is None
         runtime.task = asyncio.create_task(self._analysis_loop(runtime))
         if identity.needs_new_embedding(runtime, self.embedder):
             identity.set_aside(runtime)
@@ -438,5 +439,6 @@ class LiveHub:
                 continue
             self._observe_signals(runtime, now)
             self.attention.tick(runtime, now)
+            self.registry.refresh_tile(runtime, now)
             if time_is_up(state=runtime.state, clock=runtime.clock, now=now):
                 await self.end_session(runtime, SessionState.SUBMITTED, "time is up")

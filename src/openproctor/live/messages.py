@@ -20,6 +20,7 @@ from openproctor.domains.sessions.clock import Clock
 from openproctor.domains.sessions.models import FINAL_STATES, SessionState
 from openproctor.domains.violations.models import ViolationRead
 from openproctor.live.runtime import CandidateSummary
+from openproctor.live.tile import ANALYSIS_LABELS, STAGE_LABELS
 from openproctor.pipeline.jobs import FaceLook, FrameOutcome
 from openproctor.rules.attention import Attention
 from openproctor.rules.conditions import SPEECH_RMS_FLOOR
@@ -32,10 +33,13 @@ SPEECH_HANGOVER_S = QUIET_S + 0.5
 
 ViolationChange = Literal["opened", "evidence", "closed", "handled"]
 # The words the pages need to read these messages, rendered into every page (base.html) so
-# that no script keeps its own copy: each kind's label, and the states a session ends in.
+# that no script keeps its own copy: each kind's label, the states a session ends in, and
+# the tile's stages and analysis statuses (live/tile.py).
 VOCABULARY: dict[str, Any] = {
     "kinds": {kind.value: label for kind, label in KIND_LABELS.items()},
     "final_states": sorted(state.value for state in FINAL_STATES),
+    "stages": {stage.value: label for stage, label in STAGE_LABELS.items()},
+    "analysis": {status.value: label for status, label in ANALYSIS_LABELS.items()},
 }
 
 

@@ -106,7 +106,9 @@ candidates). Server -> client text messages::
         and identity passes run later than the policy sets
 
     CANDIDATE = live/runtime.py CandidateSummary: {"candidate_id", "session_id", "name",
-                 "email", "state", "risk_score", "auto_terminate": bool, "connected": bool,
+                 "email", "external_id", "state", "risk_score", "auto_terminate": bool,
+                 "stage": live/tile.py Stage, "stage_detail": str | null,
+                 "analysis": live/tile.py AnalysisStatus | null, "connected": bool,
                  "open_violations": ["kind" or "kind:label"...], "unread": int,
                  "hand_raised": bool,
                  "frames": {"received", "analysed", "skipped", "rejected"},

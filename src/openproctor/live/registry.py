@@ -126,6 +126,7 @@ class Registry:
                 proctor_id=candidate.proctor_id,
                 name=candidate.name,
                 email=candidate.email,
+                external_id=candidate.external_id,
                 policy=policy,
                 state=session.state,
                 rules=SessionRules(policy, auto_terminate=session.auto_terminate),
@@ -203,10 +204,18 @@ class Registry:
             replaced = messages.replaced(runtime.socket_id, self.node_id)
             self.bus.publish(session_topic(runtime.session_id), replaced)
 
-    def publish_candidate(self, runtime: SessionRuntime) -> None:
+    def publish_candidate(self, runtime: SessionRuntime, now: float | None = None) -> None:
         """The candidate's tile changed: its wall hears of it, on every node."""
-        message = messages.candidate(runtime.summary(), runtime.proctor_id)
+        summary = runtime.summary(now)
+        runtime.analysis_shown = summary.analysis
+        message = messages.candidate(summary, runtime.proctor_id)
         self.bus.publish(exam_topic(runtime.exam_id), message)
+
+    def refresh_tile(self, runtime: SessionRuntime, now: float) -> None:
+        """Every second: the tile is sent again when its analysis status moved with time alone
+        (pictures stopped coming, say), which no event announces."""
+        if runtime.analysis_now(now) != runtime.analysis_shown:
+            self.publish_candidate(runtime, now)
 
     # --- what nodes tell each other --------------------------------------------------------
 

@@ -6,6 +6,7 @@ the rule engine."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -15,6 +16,7 @@ from prometheus_client import Counter
 
 from openproctor.domains.candidates.accommodations import Accommodations
 from openproctor.domains.candidates.models import Candidate
+from openproctor.domains.checkin.models import CheckIn
 from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.domains.messages.models import Conversation
 from openproctor.domains.sessions.clock import Clock
@@ -27,6 +29,7 @@ from openproctor.live.limits import (
     TokenBucket,
 )
 from openproctor.live.schedule import PassSchedule
+from openproctor.live.tile import analysis_status, stage_detail, stage_of
 from openproctor.rules.attention import Attention, AttentionWindow
 from openproctor.rules.conditions import BrowserSignals, Link
 from openproctor.rules.engine import SessionRules
@@ -78,6 +81,13 @@ class CandidateSummary:
     state: str
     risk_score: float
     auto_terminate: bool
+    # Where the candidate is (live/tile.py Stage) and a line more about it (refused photos).
+    stage: str
+    stage_detail: str | None = None
+    # Whether their camera is analysed now (live/tile.py AnalysisStatus); None before and
+    # after the exam.
+    analysis: str | None = None
+    external_id: str | None = None
     connected: bool = False
     open_violations: list[str] = field(default_factory=list)
     unread: int = 0  # the candidate's messages no proctor has read
@@ -104,14 +114,24 @@ class CandidateSummary:
     ) -> CandidateSummary:
         auto_terminate = session.auto_terminate if session is not None else None
         talk = (conversations or {}).get(session.id) if session else None
+        state = session.state if session else SessionState.INVITED
+        checkin = CheckIn.of(session.checkin if session else None)
+        stage = stage_of(state, checkin)
+        # Not connected to this node: a running exam is not analysed here (a node holding it
+        # sends its live tile).
+        analysis = analysis_status(state, connected=False, pictures=False, camera_off=False)
         return cls(
             candidate_id=str(candidate.id),
             session_id=str(session.id) if session else None,
             name=candidate.name,
             email=candidate.email,
-            state=session.state.value if session else SessionState.INVITED.value,
+            state=state.value,
             risk_score=session.risk_score if session else 0.0,
             auto_terminate=policy.auto_terminate if auto_terminate is None else auto_terminate,
+            stage=stage.value,
+            stage_detail=stage_detail(stage, checkin),
+            analysis=analysis.value if analysis else None,
+            external_id=candidate.external_id,
             unread=talk.unread if talk else 0,
             hand_raised=talk.hand_raised if talk else False,
             accommodations=candidate.accommodated.labels(),
@@ -134,6 +154,7 @@ class SessionRuntime:
     rules: SessionRules
     prompts: SessionPrompts
     clock: Clock | None = None
+    external_id: str | None = None  # the candidate's id in the institution's own system
     reference: tuple[float, ...] | None = None
     # What made `reference` (IdentityConfig.embedder; None: an enrolment from before they
     # recorded it), and why identity checks are off while the session has no usable reference.
@@ -172,6 +193,9 @@ class SessionRuntime:
     glances: AttentionWindow = field(default_factory=AttentionWindow)
     attention: Attention | None = None
     accommodations: list[str] = field(default_factory=list)  # their labels, for the tile
+    # The analysis status the walls were last sent (registry.refresh_tile sends a change).
+    analysis_shown: str | None = None
+    analysis_off: bool = False  # the server runs no analysis (OPENPROCTOR_ANALYSIS_WORKERS=0)
 
     def accommodate(self, accommodations: Accommodations) -> None:
         """The candidate's accommodations (on loading, or changed by an admin): the rules
@@ -216,8 +240,22 @@ class SessionRuntime:
         """Media messages a second the budget refills: twice the frame rate, plus audio."""
         return self.fps * 2 + MEDIA_EXTRA_PER_S
 
-    def summary(self) -> CandidateSummary:
-        """The candidate's tile on the proctor wall, live."""
+    def analysis_now(self, now: float) -> str | None:
+        """The tile's analysis status (live/tile.py) at epoch time `now`."""
+        pictures = self.last_frame_at is not None and self.last_frame_at >= (self.link_since or 0)
+        camera_off = self.signals.camera_ended or self.link().camera_stalled(now, self.fps)
+        status = analysis_status(
+            self.state,
+            connected=self.connected,
+            pictures=pictures,
+            camera_off=camera_off,
+            server_off=self.analysis_off,
+        )
+        return status.value if status else None
+
+    def summary(self, now: float | None = None) -> CandidateSummary:
+        """The candidate's tile on the proctor wall, live (at epoch time `now`: by default, now)."""
+        stage = stage_of(self.state, CheckIn())  # a live session is past its check-in
         return CandidateSummary(
             candidate_id=str(self.candidate_id),
             session_id=str(self.session_id),
@@ -226,6 +264,9 @@ class SessionRuntime:
             state=self.state.value,
             risk_score=self.rules.risk_score,
             auto_terminate=self.rules.auto_terminate,
+            stage=stage.value,
+            analysis=self.analysis_now(time.time() if now is None else now),
+            external_id=self.external_id,
             connected=self.connected,
             open_violations=sorted(
                 kind.value + (f":{label}" if label else "")

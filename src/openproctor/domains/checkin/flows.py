@@ -188,6 +188,7 @@ def enrolment_refused(
     )
     session.checkin = checkin.to_json()
     db.commit()
+    hub.candidate_changed(candidate.id)  # the tile counts the refused photos
     if to_lobby:
         announce(hub=hub, session=session, candidate=candidate)
     return checkin
@@ -260,5 +261,6 @@ def retry(
     session.checkin = checkin.to_json()
     audit("checkin.retry", "session", session.id, reason=checkin.reason)
     db.commit()
+    hub.candidate_changed(candidate.id)  # back to taking their photo
     announce(hub=hub, session=session, candidate=candidate)
     return session

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -45,8 +45,18 @@ def _move(
     service.move(session, wanted, reason=reason)
     audit(f"session.{wanted.value}", "session", session.id, reason=reason)
     db.commit()
-    hub.session_changed(session.id, session.state, reason=reason, clock=_clock(db, session))
+    _tell_hub(hub, session, reason=reason, clock=_clock(db, session))
     return session
+
+
+def _tell_hub(hub: LiveHub, session: ExamSession, **extra: Any) -> None:
+    """A committed state change reaches the live loop on every node, and through the node
+    holding the candidate's live socket, their tile. Before the exam room (no live socket
+    yet) and once it has ended (the socket may be gone) no node may hold it: the tile is then
+    drawn from the database first, and a node that does hold it follows with its live one."""
+    if session.state not in (SessionState.RUNNING, SessionState.PAUSED):
+        hub.candidate_changed(session.candidate_id)
+    hub.session_changed(session.id, session.state, **extra)
 
 
 def _clock(db: Session, session: ExamSession) -> ClockJson:
@@ -175,10 +185,6 @@ def set_proctor_auto_terminate(
 def candidate_changed(*, db: Session, hub: LiveHub, session: ExamSession) -> None:
     """After the candidate's own committed change (a step, answers, enrolment): the live loop,
     and through it the proctors, hear the session's state, score and clock."""
-    hub.session_changed(
-        session.id,
-        session.state,
-        reason=session.end_reason,
-        score=session.score,
-        clock=_clock(db, session),
+    _tell_hub(
+        hub, session, reason=session.end_reason, score=session.score, clock=_clock(db, session)
     )

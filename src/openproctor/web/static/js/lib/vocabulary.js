@@ -13,3 +13,9 @@ export const violationLabel = (violation) =>
   violation.label ? `${kindLabel(violation.kind)}: ${violation.label}` : kindLabel(violation.kind);
 
 export const FINAL_STATES = new Set(VOCABULARY.final_states);
+
+// The wall tile's words (openproctor/live/tile.py): where a candidate is, and whether their
+// camera is analysed now.
+export const STAGES = VOCABULARY.stages;
+export const stageLabel = (stage) => VOCABULARY.stages[stage] ?? stage;
+export const analysisLabel = (status) => VOCABULARY.analysis[status] ?? "";

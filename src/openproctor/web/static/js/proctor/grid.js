@@ -1,6 +1,6 @@
 // The wall's grid: one tile per candidate, highest risk first, updated only by pushed messages.
 import { el } from "../lib/format.js";
-import { FINAL_STATES, kindLabel } from "../lib/vocabulary.js";
+import { analysisLabel, FINAL_STATES, kindLabel, stageLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
 
 export class Grid {
@@ -10,6 +10,7 @@ export class Grid {
     this.listened = listened; // called when the proctor starts or stops listening to a tile
     this.meters = meters; // live.js LevelMeters: each tile's sound level
     this.tiles = new Map(); // candidate id -> {element, candidate} (invited ones have no session yet)
+    this.shown = () => true; // the filters' verdict on a candidate (see filter())
   }
 
   candidates() {
@@ -65,32 +66,33 @@ export class Grid {
   }
 
   build() {
-    const element = el("article", {
-      className: "tile", tabIndex: 0, role: "button", dataset: { testid: "candidate-tile" },
-    },
+    // The tile is a plain container: its name is the button that opens the detail view (a
+    // click anywhere on the tile does too), so the Listen button is not nested in another.
+    const element = el("article", { className: "tile", dataset: { testid: "candidate-tile" } },
     el("div", { className: "tile-frame" },
       el("img", { className: "thumb", alt: "", decoding: "async" }),
       el("video", { className: "tile-video", muted: true, autoplay: true, playsInline: true, dataset: { testid: "tile-video" } }),
       el("span", { className: "no-frame", textContent: "No picture yet" }),
       el("span", { className: "live-note", dataset: { testid: "live-note" } }),
       el("span", { className: "conn", title: "" }),
-      el("span", { className: "risk", title: "Risk score" }),
-      el("span", { className: "state" })),
+      el("span", { className: "risk", title: "Risk score" })),
     el("div", { className: "tile-body" },
-      el("strong", { className: "name" }),
+      el("div", { className: "tile-title" },
+        el("button", { type: "button", className: "tile-open", dataset: { testid: "open-candidate" } }),
+        el("span", { className: "hand", textContent: "✋ Hand", title: "Hand raised", dataset: { testid: "hand-raised" }, hidden: true }),
+        el("span", { className: "unread", dataset: { testid: "unread" }, hidden: true })),
+      el("span", { className: "state", dataset: { testid: "tile-stage" } }),
+      el("span", { className: "stage-detail", dataset: { testid: "tile-stage-detail" } }),
+      el("ul", { className: "badges", "aria-label": "Open violations" }),
+      el("span", { className: "analysis", dataset: { testid: "tile-analysis" } }),
       el("div", { className: "tile-audio" },
         el("meter", { className: "level", min: 0, max: 1, value: 0, title: "Sound level", "aria-label": "Sound level" }),
         el("button", { type: "button", className: "small secondary listen", textContent: "Listen", ariaPressed: "false", dataset: { testid: "listen" } })),
       el("span", { className: "attention chip", title: "Attention over the last 20 s", dataset: { testid: "tile-attention" } }),
-      el("span", { className: "hand", textContent: "✋ Hand raised", dataset: { testid: "hand-raised" }, hidden: true }),
       el("span", { className: "identity-off chip", textContent: "Identity not checked", dataset: { testid: "identity-off" }, hidden: true }),
       el("span", { className: "accommodations", dataset: { testid: "tile-accommodations" } }),
-      el("span", { className: "unread", dataset: { testid: "unread" }, hidden: true }),
-      el("p", { className: "said", dataset: { testid: "said" }, hidden: true }),
-      el("ul", { className: "badges", "aria-label": "Open violations" }),
-      el("div", { className: "counters meta" })));
-    const open = () => element.dataset.sessionId && this.select(element.dataset.sessionId);
-    element.addEventListener("click", open);
+      el("p", { className: "said", dataset: { testid: "said" }, hidden: true })));
+    element.addEventListener("click", () => element.dataset.sessionId && this.select(element.dataset.sessionId));
     const listen = element.querySelector(".listen");
     listen.addEventListener("click", (event) => {
       event.stopPropagation(); // listening is not opening
@@ -99,13 +101,6 @@ export class Grid {
       listen.ariaPressed = String(!video.muted);
       listen.textContent = video.muted ? "Listen" : "Mute";
       this.listened(); // the tile's connection asks for full audio (it meters a low rate)
-    });
-    element.addEventListener("keydown", (event) => {
-      if (event.target !== element) return; // a key on the Listen button
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        open();
-      }
     });
     this.root.append(element);
     return element;
@@ -117,6 +112,7 @@ export class Grid {
     element.dataset.risk = riskLevel(risk);
     element.dataset.riskScore = String(candidate.risk_score ?? 0);
     element.dataset.state = candidate.state;
+    element.dataset.stage = candidate.stage;
     element.dataset.connected = candidate.connected ? "yes" : "no";
     const attention = candidate.attention; // null while nothing was analysed lately
     const attentionChip = element.querySelector(".attention");
@@ -124,9 +120,20 @@ export class Grid {
     attentionChip.dataset.label = attention?.label ?? "";
     attentionChip.textContent = attention ? `${attention.label} ${attention.score}` : "";
     const unread = candidate.unread ?? 0;
-    const asking = [candidate.hand_raised ? "hand raised" : "", unread ? `${unread} unread message${unread === 1 ? "" : "s"}` : ""];
-    const attentionSaid = attention ? `${attention.label} (attention ${attention.score})` : "";
-    element.setAttribute("aria-label", [`${candidate.name}, ${candidate.state}, risk ${risk}`, attentionSaid, ...asking].filter(Boolean).join(", "));
+    const stage = stageLabel(candidate.stage);
+    const analysis = analysisLabel(candidate.analysis);
+    const kinds = candidate.open_violations ?? [];
+    const said = [
+      `${candidate.name}, ${stage}`, candidate.stage_detail, `risk ${risk}`, analysis,
+      kinds.length ? `open: ${kinds.map(kindLabel).join(", ")}` : "",
+      attention ? `${attention.label} (attention ${attention.score})` : "",
+      candidate.hand_raised ? "hand raised" : "",
+      unread ? `${unread} unread message${unread === 1 ? "" : "s"}` : "",
+    ];
+    const open = element.querySelector(".tile-open");
+    open.textContent = candidate.name;
+    open.title = [candidate.email, candidate.external_id].filter(Boolean).join(" · ");
+    open.setAttribute("aria-label", said.filter(Boolean).join(", "));
     element.dataset.hand = candidate.hand_raised ? "yes" : "no";
     element.querySelector(".hand").hidden = !candidate.hand_raised;
     // The session was enrolled by another identity model (live/identity.py): say why it is not checked.
@@ -140,21 +147,29 @@ export class Grid {
     unreadBadge.hidden = !unread;
     unreadBadge.textContent = `${unread} unread`;
     element.querySelector(".said").hidden = !unread || !element.querySelector(".said").textContent;
-    element.querySelector(".name").textContent = candidate.name;
-    element.querySelector(".name").title = candidate.email ?? "";
-    element.querySelector(".state").textContent = candidate.state;
+    element.querySelector(".state").textContent = stage;
+    element.querySelector(".stage-detail").textContent = candidate.stage_detail ?? "";
+    const analysisLine = element.querySelector(".analysis");
+    analysisLine.textContent = analysis;
+    analysisLine.dataset.status = candidate.analysis ?? "";
     element.querySelector(".risk").textContent = risk;
     const live = FINAL_STATES.has(candidate.state) ? "ended" : candidate.connected ? "connected" : "not connected";
     element.querySelector(".conn").title = live;
     element.querySelector(".conn").dataset.live = live === "connected" ? "yes" : live === "ended" ? "ended" : "no";
-    const kinds = candidate.open_violations ?? [];
     element.querySelector(".badges").replaceChildren(
       ...kinds.map((kind) => el("li", { className: "badge", textContent: kindLabel(kind), dataset: { kind: kind.split(":")[0] } })));
-    const frames = candidate.frames ?? {};
-    const counters = element.querySelector(".counters");
-    counters.textContent = `${frames.received ?? 0} in · ${frames.analysed ?? 0} analysed`
-      + (frames.skipped ? ` · ${frames.skipped} skipped` : "");
-    counters.title = `Frames received ${frames.received ?? 0}, analysed ${frames.analysed ?? 0}, skipped ${frames.skipped ?? 0}`;
+    element.hidden = !this.shown(candidate);
+  }
+
+  // Shows only the tiles `shown(candidate)` accepts (the wall's filters and search).
+  filter(shown) {
+    this.shown = shown;
+    for (const { element, candidate } of this.tiles.values()) element.hidden = !shown(candidate);
+  }
+
+  // How many tiles the filters show.
+  shownCount() {
+    return [...this.tiles.values()].filter((tile) => !tile.element.hidden).length;
   }
 
   // The candidate's latest message, on the tile while it is unread (pushes only: a wall
@@ -206,16 +221,16 @@ export class Grid {
     }
   }
 
-  // Raised hands first, then highest risk; ties: more open violations, then still running,
-  // then by name.
+  // Finished attempts (submitted, terminated) below the others; then raised hands first,
+  // then highest risk; ties: more open violations, then by name.
   sort() {
     const order = [...this.tiles.values()].sort((a, b) => {
       const x = a.candidate;
       const y = b.candidate;
-      return Boolean(y.hand_raised) - Boolean(x.hand_raised)
+      return (FINAL_STATES.has(x.state) - FINAL_STATES.has(y.state))
+        || Boolean(y.hand_raised) - Boolean(x.hand_raised)
         || (y.risk_score ?? 0) - (x.risk_score ?? 0)
         || (y.open_violations?.length ?? 0) - (x.open_violations?.length ?? 0)
-        || (FINAL_STATES.has(x.state) - FINAL_STATES.has(y.state))
         || x.name.localeCompare(y.name);
     });
     const current = [...this.root.children];

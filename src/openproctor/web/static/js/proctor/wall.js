@@ -5,6 +5,7 @@ import { ReconnectingSocket, socketUrl } from "../lib/socket.js";
 import { FINAL_STATES } from "../lib/vocabulary.js";
 import { AlertFeed } from "./alerts.js";
 import { Detail } from "./detail.js";
+import { flagged, WallFilters } from "./filters.js";
 import { Grid } from "./grid.js";
 import { holdToTalk, LevelMeters, LiveViewer } from "./live.js";
 import { Lobby } from "./lobby.js";
@@ -42,10 +43,14 @@ const detail = new Detail(document.getElementById("detail"), document.getElement
   closed() {
     wall.dataset.view = "grid";
     syncLive();
-    grid.root.querySelector(`[data-session-id="${CSS.escape(lastOpened ?? "")}"]`)?.focus();
+    grid.root.querySelector(`[data-session-id="${CSS.escape(lastOpened ?? "")}"] .tile-open`)?.focus();
   },
 });
 let lastOpened = null;
+new WallFilters($("[data-testid=wall-tools]"), wall, (shown) => {
+  grid.filter(shown);
+  summarise();
+});
 const lobby = new Lobby($("[data-testid=lobby]"), examId);
 
 // Auto-termination for many candidates at once: an admin sets the exam's policy, a proctor
@@ -136,10 +141,14 @@ function updateCandidate(candidate) {
 function summarise() {
   const all = grid.candidates();
   const connected = all.filter((candidate) => candidate.connected).length;
-  const flagged = all.filter((candidate) => candidate.open_violations?.length).length;
+  const alerting = all.filter((candidate) => candidate.open_violations?.length).length;
   $(".wall-counts").textContent = all.length
-    ? `${all.length} candidate${all.length === 1 ? "" : "s"} · ${connected} connected · ${flagged} with open alerts`
+    ? `${all.length} candidate${all.length === 1 ? "" : "s"} · ${connected} connected · ${alerting} with open alerts`
     : "No candidates assigned to you in this exam yet.";
+  const shown = grid.shownCount();
+  $("[data-testid=wall-shown]").textContent = wall.dataset.filtered !== "yes" ? ""
+    : shown ? `Showing ${shown} of ${all.length} (${all.filter(flagged).length} flagged)`
+      : "No candidate matches: change the search or the filters.";
 }
 
 function receive(message) {
@@ -184,12 +193,9 @@ function receive(message) {
       if (message.message) detail.conversation(message.session_id, message.message);
       break;
     }
-    case "lobby": { // a candidate started waiting, or was decided about
+    case "lobby": // a candidate started waiting, or was decided about (their tile comes apart)
       lobby.refresh(message);
-      const candidate = grid.get(message.session_id);
-      if (candidate && message.state) updateCandidate({ ...candidate, state: message.state });
       break;
-    }
     case "violation":
       alerts.show(message.violation, { fresh: message.event === "opened" });
       detail.violation(message.violation);
