@@ -96,13 +96,16 @@ def test_a_proctor_watches_messages_pauses_and_ends_a_candidates_exam(
     expect(candidate.get_by_test_id("exam-running")).to_be_visible()
     expect(candidate.locator("#paused")).to_be_hidden()
 
+    # The detail view speaks the tile's words, not frame counters.
+    expect(staff.get_by_test_id("detail-analysis")).to_contain_text("Analysis")
+    expect(staff.get_by_test_id("detail-analysis")).not_to_contain_text("received")
     staff.get_by_test_id("terminate").click()
     staff.get_by_test_id("terminate-reason").fill("Someone else is answering.")
     staff.get_by_test_id("terminate-confirm").click()
     ended = candidate.get_by_test_id("exam-terminated")
     expect(ended).to_be_visible()
     expect(ended).to_contain_text("Someone else is answering.")
-    expect(staff.locator("#detail .state")).to_have_text("terminated")
+    expect(staff.locator("#detail .state")).to_contain_text("Terminated")
     staff.context.close()
     candidate.context.close()
 

@@ -3,7 +3,7 @@
 import { clock, duration, el, messageHeading } from "../lib/format.js";
 import { sendJson } from "../lib/http.js";
 import { pictureWhenLoaded } from "../lib/picture.js";
-import { FINAL_STATES, kindLabel, violationLabel } from "../lib/vocabulary.js";
+import { analysisLabel, FINAL_STATES, kindLabel, stageLabel, violationLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
 import { holdToTalk } from "./live.js";
 import { Overlay } from "./overlay.js";
@@ -94,7 +94,7 @@ export class Detail {
     this.root.dataset.state = candidate.state;
     this.$("h2").textContent = candidate.name;
     this.$(".detail-email").textContent = candidate.email ?? "";
-    this.$(".state").textContent = candidate.state;
+    this.$(".state").textContent = [stageLabel(candidate.stage), candidate.stage_detail].filter(Boolean).join(" · ");
     const riskBadge = this.$(".risk");
     riskBadge.textContent = `risk ${risk}`;
     riskBadge.dataset.risk = riskLevel(risk);
@@ -106,10 +106,8 @@ export class Detail {
     attention.dataset.label = candidate.attention?.label ?? "";
     attention.textContent = candidate.attention
       ? `${candidate.attention.label} · attention ${candidate.attention.score}` : "";
-    const frames = candidate.frames ?? {};
-    this.$(".frames").textContent =
-      `Frames: ${frames.received ?? 0} received · ${frames.analysed ?? 0} analysed · ${frames.skipped ?? 0} skipped`
-      + (frames.rejected ? ` · ${frames.rejected} rejected` : "");
+    // The tile's words, not frame counters (they meant nothing to proctors and reset on reload).
+    this.$(".frames").textContent = analysisLabel(candidate.analysis);
     this.$(".badges").replaceChildren(...(candidate.open_violations ?? []).map((kind) =>
       el("li", { className: "badge", textContent: kindLabel(kind), dataset: { kind: kind.split(":")[0] } })));
     const ended = FINAL_STATES.has(candidate.state);
