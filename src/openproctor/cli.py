@@ -61,7 +61,7 @@ def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | Non
     import uvicorn
 
     from openproctor.app import check_models, create_app
-    from openproctor.server import uvicorn_config
+    from openproctor.server import uvicorn_config, warn_unreachable_links
 
     settings = command_settings()
     if not no_migrate:
@@ -75,7 +75,18 @@ def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | Non
     config = uvicorn_config(
         app, settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips
     )
+    warn_unreachable_links(settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
     uvicorn.Server(config).run()
+
+
+@main.command("public-url")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def public_url(host: str, port: int) -> None:
+    """Print the URL links should name for a server bound to HOST:PORT (`make run` uses it)."""
+    from openproctor.public_url import url_for
+
+    click.echo(url_for(host, port))
 
 
 @main.command()

@@ -9,13 +9,17 @@ below closes it, with 408, when the headers (or the body) take longer than the s
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from openproctor.logs import log_config
+from openproctor.public_url import reach_warnings
 from openproctor.settings import Settings
+
+log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -117,3 +121,17 @@ def uvicorn_config(
         # Frames are JPEG: deflating them again costs both sides CPU and saves nothing.
         ws_per_message_deflate=False,
     )
+
+
+def warn_unreachable_links(
+    settings: Settings, *, host: str, port: int, forwarded_allow_ips: str | None
+) -> list[str]:
+    """Logs (to the console too) each reason the links the server hands out would not reach it;
+    call after uvicorn_config, which sets up logging. A trusted-proxy list means a proxy answers
+    for the public URL."""
+    problems = reach_warnings(
+        settings.public_url, host=host, port=port, behind_proxy=forwarded_allow_ips is not None
+    )
+    for problem in problems:
+        log.warning("candidates may not be able to open the links: %s", problem)
+    return problems

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from openproctor.detectors.config import DetectorConfig
 from openproctor.tools.detection import (
@@ -15,10 +16,20 @@ from openproctor.tools.detection import (
     bench,
     evaluate,
     read_image,
+    seed_face_locations,
     verify,
 )
 from openproctor.tools.eval_stats import rate, wilson
 from tests.detectors.conftest import FIXTURES
+
+# What face_recognition 1.3.0's face_locations(image) returned for these (recorded with it):
+# (top, right, bottom, left), clipped to the image; cropped at x=150, the left face is cut.
+SEED_BOXES = [
+    ("fr_two_people.jpg", 0, [(26, 225, 116, 135), (46, 544, 136, 454)]),
+    ("fr_two_people.jpg", 150, [(32, 402, 140, 294), (26, 76, 116, 0)]),
+    ("id_obama_1.jpg", 0, [(81, 356, 236, 201)]),
+    ("noface_coffee.jpg", 0, []),
+]
 
 
 def test_analyze_images_and_videos(model_dir: Path, video: Path) -> None:
@@ -152,6 +163,15 @@ def test_evaluate_scores_a_labelled_directory(model_dir: Path, tmp_path: Path) -
         composites["ear_missed_stream"]
     )
     assert {"decode", "face", "mesh", "objects"} <= set(report["median_ms"])
+
+
+@pytest.mark.parametrize(("name", "crop_left", "boxes"), SEED_BOXES)
+def test_the_bench_baseline_finds_what_face_recognition_found(
+    name: str, crop_left: int, boxes: list[tuple[int, int, int, int]]
+) -> None:
+    with Image.open(FIXTURES / name) as image:  # decoded as face_recognition decodes it
+        rgb = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, crop_left:])
+    assert seed_face_locations(rgb) == boxes
 
 
 def test_bench_reports_stages_and_baseline(model_dir: Path, video: Path) -> None:

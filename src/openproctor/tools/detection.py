@@ -254,18 +254,19 @@ def one_core() -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-def _baseline() -> tuple[str, Callable[[Frame], object]]:
-    """The seed tutorial's detector, face_recognition.face_locations(image) with its defaults.
+BASELINE = "dlib HOG, 1 upsample (face_recognition.face_locations(image))"
+_HOG = dlib.get_frontal_face_detector()
 
-    When face_recognition is not installed, the dlib HOG detector with one upsample, which is
-    exactly what face_locations() runs by default, stands in.
-    """
-    try:
-        import face_recognition
-    except ImportError:
-        hog = dlib.get_frontal_face_detector()
-        return "dlib HOG, 1 upsample (face_recognition not installed)", lambda rgb: hog(rgb, 1)
-    return "face_recognition.face_locations(image)", face_recognition.face_locations
+
+def seed_face_locations(rgb: Frame) -> list[tuple[int, int, int, int]]:
+    """The seed tutorial's detector, face_recognition.face_locations(image) with its defaults,
+    without that package (it would compile dlib): dlib's HOG detector with one upsample, each box
+    as (top, right, bottom, left) clipped to the image, exactly as face_locations returns it."""
+    height, width = rgb.shape[:2]
+    return [
+        (max(r.top(), 0), min(r.right(), width), min(r.bottom(), height), max(r.left(), 0))
+        for r in _HOG(rgb, 1)
+    ]
 
 
 def _clips(
@@ -306,7 +307,7 @@ def bench(
     detector runs only on the frames the tracker asks for. The face stage is decode + track +
     face + mesh; `untracked` is the same frames analysed one by one. `at_fps` repeats the face
     stage at the live loop's lower rates, where tracking has less to gain. The baseline is the
-    seed tutorial's face_recognition.face_locations(image) on the same frames. `identity` is one
+    seed tutorial's algorithm (seed_face_locations) on the same frames. `identity` is one
     check of the main face against the video's first frame (the live loop runs it every 30 s).
     """
     videos = list(videos)
@@ -314,10 +315,9 @@ def bench(
     if not clips:
         raise InputError("no frames to benchmark")
     analyzer = Analyzer(model_dir, config.model_copy(update={"threads": 1}))
-    baseline_name, baseline = _baseline()
     stages: dict[str, list[float]] = defaultdict(list)
     with one_core():
-        run = _run_clips(analyzer, clips, stages=stages, baseline=baseline)
+        run = _run_clips(analyzer, clips, stages=stages, baseline=seed_face_locations)
         at_fps = {
             "native" if fps is None else f"{fps:g}": run,
             **{
@@ -338,7 +338,7 @@ def bench(
         "fps": fps,
         "stages": median,
         "face_stage_ms": face_stage,
-        "baseline": baseline_name,
+        "baseline": BASELINE,
         "baseline_ms": baseline_ms,
         "ratio": round(baseline_ms / face_stage, 1),
         "detector_share": run["detector_share"],
