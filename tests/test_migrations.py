@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from openproctor.db import utcnow
+from openproctor.db import make_engine, utcnow
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.webhooks.models import WebhookDelivery
-from openproctor.migrations import downgrade, upgrade
+from openproctor.migrations import alembic_config, downgrade, upgrade
 from openproctor.models import Base
 from tests.conftest import Factory
 from tests.live.clients import running_session
@@ -95,3 +103,55 @@ def test_an_attempt_paused_at_the_upgrade_keeps_its_pause_on_the_clock(
         still_running = db.get(ExamSession, running.id)
         assert still_running is not None
         assert still_running.paused_at is None
+
+
+@pytest.fixture
+def empty_database_url(
+    request: pytest.FixtureRequest, database_kind: str, tmp_path: Path
+) -> Iterator[str]:
+    """A database with no tables at all, private to the test."""
+    if database_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server_url: str = request.getfixturevalue("postgres_url")
+    name = f"empty_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_three_processes_migrating_at_once_all_succeed(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """`openproctor migrate` (as `serve` does first) three times at once on an empty database:
+    one migrates while the others wait for its lock, then find the schema up to date."""
+    env = {
+        **os.environ,
+        "OPENPROCTOR_DATA_DIR": str(tmp_path / "data"),
+        "OPENPROCTOR_DATABASE_URL": empty_database_url,
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "openproctor.cli", "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outcomes = [(process.wait(120), process.communicate()[1]) for process in processes]
+    assert [code for code, _ in outcomes] == [0, 0, 0], [
+        error.strip().splitlines()[-1:] for _, error in outcomes
+    ]
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        assert current == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    finally:
+        engine.dispose()

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openproctor import __version__
 from openproctor.api import router as api_router
+from openproctor.background import Sweeps
 from openproctor.bus.local import LocalBus
 from openproctor.bus.redis import RedisBus
 from openproctor.compat.dyte import router as seed_compat_router
@@ -31,6 +32,7 @@ from openproctor.deps import LoginRequired, PasswordChangeRequired
 from openproctor.detectors import install
 from openproctor.detectors.base import ModelError
 from openproctor.domains.invitations.mailer import Mailer
+from openproctor.domains.leases.leader import Leadership
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.users.routes import CREDENTIAL_CHANGE_API
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
@@ -102,6 +104,15 @@ def create_app(settings: Settings) -> FastAPI:
         reconnect_grace_s=settings.reconnect_grace_s,
     )
     mailer = Mailer(session_factory, settings=settings.smtp, public_url=settings.public_url)
+    sweeps = Sweeps(
+        session_factory=session_factory,
+        store=store,
+        webhooks=webhooks,
+        leadership=Leadership(
+            session_factory, lease_s=settings.leader_lease_s, gauge=metrics.leader
+        ),
+        runs=metrics.sweeps,
+    )
     context = AppContext(
         settings=settings,
         engine=engine,
@@ -110,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
         hub=hub,
         analysis=pool,
         mailer=mailer,
+        sweeps=sweeps,
     )
 
     @asynccontextmanager
@@ -121,9 +133,11 @@ def create_app(settings: Settings) -> FastAPI:
         await hub.start()
         webhooks.start()
         mailer.start()
+        sweeps.start()
         try:
             yield
         finally:
+            await sweeps.stop()
             await hub.stop()
             webhooks.stop()
             mailer.stop()

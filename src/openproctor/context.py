@@ -14,6 +14,7 @@ from openproctor.settings import Settings
 from openproctor.storage import ObjectStore
 
 if TYPE_CHECKING:
+    from openproctor.background import Sweeps
     from openproctor.domains.invitations.mailer import Mailer
     from openproctor.live.hub import LiveHub
 
@@ -27,4 +28,5 @@ class AppContext:
     hub: LiveHub
     analysis: Analysis | None  # None: this server analyses nothing
     mailer: Mailer  # sends nothing while no mail server is configured
+    sweeps: Sweeps  # retention and recording assembly, on the node holding their lease
     staff_sockets: StaffSockets = field(default_factory=StaffSockets)

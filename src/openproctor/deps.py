@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from openproctor.background import Sweeps
 from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.domains.audit.service import Auditor
@@ -46,6 +47,14 @@ def get_hub(context: Context) -> LiveHub:
 
 
 Hub = Annotated[LiveHub, Depends(get_hub)]
+
+
+def get_sweeps(context: Context) -> Sweeps:
+    """The background sweeps, for the flows that ask for one soon."""
+    return context.sweeps
+
+
+BackgroundSweeps = Annotated[Sweeps, Depends(get_sweeps)]
 
 
 def get_analysis(context: Context) -> Analysis | None:

@@ -71,6 +71,19 @@ class Metrics:
             registry=self.registry,
         )
         self.rate_factor.set(1)
+        self.leader = Gauge(
+            "openproctor_background_leader",
+            "1 while this node holds the lease for the cluster's background sweeps (retention, "
+            "recording assembly), else 0: exactly one node of a cluster should say 1.",
+            registry=self.registry,
+        )
+        self.sweeps = Counter(
+            "openproctor_background_sweeps",
+            "Background sweeps this node started, by sweep (retention, assembly); only the "
+            "leader sweeps.",
+            ["sweep"],
+            registry=self.registry,
+        )
         self.free_bytes = Gauge(
             "openproctor_free_bytes",
             "Bytes free on the disk of each place this node writes to: the local storage "

@@ -7,6 +7,7 @@ from openproctor.domains.candidates.models import Candidate, ReplacedInvite
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations.models import ExamIntegration
 from openproctor.domains.invitations.models import CandidateEmail, MailTemplate
+from openproctor.domains.leases.models import Lease
 from openproctor.domains.lti.models import (
     LtiAccount,
     LtiExamInstructor,
@@ -33,6 +34,7 @@ __all__ = [
     "Exam",
     "ExamIntegration",
     "ExamSession",
+    "Lease",
     "LoginAttempt",
     "LtiAccount",
     "LtiExamInstructor",

@@ -130,6 +130,13 @@ class Settings(BaseSettings):
         "open from when it left. A reload takes 0.2-1.4 s in Chromium here (README, The live "
         "loop).",
     )
+    leader_lease_s: Annotated[float, Field(ge=3, le=600)] = Field(
+        default=30.0,
+        title="Background leader lease",
+        description="Seconds the node running the cluster's background sweeps (retention, "
+        "recording assembly) holds their lease; it renews it every third of that. When it "
+        "dies, another node takes over within 4/3 of this.",
+    )
     staff_sockets_per_user: Annotated[int, Field(gt=0)] = Field(
         default=8,
         title="Staff sockets per user",

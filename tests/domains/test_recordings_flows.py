@@ -1,5 +1,5 @@
 """The recordings flow: the browser's last word on a stream of an ended session is committed
-and the hub assembles the recording at once, not at its next periodic sweep."""
+and the node leading the sweeps assembles the recording at once, not at its next periodic sweep."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from openproctor.background import ASSEMBLY_SWEEP_S
+from openproctor.background import ASSEMBLY_SWEEP_S, SWEEP_TICK_S, Sweeps
 from openproctor.domains.objects.models import Recording, StreamKind
 from openproctor.domains.recordings import flows
 from openproctor.domains.recordings.service import ChunkRefused
 from openproctor.domains.sessions.models import SessionState
-from openproctor.live.hub import TICK_S
 from tests.conftest import Factory
 from tests.domains.test_recordings import Uploader, end, split, webm
-from tests.domains.test_sessions_flows import hub_of
 from tests.live.clients import running_session
 
 pytestmark = pytest.mark.parametrize("database_kind", ["sqlite"])
+
+
+def sweeps_of(client: TestClient) -> Sweeps:
+    sweeps: Sweeps = client.app.state.context.sweeps  # type: ignore[attr-defined]
+    return sweeps
 
 
 def test_the_last_stream_of_an_ended_session_is_assembled_at_once(
@@ -31,10 +34,10 @@ def test_the_last_stream_of_an_ended_session_is_assembled_at_once(
     for index, chunk in enumerate(split(webm(2), 2)):
         assert browser.put(index, chunk).status_code == 201
     end(factory, session)
-    time.sleep(3 * TICK_S)  # past the hub's first sweep: the next is ASSEMBLY_SWEEP_S away
+    time.sleep(3 * SWEEP_TICK_S)  # past the first sweep: the next is ASSEMBLY_SWEEP_S away
     recording = flows.complete(
         db=factory.db,
-        hub=hub_of(client),
+        sweeps=sweeps_of(client),
         session=session,
         kind=StreamKind.WEBCAM,
         chunks=2,
@@ -62,7 +65,7 @@ def test_fewer_chunks_than_received_are_refused(client: TestClient, factory: Fac
     with pytest.raises(ChunkRefused, match="chunk 2 was already received"):
         flows.complete(
             db=factory.db,
-            hub=hub_of(client),
+            sweeps=sweeps_of(client),
             session=session,
             kind=StreamKind.WEBCAM,
             chunks=2,

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from openproctor.background import Sweeps, end_session_row, time_is_up
+from openproctor.background import end_session_row, time_is_up
 from openproctor.bus.base import EventBus
 from openproctor.bus.local import exam_topic, session_topic
 from openproctor.domains.exams.policy import ViolationKind
@@ -100,7 +100,6 @@ class LiveHub:
         self.prompts = PromptFlow(
             session_factory=session_factory, bus=bus, writer=self._writer, spawn=self._spawn
         )
-        self.sweeps = Sweeps(session_factory=session_factory, store=store, webhooks=webhooks)
         if pool is not None:
             metrics.watch_queue(lambda: pool.waiting)
         self._tasks: list[asyncio.Task[None]] = []
@@ -127,7 +126,7 @@ class LiveHub:
         tasks = [r.task for r in self.registry.runtimes.values() if r.task] + self._tasks
         for task in tasks:
             task.cancel()
-        # Violation writes and sweeps in flight may finish, but nothing holds the shutdown up
+        # Violation writes in flight may finish, but nothing holds the shutdown up
         # for long: what still runs then is named in the log and cancelled.
         await settle({*tasks, *self._background})
         await bounded("the attention samples", self.attention.flush_all())
@@ -135,7 +134,6 @@ class LiveHub:
         if self.pool is not None:
             await bounded("the analysis", self.pool.close())
         self._writer.shutdown(wait=True)
-        self.sweeps.close()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task = asyncio.ensure_future(coroutine)
@@ -183,10 +181,6 @@ class LiveHub:
         """A candidate with no attempt under way changed, committed: their tile is redrawn.
         Safe from request threads."""
         self.registry.candidate_changed(candidate_id)
-
-    def assemble_recordings(self) -> None:
-        """Asks for an assembly sweep soon; safe from request threads."""
-        self.sweeps.assemble_soon()
 
     # --- what the candidate sends ----------------------------------------------------------
 
@@ -419,7 +413,6 @@ class LiveHub:
             await asyncio.sleep(TICK_S)
             now = time.time()
             try:
-                self._spawn(self.sweeps.run_due(now))
                 if now - last_load_check >= LOAD_CHECK_S:
                     last_load_check = now
                     self.load.adapt()

@@ -1,5 +1,6 @@
 """A recording's end with its effect beyond the recordings domain: once the browser has
-declared its last chunk and the session has ended, the hub assembles it at once."""
+declared its last chunk and the session has ended, it is assembled at the next sweep (at
+once on the node leading the sweeps, else at the leader's next periodic sweep)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from openproctor.domains.recordings import service
 from openproctor.domains.sessions.models import FINAL_STATES, ExamSession
 
 if TYPE_CHECKING:
-    from openproctor.live.hub import LiveHub
+    from openproctor.background import Sweeps
 
 
 def complete(
     *,
     db: Session,
-    hub: LiveHub,
+    sweeps: Sweeps,
     session: ExamSession,
     kind: StreamKind,
     chunks: int,
@@ -31,5 +32,5 @@ def complete(
     )
     db.commit()
     if session.state in FINAL_STATES:
-        hub.assemble_recordings()
+        sweeps.assemble_soon()
     return recording

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from openproctor.access import uploading_candidate, visible_session
 from openproctor.context import AppContext
 from openproctor.db import utcnow
-from openproctor.deps import Context, DbSession, Hub, StaffUser
+from openproctor.deps import BackgroundSweeps, Context, DbSession, StaffUser
 from openproctor.domains.objects.models import Recording, StreamKind
 from openproctor.domains.recordings import flows, service
 from openproctor.storage import StorageError
@@ -150,7 +150,7 @@ def complete(
     kind: StreamKind,
     completion: Completion,
     db: DbSession,
-    hub: Hub,
+    sweeps: BackgroundSweeps,
 ) -> dict[str, Any]:
     """The browser recorded `chunks` chunks in all: the recording can be assembled once they
     are all here and the session has ended."""
@@ -158,7 +158,7 @@ def complete(
     try:
         recording = flows.complete(
             db=db,
-            hub=hub,
+            sweeps=sweeps,
             session=session,
             kind=kind,
             chunks=completion.chunks,

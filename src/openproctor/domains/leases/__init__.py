@@ -1,0 +1,1 @@
+"""Leases: which node of a cluster does a once-per-cluster job (the background sweeps)."""
