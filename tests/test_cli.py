@@ -149,11 +149,11 @@ def test_serve_takes_client_addresses_only_from_the_listed_proxies(tmp_path: Pat
     # trusting it, and a proxy that is listed hands on the client's address.
     for proxies, seen_as in (("10.9.9.9", "127.0.0.1"), ("127.0.0.1,10.9.9.9", "203.0.113.7")):
         port = free_port()
-        serve = ["serve", "--port", str(port), "--forwarded-allow-ips", proxies]
+        serve = ["serve", "--port", str(port)]
         with (tmp_path / "serve.log").open("a") as log:
             server = subprocess.Popen(
                 [sys.executable, "-m", "openproctor.cli", *serve],
-                env={**os.environ, **env},
+                env={**os.environ, **env, "OPENPROCTOR_TRUSTED_PROXIES": proxies},
                 stdout=log,
                 stderr=log,
             )

@@ -92,7 +92,6 @@ def uvicorn_config(
     host: str,
     port: int,
     log_level: str = "info",
-    forwarded_allow_ips: str | None = None,
 ) -> uvicorn.Config:
     """The server `openproctor serve` runs (tests start the same one)."""
     protocol = type(
@@ -113,7 +112,9 @@ def uvicorn_config(
         log_config=log_config(log_level),
         log_level=log_level,
         proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,  # None: uvicorn's default
+        # Only these may say who the client is (X-Forwarded-For): request.client.host, which
+        # the login limits and logs read, is then the client's address, not the proxy's.
+        forwarded_allow_ips=settings.trusted_proxies,
         # Frames are JPEG: deflating them again costs both sides CPU and saves nothing.
         ws_per_message_deflate=False,
     )
