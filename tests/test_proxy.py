@@ -88,10 +88,11 @@ def site_for_test(site: str, nodes: list[str], https_port: int, http_port: int) 
 
 
 def self_signed_certificate(directory: Path) -> dict[str, bytes]:
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    output = ["-keyout", str(directory / "tls.key"), "-out", str(directory / "tls.crt")]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        + ["-keyout", str(directory / "tls.key"), "-out", str(directory / "tls.crt")],
+        ["openssl", *request, *subject, *output],
         check=True,
         capture_output=True,
     )

@@ -319,7 +319,8 @@ class Settings(BaseSettings):
                 try:
                     ipaddress.ip_network(entry)
                 except ValueError:
-                    raise ValueError(f"{entry!r} is not an address, a network (CIDR) or *") from None
+                    message = f"{entry!r} is not an address, a network (CIDR) or *"
+                    raise ValueError(message) from None
         return value
 
     @field_validator("database_url")
