@@ -52,7 +52,8 @@ class Proxy:
     def browser(self, source: str) -> Iterator[httpx2.Client]:
         """A client connecting from `source`, holding cookies and the CSRF token like a page."""
         transport = httpx2.HTTPTransport(verify=self.tls, local_address=source)
-        with httpx2.Client(base_url=self.url, transport=transport) as client:
+        # Signing in hashes with argon2, slow on a loaded machine: more than httpx's 5 s.
+        with httpx2.Client(base_url=self.url, transport=transport, timeout=30) as client:
             csrf = client.get("/api/v1/auth/csrf").json()["csrf_token"]
             client.headers["X-CSRF-Token"] = csrf
             yield client
@@ -65,6 +66,7 @@ class Proxy:
             origin=self.url,  # type: ignore[arg-type]
             additional_headers={"Cookie": cookies} if cookies else None,
             local_addr=(source, 0),
+            open_timeout=30,  # the nodes answer slowly on a loaded test machine
         )
 
 
@@ -134,7 +136,7 @@ def sign_in(client: httpx2.Client, email: str, password: str = PASSWORD) -> http
 
 
 async def next_event(socket: ClientConnection, kind: str) -> dict[str, Any]:
-    async with asyncio.timeout(15):
+    async with asyncio.timeout(30):
         while True:
             raw = await socket.recv()
             if isinstance(raw, str) and (event := json.loads(raw))["type"] == kind:
