@@ -7,8 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debian packages the tests start for real: databases, cache, browser, media tools, and node
 # for the pages' JS unit tests (tests/web/js/), coturn, the TURN relay for live video, and
-# fonts-dejavu-core, the fonts the generated ID cards are printed in (tools/id_cards.py).
-TEST_DEBS := postgresql redis-server chromium ffmpeg nodejs coturn fonts-dejavu-core
+# fonts-dejavu-core, the fonts the generated ID cards are printed in (tools/id_cards.py), and
+# nginx-light, the reverse proxy tests/test_proxy.py runs deploy/nginx/openproctor.conf in.
+TEST_DEBS := postgresql redis-server chromium ffmpeg nodejs coturn fonts-dejavu-core nginx-light
 APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

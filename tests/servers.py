@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -172,3 +172,59 @@ def turn_server(secret: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+# nginx's own user in Debian: root starts the test's nginx as this user, as a real one runs.
+NGINX_USER = "www-data"
+
+
+@contextmanager
+def nginx_server(
+    site: str, ports: list[int], files: Mapping[str, bytes], http_context: str = ""
+) -> Iterator[Path]:
+    """Debian's nginx, not as root, serving `site` (a file for conf.d, read inside http {})
+    with `http_context` added before it. `files` are written beside it (relative paths in
+    the site name them) and every file nginx writes stays there, in a temp directory that it
+    yields (its error.log says why a test's request failed)."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        raise RuntimeError("nginx is not installed: run `make test`, which installs nginx-light")
+    root = Path(tempfile.mkdtemp(prefix="openproctor-nginx-"))
+    (root / "site.conf").write_text(site)
+    for name, content in files.items():
+        (root / name).write_bytes(content)
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {root}/{kind};" for kind in ("client_body", "proxy", "fastcgi")
+    )
+    (root / "nginx.conf").write_text(
+        f"""daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log info;
+worker_processes 1;
+events {{ worker_connections 256; }}
+http {{
+    access_log {root}/access.log;
+{temp_paths}
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    {http_context}
+    include {root}/site.conf;
+}}
+"""
+    )
+    command = [binary, "-p", str(root), "-e", str(root / "error.log"), "-c", "nginx.conf"]
+    if os.geteuid() == 0:
+        shutil.chown(root, NGINX_USER, NGINX_USER)
+        command = ["runuser", "-u", NGINX_USER, "--", *command]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
+    if checked.returncode != 0:
+        raise RuntimeError(f"nginx refused its configuration:\n{checked.stderr}")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for port in ports:
+            wait_for_port(port)
+        yield root
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(root, ignore_errors=True)

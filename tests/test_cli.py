@@ -139,6 +139,13 @@ def test_migrate_creates_the_sqlite_database(tmp_path: Path) -> None:
     assert (tmp_path / "openproctor.db").exists()
 
 
+def test_serve_refuses_the_old_proxy_variable_rather_than_ignore_it(tmp_path: Path) -> None:
+    env = {"OPENPROCTOR_DATA_DIR": str(tmp_path), "FORWARDED_ALLOW_IPS": "10.0.0.5"}
+    result = run(["serve", "--port", str(free_port())], env)
+    assert result.returncode == 1
+    assert "replaced by OPENPROCTOR_TRUSTED_PROXIES: set that instead" in result.stderr
+
+
 def test_serve_takes_client_addresses_only_from_the_listed_proxies(tmp_path: Path) -> None:
     env = {"OPENPROCTOR_DATA_DIR": str(tmp_path), "OPENPROCTOR_ANALYSIS_WORKERS": "0"}
     assert run(["migrate"], env).returncode == 0
@@ -149,17 +156,19 @@ def test_serve_takes_client_addresses_only_from_the_listed_proxies(tmp_path: Pat
     # trusting it, and a proxy that is listed hands on the client's address.
     for proxies, seen_as in (("10.9.9.9", "127.0.0.1"), ("127.0.0.1,10.9.9.9", "203.0.113.7")):
         port = free_port()
-        serve = ["serve", "--port", str(port), "--forwarded-allow-ips", proxies]
+        serve = ["serve", "--port", str(port)]
         with (tmp_path / "serve.log").open("a") as log:
             server = subprocess.Popen(
                 [sys.executable, "-m", "openproctor.cli", *serve],
-                env={**os.environ, **env},
+                env={**os.environ, **env, "OPENPROCTOR_TRUSTED_PROXIES": proxies},
                 stdout=log,
                 stderr=log,
             )
         try:
             proxied = {"X-Forwarded-For": "203.0.113.7"}  # what a proxy adds
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=proxied) as http:
+            base_url = f"http://127.0.0.1:{port}"
+            # Signing in hashes with argon2: slow on a loaded machine, beyond httpx's 5 s.
+            with httpx.Client(base_url=base_url, headers=proxied, timeout=30) as http:
                 _wait_until_up(http, server)
                 csrf = http.get("/api/v1/auth/csrf").json()["csrf_token"]
                 body = {"email": "a@example.com", "password": PASSWORD}

@@ -110,6 +110,18 @@ def test_the_outbound_allow_list_is_read_from_one_comma_separated_variable(
         load_settings(data_dir=tmp_path)
 
 
+def test_trusted_proxies_are_read_from_one_comma_separated_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(data_dir=tmp_path).trusted_proxies == ["127.0.0.1", "::1"]
+    monkeypatch.setenv("OPENPROCTOR_TRUSTED_PROXIES", "10.0.0.5, 192.168.8.0/24 fd00::1")
+    proxies = load_settings(data_dir=tmp_path).trusted_proxies
+    assert proxies == ["10.0.0.5", "192.168.8.0/24", "fd00::1"]
+    monkeypatch.setenv("OPENPROCTOR_TRUSTED_PROXIES", "10.0.0.5,proxy.internal")
+    with pytest.raises(SettingsError, match=r"TRUSTED_PROXIES: .*'proxy\.internal' is not an"):
+        load_settings(data_dir=tmp_path)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

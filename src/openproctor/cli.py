@@ -4,6 +4,7 @@ the offline tools (analyze, verify, eval, bench, loadtest) are in tools/commands
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -49,20 +50,17 @@ for command in (
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-migrate", is_flag=True, help="Do not bring the schema up to date first.")
-@click.option(
-    "--forwarded-allow-ips",
-    envvar="FORWARDED_ALLOW_IPS",
-    help="Addresses of reverse proxies whose X-Forwarded-For/-Proto are trusted, comma "
-    "separated, or * (default: 127.0.0.1,::1). A proxy on another host must be listed, or "
-    "every client shares its address and the per-address login limit.",
-)
-def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | None) -> None:
-    """Run the web server."""
+def serve(host: str, port: int, no_migrate: bool) -> None:
+    """Run the web server (behind a proxy on another host, set OPENPROCTOR_TRUSTED_PROXIES)."""
     import uvicorn
 
     from openproctor.app import check_models, create_app
     from openproctor.server import uvicorn_config, warn_unreachable_links
 
+    if "FORWARDED_ALLOW_IPS" in os.environ:  # what the removed --forwarded-allow-ips read
+        raise click.ClickException(
+            "FORWARDED_ALLOW_IPS is replaced by OPENPROCTOR_TRUSTED_PROXIES: set that instead"
+        )
     settings = command_settings()
     if not no_migrate:
         _migrate(settings)
@@ -72,10 +70,8 @@ def serve(host: str, port: int, no_migrate: bool, forwarded_allow_ips: str | Non
         except ModelError as error:
             raise click.ClickException(str(error)) from None
     app = create_app(settings)
-    config = uvicorn_config(
-        app, settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips
-    )
-    warn_unreachable_links(settings, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
+    config = uvicorn_config(app, settings, host=host, port=port)
+    warn_unreachable_links(settings, host=host, port=port)
     uvicorn.Server(config).run()
 
 

@@ -78,7 +78,7 @@ def reach_warnings(public_url: str, *, host: str, port: int, behind_proxy: bool)
         problems.append(
             f"the server listens on {host}, which no other machine can reach, but links name "
             f"{public_host}: serve with --host 0.0.0.0 (make run HOST=0.0.0.0), or, with a "
-            "reverse proxy on this machine, pass --forwarded-allow-ips 127.0.0.1"
+            "reverse proxy on this machine, set OPENPROCTOR_TRUSTED_PROXIES=127.0.0.1"
         )
     elif (
         host not in WILDCARD_HOSTS
@@ -94,6 +94,6 @@ def reach_warnings(public_url: str, *, host: str, port: int, behind_proxy: bool)
     if public_port != port and not behind_proxy:
         problems.append(
             f"links name port {public_port}, but the server listens on port {port}: {fix}, or, "
-            "behind a reverse proxy, pass --forwarded-allow-ips with its address"
+            "behind a reverse proxy, set OPENPROCTOR_TRUSTED_PROXIES to its address"
         )
     return problems

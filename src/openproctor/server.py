@@ -96,7 +96,6 @@ def uvicorn_config(
     host: str,
     port: int,
     log_level: str = "info",
-    forwarded_allow_ips: str | None = None,
 ) -> uvicorn.Config:
     """The server `openproctor serve` runs (tests start the same one)."""
     protocol = type(
@@ -117,21 +116,20 @@ def uvicorn_config(
         log_config=log_config(log_level),
         log_level=log_level,
         proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,  # None: uvicorn's default
+        # Only these may say who the client is (X-Forwarded-For): request.client.host, which
+        # the login limits and logs read, is then the client's address, not the proxy's.
+        forwarded_allow_ips=settings.trusted_proxies,
         # Frames are JPEG: deflating them again costs both sides CPU and saves nothing.
         ws_per_message_deflate=False,
     )
 
 
-def warn_unreachable_links(
-    settings: Settings, *, host: str, port: int, forwarded_allow_ips: str | None
-) -> list[str]:
+def warn_unreachable_links(settings: Settings, *, host: str, port: int) -> list[str]:
     """Logs (to the console too) each reason the links the server hands out would not reach it;
-    call after uvicorn_config, which sets up logging. A trusted-proxy list means a proxy answers
-    for the public URL."""
-    problems = reach_warnings(
-        settings.public_url, host=host, port=port, behind_proxy=forwarded_allow_ips is not None
-    )
+    call after uvicorn_config, which sets up logging. Trusted proxies set by the operator mean a
+    proxy answers for the public URL."""
+    behind_proxy = "trusted_proxies" in settings.model_fields_set
+    problems = reach_warnings(settings.public_url, host=host, port=port, behind_proxy=behind_proxy)
     for problem in problems:
         log.warning("candidates may not be able to open the links: %s", problem)
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -90,6 +91,13 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         title="Public URL",
         description="Base URL that invite links and the demo print.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=["127.0.0.1", "::1"],
+        title="Trusted reverse proxies",
+        description="Addresses and networks (CIDR), comma-separated, or *, whose "
+        "X-Forwarded-For/-Proto are believed: the client address (login limits, logs) comes "
+        "from them. List a proxy on another host, or every client shares its address.",
     )
     max_body_bytes: Annotated[int, Field(gt=0)] = Field(
         default=5 * 1024 * 1024,
@@ -289,9 +297,9 @@ class Settings(BaseSettings):
         "(e.g. hooks.internal,10.20.0.0/16). Empty: public addresses only.",
     )
 
-    @field_validator("outbound_allow", mode="before")
+    @field_validator("outbound_allow", "ice_servers", "trusted_proxies", mode="before")
     @classmethod
-    def _split_allow(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [entry for entry in re.split(r"[,\s]+", value) if entry]
         return value
@@ -302,19 +310,24 @@ class Settings(BaseSettings):
         OutboundPolicy.from_entries(value)  # raises naming a bad entry
         return value
 
-    @field_validator("ice_servers", mode="before")
-    @classmethod
-    def _split_ice(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [entry for entry in re.split(r"[,\s]+", value) if entry]
-        return value
-
     @field_validator("ice_servers")
     @classmethod
     def _known_ice(cls, value: list[str]) -> list[str]:
         for url in value:
             if url.split(":", 1)[0] not in ("stun", "stuns", "turn", "turns"):
                 raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _known_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry)
+                except ValueError:
+                    message = f"{entry!r} is not an address, a network (CIDR) or *"
+                    raise ValueError(message) from None
         return value
 
     @field_validator("database_url")
