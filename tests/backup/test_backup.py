@@ -3,6 +3,7 @@ would (the commands, OPENPROCTOR_* set), on SQLite and PostgreSQL, local and S3 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from openproctor.cli import main
@@ -96,8 +97,10 @@ def empty_database_url(settings: Settings, database_kind: str, tmp_path: Path) -
     admin = create_engine(settings.resolved_database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(settings.resolved_database_url).set(database=name).render_as_string(
-        hide_password=False
+    yield (
+        make_url(settings.resolved_database_url)
+        .set(database=name)
+        .render_as_string(hide_password=False)
     )
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
@@ -138,6 +141,20 @@ def rows(database_url: str) -> dict[str, object]:
         engine.dispose()
 
 
+def holds_no_exam(database_url: str) -> bool:
+    path = make_url(database_url).database
+    if database_url.startswith("sqlite") and not Path(str(path)).exists():
+        return True
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("exams"):
+                return True
+            return connection.execute(select(func.count()).select_from(Exam)).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
 def stored(store: ObjectStore) -> dict[str, bytes]:
     return {key: store.get(key) for key in store.list_keys()}
 
@@ -153,6 +170,9 @@ def test_round_trip(
     assert manifest["schema_revision"]
     assert manifest["tables"]["exams"] == 1
     assert manifest["files"]["storage/sessions/abc/recordings/0001.webm"]["size"] == len(LARGE)
+    again = filled.run("backup", str(backup_dir))
+    assert again.exit_code == 1
+    assert "already exists and is not an empty directory" in again.output
 
     restored = target.run("restore", str(backup_dir))
     assert restored.exit_code == 0, restored.output
@@ -166,6 +186,7 @@ def test_round_trip(
     assert target.run("migrate").exit_code == 0
 
 
+@pytest.mark.parametrize("storage_kind", ["local"])
 def test_a_damaged_backup_is_refused_and_nothing_is_restored(
     filled: Installation, target: Installation, tmp_path: Path
 ) -> None:
@@ -180,9 +201,7 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
     assert refused.exit_code == 1
     assert f"{damaged} does not match its checksum" in refused.output
     assert stored(target.store) == {}
-    assert not (Path(target.env["OPENPROCTOR_DATA_DIR"]) / "openproctor.db").exists() or (
-        rows(target.env["OPENPROCTOR_DATABASE_URL"])["exams"] == []
-    )
+    assert holds_no_exam(target.env["OPENPROCTOR_DATABASE_URL"])
 
 
 def test_a_target_holding_data_needs_force(
@@ -202,3 +221,30 @@ def test_a_target_holding_data_needs_force(
     assert forced.exit_code == 0, forced.output
     assert stored(target.store) == {**OBJECTS, "sessions/other/evidence/9.jpg": b"kept"}
     assert rows(target.env["OPENPROCTOR_DATABASE_URL"])["exams"] == ["Backed-up exam"]
+
+
+def test_a_database_that_does_not_load_leaves_the_target_empty(
+    filled: Installation, target: Installation, tmp_path: Path
+) -> None:
+    """A dump that matches its checksum but cannot be loaded (made by a broken tool, say):
+    the objects already stored are taken back."""
+    backup_dir = tmp_path / "backup"
+    assert filled.run("backup", str(backup_dir)).exit_code == 0
+    manifest_file = backup_dir / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    dump = backup_dir / manifest["database_file"]
+    dump.write_bytes(b"not a database dump" * 100)
+    manifest["files"][manifest["database_file"]] = {
+        "size": dump.stat().st_size,
+        "sha256": hashlib.sha256(dump.read_bytes()).hexdigest(),
+        "content_type": None,
+    }
+    manifest_file.write_text(json.dumps(manifest))
+
+    refused = target.run("restore", str(backup_dir))
+    assert refused.exit_code == 1
+    assert "pg_restore failed" in refused.output or "cannot copy the SQLite" in refused.output
+    assert stored(target.store) == {}
+    assert holds_no_exam(target.env["OPENPROCTOR_DATABASE_URL"])
+    target_key = Path(target.env["OPENPROCTOR_DATA_DIR"]) / SECRET_KEY_FILE
+    assert target_key.read_text() != (backup_dir / "secret_key").read_text()
