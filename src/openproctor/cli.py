@@ -31,7 +31,7 @@ def _migrate(settings: Settings) -> None:
 
 
 @click.group()
-@click.version_option(__version__)
+@click.version_option(__version__, prog_name="openproctor")
 def main() -> None:
     """OpenProctor: self-hosted live proctoring for online exams."""
 
