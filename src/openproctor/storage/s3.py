@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,6 +33,13 @@ DELETE_BATCH = 1000
 MAX_PRESIGN_S = 7 * 24 * 3600
 # Bytes read at a time when an object is streamed to a file (backups).
 STREAM_CHUNK = 1 << 20
+# Uploads from a file go in 8 MiB parts, 4 at a time, and at most 4 parts are read ahead
+# (boto3 reads 10 ahead and sends 10 at a time by default): memory stays the same whatever
+# the object's size.
+UPLOAD_TRANSFER = TransferConfig(
+    multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=4
+)
+UPLOAD_TRANSFER.max_in_memory_upload_chunks = 4  # not a parameter of boto3's constructor
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 # What MinIO answers a write with when its drives are full or a bucket quota is reached.
 _FULL = frozenset({"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded"})
@@ -128,7 +136,11 @@ class S3Store:
         full = self._key(key)
         with self._errors("store", key):
             self._client.upload_fileobj(
-                source, self.bucket, full, ExtraArgs={"ContentType": content_type}
+                source,
+                self.bucket,
+                full,
+                ExtraArgs={"ContentType": content_type},
+                Config=UPLOAD_TRANSFER,
             )
 
     def download(self, key: str, target: Writable) -> str | None:
