@@ -36,6 +36,7 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        root_path = scope.get("root_path", "")
         status = 500  # an exception that escapes becomes a 500 further out
 
         async def status_send(message: Message) -> None:
@@ -47,7 +48,7 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, status_send)
         finally:
-            route = route_template(scope)
+            route = route_template(scope, root_path)
             method = scope["method"]
             self.metrics.request_seconds.labels(method, route).observe(
                 time.perf_counter() - started
@@ -55,15 +56,15 @@ class RequestMetricsMiddleware:
             self.metrics.requests.labels(method, route, f"{status // 100}xx").inc()
 
 
-def route_template(scope: Scope) -> str:
-    """The path template of the route that took the request, prefixes included. A route of an
-    included router knows only its own part (`/sessions/{session_id}`), so the prefix is what
-    the path holds before that part, filled with this request's values."""
+def route_template(scope: Scope, root_path: str) -> str:
+    """The path template of the route that took the request, prefixes included; root_path is
+    the scope's before routing. A route of an included router knows only its own part
+    (`/sessions/{session_id}`), so the prefix is what the path holds before that part."""
     route = scope.get("route")
     if not isinstance(route, Route):
-        # A mount (/static) has its whole prefix as its path; no route at all has none.
-        mounted = getattr(route, "path", None)
-        return mounted if isinstance(mounted, str) else UNROUTED
+        # A mount (/static) adds its path to the root path; no route at all adds nothing.
+        mounted: str = scope.get("root_path", "")
+        return mounted.removeprefix(root_path) or UNROUTED
     try:
         own_part = route.url_path_for(route.name, **scope.get("path_params", {}))
     except NoMatchFound:

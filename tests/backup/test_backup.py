@@ -248,3 +248,17 @@ def test_a_database_that_does_not_load_leaves_the_target_empty(
     assert holds_no_exam(target.env["OPENPROCTOR_DATABASE_URL"])
     target_key = Path(target.env["OPENPROCTOR_DATA_DIR"]) / SECRET_KEY_FILE
     assert target_key.read_text() != (backup_dir / "secret_key").read_text()
+
+
+@pytest.mark.parametrize("storage_kind", ["local"])
+def test_a_secret_key_set_in_the_environment_is_kept_with_a_warning(
+    filled: Installation, target: Installation, tmp_path: Path
+) -> None:
+    backup_dir = tmp_path / "backup"
+    assert filled.run("backup", str(backup_dir)).exit_code == 0
+    target.env["OPENPROCTOR_SECRET_KEY"] = "k" * 40
+
+    restored = target.run("restore", str(backup_dir))
+    assert restored.exit_code == 0, restored.output
+    assert "OPENPROCTOR_SECRET_KEY differs from the backup's secret key" in restored.output
+    assert not (Path(target.env["OPENPROCTOR_DATA_DIR"]) / SECRET_KEY_FILE).exists()

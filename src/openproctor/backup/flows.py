@@ -49,13 +49,14 @@ def create_backup(*, settings: Settings, store: ObjectStore, dest: Path) -> Mani
 
 def _write_backup(settings: Settings, store: ObjectStore, dest: Path) -> Manifest:
     url = settings.resolved_database_url
+    kind = database.dialect(url)
     engine = make_engine(url)
     try:
         manifest = Manifest(
             openproctor_version=__version__,
             created_at=utcnow().isoformat(),
-            database=database.dialect(url),
-            database_file=database.DUMP_FILES[database.dialect(url)],
+            database=kind,
+            database_file=database.DUMP_FILES[kind],
             schema_revision=database.schema_revision(engine),
             tables=database.table_counts(engine),
         )
@@ -149,8 +150,8 @@ def _restore_objects(
 def _restore_secret_key(settings: Settings, backup_key_file: Path) -> str | None:
     backup_key = backup_key_file.read_text()
     data_key_file = settings.data_dir / DATA_SECRET_KEY_FILE
-    from_file = data_key_file.exists() and data_key_file.read_text().strip() == settings.secret_key
-    if from_file or not settings.secret_key:
+    # load_settings fills an unset OPENPROCTOR_SECRET_KEY from this file: then the file is the key.
+    if data_key_file.exists() and data_key_file.read_text().strip() == settings.secret_key:
         _write_private(data_key_file, backup_key)
         return None
     if settings.secret_key != backup_key:
