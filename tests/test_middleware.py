@@ -78,3 +78,56 @@ def test_templates_have_no_inline_script_handler_or_style(template: Path) -> Non
     assert not INLINE_HANDLER.search(html)
     assert not INLINE_STYLE.search(html)
     assert "javascript:" not in html
+
+
+def request_metrics(client: TestClient) -> dict[str, float]:
+    """The openproctor_http_* samples of /metrics, by their line's name and labels."""
+    text = client.get("/metrics").text
+    return {
+        name: float(value)
+        for name, _, value in (line.rpartition(" ") for line in text.splitlines())
+        if name.startswith("openproctor_http_")
+    }
+
+
+@pytest.mark.parametrize("database_kind", ["sqlite"])
+def test_requests_are_timed_and_counted_by_route_template(client: TestClient) -> None:
+    session_id = "6f1d9a4e-0000-4000-8000-000000000001"
+    for _ in range(2):
+        assert client.get(f"/api/v1/sessions/{session_id}").status_code == 401
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/static/app.css").status_code == 200
+    assert client.get(f"/no/such/page/{session_id}").status_code == 404
+    too_big = b"x" * (client.app.state.context.settings.max_body_bytes + 1)  # type: ignore[attr-defined]
+    assert client.post("/login", content=too_big).status_code == 413
+
+    samples = request_metrics(client)
+    session = 'method="GET",route="/api/v1/sessions/{session_id}"'
+    assert samples[f'openproctor_http_requests_total{{{session},status="4xx"}}'] == 2
+    assert samples[f"openproctor_http_request_duration_seconds_count{{{session}}}"] == 2
+    assert samples['openproctor_http_requests_total{method="GET",route="/healthz",status="2xx"}']
+    assert samples['openproctor_http_requests_total{method="GET",route="/static",status="2xx"}']
+    assert samples['openproctor_http_requests_total{method="GET",route="unrouted",status="4xx"}']
+    assert samples['openproctor_http_requests_total{method="POST",route="unrouted",status="4xx"}']
+    # The values in paths never become labels.
+    assert not any(session_id in name for name in samples)
+
+
+def test_a_request_that_fails_counts_as_a_server_error() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from openproctor.metrics import Metrics
+    from openproctor.middleware import RequestMetricsMiddleware
+
+    def broken(request: Request) -> None:
+        raise RuntimeError("bug")
+
+    metrics = Metrics()
+    app = Starlette(routes=[Route("/items/{item_id}", broken)])
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/items/7").status_code == 500
+    labels = {"method": "GET", "route": "/items/{item_id}", "status": "5xx"}
+    assert metrics.registry.get_sample_value("openproctor_http_requests_total", labels) == 1

@@ -43,6 +43,7 @@ from openproctor.metrics import Metrics
 from openproctor.middleware import (
     BodyLimitMiddleware,
     CsrfCookieMiddleware,
+    RequestMetricsMiddleware,
     SecurityHeadersMiddleware,
     page_policy,
 )
@@ -160,12 +161,14 @@ def create_app(settings: Settings) -> FastAPI:
         CsrfCookieMiddleware, secure=settings.secure_cookies, secret_key=settings.secret_key
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    # Outermost, so that every answer (a 413 from the body limit too) carries the headers.
+    # Outside the others, so that every answer (a 413 from the body limit too) carries them.
     app.add_middleware(
         SecurityHeadersMiddleware,
         content_security_policy=page_policy(media_origin(store)),
         hsts=settings.secure_cookies,
     )
+    # Outside everything else, so refused requests (413s) are timed and counted too.
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(api_router)
     app.include_router(seed_compat_router)

@@ -1,5 +1,6 @@
 """The `openproctor` command: serve, worker, migrate, users, tokens, models, retention, demo;
-the offline tools (analyze, verify, eval, bench, loadtest) are in tools/commands.py."""
+the offline tools (analyze, verify, eval, bench, loadtest) are in tools/commands.py, backup
+and restore in backup/commands.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import click
 from pydantic import ValidationError
 
 from openproctor import __version__
+from openproctor.backup import commands as backups
 from openproctor.console import command_settings, model_dir
 from openproctor.db import make_engine, make_session_factory, transaction
 from openproctor.detectors.base import ModelError
@@ -30,7 +32,7 @@ def _migrate(settings: Settings) -> None:
 
 
 @click.group()
-@click.version_option(__version__)
+@click.version_option(__version__, prog_name="openproctor")
 def main() -> None:
     """OpenProctor: self-hosted live proctoring for online exams."""
 
@@ -42,6 +44,8 @@ for command in (
     offline.bench,
     offline.loadtest,
     offline.attention,
+    backups.backup,
+    backups.restore,
 ):
     main.add_command(command)
 

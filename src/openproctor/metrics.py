@@ -10,6 +10,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
 INFERENCE_BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+# Seconds from the request to the end of its answer: pages and API calls take milliseconds,
+# uploads of recording parts and reports seconds.
+REQUEST_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class Metrics:
@@ -89,6 +92,21 @@ class Metrics:
             "Bytes free on the disk of each place this node writes to: the local storage "
             "(absent with S3 storage) and the data directory.",
             ["volume"],
+            registry=self.registry,
+        )
+
+        self.request_seconds = Histogram(
+            "openproctor_http_request_duration_seconds",
+            "Seconds to answer an HTTP request, by method and route template (the path with "
+            "its {parameters}, not the values; `unrouted` when no route took it).",
+            ["method", "route"],
+            buckets=REQUEST_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.requests = Counter(
+            "openproctor_http_requests",
+            "HTTP requests answered, by method, route template and status class (2xx, 4xx...).",
+            ["method", "route", "status"],
             registry=self.registry,
         )
 

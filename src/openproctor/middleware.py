@@ -1,4 +1,5 @@
-"""ASGI middleware: request body limit, the CSRF cookie and security headers."""
+"""ASGI middleware: request metrics, request body limit, the CSRF cookie and security
+headers."""
 
 from __future__ import annotations
 
@@ -6,13 +7,71 @@ import base64
 import hashlib
 import json
 import re
+import time
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
+from starlette.routing import NoMatchFound, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from openproctor.metrics import Metrics
 from openproctor.security import CSRF_COOKIE, expected_csrf_token, new_token
+
+# The label of requests no route took (404s, bodies refused before routing): one label for all
+# of them, so that scanning for paths cannot grow the metrics without bound.
+UNROUTED = "unrouted"
+
+
+class RequestMetricsMiddleware:
+    """Times every HTTP request and counts it by route template and status class. The router
+    puts the route it chose in the scope, which is the same dict this middleware holds."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        root_path = scope.get("root_path", "")
+        status = 500  # an exception that escapes becomes a 500 further out
+
+        async def status_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, status_send)
+        finally:
+            route = route_template(scope, root_path)
+            method = scope["method"]
+            self.metrics.request_seconds.labels(method, route).observe(
+                time.perf_counter() - started
+            )
+            self.metrics.requests.labels(method, route, f"{status // 100}xx").inc()
+
+
+def route_template(scope: Scope, root_path: str) -> str:
+    """The path template of the route that took the request, prefixes included; root_path is
+    the scope's before routing. A route of an included router knows only its own part
+    (`/sessions/{session_id}`), so the prefix is what the path holds before that part."""
+    route = scope.get("route")
+    if not isinstance(route, Route):
+        # A mount (/static) adds its path to the root path; no route at all adds nothing.
+        mounted: str = scope.get("root_path", "")
+        return mounted.removeprefix(root_path) or UNROUTED
+    try:
+        own_part = route.url_path_for(route.name, **scope.get("path_params", {}))
+    except NoMatchFound:
+        return route.path
+    path: str = scope["path"]
+    prefix = path.removesuffix(own_part) if path.endswith(own_part) else ""
+    return prefix + route.path
 
 
 class BodyTooLarge(HTTPException):

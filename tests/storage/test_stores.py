@@ -169,3 +169,23 @@ def test_free_space_is_the_local_disks_and_does_not_apply_to_s3(store: ObjectSto
     else:
         assert free is not None
         assert free > 0
+
+
+def test_objects_stream_in_and_out_and_are_listed(store: ObjectStore, tmp_path: Path) -> None:
+    import io
+
+    big = bytes(range(256)) * 9000  # over 2 MiB: more than one chunk each way
+    store.upload("sessions/a/recordings/1.webm", io.BytesIO(big), "video/webm")
+    store.put("sessions/b/evidence/2.jpg", b"jpeg", "image/jpeg")
+    assert sorted(store.list_keys()) == [
+        "sessions/a/recordings/1.webm",
+        "sessions/b/evidence/2.jpg",
+    ]
+    copy = tmp_path / "copy.webm"
+    with copy.open("wb") as handle:
+        content_type = store.download("sessions/a/recordings/1.webm", handle)
+    assert copy.read_bytes() == big
+    # S3 keeps the content type it was given; a directory keeps none.
+    assert content_type == ("video/webm" if isinstance(store, S3Store) else None)
+    with pytest.raises(StorageError, match="no object"):
+        store.download("sessions/missing", io.BytesIO())

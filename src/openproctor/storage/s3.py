@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,6 +23,7 @@ from openproctor.storage.base import (
     StorageError,
     StorageFull,
     StoredBlob,
+    Writable,
     check_key,
     describe,
 )
@@ -29,6 +31,15 @@ from openproctor.storage.base import (
 # S3's DeleteObjects takes at most this many keys per request.
 DELETE_BATCH = 1000
 MAX_PRESIGN_S = 7 * 24 * 3600
+# Bytes read at a time when an object is streamed to a file (backups).
+STREAM_CHUNK = 1 << 20
+# Uploads from a file go in 8 MiB parts, 4 at a time, and at most 4 parts are read ahead
+# (boto3 reads 10 ahead and sends 10 at a time by default): memory stays the same whatever
+# the object's size.
+UPLOAD_TRANSFER = TransferConfig(
+    multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=4
+)
+UPLOAD_TRANSFER.max_in_memory_upload_chunks = 4  # not a parameter of boto3's constructor
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 # What MinIO answers a write with when its drives are full or a bucket quota is reached.
 _FULL = frozenset({"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded"})
@@ -120,6 +131,42 @@ class S3Store:
         except BotoCoreError as error:
             raise StorageError(f"cannot read {key!r} in {self.location}: {error}") from None
         return data
+
+    def upload(self, key: str, source: BinaryIO, content_type: str) -> None:
+        full = self._key(key)
+        with self._errors("store", key):
+            self._client.upload_fileobj(
+                source,
+                self.bucket,
+                full,
+                ExtraArgs={"ContentType": content_type},
+                Config=UPLOAD_TRANSFER,
+            )
+
+    def download(self, key: str, target: Writable) -> str | None:
+        full = self._key(key)
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=full)
+            for chunk in response["Body"].iter_chunks(STREAM_CHUNK):
+                target.write(chunk)
+        except ClientError as error:
+            if _code(error) in _MISSING:
+                raise StorageError(f"no object {key!r} in {self.location}") from None
+            raise StorageError(f"cannot read {key!r} in {self.location}: {error}") from None
+        except BotoCoreError as error:
+            raise StorageError(f"cannot read {key!r} in {self.location}: {error}") from None
+        content_type: str | None = response.get("ContentType")
+        return content_type
+
+    def list_keys(self) -> Iterator[str]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        )
+        with self._errors("list", start or "/"):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(start) :]
 
     def delete(self, key: str) -> None:
         full = self._key(key)
