@@ -24,6 +24,8 @@ class RetryPolicy:
     first_s: float = 30.0
     max_s: float = 4 * 3600.0
     span_s: float = 24 * 3600.0
+    # At most this many attempts, the schedule shortened (None: as many as span_s allows).
+    attempts: int | None = None
     # Picks the wait below a ceiling (tests pin it to the ceiling to count attempts).
     jitter: Callable[[float], float] = field(default=up_to)
 
@@ -38,7 +40,7 @@ class RetryPolicy:
         self, *, attempts_made: int, now: datetime, retry_until: datetime
     ) -> datetime | None:
         """When to try again, or None: the schedule is over (now is at its deadline)."""
-        if now >= retry_until:
+        if now >= retry_until or (self.attempts is not None and attempts_made >= self.attempts):
             return None
         wait = min(self.ceiling(attempts_made), max(0.0, self.jitter(self.ceiling(attempts_made))))
         return min(now + timedelta(seconds=wait), retry_until)
