@@ -19,6 +19,9 @@ from standardwebhooks import WebhookVerificationError
 from openproctor import outbound
 from openproctor.db import utcnow
 from openproctor.domains.audit.models import AuditEntry
+from openproctor.domains.invitations import service as invitations
+from openproctor.domains.invitations.mailer import Mailer
+from openproctor.domains.invitations.models import EmailKind
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
 from openproctor.domains.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
@@ -253,3 +256,46 @@ def test_a_receiver_failing_for_the_whole_day_is_turned_off_after_its_last_attem
     assert not hook.is_active
     assert hook.disabled_reason is not None
     assert "24 hours" in hook.disabled_reason
+
+
+def test_invitation_events_carry_the_link_so_another_system_can_send_the_invitation(
+    client: TestClient,
+    factory: Factory,
+    login_as: Callable[[User], TestClient],
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    db: Session,
+    mailbox: Mailbox,
+) -> None:
+    client.app.state.context.hub.webhooks.stop()  # type: ignore[attr-defined]
+    admin = factory.user(Role.ADMIN)
+    login_as(admin)
+    exam = factory.exam()
+    deliverer = WebhookDeliverer(session_factory, outbound_policy=settings.outbound_policy)
+    mailer = Mailer(session_factory, settings=mailbox.settings, public_url=settings.public_url)
+    with receiver() as target, outbound.client(5) as http:
+        webhook = client.post(
+            "/api/v1/webhooks",
+            json={"url": target.url + "/hook", "events": ["invitation.created", "invitation.sent"]},
+        ).json()
+        ada = client.post(
+            f"/api/v1/exams/{exam.id}/candidates", json={"name": "Ada", "email": "ada@example.org"}
+        ).json()
+        deliverer.deliver_due(http)
+        (created,) = [verified(webhook["secret"], request) for request in target.wait_for(1)]
+        assert created["type"] == "invitation.created"
+        assert created["data"]["invite_url"] == ada["invite_url"]  # type: ignore[index]
+        assert created["data"]["candidate_email"] == "ada@example.org"  # type: ignore[index]
+
+        candidate = invitations.recipients(db=db, exam_id=exam.id, only_unsent=True)
+        (email,), _ = invitations.queue(
+            db=db, candidates=candidate, kind=EmailKind.INVITATION, requested_by=admin.email
+        )
+        db.commit()
+        assert mailer.send_waiting() == 1
+        mailbox.wait_for(1)
+        deliverer.deliver_due(http)
+        sent = verified(webhook["secret"], target.wait_for(2)[1])
+    assert sent["type"] == "invitation.sent"
+    assert sent["data"]["email_id"] == str(email.id)  # type: ignore[index]
+    assert sent["data"]["invite_url"] == ada["invite_url"]  # type: ignore[index]
