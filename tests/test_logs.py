@@ -81,7 +81,10 @@ def run_logging(setup: str) -> str:
             OSError("redis://:REDISPASSWORD@cache:6379 refused"),
         )
         try:
-            raise ValueError("no session for /take/INVITETOKEN with Bearer opk_APITOKEN")
+            raise ValueError(
+                "no session for /take/INVITETOKEN with Bearer opk_APITOKEN "
+                "signed whsec_SIGN+KEY/HALF=="
+            )
         except ValueError:
             log.exception("handling a frame failed")
         """
@@ -101,5 +104,6 @@ def test_application_logs_and_tracebacks_are_redacted() -> None:
         assert "webhook delivery 7 to https://hooks.example.com/in?token=[redacted]" in output
         assert "redis://:[redacted]@cache:6379" in output
         assert "/take/[redacted] with Bearer [redacted]" in output  # the traceback's line
-        for secret in ("HOOKSECRET", "REDISPASSWORD", "INVITETOKEN", "APITOKEN"):
+        assert "signed whsec_[redacted]" in output  # Standard Webhooks secrets: +, / and =
+        for secret in ("HOOKSECRET", "REDISPASSWORD", "INVITETOKEN", "APITOKEN", "KEY/HALF"):
             assert secret not in output, setup

@@ -92,7 +92,12 @@ def create_app(settings: Settings) -> FastAPI:
         )
     metrics = Metrics()
     metrics.watch_free_space(lambda: free_space(settings, store))
-    webhooks = WebhookDeliverer(session_factory, outbound_policy=settings.outbound_policy)
+    webhooks = WebhookDeliverer(
+        session_factory,
+        outbound_policy=settings.outbound_policy,
+        mail=settings.smtp,
+        public_url=settings.public_url,
+    )
     hub = LiveHub(
         session_factory=session_factory,
         store=store,

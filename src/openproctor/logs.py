@@ -19,7 +19,7 @@ _PATTERNS = [
         rf"\1{REDACTED}",
     ),
     # API tokens and webhook signing secrets, wherever they appear.
-    (re.compile(r"\b(opk_|whsec_)[A-Za-z0-9_-]+"), rf"\1{REDACTED}"),
+    (re.compile(r"\b(opk_|whsec_)[A-Za-z0-9_+/=-]+"), rf"\1{REDACTED}"),
     (re.compile(r"\b(Bearer\s+)[^\s\"']+", re.IGNORECASE), rf"\1{REDACTED}"),
     # Signed or one-time links: the signature or token in the query string.
     (

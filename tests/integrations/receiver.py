@@ -80,8 +80,11 @@ class Receiver:
 
 @contextmanager
 def receiver(
-    statuses: list[int] | None = None, path_statuses: dict[str, list[int]] | None = None
+    statuses: list[int] | None = None,
+    path_statuses: dict[str, list[int]] | None = None,
+    port: int = 0,
 ) -> Iterator[Receiver]:
+    """port: a given one (e.g. a receiver's that was closed, to come back where it was)."""
     state = Receiver(url="", statuses=list(statuses or []), path_statuses=path_statuses or {})
 
     class Handler(BaseHTTPRequestHandler):
@@ -135,7 +138,7 @@ def receiver(
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -17,8 +17,8 @@ from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import SessionState
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.webhooks import service as webhooks
-from openproctor.domains.webhooks.deliverer import RetryPolicy
 from openproctor.domains.webhooks.models import DeliveryStatus
+from openproctor.domains.webhooks.schedule import RetryPolicy
 from openproctor.domains.webhooks.signing import new_secret, verify
 from tests.conftest import Factory
 from tests.integrations.receiver import NON_PUBLIC_URLS, RECEIVER_NETWORK, public_only, receiver
@@ -45,7 +45,10 @@ def test_an_ended_session_calls_back_signed_and_candidates_can_return(
     db.commit()
     # The server's own deliverer, hurried up for the test.
     deliverer = client.app.state.context.hub.webhooks  # type: ignore[attr-defined]
-    deliverer.retry, deliverer.poll_s = RetryPolicy(first_s=0.2), 0.05
+    deliverer.retry, deliverer.poll_s = (
+        RetryPolicy(first_s=0.2, jitter=lambda ceiling: ceiling),
+        0.05,
+    )
     try:
         with receiver([500]) as target:
             settings = client.put(
@@ -126,7 +129,10 @@ def test_a_stored_loopback_callback_is_refused_when_sent_and_the_receiver_gets_n
     for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
         sessions.move(session, state)
     deliverer = client.app.state.context.hub.webhooks  # type: ignore[attr-defined]
-    deliverer.retry, deliverer.poll_s = RetryPolicy(attempts=2, first_s=0.1), 0.05
+    deliverer.retry, deliverer.poll_s = (
+        RetryPolicy(attempts=2, first_s=0.1, jitter=lambda ceiling: ceiling),
+        0.05,
+    )
     try:
         with receiver() as target:
             db.add(

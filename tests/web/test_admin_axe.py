@@ -3,6 +3,8 @@ sees them: no serious or critical accessibility violation on any."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import Browser
 
@@ -11,6 +13,8 @@ from openproctor.domains.exams.policy import Severity, ViolationKind
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.users.models import Role
 from openproctor.domains.violations.models import Violation
+from openproctor.domains.webhooks.models import Webhook
+from openproctor.domains.webhooks.signing import new_secret
 from tests.conftest import Factory
 from tests.web.axe import blocking_violations
 from tests.web.pages import sign_in
@@ -37,6 +41,19 @@ def test_every_admin_page_passes_axe(browser: Browser, live_server: str, factory
             started_at=utcnow(),
         )
     )
+    # A webhook the server turned off during a secret rotation: the banner, the "turn on"
+    # button and the rotation notice all show.
+    hook = Webhook(
+        url="https://lms.example.com/hooks",
+        events=["session.ended"],
+        secret=new_secret(),
+        previous_secret=new_secret(),
+        previous_secret_until=utcnow() + timedelta(hours=1),
+        is_active=False,
+        disabled_at=utcnow(),
+        disabled_reason="its receiver answered 410 Gone (it no longer wants these events)",
+    )
+    factory.db.add(hook)
     factory.db.commit()
     pages = [
         "/admin/exams",
@@ -49,6 +66,7 @@ def test_every_admin_page_passes_axe(browser: Browser, live_server: str, factory
         "/admin/audit",
         "/admin/tokens",
         "/admin/webhooks",
+        f"/admin/webhooks/{hook.id}",
         "/admin/lti",
         "/account/password",
     ]

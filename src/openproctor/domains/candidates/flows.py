@@ -31,6 +31,7 @@ from openproctor.domains.messages.models import Message
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import FINAL_STATES, ExamSession, SessionState
 from openproctor.domains.violations.models import Violation
+from openproctor.domains.webhooks import events as webhook_events
 from openproctor.retention import Purged, purge_media
 from openproctor.storage import ObjectStore, StorageError
 
@@ -95,10 +96,19 @@ def update(
     return candidate
 
 
-def create(*, db: Session, audit: Auditor, exam: Exam, candidate_in: CandidateCreate) -> Candidate:
-    """Adds one candidate, audited and committed; raises CandidateError (nothing written) for
-    an email already on the roster or an account that is not an active proctor."""
+def _invitation_created(db: Session, candidate: Candidate, public_url: str) -> None:
+    link = service.invite_url(public_url=public_url, candidate=candidate)
+    webhook_events.enqueue_invitation_created(db=db, candidate=candidate, link=link)
+
+
+def create(
+    *, db: Session, audit: Auditor, exam: Exam, candidate_in: CandidateCreate, public_url: str
+) -> Candidate:
+    """Adds one candidate, audited and committed with its invitation.created event; raises
+    CandidateError (nothing written) for an email already on the roster or an account that
+    is not an active proctor."""
     candidate = service.create(db=db, exam=exam, candidate_in=candidate_in)
+    _invitation_created(db, candidate, public_url)
     audit(
         "candidate.create",
         "candidate",
@@ -110,13 +120,17 @@ def create(*, db: Session, audit: Auditor, exam: Exam, candidate_in: CandidateCr
     return candidate
 
 
-def import_roster(*, db: Session, audit: Auditor, exam: Exam, text: str) -> service.RosterResult:
-    """Adds every line of a CSV roster, audited and committed, or none: with errors the
-    transaction is rolled back and the result lists them."""
+def import_roster(
+    *, db: Session, audit: Auditor, exam: Exam, text: str, public_url: str
+) -> service.RosterResult:
+    """Adds every line of a CSV roster (an invitation.created event each), audited and
+    committed, or none: with errors the transaction is rolled back and the result lists them."""
     result = service.import_roster(db=db, exam=exam, text=text)
     if result.errors:
         db.rollback()
         return result
+    for candidate in result.created:
+        _invitation_created(db, candidate, public_url)
     audit("candidate.import", "exam", exam.id, created=len(result.created))
     db.commit()
     return result
@@ -153,12 +167,16 @@ def remove(*, db: Session, audit: Auditor, store: ObjectStore, candidate: Candid
     db.commit()
 
 
-def withdraw_link(*, db: Session, audit: Auditor, candidate: Candidate, renew: bool) -> Candidate:
-    """Withdraws the candidate's invite link, or (renew) replaces it with a new one; audited
-    and committed. Refused (invites.LinkRefused) while they are taking the exam."""
+def withdraw_link(
+    *, db: Session, audit: Auditor, candidate: Candidate, renew: bool, public_url: str
+) -> Candidate:
+    """Withdraws the candidate's invite link, or (renew) replaces it with a new one (an
+    invitation.created event); audited and committed. Refused (invites.LinkRefused) while
+    they are taking the exam."""
     session = sessions.latest_for_candidate(db=db, candidate_id=candidate.id)
     if renew:
         invites.renew(db=db, candidate=candidate, session=session, now=utcnow())
+        _invitation_created(db, candidate, public_url)
     else:
         invites.withdraw(candidate=candidate, session=session, now=utcnow())
     audit(

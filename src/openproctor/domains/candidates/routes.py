@@ -69,7 +69,13 @@ def create_candidate(
 ) -> CandidateRead:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     try:
-        candidate = flows.create(db=db, audit=audit, exam=exam, candidate_in=candidate_in)
+        candidate = flows.create(
+            db=db,
+            audit=audit,
+            exam=exam,
+            candidate_in=candidate_in,
+            public_url=context.settings.public_url,
+        )
     except service.CandidateError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     return _read(candidate, user, context.settings.public_url)
@@ -90,7 +96,9 @@ def import_roster(
     context: Context,
 ) -> RosterImported:
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    result = flows.import_roster(db=db, audit=audit, exam=exam, text=roster)
+    result = flows.import_roster(
+        db=db, audit=audit, exam=exam, text=roster, public_url=context.settings.public_url
+    )
     if result.errors:
         errors = [RosterLineError(line=e.line, message=e.message) for e in result.errors]
         raise HTTPException(
@@ -247,7 +255,13 @@ def change_link(
     replaces it (the old one's page says so). Refused while the candidate is taking the exam."""
     candidate = visible_candidate(db=db, user=user, candidate_id=candidate_id)
     try:
-        flows.withdraw_link(db=db, audit=audit, candidate=candidate, renew=action == "renew")
+        flows.withdraw_link(
+            db=db,
+            audit=audit,
+            candidate=candidate,
+            renew=action == "renew",
+            public_url=context.settings.public_url,
+        )
     except invites.LinkRefused as refused:
         raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
     return _read(candidate, user, context.settings.public_url)

@@ -1,5 +1,6 @@
 """The background mailer: a thread that sends queued e-mails over SMTP and queues reminders
-as they fall due.
+as they fall due. A sent invitation raises the invitation.sent webhook event (in the same
+transaction as its status).
 
 Every e-mail is a row before it is sent, and its status is written after every attempt, so a
 web request only queues (and returns at once) and a restart loses nothing: queued rows are
@@ -26,6 +27,7 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.invitations import letters, service
 from openproctor.domains.invitations.models import CandidateEmail, EmailKind, EmailStatus
+from openproctor.domains.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,12 @@ class Mailer:
             email.status = EmailStatus.FAILED if error else EmailStatus.SENT
             email.error = error
             email.finished_at = utcnow()
+            candidate = db.get(Candidate, email.candidate_id)
+            if not error and email.kind is EmailKind.INVITATION and candidate is not None:
+                link = candidates.invite_url(public_url=self.public_url, candidate=candidate)
+                webhook_events.enqueue_invitation_sent(
+                    db=db, candidate=candidate, link=link, email_id=email.id
+                )
         if error:
             self.failed += 1
             log.info("e-mail %s not sent: %s", email_id, error)

@@ -1,5 +1,8 @@
 """The background deliverer: a thread that writes emitted events to the outbox and POSTs
-due deliveries, retrying with exponential back-off.
+due deliveries, retrying with exponential back-off and jitter for a day (schedule.py).
+
+A webhook whose receiver fails every attempt of that day, or answers 410 Gone, is turned
+off and the admins are told (flows.turn_off).
 
 Every event is a row before it is sent, so a restart loses nothing: pending rows are picked
 up by whichever deliverer runs next. Several web nodes can run one each: a node claims a
@@ -14,6 +17,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,17 +27,19 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from openproctor import __version__, outbound
+from openproctor import __version__, outbound, smtp
 from openproctor.db import transaction, utcnow
 from openproctor.domains.integrations.models import ExamIntegration
 from openproctor.domains.sessions.models import ExamSession, SessionState
-from openproctor.domains.webhooks import events, service
+from openproctor.domains.webhooks import events, flows, service
 from openproctor.domains.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
+from openproctor.domains.webhooks.schedule import RetryPolicy
 from openproctor.domains.webhooks.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
     sign,
+    standard_headers,
 )
 from openproctor.outbound import OutboundPolicy, OutboundRefused
 
@@ -53,19 +59,6 @@ class _SessionChanged:
     session_id: uuid.UUID
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Attempt n (1-based) that failed is retried first_s * 2**(n-1) later, at most max_s;
-    after `attempts` attempts the delivery is failed (an admin can redeliver it)."""
-
-    attempts: int = 8
-    first_s: float = 10.0
-    max_s: float = 3600.0
-
-    def delay(self, attempts_made: int) -> float:
-        return float(min(self.max_s, self.first_s * 2 ** max(0, attempts_made - 1)))
-
-
 class WebhookDeliverer:
     def __init__(
         self,
@@ -77,8 +70,17 @@ class WebhookDeliverer:
         timeout_s: float = 10.0,
         batch: int = 20,
         lease_s: float = 60.0,
+        mail: smtp.SmtpSettings | None = None,
+        public_url: str = "",
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.session_factory = session_factory
+        # Where to tell the admins that a webhook was turned off (None or unconfigured: not
+        # by e-mail).
+        self.mail = mail
+        self.public_url = public_url
+        # The schedule's clock (tests move it forward); signatures carry the real time.
+        self.clock = clock
         # Every attempt is vetted again: a receiver's name may resolve elsewhere by now.
         self.outbound_policy = outbound_policy
         self.retry = retry or RetryPolicy()
@@ -134,7 +136,7 @@ class WebhookDeliverer:
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
-        self._persist_queued()
+        self.persist_queued()
 
     # --- the thread ------------------------------------------------------------------------
 
@@ -143,14 +145,15 @@ class WebhookDeliverer:
             while not self._stopping.is_set():
                 wait = self.poll_s
                 try:
-                    self._persist_queued()
-                    wait = min(wait, self._deliver_due(client))
+                    self.persist_queued()
+                    wait = min(wait, self.deliver_due(client))
                 except SQLAlchemyError:
                     log.exception("webhook deliverer: database error; trying again soon")
                 self._wake.wait(max(0.01, wait))
                 self._wake.clear()
 
-    def _persist_queued(self) -> None:
+    def persist_queued(self) -> None:
+        """Writes the emitted events to the outbox."""
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -180,9 +183,9 @@ class WebhookDeliverer:
         if session is not None:
             events.enqueue_session_change(db=db, session=session)
 
-    def _deliver_due(self, client: httpx.Client) -> float:
+    def deliver_due(self, client: httpx.Client) -> float:
         """Sends what is due; returns seconds until the next pending delivery is due."""
-        now = utcnow()
+        now = self.clock()
         with self.session_factory() as db:
             due = db.execute(
                 select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
@@ -207,7 +210,7 @@ class WebhookDeliverer:
             )
         if upcoming is None:
             return self.poll_s
-        return max(0.0, (upcoming - utcnow()).total_seconds())
+        return max(0.0, (upcoming - self.clock()).total_seconds())
 
     def _claim(self, delivery_id: uuid.UUID, due_at: datetime) -> bool:
         with transaction(self.session_factory) as db:
@@ -218,39 +221,44 @@ class WebhookDeliverer:
                     WebhookDelivery.status == DeliveryStatus.PENDING,
                     WebhookDelivery.next_attempt_at == due_at,
                 )
-                .values(next_attempt_at=utcnow() + self.lease)
+                .values(next_attempt_at=self.clock() + self.lease)
                 .execution_options(synchronize_session=False)
             )
             return bool(getattr(claimed, "rowcount", 0) == 1)
 
-    def _secret(self, db: Session, delivery: WebhookDelivery) -> str | None:
+    def _secrets(self, db: Session, delivery: WebhookDelivery) -> list[str]:
+        """The secrets that sign it now (none: its webhook or callback settings are gone)."""
         if delivery.webhook_id is not None:
             webhook = db.get(Webhook, delivery.webhook_id)
-            return webhook.secret if webhook is not None else None
+            return service.valid_secrets(webhook, self.clock()) if webhook is not None else []
         if delivery.exam_id is not None:
             settings = db.get(ExamIntegration, delivery.exam_id)
-            return settings.callback_secret if settings is not None else None
-        return None
+            secret = settings.callback_secret if settings is not None else None
+            return [secret] if secret else []
+        return []
 
     def _attempt(self, client: httpx.Client, delivery_id: uuid.UUID) -> None:
         with self.session_factory() as db:
             delivery = db.get(WebhookDelivery, delivery_id)
             if delivery is None:
                 return
-            secret = self._secret(db, delivery)
+            valid = self._secrets(db, delivery)
             url, body, event_type = delivery.url, delivery.body.encode(), delivery.event_type
+            msg_id, webhook_id = str(delivery.event_id), delivery.webhook_id
         status_code: int | None = None
         error: str | None = None
         started = time.perf_counter()
-        if secret is None:
+        if not valid:
             error = "the webhook or the exam's callback settings were removed"
         else:
+            signed_at = int(time.time())
             headers = {
                 "Content-Type": "application/json",
                 "User-Agent": f"OpenProctor-Webhooks/{__version__}",
+                **standard_headers(valid, msg_id, body, signed_at),
                 EVENT_HEADER: event_type,
                 DELIVERY_HEADER: str(delivery_id),
-                SIGNATURE_HEADER: sign(secret, body),
+                SIGNATURE_HEADER: sign(valid, body, signed_at),  # deprecated, for one release
             }
             # The log keeps the status and a short error class, never what the receiver
             # said: the answer is not read at all.
@@ -266,22 +274,38 @@ class WebhookDeliverer:
             except httpx.HTTPError as failure:
                 error = outbound.describe_failure(failure)
         ms = (time.perf_counter() - started) * 1000
+        turned_off: str | None = None  # why the webhook was turned off
         with transaction(self.session_factory) as db:
             delivery = db.get(WebhookDelivery, delivery_id)
             if delivery is None:
                 return
-            now = utcnow()
-            service.record_attempt(
+            now = self.clock()
+            outcome = service.record_attempt(
                 delivery=delivery,
                 at=now,
                 status_code=status_code,
                 error=error,
                 ms=ms,
-                max_attempts=1 if secret is None else self.retry.attempts,
-                retry_at=now + timedelta(seconds=self.retry.delay(delivery.attempts + 1)),
+                retry=self.retry,
+                final=not valid,
             )
+            if outcome is DeliveryStatus.FAILED and webhook_id is not None and valid:
+                turned_off = flows.turn_off_if_failing(
+                    db=db, delivery=delivery, status_code=status_code, retry=self.retry, now=now
+                )
         if error is None:
             self.sent += 1
         else:
             self.failed_attempts += 1
             log.info("webhook delivery %s to %s failed: %s", delivery_id, url, error)
+        if turned_off is not None and webhook_id is not None:
+            log.warning("webhook %s to %s turned off: %s", webhook_id, url, turned_off)
+            if self.mail is not None and self.mail.configured:
+                flows.tell_admins(
+                    self.session_factory,
+                    self.mail,
+                    webhook_id=webhook_id,
+                    url=url,
+                    reason=turned_off,
+                    public_url=self.public_url,
+                )

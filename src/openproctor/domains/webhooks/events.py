@@ -1,7 +1,8 @@
-"""What each event says, and which events a session's state change raises."""
+"""What each event says, and which events a session's state change and an invitation raise."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -84,5 +85,48 @@ def enqueue_review_completed(*, db: Session, session: ExamSession) -> int:
             event_type=WebhookEvent.REVIEW_COMPLETED,
             exam_id=session.exam_id,
             data=session_data(db, session),
+        )
+    )
+
+
+def invitation_data(
+    candidate: Candidate, *, link: str, email_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    """An invitation: who, to which exam, and the link that lets them in (an external
+    system that sends invitations itself mails this link)."""
+    return {
+        "candidate_id": str(candidate.id),
+        "exam_id": str(candidate.exam_id),
+        "candidate_external_id": candidate.external_id,
+        "candidate_email": candidate.email,
+        "candidate_name": candidate.name,
+        "invite_url": link,
+        "email_id": str(email_id) if email_id else None,
+    }
+
+
+def enqueue_invitation_created(*, db: Session, candidate: Candidate, link: str) -> int:
+    """A candidate's invite link was made (candidate added, or link renewed): once per link."""
+    return len(
+        service.enqueue(
+            db=db,
+            event_type=WebhookEvent.INVITATION_CREATED,
+            exam_id=candidate.exam_id,
+            data=invitation_data(candidate, link=link),
+        )
+    )
+
+
+def enqueue_invitation_sent(
+    *, db: Session, candidate: Candidate, link: str, email_id: uuid.UUID
+) -> int:
+    """OpenProctor's mailer handed the invitation e-mail to the mail server."""
+    return len(
+        service.enqueue(
+            db=db,
+            event_type=WebhookEvent.INVITATION_SENT,
+            exam_id=candidate.exam_id,
+            data=invitation_data(candidate, link=link, email_id=email_id),
+            key=str(email_id),
         )
     )

@@ -23,6 +23,8 @@ class WebhookEvent(StrEnum):
     VIOLATION_CLOSED = "violation.closed"
     RECORDING_READY = "recording.ready"
     REVIEW_COMPLETED = "review.completed"
+    INVITATION_CREATED = "invitation.created"
+    INVITATION_SENT = "invitation.sent"
 
 
 # Sent to an exam's callback_url (not subscribable): the attempt ended.
@@ -48,6 +50,12 @@ class Webhook(IdMixin, Base):
     # Kept as is: it signs every delivery (HMAC-SHA256), so it cannot be stored hashed.
     secret: Mapped[str] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Set by a rotation: the secret before it, still signing until previous_secret_until.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_until: Mapped[datetime | None]
+    # Set when the server turned the webhook off (its receiver kept failing, or said 410).
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -77,6 +85,8 @@ class WebhookDelivery(IdMixin, Base):
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set at the first failed attempt: retried until then, then failed for good.
+    retry_until: Mapped[datetime | None]
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None]
@@ -112,11 +122,34 @@ class WebhookRead(BaseModel):
     exam_id: uuid.UUID | None
     description: str
     is_active: bool
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    previous_secret_until: datetime | None = Field(
+        description="While a rotation is under way: until when the previous secret still signs."
+    )
     created_at: datetime
 
 
 class WebhookCreated(WebhookRead):
-    secret: str = Field(description="Verifies the X-OpenProctor-Signature header: shown this once.")
+    secret: str = Field(
+        description="Verifies the webhook-signature header (Standard Webhooks; also the "
+        "deprecated X-OpenProctor-Signature): shown this once."
+    )
+
+
+MAX_GRACE_HOURS = 7 * 24
+
+
+class SecretRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace_hours: float = Field(
+        default=24,
+        ge=0,
+        le=MAX_GRACE_HOURS,
+        description="How long the current secret keeps signing beside the new one, so "
+        "receivers can switch without losing a request (0: at once).",
+    )
 
 
 class DeliveryAttempt(BaseModel):
@@ -138,6 +171,7 @@ class DeliveryRead(BaseModel):
     status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime
+    retry_until: datetime | None
     last_status_code: int | None
     last_error: str | None
     delivered_at: datetime | None

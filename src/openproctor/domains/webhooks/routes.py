@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
 from openproctor.access import visible_exam
+from openproctor.db import utcnow
 from openproctor.deps import AdminUser, Audit, Context, DbSession, refused_url
 from openproctor.domains.webhooks import flows, service
 from openproctor.domains.webhooks.models import (
     DeliveryRead,
+    SecretRotation,
     Webhook,
     WebhookCreate,
     WebhookCreated,
@@ -76,6 +79,30 @@ def get_webhook(webhook_id: uuid.UUID, db: DbSession, _: AdminUser) -> WebhookRe
 def delete_webhook(webhook_id: uuid.UUID, db: DbSession, _: AdminUser, audit: Audit) -> None:
     """Unsubscribes; its pending deliveries are dropped with it."""
     flows.delete(db=db, audit=audit, webhook=_found(db, webhook_id))
+
+
+@router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated)
+def rotate_secret(
+    webhook_id: uuid.UUID, rotation: SecretRotation, db: DbSession, _: AdminUser, audit: Audit
+) -> WebhookCreated:
+    """A new signing secret, shown this once. Deliveries carry a signature with each secret
+    (space-separated in webhook-signature) until the grace period ends, so a receiver can
+    switch to the new secret without refusing a request."""
+    webhook = flows.rotate_secret(
+        db=db,
+        audit=audit,
+        webhook=_found(db, webhook_id),
+        grace=timedelta(hours=rotation.grace_hours),
+        now=utcnow(),
+    )
+    return WebhookCreated(**WebhookRead.model_validate(webhook).model_dump(), secret=webhook.secret)
+
+
+@router.post("/{webhook_id}/enable", response_model=WebhookRead)
+def enable_webhook(webhook_id: uuid.UUID, db: DbSession, _: AdminUser, audit: Audit) -> WebhookRead:
+    """Turns a webhook back on after the server turned it off (see disabled_reason)."""
+    webhook = flows.enable(db=db, audit=audit, webhook=_found(db, webhook_id))
+    return WebhookRead.model_validate(webhook)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryRead])

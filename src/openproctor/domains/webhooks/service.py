@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
@@ -18,10 +18,14 @@ from openproctor.domains.webhooks.models import (
     WebhookCreate,
     WebhookDelivery,
 )
+from openproctor.domains.webhooks.schedule import RetryPolicy
 from openproctor.domains.webhooks.signing import new_secret
 from openproctor.outbound import OutboundPolicy
 
-MAX_LOG_ENTRIES = 20
+# Enough for every attempt of a day's schedule (about 20); `attempts` counts them all.
+MAX_LOG_ENTRIES = 50
+GONE = 410
+TURNED_OFF = "the webhook was turned off"
 
 
 def create(
@@ -52,6 +56,66 @@ def get(*, db: Session, webhook_id: uuid.UUID) -> Webhook | None:
 
 def list_all(*, db: Session) -> Sequence[Webhook]:
     return db.scalars(select(Webhook).order_by(Webhook.created_at.desc())).all()
+
+
+def valid_secrets(webhook: Webhook, now: datetime) -> list[str]:
+    """The secrets that sign a delivery now: the current one, and the previous one while a
+    rotation's grace period lasts."""
+    until = webhook.previous_secret_until
+    if webhook.previous_secret and until is not None and now < until:
+        return [webhook.secret, webhook.previous_secret]
+    return [webhook.secret]
+
+
+def rotate_secret(*, webhook: Webhook, grace: timedelta, now: datetime) -> None:
+    """A new secret signs from now on; the current one signs beside it until now + grace."""
+    webhook.previous_secret = webhook.secret if grace > timedelta(0) else None
+    webhook.previous_secret_until = now + grace if grace > timedelta(0) else None
+    webhook.secret = new_secret()
+
+
+def disable(*, db: Session, webhook: Webhook, reason: str, now: datetime) -> int:
+    """Turns the webhook off: no new deliveries, and those still pending fail (an admin can
+    send them again after turning it on). Returns how many pending deliveries failed."""
+    webhook.is_active = False
+    webhook.disabled_at = now
+    webhook.disabled_reason = reason[:300]
+    failed = db.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.webhook_id == webhook.id,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+        )
+        .values(status=DeliveryStatus.FAILED, last_error=TURNED_OFF)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(failed, "rowcount", 0))
+
+
+def enable(*, webhook: Webhook) -> None:
+    webhook.is_active = True
+    webhook.disabled_at = None
+    webhook.disabled_reason = None
+
+
+def succeeded_since(*, db: Session, webhook_id: uuid.UUID, since: datetime) -> bool:
+    """Whether any delivery to this webhook went through after `since`."""
+    found = db.scalar(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.webhook_id == webhook_id,
+            WebhookDelivery.status == DeliveryStatus.DELIVERED,
+            WebhookDelivery.delivered_at > since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def disabled(*, db: Session) -> Sequence[Webhook]:
+    """Webhooks the server turned off, newest first (the admin page's banner)."""
+    query = select(Webhook).where(Webhook.disabled_at.is_not(None))
+    return db.scalars(query.order_by(Webhook.disabled_at.desc())).all()
 
 
 def delete(*, db: Session, webhook: Webhook) -> None:
@@ -86,6 +150,7 @@ def redeliver(*, delivery: WebhookDelivery) -> None:
     """Sends the same event (same body and event id) again, now, with a fresh retry budget."""
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
+    delivery.retry_until = None
     delivery.next_attempt_at = utcnow()
 
 
@@ -203,11 +268,12 @@ def record_attempt(
     status_code: int | None,
     error: str | None,
     ms: float,
-    max_attempts: int,
-    retry_at: datetime,
-) -> None:
-    """Notes one attempt: delivered on 2xx; otherwise retried at retry_at, or failed for good
-    after max_attempts."""
+    retry: RetryPolicy,
+    final: bool = False,
+) -> DeliveryStatus:
+    """Notes one attempt: delivered on 2xx; failed for good on 410 Gone, when `final`, or
+    when the retry schedule (started at the first failure) is over; otherwise pending
+    until the schedule's next attempt."""
     delivery.attempts += 1
     delivery.last_status_code = status_code
     delivery.last_error = error[:500] if error else None
@@ -216,8 +282,15 @@ def record_attempt(
     if status_code is not None and 200 <= status_code < 300:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = at
-    elif delivery.attempts >= max_attempts:
+        return delivery.status
+    if delivery.retry_until is None:
+        delivery.retry_until = retry.deadline(at)
+    next_at = retry.next_attempt(
+        attempts_made=delivery.attempts, now=at, retry_until=delivery.retry_until
+    )
+    if final or status_code == GONE or next_at is None:
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.status = DeliveryStatus.PENDING
-        delivery.next_attempt_at = retry_at
+        delivery.next_attempt_at = next_at
+    return delivery.status

@@ -227,7 +227,9 @@ async def import_roster(
         problem = "the roster file is not UTF-8 text; save it as CSV UTF-8"
     if problem:
         return exam_page(request, db, user, context, exam, error=problem)
-    result = candidate_flows.import_roster(db=db, audit=audit, exam=exam, text=text)
+    result = candidate_flows.import_roster(
+        db=db, audit=audit, exam=exam, text=text, public_url=context.settings.public_url
+    )
     if result.errors:
         return exam_page(request, db, user, context, exam, roster_errors=result.errors)
     return see_other(f"/admin/exams/{exam.id}?notice=Imported+{len(result.created)}+candidates")

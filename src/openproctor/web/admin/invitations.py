@@ -65,7 +65,13 @@ def add_candidate(
             external_id=external_id.strip() or None,
             proctor_id=uuid.UUID(proctor_id) if proctor_id else None,
         )
-        candidate = candidate_flows.create(db=db, audit=audit, exam=exam, candidate_in=candidate_in)
+        candidate = candidate_flows.create(
+            db=db,
+            audit=audit,
+            exam=exam,
+            candidate_in=candidate_in,
+            public_url=context.settings.public_url,
+        )
     except ValidationError as error:
         problems = validation_messages(error)
     except (ValueError, candidates.CandidateError) as error:
@@ -109,7 +115,13 @@ def change_link(
     candidate, exam = _candidate_and_exam(db, user, candidate_id)
     renew = action == "renew"
     try:
-        candidate_flows.withdraw_link(db=db, audit=audit, candidate=candidate, renew=renew)
+        candidate_flows.withdraw_link(
+            db=db,
+            audit=audit,
+            candidate=candidate,
+            renew=renew,
+            public_url=context.settings.public_url,
+        )
     except invites.LinkRefused as refused:
         return exam_page(request, db, user, context, exam, error=str(refused))
     if renew:

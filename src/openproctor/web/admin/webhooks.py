@@ -4,6 +4,7 @@ integration (meeting id, completion callback, return URL)."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from openproctor.access import visible_exam
+from openproctor.db import utcnow
 from openproctor.deps import AdminUser, Audit, Context, DbSession
 from openproctor.domains.exams import service as exams
 from openproctor.domains.exams.models import Exam
@@ -20,7 +22,12 @@ from openproctor.domains.integrations import service as integrations
 from openproctor.domains.integrations.models import IntegrationWrite
 from openproctor.domains.webhooks import flows as webhook_flows
 from openproctor.domains.webhooks import service as webhooks
-from openproctor.domains.webhooks.models import Webhook, WebhookCreate, WebhookEvent
+from openproctor.domains.webhooks.models import (
+    MAX_GRACE_HOURS,
+    Webhook,
+    WebhookCreate,
+    WebhookEvent,
+)
 from openproctor.outbound import OutboundRefused
 from openproctor.web.admin.forms import see_other, validation_messages
 from openproctor.web.templating import form_status, render
@@ -41,6 +48,7 @@ def _webhooks_page(
         "admin/webhooks.html",
         user=user,
         webhooks=webhooks.list_all(db=db),
+        turned_off=webhooks.disabled(db=db),
         exams={exam.id: exam for exam in exams.list_visible(db=db, user=user)},
         events=list(WebhookEvent),
         created=created,
@@ -104,6 +112,27 @@ def delete_webhook(
     return see_other("/admin/webhooks")
 
 
+def _detail_page(
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    webhook: Webhook,
+    *,
+    new_secret: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "admin/webhook_detail.html",
+        user=user,
+        webhook=webhook,
+        deliveries=webhooks.deliveries(db=db, webhook_id=webhook.id),
+        new_secret=new_secret,
+        notice=notice,
+        now=utcnow(),
+    )
+
+
 @router.get("/webhooks/{webhook_id}")
 def webhook_detail(
     webhook_id: uuid.UUID, request: Request, db: DbSession, user: AdminUser
@@ -111,13 +140,36 @@ def webhook_detail(
     webhook = webhooks.get(db=db, webhook_id=webhook_id)
     if webhook is None:
         return _webhooks_page(request, db, user, errors=["no such webhook"])
-    return render(
-        request,
-        "admin/webhook_detail.html",
-        user=user,
-        webhook=webhook,
-        deliveries=webhooks.deliveries(db=db, webhook_id=webhook.id),
+    return _detail_page(request, db, user, webhook)
+
+
+@router.post("/webhooks/{webhook_id}/rotate")
+def rotate_webhook_secret(
+    webhook_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    audit: Audit,
+    grace_hours: Annotated[float, Form(ge=0, le=MAX_GRACE_HOURS)] = 24,
+) -> Response:
+    webhook = webhooks.get(db=db, webhook_id=webhook_id)
+    if webhook is None:
+        return _webhooks_page(request, db, user, errors=["no such webhook"])
+    webhook_flows.rotate_secret(
+        db=db, audit=audit, webhook=webhook, grace=timedelta(hours=grace_hours), now=utcnow()
     )
+    return _detail_page(request, db, user, webhook, new_secret=webhook.secret)
+
+
+@router.post("/webhooks/{webhook_id}/enable")
+def enable_webhook(
+    webhook_id: uuid.UUID, request: Request, db: DbSession, user: AdminUser, audit: Audit
+) -> Response:
+    webhook = webhooks.get(db=db, webhook_id=webhook_id)
+    if webhook is None:
+        return _webhooks_page(request, db, user, errors=["no such webhook"])
+    webhook_flows.enable(db=db, audit=audit, webhook=webhook)
+    return _detail_page(request, db, user, webhook, notice="Turned on: new events are sent again")
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/redeliver")

@@ -1,0 +1,46 @@
+"""When a failed delivery is tried again: exponential back-off with full jitter, over a day.
+
+Failed attempt n waits a random time between 0 and min(max_s, first_s * 2**(n-1)) ("full
+jitter": receivers coming back after an outage are not hit by every sender at the same
+moment), until span_s after the first failure; the last attempt is made at that deadline,
+so a receiver down for most of a day still gets every event afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+def up_to(ceiling_s: float) -> float:
+    """A uniformly random wait between 0 and the ceiling."""
+    return random.uniform(0.0, ceiling_s)  # spreads retries, guards nothing
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    first_s: float = 30.0
+    max_s: float = 4 * 3600.0
+    span_s: float = 24 * 3600.0
+    # At most this many attempts, the schedule shortened (None: as many as span_s allows).
+    attempts: int | None = None
+    # Picks the wait below a ceiling (tests pin it to the ceiling to count attempts).
+    jitter: Callable[[float], float] = field(default=up_to)
+
+    def ceiling(self, attempts_made: int) -> float:
+        """The longest wait after `attempts_made` attempts (1-based) failed."""
+        return float(min(self.max_s, self.first_s * 2 ** max(0, attempts_made - 1)))
+
+    def deadline(self, first_failure: datetime) -> datetime:
+        return first_failure + timedelta(seconds=self.span_s)
+
+    def next_attempt(
+        self, *, attempts_made: int, now: datetime, retry_until: datetime
+    ) -> datetime | None:
+        """When to try again, or None: the schedule is over (now is at its deadline)."""
+        if now >= retry_until or (self.attempts is not None and attempts_made >= self.attempts):
+            return None
+        wait = min(self.ceiling(attempts_made), max(0.0, self.jitter(self.ceiling(attempts_made))))
+        return min(now + timedelta(seconds=wait), retry_until)
