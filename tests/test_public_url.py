@@ -100,19 +100,18 @@ def test_serve_logs_the_warnings_to_the_console(
 ) -> None:
     settings = load_settings(env="test", data_dir=tmp_path, public_url="http://127.0.0.1:8000")
     with caplog.at_level(logging.WARNING, logger="openproctor.server"):
-        problems = warn_unreachable_links(
-            settings, host="127.0.0.1", port=8100)
-        assert (
-            warn_unreachable_links(settings, host="127.0.0.1", port=8000)
-            == []
-        )
+        problems = warn_unreachable_links(settings, host="127.0.0.1", port=8100)
+        assert warn_unreachable_links(settings, host="127.0.0.1", port=8000) == []
     assert len(problems) == 1
     assert [r.getMessage() for r in caplog.records] == [
         f"candidates may not be able to open the links: {problems[0]}"
     ]
     # Trusted proxies set by the operator: a proxy answers for the public URL, on its own port.
     proxied = load_settings(
-        env="test", data_dir=tmp_path, public_url="http://127.0.0.1:8000", trusted_proxies="10.0.0.5"
+        env="test",
+        data_dir=tmp_path,
+        public_url="http://127.0.0.1:8000",
+        trusted_proxies="10.0.0.5",
     )
     assert warn_unreachable_links(proxied, host="127.0.0.1", port=8100) == []
 
