@@ -52,9 +52,9 @@ NEXT_PAGE_HEADERS = {
 }
 
 
-def with_error_responses(openapi: Callable[[], dict[str, Any]], routes: Iterable[BaseRoute]) -> (
-    Callable[[], dict[str, Any]]
-):
+def with_error_responses(
+    openapi: Callable[[], dict[str, Any]], routes: Iterable[BaseRoute]
+) -> Callable[[], dict[str, Any]]:
     """Wraps FastAPI's schema builder: the schema it builds, with the errors added once."""
     done: dict[str, Any] = {}
 
@@ -80,7 +80,7 @@ def document_errors(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> dict
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         if path.startswith(API_PREFIX):
-            for method in route.methods:
+            for method in route.methods or ():
                 _document(schema["paths"][path][method.lower()], route, method)
     return schema
 

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from sqlalchemy import ColumnElement, Select, and_, or_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -36,7 +36,7 @@ CURSOR_VERSION = 1
 OrderColumn = InstrumentedAttribute[Any]
 T = TypeVar("T")
 Item = TypeVar("Item")
-Q = TypeVar("Q", bound=Select[Any])
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 
 class BadCursor(ValueError):
@@ -101,6 +101,19 @@ def page_of(
         return Page(items=items, next_cursor=None)
     last = key(items[-1])
     return Page(items=items, next_cursor=_encode(order, [getattr(last, c.key) for c in order]))
+
+
+def scalars_page(
+    db: Session,
+    query: Select[T],
+    order: Sequence[OrderColumn],
+    page: PageRequest,
+    *,
+    descending: bool = False,
+) -> Page[T]:
+    """One page of a query for one mapped class: `keyset`, run, `page_of`."""
+    rows = db.scalars(keyset(query, order, page, descending=descending)).all()
+    return page_of(rows, page, order)
 
 
 def send_page(

@@ -20,6 +20,7 @@ from openproctor.domains.webhooks.models import (
 )
 from openproctor.domains.webhooks.signing import new_secret
 from openproctor.outbound import OutboundPolicy
+from openproctor.pagination import Page, PageRequest, scalars_page
 
 MAX_LOG_ENTRIES = 20
 
@@ -52,6 +53,21 @@ def get(*, db: Session, webhook_id: uuid.UUID) -> Webhook | None:
 
 def list_all(*, db: Session) -> Sequence[Webhook]:
     return db.scalars(select(Webhook).order_by(Webhook.created_at.desc())).all()
+
+
+def page_all(*, db: Session, page: PageRequest) -> Page[Webhook]:
+    """Newest first."""
+    order = (Webhook.created_at, Webhook.id)
+    return scalars_page(db, select(Webhook), order, page, descending=True)
+
+
+def page_deliveries(
+    *, db: Session, webhook_id: uuid.UUID, page: PageRequest
+) -> Page[WebhookDelivery]:
+    """Newest first."""
+    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    order = (WebhookDelivery.created_at, WebhookDelivery.id)
+    return scalars_page(db, query, order, page, descending=True)
 
 
 def delete(*, db: Session, webhook: Webhook) -> None:
