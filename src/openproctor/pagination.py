@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import ColumnElement, Select, TypeDecorator, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 DEFAULT_LIMIT = 100
@@ -171,7 +171,9 @@ def _decode(cursor: str, order: Sequence[OrderColumn]) -> list[object]:
 def _typed(column: OrderColumn, value: object) -> object:
     if not isinstance(value, str):
         raise BadCursor("this cursor is not one the server gave out")
-    kind = column.type.python_type
+    stored = column.type
+    # A TypeDecorator (our UTCDateTime) says "object": the type it stores says what it holds.
+    kind = (stored.impl_instance if isinstance(stored, TypeDecorator) else stored).python_type
     if kind is datetime:
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None:
