@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from openproctor.db import utcnow
 from openproctor.domains.audit import service as audit
 from openproctor.domains.exams.policy import Severity, ViolationKind
+from openproctor.domains.invitations.models import CandidateEmail, EmailKind, EmailStatus
 from openproctor.domains.sessions import service as sessions
-from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.sessions.models import ExamSession
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.violations.models import ReviewStatus, Violation
 from openproctor.pagination import NEXT_CURSOR_HEADER
@@ -220,3 +221,28 @@ def test_a_cursor_or_limit_the_server_did_not_give_is_refused(
     for limit in ("0", "501", "many"):
         assert client.get(violations, params={"limit": limit}).status_code == 422
     assert client.get(violations, params={"cursor": cursor}).status_code == 200
+
+
+def test_emails_filter_by_delivery_status(
+    client: TestClient, factory: Factory, login_as: Callable[[User], TestClient]
+) -> None:
+    exam = factory.exam()
+    candidate = factory.candidate(exam)
+    rows = {
+        status: CandidateEmail(
+            candidate_id=candidate.id,
+            exam_id=exam.id,
+            kind=EmailKind.INVITATION,
+            status=status,
+            requested_by="admin@example.com",
+        )
+        for status in (EmailStatus.QUEUED, EmailStatus.FAILED)
+    }
+    factory.db.add_all(rows.values())
+    factory.db.commit()
+    login_as(factory.user(Role.ADMIN))
+
+    response = client.get(f"/api/v1/exams/{exam.id}/emails", params={"status": "failed"})
+    assert response.status_code == 200, response.text
+    assert [row["id"] for row in response.json()] == [str(rows[EmailStatus.FAILED].id)]
+    assert len(client.get(f"/api/v1/exams/{exam.id}/emails").json()) == 2
