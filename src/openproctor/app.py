@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openproctor import __version__
 from openproctor.api import router as api_router
+from openproctor.api_errors import with_error_responses
 from openproctor.background import Sweeps
 from openproctor.bus.local import LocalBus
 from openproctor.bus.redis import RedisBus
@@ -47,6 +48,7 @@ from openproctor.middleware import (
     SecurityHeadersMiddleware,
     page_policy,
 )
+from openproctor.pagination import BadCursor
 from openproctor.pipeline.jobs import Analysis
 from openproctor.pipeline.pool import AnalysisPool, JobTimedOut
 from openproctor.pipeline.redis_queue import RedisAnalysis
@@ -182,6 +184,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(sockets_router)
     _add_error_handlers(app)
+    app.openapi = with_error_responses(app.openapi, app.routes)  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
@@ -384,6 +387,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
         response.headers["Retry-After"] = str(ANALYSIS_RETRY_AFTER_S)
         return response
+
+    @app.exception_handler(BadCursor)
+    async def bad_cursor(request: Request, error: BadCursor) -> Response:
+        problem = {"loc": ["query", "cursor"], "msg": str(error), "type": "bad_cursor"}
+        return _error(request, status.HTTP_422_UNPROCESSABLE_CONTENT, [problem])
 
     @app.exception_handler(IllegalTransition)
     async def illegal_transition(request: Request, error: IllegalTransition) -> Response:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openproctor.domains.attention.models import AttentionSample
+from openproctor.pagination import Page, PageRequest, scalars_page
 from openproctor.rules.attention import Label
 
 LABELS: tuple[str, ...] = get_args(Label)
@@ -27,6 +28,14 @@ def for_session(*, db: Session, session_id: uuid.UUID) -> Sequence[AttentionSamp
         .order_by(AttentionSample.at)
     )
     return db.scalars(query).all()
+
+
+def page_for_session(
+    *, db: Session, session_id: uuid.UUID, page: PageRequest
+) -> Page[AttentionSample]:
+    """for_session a page at a time (a sample's time is unique within its session)."""
+    query = select(AttentionSample).where(AttentionSample.session_id == session_id)
+    return scalars_page(db, query, (AttentionSample.at,), page)
 
 
 @dataclass(frozen=True, slots=True)

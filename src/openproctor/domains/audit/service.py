@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.users.models import User
+from openproctor.pagination import Page, PageRequest, scalars_page
 
 
 def record(
@@ -36,6 +38,26 @@ def record(
     )
     db.add(entry)
     return entry
+
+
+def page_entries(
+    *,
+    db: Session,
+    page: PageRequest,
+    action: str | None = None,
+    since: datetime | None = None,
+) -> Page[AuditEntry]:
+    """Newest first; `action` is one action ("exam.update") or a family ("exam.")."""
+    query = select(AuditEntry)
+    if action:
+        if action.endswith("."):
+            query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+        else:
+            query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.created_at >= since)
+    order = (AuditEntry.created_at, AuditEntry.id)
+    return scalars_page(db, query, order, page, descending=True)
 
 
 def latest(*, db: Session, limit: int = 200) -> Sequence[AuditEntry]:

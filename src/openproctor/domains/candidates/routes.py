@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from openproctor.access import proctor_scope, visible_candidate, visible_exam
@@ -21,6 +21,7 @@ from openproctor.domains.candidates.models import (
     CandidateUpdate,
 )
 from openproctor.domains.users.models import Role, User
+from openproctor.pagination import PageParams, send_page
 from openproctor.storage import StorageError
 
 router = APIRouter(tags=["candidates"])
@@ -47,11 +48,25 @@ def _read(candidate: Candidate, user: User, public_url: str) -> CandidateRead:
 
 @router.get("/exams/{exam_id}/candidates", response_model=list[CandidateInvite | CandidateRead])
 def list_candidates(
-    exam_id: uuid.UUID, db: DbSession, user: StaffUser, context: Context
+    exam_id: uuid.UUID,
+    db: DbSession,
+    user: StaffUser,
+    context: Context,
+    paging: PageParams,
+    request: Request,
+    response: Response,
+    search: Annotated[
+        str | None,
+        Query(max_length=200, description="A part of the name, e-mail or external id."),
+    ] = None,
 ) -> list[CandidateRead]:
+    """The exam's candidates (a proctor's: their own), in the order they were added."""
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    candidates = service.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
-    return [_read(candidate, user, context.settings.public_url) for candidate in candidates]
+    page = service.page_for_exam(
+        db=db, exam_id=exam.id, page=paging, search=search, proctor_id=proctor_scope(user)
+    )
+    reads = [_read(candidate, user, context.settings.public_url) for candidate in page.items]
+    return send_page(request, response, page, reads)
 
 
 @router.post(

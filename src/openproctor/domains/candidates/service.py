@@ -13,7 +13,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from openproctor.domains.candidates.accommodations import Accommodations
@@ -22,6 +22,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.zones import ZoneError, from_wall_clock
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.users.service import list_proctors, normalize_email
+from openproctor.pagination import Page, PageRequest, scalars_page
 
 DEFAULT_MAX_PER_PROCTOR = 30
 # The accommodation columns (optional, empty: none): extra_time "15" (minutes) or "25%";
@@ -56,6 +57,28 @@ def get(*, db: Session, candidate_id: uuid.UUID) -> Candidate | None:
 
 def get_by_invite(*, db: Session, token: str) -> Candidate | None:
     return db.scalar(select(Candidate).where(Candidate.invite_token == token))
+
+
+def page_for_exam(
+    *,
+    db: Session,
+    exam_id: uuid.UUID,
+    page: PageRequest,
+    search: str | None = None,
+    proctor_id: uuid.UUID | None = None,
+) -> Page[Candidate]:
+    """In the order they were added; `search` finds a part of the name, e-mail or external id
+    (any case)."""
+    query = select(Candidate).where(Candidate.exam_id == exam_id)
+    if proctor_id is not None:
+        query = query.where(Candidate.proctor_id == proctor_id)
+    if search:
+        # autoescape: a % or _ typed in the search is a character, not a wildcard.
+        columns = (Candidate.name, Candidate.email, Candidate.external_id)
+        found = (func.lower(c).contains(search.lower(), autoescape=True) for c in columns)
+        query = query.where(or_(*found))
+    order = (Candidate.created_at, Candidate.id)
+    return scalars_page(db, query, order, page)
 
 
 def list_for_exam(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from openproctor.access import proctor_scope, visible_exam
 from openproctor.deps import AdminUser, Audit, DbSession, Hub, ProctorUser, StaffUser
@@ -13,6 +13,7 @@ from openproctor.domains.exams.models import ExamRead, ExamWrite
 from openproctor.domains.exams.policy import ExamPolicy
 from openproctor.domains.sessions.flows import set_exam_auto_terminate, set_proctor_auto_terminate
 from openproctor.domains.sessions.models import AutoTerminateChange, Toggle
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(prefix="/exams", tags=["exams"])
 # The automatic-termination switches act on the exam's sessions, as the proctor's other
@@ -21,8 +22,12 @@ proctoring_router = APIRouter(prefix="/exams", tags=["proctoring"])
 
 
 @router.get("", response_model=list[ExamRead])
-def list_exams(db: DbSession, user: StaffUser) -> list[ExamRead]:
-    return [ExamRead.model_validate(exam) for exam in service.list_visible(db=db, user=user)]
+def list_exams(
+    db: DbSession, user: StaffUser, paging: PageParams, request: Request, response: Response
+) -> list[ExamRead]:
+    """The exams you may see (a proctor: those with candidates of theirs), newest made first."""
+    page = service.page_visible(db=db, user=user, page=paging)
+    return send_page(request, response, page, [ExamRead.model_validate(e) for e in page.items])
 
 
 @router.get("/policy-defaults", response_model=ExamPolicy)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam, ExamWrite
 from openproctor.domains.users.models import Role, User
+from openproctor.pagination import Page, PageRequest, scalars_page
 
 
 def get(*, db: Session, exam_id: uuid.UUID) -> Exam | None:
@@ -19,11 +20,21 @@ def get(*, db: Session, exam_id: uuid.UUID) -> Exam | None:
 
 def list_visible(*, db: Session, user: User) -> Sequence[Exam]:
     """Admins and reviewers see every exam; a proctor sees those with candidates of theirs."""
-    query = select(Exam).order_by(Exam.opens_at.desc())
+    return db.scalars(_visible(user).order_by(Exam.opens_at.desc())).all()
+
+
+def page_visible(*, db: Session, user: User, page: PageRequest) -> Page[Exam]:
+    """list_visible, newest made first, a page at a time."""
+    order = (Exam.created_at, Exam.id)
+    return scalars_page(db, _visible(user), order, page, descending=True)
+
+
+def _visible(user: User) -> Select[Exam]:
+    query = select(Exam)
     if user.role is Role.PROCTOR:
         mine = select(Candidate.exam_id).where(Candidate.proctor_id == user.id)
         query = query.where(Exam.id.in_(mine))
-    return db.scalars(query).all()
+    return query
 
 
 def _columns(exam_in: ExamWrite) -> dict[str, object]:

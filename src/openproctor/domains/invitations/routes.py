@@ -4,19 +4,22 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from openproctor.access import visible_candidate, visible_exam
 from openproctor.deps import AdminUser, Audit, Context, DbSession
 from openproctor.domains.invitations import flows, letters, service
 from openproctor.domains.invitations.models import (
     EmailRead,
+    EmailStatus,
     Queued,
     SendRequest,
     TemplateRead,
     TemplateWrite,
 )
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(tags=["invitations"])
 
@@ -94,7 +97,16 @@ def reinvite(
 
 
 @router.get("/exams/{exam_id}/emails", response_model=list[EmailRead])
-def list_emails(exam_id: uuid.UUID, db: DbSession, user: AdminUser) -> list[EmailRead]:
+def list_emails(
+    exam_id: uuid.UUID,
+    db: DbSession,
+    user: AdminUser,
+    paging: PageParams,
+    request: Request,
+    response: Response,
+    delivery: Annotated[EmailStatus | None, Query(alias="status")] = None,
+) -> list[EmailRead]:
     """Every e-mail to the exam's candidates, newest first, with its delivery status."""
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    return [EmailRead.model_validate(e) for e in service.list_for_exam(db=db, exam_id=exam.id)]
+    page = service.page_for_exam(db=db, exam_id=exam.id, page=paging, status=delivery)
+    return send_page(request, response, page, [EmailRead.model_validate(e) for e in page.items])

@@ -20,6 +20,7 @@ from openproctor.domains.invitations.models import (
     MailTemplate,
     TemplateWrite,
 )
+from openproctor.pagination import Page, PageRequest, scalars_page
 
 SYSTEM = "system"
 # The statuses that count as "invited" when sending to those not invited yet.
@@ -126,9 +127,15 @@ def latest_by_candidate(*, db: Session, exam_id: uuid.UUID) -> dict[uuid.UUID, C
     return {email.candidate_id: email for email in emails}
 
 
-def list_for_exam(*, db: Session, exam_id: uuid.UUID) -> Sequence[CandidateEmail]:
+def page_for_exam(
+    *, db: Session, exam_id: uuid.UUID, page: PageRequest, status: EmailStatus | None = None
+) -> Page[CandidateEmail]:
+    """Newest first."""
     query = select(CandidateEmail).where(CandidateEmail.exam_id == exam_id)
-    return db.scalars(query.order_by(CandidateEmail.created_at.desc())).all()
+    if status is not None:
+        query = query.where(CandidateEmail.status == status)
+    order = (CandidateEmail.created_at, CandidateEmail.id)
+    return scalars_page(db, query, order, page, descending=True)
 
 
 def waiting(*, db: Session, limit: int) -> Sequence[uuid.UUID]:

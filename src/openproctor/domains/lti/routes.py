@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from openproctor.deps import AdminUser, Audit, Context, DbSession, refused_url
 from openproctor.domains.lti import flows, service
@@ -17,6 +17,7 @@ from openproctor.domains.lti.models import (
     ToolConfiguration,
 )
 from openproctor.outbound import OutboundRefused
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(prefix="/lti", tags=["lti"])
 
@@ -28,8 +29,13 @@ def get_tool(context: Context, _: AdminUser) -> ToolConfiguration:
 
 
 @router.get("/platforms", response_model=list[PlatformRead])
-def list_platforms(db: DbSession, _: AdminUser) -> list[PlatformRead]:
-    return [PlatformRead.model_validate(row) for row in service.list_all(db=db)]
+def list_platforms(
+    db: DbSession, _: AdminUser, paging: PageParams, request: Request, response: Response
+) -> list[PlatformRead]:
+    """The learning platforms registered, in the order they were."""
+    page = service.page_all(db=db, page=paging)
+    reads = [PlatformRead.model_validate(row) for row in page.items]
+    return send_page(request, response, page, reads)
 
 
 def _found(db: DbSession, platform_id: uuid.UUID) -> LtiPlatform:

@@ -28,6 +28,7 @@ from openproctor.domains.lti.models import (
 from openproctor.domains.users.models import Role, User
 from openproctor.domains.users.service import get_by_email, normalize_email
 from openproctor.outbound import OutboundPolicy
+from openproctor.pagination import Page, PageRequest, scalars_page
 from openproctor.security import token_digest
 from openproctor.settings import Settings
 
@@ -59,6 +60,12 @@ class PlatformError(Exception):
 
 def list_all(*, db: Session) -> Sequence[LtiPlatform]:
     return db.scalars(select(LtiPlatform).order_by(LtiPlatform.name, LtiPlatform.issuer)).all()
+
+
+def page_all(*, db: Session, page: PageRequest) -> Page[LtiPlatform]:
+    """In the order they were registered."""
+    order = (LtiPlatform.created_at, LtiPlatform.id)
+    return scalars_page(db, select(LtiPlatform), order, page)
 
 
 def get(*, db: Session, platform_id: uuid.UUID) -> LtiPlatform | None:

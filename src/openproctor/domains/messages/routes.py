@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import invited_candidate, own_session, visible_exam, visible_session
@@ -19,6 +19,7 @@ from openproctor.deps import Audit, Context, DbSession, Hub, ProctorUser, StaffU
 from openproctor.domains.messages import flows, service
 from openproctor.domains.messages.models import PROCTOR_KINDS, MessageKind, MessageRead
 from openproctor.domains.sessions.models import ExamSession
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(tags=["proctoring"])
 take_router = APIRouter(prefix="/take/{token}", tags=["candidate"])
@@ -61,11 +62,19 @@ class HandRead(BaseModel):
 
 
 @router.get("/sessions/{session_id}/messages", response_model=list[MessageRead])
-def list_messages(session_id: uuid.UUID, db: DbSession, user: StaffUser) -> list[MessageRead]:
+def list_messages(
+    session_id: uuid.UUID,
+    db: DbSession,
+    user: StaffUser,
+    paging: PageParams,
+    request: Request,
+    response: Response,
+) -> list[MessageRead]:
+    """The chat with the candidate, both ways, oldest first."""
     session = visible_session(db=db, user=user, session_id=session_id)
-    return [
-        MessageRead.model_validate(m) for m in service.for_session(db=db, session_id=session.id)
-    ]
+    page = service.page_for_session(db=db, session_id=session.id, page=paging)
+    reads = [MessageRead.model_validate(m) for m in page.items]
+    return send_page(request, response, page, reads)
 
 
 @router.post(

@@ -17,6 +17,7 @@ from openproctor.domains.messages.models import (
     MessageKind,
     Sender,
 )
+from openproctor.pagination import Page, PageRequest, scalars_page
 
 RATE_WINDOW = timedelta(minutes=1)
 
@@ -24,6 +25,12 @@ RATE_WINDOW = timedelta(minutes=1)
 def for_session(*, db: Session, session_id: uuid.UUID) -> Sequence[Message]:
     query = select(Message).where(Message.session_id == session_id).order_by(Message.created_at)
     return db.scalars(query).all()
+
+
+def page_for_session(*, db: Session, session_id: uuid.UUID, page: PageRequest) -> Page[Message]:
+    """Oldest first."""
+    query = select(Message).where(Message.session_id == session_id)
+    return scalars_page(db, query, (Message.created_at, Message.id), page)
 
 
 def write(

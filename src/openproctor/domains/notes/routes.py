@@ -7,13 +7,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import visible_session
 from openproctor.deps import Audit, DbSession, Hub, ProctorUser, StaffUser
 from openproctor.domains.notes import flows, service
 from openproctor.domains.notes.models import NOTE_MAX_CHARS, NoteRead
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(tags=["proctoring"])
 
@@ -25,10 +26,18 @@ class NoteIn(BaseModel):
 
 
 @router.get("/sessions/{session_id}/notes", response_model=list[NoteRead])
-def list_notes(session_id: uuid.UUID, db: DbSession, user: StaffUser) -> list[NoteRead]:
+def list_notes(
+    session_id: uuid.UUID,
+    db: DbSession,
+    user: StaffUser,
+    paging: PageParams,
+    request: Request,
+    response: Response,
+) -> list[NoteRead]:
     """Oldest first."""
     session = visible_session(db=db, user=user, session_id=session_id)
-    return service.for_session(db=db, session_id=session.id)
+    page = service.page_for_session(db=db, session_id=session.id, page=paging)
+    return send_page(request, response, page, page.items)
 
 
 @router.post(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import proctor_scope, visible_exam, visible_session
@@ -17,15 +17,27 @@ from openproctor.domains.sessions import service
 from openproctor.domains.sessions.clock import ClockRead
 from openproctor.domains.sessions.models import Decision, SessionRead
 from openproctor.domains.webhooks import events as webhook_events
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(tags=["sessions"])
 
 
 @router.get("/exams/{exam_id}/sessions", response_model=list[SessionRead])
-def list_sessions(exam_id: uuid.UUID, db: DbSession, user: StaffUser) -> list[SessionRead]:
+def list_sessions(
+    exam_id: uuid.UUID,
+    db: DbSession,
+    user: StaffUser,
+    paging: PageParams,
+    wanted: Annotated[service.SessionFilter, Depends()],
+    request: Request,
+    response: Response,
+) -> list[SessionRead]:
+    """The exam's attempts (a proctor's: their candidates'), oldest first."""
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    sessions = service.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
-    return [SessionRead.model_validate(session) for session in sessions]
+    page = service.page_for_exam(
+        db=db, exam_id=exam.id, page=paging, wanted=wanted, proctor_id=proctor_scope(user)
+    )
+    return send_page(request, response, page, [SessionRead.model_validate(s) for s in page.items])
 
 
 class DecisionIn(BaseModel):
@@ -57,10 +69,19 @@ def decide(
 
 
 @router.get("/sessions/{session_id}/evidence", response_model=list[EvidenceRead])
-def session_evidence(session_id: uuid.UUID, db: DbSession, user: StaffUser) -> list[EvidenceRead]:
-    """The session's evidence images (annotated and raw) and its enrolment photo."""
+def session_evidence(
+    session_id: uuid.UUID,
+    db: DbSession,
+    user: StaffUser,
+    paging: PageParams,
+    request: Request,
+    response: Response,
+) -> list[EvidenceRead]:
+    """The session's evidence images (annotated and raw) and its enrolment photo, oldest
+    first."""
     session = visible_session(db=db, user=user, session_id=session_id)
-    return [
+    page = service.evidence(db=db, session_id=session.id, page=paging)
+    reads = [
         EvidenceRead(
             id=item.id,
             violation_id=item.violation_id,
@@ -68,8 +89,9 @@ def session_evidence(session_id: uuid.UUID, db: DbSession, user: StaffUser) -> l
             url=f"/api/v1/evidence/{item.id}",
             created_at=item.created_at,
         )
-        for item in service.evidence(db=db, session_id=session.id)
+        for item in page.items
     ]
+    return send_page(request, response, page, reads)
 
 
 @router.get(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import AwareDatetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,7 @@ from openproctor.domains.sessions.models import (
     SessionState,
 )
 from openproctor.domains.users.models import User
+from openproctor.pagination import Page, PageRequest, scalars_page
 
 
 def get(*, db: Session, session_id: uuid.UUID) -> ExamSession | None:
@@ -48,6 +51,37 @@ def current_for_candidate(*, db: Session, candidate: Candidate) -> ExamSession:
         db.add(session)
         db.flush()
     return session
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """What an API client narrows an exam's sessions to; None means any."""
+
+    state: SessionState | None = None
+    since: AwareDatetime | None = None  # created at or after
+    proctor: uuid.UUID | None = None  # the candidate's proctor
+
+
+def page_for_exam(
+    *,
+    db: Session,
+    exam_id: uuid.UUID,
+    page: PageRequest,
+    wanted: SessionFilter,
+    proctor_id: uuid.UUID | None = None,
+) -> Page[ExamSession]:
+    """Oldest first: the risk order of the pages changes as the exam runs, so cannot be paged."""
+    query = select(ExamSession).where(ExamSession.exam_id == exam_id)
+    for proctor in (proctor_id, wanted.proctor):
+        if proctor is not None:
+            mine = select(Candidate.id).where(Candidate.proctor_id == proctor)
+            query = query.where(ExamSession.candidate_id.in_(mine))
+    if wanted.state is not None:
+        query = query.where(ExamSession.state == wanted.state)
+    if wanted.since is not None:
+        query = query.where(ExamSession.created_at >= wanted.since)
+    order = (ExamSession.created_at, ExamSession.id)
+    return scalars_page(db, query, order, page)
 
 
 def list_for_exam(
@@ -177,16 +211,13 @@ EVIDENCE_PURPOSES = (
 )
 
 
-def evidence(*, db: Session, session_id: uuid.UUID) -> Sequence[StoredObject]:
-    query = (
-        select(StoredObject)
-        .where(
-            StoredObject.session_id == session_id,
-            StoredObject.purpose.in_(EVIDENCE_PURPOSES),
-        )
-        .order_by(StoredObject.created_at)
+def evidence(*, db: Session, session_id: uuid.UUID, page: PageRequest) -> Page[StoredObject]:
+    """Oldest first."""
+    query = select(StoredObject).where(
+        StoredObject.session_id == session_id,
+        StoredObject.purpose.in_(EVIDENCE_PURPOSES),
     )
-    return db.scalars(query).all()
+    return scalars_page(db, query, (StoredObject.created_at, StoredObject.id), page)
 
 
 def evidence_object(*, db: Session, object_id: uuid.UUID) -> StoredObject | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from openproctor.deps import AdminUser, Audit, DbSession
 from openproctor.domains.tokens import flows, service
 from openproctor.domains.tokens.models import TokenCreate, TokenCreated, TokenRead
 from openproctor.domains.tokens.scopes import SCOPE_DESCRIPTIONS
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -21,8 +22,12 @@ def list_scopes(_: AdminUser) -> dict[str, str]:
 
 
 @router.get("", response_model=list[TokenRead])
-def list_tokens(db: DbSession, _: AdminUser) -> list[TokenRead]:
-    return [TokenRead.model_validate(token) for token in service.list_all(db=db)]
+def list_tokens(
+    db: DbSession, _: AdminUser, paging: PageParams, request: Request, response: Response
+) -> list[TokenRead]:
+    """Newest first, revoked ones too."""
+    page = service.page_all(db=db, page=paging)
+    return send_page(request, response, page, [TokenRead.model_validate(t) for t in page.items])
 
 
 @router.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)

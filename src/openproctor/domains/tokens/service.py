@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from openproctor.db import utcnow
 from openproctor.domains.tokens.models import ApiToken, TokenCreate
 from openproctor.domains.users.models import Role, User
+from openproctor.pagination import Page, PageRequest, scalars_page
 from openproctor.security import token_digest
 
 TOKEN_PREFIX = "opk_"  # noqa: S105 - a prefix that marks a token, not a secret
@@ -46,6 +47,12 @@ def get(*, db: Session, token_id: uuid.UUID) -> ApiToken | None:
 
 def list_all(*, db: Session) -> Sequence[ApiToken]:
     return db.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+
+
+def page_all(*, db: Session, page: PageRequest) -> Page[ApiToken]:
+    """Newest first."""
+    order = (ApiToken.created_at, ApiToken.id)
+    return scalars_page(db, select(ApiToken), order, page, descending=True)
 
 
 def authenticate(*, db: Session, token: str) -> ApiToken | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from openproctor.deps import (
     AdminUser,
@@ -30,6 +31,7 @@ from openproctor.domains.users.models import (
     UserRead,
     UserUpdate,
 )
+from openproctor.pagination import PageParams, send_page
 from openproctor.security import DEVICE_COOKIE, SESSION_COOKIE, is_device_of, new_device_token
 from openproctor.settings import Settings
 
@@ -234,8 +236,12 @@ def change_password(
 
 
 @router.get("/users", response_model=list[UserRead])
-def list_users(db: DbSession, _: AdminUser) -> list[UserRead]:
-    return [UserRead.model_validate(user) for user in service.list_all(db=db)]
+def list_users(
+    db: DbSession, _: AdminUser, paging: PageParams, request: Request, response: Response
+) -> list[UserRead]:
+    """Staff accounts, in the order they were made."""
+    page = service.page_all(db=db, page=paging)
+    return send_page(request, response, page, [UserRead.model_validate(u) for u in page.items])
 
 
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
@@ -287,5 +293,21 @@ def reset_password(
 
 
 @router.get("/audit", response_model=list[AuditRead])
-def list_audit(db: DbSession, _: AdminUser) -> list[AuditRead]:
-    return [AuditRead.model_validate(entry) for entry in audit_log.latest(db=db)]
+def list_audit(
+    db: DbSession,
+    _: AdminUser,
+    paging: PageParams,
+    request: Request,
+    response: Response,
+    action: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description='One action ("exam.update"), or a family ending in a dot ("exam.").',
+        ),
+    ] = None,
+    since: Annotated[AwareDatetime | None, Query(description="At or after.")] = None,
+) -> list[AuditRead]:
+    """The audit log, newest first."""
+    page = audit_log.page_entries(db=db, page=paging, action=action, since=since)
+    return send_page(request, response, page, [AuditRead.model_validate(e) for e in page.items])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
 from openproctor.domains.users.models import LoginAttempt, Role, StaffSession, User, UserCreate
+from openproctor.pagination import Page, PageRequest, scalars_page
 from openproctor.security import (
     DUMMY_PASSWORD_HASH,
     hash_password,
@@ -68,6 +69,11 @@ def get_by_email(*, db: Session, email: str) -> User | None:
 
 def list_all(*, db: Session) -> Sequence[User]:
     return db.scalars(select(User).order_by(User.role, User.email)).all()
+
+
+def page_all(*, db: Session, page: PageRequest) -> Page[User]:
+    order = (User.created_at, User.id)
+    return scalars_page(db, select(User), order, page)
 
 
 def list_proctors(*, db: Session) -> Sequence[User]:

@@ -6,29 +6,55 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import proctor_scope, visible_exam, visible_session
 from openproctor.deps import Audit, DbSession, Hub, ProctorUser, ReviewerUser, StaffUser
 from openproctor.domains.violations import handling, service
 from openproctor.domains.violations.models import ReviewStatus, Violation, ViolationRead
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(tags=["violations"])
 
 
+Filters = Annotated[service.ViolationFilter, Depends()]
+
+
 @router.get("/exams/{exam_id}/violations", response_model=list[ViolationRead])
-def list_exam_violations(exam_id: uuid.UUID, db: DbSession, user: StaffUser) -> list[ViolationRead]:
+def list_exam_violations(
+    exam_id: uuid.UUID,
+    db: DbSession,
+    user: StaffUser,
+    paging: PageParams,
+    wanted: Filters,
+    request: Request,
+    response: Response,
+) -> list[ViolationRead]:
+    """The exam's violations (a proctor's: their candidates'), oldest first."""
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
-    return service.list_for_exam(db=db, exam_id=exam.id, proctor_id=proctor_scope(user))
+    page = service.page_for_exam(
+        db=db, exam_id=exam.id, page=paging, wanted=wanted, proctor_id=proctor_scope(user)
+    )
+    return send_page(request, response, page, page.items)
 
 
 @router.get("/sessions/{session_id}/violations", response_model=list[ViolationRead])
 def list_session_violations(
-    session_id: uuid.UUID, db: DbSession, user: StaffUser
+    session_id: uuid.UUID,
+    db: DbSession,
+    user: StaffUser,
+    paging: PageParams,
+    wanted: Filters,
+    request: Request,
+    response: Response,
 ) -> list[ViolationRead]:
+    """The attempt's violations, oldest first."""
     session = visible_session(db=db, user=user, session_id=session_id)
-    return service.list_for_exam(db=db, exam_id=session.exam_id, session_id=session.id)
+    page = service.page_for_exam(
+        db=db, exam_id=session.exam_id, page=paging, wanted=wanted, session_id=session.id
+    )
+    return send_page(request, response, page, page.items)
 
 
 class Verdict(BaseModel):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from openproctor.access import visible_exam
 from openproctor.db import utcnow
@@ -22,6 +21,7 @@ from openproctor.domains.webhooks.models import (
     WebhookRead,
 )
 from openproctor.outbound import OutboundRefused
+from openproctor.pagination import PageParams, send_page
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -40,8 +40,13 @@ def list_events(_: AdminUser) -> list[str]:
 
 
 @router.get("", response_model=list[WebhookRead])
-def list_webhooks(db: DbSession, _: AdminUser) -> list[WebhookRead]:
-    return [WebhookRead.model_validate(webhook) for webhook in service.list_all(db=db)]
+def list_webhooks(
+    db: DbSession, _: AdminUser, paging: PageParams, request: Request, response: Response
+) -> list[WebhookRead]:
+    """Newest first."""
+    page = service.page_all(db=db, page=paging)
+    reads = [WebhookRead.model_validate(webhook) for webhook in page.items]
+    return send_page(request, response, page, reads)
 
 
 @router.post(
@@ -110,12 +115,15 @@ def list_deliveries(
     webhook_id: uuid.UUID,
     db: DbSession,
     _: AdminUser,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    paging: PageParams,
+    request: Request,
+    response: Response,
 ) -> list[DeliveryRead]:
     """The delivery log, newest first: status, attempts and each attempt's response code."""
     webhook = _found(db, webhook_id)
-    rows = service.deliveries(db=db, webhook_id=webhook.id, limit=limit)
-    return [DeliveryRead.model_validate(row) for row in rows]
+    page = service.page_deliveries(db=db, webhook_id=webhook.id, page=paging)
+    reads = [DeliveryRead.model_validate(row) for row in page.items]
+    return send_page(request, response, page, reads)
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryRead)

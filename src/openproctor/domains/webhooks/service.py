@@ -21,6 +21,7 @@ from openproctor.domains.webhooks.models import (
 from openproctor.domains.webhooks.schedule import RetryPolicy
 from openproctor.domains.webhooks.signing import new_secret
 from openproctor.outbound import OutboundPolicy
+from openproctor.pagination import Page, PageRequest, scalars_page
 
 # Enough for every attempt of a day's schedule (about 20); `attempts` counts them all.
 MAX_LOG_ENTRIES = 50
@@ -116,6 +117,21 @@ def disabled(*, db: Session) -> Sequence[Webhook]:
     """Webhooks the server turned off, newest first (the admin page's banner)."""
     query = select(Webhook).where(Webhook.disabled_at.is_not(None))
     return db.scalars(query.order_by(Webhook.disabled_at.desc())).all()
+
+
+def page_all(*, db: Session, page: PageRequest) -> Page[Webhook]:
+    """Newest first."""
+    order = (Webhook.created_at, Webhook.id)
+    return scalars_page(db, select(Webhook), order, page, descending=True)
+
+
+def page_deliveries(
+    *, db: Session, webhook_id: uuid.UUID, page: PageRequest
+) -> Page[WebhookDelivery]:
+    """Newest first."""
+    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    order = (WebhookDelivery.created_at, WebhookDelivery.id)
+    return scalars_page(db, query, order, page, descending=True)
 
 
 def delete(*, db: Session, webhook: Webhook) -> None:

@@ -52,3 +52,16 @@ export function client({ base = "", unreachable = "We could not reach the server
 const staffRequest = client();
 export const sendJson = (method, url, body) => staffRequest(method, url, { json: body });
 export const getJson = (url) => staffRequest("GET", url);
+
+// Every row of a list the API serves a page at a time, as one array: each page's
+// X-Next-Cursor header names the next one, and the last page has none.
+export async function getAllJson(url) {
+  let next = null;
+  const request = client({ onResponse: (response) => { next = response.headers.get("X-Next-Cursor"); } });
+  const rows = await request("GET", url);
+  while (next) {
+    const separator = url.includes("?") ? "&" : "?";
+    rows.push(...(await request("GET", `${url}${separator}cursor=${encodeURIComponent(next)}`)));
+  }
+  return rows;
+}

@@ -1,7 +1,7 @@
 // One candidate up close: live frames at the full analysed rate, the violation timeline,
 // the message history, and the proctor's actions (REST calls with the CSRF header).
 import { clock, duration, el, messageHeading } from "../lib/format.js";
-import { sendJson } from "../lib/http.js";
+import { getAllJson, sendJson } from "../lib/http.js";
 import { pictureWhenLoaded } from "../lib/picture.js";
 import { analysisLabel, FINAL_STATES, kindLabel, stageLabel, violationLabel } from "../lib/vocabulary.js";
 import { riskLevel } from "./format.js";
@@ -155,8 +155,8 @@ export class Detail {
 
   async load(sessionId) {
     const [messages, violations] = await Promise.allSettled([
-      sendJson("GET", `/api/v1/sessions/${sessionId}/messages`),
-      sendJson("GET", `/api/v1/sessions/${sessionId}/violations`),
+      getAllJson(`/api/v1/sessions/${sessionId}/messages`),
+      getAllJson(`/api/v1/sessions/${sessionId}/violations`),
     ]);
     if (sessionId !== this.sessionId) return;
     const list = this.$(".messages");

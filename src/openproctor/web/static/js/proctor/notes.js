@@ -2,7 +2,7 @@
 // the exam (a "note" message), kept with the session for the review. The candidate never sees
 // them.
 import { clock, el } from "../lib/format.js";
-import { getJson, sendJson } from "../lib/http.js";
+import { getAllJson, sendJson } from "../lib/http.js";
 
 // One note as the wall and the review page show it.
 export function noteItem(note) {
@@ -35,7 +35,7 @@ export class Notes {
     this.sessionId = sessionId;
     this.list.replaceChildren(el("li", { className: "empty", textContent: "Loading…" }));
     try {
-      const notes = await getJson(`/api/v1/sessions/${sessionId}/notes`);
+      const notes = await getAllJson(`/api/v1/sessions/${sessionId}/notes`);
       if (sessionId !== this.sessionId) return;
       this.list.replaceChildren();
       for (const note of notes) this.add(note);

@@ -1,6 +1,6 @@
 // The proctor wall: candidates sorted by risk, the alert feed and the detail view, all fed by
 // pushes on /ws/proctor/exams/{exam_id} (no polling). See openproctor/live/protocol.py.
-import { sendJson } from "../lib/http.js";
+import { getAllJson, sendJson } from "../lib/http.js";
 import { ReconnectingSocket, socketUrl } from "../lib/socket.js";
 import { FINAL_STATES } from "../lib/vocabulary.js";
 import { AlertFeed } from "./alerts.js";
@@ -284,7 +284,7 @@ socket.start();
 // feed shows each violation once. After a reconnect, what opened meanwhile is new to the proctor.
 let alertsLoaded = false;
 function loadAlerts() {
-  sendJson("GET", `/api/v1/exams/${examId}/violations`)
+  getAllJson(`/api/v1/exams/${examId}/violations`)
     .then((violations) => {
       const recent = violations
         .sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at))

@@ -3,7 +3,7 @@
 // and written to the REST API (verdicts and decisions are audited there). Built for the
 // keyboard: j/k walk the flags, c/d decide them, space plays. Times are in the exam's zone.
 import { duration, el } from "../lib/format.js";
-import { getJson, sendJson } from "../lib/http.js";
+import { getAllJson, getJson, sendJson } from "../lib/http.js";
 import { violationLabel } from "../lib/vocabulary.js";
 import { AttentionLane } from "./attention.js";
 import { showEvents } from "./events.js";
@@ -35,12 +35,12 @@ async function load() {
   let recordings;
   try {
     [violations, recordings, evidence] = await Promise.all([
-      getJson(`/api/v1/sessions/${sessionId}/violations`),
+      getAllJson(`/api/v1/sessions/${sessionId}/violations`),
       getJson(`/api/v1/sessions/${sessionId}/recordings`),
-      getJson(`/api/v1/sessions/${sessionId}/evidence`),
+      getAllJson(`/api/v1/sessions/${sessionId}/evidence`),
     ]);
     // The attempt can be reviewed without it: a failure leaves the lane out.
-    attention = await getJson(`/api/v1/sessions/${sessionId}/attention`).catch(() => []);
+    attention = await getAllJson(`/api/v1/sessions/${sessionId}/attention`).catch(() => []);
     events = await getJson(`/api/v1/sessions/${sessionId}/events`).catch((error) => {
       $("[data-testid=conversation]").replaceChildren(
         el("li", { className: "error", textContent: `Could not load the interventions and messages: ${error.message}` }));
