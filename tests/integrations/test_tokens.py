@@ -198,6 +198,8 @@ SCOPE_MATRIX: list[tuple[str, str, str | None]] = [
     ("PUT", "/api/v1/exams/{exam}/integration", "exams:write"),
     ("GET", "/api/v1/exams/{exam}/candidates", "candidates:read"),
     ("POST", "/api/v1/exams/{exam}/candidates", "candidates:write"),
+    ("GET", "/api/v1/exams/{exam}/emails", "candidates:read"),
+    ("PUT", "/api/v1/exams/{exam}/mail-template", "candidates:write"),
     ("GET", "/api/v1/exams/{exam}/sessions", "sessions:read"),
     ("PUT", "/api/v1/sessions/{session}/decision", "sessions:write"),
     ("GET", "/api/v1/sessions/{session}/messages", "sessions:read"),

@@ -32,8 +32,10 @@ class Scope(StrEnum):
 SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.EXAMS_READ: "list and read exams and their integration settings",
     Scope.EXAMS_WRITE: "create and change exams and their integration settings",
-    Scope.CANDIDATES_READ: "list and read candidates (with invite links)",
-    Scope.CANDIDATES_WRITE: "add, import, change (accommodations), assign and erase candidates",
+    Scope.CANDIDATES_READ: "list and read candidates (with invite links) and their e-mails",
+    Scope.CANDIDATES_WRITE: (
+        "add, import, change (accommodations), assign and erase candidates; send invitations"
+    ),
     Scope.SESSIONS_READ: "read sessions, evidence and proctor messages",
     Scope.SESSIONS_WRITE: "message, pause, resume, terminate sessions; decisions",
     Scope.VIOLATIONS_READ: "read violations (also the seed API's /multiple_faces_list/)",
@@ -49,6 +51,8 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
 RESOURCE_BY_TAG = {
     "exams": "exams",
     "candidates": "candidates",
+    # Invitation e-mails and their wording belong with the roster they go to.
+    "invitations": "candidates",
     "sessions": "sessions",
     "proctoring": "sessions",
     "violations": "violations",
