@@ -71,8 +71,6 @@ def document_errors(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> dict
     definitions = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(definitions.pop("$defs", {}))
     components[ERROR_SCHEMA] = definitions
-    for unused in ("HTTPValidationError", "ValidationError"):
-        components.pop(unused, None)
     # Each route as mounted (prefix and all), through the routers that include it.
     for mounted in iter_route_contexts(list(routes)):
         route = mounted.original_route
@@ -82,6 +80,18 @@ def document_errors(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> dict
         if path.startswith(API_PREFIX):
             for method in route.methods or ():
                 _document(schema["paths"][path][method.lower()], route, method)
+    # Routes outside /api/v1 (the seed-compatible API) answer 422 through the same handler:
+    # their FastAPI-made 422 points at the shared body too, so no reference dangles (ReDoc
+    # refuses the whole document over one).
+    fastapi_422 = "#/components/schemas/HTTPValidationError"
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                body = response.get("content", {}).get("application/json", {})
+                if body.get("schema") == {"$ref": fastapi_422}:
+                    body["schema"] = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
     return schema
 
 
