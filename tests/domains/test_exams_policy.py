@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from openproctor.domains.exams.policy import Admission, ExamPolicy, ViolationKind, human_value
 
 SPEECH = ViolationKind.SPEECH
@@ -25,3 +28,13 @@ def test_a_rule_given_in_part_keeps_its_other_defaults_and_the_other_rules() -> 
     assert policy.rules[SPEECH].min_duration_s == defaults.rules[SPEECH].min_duration_s == 3
     assert policy.rules[SPEECH].prompt_after_s == 1
     assert policy.rules[ViolationKind.NO_FACE] == defaults.rules[ViolationKind.NO_FACE]
+
+
+def test_a_debounce_shortened_below_the_default_prompt_drops_the_inherited_prompt() -> None:
+    policy = ExamPolicy.model_validate({"rules": {"multiple_faces": {"min_duration_s": 0}}})
+    assert policy.rules[ViolationKind.MULTIPLE_FACES].prompt_after_s is None
+    # A prompt given with it is still checked.
+    with pytest.raises(ValidationError, match="prompt_after_s must be shorter"):
+        ExamPolicy.model_validate(
+            {"rules": {"multiple_faces": {"min_duration_s": 0, "prompt_after_s": 0}}}
+        )

@@ -52,7 +52,8 @@ class TokenBucket:
         """Spends one token; False (and nothing spent) when the bucket is empty."""
         self.tokens = min(self.capacity, self.tokens + (now - self.checked_at) * rate)
         self.checked_at = now
-        if self.tokens < 1:
+        # The clock's large values lose bits: a full token's wait can refill 0.99999999.
+        if self.tokens < 1 - 1e-6:
             return False
         self.tokens -= 1
         return True

@@ -326,7 +326,19 @@ class ExamPolicy(BaseModel):
             known = isinstance(kind, str) and kind in ViolationKind.__members__.values()
             default = DEFAULT_RULES[ViolationKind(kind)] if known else None
             if default is not None and isinstance(given, dict):
-                given = {**default.model_dump(), **given}
+                inherited = default.model_dump()
+                # A debounce shortened below the default prompt's delay leaves no time to
+                # prompt first: the inherited prompt goes (one given with it is still checked).
+                shorter = given.get("min_duration_s")
+                prompt = inherited["prompt_after_s"]
+                if (
+                    "prompt_after_s" not in given
+                    and isinstance(shorter, int | float)
+                    and prompt is not None
+                    and prompt >= shorter
+                ):
+                    inherited["prompt_after_s"] = None
+                given = {**inherited, **given}
             merged[kind] = given
         return {**data, "rules": merged}
 
