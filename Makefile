@@ -13,7 +13,7 @@ TEST_DEBS := postgresql redis-server chromium ffmpeg nodejs coturn fonts-dejavu-
 APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint system-deps clean bench-live
+.PHONY: run test test-wheel lint system-deps clean bench-live
 AXE := .cache/axe/node_modules/axe-core/axe.min.js
 AXE_VERSION := 4.14.1
 
@@ -61,9 +61,14 @@ lint: $(VENV)/.test
 # process of their own (Playwright's event loop must not share a process with asyncio.run()).
 test: system-deps $(VENV)/.test $(AXE) lint
 	$(BIN)/python -m pytest tests/web -p no:cacheprovider > .pytest-web.log 2>&1 & web=$$!; \
-	$(BIN)/python -m pytest --ignore=tests/web; rest=$$?; \
+	$(BIN)/python -m pytest --ignore=tests/web -m "not wheel"; rest=$$?; \
 	wait $$web; browser=$$?; echo "--- tests/web:"; cat .pytest-web.log; \
 	exit $$(( rest || browser ))
+
+# The wheel built and installed into a fresh venv from the package index (tests/test_wheel.py):
+# minutes of network and install time, so CI runs it beside `make test` rather than inside.
+test-wheel: $(VENV)/.test
+	$(BIN)/python -m pytest -m wheel tests/test_wheel.py
 
 # Live video figures on this machine (tests/web/bench_live.py): first-frame times, the
 # candidate's uplink, the proctor's downlink and CPU with 30 live tiles.
