@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
@@ -30,12 +31,9 @@ def welcome(token: str, request: Request, db: DbSession) -> Response:
     try:
         candidate, exam = invited_candidate(db=db, token=token, now=utcnow())
     except HTTPException as error:
-        return render(
+        return _closed(
             request,
-            "take/closed.html",
-            status_code=error.status_code,
-            message=error.detail,
-            link_broken=error.status_code in LINK_BROKEN,
+            error,
             upload_session_id=_still_uploading(db, token),
             practice_token=_may_practise(db, token),
         )
@@ -63,14 +61,20 @@ def practice(token: str, request: Request, db: DbSession) -> Response:
     try:
         _, exam = practising_candidate(db=db, token=token, now=utcnow())
     except HTTPException as error:
-        return render(
-            request,
-            "take/closed.html",
-            status_code=error.status_code,
-            message=error.detail,
-            link_broken=error.status_code in LINK_BROKEN,
-        )
+        return _closed(request, error)
     return render(request, "take/practice.html", exam=exam, policy=exam.parsed_policy, token=token)
+
+
+def _closed(request: Request, error: HTTPException, **extra: Any) -> Response:
+    """The page for a link that does not open (now): why, and whether the link itself is bad."""
+    return render(
+        request,
+        "take/closed.html",
+        status_code=error.status_code,
+        message=error.detail,
+        link_broken=error.status_code in LINK_BROKEN,
+        **extra,
+    )
 
 
 def _may_practise(db: Session, token: str) -> str | None:
