@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
@@ -16,6 +17,12 @@ from openproctor.domains.iddoc.models import IdCheckRead, IdPracticeRead
 from openproctor.pipeline.jobs import IdDocumentJob
 
 take_router = APIRouter(prefix="/take/{token}", tags=["candidate"])
+# What both ID routes answer to a photo they cannot take.
+IMAGE_REFUSALS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The photo is larger than 4 MiB or 3840x2160 pixels."},
+    422: {"description": "The body is not a JPEG or PNG image."},
+    503: {"description": "The analysis workers are not running."},
+}
 
 
 def _ms(since: float) -> float:
@@ -27,9 +34,7 @@ def _ms(since: float) -> float:
     response_model=IdCheckRead,
     responses={
         409: {"description": "The exam asks for no ID, check-in is over, or a proctor decides."},
-        413: {"description": "The photo is larger than 4 MiB or 3840x2160 pixels."},
-        422: {"description": "The body is not a JPEG or PNG image."},
-        503: {"description": "The analysis workers are not running."},
+        **IMAGE_REFUSALS,
     },
 )
 async def submit_id_document(
@@ -80,12 +85,7 @@ async def submit_id_document(
 @take_router.post(
     "/practice/id-document",
     response_model=IdPracticeRead,
-    responses={
-        409: {"description": "The exam asks for no ID."},
-        413: {"description": "The photo is larger than 4 MiB or 3840x2160 pixels."},
-        422: {"description": "The body is not a JPEG or PNG image."},
-        503: {"description": "The analysis workers are not running."},
-    },
+    responses={409: {"description": "The exam asks for no ID."}, **IMAGE_REFUSALS},
 )
 async def practice_id_document(
     token: str, request: Request, context: Context, analysis: AnalysisDep
