@@ -10,6 +10,7 @@ from playwright.sync_api import Browser
 
 from openproctor.db import utcnow
 from openproctor.domains.exams.policy import Severity, ViolationKind
+from openproctor.domains.lti.models import LtiPlatform
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.users.models import Role
 from openproctor.domains.violations.models import Violation
@@ -54,6 +55,18 @@ def test_every_admin_page_passes_axe(browser: Browser, live_server: str, factory
         disabled_reason="its receiver answered 410 Gone (it no longer wants these events)",
     )
     factory.db.add(hook)
+    platform = LtiPlatform(
+        name="Moodle",
+        issuer="https://moodle.example.com",
+        client_id="tool-1",
+        auth_login_url="https://moodle.example.com/mod/lti/auth.php",
+        auth_token_url=None,
+        key_set_url="https://moodle.example.com/mod/lti/certs.php",
+        public_key=None,
+        deployment_ids=["1"],
+        default_exam_id=exam.id,
+    )
+    factory.db.add(platform)
     factory.db.commit()
     pages = [
         "/admin/exams",
@@ -68,6 +81,7 @@ def test_every_admin_page_passes_axe(browser: Browser, live_server: str, factory
         "/admin/webhooks",
         f"/admin/webhooks/{hook.id}",
         "/admin/lti",
+        f"/admin/lti/{platform.id}",
         "/account/password",
     ]
     context = browser.new_context(base_url=live_server)
