@@ -58,6 +58,7 @@ class Sweeps:
         self._last_assembly = float("-inf")  # monotonic
         self._last_retention = float("-inf")
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def assemble_soon(self) -> None:
         """Asks for an assembly sweep at the next tick; safe from request threads. On a node
@@ -65,14 +66,16 @@ class Sweeps:
         self._assembly_requested = True
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run_forever())
 
     async def stop(self) -> None:
-        """Stops after the sweep under way, then gives the lease up."""
+        """Stops after the tick and the sweep under way, then gives the lease up. The tick is
+        not cancelled: a lease renewal on its thread would go on with a database connection
+        after the engine is disposed."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await self._task
         await asyncio.to_thread(self._assembler.shutdown, wait=True, cancel_futures=True)
         await asyncio.to_thread(self.leadership.release)
 
@@ -87,7 +90,10 @@ class Sweeps:
                     self.start_due(time.monotonic())
             except Exception:
                 log.exception("background sweeps: tick failed")
-            await asyncio.sleep(SWEEP_TICK_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), SWEEP_TICK_S)
+            if self._stopping.is_set():
+                return
 
     def start_due(self, now: float) -> None:
         """Queues the sweeps due at `now` (monotonic); a failed one is logged and tried again
