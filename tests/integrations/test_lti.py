@@ -445,9 +445,7 @@ def test_tampered_or_replayed_launches_are_refused(
     )
     refused("LTI version is '1.1'", **{CLAIM + "version": "1.1"})
     refused("message type 'LtiSubmissionReview'", **{CLAIM + "message_type": "LtiSubmissionReview"})
-    refused(
-        "no deep_linking_settings claim", **{CLAIM + "message_type": "LtiDeepLinkingRequest"}
-    )
+    refused("no deep_linking_settings claim", **{CLAIM + "message_type": "LtiDeepLinkingRequest"})
     refused("has no sub claim", sub=None)
     refused("gives you no access", status_code=403, roles=[MENTOR])
     refused("has no key id 'unknown-kid'", headers={"kid": "unknown-kid"})
