@@ -7,6 +7,7 @@ Create Date: 2026-11-30 16:40:00
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -64,6 +65,39 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("exam_id", "platform_id", name=op.f("pk_lti_exam_platforms")),
     )
+    _claim_exams_already_in_use()
+
+
+def _claim_exams_already_in_use() -> None:
+    """Exams platforms used before this revision (an instructor launched them from it, or it
+    is the platform's default) stay open to each of those platforms."""
+    connection = op.get_bind()
+    instructors = sa.table(
+        "lti_exam_instructors", sa.column("exam_id", sa.Uuid()), sa.column("platform_id", sa.Uuid())
+    )
+    platforms = sa.table(
+        "lti_platforms", sa.column("id", sa.Uuid()), sa.column("default_exam_id", sa.Uuid())
+    )
+    pairs = set(connection.execute(sa.select(instructors.c.exam_id, instructors.c.platform_id)))
+    pairs |= set(
+        connection.execute(
+            sa.select(platforms.c.default_exam_id, platforms.c.id).where(
+                platforms.c.default_exam_id.is_not(None)
+            )
+        )
+    )
+    claims = sa.table(
+        "lti_exam_platforms",
+        sa.column("exam_id", sa.Uuid()),
+        sa.column("platform_id", sa.Uuid()),
+        sa.column("created_at", openproctor.db.UTCDateTime(timezone=True)),
+    )
+    now = datetime.now(UTC)
+    rows = [
+        {"exam_id": exam, "platform_id": platform, "created_at": now} for exam, platform in pairs
+    ]
+    if rows:
+        op.bulk_insert(claims, rows)
 
 
 def downgrade() -> None:
