@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.lti.models import LtiExamPlatform, LtiLink, LtiPlatform
+from openproctor.domains.lti.models import LtiAccount, LtiExamPlatform, LtiLink, LtiPlatform
 from openproctor.domains.users.models import Role
 from openproctor.settings import Settings
 from tests.conftest import Factory, login
@@ -175,7 +175,12 @@ def test_deep_linking_round_trip(
         user_id="s-1", roles=[LEARNER], resource_link_id="rl-9", custom=items[0]["custom"]
     )
     assert launched.status_code == 303, launched.text
-    assert db.scalar(select(Candidate).where(Candidate.exam_id == exam.id)) is not None
+    # ...assigned to the instructor who added it.
+    candidate = db.scalar(select(Candidate).where(Candidate.exam_id == exam.id))
+    instructor = db.scalar(select(LtiAccount).where(LtiAccount.subject == "t-1"))
+    assert candidate is not None
+    assert instructor is not None
+    assert candidate.proctor_id == instructor.user_id
 
     # The next request lists the exam to pick; picking it answers with the same link.
     client.cookies.clear()

@@ -182,6 +182,7 @@ async def choose(
         audit=audit,
         platform=platform,
         pending=pending,
+        instructor=user,
         exam=exam,
         launch_url=service.tool_configuration(context.settings).launch_url,
         now=utcnow(),

@@ -12,6 +12,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.lti import deep_linking, keys, links, service
 from openproctor.domains.lti.deep_linking import PendingDeepLink
 from openproctor.domains.lti.models import LtiPlatform, PlatformWrite
+from openproctor.domains.users.models import User
 from openproctor.outbound import OutboundPolicy
 
 
@@ -76,17 +77,20 @@ def answer_deep_link(
     audit: Auditor,
     platform: LtiPlatform,
     pending: PendingDeepLink,
+    instructor: User,
     exam: Exam | None,
     launch_url: str,
     now: datetime,
 ) -> str:
     """The signed LtiDeepLinkingResponse for the instructor's choice: a link to the exam,
-    which is now in use by the platform, or (exam None: they cancelled) no link."""
+    which is now in use by the platform and has them as an instructor (its learners are
+    assigned to them), or (exam None: they cancelled) no link."""
     if exam is None:
         items = []
         message = "No exam was added."
     else:
         links.claim(db=db, platform=platform, exam=exam)
+        service.add_instructor(db=db, platform=platform, exam=exam, user=instructor)
         items = [
             deep_linking.resource_link_item(
                 title=exam.title, exam_id=exam.id, launch_url=launch_url

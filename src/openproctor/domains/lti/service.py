@@ -342,6 +342,14 @@ def instructor_account(*, db: Session, platform: LtiPlatform, launch: Launch) ->
     return user, created
 
 
+def add_instructor(*, db: Session, platform: LtiPlatform, exam: Exam, user: User) -> None:
+    """Records the user as an instructor of the exam from this platform (its learners who
+    launch it later are assigned to its instructors)."""
+    if db.get(LtiExamInstructor, (platform.id, exam.id, user.id)) is None:
+        db.add(LtiExamInstructor(platform_id=platform.id, exam_id=exam.id, user_id=user.id))
+        db.flush()
+
+
 def instructor(
     *, db: Session, platform: LtiPlatform, exam: Exam, launch: Launch
 ) -> tuple[User, bool]:
@@ -349,9 +357,7 @@ def instructor(
     exam: it is given the exam's LTI candidates nobody proctors yet. Returns the user and
     whether it was made now."""
     user, created = instructor_account(db=db, platform=platform, launch=launch)
-    key = (platform.id, exam.id, user.id)
-    if db.get(LtiExamInstructor, key) is None:
-        db.add(LtiExamInstructor(platform_id=platform.id, exam_id=exam.id, user_id=user.id))
+    add_instructor(db=db, platform=platform, exam=exam, user=user)
     unassigned = db.scalars(
         select(Candidate).where(
             Candidate.exam_id == exam.id,
