@@ -12,7 +12,7 @@ import pytest
 from openproctor.db import utcnow
 from openproctor.domains.exams.policy import Admission, ExamPolicy
 from openproctor.domains.exams.presets import PRESETS, PRESETS_BY_NAME
-from openproctor.domains.lti.deep_linking import PENDING_LIFETIME, PendingDeepLink
+from openproctor.domains.lti.deep_linking import PENDING_LIFETIME, PendingDeepLink, return_origin
 from openproctor.domains.lti.launch import LaunchError
 
 SECRET = "a-secret-key-for-tests-only"
@@ -64,3 +64,15 @@ def test_presets_are_valid_policies_that_differ_where_they_say() -> None:
     assert strict.admission is Admission.PROCTOR
     assert PRESETS_BY_NAME["light"].policy().require_fullscreen is False
     assert len({preset.name for preset in PRESETS}) == len(PRESETS)
+
+
+def test_only_a_plain_return_origin_goes_into_the_page_policy() -> None:
+    assert return_origin("https://lms.example.edu:8443/dl?x=1") == "https://lms.example.edu:8443"
+    for address in (
+        "https://lms.example.edu;script-src%20*/x",
+        "https://lms.example.edu' 'unsafe-inline/x",
+        "https://user@lms.example.edu/x",
+        "javascript:alert(1)",
+    ):
+        with pytest.raises(LaunchError, match="cannot be used"):
+            return_origin(address)

@@ -17,7 +17,11 @@ from openproctor.deps import Context, DbSession, client_ip
 from openproctor.domains.audit import service as audit_log
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.lti import service
-from openproctor.domains.lti.deep_linking import PENDING_LIFETIME, PendingDeepLink
+from openproctor.domains.lti.deep_linking import (
+    PENDING_LIFETIME,
+    PendingDeepLink,
+    return_origin,
+)
 from openproctor.domains.lti.keys import platform_key, tool_jwks
 from openproctor.domains.lti.launch import (
     Launch,
@@ -244,6 +248,7 @@ def _deep_linking(
         raise LaunchError(
             "only the course's instructors add OpenProctor exams to it", status_code=403
         )
+    return_origin(launch.deep_linking.return_url)
     user, created = service.instructor_account(db=db, platform=platform, launch=launch)
     token = users.open_session(
         db=db,

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -40,6 +42,18 @@ RESPONSE_TYPE = "LtiDeepLinkingResponse"
 PENDING_LIFETIME = timedelta(hours=1)
 RESPONSE_LIFETIME_S = 600
 _PURPOSE = "lti-deep-link"
+# An origin that can go into a CSP source list as it is (no spaces, quotes or semicolons).
+_PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
+
+
+def return_origin(return_url: str) -> str:
+    """The origin of the platform's deep_link_return_url: the one place besides this server
+    the answer's page may post a form to. LaunchError for an address that has none."""
+    parts = urlsplit(return_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if not _PLAIN_ORIGIN.fullmatch(origin):
+        raise LaunchError(f"the course's return address {return_url!r} cannot be used")
+    return origin
 
 
 @dataclass(frozen=True)
