@@ -46,30 +46,33 @@ def test_an_instructor_creates_an_exam_from_the_course(
     context = browser.new_context(base_url=live_server)
     page = context.new_page()
     page.route(DEEP_LINK_RETURN_URL, course)
-    # Login initiation: our redirect to the platform's authentication endpoint, which answers
-    # with its launch form (built and posted here: this server has no such page, and a route
-    # does not catch a redirect). Same-site, so that the state cookie comes with it.
-    page.goto(platform.initiation_url("t-1", deep_linking=True))
-    assert page.url.startswith(f"{platform.auth_url}?")
-    request = dict(parse_qsl(urlsplit(page.url).query))
-    form = platform.launch_form(request, user_id="t-1", roles=[INSTRUCTOR])
-    with page.expect_navigation():
-        page.evaluate(
-            """form => {
-                const element = document.createElement("form");
-                element.method = "post";
-                element.action = form.launch_url;
-                for (const name of ["id_token", "state"]) {
-                    const input = document.createElement("input");
-                    input.type = "hidden"; input.name = name; input.value = form[name];
-                    element.append(input);
-                }
-                document.body.append(element);
-                element.submit();
-            }""",
-            form,
-        )
 
+    def deep_linking_launch() -> None:
+        """Login initiation: our redirect to the platform's authentication endpoint, which
+        answers with its launch form (built and posted here: this server has no such page,
+        and a route does not catch a redirect). Same-site, so the state cookie comes along."""
+        page.goto(platform.initiation_url("t-1", deep_linking=True))
+        assert page.url.startswith(f"{platform.auth_url}?")
+        request = dict(parse_qsl(urlsplit(page.url).query))
+        form = platform.launch_form(request, user_id="t-1", roles=[INSTRUCTOR])
+        with page.expect_navigation():
+            page.evaluate(
+                """form => {
+                    const element = document.createElement("form");
+                    element.method = "post";
+                    element.action = form.launch_url;
+                    for (const name of ["id_token", "state"]) {
+                        const input = document.createElement("input");
+                        input.type = "hidden"; input.name = name; input.value = form[name];
+                        element.append(input);
+                    }
+                    document.body.append(element);
+                    element.submit();
+                }""",
+                form,
+            )
+
+    deep_linking_launch()
     expect(page.get_by_test_id("lti-deep-link")).to_be_visible()
     expect(page.get_by_role("combobox", name="Exam")).to_contain_text("Midterm (already set up)")
     assert blocking_violations(page) == []
@@ -87,4 +90,19 @@ def test_an_instructor_creates_an_exam_from_the_course(
     [item] = platform.deep_link_items(token)
     assert item["title"] == "Lab safety quiz"
     assert item["url"] == f"{live_server}/lti/launch"
+
+    # Without its script the answer's page waits for the button (and passes axe too).
+    page.route(
+        "**/static/js/lti/deep_link_return.js",
+        lambda route: route.fulfill(status=200, content_type="text/javascript", body=""),
+    )
+    deep_linking_launch()
+    page.get_by_role("combobox", name="Exam").select_option(value=item["custom"]["exam_id"])
+    page.get_by_role("button", name="Add this exam").click()
+    expect(page.get_by_test_id("lti-deep-link-return")).to_contain_text("Lab safety quiz")
+    assert blocking_violations(page) == []
+    page.get_by_role("button", name="Back to your course").click()
+    page.wait_for_url(DEEP_LINK_RETURN_URL)
+    token = dict(parse_qsl(returned[1]))["JWT"]
+    assert platform.deep_link_items(token)[0]["custom"] == item["custom"]
     context.close()
