@@ -1,6 +1,6 @@
 """The instructor's deep linking page in Chromium: reached through a launch by lti1p3platform
 (tests/integrations/platform3p.py), accessible (axe), and the answer goes back to the course
-by itself."""
+by itself, or by its button without the script."""
 
 from __future__ import annotations
 

@@ -45,9 +45,9 @@ def exam_for(*, db: Session, platform: LtiPlatform, launch: Launch) -> Exam:
     if link is not None:
         if named is not None and named.id != link.exam_id:
             raise ExamRefused(
-                f"this activity is linked to another exam than the one its custom parameter "
-                f"exam_id names ({named.title!r}). Put it back, or add a new activity for "
-                "that exam (an activity keeps the exam of its first launch)",
+                "this activity is linked to another exam than the one its custom parameter "
+                "exam_id names: put the parameter back, or add a new activity for that exam "
+                "(an activity keeps the exam of its first launch)",
                 exam_id=named.id,
                 reason="link bound to another exam",
             )
@@ -101,7 +101,7 @@ def _refuse_foreign(*, db: Session, platform: LtiPlatform, exam: Exam) -> None:
     platforms = set(db.scalars(using))
     if platforms and platform.id not in platforms:
         raise ExamRefused(
-            f"the exam {exam.title!r} belongs to another learning platform: this course "
+            "the exam this activity names belongs to another learning platform: this course "
             "cannot open it. Add the activity through the course's activity chooser to pick "
             "or create an exam of your own",
             exam_id=exam.id,
