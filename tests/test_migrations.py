@@ -13,13 +13,15 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, insert, inspect, text
+from sqlalchemy import Engine, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from openproctor.db import make_engine, utcnow
+from openproctor.domains.lti.models import LtiExamInstructor, LtiExamPlatform, LtiPlatform
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession, SessionState
+from openproctor.domains.users.models import Role
 from openproctor.domains.webhooks.models import WebhookDelivery
 from openproctor.migrations import alembic_config, downgrade, upgrade
 from openproctor.models import Base
@@ -159,3 +161,38 @@ def test_three_processes_migrating_at_once_all_succeed(
         assert current == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     finally:
         engine.dispose()
+
+
+def test_exams_platforms_used_before_links_stay_open_to_them(
+    engine: Engine, factory: Factory
+) -> None:
+    """0019: an exam an instructor launched from a platform, or a platform's default exam, is
+    in use by that platform (another platform naming it is refused from then on)."""
+    launched, default, unused = factory.exam(), factory.exam(), factory.exam()
+    platforms = [
+        LtiPlatform(
+            name=name,
+            issuer=f"https://{name}.example.edu",
+            client_id="tool",
+            auth_login_url=f"https://{name}.example.edu/auth",
+            public_key="unused",
+            deployment_ids=["1"],
+            default_exam_id=default.id if name == "canvas" else None,
+        )
+        for name in ("moodle", "canvas")
+    ]
+    factory.db.add_all(platforms)
+    factory.db.flush()
+    moodle, canvas = platforms
+    instructor = factory.user(Role.PROCTOR)
+    factory.db.add(
+        LtiExamInstructor(platform_id=moodle.id, exam_id=launched.id, user_id=instructor.id)
+    )
+    factory.db.commit()
+    factory.db.close()
+    downgrade(engine, "0018")
+    upgrade(engine)
+    with Session(engine) as db:
+        claimed = set(db.execute(select(LtiExamPlatform.exam_id, LtiExamPlatform.platform_id)))
+    assert claimed == {(launched.id, moodle.id), (default.id, canvas.id)}
+    assert unused.id not in {exam_id for exam_id, _ in claimed}

@@ -60,6 +60,17 @@ def _mac(secret_key: str, purpose: str, *parts: str) -> str:
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
+def signed(secret_key: str, purpose: str, value: str) -> str:
+    """`value.mac`: a value a browser carries for us and cannot change (it is not hidden)."""
+    return f"{value}.{_mac(secret_key, purpose, value)}"
+
+
+def unsigned(secret_key: str, purpose: str, token: str) -> str | None:
+    """The value of a `signed` token, or None when its MAC does not match."""
+    value, _, mac = token.rpartition(".")
+    return value if value and tokens_match(_mac(secret_key, purpose, value), mac) else None
+
+
 def session_csrf_token(secret_key: str, session_token: str) -> str:
     """The CSRF token of a signed-in browser: bound to its session, so it changes at every
     sign-in and a token planted in the browser beforehand (cookie tossing) is useless."""

@@ -329,7 +329,7 @@ def test_a_learner_launch_lands_on_the_take_page_of_the_mapped_exam(
     assert platform.client.get(location).status_code == 200
 
     # The same learner again: the same candidate. A learner without name or email gets
-    # stand-ins. A custom parameter exam_id picks another exam.
+    # stand-ins. A custom parameter exam_id picks another exam for another activity.
     again = platform.login_and_launch(sub="learner-1")
     assert again.headers["location"] == location
     other_exam = factory.exam(title="Geometry final")
@@ -337,7 +337,10 @@ def test_a_learner_launch_lands_on_the_take_page_of_the_mapped_exam(
         sub="learner-2",
         name=None,
         email=None,
-        **{CLAIM + "custom": {"exam_id": str(other_exam.id)}},
+        **{
+            CLAIM + "custom": {"exam_id": str(other_exam.id)},
+            CLAIM + "resource_link": {"id": "link-2"},
+        },
     )
     assert nameless.status_code == 303, nameless.text
     db.expire_all()
@@ -441,9 +444,8 @@ def test_tampered_or_replayed_launches_are_refused(
         **{CLAIM + "deployment_id": "deployment-9"},
     )
     refused("LTI version is '1.1'", **{CLAIM + "version": "1.1"})
-    refused(
-        "message type 'LtiDeepLinkingRequest'", **{CLAIM + "message_type": "LtiDeepLinkingRequest"}
-    )
+    refused("message type 'LtiSubmissionReview'", **{CLAIM + "message_type": "LtiSubmissionReview"})
+    refused("no deep_linking_settings claim", **{CLAIM + "message_type": "LtiDeepLinkingRequest"})
     refused("has no sub claim", sub=None)
     refused("gives you no access", status_code=403, roles=[MENTOR])
     refused("has no key id 'unknown-kid'", headers={"kid": "unknown-kid"})

@@ -17,19 +17,27 @@ from openproctor.deps import Context, DbSession, client_ip
 from openproctor.domains.audit import service as audit_log
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.lti import service
+from openproctor.domains.lti.deep_linking import (
+    PENDING_LIFETIME,
+    PendingDeepLink,
+    return_origin,
+)
 from openproctor.domains.lti.keys import platform_key, tool_jwks
 from openproctor.domains.lti.launch import (
     Launch,
     LaunchError,
+    LtiRole,
     authentication_url,
     validate_id_token,
 )
+from openproctor.domains.lti.links import ExamRefused
 from openproctor.domains.lti.models import LtiPlatform
 from openproctor.domains.users import service as users
 from openproctor.domains.users.routes import set_session_cookie
 from openproctor.outbound import OutboundPolicy
-from openproctor.security import token_digest
+from openproctor.security import session_csrf_token, token_digest
 from openproctor.settings import Settings
+from openproctor.web import lti_deep_link_pages
 from openproctor.web.templating import render
 
 router = APIRouter(prefix="/lti", include_in_schema=False)
@@ -169,7 +177,14 @@ def launch(
         platform, claims = _validated(
             request, db, id_token=id_token, state=state, outbound_policy=settings.outbound_policy
         )
+        if claims.deep_linking is not None:
+            response = _deep_linking(request, db, settings, platform, claims)
+            return _forget_state(response, state, settings)
         admission = service.admit(db=db, platform=platform, launch=claims)
+    except ExamRefused as refusal:
+        db.rollback()
+        _audit_refusal(request, db, platform, claims, refusal)
+        response = _lti_error(request, refusal)
     except LaunchError as failure:
         db.rollback()
         response = _lti_error(request, failure)
@@ -186,6 +201,10 @@ def launch(
             response = _to_exam(request, db, admission.candidate, details)
         else:
             response = _to_wall(request, db, settings, admission, details)
+    return _forget_state(response, state, settings)
+
+
+def _forget_state(response: Response, state: str, settings: Settings) -> Response:
     if state:
         response.delete_cookie(
             _state_cookie(state),
@@ -194,6 +213,81 @@ def launch(
             httponly=True,
             samesite="none" if settings.secure_cookies else "lax",
         )
+    return response
+
+
+def _audit_refusal(
+    request: Request, db: DbSession, platform: LtiPlatform, launch: Launch, refusal: ExamRefused
+) -> None:
+    """A launch that named an exam it may not open: someone may be probing exam ids."""
+    audit_log.record(
+        db=db,
+        actor=None,
+        actor_label=f"lti:{platform.issuer}:{launch.subject}"[:200],
+        action="lti.launch.refused",
+        target_type="exam",
+        target_id=refusal.exam_id,
+        details={
+            "platform_id": str(platform.id),
+            "deployment_id": launch.deployment_id,
+            "resource_link_id": launch.resource_link_id,
+            "reason": refusal.reason,
+        },
+        client_ip=client_ip(request),
+    )
+    db.commit()
+
+
+def _deep_linking(
+    request: Request, db: DbSession, settings: Settings, platform: LtiPlatform, launch: Launch
+) -> Response:
+    """An instructor's deep linking request: a staff session, then the page where they pick
+    or create the exam to add (web/lti_deep_link_pages.py). Learners are refused."""
+    assert launch.deep_linking is not None
+    if launch.role is not LtiRole.INSTRUCTOR:
+        raise LaunchError(
+            "only the course's instructors add OpenProctor exams to it", status_code=403
+        )
+    return_origin(launch.deep_linking.return_url)
+    user, created = service.instructor_account(db=db, platform=platform, launch=launch)
+    token = users.open_session(
+        db=db,
+        user=user,
+        client_ip=client_ip(request),
+        lifetime=timedelta(hours=settings.session_hours),
+    )
+    user.last_login_at = utcnow()
+    pending = PendingDeepLink(
+        platform_id=platform.id,
+        user_id=user.id,
+        deployment_id=launch.deployment_id,
+        return_url=launch.deep_linking.return_url,
+        data=launch.deep_linking.data,
+        expires_at=utcnow() + PENDING_LIFETIME,
+    )
+    audit_log.record(
+        db=db,
+        actor=user,
+        action="lti.deep_link.start",
+        target_type="lti_platform",
+        target_id=platform.id,
+        details={
+            "deployment_id": launch.deployment_id,
+            "subject": launch.subject,
+            "account_created": "yes" if created else "no",
+        },
+        client_ip=client_ip(request),
+    )
+    db.commit()
+    response = lti_deep_link_pages.picker(
+        request,
+        db=db,
+        user=user,
+        platform=platform,
+        sealed=pending.seal(settings.secret_key),
+        csrf_token=session_csrf_token(settings.secret_key, token),
+    )
+    set_session_cookie(response, token, settings)
     return response
 
 

@@ -3,7 +3,14 @@
 from fastapi import APIRouter, Depends
 
 from openproctor.deps import csrf_protect
-from openproctor.web import account_pages, admin, auth_pages, staff_pages, take_pages
+from openproctor.web import (
+    account_pages,
+    admin,
+    auth_pages,
+    lti_deep_link_pages,
+    staff_pages,
+    take_pages,
+)
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 for page_router in (
@@ -12,5 +19,6 @@ for page_router in (
     admin.router,
     staff_pages.router,
     take_pages.router,
+    lti_deep_link_pages.router,
 ):
     router.include_router(page_router)

@@ -1,13 +1,18 @@
 """LTI platform registrations, audited and committed: the API and the admin pages both
-change them through these."""
+change them through these; and the tool's answer to a deep linking request."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from openproctor.domains.audit.service import Auditor
-from openproctor.domains.lti import service
+from openproctor.domains.exams.models import Exam
+from openproctor.domains.lti import deep_linking, keys, links, service
+from openproctor.domains.lti.deep_linking import PendingDeepLink
 from openproctor.domains.lti.models import LtiPlatform, PlatformWrite
+from openproctor.domains.users.models import User
 from openproctor.outbound import OutboundPolicy
 
 
@@ -64,3 +69,48 @@ def delete(*, db: Session, audit: Auditor, platform: LtiPlatform) -> None:
     _audit(audit, "lti.platform.delete", platform)
     service.delete_platform(db=db, platform=platform)
     db.commit()
+
+
+def answer_deep_link(
+    *,
+    db: Session,
+    audit: Auditor,
+    platform: LtiPlatform,
+    pending: PendingDeepLink,
+    instructor: User,
+    exam: Exam | None,
+    launch_url: str,
+    now: datetime,
+) -> str:
+    """The signed LtiDeepLinkingResponse for the instructor's choice: a link to the exam,
+    which is now in use by the platform and has them as an instructor (its learners are
+    assigned to them), or (exam None: they cancelled) no link."""
+    if exam is None:
+        items = []
+        message = "No exam was added."
+    else:
+        links.claim(db=db, platform=platform, exam=exam)
+        service.add_instructor(db=db, platform=platform, exam=exam, user=instructor)
+        items = [
+            deep_linking.resource_link_item(
+                title=exam.title, exam_id=exam.id, launch_url=launch_url
+            )
+        ]
+        message = f"Added the proctored exam “{exam.title}”."
+    audit(
+        "lti.deep_link",
+        "lti_platform",
+        platform.id,
+        deployment_id=pending.deployment_id,
+        exam_id=str(exam.id) if exam else None,
+    )
+    token = deep_linking.response_jwt(
+        platform=platform,
+        pending=pending,
+        items=items,
+        message=message,
+        signing_key=keys.tool_key(db=db),
+        now=now,
+    )
+    db.commit()
+    return token

@@ -30,6 +30,10 @@ CUSTOM = CLAIM + "custom"
 RESOURCE_LINK = CLAIM + "resource_link"
 CONTEXT = CLAIM + "context"
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+# The content item type a deep linking request must accept for this tool to answer it.
+RESOURCE_LINK_ITEM = "ltiResourceLink"
 LTI_VERSION = "1.3.0"
 # Seconds of clock difference allowed between the platform and this server.
 LEEWAY_S = 60
@@ -62,8 +66,19 @@ def role_of(roles: list[str]) -> LtiRole | None:
 
 
 @dataclass(frozen=True)
+class DeepLinkingSettings:
+    """What a deep linking request (LTI-DL 2.0 section 4.4.1) asks the tool to send back."""
+
+    return_url: str
+    # Opaque to the tool (a string on most platforms, any JSON value on some): echoed back.
+    data: object
+    title: str | None
+
+
+@dataclass(frozen=True)
 class Launch:
-    """A validated resource link launch: who launched, in which role, with which names."""
+    """A validated launch: who launched, in which role, with which names. A resource link
+    launch has a resource_link_id; a deep linking request has deep_linking instead."""
 
     subject: str
     roles: list[str]
@@ -74,6 +89,7 @@ class Launch:
     email: str | None
     custom: dict[str, str]
     context_title: str | None
+    deep_linking: DeepLinkingSettings | None = None
 
 
 def authentication_url(
@@ -130,10 +146,10 @@ def validate_id_token(
     if claims.get(VERSION) != LTI_VERSION:
         raise LaunchError(f"the LTI version is {claims.get(VERSION)!r}; this tool needs 1.3.0")
     message_type = claims.get(MESSAGE_TYPE)
-    if message_type != RESOURCE_LINK_REQUEST:
+    if message_type not in (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST):
         raise LaunchError(
             f"the message type {message_type!r} is not supported: this tool is launched "
-            f"with {RESOURCE_LINK_REQUEST}"
+            f"with {RESOURCE_LINK_REQUEST} or {DEEP_LINKING_REQUEST}"
         )
     deployment_id = claims.get(DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
@@ -145,7 +161,10 @@ def validate_id_token(
             status_code=403,
         )
     resource_link = _mapping(claims.get(RESOURCE_LINK))
-    if not isinstance(resource_link.get("id"), str) or not resource_link["id"]:
+    deep_linking = _deep_linking(claims) if message_type == DEEP_LINKING_REQUEST else None
+    if deep_linking is None and (
+        not isinstance(resource_link.get("id"), str) or not resource_link["id"]
+    ):
         raise LaunchError("the id_token has no resource_link id")
     roles = claims.get(ROLES)
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
@@ -159,11 +178,33 @@ def validate_id_token(
         roles=roles,
         role=role_of(roles),
         deployment_id=deployment_id,
-        resource_link_id=resource_link["id"],
+        resource_link_id=str(resource_link.get("id") or ""),
         name=_person_name(claims),
         email=_text(claims.get("email")),
         custom=custom,
         context_title=_text(_mapping(claims.get(CONTEXT)).get("title")),
+        deep_linking=deep_linking,
+    )
+
+
+def _deep_linking(claims: Mapping[str, Any]) -> DeepLinkingSettings:
+    """The deep linking settings claim of a deep linking request, checked."""
+    settings = claims.get(DEEP_LINKING_SETTINGS)
+    if not isinstance(settings, Mapping):
+        raise LaunchError("the deep linking request has no deep_linking_settings claim")
+    return_url = settings.get("deep_link_return_url")
+    if not isinstance(return_url, str) or urlsplit(return_url).scheme not in ("http", "https"):
+        raise LaunchError("the deep linking request has no http(s) deep_link_return_url")
+    accepted = settings.get("accept_types")
+    if not isinstance(accepted, list) or RESOURCE_LINK_ITEM not in accepted:
+        raise LaunchError(
+            f"this place in the course does not accept an LTI link ({RESOURCE_LINK_ITEM}): "
+            "add OpenProctor where the course offers external tool activities"
+        )
+    return DeepLinkingSettings(
+        return_url=return_url,
+        data=settings.get("data"),
+        title=_text(settings.get("title")),
     )
 
 

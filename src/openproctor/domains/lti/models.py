@@ -100,6 +100,38 @@ class LtiExamInstructor(Base):
     launched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LtiLink(Base):
+    """A platform's resource link (an activity in a course) bound to the exam its first
+    launch opened: later launches of the link open that exam."""
+
+    __tablename__ = "lti_links"
+
+    platform_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True
+    )
+    deployment_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource_link_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    exam_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LtiExamPlatform(Base):
+    """An exam in use by a platform (deep-linked from it, or bound to one of its links): a
+    launch from another platform may not name it."""
+
+    __tablename__ = "lti_exam_platforms"
+
+    exam_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
+    )
+    platform_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 MAX_DEPLOYMENTS = 50
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate, CandidateCreate
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.lti import links
 from openproctor.domains.lti.launch import Launch, LaunchError, LtiRole
 from openproctor.domains.lti.models import (
     LtiAccount,
@@ -34,7 +35,6 @@ from openproctor.settings import Settings
 
 # How long a login initiation waits for its launch.
 LOGIN_LIFETIME = timedelta(minutes=10)
-EXAM_PARAMETER = "exam_id"
 EXTERNAL_ID_PREFIX = "lti:"
 SYNTHETIC_EMAIL_DOMAIN = "users.lti.example"
 MAX_EXTERNAL_ID = 200
@@ -47,7 +47,8 @@ def tool_configuration(settings: Settings) -> ToolConfiguration:
         login_url=f"{base}/lti/login",
         launch_url=f"{base}/lti/launch",
         jwks_url=f"{base}/lti/jwks",
-        custom_parameters="exam_id=<exam id> (optional; else the platform's default exam)",
+        custom_parameters="exam_id=<exam id> (only without deep linking; else the platform's "
+        "default exam)",
     )
 
 
@@ -215,7 +216,8 @@ class Admission:
 def admit(*, db: Session, platform: LtiPlatform, launch: Launch) -> Admission:
     """Finds or makes the proctor or candidate a validated launch stands for (caller commits).
 
-    Raises LaunchError for a role this tool has no place for, or an exam it cannot find.
+    Raises LaunchError for a role this tool has no place for, or an exam it cannot find or
+    may not open (links.ExamRefused).
     """
     if launch.role is None:
         raise LaunchError(
@@ -223,37 +225,12 @@ def admit(*, db: Session, platform: LtiPlatform, launch: Launch) -> Admission:
             "(who proctor) and learners (who take the exam) can open it",
             status_code=403,
         )
-    exam = exam_for(db=db, platform=platform, launch=launch)
+    exam = links.exam_for(db=db, platform=platform, launch=launch)
     if launch.role is LtiRole.INSTRUCTOR:
         user, created = instructor(db=db, platform=platform, exam=exam, launch=launch)
         return Admission(exam=exam, user=user, user_created=created)
     return Admission(
         exam=exam, candidate=learner(db=db, platform=platform, exam=exam, launch=launch)
-    )
-
-
-def exam_for(*, db: Session, platform: LtiPlatform, launch: Launch) -> Exam:
-    """The exam a launch opens: its custom parameter exam_id, else the platform's default."""
-    named = launch.custom.get(EXAM_PARAMETER, "").strip()
-    if named:
-        try:
-            exam = db.get(Exam, uuid.UUID(named))
-        except ValueError:
-            exam = None
-        if exam is None:
-            raise LaunchError(
-                f"the custom parameter exam_id={named!r} does not name an exam of this server",
-                status_code=404,
-            )
-        return exam
-    if platform.default_exam_id is not None:
-        exam = db.get(Exam, platform.default_exam_id)
-        if exam is not None:
-            return exam
-    raise LaunchError(
-        "no exam is mapped to this activity: set its custom parameter exam_id=<exam id>, or "
-        f"give the platform {platform.name!r} a default exam on /admin/lti",
-        status_code=404,
     )
 
 
@@ -335,12 +312,10 @@ def _least_loaded_instructor(*, db: Session, platform: LtiPlatform, exam: Exam) 
     return min(instructors, key=lambda user_id: (load.get(user_id, 0), str(user_id)))
 
 
-def instructor(
-    *, db: Session, platform: LtiPlatform, exam: Exam, launch: Launch
-) -> tuple[User, bool]:
-    """The proctor account of this LTI user (made on the first launch), now an instructor of
-    the exam: it is given the exam's LTI candidates nobody proctors yet. Returns the user and
-    whether it was made now."""
+def instructor_account(*, db: Session, platform: LtiPlatform, launch: Launch) -> tuple[User, bool]:
+    """The proctor account of this LTI user, made on their first launch; raises LaunchError
+    for an account that is deactivated or not a proctor. Returns the user and whether it was
+    made now."""
     account = db.scalar(
         select(LtiAccount).where(
             LtiAccount.platform_id == platform.id, LtiAccount.subject == launch.subject
@@ -364,9 +339,25 @@ def instructor(
         )
     if launch.name and launch.name != user.name:
         user.name = launch.name
-    key = (platform.id, exam.id, user.id)
-    if db.get(LtiExamInstructor, key) is None:
+    return user, created
+
+
+def add_instructor(*, db: Session, platform: LtiPlatform, exam: Exam, user: User) -> None:
+    """Records the user as an instructor of the exam from this platform (its learners who
+    launch it later are assigned to its instructors)."""
+    if db.get(LtiExamInstructor, (platform.id, exam.id, user.id)) is None:
         db.add(LtiExamInstructor(platform_id=platform.id, exam_id=exam.id, user_id=user.id))
+        db.flush()
+
+
+def instructor(
+    *, db: Session, platform: LtiPlatform, exam: Exam, launch: Launch
+) -> tuple[User, bool]:
+    """The proctor account of this LTI user (instructor_account), now an instructor of the
+    exam: it is given the exam's LTI candidates nobody proctors yet. Returns the user and
+    whether it was made now."""
+    user, created = instructor_account(db=db, platform=platform, launch=launch)
+    add_instructor(db=db, platform=platform, exam=exam, user=user)
     unassigned = db.scalars(
         select(Candidate).where(
             Candidate.exam_id == exam.id,
