@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.deps import Context, DbSession, client_ip
 from openproctor.domains.audit import service as audit_log
@@ -19,6 +20,8 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.lti import service
 from openproctor.domains.lti.keys import platform_key, tool_jwks
 from openproctor.domains.lti.launch import (
+    END_ASSESSMENT,
+    START_PROCTORING,
     Launch,
     LaunchError,
     authentication_url,
@@ -30,9 +33,12 @@ from openproctor.domains.users.routes import set_session_cookie
 from openproctor.outbound import OutboundPolicy
 from openproctor.security import token_digest
 from openproctor.settings import Settings
+from openproctor.web import lti_proctoring_pages as proctoring_pages
 from openproctor.web.templating import render
 
 router = APIRouter(prefix="/lti", include_in_schema=False)
+
+router.include_router(proctoring_pages.router)
 
 STATE_COOKIE_PREFIX = "op_lti_"
 STATE_COOKIE_PATH = "/lti/"
@@ -169,23 +175,11 @@ def launch(
         platform, claims = _validated(
             request, db, id_token=id_token, state=state, outbound_policy=settings.outbound_policy
         )
-        admission = service.admit(db=db, platform=platform, launch=claims)
+        handle = PROCTORING_MESSAGES.get(claims.message_type, _resource_link)
+        response = handle(request, db, context, platform, claims)
     except LaunchError as failure:
         db.rollback()
         response = _lti_error(request, failure)
-    else:
-        details = {
-            "platform_id": str(platform.id),
-            "issuer": platform.issuer,
-            "subject": claims.subject,
-            "role": claims.role.value if claims.role else None,
-            "exam_id": str(admission.exam.id),
-            "resource_link_id": claims.resource_link_id,
-        }
-        if admission.candidate is not None:
-            response = _to_exam(request, db, admission.candidate, details)
-        else:
-            response = _to_wall(request, db, settings, admission, details)
     if state:
         response.delete_cookie(
             _state_cookie(state),
@@ -195,6 +189,31 @@ def launch(
             samesite="none" if settings.secure_cookies else "lax",
         )
     return response
+
+
+def _resource_link(
+    request: Request, db: DbSession, context: AppContext, platform: LtiPlatform, claims: Launch
+) -> Response:
+    """LtiResourceLinkRequest: an instructor to the exam's wall, a learner to their exam."""
+    admission = service.admit(db=db, platform=platform, launch=claims)
+    details = {
+        "platform_id": str(platform.id),
+        "issuer": platform.issuer,
+        "subject": claims.subject,
+        "role": claims.role.value if claims.role else None,
+        "exam_id": str(admission.exam.id),
+        "resource_link_id": claims.resource_link_id,
+    }
+    if admission.candidate is not None:
+        return _to_exam(request, db, admission.candidate, details)
+    return _to_wall(request, db, context.settings, admission, details)
+
+
+# The proctoring messages (web/lti_proctoring_pages.py) by message type; others are links.
+PROCTORING_MESSAGES = {
+    START_PROCTORING: proctoring_pages.start_proctoring,
+    END_ASSESSMENT: proctoring_pages.end_assessment,
+}
 
 
 def _validated(
