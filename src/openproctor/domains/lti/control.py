@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
-from openproctor.domains.exams.policy import Severity
+from openproctor.domains.exams.policy import KIND_LABELS, Severity
 from openproctor.domains.lti.models import LtiPlatform
 from openproctor.domains.lti.proctoring_models import (
     ControlAction,
@@ -105,7 +105,7 @@ def request(
 def flag_violation(*, db: Session, session: ExamSession, violation: Violation) -> None:
     """A reviewer or proctor confirmed a violation: the platform gets a flag with its kind,
     what it was and how serious (the caller commits)."""
-    what = violation.label or violation.kind.value.replace("_", " ")
+    what = violation.label or KIND_LABELS.get(violation.kind, violation.kind.value)
     note = f": {violation.review_note}" if violation.review_note else ""
     request(
         db=db,

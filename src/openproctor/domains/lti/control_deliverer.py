@@ -274,8 +274,18 @@ class ControlDeliverer:
     def _follow(
         self, db: Session, session_id: uuid.UUID, answer: str, row: LtiControlRequest
     ) -> tuple[uuid.UUID, SessionState] | None:
-        """Our session follows the platform's answer where it can (a platform that keeps the
-        assessment running after a pause request resumes ours); audited."""
+        """Our session follows the platform's answer to our latest request where it can (a
+        platform that pauses its assessment on a flag pauses ours too); audited."""
+        newer = db.scalar(
+            select(LtiControlRequest.id)
+            .where(
+                LtiControlRequest.attempt_id == row.attempt_id,
+                LtiControlRequest.created_at > row.created_at,
+            )
+            .limit(1)
+        )
+        if newer is not None:  # a later action of ours overtook this answer: it is stale
+            return None
         wanted = control.ANSWERED_STATES.get(answer)
         session = db.get(ExamSession, session_id)
         if wanted is None or session is None or session.state is wanted:
