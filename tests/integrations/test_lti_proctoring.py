@@ -343,3 +343,37 @@ def test_sessions_no_platform_started_send_nothing(
     assert candidate is not None
     assert client.get(f"/api/v1/take/{candidate.invite_token}").json()["lti_assessment_url"] is None
     assert services.control_calls == []
+
+
+def test_a_control_request_the_platform_refuses_fails_for_good_and_is_audited(
+    lms: tuple[Platform, Exam], services: PlatformServices, client: TestClient, db: Session
+) -> None:
+    """A 404 cannot change on a retry: the request fails at once, admins see why in the audit
+    log, and the proctor's next action still goes out."""
+    platform, exam = lms
+    assert start_proctoring(platform, services).status_code == 303
+    session = sessions.current_for_candidate(db=db, candidate=candidate_of(db, exam))
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    db.commit()
+    services.control_failures[:] = [404]
+    assert client.post(f"/api/v1/sessions/{session.id}/pause").status_code == 200
+    assert client.post(f"/api/v1/sessions/{session.id}/resume").status_code == 200
+    calls = services.wait_for_control(2)
+    assert [call.body["action"] for call in calls] == ["pause", "resume"]
+
+    def settled() -> bool:
+        db.expire_all()
+        rows = db.scalars(select(LtiControlRequest)).all()
+        return all(row.status is not ControlStatus.PENDING for row in rows)
+
+    wait_until(settled)
+    rows = db.scalars(select(LtiControlRequest).order_by(LtiControlRequest.created_at)).all()
+    assert [(row.status, row.attempts, row.last_error) for row in rows] == [
+        (ControlStatus.FAILED, 1, "HTTP 404"),
+        (ControlStatus.SENT, 1, None),
+    ]
+    failed = db.scalars(select(AuditEntry).where(AuditEntry.action == "lti.control.failed")).all()
+    assert [(entry.target_id, entry.details["action"]) for entry in failed] == [
+        (str(session.id), "pause")
+    ]

@@ -192,6 +192,22 @@ class ControlDeliverer:
             if row is None:
                 return
             self._record(row, outcome, self.clock())
+            if row.status is ControlStatus.FAILED:  # admins see it in the audit log
+                audit_log.record(
+                    db=db,
+                    actor=None,
+                    actor_label="LTI platform",
+                    action="lti.control.failed",
+                    target_type="session",
+                    target_id=attempt.session_id,
+                    details={
+                        "request_id": str(row.id),
+                        "action": row.action.value,
+                        "platform": platform.name,
+                        "error": row.last_error,
+                        "attempts": row.attempts,
+                    },
+                )
             if row.status is ControlStatus.SENT and outcome.answer:
                 followed = self._follow(db, attempt.session_id, outcome.answer, row)
         if outcome.error is None:
