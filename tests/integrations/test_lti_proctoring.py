@@ -377,3 +377,32 @@ def test_a_control_request_the_platform_refuses_fails_for_good_and_is_audited(
     assert [(entry.target_id, entry.details["action"]) for entry in failed] == [
         (str(session.id), "pause")
     ]
+
+
+def test_a_new_attempt_gets_a_new_session_once_the_last_one_ended(
+    lms: tuple[Platform, Exam], services: PlatformServices, client: TestClient, db: Session
+) -> None:
+    platform, exam = lms
+    end = {CLAIM + "message_type": "LtiEndAssessment", AP + "attempt_number": 1}
+    assert start_proctoring(platform, services).status_code == 303
+    token = candidate_of(db, exam).invite_token
+    first = client.get(f"/api/v1/take/{token}").json()["session"]
+    # Ended before the learner got to the exam: terminated, not submitted.
+    assert platform.login_and_launch(**end).status_code == 200
+    db.expire_all()
+    ended = db.get(ExamSession, uuid.UUID(first["id"]))
+    assert ended is not None
+    assert (ended.state, ended.end_reason) == (
+        SessionState.TERMINATED,
+        "the assessment ended on the course site before the proctored exam began",
+    )
+
+    second = start_proctoring(platform, services, **{AP + "attempt_number": 2})
+    assert second.status_code == 303, second.text
+    view = client.get(f"/api/v1/take/{token}").json()
+    assert view["session"]["attempt"] == 2
+    assert view["session"]["state"] == "invited"
+    assert view["lti_assessment_url"] == f"/lti/assessment/{token}"
+    third = start_proctoring(platform, services, **{AP + "attempt_number": 3})
+    assert third.status_code == 409
+    assert "attempt 2 is still being proctored" in error_of(third)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Route, expect
 
+from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.lti.models import LtiPlatform
 from openproctor.domains.lti.proctoring_models import LtiProctoredAttempt
 from openproctor.domains.sessions import service as sessions
@@ -19,6 +20,7 @@ from openproctor.web.templating import templates
 from tests.conftest import Factory
 from tests.integrations.lti_platform import PlatformServices, platform_services
 from tests.web.axe import blocking_violations
+from tests.web.test_proctor_wall import running_exam_page
 
 pytestmark = pytest.mark.browser
 
@@ -29,8 +31,8 @@ def services() -> Iterator[PlatformServices]:
         yield s
 
 
-def proctored_candidate(factory: Factory, services: PlatformServices) -> str:
-    """A running session that a platform's LtiStartProctoring opened; its invite token."""
+def proctored(factory: Factory, services: PlatformServices) -> Candidate:
+    """A candidate whose session a platform's LtiStartProctoring opened (not started yet)."""
     exam = factory.exam(questions=[], external_url=services.url + "/assessment")
     candidate = factory.candidate(exam)
     platform = LtiPlatform(
@@ -38,15 +40,11 @@ def proctored_candidate(factory: Factory, services: PlatformServices) -> str:
         issuer=services.issuer,
         client_id=services.client_id,
         auth_login_url="https://lms.example.edu/auth",
-        public_key=None,
         key_set_url="https://lms.example.edu/jwks",
         deployment_ids=[services.deployment_id],
     )
     factory.db.add(platform)
     session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
-    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
-        sessions.move(session, state)
-    factory.db.flush()
     session_data = f"csrf-{uuid.uuid4().hex}"
     services.session_data[("learner-1", 1)] = session_data
     factory.db.add(
@@ -62,13 +60,21 @@ def proctored_candidate(factory: Factory, services: PlatformServices) -> str:
         )
     )
     factory.db.commit()
+    return candidate
+
+
+def running(factory: Factory, candidate: Candidate) -> str:
+    session = sessions.current_for_candidate(db=factory.db, candidate=candidate)
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    factory.db.commit()
     return candidate.invite_token
 
 
 def test_the_hand_back_page_posts_the_start_assessment_to_the_course_site(
     browser: Browser, live_server: str, factory: Factory, services: PlatformServices
 ) -> None:
-    token = proctored_candidate(factory, services)
+    token = running(factory, proctored(factory, services))
     services.tool_jwks = httpx.get(f"{live_server}/lti/jwks").json()
     context = browser.new_context(base_url=live_server)
     page = context.new_page()
@@ -90,6 +96,30 @@ def test_the_hand_back_page_posts_the_start_assessment_to_the_course_site(
         assert len(services.assessments_started) == 2
     finally:
         context.close()
+
+
+def test_the_running_exam_page_opens_the_course_site_exam_in_a_new_tab(
+    browser: Browser, live_server: str, factory: Factory, services: PlatformServices
+) -> None:
+    """The candidate keeps the proctored page (camera on); the exam opens beside it."""
+    candidate = proctored(factory, services)
+    services.tool_jwks = httpx.get(f"{live_server}/lti/jwks").json()
+    started = len(services.assessments_started)
+    page = running_exam_page(browser, live_server, factory, candidate)
+    try:
+        link = page.get_by_test_id("lti-assessment-link")
+        expect(link).to_be_visible()
+        assert link.get_attribute("href") == f"/lti/assessment/{candidate.invite_token}"
+        expect(page.get_by_test_id("submit")).to_have_text("I have finished")
+        assert blocking_violations(page, within=[".lti-assessment"]) == []
+        with page.context.expect_page() as opened:
+            link.click()
+        exam_tab = opened.value
+        expect(exam_tab.get_by_role("heading", name="Midterm: question 1")).to_be_visible()
+        assert len(services.assessments_started) == started + 1
+        expect(page.get_by_test_id("exam-running")).to_be_visible()
+    finally:
+        page.context.close()
 
 
 def test_the_ended_and_refused_pages_are_accessible(

@@ -85,15 +85,15 @@ def _find(
 
 
 def _session_for_new_attempt(db: Session, candidate: Candidate, number: int) -> ExamSession:
-    """The candidate's current session, or a new one when it already proctored another
-    platform attempt that is over (a platform attempt in progress must end first)."""
+    """The candidate's current session, or a new one when it is over (a platform attempt
+    still under way must end first)."""
     session = sessions.current_for_candidate(db=db, candidate=candidate)
-    bound = db.scalar(
-        select(LtiProctoredAttempt).where(LtiProctoredAttempt.session_id == session.id).limit(1)
-    )
-    if bound is None:
-        return session
     if session.state not in FINAL_STATES:
+        bound = db.scalar(
+            select(LtiProctoredAttempt).where(LtiProctoredAttempt.session_id == session.id)
+        )
+        if bound is None:
+            return session
         raise LaunchError(
             f"your attempt {bound.attempt_number} is still being proctored: finish it on the "
             f"course site before starting attempt {number}",
