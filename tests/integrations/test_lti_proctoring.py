@@ -19,8 +19,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from openproctor.background import end_session_row
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
@@ -406,3 +407,27 @@ def test_a_new_attempt_gets_a_new_session_once_the_last_one_ended(
     third = start_proctoring(platform, services, **{AP + "attempt_number": 3})
     assert third.status_code == 409
     assert "attempt 2 is still being proctored" in error_of(third)
+
+
+def test_an_automatic_termination_stops_the_platform_assessment_too(
+    lms: tuple[Platform, Exam],
+    services: PlatformServices,
+    db: Session,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The live layer's auto-termination ends our proctoring: the platform hears terminate
+    (our clock running out does not speak for the platform's own timer)."""
+    platform, exam = lms
+    assert start_proctoring(platform, services).status_code == 303
+    session = sessions.current_for_candidate(db=db, candidate=candidate_of(db, exam))
+    for state in (SessionState.CHECKING, SessionState.ENROLLED, SessionState.RUNNING):
+        sessions.move(session, state)
+    db.commit()
+    reason = "ended automatically: a phone was seen for 30 seconds"
+    assert end_session_row(session_factory, session.id, SessionState.TERMINATED, reason) == (
+        SessionState.TERMINATED,
+        None,
+    )
+    (call,) = services.wait_for_control(1)
+    assert call.body["action"] == "terminate"
+    assert (call.body["reason_code"], call.body["reason_msg"]) == ("auto_terminated", reason)
