@@ -21,17 +21,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from openproctor import outbound
 from openproctor.background import end_session_row
 from openproctor.domains.audit.models import AuditEntry
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.policy import Severity, ViolationKind
+from openproctor.domains.lti.access import PlatformServiceError, access_token
+from openproctor.domains.lti.keys import tool_key
+from openproctor.domains.lti.models import LtiPlatform
 from openproctor.domains.lti.proctoring_models import ControlStatus, LtiControlRequest
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.users.models import Role
 from openproctor.domains.violations.models import Violation
 from openproctor.domains.webhooks.schedule import RetryPolicy
+from openproctor.outbound import OutboundPolicy
 from openproctor.settings import Settings
 from tests.conftest import Factory, login
 from tests.integrations.lti_platform import AP, CONTROL_SCOPE, PlatformServices, platform_services
@@ -84,6 +89,7 @@ def lms(
             ),
         )
         assert registered.status_code == 201, registered.text
+        platform.id = registered.json()["id"]
         services.tool_jwks = client.get("/lti/jwks").json()
         deliverer = client.app.state.context.lti_control  # type: ignore[attr-defined]
         deliverer.retry = RetryPolicy(first_s=0.05, jitter=lambda ceiling: ceiling)
@@ -431,3 +437,30 @@ def test_an_automatic_termination_stops_the_platform_assessment_too(
     (call,) = services.wait_for_control(1)
     assert call.body["action"] == "terminate"
     assert (call.body["reason_code"], call.body["reason_msg"]) == ("auto_terminated", reason)
+
+
+def test_access_tokens_are_refused_with_the_reason(
+    lms: tuple[Platform, Exam], services: PlatformServices, db: Session, settings: Settings
+) -> None:
+    platform, _ = lms
+    row = db.get(LtiPlatform, uuid.UUID(platform.id))
+    assert row is not None
+    key = tool_key(db=db)
+    allowed = settings.outbound_policy
+
+    def token_for(scope: str, policy: OutboundPolicy = allowed) -> str:
+        with outbound.client(5) as http:
+            return access_token(row, [scope], signing_key=key, client=http, outbound_policy=policy)
+
+    first = token_for(CONTROL_SCOPE)
+    assert token_for(CONTROL_SCOPE) == first  # cached
+    assert services.tokens[first] == CONTROL_SCOPE
+    assert services.token_requests[-1]["grant_type"] == "client_credentials"
+    with pytest.raises(PlatformServiceError, match="refused: loopback address"):
+        token_for("another-scope", OutboundPolicy())
+    services.tool_jwks = {"keys": [{**services.tool_jwks["keys"][0], "kid": "not-ours"}]}
+    with pytest.raises(PlatformServiceError, match="refused the tool: HTTP 401"):
+        token_for("another-scope")
+    row.auth_token_url = None
+    with pytest.raises(PlatformServiceError, match="has no token URL"):
+        token_for("a-third-scope")

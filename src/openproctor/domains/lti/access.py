@@ -17,7 +17,7 @@ import httpx
 import jwt
 
 from openproctor import outbound
-from openproctor.domains.lti.keys import ALGORITHM
+from openproctor.domains.lti.keys import ALGORITHM, read_at_most
 from openproctor.domains.lti.models import LtiPlatform, LtiToolKey
 from openproctor.outbound import OutboundPolicy, OutboundRefused
 
@@ -87,7 +87,7 @@ def access_token(
             response
         ):
             status_code = response.status_code
-            content = response.read() if status_code == 200 else b""
+            content = read_at_most(response, TOKEN_MAX_BYTES) if status_code == 200 else b""
     except OutboundRefused as refusal:
         raise PlatformServiceError(
             f"the platform's token URL {token_url} is refused: {refusal.reason}"
@@ -102,7 +102,7 @@ def access_token(
             f"the platform's token URL {token_url} refused the tool: HTTP {status_code}"
         )
     try:
-        document = json.loads(content[:TOKEN_MAX_BYTES])
+        document = json.loads(content)
         token = document["access_token"]
         expires_in = float(document.get("expires_in", 3600))
     except (ValueError, KeyError, TypeError):

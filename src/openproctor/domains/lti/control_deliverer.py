@@ -26,7 +26,7 @@ from openproctor import outbound
 from openproctor.db import transaction, utcnow
 from openproctor.domains.audit import service as audit_log
 from openproctor.domains.lti import access, control
-from openproctor.domains.lti.keys import tool_key
+from openproctor.domains.lti.keys import read_at_most, tool_key
 from openproctor.domains.lti.models import LtiPlatform, LtiToolKey
 from openproctor.domains.lti.proctoring_models import (
     ControlStatus,
@@ -250,7 +250,11 @@ class ControlDeliverer:
                     client, "POST", url, headers=headers, content=json.dumps(body).encode()
                 ) as response:
                     status_code = response.status_code
-                    content = response.read() if 200 <= status_code < 300 else b""
+                    content = (
+                        read_at_most(response, ANSWER_MAX_BYTES)
+                        if 200 <= status_code < 300
+                        else b""
+                    )
             except OutboundRefused as refusal:
                 return Outcome(None, f"refused: {refusal.reason}")
             except httpx.HTTPError as failure:
@@ -331,7 +335,7 @@ class ControlDeliverer:
 
 def _answered_status(content: bytes) -> str | None:
     try:
-        document = json.loads(content[:ANSWER_MAX_BYTES])
+        document = json.loads(content)
     except ValueError:
         return None
     status = document.get("status") if isinstance(document, dict) else None
