@@ -34,6 +34,7 @@ from openproctor.detectors import install
 from openproctor.detectors.base import ModelError
 from openproctor.domains.invitations.mailer import Mailer
 from openproctor.domains.leases.leader import Leadership
+from openproctor.domains.lti.control_deliverer import ControlDeliverer
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.users.routes import CREDENTIAL_CHANGE_API
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
@@ -112,6 +113,11 @@ def create_app(settings: Settings) -> FastAPI:
         reconnect_grace_s=settings.reconnect_grace_s,
     )
     mailer = Mailer(session_factory, settings=settings.smtp, public_url=settings.public_url)
+    lti_control = ControlDeliverer(
+        session_factory,
+        outbound_policy=settings.outbound_policy,
+        session_changed=hub.session_changed,
+    )
     sweeps = Sweeps(
         session_factory=session_factory,
         store=store,
@@ -130,6 +136,7 @@ def create_app(settings: Settings) -> FastAPI:
         analysis=pool,
         mailer=mailer,
         sweeps=sweeps,
+        lti_control=lti_control,
     )
 
     @asynccontextmanager
@@ -140,6 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
             check_models(settings)
         await hub.start()
         webhooks.start()
+        lti_control.start()
         mailer.start()
         sweeps.start()
         try:
@@ -148,6 +156,7 @@ def create_app(settings: Settings) -> FastAPI:
             await sweeps.stop()
             await hub.stop()
             webhooks.stop()
+            lti_control.stop()
             mailer.stop()
             engine.dispose()
 

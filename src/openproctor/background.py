@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from openproctor import retention
 from openproctor.db import transaction, utcnow
 from openproctor.domains.leases.leader import Leadership
+from openproctor.domains.lti import control as lti_control
+from openproctor.domains.lti.proctoring_models import ControlAction
 from openproctor.domains.recordings import service as recordings
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.sessions.clock import Clock
@@ -178,4 +180,12 @@ def end_session_row(
                 return None
         else:
             sessions.move(session, state, reason=reason)
+            if state is SessionState.TERMINATED:  # a platform's assessment stops with it
+                lti_control.request(
+                    db=db,
+                    session=session,
+                    action=ControlAction.TERMINATE,
+                    reason_code="auto_terminated",
+                    reason_msg=reason,
+                )
         return session.state, session.score

@@ -16,6 +16,7 @@ from openproctor.storage import ObjectStore
 if TYPE_CHECKING:
     from openproctor.background import Sweeps
     from openproctor.domains.invitations.mailer import Mailer
+    from openproctor.domains.lti.control_deliverer import ControlDeliverer
     from openproctor.live.hub import LiveHub
 
 
@@ -30,3 +31,5 @@ class AppContext:
     mailer: Mailer  # sends nothing while no mail server is configured
     sweeps: Sweeps  # retention and recording assembly, on the node holding their lease
     staff_sockets: StaffSockets = field(default_factory=StaffSockets)
+    # Sends LTI Assessment Control requests (None: built without one, e.g. in a tool).
+    lti_control: ControlDeliverer | None = None

@@ -178,7 +178,7 @@ class CsrfCookieMiddleware:
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "media-src 'self' blob:{media}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "form-action 'self'{forms}; frame-ancestors 'none'"
 )
 # The API docs pages (web/api_docs.py) load their bundles from this server. Swagger UI starts
 # with one inline script, allowed by its hash; both set styles inline (ReDoc writes <style>
@@ -197,8 +197,13 @@ HSTS = "max-age=31536000"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
-def page_policy(media_origins: str = "") -> str:
-    return PAGE_POLICY.format(media=f" {media_origins}" if media_origins else "")
+def page_policy(media_origins: str = "", form_origins: str = "") -> str:
+    """`form_origins`: where a page's forms may post besides this server (the LTI hand-back
+    page posts to the learning platform)."""
+    return PAGE_POLICY.format(
+        media=f" {media_origins}" if media_origins else "",
+        forms=f" {form_origins}" if form_origins else "",
+    )
 
 
 def docs_policy(html: str) -> str:

@@ -15,6 +15,7 @@ from openproctor.domains.lti.models import (
     LtiPlatform,
     LtiToolKey,
 )
+from openproctor.domains.lti.proctoring_models import LtiControlRequest, LtiProctoredAttempt
 from openproctor.domains.messages.models import Message
 from openproctor.domains.notes.models import SessionNote
 from openproctor.domains.objects.models import Recording, RecordingPart, StoredObject
@@ -37,9 +38,11 @@ __all__ = [
     "Lease",
     "LoginAttempt",
     "LtiAccount",
+    "LtiControlRequest",
     "LtiExamInstructor",
     "LtiLogin",
     "LtiPlatform",
+    "LtiProctoredAttempt",
     "LtiToolKey",
     "MailTemplate",
     "Message",

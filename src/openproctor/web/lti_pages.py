@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from openproctor.context import AppContext
 from openproctor.db import utcnow
 from openproctor.deps import Context, DbSession, client_ip
 from openproctor.domains.audit import service as audit_log
@@ -24,6 +25,9 @@ from openproctor.domains.lti.deep_linking import (
 )
 from openproctor.domains.lti.keys import platform_key, tool_jwks
 from openproctor.domains.lti.launch import (
+    DEEP_LINKING_REQUEST,
+    END_ASSESSMENT,
+    START_PROCTORING,
     Launch,
     LaunchError,
     LtiRole,
@@ -38,9 +42,12 @@ from openproctor.outbound import OutboundPolicy
 from openproctor.security import session_csrf_token, token_digest
 from openproctor.settings import Settings
 from openproctor.web import lti_deep_link_pages
+from openproctor.web import lti_proctoring_pages as proctoring_pages
 from openproctor.web.templating import render
 
 router = APIRouter(prefix="/lti", include_in_schema=False)
+
+router.include_router(proctoring_pages.router)
 
 STATE_COOKIE_PREFIX = "op_lti_"
 STATE_COOKIE_PATH = "/lti/"
@@ -177,10 +184,8 @@ def launch(
         platform, claims = _validated(
             request, db, id_token=id_token, state=state, outbound_policy=settings.outbound_policy
         )
-        if claims.deep_linking is not None:
-            response = _deep_linking(request, db, settings, platform, claims)
-            return _forget_state(response, state, settings)
-        admission = service.admit(db=db, platform=platform, launch=claims)
+        handle = MESSAGES.get(claims.message_type, _resource_link)
+        response = handle(request, db, context, platform, claims)
     except ExamRefused as refusal:
         db.rollback()
         _audit_refusal(request, db, platform, claims, refusal)
@@ -188,19 +193,6 @@ def launch(
     except LaunchError as failure:
         db.rollback()
         response = _lti_error(request, failure)
-    else:
-        details = {
-            "platform_id": str(platform.id),
-            "issuer": platform.issuer,
-            "subject": claims.subject,
-            "role": claims.role.value if claims.role else None,
-            "exam_id": str(admission.exam.id),
-            "resource_link_id": claims.resource_link_id,
-        }
-        if admission.candidate is not None:
-            response = _to_exam(request, db, admission.candidate, details)
-        else:
-            response = _to_wall(request, db, settings, admission, details)
     return _forget_state(response, state, settings)
 
 
@@ -239,10 +231,11 @@ def _audit_refusal(
 
 
 def _deep_linking(
-    request: Request, db: DbSession, settings: Settings, platform: LtiPlatform, launch: Launch
+    request: Request, db: DbSession, context: AppContext, platform: LtiPlatform, launch: Launch
 ) -> Response:
     """An instructor's deep linking request: a staff session, then the page where they pick
     or create the exam to add (web/lti_deep_link_pages.py). Learners are refused."""
+    settings = context.settings
     assert launch.deep_linking is not None
     if launch.role is not LtiRole.INSTRUCTOR:
         raise LaunchError(
@@ -289,6 +282,32 @@ def _deep_linking(
     )
     set_session_cookie(response, token, settings)
     return response
+
+
+def _resource_link(
+    request: Request, db: DbSession, context: AppContext, platform: LtiPlatform, claims: Launch
+) -> Response:
+    """LtiResourceLinkRequest: an instructor to the exam's wall, a learner to their exam."""
+    admission = service.admit(db=db, platform=platform, launch=claims)
+    details = {
+        "platform_id": str(platform.id),
+        "issuer": platform.issuer,
+        "subject": claims.subject,
+        "role": claims.role.value if claims.role else None,
+        "exam_id": str(admission.exam.id),
+        "resource_link_id": claims.resource_link_id,
+    }
+    if admission.candidate is not None:
+        return _to_exam(request, db, admission.candidate, details)
+    return _to_wall(request, db, context.settings, admission, details)
+
+
+# What answers each message type; resource links (the default) are in this module.
+MESSAGES = {
+    DEEP_LINKING_REQUEST: _deep_linking,
+    START_PROCTORING: proctoring_pages.start_proctoring,
+    END_ASSESSMENT: proctoring_pages.end_assessment,
+}
 
 
 def _validated(

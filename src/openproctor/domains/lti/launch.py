@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -34,6 +34,10 @@ DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 # The content item type a deep linking request must accept for this tool to answer it.
 RESOURCE_LINK_ITEM = "ltiResourceLink"
+# LTI Proctoring Services 1.0: the platform starts a proctored attempt, and ends it.
+START_PROCTORING = "LtiStartProctoring"
+END_ASSESSMENT = "LtiEndAssessment"
+MESSAGE_TYPES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST, START_PROCTORING, END_ASSESSMENT)
 LTI_VERSION = "1.3.0"
 # Seconds of clock difference allowed between the platform and this server.
 LEEWAY_S = 60
@@ -90,6 +94,9 @@ class Launch:
     custom: dict[str, str]
     context_title: str | None
     deep_linking: DeepLinkingSettings | None = None
+    message_type: str = RESOURCE_LINK_REQUEST
+    # Every verified claim, for the messages that carry more (proctoring.py reads them).
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
 
 def authentication_url(
@@ -146,10 +153,10 @@ def validate_id_token(
     if claims.get(VERSION) != LTI_VERSION:
         raise LaunchError(f"the LTI version is {claims.get(VERSION)!r}; this tool needs 1.3.0")
     message_type = claims.get(MESSAGE_TYPE)
-    if message_type not in (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST):
+    if message_type not in MESSAGE_TYPES:
         raise LaunchError(
             f"the message type {message_type!r} is not supported: this tool is launched "
-            f"with {RESOURCE_LINK_REQUEST} or {DEEP_LINKING_REQUEST}"
+            f"with {', '.join(MESSAGE_TYPES)}"
         )
     deployment_id = claims.get(DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
@@ -184,6 +191,8 @@ def validate_id_token(
         custom=custom,
         context_title=_text(_mapping(claims.get(CONTEXT)).get("title")),
         deep_linking=deep_linking,
+        message_type=str(message_type),
+        claims=claims,
     )
 
 

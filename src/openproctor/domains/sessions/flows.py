@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from openproctor.db import utcnow
 from openproctor.domains.audit.service import Auditor
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.lti import control as lti_control
+from openproctor.domains.lti.proctoring_models import ControlAction
 from openproctor.domains.sessions import service
 from openproctor.domains.sessions.clock import Clock, ClockJson
 from openproctor.domains.sessions.models import (
@@ -29,6 +31,12 @@ if TYPE_CHECKING:
 PAUSED_REASON = "paused by the proctor"
 RESUMED_REASON = "resumed by the proctor"
 TERMINATED_REASON = "ended by the proctor"
+# What a proctor's move asks of the learning platform whose attempt the session proctors.
+PLATFORM_ACTIONS = {
+    SessionState.PAUSED: ControlAction.PAUSE,
+    SessionState.RUNNING: ControlAction.RESUME,
+    SessionState.TERMINATED: ControlAction.TERMINATE,
+}
 
 
 def _move(
@@ -44,6 +52,11 @@ def _move(
     or resume moves the clock: the hub hears it with the state."""
     service.move(session, wanted, reason=reason)
     audit(f"session.{wanted.value}", "session", session.id, reason=reason)
+    action = PLATFORM_ACTIONS.get(wanted)
+    if action is not None:  # a platform's proctored attempt follows (LTI Assessment Control)
+        lti_control.request(
+            db=db, session=session, action=action, reason_code=action.value, reason_msg=reason
+        )
     db.commit()
     _tell_hub(hub, session, reason=reason, clock=_clock(db, session))
     return session
@@ -111,6 +124,14 @@ def give_extra_time(
     assert deadline is not None, "an attempt under way has started"
     audit(
         "session.extra_time", "session", session.id, minutes=minutes, ends_at=deadline.isoformat()
+    )
+    lti_control.request(
+        db=db,
+        session=session,
+        action=ControlAction.UPDATE,
+        reason_code="extra_time",
+        reason_msg=f"{minutes} minutes of extra time given by the proctor",
+        extra_time_s=minutes * 60,
     )
     db.commit()
     hub.session_changed(session.id, session.state, clock=clock.to_json())

@@ -23,6 +23,7 @@ from openproctor.domains.exams import questions as exam_questions
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.questions import Answer, CandidateQuestion
 from openproctor.domains.integrations import service as integrations
+from openproctor.domains.lti import proctoring as lti_proctoring
 from openproctor.domains.objects.models import ObjectPurpose, StoredObject
 from openproctor.domains.sessions import flows, service
 from openproctor.domains.sessions.clock import Clock, ClockRead
@@ -79,6 +80,9 @@ class CandidateView(BaseModel):
     consent: ConsentRead
     checkin: CandidateCheckIn
     return_url: str | None = None
+    # An attempt a learning platform proctors through us (LTI Proctoring Services): the page
+    # that hands the admitted candidate back to the platform's assessment.
+    lti_assessment_url: str | None = None
 
 
 class StateChange(BaseModel):
@@ -154,6 +158,8 @@ def candidate_view(token: str, db: DbSession) -> CandidateView:
     view = _view(exam, session, candidate)
     # An external exam's system may want the candidate back when it is over.
     view.return_url = integrations.return_url_for(db=db, exam_id=exam.id)
+    if lti_proctoring.attempt_for_candidate(db=db, candidate=candidate) is not None:
+        view.lti_assessment_url = f"/lti/assessment/{token}"
     return view
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openproctor.access import proctor_scope, visible_exam, visible_session
 from openproctor.deps import Audit, DbSession, Hub, ProctorUser, ReviewerUser, StaffUser
+from openproctor.domains.lti import control as lti_control
 from openproctor.domains.violations import handling, service
 from openproctor.domains.violations.models import ReviewStatus, Violation, ViolationRead
 from openproctor.pagination import PageParams, send_page
@@ -73,7 +74,13 @@ def review_violation(
     if violation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "violation not found")
     session = visible_session(db=db, user=user, session_id=violation.session_id)
+    confirmed_now = (
+        verdict.status is ReviewStatus.CONFIRMED
+        and violation.review_status is not ReviewStatus.CONFIRMED
+    )
     service.review(violation=violation, status=verdict.status, note=verdict.note, reviewer=user)
+    if confirmed_now:  # a platform's proctored attempt gets a flag (LTI Assessment Control)
+        lti_control.flag_violation(db=db, session=session, violation=violation)
     audit(
         "violation.review",
         "violation",

@@ -140,7 +140,16 @@ export function runExam(root, {
       : `All ${questions.length} questions answered.`;
   };
 
-  if (exam.external_url) {
+  // The exam is elsewhere: on the course site that proctors it through us (LTI), or at its URL.
+  const outside = Boolean(view.lti_assessment_url || exam.external_url);
+  if (view.lti_assessment_url) {
+    const handBack = root.querySelector(".lti-assessment");
+    handBack.hidden = false;
+    handBack.querySelector(".lti-assessment-link").href = view.lti_assessment_url;
+    submitButton.textContent = "I have finished";
+    status.hidden = true; // answers live on the course site
+    progress.textContent = "Press this when you have finished the exam on your course site.";
+  } else if (exam.external_url) {
     const external = root.querySelector(".external");
     external.hidden = false;
     external.querySelector(".external-frame").src = exam.external_url;
@@ -184,7 +193,7 @@ export function runExam(root, {
         if (error.status === 409) {
           submitting = false;
           submitButton.disabled = false;
-          submitButton.textContent = exam.external_url ? "I have finished" : "Submit my answers";
+          submitButton.textContent = outside ? "I have finished" : "Submit my answers";
           submitAborted();
           refresh(); // ended or paused meanwhile: the page shows what happened
           return;
@@ -196,7 +205,7 @@ export function runExam(root, {
         if (!automatic && error.status !== 0 && error.status < 500) {
           submitting = false;
           submitButton.disabled = false;
-          submitButton.textContent = exam.external_url ? "I have finished" : "Submit my answers";
+          submitButton.textContent = outside ? "I have finished" : "Submit my answers";
           submitError.textContent = `Submitting did not work (${error.message}). Please try again.`;
           submitAborted();
           return;
@@ -208,7 +217,7 @@ export function runExam(root, {
   submitButton.addEventListener("click", async () => {
     if (submitting || confirmDialog.open) return;
     const confirmed = await confirmSubmit(confirmDialog, {
-      questions, answers, external: Boolean(exam.external_url),
+      questions, answers, external: outside,
     });
     if (confirmed) send();
   });
