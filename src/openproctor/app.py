@@ -34,6 +34,7 @@ from openproctor.detectors import install
 from openproctor.detectors.base import ModelError
 from openproctor.domains.invitations.mailer import Mailer
 from openproctor.domains.leases.leader import Leadership
+from openproctor.domains.lti.passback import GradePassback
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.users.routes import CREDENTIAL_CHANGE_API
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         outbound_policy=settings.outbound_policy,
         mail=settings.smtp,
         public_url=settings.public_url,
+        outboxes=[GradePassback(session_factory, outbound_policy=settings.outbound_policy)],
     )
     hub = LiveHub(
         session_factory=session_factory,

@@ -8,6 +8,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations.models import ExamIntegration
 from openproctor.domains.invitations.models import CandidateEmail, MailTemplate
 from openproctor.domains.leases.models import Lease
+from openproctor.domains.lti.advantage_models import LtiGradePost, LtiLearner, LtiServiceLink
 from openproctor.domains.lti.models import (
     LtiAccount,
     LtiExamInstructor,
@@ -38,8 +39,11 @@ __all__ = [
     "LoginAttempt",
     "LtiAccount",
     "LtiExamInstructor",
+    "LtiGradePost",
+    "LtiLearner",
     "LtiLogin",
     "LtiPlatform",
+    "LtiServiceLink",
     "LtiToolKey",
     "MailTemplate",
     "Message",

@@ -122,7 +122,7 @@ def fetch_key_set(url: str, outbound_policy: OutboundPolicy) -> dict[str, RSAPub
             ) as response,
         ):
             status_code = response.status_code
-            content = _read_at_most(response, JWKS_MAX_BYTES + 1) if status_code == 200 else b""
+            content = read_at_most(response, JWKS_MAX_BYTES + 1) if status_code == 200 else b""
     except OutboundRefused as refusal:
         raise PlatformKeyError(
             f"the platform's key set {url} is refused: {refusal.reason}"
@@ -159,7 +159,7 @@ def fetch_key_set(url: str, outbound_policy: OutboundPolicy) -> dict[str, RSAPub
     return keys
 
 
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+def read_at_most(response: httpx.Response, limit: int) -> bytes:
     """The body, stopping once it reaches `limit` bytes (a huge answer is not kept)."""
     content = bytearray()
     for chunk in response.iter_bytes():

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate, CandidateCreate
 from openproctor.domains.exams.models import Exam
+from openproctor.domains.lti import links
 from openproctor.domains.lti.launch import Launch, LaunchError, LtiRole
 from openproctor.domains.lti.models import (
     LtiAccount,
@@ -226,10 +227,11 @@ def admit(*, db: Session, platform: LtiPlatform, launch: Launch) -> Admission:
     exam = exam_for(db=db, platform=platform, launch=launch)
     if launch.role is LtiRole.INSTRUCTOR:
         user, created = instructor(db=db, platform=platform, exam=exam, launch=launch)
+        links.remember(db=db, platform=platform, launch=launch, exam=exam, candidate=None)
         return Admission(exam=exam, user=user, user_created=created)
-    return Admission(
-        exam=exam, candidate=learner(db=db, platform=platform, exam=exam, launch=launch)
-    )
+    candidate = learner(db=db, platform=platform, exam=exam, launch=launch)
+    links.remember(db=db, platform=platform, launch=launch, exam=exam, candidate=candidate)
+    return Admission(exam=exam, candidate=candidate)
 
 
 def exam_for(*, db: Session, platform: LtiPlatform, launch: Launch) -> Exam:
@@ -306,12 +308,12 @@ def learner(*, db: Session, platform: LtiPlatform, exam: Exam, launch: Launch) -
             ),
         )
     if candidate.proctor_id is None:
-        candidate.proctor_id = _least_loaded_instructor(db=db, platform=platform, exam=exam)
+        candidate.proctor_id = least_loaded_instructor(db=db, platform=platform, exam=exam)
     db.flush()
     return candidate
 
 
-def _least_loaded_instructor(*, db: Session, platform: LtiPlatform, exam: Exam) -> uuid.UUID | None:
+def least_loaded_instructor(*, db: Session, platform: LtiPlatform, exam: Exam) -> uuid.UUID | None:
     instructors = db.scalars(
         select(User.id)
         .join(LtiExamInstructor, LtiExamInstructor.user_id == User.id)
@@ -409,5 +411,17 @@ def has_candidates(*, db: Session, exam: Exam, user: User) -> bool:
     """Whether a proctor has a candidate in the exam (and so may open its wall)."""
     query = select(Candidate.id).where(
         Candidate.exam_id == exam.id, Candidate.proctor_id == user.id
+    )
+    return db.scalar(query.limit(1)) is not None
+
+
+def get_exam(*, db: Session, exam_id: uuid.UUID) -> Exam | None:
+    return db.get(Exam, exam_id)
+
+
+def is_instructor(*, db: Session, exam: Exam, user: User) -> bool:
+    """Whether the user launched the exam from a platform as an instructor."""
+    query = select(LtiExamInstructor.user_id).where(
+        LtiExamInstructor.exam_id == exam.id, LtiExamInstructor.user_id == user.id
     )
     return db.scalar(query.limit(1)) is not None
