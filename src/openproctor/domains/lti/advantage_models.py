@@ -23,15 +23,15 @@ SCOPE_MEMBERSHIPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembe
 
 
 class LtiServiceLink(IdMixin, Base):
-    """A resource link of a platform's course and the exam it opens, with the service
-    endpoints its latest launch announced (NULL: the platform offers that service not)."""
+    """A resource link of a platform's course (unique per deployment, as LTI says) and the
+    exam it opens, with the service endpoints its latest launch announced (NULL: the
+    platform does not offer that service)."""
 
     __tablename__ = "lti_service_links"
     __table_args__ = (
         UniqueConstraint(
             "platform_id",
             "deployment_id",
-            "context_id",
             "resource_link_id",
             name="uq_lti_service_links_link",
         ),

@@ -11,7 +11,7 @@ from openproctor.domains.audit.service import Auditor
 from openproctor.domains.candidates import flows as candidate_flows
 from openproctor.domains.candidates.flows import erase_candidate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.lti import keys, links, roster, service
+from openproctor.domains.lti import keys, roster, service, service_links
 from openproctor.domains.lti.access import PlatformServiceError
 from openproctor.domains.lti.advantage_models import RosterSyncRead
 from openproctor.domains.lti.models import LtiPlatform, PlatformWrite
@@ -92,7 +92,7 @@ def sync_roster(
     candidates; unless `dry_run`, adds, updates and removes as listed, audited and
     committed (dry run: nothing written). Raises PlatformServiceError saying why the roster
     cannot be read, StorageError when a removed candidate's files cannot be deleted."""
-    link = links.roster_link(db=db, exam_id=exam.id)
+    link = service_links.roster_link(db=db, exam_id=exam.id)
     platform = db.get(LtiPlatform, link.platform_id) if link is not None else None
     if link is None or platform is None:
         raise PlatformServiceError(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.lti import links
+from openproctor.domains.lti import service_links
 from openproctor.domains.lti.advantage_models import (
     SCOPE_SCORE,
     GradePostStatus,
@@ -87,7 +87,7 @@ def enqueue(*, db: Session, session: ExamSession, at: datetime) -> LtiGradePost 
     the attempt not yet sent are superseded: the newest says everything."""
     if session.state not in FINAL_STATES:
         return None
-    learner = links.learner(db=db, candidate_id=session.candidate_id)
+    learner = service_links.learner(db=db, candidate_id=session.candidate_id)
     link = db.get(LtiServiceLink, learner.link_id) if learner is not None else None
     if learner is None or link is None or not _takes_scores(link):
         return None
@@ -123,7 +123,7 @@ def _takes_scores(link: LtiServiceLink) -> bool:
 def sync_status(*, db: Session, exam_id: uuid.UUID) -> GradeSyncRead:
     """The exam's grade passback at a glance: waiting, failed, the latest success and
     the latest failure (if nothing was delivered after it)."""
-    link_ids = [link.id for link in links.for_exam(db=db, exam_id=exam_id)]
+    link_ids = [link.id for link in service_links.for_exam(db=db, exam_id=exam_id)]
     query = select(LtiGradePost).where(LtiGradePost.link_id.in_(link_ids))
     counts = dict(
         db.execute(
@@ -145,7 +145,7 @@ def sync_status(*, db: Session, exam_id: uuid.UUID) -> GradeSyncRead:
     failed_at = failing.last_attempt_at if failing is not None else None
     show_failure = failing is not None and (delivered is None or failing.created_at > delivered)
     return GradeSyncRead(
-        linked=any(_takes_scores(link) for link in links.for_exam(db=db, exam_id=exam_id)),
+        linked=any(_takes_scores(link) for link in service_links.for_exam(db=db, exam_id=exam_id)),
         pending=counts.get(GradePostStatus.PENDING, 0),
         failed=counts.get(GradePostStatus.FAILED, 0),
         last_delivered_at=delivered,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate, CandidateCreate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.lti import links
+from openproctor.domains.lti import service_links
 from openproctor.domains.lti.launch import Launch, LaunchError, LtiRole
 from openproctor.domains.lti.models import (
     LtiAccount,
@@ -227,10 +227,10 @@ def admit(*, db: Session, platform: LtiPlatform, launch: Launch) -> Admission:
     exam = exam_for(db=db, platform=platform, launch=launch)
     if launch.role is LtiRole.INSTRUCTOR:
         user, created = instructor(db=db, platform=platform, exam=exam, launch=launch)
-        links.remember(db=db, platform=platform, launch=launch, exam=exam, candidate=None)
+        service_links.remember(db=db, platform=platform, launch=launch, exam=exam, candidate=None)
         return Admission(exam=exam, user=user, user_created=created)
     candidate = learner(db=db, platform=platform, exam=exam, launch=launch)
-    links.remember(db=db, platform=platform, launch=launch, exam=exam, candidate=candidate)
+    service_links.remember(db=db, platform=platform, launch=launch, exam=exam, candidate=candidate)
     return Admission(exam=exam, candidate=candidate)
 
 

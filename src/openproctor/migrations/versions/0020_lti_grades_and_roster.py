@@ -51,7 +51,6 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "platform_id",
             "deployment_id",
-            "context_id",
             "resource_link_id",
             name="uq_lti_service_links_link",
         ),

@@ -33,7 +33,6 @@ def remember(
         select(LtiServiceLink).where(
             LtiServiceLink.platform_id == platform.id,
             LtiServiceLink.deployment_id == launch.deployment_id,
-            LtiServiceLink.context_id == launch.context_id,
             LtiServiceLink.resource_link_id == launch.resource_link_id,
         )
     )
@@ -48,6 +47,7 @@ def remember(
     if link.exam_id != exam.id:
         link.lineitem_url = None  # a line item found or made for another exam
     link.exam_id = exam.id
+    link.context_id = launch.context_id
     link.context_title = launch.context_title
     link.lineitems_url = found.lineitems_url
     # The launch's own line item wins; else the one found or made earlier stays.
