@@ -3,7 +3,14 @@
 from fastapi import APIRouter, Depends
 
 from openproctor.deps import csrf_protect
-from openproctor.web import account_pages, admin, auth_pages, staff_pages, take_pages
+from openproctor.web import (
+    account_pages,
+    admin,
+    auth_pages,
+    course_pages,
+    staff_pages,
+    take_pages,
+)
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 for page_router in (
@@ -11,6 +18,7 @@ for page_router in (
     account_pages.router,
     admin.router,
     staff_pages.router,
+    course_pages.router,
     take_pages.router,
 ):
     router.include_router(page_router)
