@@ -42,7 +42,7 @@ DECISION_COMMENTS = {
     Decision.CHEATING: "Proctoring review: cheating found. The score is withheld for the "
     "instructor to decide.",
 }
-AWAITING_REVIEW = "Flagged during proctoring: the score waits for a reviewer's decision."
+AWAITING_REVIEW = "The proctoring review is pending: the score is not final yet."
 
 
 def timestamp(at: datetime) -> str:
@@ -54,7 +54,8 @@ def score_document(
     *, session: ExamSession, exam: Exam, user_id: str, flagged: bool, at: datetime
 ) -> dict[str, Any]:
     """The Score for the attempt as it stands (it must have ended)."""
-    ended_by_proctor = session.state is not SessionState.SUBMITTED
+    # Terminated by a proctor (or expired unsubmitted): the platform hears why.
+    ended_early = session.state is not SessionState.SUBMITTED
     decision = session.decision
     if decision is not None:
         grading = PENDING_MANUAL if decision is Decision.CHEATING else FULLY_GRADED
@@ -63,12 +64,12 @@ def score_document(
         grading, comment = PENDING_MANUAL, AWAITING_REVIEW
     else:
         grading, comment = FULLY_GRADED, ""
-    if ended_by_proctor and session.end_reason:
+    if ended_early and session.end_reason:
         ended = f"Attempt {session.state.value}: {session.end_reason}."
         comment = f"{ended} {comment}".strip()
     document: dict[str, Any] = {
         "userId": user_id,
-        "activityProgress": COMPLETED if ended_by_proctor else SUBMITTED,
+        "activityProgress": COMPLETED if ended_early else SUBMITTED,
         "gradingProgress": grading,
         "timestamp": timestamp(at),
     }
