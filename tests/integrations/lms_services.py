@@ -280,10 +280,10 @@ def _app(services: LmsServices) -> FastAPI:
         )
 
     def served(service: Any, handler: Any, *, array: bool = False, **kwargs: Any) -> Response:
-        """The library's handler, its bearer-token refusals (LtiException) as 401."""
+        """The library's handler; a bearer token it cannot verify is a 401."""
         try:
             return answer(service.handle_resp(handler, **kwargs), array=array)
-        except LtiException as error:
+        except (LtiException, jwt.InvalidTokenError) as error:
             services.refusals.append(f"401 {error}")
             return Response(status_code=401, content="invalid token")
 

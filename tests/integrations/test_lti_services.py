@@ -377,3 +377,61 @@ def test_only_admins_and_the_exams_instructors_sync_its_roster(
     unknown = client.post(f"/api/v1/exams/{exam.id}/roster-sync")
     assert unknown.status_code == 502
     assert "open it once from the course" in unknown.json()["detail"]
+
+
+def test_a_token_the_platform_stops_taking_is_replaced_and_a_missing_grade_item_explained(
+    course: tuple[Platform, Exam],
+    lms: LmsServices,
+    factory: Factory,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    platform, exam = course
+    claims = lms.launch_claims()
+    ags = claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]
+    ags["scope"] = ["https://purl.imsglobal.org/spec/lti-ags/scope/score"]  # no line items
+    platform.login_and_launch(sub="learner-3", **claims)
+    candidate = learner_of(factory.db, exam, "learner-3")
+    session = running_session(factory, candidate)
+    sessions.submit(session=session, exam=exam, answers={"0": 1})
+    factory.db.commit()
+    now = [utcnow() + timedelta(hours=1)]
+    passback = GradePassback(
+        session_factory,
+        outbound_policy=settings.outbound_policy,
+        retry=RetryPolicy(jitter=lambda ceiling: ceiling),
+        clock=lambda: now[0],
+    )
+    with session_factory() as db:
+        post = grades.enqueue(db=db, session=session, at=now[0])
+        db.commit()
+        assert post is not None
+    with outbound.client(5.0) as http:
+        passback.deliver_due(http)
+        with session_factory() as db:
+            failed = db.scalars(select(LtiGradePost)).one()
+            assert failed.last_error is not None
+            assert "give the activity a grade item on the platform" in failed.last_error
+
+            # The platform gives the link a line item; its tokens are signed anew (a key
+            # rotation): the cached token is refused once (401), then replaced.
+            lineitem = f"{lms.lineitems_url}/9"
+            lms.lineitems[lineitem] = {"id": lineitem, "label": "Quiz", "scoreMaximum": 1}
+            platform.login_and_launch(sub="learner-3", **lms.launch_claims(lineitem=lineitem))
+            passback.deliver_due(http)  # not due yet: the launch changed nothing queued
+            now[0] += timedelta(seconds=30)
+            passback.deliver_due(http)
+            assert len(lms.scores) == 1
+            lms.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            grades.enqueue(db=db, session=session, at=now[0])
+            db.commit()
+            passback.deliver_due(http)
+            db.expire_all()
+            refused = db.scalars(
+                select(LtiGradePost).where(LtiGradePost.status == GradePostStatus.PENDING)
+            ).one()
+            assert refused.last_status_code == 401
+            now[0] += timedelta(seconds=30)
+            passback.deliver_due(http)
+    assert len(lms.scores) == 2
+    assert lms.tokens == ["https://purl.imsglobal.org/spec/lti-ags/scope/score"] * 2

@@ -60,14 +60,17 @@ class TokenCache:
         with self.lock:
             self.entries[key] = _Token(value, self.clock() + lifetime_s - EXPIRY_MARGIN_S)
 
-    def forget(self, platform_id: uuid.UUID) -> None:
-        """Drops the platform's tokens (the platform refused one: ask for a new one)."""
+    def forget(self, key: tuple[uuid.UUID, frozenset[str]]) -> None:
         with self.lock:
-            for key in [key for key in self.entries if key[0] == platform_id]:
-                del self.entries[key]
+            self.entries.pop(key, None)
 
 
 TOKENS = TokenCache()
+
+
+def forget_token(platform: LtiPlatform, scopes: Sequence[str]) -> None:
+    """Drops a cached token the platform no longer accepts (it answered 401)."""
+    TOKENS.forget((platform.id, frozenset(scopes)))
 
 
 def client_assertion(platform: LtiPlatform, signing_key: LtiToolKey) -> str:

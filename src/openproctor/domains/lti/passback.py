@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openproctor.db import transaction, utcnow
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.lti import grades, keys
-from openproctor.domains.lti.access import TOKENS, PlatformServiceError, access_token
+from openproctor.domains.lti.access import PlatformServiceError, access_token, forget_token
 from openproctor.domains.lti.advantage_models import (
     SCOPE_LINEITEM,
     SCOPE_LINEITEM_READONLY,
@@ -175,11 +175,13 @@ class GradePassback:
             )
             status_code = answer.status_code
             if answer.status_code == 401:
-                TOKENS.forget(job.platform.id)  # revoked early: a new one next time
+                forget_token(job.platform, [SCOPE_SCORE])  # revoked early: a new one next time
             if not answer.ok:
                 error = f"the platform's score service answered HTTP {answer.status_code}"
         except PlatformServiceError as failure:
             error = str(failure)
+        except httpx.InvalidURL:
+            error = f"the platform's line item URL {lineitem!r} is not a valid URL"
         with transaction(self.session_factory) as db:
             post = db.get(LtiGradePost, post_id)
             link = db.get(LtiServiceLink, job.link_id)

@@ -164,11 +164,20 @@ class WebhookDeliverer:
                     self.persist_queued()
                     wait = min(wait, self.deliver_due(client))
                     for outbox in self.outboxes:
-                        wait = min(wait, outbox.deliver_due(client))
+                        wait = min(wait, self._deliver_other(outbox, client))
                 except SQLAlchemyError:
                     log.exception("webhook deliverer: database error; trying again soon")
                 self._wake.wait(max(0.01, wait))
                 self._wake.clear()
+
+    def _deliver_other(self, outbox: Outbox, client: httpx.Client) -> float:
+        """Another outbox's due rows; its failure must not stop the webhooks (its claimed
+        row is tried again when the claim runs out)."""
+        try:
+            return outbox.deliver_due(client)
+        except Exception:
+            log.exception("outbox %s failed; trying again soon", type(outbox).__name__)
+            return self.poll_s
 
     def persist_queued(self) -> None:
         """Writes the emitted events to the outbox."""
