@@ -111,3 +111,14 @@ def test_an_instructor_sees_grade_sync_and_applies_the_course_roster(
     )
     assert names == ["Ada Lovelace", "Bob Stone", "Eve"]
     page.close()
+
+    # The admin's exam page says the grades are not getting through, and links here.
+    page = browser.new_page(base_url=live_server)
+    sign_in(page, factory.user(Role.ADMIN))
+    page.goto(f"/admin/exams/{exam.id}")
+    course = page.get_by_test_id("course-link")
+    expect(course).to_contain_text("grades are not reaching the gradebook (1 waiting")
+    assert blocking_violations(page) == []
+    course.get_by_role("link", name="Grades and course roster").click()
+    expect(page.get_by_test_id("roster-sync")).to_contain_text("The candidates match the course")
+    page.close()

@@ -175,10 +175,19 @@ def plan(
             result.update.append((candidate, member, change))
         else:
             result.unchanged += 1
+    # Only this course's synced learners (an exam may be linked from several courses).
+    same_course = select(LtiServiceLink.id).where(
+        LtiServiceLink.platform_id == link.platform_id,
+        LtiServiceLink.context_id == link.context_id,
+    )
     synced = db.scalars(
         select(Candidate)
         .join(LtiLearner, LtiLearner.candidate_id == Candidate.id)
-        .where(Candidate.exam_id == exam.id, LtiLearner.from_roster)
+        .where(
+            Candidate.exam_id == exam.id,
+            LtiLearner.from_roster,
+            LtiLearner.link_id.in_(same_course),
+        )
         .order_by(Candidate.name)
     )
     for candidate in synced:
