@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.lti import service_links
 from openproctor.domains.lti.advantage_models import (
@@ -93,7 +92,7 @@ def enqueue(*, db: Session, session: ExamSession, at: datetime) -> LtiGradePost 
     if learner is None or link is None or not _takes_scores(link):
         return None
     exam = db.get(Exam, session.exam_id)
-    if exam is None or db.get(Candidate, session.candidate_id) is None:
+    if exam is None:
         return None
     flagged = (
         db.scalar(select(Violation.id).where(Violation.session_id == session.id).limit(1))
@@ -138,13 +137,15 @@ def sync_status(*, db: Session, exam_id: uuid.UUID) -> GradeSyncRead:
     )
     failing = db.scalars(
         query.where(
-            LtiGradePost.last_error.is_not(None), LtiGradePost.status != GradePostStatus.DELIVERED
+            LtiGradePost.last_error.is_not(None),
+            LtiGradePost.status.in_([GradePostStatus.PENDING, GradePostStatus.FAILED]),
         )
-        .order_by(LtiGradePost.created_at.desc())
+        .order_by(LtiGradePost.last_attempt_at.desc())
         .limit(1)
     ).first()
     failed_at = failing.last_attempt_at if failing is not None else None
-    show_failure = failing is not None and (delivered is None or failing.created_at > delivered)
+    # A failure matters until a later score gets through.
+    show_failure = failed_at is not None and (delivered is None or failed_at > delivered)
     return GradeSyncRead(
         linked=any(_takes_scores(link) for link in service_links.for_exam(db=db, exam_id=exam_id)),
         pending=counts.get(GradePostStatus.PENDING, 0),
