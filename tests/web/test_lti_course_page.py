@@ -110,6 +110,9 @@ def test_an_instructor_sees_grade_sync_and_applies_the_course_roster(
         c.name for c in db.scalars(select(Candidate).where(Candidate.exam_id == exam.id))
     )
     assert names == ["Ada Lovelace", "Bob Stone", "Eve"]
+    page.goto(f"/proctor/exams/{exam.id}")  # the wall leads back here
+    page.get_by_test_id("course-page").click()
+    expect(page.get_by_test_id("roster-sync")).to_be_visible()
     page.close()
 
     # The admin's exam page says the grades are not getting through, and links here.

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from openproctor.access import visible_exam
 from openproctor.deps import Audit, Context, DbSession, ProctorUser, StaffUser
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.lti import flows, grades, service
+from openproctor.domains.lti import flows, grades, service_links
 from openproctor.domains.lti.access import PlatformServiceError
 from openproctor.domains.lti.advantage_models import GradeSyncRead, RosterSyncRead
 from openproctor.domains.users.models import Role, User
@@ -25,10 +25,10 @@ grades_router = APIRouter(tags=["exams"])
 def course_exam(db: DbSession, user: User, exam_id: uuid.UUID) -> Exam:
     """The exam, if the user may sync its course: an admin, or a proctor who launched it
     from the platform as an instructor (404 / 403 otherwise)."""
-    exam = service.get_exam(db=db, exam_id=exam_id)
+    exam = service_links.get_exam(db=db, exam_id=exam_id)
     if exam is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "exam not found")
-    if user.role is not Role.ADMIN and not service.is_instructor(db=db, exam=exam, user=user):
+    if user.role is not Role.ADMIN and not service_links.is_instructor(db=db, exam=exam, user=user):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only admins and the exam's course instructors sync it"
         )

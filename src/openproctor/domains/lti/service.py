@@ -413,15 +413,3 @@ def has_candidates(*, db: Session, exam: Exam, user: User) -> bool:
         Candidate.exam_id == exam.id, Candidate.proctor_id == user.id
     )
     return db.scalar(query.limit(1)) is not None
-
-
-def get_exam(*, db: Session, exam_id: uuid.UUID) -> Exam | None:
-    return db.get(Exam, exam_id)
-
-
-def is_instructor(*, db: Session, exam: Exam, user: User) -> bool:
-    """Whether the user launched the exam from a platform as an instructor."""
-    query = select(LtiExamInstructor.user_id).where(
-        LtiExamInstructor.exam_id == exam.id, LtiExamInstructor.user_id == user.id
-    )
-    return db.scalar(query.limit(1)) is not None

@@ -1,5 +1,6 @@
-"""Which resource link opens which exam, with the services its launches announced, and which
-candidates are LTI learners (their platform user id, for grades and the roster)."""
+"""Which resource link opens which exam, with the services its launches announced, which
+candidates are LTI learners (their platform user id, for grades and the roster), and who may
+see the exam's course page."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams.models import Exam
 from openproctor.domains.lti.advantage_models import LtiLearner, LtiServiceLink
 from openproctor.domains.lti.launch import Launch
-from openproctor.domains.lti.models import LtiPlatform
+from openproctor.domains.lti.models import LtiExamInstructor, LtiPlatform
+from openproctor.domains.users.models import Role, User
 
 
 def remember(
@@ -81,3 +83,23 @@ def roster_link(*, db: Session, exam_id: uuid.UUID) -> LtiServiceLink | None:
 
 def learner(*, db: Session, candidate_id: uuid.UUID) -> LtiLearner | None:
     return db.get(LtiLearner, candidate_id)
+
+
+def get_exam(*, db: Session, exam_id: uuid.UUID) -> Exam | None:
+    return db.get(Exam, exam_id)
+
+
+def course_page_for(*, db: Session, exam: Exam, user: User) -> bool:
+    """Whether the user has the exam's course page: a platform's launch linked the exam to a
+    course, and the user is an admin or one of its LTI instructors."""
+    if not for_exam(db=db, exam_id=exam.id):
+        return False
+    return user.role is Role.ADMIN or is_instructor(db=db, exam=exam, user=user)
+
+
+def is_instructor(*, db: Session, exam: Exam, user: User) -> bool:
+    """Whether the user launched the exam from a platform as an instructor."""
+    query = select(LtiExamInstructor.user_id).where(
+        LtiExamInstructor.exam_id == exam.id, LtiExamInstructor.user_id == user.id
+    )
+    return db.scalar(query.limit(1)) is not None
