@@ -373,7 +373,11 @@ def test_only_admins_and_the_exams_instructors_sync_its_roster(
     login(client, factory.user(Role.PROCTOR))
     refused = client.post(f"/api/v1/exams/{exam.id}/roster-sync")
     assert refused.status_code == 403
+    assert client.post(f"/api/v1/exams/{exam.id}/grade-sync/retry").status_code == 403
     login(client, factory.user(Role.ADMIN))
+    retried = client.post(f"/api/v1/exams/{exam.id}/grade-sync/retry")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["linked"] is False
     unknown = client.post(f"/api/v1/exams/{exam.id}/roster-sync")
     assert unknown.status_code == 502
     assert "open it once from the course" in unknown.json()["detail"]

@@ -1,10 +1,10 @@
 """The course page of an LTI exam, as its instructor uses it: the grade passback's state (a
-failure shown), the roster a sync would bring (nothing changed yet), then Apply; axe-clean."""
+failure shown, sent again), the roster a sync would bring (nothing changed yet), then Apply;
+axe-clean."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -13,7 +13,11 @@ from sqlalchemy import select
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.lti import access, keys
-from openproctor.domains.lti.advantage_models import LtiGradePost, LtiServiceLink
+from openproctor.domains.lti.advantage_models import (
+    GradePostStatus,
+    LtiGradePost,
+    LtiServiceLink,
+)
 from openproctor.domains.lti.models import LtiExamInstructor, LtiPlatform
 from openproctor.domains.sessions.models import ExamSession, SessionState
 from openproctor.domains.users.models import Role
@@ -75,9 +79,9 @@ def test_an_instructor_sees_grade_sync_and_applies_the_course_roster(
             link_id=link.id,
             session_id=session.id,
             score={"userId": "eve"},
-            attempts=1,
+            status=GradePostStatus.FAILED,  # after a day of tries
+            attempts=12,
             last_attempt_at=utcnow(),
-            next_attempt_at=utcnow() + timedelta(hours=1),  # the server's next try is later
             last_error="the platform's score service answered HTTP 503",
         )
     )
@@ -98,6 +102,11 @@ def test_an_instructor_sees_grade_sync_and_applies_the_course_roster(
     assert blocking_violations(page) == []
     db.expire_all()
     assert len(db.scalars(select(Candidate).where(Candidate.exam_id == exam.id)).all()) == 1
+
+    page.get_by_test_id("grades-retry").click()
+    expect(page.get_by_test_id("notice")).to_have_text("1 score will be sent again now.")
+    assert blocking_violations(page) == []
+    page.get_by_role("link", name="Compare with the course roster").click()
 
     page.get_by_test_id("roster-apply").focus()
     page.keyboard.press("Enter")
@@ -120,7 +129,7 @@ def test_an_instructor_sees_grade_sync_and_applies_the_course_roster(
     sign_in(page, factory.user(Role.ADMIN))
     page.goto(f"/admin/exams/{exam.id}")
     course = page.get_by_test_id("course-link")
-    expect(course).to_contain_text("grades are not reaching the gradebook (1 waiting")
+    expect(course).to_contain_text("grades are not reaching the gradebook (1 waiting, 0 not")
     assert blocking_violations(page) == []
     course.get_by_role("link", name="Grades and course roster").click()
     expect(page.get_by_test_id("roster-sync")).to_contain_text("The candidates match the course")

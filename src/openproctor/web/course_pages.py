@@ -106,3 +106,14 @@ def apply_roster(
         f"{len(roster.removed)} removed, {len(roster.kept)} kept."
     )
     return _page(request, db, user, exam, roster=roster, notice=done)
+
+
+@router.post("/proctor/exams/{exam_id}/course/grades")
+def retry_grades(
+    exam_id: uuid.UUID, request: Request, db: DbSession, user: ProctorUser, audit: Audit
+) -> Response:
+    """Sends the scores the platform did not take again (the roster is not read)."""
+    exam = course_exam(db, user, exam_id)
+    count = flows.retry_grades(db=db, audit=audit, exam=exam)
+    notice = f"{count} score{'' if count == 1 else 's'} will be sent again now."
+    return _page(request, db, user, exam, roster=None, notice=notice)

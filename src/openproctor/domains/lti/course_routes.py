@@ -81,3 +81,14 @@ def grade_sync(exam_id: uuid.UUID, db: DbSession, user: StaffUser) -> GradeSyncR
     """How the exam's scores reach the learning platform's gradebook (LTI AGS)."""
     exam = visible_exam(db=db, user=user, exam_id=exam_id)
     return grades.sync_status(db=db, exam_id=exam.id)
+
+
+@grades_router.post("/exams/{exam_id}/grade-sync/retry", response_model=GradeSyncRead)
+def retry_grades(
+    exam_id: uuid.UUID, db: DbSession, user: ProctorUser, audit: Audit
+) -> GradeSyncRead:
+    """Sends the scores the platform did not take within a day again, with a new day of
+    retries (admins and the exam's course instructors)."""
+    exam = course_exam(db, user, exam_id)
+    flows.retry_grades(db=db, audit=audit, exam=exam)
+    return grades.sync_status(db=db, exam_id=exam.id)

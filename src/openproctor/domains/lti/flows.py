@@ -11,7 +11,7 @@ from openproctor.domains.audit.service import Auditor
 from openproctor.domains.candidates import flows as candidate_flows
 from openproctor.domains.candidates.flows import erase_candidate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.lti import keys, roster, service, service_links
+from openproctor.domains.lti import grades, keys, roster, service, service_links
 from openproctor.domains.lti.access import PlatformServiceError
 from openproctor.domains.lti.advantage_models import RosterSyncRead
 from openproctor.domains.lti.models import LtiPlatform, PlatformWrite
@@ -147,3 +147,11 @@ def sync_roster(
         kept=changes.kept,
         unchanged=changes.unchanged,
     )
+
+
+def retry_grades(*, db: Session, audit: Auditor, exam: Exam) -> int:
+    """The exam's failed scores queued again, audited and committed; returns how many."""
+    count = grades.retry_failed(db=db, exam_id=exam.id, now=utcnow())
+    audit("lti.grades_retry", "exam", exam.id, scores=count)
+    db.commit()
+    return count

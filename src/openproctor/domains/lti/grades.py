@@ -154,3 +154,17 @@ def sync_status(*, db: Session, exam_id: uuid.UUID) -> GradeSyncRead:
         last_error=failing.last_error if show_failure and failing is not None else None,
         last_error_at=failed_at if show_failure else None,
     )
+
+
+def retry_failed(*, db: Session, exam_id: uuid.UUID, now: datetime) -> int:
+    """Sends the exam's scores the platform never took again, now, with a new day of
+    retries (e.g. after its registration was fixed); returns how many (caller commits).
+    A newer score of the same attempt wins: superseded ones stay as they are."""
+    link_ids = select(LtiServiceLink.id).where(LtiServiceLink.exam_id == exam_id)
+    result = db.execute(
+        update(LtiGradePost)
+        .where(LtiGradePost.link_id.in_(link_ids), LtiGradePost.status == GradePostStatus.FAILED)
+        .values(status=GradePostStatus.PENDING, retry_until=None, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
