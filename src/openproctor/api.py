@@ -13,6 +13,8 @@ from openproctor.domains.exams.routes import router as exams
 from openproctor.domains.iddoc.routes import take_router as id_documents
 from openproctor.domains.integrations.routes import router as integrations
 from openproctor.domains.invitations.routes import router as invitations
+from openproctor.domains.lti.course_routes import grades_router as lti_grades
+from openproctor.domains.lti.course_routes import roster_router as lti_roster
 from openproctor.domains.lti.routes import router as lti
 from openproctor.domains.messages.routes import router as messages
 from openproctor.domains.messages.routes import take_router as chat
@@ -54,5 +56,7 @@ for domain_router in (
     webhooks,
     integrations,
     lti,
+    lti_roster,
+    lti_grades,
 ):
     router.include_router(domain_router)

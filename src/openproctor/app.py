@@ -35,6 +35,7 @@ from openproctor.detectors.base import ModelError
 from openproctor.domains.invitations.mailer import Mailer
 from openproctor.domains.leases.leader import Leadership
 from openproctor.domains.lti.control_deliverer import ControlDeliverer
+from openproctor.domains.lti.passback import GradePassback
 from openproctor.domains.sessions.models import IllegalTransition
 from openproctor.domains.users.routes import CREDENTIAL_CHANGE_API
 from openproctor.domains.webhooks.deliverer import WebhookDeliverer
@@ -95,11 +96,22 @@ def create_app(settings: Settings) -> FastAPI:
         )
     metrics = Metrics()
     metrics.watch_free_space(lambda: free_space(settings, store))
+    # Sessions follow the platform's answers to Assessment Control (through the hub, made
+    # below: the hub needs the deliverer that runs this outbox).
+    lti_control = ControlDeliverer(
+        session_factory,
+        outbound_policy=settings.outbound_policy,
+        session_changed=lambda session_id, state: hub.session_changed(session_id, state),
+    )
     webhooks = WebhookDeliverer(
         session_factory,
         outbound_policy=settings.outbound_policy,
         mail=settings.smtp,
         public_url=settings.public_url,
+        outboxes=[
+            GradePassback(session_factory, outbound_policy=settings.outbound_policy),
+            lti_control,
+        ],
     )
     hub = LiveHub(
         session_factory=session_factory,
@@ -113,11 +125,6 @@ def create_app(settings: Settings) -> FastAPI:
         reconnect_grace_s=settings.reconnect_grace_s,
     )
     mailer = Mailer(session_factory, settings=settings.smtp, public_url=settings.public_url)
-    lti_control = ControlDeliverer(
-        session_factory,
-        outbound_policy=settings.outbound_policy,
-        session_changed=hub.session_changed,
-    )
     sweeps = Sweeps(
         session_factory=session_factory,
         store=store,
@@ -147,7 +154,6 @@ def create_app(settings: Settings) -> FastAPI:
             check_models(settings)
         await hub.start()
         webhooks.start()
-        lti_control.start()
         mailer.start()
         sweeps.start()
         try:
@@ -156,7 +162,6 @@ def create_app(settings: Settings) -> FastAPI:
             await sweeps.stop()
             await hub.stop()
             webhooks.stop()
-            lti_control.stop()
             mailer.stop()
             engine.dispose()
 

@@ -8,6 +8,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.integrations.models import ExamIntegration
 from openproctor.domains.invitations.models import CandidateEmail, MailTemplate
 from openproctor.domains.leases.models import Lease
+from openproctor.domains.lti.advantage_models import LtiGradePost, LtiLearner, LtiServiceLink
 from openproctor.domains.lti.models import (
     LtiAccount,
     LtiExamInstructor,
@@ -40,9 +41,12 @@ __all__ = [
     "LtiAccount",
     "LtiControlRequest",
     "LtiExamInstructor",
+    "LtiGradePost",
+    "LtiLearner",
     "LtiLogin",
     "LtiPlatform",
     "LtiProctoredAttempt",
+    "LtiServiceLink",
     "LtiToolKey",
     "MailTemplate",
     "Message",

@@ -91,9 +91,9 @@ def lms(
         assert registered.status_code == 201, registered.text
         platform.id = registered.json()["id"]
         services.tool_jwks = client.get("/lti/jwks").json()
-        deliverer = client.app.state.context.lti_control  # type: ignore[attr-defined]
-        deliverer.retry = RetryPolicy(first_s=0.05, jitter=lambda ceiling: ceiling)
-        deliverer.poll_s = 0.02
+        context = client.app.state.context  # type: ignore[attr-defined]
+        context.lti_control.retry = RetryPolicy(first_s=0.05, jitter=lambda ceiling: ceiling)
+        context.hub.webhooks.poll_s = 0.02
         yield platform, exam
 
 
@@ -459,7 +459,7 @@ def test_access_tokens_are_refused_with_the_reason(
     with pytest.raises(PlatformServiceError, match="refused: loopback address"):
         token_for("another-scope", OutboundPolicy())
     services.tool_jwks = {"keys": [{**services.tool_jwks["keys"][0], "kid": "not-ours"}]}
-    with pytest.raises(PlatformServiceError, match="refused the tool: HTTP 401"):
+    with pytest.raises(PlatformServiceError, match="answered HTTP 401"):
         token_for("another-scope")
     row.auth_token_url = None
     with pytest.raises(PlatformServiceError, match="has no token URL"):

@@ -7,6 +7,7 @@ from openproctor.web import (
     account_pages,
     admin,
     auth_pages,
+    course_pages,
     lti_deep_link_pages,
     staff_pages,
     take_pages,
@@ -18,6 +19,7 @@ for page_router in (
     account_pages.router,
     admin.router,
     staff_pages.router,
+    course_pages.router,
     take_pages.router,
     lti_deep_link_pages.router,
 ):

@@ -16,6 +16,7 @@ from openproctor.deps import DbSession, ProctorUser, ReviewerUser
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.exams import service as exams
+from openproctor.domains.lti import service_links
 from openproctor.domains.notes import service as notes
 from openproctor.domains.reports import service as reports
 from openproctor.domains.reports.answers import answer_sheet
@@ -113,7 +114,13 @@ def proctor_exam(
     # The proctor's "my candidates" toggle is on when every one of their candidates is.
     mine_on = all(entry["auto_terminate"] for entry in start) if start else policy.auto_terminate
     return render(
-        request, "proctor/wall.html", user=user, exam=exam, start=start, my_auto_terminate=mine_on
+        request,
+        "proctor/wall.html",
+        user=user,
+        exam=exam,
+        start=start,
+        my_auto_terminate=mine_on,
+        course_page=service_links.course_page_for(db=db, exam=exam, user=user),
     )
 
 

@@ -96,7 +96,7 @@ def update(
     return candidate
 
 
-def _invitation_created(db: Session, candidate: Candidate, public_url: str) -> None:
+def invitation_created(db: Session, candidate: Candidate, public_url: str) -> None:
     link = service.invite_url(public_url=public_url, candidate=candidate)
     webhook_events.enqueue_invitation_created(db=db, candidate=candidate, link=link)
 
@@ -108,7 +108,7 @@ def create(
     CandidateError (nothing written) for an email already on the roster or an account that
     is not an active proctor."""
     candidate = service.create(db=db, exam=exam, candidate_in=candidate_in)
-    _invitation_created(db, candidate, public_url)
+    invitation_created(db, candidate, public_url)
     audit(
         "candidate.create",
         "candidate",
@@ -130,7 +130,7 @@ def import_roster(
         db.rollback()
         return result
     for candidate in result.created:
-        _invitation_created(db, candidate, public_url)
+        invitation_created(db, candidate, public_url)
     audit("candidate.import", "exam", exam.id, created=len(result.created))
     db.commit()
     return result
@@ -176,7 +176,7 @@ def withdraw_link(
     session = sessions.latest_for_candidate(db=db, candidate_id=candidate.id)
     if renew:
         invites.renew(db=db, candidate=candidate, session=session, now=utcnow())
-        _invitation_created(db, candidate, public_url)
+        invitation_created(db, candidate, public_url)
     else:
         invites.withdraw(candidate=candidate, session=session, now=utcnow())
     audit(

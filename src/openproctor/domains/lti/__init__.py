@@ -13,4 +13,14 @@ control.py  Assessment Control requests our proctors' actions queue; control_del
             sends them (access.py: the OAuth 2 access token for platform services)
 routes.py   /api/v1/lti/platforms (admins) and the tool endpoints /lti/login, /lti/launch,
             /lti/jwks (called by the platform and the browser; no CSRF check, no session)
+
+LTI Advantage services (the tool calling the platform):
+access.py            OAuth 2 access tokens (client credentials, JWT assertion), cached
+calls.py             one bearer-token request to a platform service, bounded
+advantage_models.py  service endpoints per resource link, LTI learners, the score outbox
+service_links.py     what a launch announced, kept per resource link; who sees the course page
+grades.py            the AGS Score of an attempt, queued when it ends and when it is decided
+passback.py          sends queued scores (line item found or made), in the webhooks' thread
+roster.py            NRPS: the course's learners, compared with the candidates and applied
+course_routes.py     /api/v1/exams/{id}/roster-sync and /grade-sync
 """

@@ -1,17 +1,20 @@
-"""OAuth 2 access tokens for the platform's LTI Advantage services (Assessment Control,
-grades, roster): the client_credentials grant with a JWT client assertion (RFC 7523) signed
-with the tool's key, as the 1EdTech Security Framework 1.0 (section 4.1) has it.
+"""Access tokens for the platform's LTI Advantage services (grades, roster, proctoring).
 
-Tokens are cached per (platform, scopes) until 60 s before they expire, so each service call
-does not ask for a new one."""
+OAuth 2 client-credentials grant with a JWT client assertion (RFC 7523), as the LTI
+Advantage Security Framework 1.0 section 4.1 says: the assertion is signed RS256 with the
+tool's key (iss = sub = the client id, aud = the platform's token URL), POSTed to the
+platform's token URL through the outbound policy. Tokens are kept per platform and set of
+scopes until a minute before they expire.
+"""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import httpx
 import jwt
@@ -23,8 +26,10 @@ from openproctor.outbound import OutboundPolicy, OutboundRefused
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME_S = 300
-# A token is asked for again this long before the platform says it expires.
+# A token is used until this long before it expires, then a new one is asked for.
 EXPIRY_MARGIN_S = 60.0
+# What a platform's answer without expires_in is taken to last.
+DEFAULT_LIFETIME_S = 3600.0
 TOKEN_MAX_BYTES = 64 * 1024
 
 
@@ -32,17 +37,49 @@ class PlatformServiceError(Exception):
     """A platform service refused or could not be reached; str() says which and why."""
 
 
-_cache: dict[tuple[str, frozenset[str]], tuple[str, float]] = {}
-_cache_lock = threading.Lock()
+@dataclass
+class _Token:
+    value: str
+    usable_until: float
 
 
-def client_assertion(platform: LtiPlatform, token_url: str, signing_key: LtiToolKey) -> str:
-    """The tool's signed JWT that stands for its client secret."""
+@dataclass
+class TokenCache:
+    """Access tokens by (platform id, scopes); per process, shared by every thread."""
+
+    clock: Callable[[], float] = time.monotonic
+    entries: dict[tuple[uuid.UUID, frozenset[str]], _Token] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: tuple[uuid.UUID, frozenset[str]]) -> str | None:
+        with self.lock:
+            token = self.entries.get(key)
+        return token.value if token is not None and self.clock() < token.usable_until else None
+
+    def put(self, key: tuple[uuid.UUID, frozenset[str]], value: str, lifetime_s: float) -> None:
+        with self.lock:
+            self.entries[key] = _Token(value, self.clock() + lifetime_s - EXPIRY_MARGIN_S)
+
+    def forget(self, key: tuple[uuid.UUID, frozenset[str]]) -> None:
+        with self.lock:
+            self.entries.pop(key, None)
+
+
+TOKENS = TokenCache()
+
+
+def forget_token(platform: LtiPlatform, scopes: Sequence[str]) -> None:
+    """Drops a cached token the platform no longer accepts (it answered 401)."""
+    TOKENS.forget((platform.id, frozenset(scopes)))
+
+
+def client_assertion(platform: LtiPlatform, signing_key: LtiToolKey) -> str:
+    """The signed JWT that stands for the tool's client credentials at the token URL."""
     now = int(time.time())
     claims = {
         "iss": platform.client_id,
         "sub": platform.client_id,
-        "aud": token_url,
+        "aud": platform.auth_token_url,
         "iat": now,
         "exp": now + ASSERTION_LIFETIME_S,
         "jti": uuid.uuid4().hex,
@@ -58,69 +95,71 @@ def access_token(
     *,
     signing_key: LtiToolKey,
     client: httpx.Client,
-    outbound_policy: OutboundPolicy = OutboundPolicy(),
+    outbound_policy: OutboundPolicy | None = None,
 ) -> str:
-    """A bearer token for these scopes, cached until 60 s before it expires. Raises
-    PlatformServiceError when the platform has no token URL, refuses, or cannot be reached.
-    The token URL must be a public address unless `outbound_policy` allows it."""
-    token_url = platform.auth_token_url
-    if not token_url:
+    """A bearer token for these scopes at this platform, from the cache or asked for now.
+
+    `outbound_policy` says which token URLs may be requested (default: public addresses
+    only). Raises PlatformServiceError saying what went wrong."""
+    key = (platform.id, frozenset(scopes))
+    cached = TOKENS.get(key)
+    if cached is not None:
+        return cached
+    url = platform.auth_token_url
+    if not url:
         raise PlatformServiceError(
-            f"the platform {platform.name!r} has no token URL (auth_token_url): an admin sets "
-            "it on /admin/lti"
+            f"the platform {platform.name!r} has no token URL: an admin adds it on /admin/lti"
         )
-    key = (str(platform.id), frozenset(scopes))
-    with _cache_lock:
-        cached = _cache.get(key)
-    if cached is not None and cached[1] > time.monotonic():
-        return cached[0]
     form = {
         "grant_type": "client_credentials",
         "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": client_assertion(platform, token_url, signing_key),
+        "client_assertion": client_assertion(platform, signing_key),
         "scope": " ".join(sorted(set(scopes))),
     }
-    body = _form_body(form)
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    policy = outbound_policy or OutboundPolicy()
     try:
-        with outbound_policy.stream(client, "POST", token_url, headers=headers, content=body) as (
-            response
-        ):
+        with policy.stream(
+            client,
+            "POST",
+            url,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+            content=urlencode(form).encode(),
+        ) as response:
             status_code = response.status_code
-            content = read_at_most(response, TOKEN_MAX_BYTES) if status_code == 200 else b""
+            content = read_at_most(response, TOKEN_MAX_BYTES + 1) if status_code == 200 else b""
     except OutboundRefused as refusal:
         raise PlatformServiceError(
-            f"the platform's token URL {token_url} is refused: {refusal.reason}"
+            f"the platform's token URL {url} is refused: {refusal.reason}"
         ) from None
     except httpx.HTTPError as error:
         raise PlatformServiceError(
-            f"could not reach the platform's token URL {token_url}: "
-            f"{outbound.describe_failure(error)}"
+            f"could not reach the platform's token URL {url}: {outbound.describe_failure(error)}"
         ) from None
     if status_code != 200:
         raise PlatformServiceError(
-            f"the platform's token URL {token_url} refused the tool: HTTP {status_code}"
+            f"the platform's token URL {url} answered HTTP {status_code}: check the tool's "
+            "client id, its key set URL on the platform, and the services the platform allows"
         )
+    value, lifetime_s = _token_of(content, url)
+    TOKENS.put(key, value, lifetime_s)
+    return value
+
+
+def _token_of(content: bytes, url: str) -> tuple[str, float]:
+    if len(content) > TOKEN_MAX_BYTES:
+        raise PlatformServiceError(f"the platform's token URL {url} answered too much")
     try:
-        document = json.loads(content)
-        token = document["access_token"]
-        expires_in = float(document.get("expires_in", 3600))
+        document = httpx.Response(200, content=content).json()
+        value = document["access_token"]
     except (ValueError, KeyError, TypeError):
         raise PlatformServiceError(
-            f"the platform's token URL {token_url} did not answer with an access token"
+            f"the platform's token URL {url} did not answer with an access token"
         ) from None
-    if not isinstance(token, str) or not token:
-        raise PlatformServiceError(f"the platform's token URL {token_url} sent an empty token")
-    with _cache_lock:
-        _cache[key] = (token, time.monotonic() + expires_in - EXPIRY_MARGIN_S)
-    return token
-
-
-def forget_token(platform: LtiPlatform, scopes: Sequence[str]) -> None:
-    """Drops a cached token the platform no longer accepts (it answered 401)."""
-    with _cache_lock:
-        _cache.pop((str(platform.id), frozenset(scopes)), None)
-
-
-def _form_body(form: dict[str, str]) -> bytes:
-    return str(httpx.QueryParams(form)).encode()
+    if not isinstance(value, str) or not value:
+        raise PlatformServiceError(f"the platform's token URL {url} gave an empty access token")
+    lifetime = document.get("expires_in", DEFAULT_LIFETIME_S)
+    lifetime_s = float(lifetime) if isinstance(lifetime, int | float) else DEFAULT_LIFETIME_S
+    return value, lifetime_s

@@ -1,6 +1,7 @@
-"""The Assessment Control deliverer: a thread that POSTs queued control requests (control.py)
-to the platforms with an access token, retrying with the webhooks' back-off schedule for a
-day, and makes our session follow the status the platform answers.
+"""The Assessment Control outbox: POSTs queued control requests (control.py) to the platforms
+with an access token, retrying with the webhooks' back-off schedule for a day, and makes our
+session follow the status the platform answers. It runs in the webhook deliverer's thread
+(an Outbox beside the webhooks' and the grade passback's).
 
 Requests of one attempt go out in the order they were made (a resume never overtakes the
 pause before it); a node claims a request by moving its next_attempt_at forward in one
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from openproctor import outbound
@@ -71,8 +70,6 @@ class ControlDeliverer:
         outbound_policy: OutboundPolicy,
         session_changed: SessionChanged | None = None,
         retry: RetryPolicy | None = None,
-        poll_s: float = 2.0,
-        timeout_s: float = 10.0,
         lease_s: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -80,45 +77,14 @@ class ControlDeliverer:
         self.outbound_policy = outbound_policy
         self.session_changed = session_changed
         self.retry = retry or RetryPolicy()
-        self.poll_s = poll_s
-        self.timeout_s = timeout_s
-        self.lease = timedelta(seconds=max(lease_s, timeout_s * 2))
+        self.lease = timedelta(seconds=lease_s)
         self.clock = clock
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.sent = 0
         self.failed_attempts = 0
 
-    def wake(self) -> None:
-        """Look for due requests now (a proctor's action was just committed)."""
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="lti-control", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 15.0) -> None:
-        """Stops after the request under way; the others stay pending in the outbox."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    def _run(self) -> None:
-        with outbound.client(self.timeout_s) as client:
-            while not self._stopping.is_set():
-                wait = self.poll_s
-                try:
-                    wait = min(wait, self.deliver_due(client))
-                except SQLAlchemyError:
-                    log.exception("assessment control: database error; trying again soon")
-                self._wake.wait(max(0.01, wait))
-                self._wake.clear()
+    def enqueue_session_change(self, db: Session, session: ExamSession) -> None:
+        """Nothing to add: the actions that drive the platform queue their own requests, in
+        their own transaction (control.request)."""
 
     def deliver_due(self, client: httpx.Client) -> float:
         """Sends what is due, the oldest of each attempt first; returns seconds until the
@@ -146,8 +112,6 @@ class ControlDeliverer:
                 .limit(20)
             ).all()
         for request_id, due_at in due:
-            if self._stopping.is_set():
-                break
             if self._claim(request_id, due_at):
                 self._attempt(client, request_id)
         with self.session_factory() as db:
@@ -157,8 +121,9 @@ class ControlDeliverer:
                 .order_by(LtiControlRequest.next_attempt_at)
                 .limit(1)
             )
+        # Nothing pending: the deliverer's own poll looks again (a new request is a new row).
         if upcoming is None:
-            return self.poll_s
+            return 3600.0
         return max(0.0, (upcoming - self.clock()).total_seconds())
 
     def _claim(self, request_id: uuid.UUID, due_at: datetime) -> bool:

@@ -1,5 +1,5 @@
-"""LTI platform registrations, audited and committed: the API and the admin pages both
-change them through these; and the tool's answer to a deep linking request."""
+"""LTI platform registrations and roster syncs, audited and committed: the API and the
+pages both change them through these; and the tool's answer to a deep linking request."""
 
 from __future__ import annotations
 
@@ -7,13 +7,28 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from openproctor import outbound
+from openproctor.db import utcnow
 from openproctor.domains.audit.service import Auditor
+from openproctor.domains.candidates import flows as candidate_flows
+from openproctor.domains.candidates.flows import erase_candidate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.lti import deep_linking, keys, links, service
+from openproctor.domains.lti import (
+    deep_linking,
+    grades,
+    keys,
+    links,
+    roster,
+    service,
+    service_links,
+)
+from openproctor.domains.lti.access import PlatformServiceError
+from openproctor.domains.lti.advantage_models import RosterSyncRead
 from openproctor.domains.lti.deep_linking import PendingDeepLink
 from openproctor.domains.lti.models import LtiPlatform, PlatformWrite
 from openproctor.domains.users.models import User
 from openproctor.outbound import OutboundPolicy
+from openproctor.storage import ObjectStore
 
 
 def _audit(audit: Auditor, action: str, platform: LtiPlatform) -> None:
@@ -114,3 +129,86 @@ def answer_deep_link(
     )
     db.commit()
     return token
+
+
+# How long one request to a platform's service may take.
+SERVICE_TIMEOUT_S = 10.0
+
+
+def sync_roster(
+    *,
+    db: Session,
+    audit: Auditor,
+    exam: Exam,
+    store: ObjectStore,
+    outbound_policy: OutboundPolicy,
+    public_url: str,
+    dry_run: bool,
+) -> RosterSyncRead:
+    """Reads the course roster of the exam's latest launch and compares it with the
+    candidates; unless `dry_run`, adds, updates and removes as listed, audited and
+    committed (dry run: nothing written). Raises PlatformServiceError saying why the roster
+    cannot be read, StorageError when a removed candidate's files cannot be deleted."""
+    link = service_links.roster_link(db=db, exam_id=exam.id)
+    platform = db.get(LtiPlatform, link.platform_id) if link is not None else None
+    if link is None or platform is None:
+        raise PlatformServiceError(
+            "no course roster is known for this exam: open it once from the course (as an "
+            "instructor) on a platform that offers the roster service"
+        )
+    signing_key = keys.tool_key(db=db)
+    db.commit()  # the tool's key, if made now, must be the one the platform fetches
+    with outbound.client(SERVICE_TIMEOUT_S) as client:
+        members = roster.fetch_learners(
+            link=link,
+            platform=platform,
+            signing_key=signing_key,
+            client=client,
+            outbound_policy=outbound_policy,
+        )
+    changes = roster.plan(db=db, exam=exam, link=link, platform=platform, members=members)
+    if not dry_run:
+        for candidate in roster.apply(
+            db=db, exam=exam, link=link, platform=platform, changes=changes
+        ):
+            candidate_flows.invitation_created(db, candidate, public_url)
+        for candidate, change in changes.remove:
+            erase_candidate(db=db, store=store, candidate_id=candidate.id, now=utcnow())
+            audit(
+                "candidate.remove",
+                "candidate",
+                change.candidate_id or candidate.id,
+                exam_id=str(exam.id),
+                name=change.name,
+                email=change.email,
+                reason=change.reason,
+            )
+        audit(
+            "lti.roster_sync",
+            "exam",
+            exam.id,
+            platform_id=str(platform.id),
+            context_id=link.context_id,
+            added=len(changes.add),
+            updated=len(changes.update),
+            removed=len(changes.remove),
+            kept=len(changes.kept),
+        )
+        db.commit()
+    return RosterSyncRead(
+        exam_id=exam.id,
+        dry_run=dry_run,
+        added=[change for _, change in changes.add],
+        updated=[change for _, _, change in changes.update],
+        removed=[change for _, change in changes.remove],
+        kept=changes.kept,
+        unchanged=changes.unchanged,
+    )
+
+
+def retry_grades(*, db: Session, audit: Auditor, exam: Exam) -> int:
+    """The exam's failed scores queued again, audited and committed; returns how many."""
+    count = grades.retry_failed(db=db, exam_id=exam.id, now=utcnow())
+    audit("lti.grades_retry", "exam", exam.id, scores=count)
+    db.commit()
+    return count

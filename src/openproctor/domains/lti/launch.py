@@ -43,6 +43,10 @@ LTI_VERSION = "1.3.0"
 LEEWAY_S = 60
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+# The LTI Advantage services a launch may announce (Assignment and Grade Services, Names
+# and Role Provisioning Services).
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_SERVICE = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 
 
 class LaunchError(Exception):
@@ -97,6 +101,33 @@ class Launch:
     message_type: str = RESOURCE_LINK_REQUEST
     # Every verified claim, for the messages that carry more (proctoring.py reads them).
     claims: Mapping[str, Any] = field(default_factory=dict)
+    context_id: str = ""
+    services: ServiceEndpoints | None = None
+
+
+@dataclass(frozen=True)
+class ServiceEndpoints:
+    """The grade and roster services a launch announced (each URL None when absent)."""
+
+    lineitems_url: str | None = None
+    lineitem_url: str | None = None
+    ags_scopes: tuple[str, ...] = ()
+    memberships_url: str | None = None
+
+
+def service_endpoints(claims: Mapping[str, Any]) -> ServiceEndpoints | None:
+    """The AGS endpoint and NRPS claims of an id_token, or None when it has neither."""
+    ags, nrps = _mapping(claims.get(AGS_ENDPOINT)), _mapping(claims.get(NRPS_SERVICE))
+    scopes = ags.get("scope")
+    found = ServiceEndpoints(
+        lineitems_url=_url(ags.get("lineitems")),
+        lineitem_url=_url(ags.get("lineitem")),
+        ags_scopes=tuple(s for s in scopes if isinstance(s, str))
+        if isinstance(scopes, list)
+        else (),
+        memberships_url=_url(nrps.get("context_memberships_url")),
+    )
+    return found if found != ServiceEndpoints() else None
 
 
 def authentication_url(
@@ -193,6 +224,8 @@ def validate_id_token(
         deep_linking=deep_linking,
         message_type=str(message_type),
         claims=claims,
+        context_id=_text(_mapping(claims.get(CONTEXT)).get("id"), limit=255) or "",
+        services=service_endpoints(claims),
     )
 
 
@@ -272,6 +305,13 @@ def _text(value: object, limit: int = 200) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     return value.strip()[:limit]
+
+
+def _url(value: object) -> str | None:
+    """An http(s) URL of at most 2000 characters, else None (vetted again when used)."""
+    if not isinstance(value, str) or len(value) > 2000:
+        return None
+    return value if value.startswith(("https://", "http://")) else None
 
 
 def _person_name(claims: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from openproctor.domains.candidates import service as candidates
 from openproctor.domains.candidates.models import Candidate, CandidateCreate
 from openproctor.domains.exams.models import Exam
-from openproctor.domains.lti import links
+from openproctor.domains.lti import links, service_links
 from openproctor.domains.lti.launch import Launch, LaunchError, LtiRole
 from openproctor.domains.lti.models import (
     LtiAccount,
@@ -228,10 +228,11 @@ def admit(*, db: Session, platform: LtiPlatform, launch: Launch) -> Admission:
     exam = links.exam_for(db=db, platform=platform, launch=launch)
     if launch.role is LtiRole.INSTRUCTOR:
         user, created = instructor(db=db, platform=platform, exam=exam, launch=launch)
+        service_links.remember(db=db, platform=platform, launch=launch, exam=exam, candidate=None)
         return Admission(exam=exam, user=user, user_created=created)
-    return Admission(
-        exam=exam, candidate=learner(db=db, platform=platform, exam=exam, launch=launch)
-    )
+    candidate = learner(db=db, platform=platform, exam=exam, launch=launch)
+    service_links.remember(db=db, platform=platform, launch=launch, exam=exam, candidate=candidate)
+    return Admission(exam=exam, candidate=candidate)
 
 
 def external_id(platform: LtiPlatform, subject: str) -> str:
@@ -283,12 +284,12 @@ def learner(*, db: Session, platform: LtiPlatform, exam: Exam, launch: Launch) -
             ),
         )
     if candidate.proctor_id is None:
-        candidate.proctor_id = _least_loaded_instructor(db=db, platform=platform, exam=exam)
+        candidate.proctor_id = least_loaded_instructor(db=db, platform=platform, exam=exam)
     db.flush()
     return candidate
 
 
-def _least_loaded_instructor(*, db: Session, platform: LtiPlatform, exam: Exam) -> uuid.UUID | None:
+def least_loaded_instructor(*, db: Session, platform: LtiPlatform, exam: Exam) -> uuid.UUID | None:
     instructors = db.scalars(
         select(User.id)
         .join(LtiExamInstructor, LtiExamInstructor.user_id == User.id)

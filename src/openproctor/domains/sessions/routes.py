@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from openproctor.access import proctor_scope, visible_exam, visible_session
 from openproctor.db import utcnow
 from openproctor.deps import Audit, Context, DbSession, ReviewerUser, StaffUser
+from openproctor.domains.lti import grades as lti_grades
 from openproctor.domains.objects.service import file_response
 from openproctor.domains.sessions import service
 from openproctor.domains.sessions.clock import ClockRead
@@ -64,6 +65,7 @@ def decide(
     service.decide(session=session, decision=body.decision, note=body.note, reviewer=user)
     audit("session.decision", "session", session.id, decision=body.decision.value, note=body.note)
     webhook_events.enqueue_review_completed(db=db, session=session)
+    lti_grades.enqueue(db=db, session=session, at=session.decided_at or utcnow())
     db.commit()
     return SessionRead.model_validate(session)
 

@@ -4,6 +4,9 @@ due deliveries, retrying with exponential back-off and jitter for a day (schedul
 A webhook whose receiver fails every attempt of that day, or answers 410 Gone, is turned
 off and the admins are told (flows.turn_off).
 
+Other outboxes ride along in the same thread (e.g. LTI grade passback): each is told of a
+session's committed change and sends what it has due (the Outbox protocol).
+
 Every event is a row before it is sent, so a restart loses nothing: pending rows are picked
 up by whichever deliverer runs next. Several web nodes can run one each: a node claims a
 delivery by moving its next_attempt_at forward in one conditional UPDATE, so two nodes never
@@ -17,10 +20,10 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import select, update
@@ -59,6 +62,17 @@ class _SessionChanged:
     session_id: uuid.UUID
 
 
+class Outbox(Protocol):
+    """Another outbox the deliverer's thread runs (its rows, its sending)."""
+
+    def enqueue_session_change(self, db: Session, session: ExamSession) -> None:
+        """A session's change was committed: queue what it raises (the caller commits)."""
+
+    def deliver_due(self, client: httpx.Client) -> float:
+        """Sends what is due; returns seconds until the next thing is."""
+        ...
+
+
 class WebhookDeliverer:
     def __init__(
         self,
@@ -73,8 +87,10 @@ class WebhookDeliverer:
         mail: smtp.SmtpSettings | None = None,
         public_url: str = "",
         clock: Callable[[], datetime] = utcnow,
+        outboxes: Sequence[Outbox] = (),
     ) -> None:
         self.session_factory = session_factory
+        self.outboxes = tuple(outboxes)
         # Where to tell the admins that a webhook was turned off (None or unconfigured: not
         # by e-mail).
         self.mail = mail
@@ -147,10 +163,21 @@ class WebhookDeliverer:
                 try:
                     self.persist_queued()
                     wait = min(wait, self.deliver_due(client))
+                    for outbox in self.outboxes:
+                        wait = min(wait, self._deliver_other(outbox, client))
                 except SQLAlchemyError:
                     log.exception("webhook deliverer: database error; trying again soon")
                 self._wake.wait(max(0.01, wait))
                 self._wake.clear()
+
+    def _deliver_other(self, outbox: Outbox, client: httpx.Client) -> float:
+        """Another outbox's due rows; its failure must not stop the webhooks (its claimed
+        row is tried again when the claim runs out)."""
+        try:
+            return outbox.deliver_due(client)
+        except Exception:
+            log.exception("outbox %s failed; trying again soon", type(outbox).__name__)
+            return self.poll_s
 
     def persist_queued(self) -> None:
         """Writes the emitted events to the outbox."""
@@ -182,6 +209,8 @@ class WebhookDeliverer:
         session = db.get(ExamSession, item.session_id)
         if session is not None:
             events.enqueue_session_change(db=db, session=session)
+            for outbox in self.outboxes:
+                outbox.enqueue_session_change(db, session)
 
     def deliver_due(self, client: httpx.Client) -> float:
         """Sends what is due; returns seconds until the next pending delivery is due."""

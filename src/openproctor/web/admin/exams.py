@@ -25,6 +25,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.exams.questions import CandidateQuestion, Question
 from openproctor.domains.exams.zones import zone_names
 from openproctor.domains.invitations import service as invitations
+from openproctor.domains.lti import grades as lti_grades
 from openproctor.domains.sessions import service as sessions
 from openproctor.domains.users import service as users
 from openproctor.web.admin import exam_form
@@ -181,6 +182,7 @@ def exam_page(
         },
         emails=invitations.latest_by_candidate(db=db, exam_id=exam.id),
         mail_configured=context.mailer.configured,
+        grade_sync=lti_grades.sync_status(db=db, exam_id=exam.id),
         new_candidate=new_candidate or {},
         new_candidate_errors=new_candidate_errors or [],
         roster_errors=roster_errors or [],
