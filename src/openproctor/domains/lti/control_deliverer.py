@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from openproctor import outbound
@@ -38,6 +38,7 @@ from openproctor.domains.sessions.models import (
     IllegalTransition,
     SessionState,
 )
+from openproctor.domains.webhooks import schedule
 from openproctor.domains.webhooks.schedule import RetryPolicy
 from openproctor.outbound import OutboundPolicy, OutboundRefused
 
@@ -127,18 +128,14 @@ class ControlDeliverer:
         return max(0.0, (upcoming - self.clock()).total_seconds())
 
     def _claim(self, request_id: uuid.UUID, due_at: datetime) -> bool:
-        with transaction(self.session_factory) as db:
-            claimed = db.execute(
-                update(LtiControlRequest)
-                .where(
-                    LtiControlRequest.id == request_id,
-                    LtiControlRequest.status == ControlStatus.PENDING,
-                    LtiControlRequest.next_attempt_at == due_at,
-                )
-                .values(next_attempt_at=self.clock() + self.lease)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(getattr(claimed, "rowcount", 0) == 1)
+        return schedule.claim(
+            self.session_factory,
+            LtiControlRequest,
+            row_id=request_id,
+            pending=ControlStatus.PENDING,
+            due_at=due_at,
+            until=self.clock() + self.lease,
+        )
 
     def _attempt(self, client: httpx.Client, request_id: uuid.UUID) -> None:
         with self.session_factory() as db:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor.db import transaction, utcnow
@@ -35,6 +35,7 @@ from openproctor.domains.lti.advantage_models import (
 from openproctor.domains.lti.calls import call
 from openproctor.domains.lti.models import LtiPlatform, LtiToolKey
 from openproctor.domains.sessions.models import ExamSession
+from openproctor.domains.webhooks import schedule
 from openproctor.domains.webhooks.schedule import RetryPolicy
 from openproctor.outbound import OutboundPolicy
 
@@ -115,18 +116,14 @@ class GradePassback:
         return 3600.0 if upcoming is None else max(0.0, (upcoming - self.clock()).total_seconds())
 
     def _claim(self, post_id: uuid.UUID, due_at: datetime) -> bool:
-        with transaction(self.session_factory) as db:
-            claimed = db.execute(
-                update(LtiGradePost)
-                .where(
-                    LtiGradePost.id == post_id,
-                    LtiGradePost.status == GradePostStatus.PENDING,
-                    LtiGradePost.next_attempt_at == due_at,
-                )
-                .values(next_attempt_at=self.clock() + self.lease)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(getattr(claimed, "rowcount", 0) == 1)
+        return schedule.claim(
+            self.session_factory,
+            LtiGradePost,
+            row_id=post_id,
+            pending=GradePostStatus.PENDING,
+            due_at=due_at,
+            until=self.clock() + self.lease,
+        )
 
     def _job(self, post_id: uuid.UUID) -> _Job | None:
         with transaction(self.session_factory) as db:

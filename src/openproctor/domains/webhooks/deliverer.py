@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +34,7 @@ from openproctor import __version__, outbound, smtp
 from openproctor.db import transaction, utcnow
 from openproctor.domains.integrations.models import ExamIntegration
 from openproctor.domains.sessions.models import ExamSession, SessionState
-from openproctor.domains.webhooks import events, flows, service
+from openproctor.domains.webhooks import events, flows, schedule, service
 from openproctor.domains.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from openproctor.domains.webhooks.schedule import RetryPolicy
 from openproctor.domains.webhooks.signing import (
@@ -242,18 +242,14 @@ class WebhookDeliverer:
         return max(0.0, (upcoming - self.clock()).total_seconds())
 
     def _claim(self, delivery_id: uuid.UUID, due_at: datetime) -> bool:
-        with transaction(self.session_factory) as db:
-            claimed = db.execute(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == delivery_id,
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
-                    WebhookDelivery.next_attempt_at == due_at,
-                )
-                .values(next_attempt_at=self.clock() + self.lease)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(getattr(claimed, "rowcount", 0) == 1)
+        return schedule.claim(
+            self.session_factory,
+            WebhookDelivery,
+            row_id=delivery_id,
+            pending=DeliveryStatus.PENDING,
+            due_at=due_at,
+            until=self.clock() + self.lease,
+        )
 
     def _secrets(self, db: Session, delivery: WebhookDelivery) -> list[str]:
         """The secrets that sign it now (none: its webhook or callback settings are gone)."""

@@ -9,9 +9,16 @@ so a receiver down for most of a day still gets every event afterwards.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from openproctor.db import transaction
 
 
 def up_to(ceiling_s: float) -> float:
@@ -44,3 +51,25 @@ class RetryPolicy:
             return None
         wait = min(self.ceiling(attempts_made), max(0.0, self.jitter(self.ceiling(attempts_made))))
         return min(now + timedelta(seconds=wait), retry_until)
+
+
+def claim(
+    session_factory: sessionmaker[Session],
+    row: Any,
+    *,
+    row_id: uuid.UUID,
+    pending: Any,
+    due_at: datetime,
+    until: datetime,
+) -> bool:
+    """Claims one due row of an outbox table (webhook deliveries, scores, control requests:
+    each has id, status and next_attempt_at) for an attempt: moves its next_attempt_at to
+    `until` in one conditional UPDATE, so of several nodes that saw it due, one sends it."""
+    with transaction(session_factory) as db:
+        claimed = db.execute(
+            update(row)
+            .where(row.id == row_id, row.status == pending, row.next_attempt_at == due_at)
+            .values(next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(claimed, "rowcount", 0) == 1)
