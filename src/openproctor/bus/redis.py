@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "openproctor:"
 RETRY_S = 0.5
 SUBSCRIBE_WAIT_S = 2.0
+CLOSE_WAIT_S = 2.0
 
 
 def encode(message: Outgoing) -> bytes:
@@ -67,9 +68,14 @@ class RedisBus:
         self._tasks = [loop.create_task(self._publisher()), loop.create_task(self._reader())]
 
     async def close(self) -> None:
+        """Stops the publisher and the reader. Bounded: closing a connection cut mid-read can
+        wait on a socket that never answers, and a node's shutdown must not hang on it."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
+            if stuck:
+                log.warning("redis bus: %d connection(s) did not close in time", len(stuck))
 
     def publish(self, topic: str, *messages: Outgoing) -> None:
         """Queues messages for Redis, in order, from any thread."""
