@@ -4,7 +4,7 @@ on the app's event loop through the TestClient's portal."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +36,21 @@ class Listener:
             if message.get("type") != LOAD:
                 return message
 
-    def assert_silent(self) -> None:
-        """Nothing was published before this call: a marker published now arrives first."""
+    def next_matching(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """The next message that matches, passing over the others: a wall's topic also hears
+        tile refreshes whose timing follows the machine's load (analysis status ageing)."""
+        while not match(message := self.next(timeout)):
+            pass
+        return message
+
+    def assert_silent(self, match: Callable[[dict[str, Any]], bool] = lambda _: True) -> None:
+        """Nothing (that matches) was published before this call: a marker published now
+        arrives before any such message."""
         self.hub.bus.publish(self.subscription.topic, QUIET)
-        assert self.next() == QUIET
+        while (message := self.next()) != QUIET:
+            assert not match(message), message
 
 
 @contextmanager
