@@ -74,7 +74,9 @@ def redis_snapshot(url: str) -> RedisSnapshot:
     """Redis's command counts, CPU time and memory; the INFO calls themselves are left out."""
     import redis
 
-    client = redis.Redis.from_url(url)
+    # Without a driver name and on RESP2 the connection sends no CLIENT SETINFO or HELLO: only
+    # INFO, left out below.
+    client = redis.Redis.from_url(url, driver_info=None, protocol=2)
     try:
         commands = client.info("commandstats")
         memory = client.info("memory")

@@ -75,8 +75,9 @@ class ServerMeter:
     (in CPU time, so other load on the machine does not count), their memory at both ends, and
     the database's and Redis's counters when they are PostgreSQL and Redis."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, *, stats_flush_s: float = PG_STATS_FLUSH_S) -> None:
         assert target.process is not None
+        self.stats_flush_s = stats_flush_s
         self.web = ProcessTree(target.process.pid)
         self.worker_processes = [ProcessTree(worker.pid) for worker in target.workers]
         self.database_url = target.database_url
@@ -129,7 +130,7 @@ class ServerMeter:
             "cores": os.cpu_count(),
         }
         if self.database_before is not None and self.database_url:
-            await asyncio.sleep(PG_STATS_FLUSH_S)
+            await asyncio.sleep(self.stats_flush_s)
             after = await asyncio.to_thread(database_snapshot, self.database_url)
             server["database"] = database_load(
                 self.database_before, after, seconds=streamed_s, candidates=candidates
