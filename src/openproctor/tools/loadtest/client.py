@@ -230,9 +230,14 @@ async def _follow_rate(socket: ClientConnection, rate: dict[str, float]) -> None
 async def run_proctor(
     base_url: str, exam_id: str, email: str, password: str, results: Results, stop: asyncio.Event
 ) -> None:
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        await _login(http, email, password)
-        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    try:
+        # A server busy with hundreds of candidates connecting at once may be slow to accept.
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+            await _login(http, email, password)
+            cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    except httpx.HTTPError:
+        results.connection_errors += 1
+        return
     url = base_url.replace("http", "ws", 1) + f"/ws/proctor/exams/{exam_id}"
     try:
         async with connect(
