@@ -84,6 +84,8 @@ def test_a_web_node_and_a_worker_on_postgresql_and_redis(
     [worker_start] = memory["start"]["workers"]
     assert worker_start > 150
     assert 50 < memory["start"]["web"] < worker_start
+    # The web node set the exam up, enrolled the candidate and stored the chunks meanwhile.
+    assert server["web_cpu_ms_per_candidate_second"] > 0
     database, redis = server["database"], server["redis"]
     assert database["rows_written_per_s_by_table"]["users"] >= 1
     assert redis["commands_per_s"] > 0

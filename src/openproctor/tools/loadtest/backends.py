@@ -7,7 +7,6 @@ not depend on how busy the machine is."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +26,6 @@ _TABLES = "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_t
 
 @dataclass(frozen=True)
 class DatabaseSnapshot:
-    at: float  # time.monotonic()
     transactions: int  # committed and rolled back
     inserted: int
     updated: int
@@ -42,7 +40,6 @@ class DatabaseSnapshot:
 
 @dataclass(frozen=True)
 class RedisSnapshot:
-    at: float
     calls_by_command: dict[str, int]
     cpu_seconds: float
     used_memory: int
@@ -65,9 +62,7 @@ def database_snapshot(url: str) -> DatabaseSnapshot:
     finally:
         engine.dispose()
     transactions, inserted, updated, deleted, size = (int(value) for value in row)
-    return DatabaseSnapshot(
-        time.monotonic(), transactions, inserted, updated, deleted, size, tables
-    )
+    return DatabaseSnapshot(transactions, inserted, updated, deleted, size, tables)
 
 
 def redis_snapshot(url: str) -> RedisSnapshot:
@@ -89,7 +84,6 @@ def redis_snapshot(url: str) -> RedisSnapshot:
         if name != "cmdstat_info"
     }
     return RedisSnapshot(
-        time.monotonic(),
         calls,
         float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
         int(memory["used_memory"]),

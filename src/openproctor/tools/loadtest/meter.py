@@ -21,46 +21,44 @@ from openproctor.tools.loadtest.backends import (
 )
 from openproctor.tools.loadtest.server import Target
 
+TICKS = os.sysconf("SC_CLK_TCK")
 
-class ProcessTree:
-    """CPU seconds and memory of a process and its children (the analysis workers)."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.ticks = os.sysconf("SC_CLK_TCK")
+def descendants(pid: int) -> list[int]:
+    """The process `pid` first, then its children and theirs."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue += children.get(pid, [])
+    return found
 
-    def pids(self) -> list[int]:
-        """The process first, then its descendants."""
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry.name))
-        found, queue = [], [self.pid]
-        while queue:
-            pid = queue.pop()
-            found.append(pid)
-            queue += children.get(pid, [])
-        return found
 
-    def cpu_seconds(self, pids: list[int] | None = None) -> float:
-        total = 0
-        for pid in self.pids() if pids is None else pids:
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-        return total / self.ticks
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
-    def rss_mb(self, pids: list[int] | None = None) -> float:
-        total = 0
-        for pid in self.pids() if pids is None else pids:
-            with contextlib.suppress(OSError, ValueError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        return round(total / 1024, 1)
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return round(total / 1024, 1)
 
 
 def _is_pool_worker(pid: int) -> bool:
@@ -78,8 +76,8 @@ class ServerMeter:
     def __init__(self, target: Target, *, stats_flush_s: float = PG_STATS_FLUSH_S) -> None:
         assert target.process is not None
         self.stats_flush_s = stats_flush_s
-        self.web = ProcessTree(target.process.pid)
-        self.worker_processes = [ProcessTree(worker.pid) for worker in target.workers]
+        self.web_pid = target.process.pid
+        self.worker_pids = [worker.pid for worker in target.workers]
         self.database_url = target.database_url
         self.redis_url = target.redis_url
         self.cpu_before = (0.0, 0.0)
@@ -90,19 +88,19 @@ class ServerMeter:
 
     def _groups(self) -> tuple[list[int], list[list[int]]]:
         """The web node's own pid, and each analysis worker's pids."""
-        if self.worker_processes:
-            return [self.web.pid], [tree.pids() for tree in self.worker_processes]
-        children = self.web.pids()[1:]
-        return [self.web.pid], [[pid] for pid in children if _is_pool_worker(pid)]
+        if self.worker_pids:
+            return [self.web_pid], [descendants(pid) for pid in self.worker_pids]
+        children = descendants(self.web_pid)[1:]
+        return [self.web_pid], [[pid] for pid in children if _is_pool_worker(pid)]
 
     def _cpu(self) -> tuple[float, float]:
         web, workers = self._groups()
-        return self.web.cpu_seconds(web), sum(self.web.cpu_seconds(pids) for pids in workers)
+        return cpu_seconds(web), sum(cpu_seconds(pids) for pids in workers)
 
     def memory(self) -> dict[str, Any]:
         """RSS in MB of the web node and of each analysis worker."""
         web, workers = self._groups()
-        return {"web": self.web.rss_mb(web), "workers": [self.web.rss_mb(p) for p in workers]}
+        return {"web": rss_mb(web), "workers": [rss_mb(pids) for pids in workers]}
 
     async def start(self) -> None:
         self.memory_start = self.memory()
@@ -125,6 +123,10 @@ class ServerMeter:
             "workers_cpu_percent": round(100 * workers_cpu / wall, 1),
             # The server's CPU time for the run over the candidate-seconds streamed.
             "cpu_ms_per_candidate_second": round(1000 * cpu / (candidates * streamed_s), 2),
+            "web_cpu_ms_per_candidate_second": round(1000 * web_cpu / (candidates * streamed_s), 2),
+            "workers_cpu_ms_per_candidate_second": round(
+                1000 * workers_cpu / (candidates * streamed_s), 2
+            ),
             "rss_mb": round(memory_end["web"] + sum(memory_end["workers"]), 1),
             "memory_mb": {"start": self.memory_start, "end": memory_end},
             "cores": os.cpu_count(),
