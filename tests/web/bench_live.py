@@ -30,6 +30,7 @@ from playwright.sync_api import Error as PlaywrightError
 from openproctor.db import make_engine, make_session_factory
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.users.models import Role
+from openproctor.live.protocol import MediaKind
 from openproctor.migrations import upgrade
 from openproctor.settings import load_settings
 from tests.conftest import Factory, serving
@@ -93,28 +94,48 @@ def _tree_cpu_seconds(marker: str) -> float:
 
 
 class Uplink:
-    """Bytes a candidate's page sends: WebRTC (from getStats), its socket (every frame sent)
-    and its recording (what the server stored: the browser does not report blob bodies)."""
+    """Bytes a candidate's page sends: WebRTC (from getStats), its socket (every message sent;
+    of those, the camera frames for analysis, counted apart) and its recording (what the
+    server stored: the browser does not report blob bodies)."""
 
     def __init__(self, page: Page, stored: Path) -> None:
         self.page = page
         self.stored = stored
         self.socket = 0
+        self.camera_bytes = self.camera_frames = 0
         page.on("websocket", lambda ws: ws.on("framesent", self._frame))
 
     def _frame(self, payload: str | bytes) -> None:
         self.socket += len(payload)
+        if isinstance(payload, bytes) and payload[:1] == bytes([MediaKind.FRAME]):
+            self.camera_bytes += len(payload)
+            self.camera_frames += 1
 
     @property
     def uploads(self) -> int:
         return sum(path.stat().st_size for path in self.stored.rglob("*") if path.is_file())
 
+    def _counters(self) -> tuple[int, int, int, int, int]:
+        sent = stats(self.page)["bytesSent"]
+        return sent, self.socket, self.uploads, self.camera_bytes, self.camera_frames
+
     def measure(self, seconds: float) -> dict[str, float]:
-        start = (stats(self.page)["bytesSent"], self.socket, self.uploads)
+        """kbit/s of each, and of the socket's camera frames; their number a second and mean
+        size in KB."""
+        start = self._counters()
         self.page.wait_for_timeout(seconds * 1000)
-        end = (stats(self.page)["bytesSent"], self.socket, self.uploads)
-        kbps = [(b - a) * 8 / seconds / 1000 for a, b in zip(start, end, strict=True)]
-        return {"webrtc": kbps[0], "socket": kbps[1], "recording": kbps[2], "total": sum(kbps)}
+        end = self._counters()
+        grown = [b - a for a, b in zip(start, end, strict=True)]
+        kbps = [value * 8 / seconds / 1000 for value in grown[:4]]
+        return {
+            "webrtc": kbps[0],
+            "socket": kbps[1],
+            "recording": kbps[2],
+            "total": sum(kbps[:3]),
+            "socket frames": kbps[3],
+            "frames/s": grown[4] / seconds,
+            "frame KB": grown[3] / max(1, grown[4]) / 1000,
+        }
 
 
 def first_frames(staff: Page, opens: int) -> dict[str, list[float]]:
@@ -141,12 +162,14 @@ def first_frames(staff: Page, opens: int) -> dict[str, list[float]]:
     return {"open candidate": opened, "open wall": walls}
 
 
-def run(opens: int, tiles: int, seconds: float, pages: bool) -> None:
+def run(opens: int, tiles: int, seconds: float, pages: bool, camera: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-live-") as scratch:
-        measure(Path(scratch), opens, tiles, seconds, pages)
+        measure(Path(scratch), opens, tiles, seconds, pages, camera)
 
 
-def measure(workdir: Path, opens: int, tiles: int, seconds: float, pages: bool) -> None:
+def measure(
+    workdir: Path, opens: int, tiles: int, seconds: float, pages: bool, camera: Path | None
+) -> None:
     database = workdir / "bench.db"
     settings = load_settings(
         env="test",
@@ -164,7 +187,7 @@ def measure(workdir: Path, opens: int, tiles: int, seconds: float, pages: bool) 
             executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, marker]
         )
         if opens:
-            candidates = media_browser(playwright, workdir)
+            candidates = media_browser(playwright, workdir, camera=camera)
             one_candidate(
                 candidates, staff_browser, base_url, factory, settings.data_dir, opens, seconds
             )
@@ -339,7 +362,7 @@ def report(frames: dict[str, list[float]], uplinks: dict[str, dict[str, float]])
         )
     print("candidate uplink (kbit/s; webrtc + analysis socket + recording uploads):")
     for name, figures in uplinks.items():
-        parts = "  ".join(f"{key} {value:.0f}" for key, value in figures.items())
+        parts = "  ".join(f"{key} {value:.1f}" for key, value in figures.items())
         print(f"  {name:12s} {parts}", flush=True)
 
 
@@ -354,9 +377,15 @@ def main() -> None:
         help="publish each tile from its candidate's own exam page, not from one light page "
         "(at most about 15 fit beside the wall on a 2-core machine)",
     )
+    parser.add_argument(
+        "--camera",
+        type=Path,
+        help="the one candidate's fake camera plays this video (640x480 Y4M or MJPEG, e.g. a "
+        "real webcam recording from ../shared/eval/video) instead of two photos in turn",
+    )
     arguments = parser.parse_args()
     expect.set_options(timeout=60000)  # thirty candidates' pages on a small machine are slow
-    run(arguments.opens, arguments.tiles, arguments.seconds, arguments.pages)
+    run(arguments.opens, arguments.tiles, arguments.seconds, arguments.pages, arguments.camera)
 
 
 if __name__ == "__main__":

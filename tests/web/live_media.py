@@ -58,11 +58,14 @@ STATS = """async () => {
 }"""
 
 
-def media_browser(playwright: Playwright, workdir: Path, *extra: str) -> Browser:
-    """Chromium with a face on the fake camera and speech on the fake microphone."""
+def media_browser(
+    playwright: Playwright, workdir: Path, *extra: str, camera: Path | None = None
+) -> Browser:
+    """Chromium with a face on the fake camera (or the video `camera`, Y4M or MJPEG) and
+    speech on the fake microphone."""
     # Two photos in turn, one second each: a picture that changes, as a face does.
     photos = [("pai_webcam_center.jpg", 1.0), ("pai_webcam_eyes_left.jpg", 1.0)]
-    video = write_y4m(photos, workdir / "face.y4m", fps=15)
+    video = camera.resolve() if camera else write_y4m(photos, workdir / "face.y4m", fps=15)
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
         args=[

@@ -190,7 +190,27 @@ def bench(
     "--workers",
     default=None,
     type=click.IntRange(0, 64),
-    help="Analysis workers of the server started here (default: its own default).",
+    help="Analysis workers of the server started here (default: its own default; "
+    "with --redis-url, 2 `openproctor worker` processes).",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="The server started here uses this database (migrated first) instead of a new "
+    "SQLite; on PostgreSQL the report adds its transactions, rows written and growth.",
+)
+@click.option(
+    "--redis-url",
+    default=None,
+    help="The server started here is a web node on this Redis with --workers "
+    "`openproctor worker` processes; the report adds Redis's commands and memory.",
+)
+@click.option(
+    "--recording-kbps",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 10_000),
+    help="Each candidate also uploads its webcam recording, a chunk every 2 s at this rate.",
 )
 @click.option(
     "--fixed-rate",
@@ -208,6 +228,9 @@ def loadtest(
     admin_email: str | None,
     admin_password: str | None,
     workers: int | None,
+    database_url: str | None,
+    redis_url: str | None,
+    recording_kbps: float,
     fixed_rate: bool,
     as_json: bool,
 ) -> None:
@@ -230,6 +253,9 @@ def loadtest(
                 models_dir=model_dir(settings),
                 workers=workers,
                 fixed_rate=fixed_rate,
+                database_url=database_url,
+                redis_url=redis_url,
+                recording_kbps=recording_kbps,
             )
         )
     except (ValueError, RuntimeError) as error:

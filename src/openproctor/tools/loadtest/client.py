@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import math
 import secrets
@@ -23,6 +24,7 @@ from openproctor.tools.loadtest.scenario import PHASE_STEP, VARIANTS, scene_at
 from openproctor.tools.loadtest.server import Target
 
 SETUP_CONCURRENCY = 8
+RECORDING_CHUNK_S = 2.0  # the candidate page's MediaRecorder timeslice (take/recorder.js)
 
 
 @dataclass
@@ -172,6 +174,50 @@ async def run_candidate(
         results.connection_errors += 1
 
 
+@dataclass(frozen=True)
+class RecordingChunk:
+    """The body every simulated chunk carries: random bytes (the server stores them without
+    decoding) of the size `kbps` gives a chunk, and their SHA-256."""
+
+    body: bytes
+    sha256: str
+
+    @classmethod
+    def of_rate(cls, kbps: float) -> RecordingChunk:
+        body = secrets.token_bytes(max(1, round(kbps * 1000 / 8 * RECORDING_CHUNK_S)))
+        return cls(body, hashlib.sha256(body).hexdigest())
+
+
+async def upload_recording(
+    base_url: str, person: Candidate, chunk: RecordingChunk, duration: float, results: Results
+) -> None:
+    """The webcam recording's chunks, one every RECORDING_CHUNK_S, as the page uploads them."""
+    path = f"/api/v1/take/{person.token}/sessions/{person.session_id}/recordings/webcam/chunks"
+    started_ms = time.time() * 1000
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        csrf = (await http.get("/api/v1/auth/csrf")).json()["csrf_token"]
+        # Recorders start when their candidate does, so chunks are as spread as cameras.
+        await asyncio.sleep((person.index * PHASE_STEP) % 1.0 * RECORDING_CHUNK_S)
+        start = time.time()
+        index = 0
+        while time.time() - start < duration:
+            headers = {
+                "Content-Type": "video/webm;codecs=vp8,opus",
+                "X-CSRF-Token": csrf,
+                "X-Chunk-SHA256": chunk.sha256,
+                "X-Chunk-Started-Ms": str(round(started_ms)),
+                "X-Chunk-Sent-Ms": str(round(time.time() * 1000)),
+            }
+            try:
+                response = await http.put(f"{path}/{index}", content=chunk.body, headers=headers)
+                ok = response.status_code in (200, 201)
+            except httpx.HTTPError:
+                ok = False
+            results.recording_chunks["stored" if ok else "failed"] += 1
+            index += 1
+            await asyncio.sleep(max(0.0, start + index * RECORDING_CHUNK_S - time.time()))
+
+
 async def _follow_rate(socket: ClientConnection, rate: dict[str, float]) -> None:
     with contextlib.suppress(ConnectionClosed):
         async for raw in socket:
@@ -184,9 +230,14 @@ async def _follow_rate(socket: ClientConnection, rate: dict[str, float]) -> None
 async def run_proctor(
     base_url: str, exam_id: str, email: str, password: str, results: Results, stop: asyncio.Event
 ) -> None:
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        await _login(http, email, password)
-        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    try:
+        # A server busy with hundreds of candidates connecting at once may be slow to accept.
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+            await _login(http, email, password)
+            cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    except httpx.HTTPError:
+        results.connection_errors += 1
+        return
     url = base_url.replace("http", "ws", 1) + f"/ws/proctor/exams/{exam_id}"
     try:
         async with connect(

@@ -23,6 +23,7 @@ class Expected:
 class Results:
     candidates: int
     frames_sent: int = 0
+    recording_chunks: dict[str, int] = field(default_factory=lambda: {"stored": 0, "failed": 0})
     connection_errors: int = 0
     expected: list[Expected] = field(default_factory=list)
     received: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -64,6 +65,7 @@ class Results:
             "frame_alert_latency_ms": percentiles(self.frame_to_alert_ms),
             "scripted_frame_alert_ms": percentiles(latencies["frame"]),
             "connection_errors": self.connection_errors,
+            "recording_chunks": self.recording_chunks,
             "passes": self.passes,
             "server": self.server,
         }

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import time
 from pathlib import Path
 from typing import Any
 
 from openproctor.tools.loadtest.client import (
+    RecordingChunk,
     final_counters,
     pass_counts,
     run_candidate,
     run_proctor,
     setup,
+    upload_recording,
 )
+from openproctor.tools.loadtest.meter import ServerMeter
 from openproctor.tools.loadtest.report import Results, in_flight
 from openproctor.tools.loadtest.scenario import frame_variants
-from openproctor.tools.loadtest.server import ProcessTree, Target, local_server
+from openproctor.tools.loadtest.server import Target, local_server
 
 DRAIN_S = 6.0
 SETTLE_TRIES = 30
@@ -36,12 +37,24 @@ async def loadtest(
     models_dir: Path,
     workers: int | None,
     fixed_rate: bool = False,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    recording_kbps: float = 0.0,
 ) -> dict[str, Any]:
+    """`database_url` and `redis_url` put the local server on them (with `workers` worker
+    processes); `recording_kbps` adds each candidate's webcam recording uploads at that rate."""
     scenes = frame_variants()
     async with contextlib.AsyncExitStack() as stack:
         if url is None:
-            target = await stack.enter_async_context(local_server(models_dir, workers))
+            target = await stack.enter_async_context(
+                local_server(models_dir, workers, database_url=database_url, redis_url=redis_url)
+            )
         else:
+            if database_url or redis_url:
+                raise ValueError(
+                    "--database-url and --redis-url are for the server started here: "
+                    "leave out --url"
+                )
             if not admin_email or not admin_password:
                 raise ValueError(
                     "--url needs --admin-email and --admin-password to set up the exam"
@@ -51,8 +64,9 @@ async def loadtest(
             target, candidates, proctors, duration, fps, scenes
         )
         results = Results(candidates=candidates)
-        tree = ProcessTree(target.process.pid) if target.process else None
-        cpu_before, wall_before = (tree.cpu_seconds() if tree else 0.0), time.time()
+        meter = ServerMeter(target) if target.process else None
+        if meter is not None:
+            await meter.start()
         passes_before = await pass_counts(target.base_url)
         stop = asyncio.Event()
         watchers = [
@@ -62,13 +76,20 @@ async def loadtest(
             for email, password in accounts
         ]
         await asyncio.sleep(1)  # let the dashboards subscribe before anything happens
+        uploads = []
+        if recording_kbps:
+            chunk = RecordingChunk.of_rate(recording_kbps)
+            uploads = [
+                upload_recording(target.base_url, p, chunk, duration, results) for p in people
+            ]
         await asyncio.gather(
             *(
                 run_candidate(
                     target.base_url, p, fps, duration, scenes, results, debounce, fixed_rate
                 )
                 for p in people
-            )
+            ),
+            *uploads,
         )
         await asyncio.sleep(DRAIN_S)
         stop.set()
@@ -95,13 +116,6 @@ async def loadtest(
             if results.passes.get(stage):
                 seconds = candidates * duration / results.passes[stage]
                 results.passes[f"{stage}_every_s"] = round(seconds, 1)
-        if tree is not None:
-            wall = time.time() - wall_before
-            cpu = tree.cpu_seconds() - cpu_before
-            results.server = {
-                "cpu_percent": round(100 * cpu / wall, 1),
-                "cpu_percent_per_candidate": round(100 * cpu / wall / max(1, candidates), 2),
-                "rss_mb": tree.rss_mb(),
-                "cores": os.cpu_count(),
-            }
+        if meter is not None:
+            results.server = await meter.finish(candidates=candidates, streamed_s=duration)
         return results.report()

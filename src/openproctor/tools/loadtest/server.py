@@ -1,4 +1,6 @@
-"""The server under test: a fresh local one, or one at --url; its CPU and memory."""
+"""The server under test: a fresh local one (on SQLite with its own analysis workers, or a web
+node and `openproctor worker` processes on a PostgreSQL and a Redis you give), or one at --url;
+its CPU and memory."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -26,11 +28,27 @@ class Target:
     admin_password: str
     process: subprocess.Popen[bytes] | None = None
     workdir: Path | None = None
+    # `openproctor worker` processes (with --redis-url); otherwise the workers are children of
+    # `process`.
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    database_url: str | None = None
+    redis_url: str | None = None
+
+
+WORKER_READY = b"taking jobs from"  # what `openproctor worker` logs once its models are loaded
 
 
 @asynccontextmanager
-async def local_server(models_dir: Path, workers: int | None) -> AsyncIterator[Target]:
-    """A fresh `openproctor serve` on SQLite in a temporary directory, with an admin."""
+async def local_server(
+    models_dir: Path,
+    workers: int | None,
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+) -> AsyncIterator[Target]:
+    """A fresh `openproctor serve` in a temporary directory, with an admin: on SQLite there,
+    or on `database_url` (migrated first); with `redis_url` a web node and `workers` (default
+    2) `openproctor worker` processes, all stopped at the end."""
     from openproctor.db import make_engine, make_session_factory, transaction
     from openproctor.domains.users import service as users
     from openproctor.domains.users.models import Role, UserCreate
@@ -45,44 +63,69 @@ async def local_server(models_dir: Path, workers: int | None) -> AsyncIterator[T
         **os.environ,
         "OPENPROCTOR_DATA_DIR": str(data),
         "OPENPROCTOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "OPENPROCTOR_DATABASE_URL": "",
+        "OPENPROCTOR_DATABASE_URL": database_url or "",
+        "OPENPROCTOR_REDIS_URL": redis_url or "",
+        "PYTHONUNBUFFERED": "1",  # a worker's "taking jobs" line reaches its log at once
     }
-    if workers is not None:
+    if workers is not None and redis_url is None:
         env["OPENPROCTOR_ANALYSIS_WORKERS"] = str(workers)
-    engine = make_engine(f"sqlite:///{data / 'openproctor.db'}")
+    engine = make_engine(database_url or f"sqlite:///{data / 'openproctor.db'}")
     upgrade(engine)
+    # A database given may already have an admin from an earlier run.
+    email = f"loadtest-admin-{secrets.token_hex(4)}@example.com"
     password = secrets.token_urlsafe(16)
     with transaction(make_session_factory(engine)) as db:
         users.create(
             db=db,
-            user_in=UserCreate(
-                email="loadtest-admin@example.com",
-                name="Load test",
-                role=Role.ADMIN,
-                password=password,
-            ),
+            user_in=UserCreate(email=email, name="Load test", role=Role.ADMIN, password=password),
         )
     engine.dispose()
-    with (workdir / "server.log").open("wb") as log:  # the server writes to its own copy
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "openproctor.cli", "serve", "--port", str(port), "--no-migrate"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+    command = [sys.executable, "-m", "openproctor.cli"]
     target = Target(
-        f"http://127.0.0.1:{port}", "loadtest-admin@example.com", password, process, workdir
+        f"http://127.0.0.1:{port}",
+        email,
+        password,
+        workdir=workdir,
+        database_url=database_url,
+        redis_url=redis_url,
     )
     try:
-        await _wait_ready(target.base_url, process)
+        with (workdir / "server.log").open("wb") as log:  # each process writes its own copy
+            target.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [*command, "serve", "--port", str(port), "--no-migrate"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        worker_count = (2 if workers is None else workers) if redis_url else 0
+        for index in range(worker_count):
+            with (workdir / f"worker{index}.log").open("wb") as log:
+                target.workers.append(
+                    subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                        [*command, "worker", "--name", f"loadtest-{index}"],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        await _wait_ready(target.base_url, target.process)
+        for index, worker in enumerate(target.workers):
+            await _wait_logged(workdir / f"worker{index}.log", WORKER_READY, worker)
         yield target
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for process in [*target.workers, target.process]:
+            if process is not None:
+                _stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _free_port() -> int:
@@ -106,41 +149,11 @@ async def _wait_ready(base_url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server under test did not become ready within 60 s")
 
 
-class ProcessTree:
-    """CPU seconds and memory of a process and its children (the analysis workers)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.ticks = os.sysconf("SC_CLK_TCK")
-
-    def _pids(self) -> list[int]:
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry.name))
-        found, queue = [], [self.pid]
-        while queue:
-            pid = queue.pop()
-            found.append(pid)
-            queue += children.get(pid, [])
-        return found
-
-    def cpu_seconds(self) -> float:
-        total = 0
-        for pid in self._pids():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-        return total / self.ticks
-
-    def rss_mb(self) -> float:
-        total = 0
-        for pid in self._pids():
-            with contextlib.suppress(OSError, ValueError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        return round(total / 1024, 1)
+async def _wait_logged(log: Path, line: bytes, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(1200):
+        if process.poll() is not None:
+            raise RuntimeError(f"a process under test exited; see its {log.name}")
+        if line in log.read_bytes():
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{log.name} did not say it was ready within 120 s")
