@@ -84,9 +84,34 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _databases(item: pytest.Item) -> tuple[str, ...]:
+    """The databases a test runs on: those its `databases` marker names; SQLite alone for the
+    tests that run the real models (the live loop's analysis: its queries run on both
+    databases in the domain and API tests, and each such test costs seconds of CPU); both
+    for the rest."""
+    marker = item.get_closest_marker("databases")
+    if marker is not None:
+        return tuple(marker.args)
+    if item.get_closest_marker("analysis") is not None:
+        return ("sqlite",)
+    return ("sqlite", "postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("database_kind") if callspec is not None else None
+        (dropped if kind is not None and kind not in _databases(item) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_kind(request: pytest.FixtureRequest) -> str:
-    """Every database test runs on both; a folder's conftest may narrow this."""
+    """Every database test runs on both, unless it says otherwise (_databases); a folder's
+    conftest may narrow this."""
     kind: str = request.param
     return kind
 

@@ -40,7 +40,8 @@ from tests.live.clients import (
 )
 from tests.servers import RedisServer, redis_server
 
-pytestmark = pytest.mark.analysis
+# Scale-out is PostgreSQL's configuration: web nodes and workers on Redis run there.
+pytestmark = [pytest.mark.analysis, pytest.mark.databases("postgresql")]
 
 
 @pytest.fixture

@@ -21,11 +21,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from openproctor import outbound
 from openproctor.db import transaction, utcnow
 from openproctor.domains.audit import service as audit_log
-from openproctor.domains.lti import access, control
-from openproctor.domains.lti.keys import read_at_most, tool_key
+from openproctor.domains.lti import access, calls, control
+from openproctor.domains.lti.keys import tool_key
 from openproctor.domains.lti.models import LtiPlatform, LtiToolKey
 from openproctor.domains.lti.proctoring_models import (
     ControlStatus,
@@ -40,13 +39,12 @@ from openproctor.domains.sessions.models import (
 )
 from openproctor.domains.webhooks import schedule
 from openproctor.domains.webhooks.schedule import RetryPolicy
-from openproctor.outbound import OutboundPolicy, OutboundRefused
+from openproctor.outbound import OutboundPolicy
 
 log = logging.getLogger(__name__)
 
 # Answers that a retry of the same request cannot change: the platform refuses it for good.
 REFUSED_FOR_GOOD = frozenset({400, 403, 404, 409, 410, 422})
-ANSWER_MAX_BYTES = 64 * 1024
 FOLLOWED_REASON = "the course site's assessment is {status}"
 
 # Told after a session followed the platform's answer (committed): the live hub's
@@ -202,31 +200,27 @@ class ControlDeliverer:
                 )
             except access.PlatformServiceError as error:
                 return Outcome(None, str(error))
-            headers = {
-                "Authorization": f"Bearer {token}",
-                "Content-Type": control.MEDIA_TYPE,
-                "Accept": f"{control.RESULT_MEDIA_TYPE}, application/json",
-            }
             try:
-                with self.outbound_policy.stream(
-                    client, "POST", url, headers=headers, content=json.dumps(body).encode()
-                ) as response:
-                    status_code = response.status_code
-                    content = (
-                        read_at_most(response, ANSWER_MAX_BYTES)
-                        if 200 <= status_code < 300
-                        else b""
-                    )
-            except OutboundRefused as refusal:
-                return Outcome(None, f"refused: {refusal.reason}")
-            except httpx.HTTPError as failure:
-                return Outcome(None, outbound.describe_failure(failure))
+                answer = calls.call(
+                    client,
+                    self.outbound_policy,
+                    "POST",
+                    url,
+                    token=token,
+                    accept=f"{control.RESULT_MEDIA_TYPE}, application/json",
+                    what="assessment control URL",
+                    content_type=control.MEDIA_TYPE,
+                    body=body,
+                )
+            except access.PlatformServiceError as error:
+                return Outcome(None, str(error))
+            status_code = answer.status_code
             if status_code == 401 and not retry_token:
                 access.forget_token(platform, [control.SCOPE])
                 continue
             if not 200 <= status_code < 300:
                 return Outcome(status_code, f"HTTP {status_code}")
-            return Outcome(status_code, None, _answered_status(content))
+            return Outcome(status_code, None, _answered_status(answer.content))
         return Outcome(401, "HTTP 401")
 
     def _record(self, row: LtiControlRequest, outcome: Outcome, at: datetime) -> None:
