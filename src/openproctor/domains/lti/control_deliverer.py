@@ -113,13 +113,9 @@ class ControlDeliverer:
         for request_id, due_at in due:
             if self._claim(request_id, due_at):
                 self._attempt(client, request_id)
-        with self.session_factory() as db:
-            upcoming = db.scalar(
-                select(LtiControlRequest.next_attempt_at)
-                .where(LtiControlRequest.status == ControlStatus.PENDING)
-                .order_by(LtiControlRequest.next_attempt_at)
-                .limit(1)
-            )
+        upcoming = schedule.next_due(
+            self.session_factory, LtiControlRequest, pending=ControlStatus.PENDING
+        )
         # Nothing pending: the deliverer's own poll looks again (a new request is a new row).
         if upcoming is None:
             return 3600.0

@@ -106,13 +106,9 @@ class GradePassback:
         for post_id, due_at in due:
             if self._claim(post_id, due_at):
                 self._attempt(client, post_id)
-        with self.session_factory() as db:
-            upcoming = db.scalar(
-                select(LtiGradePost.next_attempt_at)
-                .where(LtiGradePost.status == GradePostStatus.PENDING)
-                .order_by(LtiGradePost.next_attempt_at)
-                .limit(1)
-            )
+        upcoming = schedule.next_due(
+            self.session_factory, LtiGradePost, pending=GradePostStatus.PENDING
+        )
         return 3600.0 if upcoming is None else max(0.0, (upcoming - self.clock()).total_seconds())
 
     def _claim(self, post_id: uuid.UUID, due_at: datetime) -> bool:

@@ -230,13 +230,9 @@ class WebhookDeliverer:
                 break
             if self._claim(delivery_id, due_at):
                 self._attempt(client, delivery_id)
-        with self.session_factory() as db:
-            upcoming = db.scalar(
-                select(WebhookDelivery.next_attempt_at)
-                .where(WebhookDelivery.status == DeliveryStatus.PENDING)
-                .order_by(WebhookDelivery.next_attempt_at)
-                .limit(1)
-            )
+        upcoming = schedule.next_due(
+            self.session_factory, WebhookDelivery, pending=DeliveryStatus.PENDING
+        )
         if upcoming is None:
             return self.poll_s
         return max(0.0, (upcoming - self.clock()).total_seconds())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from openproctor.db import transaction
@@ -73,3 +73,15 @@ def claim(
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
+def next_due(session_factory: sessionmaker[Session], row: Any, *, pending: Any) -> datetime | None:
+    """When the next pending row of an outbox table is due (None: nothing is pending)."""
+    with session_factory() as db:
+        due: datetime | None = db.scalar(
+            select(row.next_attempt_at)
+            .where(row.status == pending)
+            .order_by(row.next_attempt_at)
+            .limit(1)
+        )
+        return due
