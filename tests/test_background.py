@@ -98,6 +98,9 @@ def wait_for(condition: object, what: str, timeout_s: float) -> float:
     return time.monotonic() - started
 
 
+# Several nodes share a database in scale-out, on PostgreSQL; the lease's queries run on both
+# databases in tests/domains/test_leases_service.py.
+@pytest.mark.databases("postgresql")
 def test_the_other_node_takes_over_the_sweeps_when_the_leader_dies(nodes: list[Node]) -> None:
     wait_for(
         lambda: sum(node.metrics().get("leader", 0) for node in nodes) == 1,
