@@ -11,23 +11,16 @@ import base64
 import binascii
 import json
 import re
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
-
-from openproctor.domains.lti.keys import ALGORITHM
 from openproctor.domains.lti.launch import (
-    DEPLOYMENT_ID,
-    LTI_VERSION,
-    MESSAGE_TYPE,
     RESOURCE_LINK_ITEM,
-    VERSION,
     LaunchError,
+    tool_message,
 )
 from openproctor.domains.lti.links import EXAM_PARAMETER
 from openproctor.domains.lti.models import LtiPlatform, LtiToolKey
@@ -130,21 +123,15 @@ def response_jwt(
 ) -> str:
     """The LtiDeepLinkingResponse (LTI-DL 2.0 section 4.5): from the tool (iss = client id) to
     the platform (aud = its issuer), the request's data echoed."""
-    issued = int(now.timestamp())
-    claims: dict[str, Any] = {
-        "iss": platform.client_id,
-        "aud": platform.issuer,
-        "iat": issued,
-        "exp": issued + RESPONSE_LIFETIME_S,
-        "nonce": secrets.token_urlsafe(16),
-        MESSAGE_TYPE: RESPONSE_TYPE,
-        VERSION: LTI_VERSION,
-        DEPLOYMENT_ID: pending.deployment_id,
-        CONTENT_ITEMS: items,
-        MESSAGE: message,
-    }
+    claims: dict[str, Any] = {CONTENT_ITEMS: items, MESSAGE: message}
     if pending.data is not None:
         claims[DATA] = pending.data
-    return jwt.encode(
-        claims, signing_key.private_key_pem, algorithm=ALGORITHM, headers={"kid": signing_key.kid}
+    return tool_message(
+        platform=platform,
+        signing_key=signing_key,
+        message_type=RESPONSE_TYPE,
+        deployment_id=pending.deployment_id,
+        issued_at=int(now.timestamp()),
+        lifetime_s=RESPONSE_LIFETIME_S,
+        claims=claims,
     )

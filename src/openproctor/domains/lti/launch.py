@@ -9,6 +9,8 @@ nonce it stored for the state, and a way to find the platform's key.
 from __future__ import annotations
 
 import hmac
+import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,7 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from openproctor.domains.lti.keys import ALGORITHM, PlatformKeyError
-from openproctor.domains.lti.models import LtiPlatform
+from openproctor.domains.lti.models import LtiPlatform, LtiToolKey
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = CLAIM + "message_type"
@@ -318,3 +320,34 @@ def _person_name(claims: Mapping[str, Any]) -> str | None:
     given, family = _text(claims.get("given_name")), _text(claims.get("family_name"))
     joined = " ".join(part for part in (given, family) if part)
     return _text(claims.get("name")) or _text(joined)
+
+
+def tool_message(
+    *,
+    platform: LtiPlatform,
+    signing_key: LtiToolKey,
+    message_type: str,
+    deployment_id: str,
+    issued_at: int,
+    lifetime_s: int,
+    claims: Mapping[str, Any],
+) -> str:
+    """A message from the tool to the platform (a deep linking response, a start of the
+    assessment): from the tool (iss = its client id) to the platform (aud = its issuer), with
+    a nonce, the message type, LTI version and deployment, and the message's own claims,
+    signed RS256 with the tool's key (its kid in the header, for /lti/jwks)."""
+    body: dict[str, Any] = {
+        "iss": platform.client_id,
+        "aud": platform.issuer,
+        "iat": issued_at,
+        "exp": issued_at + lifetime_s,
+        "nonce": secrets.token_urlsafe(16),
+        "jti": uuid.uuid4().hex,
+        MESSAGE_TYPE: message_type,
+        VERSION: LTI_VERSION,
+        DEPLOYMENT_ID: deployment_id,
+        **claims,
+    }
+    return jwt.encode(
+        body, signing_key.private_key_pem, algorithm=ALGORITHM, headers={"kid": signing_key.kid}
+    )

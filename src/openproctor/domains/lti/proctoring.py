@@ -5,30 +5,23 @@ platform's assessment is over: so is our proctored session)."""
 
 from __future__ import annotations
 
-import secrets
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openproctor.db import utcnow
 from openproctor.domains.candidates.models import Candidate
 from openproctor.domains.lti import links, service
-from openproctor.domains.lti.keys import ALGORITHM
 from openproctor.domains.lti.launch import (
-    DEPLOYMENT_ID,
-    LTI_VERSION,
-    MESSAGE_TYPE,
     RESOURCE_LINK,
-    VERSION,
     Launch,
     LaunchError,
     LtiRole,
+    tool_message,
 )
 from openproctor.domains.lti.models import LtiPlatform, LtiToolKey
 from openproctor.domains.lti.proctoring_models import LtiProctoredAttempt
@@ -180,25 +173,21 @@ def hand_back(
 ) -> HandBack:
     """The LtiStartAssessment message, signed with the tool's key; the platform checks it
     against /lti/jwks and that session_data is the one it sent."""
-    now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": platform.client_id,
-        "aud": platform.issuer,
-        "iat": now,
-        "exp": now + START_ASSESSMENT_LIFETIME_S,
-        "nonce": secrets.token_urlsafe(16),
-        "jti": uuid.uuid4().hex,
-        MESSAGE_TYPE: START_ASSESSMENT,
-        VERSION: LTI_VERSION,
-        DEPLOYMENT_ID: attempt.deployment_id,
         RESOURCE_LINK: {"id": attempt.resource_link_id},
         ATTEMPT_NUMBER: attempt.attempt_number,
         END_ASSESSMENT_RETURN: True,
     }
     if attempt.session_data is not None:
         claims[SESSION_DATA] = attempt.session_data
-    token = jwt.encode(
-        claims, signing_key.private_key_pem, algorithm=ALGORITHM, headers={"kid": signing_key.kid}
+    token = tool_message(
+        platform=platform,
+        signing_key=signing_key,
+        message_type=START_ASSESSMENT,
+        deployment_id=attempt.deployment_id,
+        issued_at=int(time.time()),
+        lifetime_s=START_ASSESSMENT_LIFETIME_S,
+        claims=claims,
     )
     return HandBack(url=attempt.start_assessment_url, token=token)
 
