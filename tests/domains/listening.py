@@ -17,6 +17,7 @@ from openproctor.live.hub import LiveHub
 
 QUIET = {"type": "test_marker"}
 LOAD = messages.load(factor=1.0, fps=None, deferring=False)["type"]
+ALIVE = "alive"  # a node's heartbeat on the hub topic (live/registry.py)
 
 
 @dataclass
@@ -27,13 +28,13 @@ class Listener:
 
     def next(self, timeout: float = 5.0) -> dict[str, Any]:
         """The next message on the topic; fails the test if none comes within the timeout.
-        Passes over the load shedder's messages: they follow how busy the machine running the
-        tests is, not the flow under test."""
+        Passes over the messages a clock sends rather than the flow under test: the load
+        shedder's (they follow how busy the machine is) and the nodes' heartbeats."""
         assert self.client.portal is not None
         while True:
             message = self.client.portal.call(asyncio.wait_for, self.subscription.get(), timeout)
             assert isinstance(message, dict), message
-            if message.get("type") != LOAD:
+            if message.get("type") != LOAD and message.get("event") != ALIVE:
                 return message
 
     def next_matching(
