@@ -106,6 +106,9 @@ async def proctor_socket(proctor: Proctor, exam_id: uuid.UUID) -> AsyncIterator[
     async with connect(
         ws_url(proctor.base_url, f"/ws/proctor/exams/{exam_id}"),
         additional_headers={"Cookie": proctor.cookie_header},
+        # The first wall socket of a node just started on PostgreSQL + Redis took 9.7 s to
+        # open beside the browser tests; the library's 10-s default failed it once in three.
+        open_timeout=30,
     ) as socket:
         proctor.socket = socket
         yield proctor
