@@ -20,7 +20,9 @@ import pytest
 
 from openproctor.detectors.catalog import MODELS
 
-pytestmark = pytest.mark.wheel
+# Building the wheel and installing it with its dependencies from the package index takes
+# minutes, more than the suite's per-test limit.
+pytestmark = [pytest.mark.wheel, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
