@@ -14,7 +14,7 @@ from openproctor.domains.exams.models import Exam
 from openproctor.domains.lti import flows, grades
 from openproctor.domains.lti.access import PlatformServiceError
 from openproctor.domains.lti.advantage_models import RosterSyncRead
-from openproctor.domains.lti.course_routes import course_exam
+from openproctor.domains.lti.course_routes import course_exam, sync_course_roster
 from openproctor.domains.users.models import User
 from openproctor.storage import StorageError
 from openproctor.web.templating import render
@@ -45,20 +45,6 @@ def _page(
     )
 
 
-def _sync(
-    db: DbSession, audit: Audit, context: Context, exam: Exam, *, dry_run: bool
-) -> RosterSyncRead:
-    return flows.sync_roster(
-        db=db,
-        audit=audit,
-        exam=exam,
-        store=context.store,
-        outbound_policy=context.settings.outbound_policy,
-        public_url=context.settings.public_url,
-        dry_run=dry_run,
-    )
-
-
 @router.get("/proctor/exams/{exam_id}/course")
 def course(
     exam_id: uuid.UUID,
@@ -71,7 +57,7 @@ def course(
     """Grade passback status and what a roster sync would change (nothing is changed)."""
     exam = course_exam(db, user, exam_id)
     try:
-        roster = _sync(db, audit, context, exam, dry_run=True)
+        roster = sync_course_roster(db, audit, context, exam, dry_run=True)
     except PlatformServiceError as failure:
         db.rollback()
         return _page(request, db, user, exam, roster=None, error=str(failure))
@@ -91,7 +77,7 @@ def apply_roster(
     page was shown) and shows what was done."""
     exam = course_exam(db, user, exam_id)
     try:
-        roster = _sync(db, audit, context, exam, dry_run=False)
+        roster = sync_course_roster(db, audit, context, exam, dry_run=False)
     except (PlatformServiceError, StorageError) as failure:
         db.rollback()
         why = (

@@ -35,6 +35,22 @@ def course_exam(db: DbSession, user: User, exam_id: uuid.UUID) -> Exam:
     return exam
 
 
+def sync_course_roster(
+    db: DbSession, audit: Audit, context: Context, exam: Exam, *, dry_run: bool
+) -> RosterSyncRead:
+    """The exam's roster sync with this server's storage, outbound policy and links (the API
+    below and the course page both call it)."""
+    return flows.sync_roster(
+        db=db,
+        audit=audit,
+        exam=exam,
+        store=context.store,
+        outbound_policy=context.settings.outbound_policy,
+        public_url=context.settings.public_url,
+        dry_run=dry_run,
+    )
+
+
 @roster_router.post(
     "/exams/{exam_id}/roster-sync",
     response_model=RosterSyncRead,
@@ -56,15 +72,7 @@ def sync_roster(
     this sync added them and they did not start. With dry_run (the default) nothing changes."""
     exam = course_exam(db, user, exam_id)
     try:
-        return flows.sync_roster(
-            db=db,
-            audit=audit,
-            exam=exam,
-            store=context.store,
-            outbound_policy=context.settings.outbound_policy,
-            public_url=context.settings.public_url,
-            dry_run=dry_run,
-        )
+        return sync_course_roster(db, audit, context, exam, dry_run=dry_run)
     except PlatformServiceError as error:
         db.rollback()
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(error)) from None
